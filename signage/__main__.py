@@ -1,0 +1,5 @@
+"""Entry point for ``python -m signage``."""
+
+from signage.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The ``signage`` command line: builds the parser from ``signage.commands.*`` and dispatches.
+
+Each subcommand lives in its own module under ``signage/commands/`` with three names:
+``HELP`` (one line), ``configure(parser)`` (adds its arguments; must import nothing heavy)
+and ``run(args) -> int`` (does the work; imports what it needs inside). Exit codes follow the
+contract: 0 success, 1 input or remote side refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from signage import __version__
+from signage.errors import SignageError
+
+# Subcommand name -> module under signage.commands. Order is the order of ``--help``.
+COMMANDS: dict[str, str] = {
+    "validate": "validate",
+    "schema": "schema",
+    "preview": "preview",
+    "play": "play",
+    "keygen": "keygen",
+    "publish": "publish",
+    "serve": "serve",
+    "sync": "sync",
+    "alert": "alert",
+    "status": "status",
+    "report": "report",
+    "install-kiosk": "install_kiosk",
+}
+
+
+def _load(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"signage.commands.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"signage.commands.{module}":
+            return None  # not built yet: the command is left out of the parser
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signage",
+        description="Digital signage: playlists, a fullscreen player, a signed feed and alerts.",
+    )
+    parser.add_argument("--version", action="version", version=f"signage {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = _load(module_name)
+        if module is None:
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    setup_logging(args.verbose)
+    try:
+        result: int = args._module.run(args)
+    except SignageError as exc:
+        print(f"signage {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return result

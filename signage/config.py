@@ -1,0 +1,146 @@
+"""The player configuration: screen identity, feed, pinned key, cache, locale, allow-lists.
+
+Read from ``--config``, else ``/etc/signage/player.yaml``, else
+``~/.config/signage/player.yaml``; command-line flags win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from signage.errors import ConfigError
+from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+
+SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
+DEFAULT_POLL_S = 15.0
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "signage" / "player.yaml"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "signage"
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerConfig:
+    """Everything a player or a sync needs to know about itself.
+
+    Args:
+        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``.
+        pubkey: base64 of the 32 raw bytes of the publisher's Ed25519 key.
+        hub: base URL of the hub for heartbeats, proof-of-play batches and scans
+            (defaults to the feed's origin when the feed is served by a hub).
+        allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
+    """
+
+    screen: str = field(default_factory=socket.gethostname)
+    tags: frozenset[str] = frozenset()
+    feed: str | None = None
+    pubkey: str | None = None
+    cache: Path = field(default_factory=default_cache_dir)
+    timezone: str = DEFAULT_TIMEZONE
+    locale: str = DEFAULT_LOCALE
+    poll_s: float = DEFAULT_POLL_S
+    hub: str | None = None
+    hub_token_file: Path | None = None
+    allowed_hosts: frozenset[str] = frozenset()
+    exercise: bool = False
+    source_path: Path | None = None
+
+    def screen_identity(self) -> Screen:
+        return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
+
+    def with_overrides(self, **changes: Any) -> PlayerConfig:
+        """A copy with every non-``None`` change applied (command-line flags win)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_KEYS = {
+    "screen", "tags", "feed", "pubkey", "cache", "timezone", "locale", "poll", "hub",
+    "hub_token_file", "qr", "exercise",
+}
+
+
+def _tags(value: Any, where: str) -> frozenset[str]:
+    if isinstance(value, str):
+        value = [t for t in value.split(",") if t.strip()]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ConfigError(f"{where}: 'tags' must be a list of words, e.g. [lobby, piso-1]")
+    return frozenset(t.strip() for t in value)
+
+
+def parse_config(data: Any, where: str) -> PlayerConfig:
+    """Builds a config from parsed YAML; raises ConfigError naming the file and key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the configuration must be a mapping of keys to values")
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        import difflib
+
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), sorted(_KEYS), n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise ConfigError(f"{where}: unknown key {', '.join(hints)}")
+    cfg = PlayerConfig(source_path=Path(where))
+    changes: dict[str, Any] = {}
+    for key in ("screen", "feed", "pubkey", "timezone", "locale", "hub"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+            changes[key] = data[key]
+    if "tags" in data:
+        changes["tags"] = _tags(data["tags"], where)
+    if "cache" in data:
+        changes["cache"] = Path(str(data["cache"])).expanduser()
+    if "hub_token_file" in data:
+        changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "poll" in data:
+        poll = data["poll"]
+        if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:
+            raise ConfigError(f"{where}: 'poll' must be a positive number of seconds")
+        changes["poll_s"] = float(poll)
+    if "exercise" in data:
+        if not isinstance(data["exercise"], bool):
+            raise ConfigError(f"{where}: 'exercise' must be true or false")
+        changes["exercise"] = data["exercise"]
+    if "qr" in data:
+        qr = data["qr"]
+        if not isinstance(qr, dict) or set(qr) - {"allowed_hosts"}:
+            raise ConfigError(f"{where}: 'qr' takes only 'allowed_hosts: [host, ...]'")
+        hosts = qr.get("allowed_hosts", [])
+        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+            raise ConfigError(f"{where}: 'qr.allowed_hosts' must be a list of host names")
+        changes["allowed_hosts"] = frozenset(h.lower() for h in hosts)
+    return replace(cfg, **changes)
+
+
+def load_config(path: Path | None = None) -> PlayerConfig:
+    """The config from ``path``, else the system file, else the user's, else defaults."""
+    candidates = [path] if path is not None else [SYSTEM_CONFIG, user_config_path()]
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        if not candidate.exists():
+            if path is not None:
+                raise ConfigError(f"{candidate}: no such configuration file")
+            continue
+        try:
+            text = candidate.read_text(encoding="utf-8")
+            data = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{candidate}: cannot read the configuration: {exc}") from None
+        return parse_config(data, str(candidate))
+    return PlayerConfig()

@@ -1,0 +1,74 @@
+"""Exceptions and located problems shared by every area.
+
+Exception tree::
+
+    SignageError              any refusal the CLI turns into a message and an exit code
+    ├── UsageError            the command line itself is wrong (exit 2)
+    ├── ValidationError       content failed validation; carries every Problem (exit 1)
+    ├── ConfigError           the player configuration is wrong (exit 1)
+    ├── FeedError             a feed could not be fetched, verified or applied (exit 1)
+    └── AlertError            an alert could not be raised, cleared or imported (exit 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one input, located for ``path:line:col: message``.
+
+    Args:
+        path: the file as the user named it (relative where it was given relative).
+        line: 1-based line, 0 when the problem concerns the whole file.
+        col: 1-based column, 0 when unknown.
+        message: what is wrong and, where it helps, what to do.
+        severity: ``error`` fails validation; ``warning`` is printed but passes.
+    """
+
+    path: str
+    line: int
+    col: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.path}:{self.line}:{self.col}: {prefix}{self.message}"
+
+
+class SignageError(Exception):
+    """Raised for any refusal the command line reports as a message, never a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(SignageError):
+    """Raised when command-line arguments contradict each other or name nothing usable."""
+
+    exit_code = 2
+
+
+class ValidationError(SignageError):
+    """Raised when content fails validation; ``problems`` holds every one found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigError(SignageError):
+    """Raised when the player configuration file is missing a value or holds a wrong one."""
+
+
+class FeedError(SignageError):
+    """Raised when a feed cannot be fetched, verified or applied; ``reason`` is short."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class AlertError(SignageError):
+    """Raised when an alert cannot be raised, cleared or imported (template, CAP, expiry)."""

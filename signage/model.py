@@ -1,0 +1,328 @@
+"""The domain values: playlists, slides, schedules, themes, screens, alerts, content.
+
+Frozen dataclasses only: no I/O, no Qt, no YAML. Every other area builds these (the
+playlist loader, the feed client) or reads them (schedule, player, hub).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+DEFAULT_TIMEZONE = "America/Bogota"
+DEFAULT_LOCALE = "es-CO"
+DEFAULT_DURATION_S = 10.0
+
+
+class SlideKind(enum.StrEnum):
+    """What a slide shows; a slide has exactly one."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    WEB = "web"
+    TEXT = "text"
+
+
+class Fit(enum.StrEnum):
+    """How an image fills the screen: whole picture visible, or screen filled and cropped."""
+
+    CONTAIN = "contain"
+    COVER = "cover"
+
+
+class Transition(enum.StrEnum):
+    """How a slide replaces the previous one."""
+
+    FADE = "fade"
+    CUT = "cut"
+
+
+class Weekday(enum.IntEnum):
+    """Days as ``datetime.weekday()`` numbers them, named as playlists spell them."""
+
+    MON = 0
+    TUE = 1
+    WED = 2
+    THU = 3
+    FRI = 4
+    SAT = 5
+    SUN = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value was written (for messages at run time, e.g. ``playlist_rejected``)."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HourWindow:
+    """A daily window ``HH:MM-HH:MM`` in minutes after local midnight.
+
+    ``end_min`` may be 1440 (``24:00``). A window whose end is at or before its start
+    crosses midnight: ``22:00-06:00`` is active from 22:00 until 06:00 the next day.
+    """
+
+    start_min: int
+    end_min: int
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end_min <= self.start_min
+
+    def __str__(self) -> str:
+        def hm(m: int) -> str:
+            return f"{m // 60:02d}:{m % 60:02d}"
+
+        return f"{hm(self.start_min)}-{hm(self.end_min)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When something may play, in the screen's local time. Every part is optional.
+
+    Args:
+        start: first date (inclusive), the YAML key ``from``.
+        until: last date (inclusive).
+        days: weekdays on which it plays; ``None`` for every day.
+        hours: daily windows; empty for all day. Several windows are a union.
+    """
+
+    start: date | None = None
+    until: date | None = None
+    days: frozenset[Weekday] | None = None
+    hours: tuple[HourWindow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QRCode:
+    """A QR code shown over a slide.
+
+    Args:
+        url: the https URL the author wrote (attribution parameters are added at render time).
+        caption: the text beside it, e.g. "Escanea y opina".
+        track: encode a short hub link that counts scans before redirecting to ``url``.
+    """
+
+    url: str
+    caption: str | None = None
+    track: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Names of the query parameters a QR URL gets, so surveys know where a scan came from.
+
+    ``None`` leaves that parameter out. Defaults are UTM parameters.
+    """
+
+    screen: str | None = "utm_source"
+    playlist: str | None = "utm_campaign"
+    slide: str | None = "utm_content"
+    medium: str | None = "utm_medium"
+    medium_value: str = "pantalla"
+
+
+@dataclass(frozen=True, slots=True)
+class TextContent:
+    """A text slide: a title, an optional body and an optional image beside them."""
+
+    title: str
+    body: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slide:
+    """One slide of a playlist, with the playlist's defaults already applied.
+
+    Args:
+        id: unique within its playlist.
+        kind: which of image, video, web or text.
+        source: asset path (relative to the content root) for image/video, URL for web,
+            empty for text.
+        duration_s: seconds on screen; ``None`` only for a video that plays its own length.
+        qr: the QR shown over it (``None``: no QR, including ``qr: false``).
+        schedule: when this slide plays, within its playlist's schedule.
+        muted: video sound (muted unless the author says otherwise).
+    """
+
+    id: str
+    kind: SlideKind
+    source: str = ""
+    text: TextContent | None = None
+    duration_s: float | None = DEFAULT_DURATION_S
+    transition: Transition = Transition.FADE
+    fit: Fit = Fit.CONTAIN
+    qr: QRCode | None = None
+    schedule: Schedule | None = None
+    muted: bool = True
+    origin: Origin | None = field(default=None, compare=False)
+
+    def assets(self) -> tuple[str, ...]:
+        """Asset paths this slide needs from the content root."""
+        paths: list[str] = []
+        if self.kind in (SlideKind.IMAGE, SlideKind.VIDEO):
+            paths.append(self.source)
+        if self.text is not None and self.text.image:
+            paths.append(self.text.image)
+        return tuple(paths)
+
+
+@dataclass(frozen=True, slots=True)
+class Overlays:
+    """Which overlays a playlist shows on top of its slides."""
+
+    qr: bool = True
+    clock: bool = True
+    ticker: bool = True
+    logo: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Playlist:
+    """A named, ordered list of slides for the screens whose tags it names.
+
+    Args:
+        id: the file stem (``lobby`` for ``playlists/lobby.yaml``); unique in a content root.
+        tags: screens with any of these tags play it; ``None`` means every screen.
+        ticker: headlines for the ticker overlay.
+    """
+
+    id: str
+    name: str
+    slides: tuple[Slide, ...]
+    tags: frozenset[str] | None = None
+    schedule: Schedule | None = None
+    overlays: Overlays = Overlays()
+    ticker: tuple[str, ...] = ()
+    attribution: Attribution = Attribution()
+    origin: Origin | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    """Colours (``#rrggbb``), fonts and logo from ``playlists/theme.yaml``."""
+
+    background: str = "#0b2545"
+    foreground: str = "#ffffff"
+    accent: str = "#f4b400"
+    muted: str = "#8da9c4"
+    font_family: str = "DejaVu Sans"
+    title_font_family: str = "DejaVu Sans"
+    logo: str | None = None
+    organisation: str = "Oficina Asesora de Informática"
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """The screen a schedule is computed for."""
+
+    id: str
+    tags: frozenset[str] = frozenset()
+    timezone: str = DEFAULT_TIMEZONE
+    locale: str = DEFAULT_LOCALE
+
+
+class Severity(enum.StrEnum):
+    """CAP 1.2 severities, most severe first."""
+
+    EXTREME = "Extreme"
+    SEVERE = "Severe"
+    MODERATE = "Moderate"
+    MINOR = "Minor"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe."""
+        return list(Severity).index(self)
+
+
+class AlertStatus(enum.StrEnum):
+    """CAP 1.2 statuses we carry; only Actual (and Exercise on exercise screens) is shown."""
+
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    TEST = "Test"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertText:
+    """An alert's words in one language (``es``, ``en``, ``es-CO``...)."""
+
+    language: str
+    headline: str
+    description: str = ""
+    instruction: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A crisis alert: shown above everything on the screens whose tags it names.
+
+    Args:
+        texts: one entry per language; the first is the fallback.
+        tags: ``None`` means every screen.
+        status_url: optional https URL shown as a QR (e.g. a status page).
+    """
+
+    id: str
+    severity: Severity
+    texts: tuple[AlertText, ...]
+    sender: str
+    sent: datetime
+    expires: datetime
+    status: AlertStatus = AlertStatus.ACTUAL
+    tags: frozenset[str] | None = None
+    status_url: str | None = None
+    template: str | None = None
+
+    def text_for(self, locale: str) -> AlertText:
+        """The text in ``locale`` (``es-CO`` matches ``es-CO`` then ``es``), else the first."""
+        wanted = locale.lower()
+        base = wanted.split("-")[0]
+        for t in self.texts:
+            if t.language.lower() == wanted:
+                return t
+        for t in self.texts:
+            if t.language.lower().split("-")[0] == base:
+                return t
+        return self.texts[0]
+
+    def active_at(self, now: datetime) -> bool:
+        """Whether it is still on screen at ``now`` (expiry is judged by the local clock)."""
+        return now < self.expires
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Everything a player needs for one version: what to play and where its files are.
+
+    Built by the feed client from a verified manifest, or in-process from a local content
+    root; the player never reads playlists or the network itself.
+
+    Args:
+        version: the feed version (local roots count up from 1 on each accepted change).
+        assets: asset path as written in playlists -> local file to read it from.
+        source: a human description of where it came from (a URL or a folder).
+    """
+
+    version: int
+    playlists: tuple[Playlist, ...]
+    theme: Theme = Theme()
+    alerts: tuple[Alert, ...] = ()
+    assets: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+    published: datetime | None = None
+    expires: datetime | None = None
+    source: str = ""
+
+    def asset_path(self, path: str) -> Path | None:
+        """The local file for an asset path, or ``None`` when this version has no such file."""
+        return self.assets.get(path)
