@@ -1,0 +1,38 @@
+"""Shared pytest set-up: Qt renders offscreen, one QApplication per session.
+
+The environment is set before anything imports Qt: offscreen platform, QtWebEngine without
+its sandbox (tests run as root here) and without GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ.setdefault(
+    "QTWEBENGINE_CHROMIUM_FLAGS",
+    "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update",
+)
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false;qt.webenginecontext=false")
+
+
+@pytest.fixture(scope="session")
+def qapp() -> Iterator[Any]:
+    """The process's QApplication (created once, with what QtWebEngine needs first)."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        try:
+            import PySide6.QtWebEngineWidgets  # noqa: F401  (must load before the app exists)
+        except ImportError:
+            pass
+        app = QApplication(["signage-tests"])
+    yield app
