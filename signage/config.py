@@ -66,8 +66,18 @@ class PlayerConfig:
 
 
 _KEYS = {
-    "screen", "tags", "feed", "pubkey", "cache", "timezone", "locale", "poll", "hub",
-    "hub_token_file", "qr", "exercise",
+    "screen",
+    "tags",
+    "feed",
+    "pubkey",
+    "cache",
+    "timezone",
+    "locale",
+    "poll",
+    "hub",
+    "hub_token_file",
+    "qr",
+    "exercise",
 }
 
 

@@ -6,6 +6,7 @@ its sandbox (tests run as root here) and without GPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -30,9 +31,7 @@ def qapp() -> Iterator[Any]:
     app = QApplication.instance()
     if app is None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-        try:
-            import PySide6.QtWebEngineWidgets  # noqa: F401  (must load before the app exists)
-        except ImportError:
-            pass
+        with contextlib.suppress(ImportError):  # must load before the app exists
+            import PySide6.QtWebEngineWidgets  # noqa: F401
         app = QApplication(["signage-tests"])
     yield app
