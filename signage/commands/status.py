@@ -1,0 +1,135 @@
+"""``signage status``: the fleet at a glance, from the hub's ``GET /api/v1/screens``.
+
+One row per screen: online or offline (with the age of its last heartbeat), the version
+and slide it plays, how long ago it last synced, stale content, its last error and the
+path of its latest screenshot. ``--json`` prints the hub's list unchanged, for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+HELP = "the fleet: each screen, online or not, what it plays, last sync"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
+    parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
+    parser.add_argument(
+        "--online-window",
+        type=float,
+        metavar="SECONDS",
+        help="a screen is online when its last heartbeat is this recent (hub default: 90)",
+    )
+    parser.add_argument(
+        "--stale-grace",
+        type=float,
+        metavar="SECONDS",
+        help="how long a screen may play an older version than the hub's (hub default: 75)",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
+
+
+def human_age(seconds: float | None) -> str:
+    """``45s``, ``3m``, ``2h05m``, ``4d03h``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    s = int(max(0.0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+COLUMNS = ("SCREEN", "STATE", "VERSION", "PLAYING", "SYNCED", "STALE", "LAST ERROR", "SCREENSHOT")
+
+
+def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """The table's cells for each screen (pure, so tests check it without a hub)."""
+    out: list[tuple[str, ...]] = []
+    for s in screens:
+        state = "online" if s.get("online") else "OFFLINE"
+        state += f" ({human_age(s.get('age_s'))})"
+        version = "-" if s.get("version") is None else str(s["version"])
+        if s.get("hub_version") not in (None, s.get("version")):
+            version += f"/{s['hub_version']}"
+        stale = "STALE" if s.get("stale") else "no"
+        if s.get("stale") and s.get("stale_reason"):
+            stale += f": {s['stale_reason']}"
+        shot = s.get("screenshot") or {}
+        error = str(s.get("last_error") or "-")
+        out.append(
+            (
+                str(s.get("screen", "?")),
+                state,
+                version,
+                str(s.get("playing") or "-"),
+                human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
+                stale,
+                error if len(error) <= 60 else error[:59] + "…",
+                str(shot.get("path") or "-"),
+            )
+        )
+    return out
+
+
+def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
+    body = rows(screens)
+    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    online = sum(1 for s in screens if s.get("online"))
+    stale = sum(1 for s in screens if s.get("stale"))
+    lines.append(
+        f"{len(screens)} screens: {online} online, {len(screens) - online} offline, {stale} stale"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    import requests
+
+    from signage.errors import SignageError, UsageError
+
+    base = str(args.hub).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise UsageError(f"--hub {args.hub}: give the hub's URL, e.g. http://hub.local:8750")
+    params = {}
+    for flag, key in (("online_window", "online_window"), ("stale_grace", "stale_grace")):
+        value = getattr(args, flag)
+        if value is not None:
+            if value <= 0:
+                raise UsageError(f"--{flag.replace('_', '-')} must be a positive number")
+            params[key] = str(value)
+    url = f"{base}/api/v1/screens"
+    try:
+        response = requests.get(url, params=params, timeout=args.timeout)
+    except requests.RequestException as exc:
+        raise SignageError(
+            f"cannot reach the hub at {url}: {type(exc).__name__}; "
+            "check the URL and that `signage serve` runs there"
+        ) from None
+    if response.status_code != 200:
+        raise SignageError(
+            f"the hub at {url} answered HTTP {response.status_code}: {response.text[:200]}"
+        )
+    try:
+        screens = response.json()
+    except ValueError:
+        raise SignageError(f"the hub at {url} did not answer JSON; is it a signage hub?") from None
+    if not isinstance(screens, list) or not all(isinstance(s, dict) for s in screens):
+        raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
+    if args.json:
+        print(json.dumps(screens, ensure_ascii=False, indent=2))
+    elif not screens:
+        print("no screens have sent a heartbeat to this hub yet")
+    else:
+        print(format_table(screens))
+    return 0

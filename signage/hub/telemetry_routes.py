@@ -1,0 +1,325 @@
+"""The hub's telemetry room: screens' heartbeats in, the fleet's state out.
+
+``POST /api/v1/heartbeat`` keeps the last heartbeat of each screen in SQLite (table
+``screen_heartbeats``) and its latest screenshot in ``DATA/screenshots/<screen>.png``
+(temp file + fsync + rename). ``GET /api/v1/screens`` lists every screen known to the hub:
+online (a heartbeat within the online window, 90 s by default), stale content, last error,
+screenshot path and URL. ``GET /api/v1/screens/<screen>/screenshot`` serves the PNG.
+
+Heartbeats need the hub's bearer token when the hub has one (``--token-file``); a hub
+without a token accepts them, since it has no write secret to share with its screens.
+
+The decisions (online? stale? why?) are the pure function ``assess``; the rest is I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from signage.heartbeat import HeartbeatReport, ReportError
+
+if TYPE_CHECKING:
+    from signage.hub.state import Hub
+
+log = logging.getLogger("signage.hub")
+
+DEFAULT_ONLINE_WINDOW_S = 90.0
+# A screen still playing an older version this long after the hub published a newer one
+# is stale (two heartbeats and a manifest poll comfortably fit in it).
+DEFAULT_STALE_GRACE_S = 75.0
+MAX_BODY_BYTES = 1024 * 1024
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS screen_heartbeats (
+    screen TEXT PRIMARY KEY,
+    received REAL NOT NULL,
+    report TEXT NOT NULL,
+    screenshot_taken REAL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenState:
+    """One row of ``signage status``: a screen as the hub sees it now."""
+
+    screen: str
+    online: bool
+    age_s: float
+    stale: bool
+    stale_reason: str | None
+    report: HeartbeatReport
+    received: float
+    hub_version: int | None
+    screenshot_path: Path | None
+    screenshot_taken: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.report
+        sync_age = r.last_sync_age_s
+        return {
+            "screen": self.screen,
+            "online": self.online,
+            "last_seen": _iso(self.received),
+            "age_s": round(self.age_s, 1),
+            "tags": list(r.tags),
+            "version": r.version,
+            "hub_version": self.hub_version,
+            "playing": r.playing,
+            "playlist": r.playlist,
+            "slide": r.slide,
+            "alert": r.alert,
+            "last_sync": None if r.last_sync is None else r.last_sync.isoformat(),
+            "last_sync_age_s": None if sync_age is None else round(sync_age + self.age_s, 1),
+            "stale": self.stale,
+            "stale_reason": self.stale_reason,
+            "last_error": r.last_error,
+            "errors": dict(r.errors),
+            "uptime_s": r.uptime_s,
+            "rss_mb": r.rss_mb,
+            "disk_free_mb": r.disk_free_mb,
+            "software": r.software,
+            "screenshot": None
+            if self.screenshot_path is None
+            else {
+                "path": str(self.screenshot_path),
+                "url": f"/api/v1/screens/{self.screen}/screenshot",
+                "taken": None if self.screenshot_taken is None else _iso(self.screenshot_taken),
+            },
+        }
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    from signage.events import rfc3339_ms
+
+    return rfc3339_ms(datetime.fromtimestamp(epoch, UTC))
+
+
+def assess(
+    report: HeartbeatReport,
+    received: float,
+    now: float,
+    *,
+    hub_version: int | None,
+    hub_version_since: float | None,
+    online_window_s: float = DEFAULT_ONLINE_WINDOW_S,
+    stale_grace_s: float = DEFAULT_STALE_GRACE_S,
+) -> tuple[bool, bool, str | None]:
+    """(online, stale, why stale) for one screen's last heartbeat; pure.
+
+    Stale means the screen shows content it should not still show: it says its content
+    expired, it has none, or it still plays an older version than the hub's although the
+    newer one has been out for longer than ``stale_grace_s`` (judged at the heartbeat).
+    """
+    online = now - received <= online_window_s
+    if report.stale:
+        return online, True, "content expired on the screen"
+    if report.version is None:
+        return online, True, "no content on the screen"
+    if (
+        hub_version is not None
+        and report.version < hub_version
+        and hub_version_since is not None
+        and received - hub_version_since >= stale_grace_s
+    ):
+        return online, True, f"plays version {report.version}, the hub has {hub_version}"
+    return online, False, None
+
+
+class TelemetryStore:
+    """The last heartbeat per screen (SQLite) and the latest screenshot per screen (files).
+
+    Args:
+        connect: returns this thread's SQLite connection (the hub's ``db()``).
+        screenshots: the folder for ``<screen>.png``.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], screenshots: Path) -> None:
+        self._connect = connect
+        self.screenshots = screenshots
+        db = connect()
+        db.executescript(SCHEMA)
+        db.commit()
+        self._lock = threading.Lock()
+        self._version_since: dict[int, float] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        return self._connect()
+
+    def note_hub_version(self, version: int | None, now: float) -> float | None:
+        """When the hub's current version was first seen (kept for a handful of versions)."""
+        if version is None:
+            return None
+        with self._lock:
+            since = self._version_since.setdefault(version, now)
+            while len(self._version_since) > 16:
+                self._version_since.pop(min(self._version_since))
+            return since
+
+    def record(self, report: HeartbeatReport, received: float) -> None:
+        shot_taken: float | None = None
+        if report.screenshot_png is not None:
+            self._write_screenshot(report.screen, report.screenshot_png)
+            shot_taken = received
+        body = json.dumps(report.to_json() | {"screenshot_png": None})
+        db = self._db()
+        with db:
+            db.execute(
+                "INSERT INTO screen_heartbeats (screen, received, report, screenshot_taken) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(screen) DO UPDATE SET "
+                "received = excluded.received, report = excluded.report, "
+                "screenshot_taken = COALESCE(excluded.screenshot_taken, screenshot_taken)",
+                (report.screen, received, body, shot_taken),
+            )
+
+    def _write_screenshot(self, screen: str, png: bytes) -> None:
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        final = self.screenshots / f"{screen}.png"
+        tmp = final.with_name(f".{screen}.png.{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(png)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(final)
+
+    def screens(
+        self,
+        now: float,
+        hub_version: int | None,
+        online_window_s: float = DEFAULT_ONLINE_WINDOW_S,
+        stale_grace_s: float = DEFAULT_STALE_GRACE_S,
+    ) -> list[ScreenState]:
+        since = self.note_hub_version(hub_version, now)
+        rows = self._db().execute(
+            "SELECT screen, received, report, screenshot_taken FROM screen_heartbeats "
+            "ORDER BY screen"
+        )
+        out: list[ScreenState] = []
+        for screen, received, body, shot_taken in rows.fetchall():
+            try:
+                report = HeartbeatReport.from_json(json.loads(body))
+            except (ValueError, ReportError):
+                log.warning("telemetry: unreadable stored heartbeat for %s, skipped", screen)
+                continue
+            online, stale, why = assess(
+                report,
+                received,
+                now,
+                hub_version=hub_version,
+                hub_version_since=since,
+                online_window_s=online_window_s,
+                stale_grace_s=stale_grace_s,
+            )
+            path = self.screenshots / f"{screen}.png"
+            out.append(
+                ScreenState(
+                    screen=screen,
+                    online=online,
+                    age_s=max(0.0, now - received),
+                    stale=stale,
+                    stale_reason=why,
+                    report=report,
+                    received=received,
+                    hub_version=hub_version,
+                    screenshot_path=path if shot_taken is not None and path.exists() else None,
+                    screenshot_taken=shot_taken,
+                )
+            )
+        return out
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; using %s", name, raw, default)
+        return default
+    return value if value > 0 else default
+
+
+def _query_seconds(request: Request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise HTTPException(400, f"'{name}' must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise HTTPException(400, f"'{name}' must be a positive number of seconds")
+    return value
+
+
+def routes(hub: Hub) -> Sequence[BaseRoute]:
+    """The telemetry endpoints of ``hub`` (composed by ``signage.hub.app.create_app``).
+
+    The online window and the stale grace default to 90 s and 75 s, or to
+    ``SIGNAGE_ONLINE_WINDOW_S`` / ``SIGNAGE_STALE_GRACE_S`` in the hub's environment, and
+    each request to ``/api/v1/screens`` may pass ``?online_window=S&stale_grace=S``.
+    """
+    store = TelemetryStore(hub.db, hub.config.data_dir / "screenshots")
+    online_window = _env_seconds("SIGNAGE_ONLINE_WINDOW_S", DEFAULT_ONLINE_WINDOW_S)
+    stale_grace = _env_seconds("SIGNAGE_STALE_GRACE_S", DEFAULT_STALE_GRACE_S)
+
+    def hub_version() -> int | None:
+        version = hub.current_version()
+        return version if version > 0 else None  # 0: nothing published yet
+
+    async def heartbeat(request: Request) -> Response:
+        if hub.config.token is not None:
+            hub.require_token(request)
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
+        try:
+            report = HeartbeatReport.from_json(json.loads(body))
+        except (ValueError, ReportError) as exc:
+            return JSONResponse({"error": f"bad heartbeat: {exc}"}, status_code=400)
+        now = time.time()
+        store.note_hub_version(hub_version(), now)
+        await run_in_threadpool(store.record, report, now)
+        return JSONResponse({"ok": True, "screen": report.screen})
+
+    async def screens(request: Request) -> Response:
+        window = _query_seconds(request, "online_window", online_window)
+        grace = _query_seconds(request, "stale_grace", stale_grace)
+        states = await run_in_threadpool(store.screens, time.time(), hub_version(), window, grace)
+        return JSONResponse([s.to_json() for s in states])
+
+    async def screenshot(request: Request) -> Response:
+        screen = request.path_params["screen"]
+        if "/" in screen or screen.startswith("."):
+            raise HTTPException(404, "no such screen")
+        path = store.screenshots / f"{screen}.png"
+        if not path.is_file():
+            raise HTTPException(404, f"no screenshot from screen {screen!r} yet")
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+    return [
+        Route("/api/v1/heartbeat", heartbeat, methods=["POST"]),
+        Route("/api/v1/screens", screens, methods=["GET"]),
+        Route("/api/v1/screens/{screen}/screenshot", screenshot, methods=["GET"]),
+    ]

@@ -1,0 +1,238 @@
+"""Logging for a screen that runs for months: one logger per area, stderr for journald,
+repeated errors rate-limited, Qt's own messages routed into ``signage.qt``.
+
+A screen offline for a week logs "cannot reach the hub" once per interval with
+"(repeated K times)", not every 30 s; the rate limiter remembers a bounded number of
+distinct messages, so neither the disk nor the memory grows with the outage.
+
+Areas: ``signage.player``, ``signage.feed``, ``signage.hub``, ``signage.kiosk``,
+``signage.alerts``, ``signage.qr``, ``signage.playlist``, ``signage.qt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "qt")
+ROOT = "signage"
+DEFAULT_REPEAT_INTERVAL_S = 300.0
+DEFAULT_MAX_KEYS = 512
+
+# journald reads "<N>" at the start of a stderr line as the syslog priority (SyslogLevelPrefix).
+_SYSLOG_PRIORITY = {
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+
+
+def area_logger(area: str) -> logging.Logger:
+    """The logger of one area, ``signage.<area>``."""
+    return logging.getLogger(f"{ROOT}.{area}")
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets the same message from the same logger through at most once per interval.
+
+    When a suppressed message is let through again it carries "(repeated K times)", K being
+    the copies dropped since the last one shown. At most ``max_keys`` distinct messages are
+    remembered (least recently seen forgotten first), so memory stays bounded whatever the
+    messages are. DEBUG records are never limited.
+
+    Args:
+        interval_s: the shortest time between two copies of one message.
+        max_keys: how many distinct messages are remembered.
+        clock: monotonic seconds (injected by tests).
+    """
+
+    def __init__(
+        self,
+        interval_s: float = DEFAULT_REPEAT_INTERVAL_S,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        # key -> [last time shown, copies suppressed since]
+        self._seen: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return True
+        message = record.getMessage()
+        key = (record.name, record.levelno, message)
+        now = self._clock()
+        with self._lock:
+            entry = self._seen.get(key)
+            if entry is not None and now - entry[0] < self.interval_s:
+                entry[1] += 1
+                self._seen.move_to_end(key)
+                return False
+            suppressed = int(entry[1]) if entry is not None else 0
+            self._seen[key] = [now, 0]
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.max_keys:
+                self._seen.popitem(last=False)
+        if suppressed:
+            record.msg = f"{message} (repeated {suppressed} times)"
+            record.args = None
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+class JournalFormatter(logging.Formatter):
+    """``<3>signage.feed: message``: journald adds the time and reads the priority prefix."""
+
+    def __init__(self, journald: bool) -> None:
+        fmt = "%(name)s: %(message)s"
+        if not journald:
+            fmt = "%(asctime)s %(levelname)s " + fmt
+        super().__init__(fmt)
+        self.journald = journald
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if not self.journald:
+            return text
+        priority = _SYSLOG_PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+@dataclass(frozen=True, slots=True)
+class LastError:
+    """The most recent WARNING or worse: what the hub shows as a screen's last error."""
+
+    area: str
+    level: str
+    message: str
+    at: float  # time.time()
+
+
+class ErrorTally(logging.Handler):
+    """Counts WARNING-or-worse records per area and keeps the last one (for heartbeats).
+
+    Sees every record, rate-limited or not, so counts are true even when stderr is quiet.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(level=logging.WARNING)
+        self._clock = clock
+        self._counts: dict[str, int] = {}
+        self._last: LastError | None = None
+        self._tally_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        area = record.name.removeprefix(f"{ROOT}.").split(".")[0] or ROOT
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not break logging
+            message = str(record.msg)
+        with self._tally_lock:
+            if area not in self._counts and len(self._counts) >= 64:
+                area = "other"  # bounded: loggers are per area, but be safe
+            self._counts[area] = self._counts.get(area, 0) + 1
+            self._last = LastError(area, record.levelname.lower(), message[:500], self._clock())
+
+    def counts(self) -> dict[str, int]:
+        with self._tally_lock:
+            return dict(self._counts)
+
+    def last(self) -> LastError | None:
+        with self._tally_lock:
+            return self._last
+
+
+@dataclass(slots=True)
+class LogSetup:
+    """What ``setup`` installed, so callers (heartbeats, tests) can reach it and undo it."""
+
+    handler: logging.Handler
+    rate_limit: RateLimitFilter
+    tally: ErrorTally
+
+    def remove(self) -> None:
+        root = logging.getLogger(ROOT)
+        root.removeHandler(self.handler)
+        root.removeHandler(self.tally)
+
+
+def setup(
+    verbosity: int = 0,
+    *,
+    stream: TextIO | None = None,
+    journald: bool | None = None,
+    repeat_interval_s: float = DEFAULT_REPEAT_INTERVAL_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> LogSetup:
+    """Sends ``signage.*`` to stderr (journald prefixes when run by systemd), rate-limited.
+
+    Args:
+        verbosity: 0 warnings, 1 info, 2+ debug.
+        journald: prefix priorities for journald; default: when ``JOURNAL_STREAM`` is set.
+        repeat_interval_s: how often one repeated message may reach stderr.
+    """
+    if journald is None:
+        journald = bool(os.environ.get("JOURNAL_STREAM"))
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JournalFormatter(journald))
+    limiter = RateLimitFilter(repeat_interval_s, clock=clock)
+    handler.addFilter(limiter)
+    tally = ErrorTally()
+    root = logging.getLogger(ROOT)
+    root.setLevel(min(level, logging.WARNING))
+    handler.setLevel(level)
+    root.addHandler(handler)
+    root.addHandler(tally)
+    root.propagate = False  # our handler replaces the root's basicConfig one for signage.*
+    return LogSetup(handler, limiter, tally)
+
+
+_tally: ErrorTally | None = None
+
+
+def error_tally() -> ErrorTally:
+    """The process's tally, attached to ``signage`` on first use (for heartbeats)."""
+    global _tally  # noqa: PLW0603  (one tally per process, created lazily, never at import)
+    if _tally is None:
+        _tally = ErrorTally()
+        logging.getLogger(ROOT).addHandler(_tally)
+    return _tally
+
+
+def install_qt_handler() -> None:
+    """Routes Qt's own messages (qDebug, qWarning...) into the ``signage.qt`` logger.
+
+    Call once after PySide6 is importable (the player does, before building its window).
+    """
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = area_logger("qt")
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def route(mode: QtMsgType, context: Any, message: str) -> None:
+        category = getattr(context, "category", None) or "default"
+        qt_log.log(levels.get(mode, logging.WARNING), "%s: %s", category, message)
+
+    qInstallMessageHandler(route)

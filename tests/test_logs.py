@@ -1,0 +1,118 @@
+"""Logging: rate-limited repeats with counts, bounded memory, journald priorities, tally."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from signage.logs import ErrorTally, RateLimitFilter, area_logger, setup
+
+
+class FakeClock:
+    """Monotonic seconds the test moves by hand (the filter's clock is injected)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def logged() -> Iterator[tuple[io.StringIO, FakeClock]]:
+    stream = io.StringIO()
+    clock = FakeClock()
+    installed = setup(0, stream=stream, journald=False, repeat_interval_s=60, clock=clock)
+    try:
+        yield stream, clock
+    finally:
+        installed.remove()
+        logging.getLogger("signage").propagate = True
+
+
+def test_repeated_error_is_shown_once_then_with_its_count(
+    logged: tuple[io.StringIO, FakeClock],
+) -> None:
+    stream, clock = logged
+    feed = area_logger("feed")
+    for _ in range(2880):  # a day of 30 s retries compressed: all within the interval
+        feed.warning("cannot reach the hub at %s", "http://hub")
+    assert stream.getvalue().count("cannot reach the hub") == 1
+    clock.t += 61
+    feed.warning("cannot reach the hub at %s", "http://hub")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[1].endswith("cannot reach the hub at http://hub (repeated 2879 times)")
+    assert "signage.feed" in lines[1]
+
+
+def test_same_text_from_another_area_or_level_is_not_suppressed(
+    logged: tuple[io.StringIO, FakeClock],
+) -> None:
+    stream, _ = logged
+    area_logger("feed").error("disk full")
+    area_logger("player").error("disk full")
+    area_logger("player").warning("disk full")
+    assert stream.getvalue().count("disk full") == 3
+
+
+def test_memory_is_bounded_by_distinct_messages() -> None:
+    limiter = RateLimitFilter(interval_s=60, max_keys=100, clock=FakeClock())
+    for i in range(10_000):
+        record = logging.LogRecord("signage.feed", logging.ERROR, __file__, 1, "e %d", (i,), None)
+        assert limiter.filter(record)
+    assert len(limiter) == 100
+
+
+def test_journald_lines_carry_syslog_priorities() -> None:
+    stream = io.StringIO()
+    installed = setup(1, stream=stream, journald=True)
+    try:
+        area_logger("hub").error("boom\nsecond line")
+        area_logger("hub").info("hello")
+    finally:
+        installed.remove()
+        logging.getLogger("signage").propagate = True
+    assert stream.getvalue().splitlines() == [
+        "<3>signage.hub: boom",
+        "<3>second line",
+        "<6>signage.hub: hello",
+    ]
+
+
+def test_tally_counts_every_record_even_suppressed_ones(
+    logged: tuple[io.StringIO, FakeClock],
+) -> None:
+    tally = ErrorTally(clock=lambda: 5.0)
+    logging.getLogger("signage").addHandler(tally)
+    try:
+        for _ in range(5):
+            area_logger("feed").warning("offline")
+        area_logger("player").error("slide %s failed", "x")
+        area_logger("player").info("not counted")
+    finally:
+        logging.getLogger("signage").removeHandler(tally)
+    assert tally.counts() == {"feed": 5, "player": 1}
+    last = tally.last()
+    assert last is not None
+    assert (last.area, last.level, last.message) == ("player", "error", "slide x failed")
+
+
+@pytest.mark.qt
+def test_qt_messages_reach_the_qt_logger(qapp: object, caplog: pytest.LogCaptureFixture) -> None:
+    from PySide6.QtCore import qInstallMessageHandler, qWarning
+
+    from signage.logs import install_qt_handler
+
+    install_qt_handler()
+    try:
+        with caplog.at_level(logging.WARNING, logger="signage.qt"):
+            qWarning("a warning from Qt")
+    finally:
+        qInstallMessageHandler(None)
+    hits = [r for r in caplog.records if r.name == "signage.qt"]
+    assert hits
+    assert "a warning from Qt" in hits[0].getMessage()
