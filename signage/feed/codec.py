@@ -1,0 +1,455 @@
+"""Feed codec: the domain values (playlists, slides, theme, alerts) to and from JSON values.
+
+The manifest, the hub's alert API and the alert store all write these shapes, so they are
+defined once here. Encoders return plain JSON values (dict/list/str/int/float/bool/None);
+decoders accept exactly those and raise ``FeedError`` naming the JSON path of the first
+wrong value. Unknown keys are ignored so a newer producer can add fields within a format.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from signage.errors import FeedError
+from signage.model import (
+    Alert,
+    AlertStatus,
+    AlertText,
+    Attribution,
+    Fit,
+    HourWindow,
+    Overlays,
+    Playlist,
+    QRCode,
+    Schedule,
+    Severity,
+    Slide,
+    SlideKind,
+    TextContent,
+    Theme,
+    Transition,
+    Weekday,
+)
+
+__all__ = [
+    "alert_from_json",
+    "alert_to_json",
+    "format_time",
+    "parse_time",
+    "playlist_from_json",
+    "playlist_to_json",
+    "theme_from_json",
+    "theme_to_json",
+]
+
+Json = Any  # a JSON value as json.loads returns it
+E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus)
+
+_DAYS = {d: d.name.lower() for d in Weekday}
+_DAY_BY_NAME = {v: k for k, v in _DAYS.items()}
+
+
+# ---------------------------------------------------------------------------- time values
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` (seconds precision unless there are microseconds)."""
+    if moment.tzinfo is None:
+        raise ValueError("a feed time must be timezone-aware")
+    utc = moment.astimezone(UTC)
+    spec = "microseconds" if utc.microsecond else "seconds"
+    return utc.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def parse_time(value: Json, where: str) -> datetime:
+    """An aware datetime from an RFC 3339 string; FeedError otherwise."""
+    if not isinstance(value, str):
+        raise FeedError(f"{where}: expected an RFC 3339 time string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FeedError(f"{where}: {value!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise FeedError(f"{where}: {value!r} has no UTC offset")
+    return moment
+
+
+# ---------------------------------------------------------------------------- readers
+
+
+class _Obj:
+    """A JSON object being decoded, with its path for messages."""
+
+    __slots__ = ("data", "where")
+
+    def __init__(self, value: Json, where: str) -> None:
+        if not isinstance(value, dict):
+            raise FeedError(f"{where}: expected a JSON object")
+        self.data: dict[str, Json] = value
+        self.where = where
+
+    def at(self, key: str) -> str:
+        return f"{self.where}.{key}"
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def req(self, key: str) -> Json:
+        if key not in self.data or self.data[key] is None:
+            raise FeedError(f"{self.at(key)}: missing")
+        return self.data[key]
+
+    def string(self, key: str, default: str | None = None) -> str:
+        if not self.has(key):
+            if default is not None:
+                return default
+            raise FeedError(f"{self.at(key)}: missing")
+        value = self.data[key]
+        if not isinstance(value, str):
+            raise FeedError(f"{self.at(key)}: expected a string")
+        return value
+
+    def opt_string(self, key: str) -> str | None:
+        return self.string(key) if self.has(key) else None
+
+    def boolean(self, key: str, default: bool) -> bool:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            raise FeedError(f"{self.at(key)}: expected true or false")
+        return value
+
+    def number(self, key: str) -> float | None:
+        if not self.has(key):
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FeedError(f"{self.at(key)}: expected a number")
+        if not math.isfinite(value) or value < 0:
+            raise FeedError(f"{self.at(key)}: expected a finite number >= 0")
+        return float(value)
+
+    def enum(self, key: str, kind: type[E], default: E | None = None) -> E:
+        if not self.has(key) and default is not None:
+            return default
+        raw = self.string(key)
+        try:
+            return kind(raw)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in kind)
+            raise FeedError(f"{self.at(key)}: {raw!r} is not one of {allowed}") from None
+
+    def list(self, key: str) -> list[Json]:
+        if not self.has(key):
+            return []
+        value = self.data[key]
+        if not isinstance(value, list):
+            raise FeedError(f"{self.at(key)}: expected a list")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        items = self.list(key)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise FeedError(f"{self.at(key)}[{i}]: expected a string")
+        return tuple(items)
+
+    def tags(self, key: str) -> frozenset[str] | None:
+        if not self.has(key):
+            return None
+        return frozenset(self.strings(key))
+
+
+# ---------------------------------------------------------------------------- schedule
+
+
+def _schedule_to_json(schedule: Schedule | None) -> Json:
+    if schedule is None:
+        return None
+    return {
+        "from": schedule.start.isoformat() if schedule.start else None,
+        "until": schedule.until.isoformat() if schedule.until else None,
+        "days": ([_DAYS[d] for d in sorted(schedule.days)] if schedule.days is not None else None),
+        "hours": [str(w) for w in schedule.hours],
+    }
+
+
+def _date(obj: _Obj, key: str) -> date | None:
+    text = obj.opt_string(key)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FeedError(f"{obj.at(key)}: {text!r} is not an ISO date YYYY-MM-DD") from None
+
+
+def _hour_window(text: str, where: str) -> HourWindow:
+    def minutes(part: str) -> int:
+        hh, sep, mm = part.partition(":")
+        if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
+            raise ValueError(part)
+        value = int(hh) * 60 + int(mm)
+        if int(mm) >= 60 or value > 1440:
+            raise ValueError(part)
+        return value
+
+    start, sep, end = text.partition("-")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return HourWindow(minutes(start), minutes(end))
+    except ValueError:
+        raise FeedError(f"{where}: {text!r} is not a window HH:MM-HH:MM") from None
+
+
+def _schedule_from_json(value: Json, where: str) -> Schedule | None:
+    if value is None:
+        return None
+    obj = _Obj(value, where)
+    days: frozenset[Weekday] | None = None
+    if obj.has("days"):
+        found = set()
+        for i, name in enumerate(obj.strings("days")):
+            if name not in _DAY_BY_NAME:
+                raise FeedError(f"{obj.at('days')}[{i}]: {name!r} is not a day (mon ... sun)")
+            found.add(_DAY_BY_NAME[name])
+        days = frozenset(found)
+    hours = tuple(
+        _hour_window(text, f"{obj.at('hours')}[{i}]") for i, text in enumerate(obj.strings("hours"))
+    )
+    return Schedule(start=_date(obj, "from"), until=_date(obj, "until"), days=days, hours=hours)
+
+
+# ---------------------------------------------------------------------------- slides
+
+
+def _slide_to_json(slide: Slide) -> Json:
+    return {
+        "id": slide.id,
+        "kind": slide.kind.value,
+        "source": slide.source,
+        "text": (
+            None
+            if slide.text is None
+            else {"title": slide.text.title, "body": slide.text.body, "image": slide.text.image}
+        ),
+        "duration_s": slide.duration_s,
+        "transition": slide.transition.value,
+        "fit": slide.fit.value,
+        "qr": (
+            None
+            if slide.qr is None
+            else {"url": slide.qr.url, "caption": slide.qr.caption, "track": slide.qr.track}
+        ),
+        "schedule": _schedule_to_json(slide.schedule),
+        "muted": slide.muted,
+    }
+
+
+def _slide_from_json(value: Json, where: str) -> Slide:
+    obj = _Obj(value, where)
+    kind = obj.enum("kind", SlideKind)
+    text: TextContent | None = None
+    if obj.has("text"):
+        t = _Obj(obj.data["text"], obj.at("text"))
+        text = TextContent(
+            title=t.string("title"), body=t.opt_string("body"), image=t.opt_string("image")
+        )
+    if kind is SlideKind.TEXT and text is None:
+        raise FeedError(f"{obj.at('text')}: a text slide needs its text")
+    source = obj.string("source", default="")
+    if kind is not SlideKind.TEXT and not source:
+        raise FeedError(f"{obj.at('source')}: a {kind.value} slide needs a source")
+    qr: QRCode | None = None
+    if obj.has("qr"):
+        q = _Obj(obj.data["qr"], obj.at("qr"))
+        qr = QRCode(
+            url=q.string("url"), caption=q.opt_string("caption"), track=q.boolean("track", False)
+        )
+    return Slide(
+        id=obj.string("id"),
+        kind=kind,
+        source=source,
+        text=text,
+        duration_s=obj.number("duration_s"),
+        transition=obj.enum("transition", Transition, Transition.FADE),
+        fit=obj.enum("fit", Fit, Fit.CONTAIN),
+        qr=qr,
+        schedule=_schedule_from_json(obj.data.get("schedule"), obj.at("schedule")),
+        muted=obj.boolean("muted", True),
+    )
+
+
+# ---------------------------------------------------------------------------- playlists
+
+
+def playlist_to_json(playlist: Playlist) -> Json:
+    """A playlist as the manifest's ``playlists[]`` entry."""
+    o, a = playlist.overlays, playlist.attribution
+    return {
+        "id": playlist.id,
+        "name": playlist.name,
+        "tags": sorted(playlist.tags) if playlist.tags is not None else None,
+        "schedule": _schedule_to_json(playlist.schedule),
+        "overlays": {"qr": o.qr, "clock": o.clock, "ticker": o.ticker, "logo": o.logo},
+        "ticker": list(playlist.ticker),
+        "attribution": {
+            "screen": a.screen,
+            "playlist": a.playlist,
+            "slide": a.slide,
+            "medium": a.medium,
+            "medium_value": a.medium_value,
+        },
+        "slides": [_slide_to_json(s) for s in playlist.slides],
+    }
+
+
+def _attribution_from_json(value: Json, where: str) -> Attribution:
+    if value is None:
+        return Attribution()
+    obj = _Obj(value, where)
+    default = Attribution()
+
+    def name(key: str, fallback: str | None) -> str | None:
+        if key not in obj.data:
+            return fallback
+        return obj.opt_string(key)
+
+    return Attribution(
+        screen=name("screen", default.screen),
+        playlist=name("playlist", default.playlist),
+        slide=name("slide", default.slide),
+        medium=name("medium", default.medium),
+        medium_value=obj.string("medium_value", default=default.medium_value),
+    )
+
+
+def playlist_from_json(value: Json, where: str = "playlist") -> Playlist:
+    """Decodes a manifest's playlist entry; FeedError naming the wrong value."""
+    obj = _Obj(value, where)
+    overlays = Overlays()
+    if obj.has("overlays"):
+        ov = _Obj(obj.data["overlays"], obj.at("overlays"))
+        overlays = Overlays(
+            qr=ov.boolean("qr", True),
+            clock=ov.boolean("clock", True),
+            ticker=ov.boolean("ticker", True),
+            logo=ov.boolean("logo", True),
+        )
+    slides = tuple(
+        _slide_from_json(s, f"{obj.at('slides')}[{i}]") for i, s in enumerate(obj.list("slides"))
+    )
+    ids = [s.id for s in slides]
+    if len(set(ids)) != len(ids):
+        raise FeedError(f"{obj.at('slides')}: slide ids must be unique in a playlist")
+    return Playlist(
+        id=obj.string("id"),
+        name=obj.string("name"),
+        slides=slides,
+        tags=obj.tags("tags"),
+        schedule=_schedule_from_json(obj.data.get("schedule"), obj.at("schedule")),
+        overlays=overlays,
+        ticker=obj.strings("ticker"),
+        attribution=_attribution_from_json(obj.data.get("attribution"), obj.at("attribution")),
+    )
+
+
+# ---------------------------------------------------------------------------- theme
+
+
+_THEME_FIELDS = (
+    "background",
+    "foreground",
+    "accent",
+    "muted",
+    "font_family",
+    "title_font_family",
+    "organisation",
+)
+
+
+def theme_to_json(theme: Theme) -> Json:
+    """The theme as the manifest's ``theme`` object."""
+    out: dict[str, Json] = {name: getattr(theme, name) for name in _THEME_FIELDS}
+    out["logo"] = theme.logo
+    return out
+
+
+def theme_from_json(value: Json, where: str = "theme") -> Theme:
+    """Decodes a theme; absent fields take the model's defaults."""
+    if value is None:
+        return Theme()
+    obj = _Obj(value, where)
+    default = Theme()
+    fields = {name: obj.string(name, default=getattr(default, name)) for name in _THEME_FIELDS}
+    return Theme(logo=obj.opt_string("logo"), **fields)
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+def alert_to_json(alert: Alert) -> Json:
+    """An alert as the manifest's ``alerts[]`` entry (also the alert store's file format)."""
+    return {
+        "id": alert.id,
+        "severity": alert.severity.value,
+        "status": alert.status.value,
+        "sender": alert.sender,
+        "sent": format_time(alert.sent),
+        "expires": format_time(alert.expires),
+        "tags": sorted(alert.tags) if alert.tags is not None else None,
+        "status_url": alert.status_url,
+        "template": alert.template,
+        "texts": [
+            {
+                "language": t.language,
+                "headline": t.headline,
+                "description": t.description,
+                "instruction": t.instruction,
+            }
+            for t in alert.texts
+        ],
+    }
+
+
+def alert_from_json(value: Json, where: str = "alert") -> Alert:
+    """Decodes an alert; FeedError naming the wrong value."""
+    obj = _Obj(value, where)
+    texts: list[AlertText] = []
+    for i, item in enumerate(obj.list("texts")):
+        t = _Obj(item, f"{obj.at('texts')}[{i}]")
+        texts.append(
+            AlertText(
+                language=t.string("language"),
+                headline=t.string("headline"),
+                description=t.string("description", default=""),
+                instruction=t.string("instruction", default=""),
+            )
+        )
+    if not texts:
+        raise FeedError(f"{obj.at('texts')}: an alert needs at least one text")
+    return Alert(
+        id=obj.string("id"),
+        severity=obj.enum("severity", Severity),
+        texts=tuple(texts),
+        sender=obj.string("sender"),
+        sent=parse_time(obj.req("sent"), obj.at("sent")),
+        expires=parse_time(obj.req("expires"), obj.at("expires")),
+        status=obj.enum("status", AlertStatus, AlertStatus.ACTUAL),
+        tags=obj.tags("tags"),
+        status_url=obj.opt_string("status_url"),
+        template=obj.opt_string("template"),
+    )
+
+
+def playlists_to_json(playlists: Sequence[Playlist]) -> list[Json]:
+    return [playlist_to_json(p) for p in playlists]
+
+
+def alerts_to_json(alerts: Sequence[Alert]) -> list[Json]:
+    return [alert_to_json(a) for a in alerts]

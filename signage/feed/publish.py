@@ -1,0 +1,358 @@
+"""Publishing: a validated content root becomes a signed static feed folder.
+
+Layout written to ``out``::
+
+    assets/<sha256>     every asset, named by the sha256 of its bytes (written first)
+    feed.json.sig       base64 Ed25519 signature over the exact bytes of feed.json
+    feed.json           the manifest (renamed into place last)
+
+Order and consistency: assets are copied (temp + fsync + rename, existing ones skipped)
+before anything names them. The new signature and manifest are both written and fsynced to
+temporary files, then renamed back to back: ``feed.json.sig`` first, ``feed.json`` last. A
+reader that fetches ``feed.json`` and then ``feed.json.sig`` can pair a manifest with the
+signature of the next publish only if a whole publish lands between its two requests; the
+sync client then sees a bad signature, waits briefly and fetches both once more (see
+``signage.feed.sync``), so a concurrent publish costs one retry and is never applied wrongly.
+
+Versions: ``max(previous + 1, whole seconds since the epoch)``. The clock floor means a lost
+feed folder, or a second publishing machine, still produces versions screens accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from signage.errors import FeedError, Problem, ValidationError
+from signage.feed import signing
+from signage.feed.manifest import (
+    AssetEntry,
+    ContentLike,
+    asset_path_problem,
+    build_manifest,
+    parse_manifest,
+    referenced_assets,
+)
+from signage.feed.signing import Ed25519PrivateKey
+from signage.feed.store import fsync_dir, hash_file, write_atomic
+from signage.model import Alert
+
+__all__ = [
+    "DEFAULT_EXPIRES_IN",
+    "PublishResult",
+    "next_version",
+    "previous_version",
+    "publish",
+    "publish_content",
+    "republish_with_alerts",
+]
+
+log = logging.getLogger("signage.feed")
+
+DEFAULT_EXPIRES_IN = timedelta(days=7)
+_INDEX = ".publish-index.json"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What one publish wrote.
+
+    Args:
+        assets_written: asset files newly copied into ``assets/`` (existing ones skipped).
+    """
+
+    version: int
+    manifest_path: Path
+    assets_written: int
+    bytes_written: int = 0
+    manifest_sha256: str = ""
+    signed: bool = True
+
+
+def media_type(path: str) -> str:
+    """The media type for an asset path, by its extension."""
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def previous_version(out: Path) -> int:
+    """The version of the feed already in ``out`` (0 if none or unreadable)."""
+    try:
+        data = (out / "feed.json").read_bytes()
+    except FileNotFoundError:
+        return 0
+    try:
+        return parse_manifest(data, None).version
+    except FeedError:
+        try:  # a feed this tool cannot parse still fixes the floor if it has a version
+            version = json.loads(data).get("version")
+        except (ValueError, AttributeError):
+            return 0
+        return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def next_version(previous: int, now: datetime) -> int:
+    """``max(previous + 1, whole seconds since the epoch)``."""
+    return max(previous + 1, int(now.timestamp()))
+
+
+@contextlib.contextmanager
+def _publish_lock(out: Path) -> Iterator[None]:
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class _HashIndex:
+    """Remembers (size, mtime) -> sha256 of source files so republishing skips re-hashing."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / _INDEX
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, list[object]] = raw if isinstance(raw, dict) else {}
+        except (OSError, ValueError):
+            self.entries = {}
+        self.used: dict[str, list[object]] = {}
+
+    def lookup(self, src: Path, assets_dir: Path) -> tuple[str, int] | None:
+        st = src.stat()
+        entry = self.entries.get(str(src))
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and entry[0] == st.st_size
+            and entry[1] == st.st_mtime_ns
+            and isinstance(entry[2], str)
+            and (assets_dir / entry[2]).is_file()
+        ):
+            self.used[str(src)] = entry
+            return entry[2], st.st_size
+        return None
+
+    def remember(self, src: Path, sha: str, size: int, mtime_ns: int) -> None:
+        self.used[str(src)] = [size, mtime_ns, sha]
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps(self.used).encode(), sync_dir=False)
+
+
+def _copy_asset(src: Path, assets_dir: Path) -> tuple[str, int, bool]:
+    """Hashes ``src`` while copying it to a temp file; renames it to assets/<sha256>.
+
+    Returns (sha256, size, written) where ``written`` is False when it was already there.
+    """
+    import hashlib
+
+    sha, size = hash_file(src)
+    target = assets_dir / sha
+    if target.is_file() and target.stat().st_size == size:
+        return sha, size, False
+    tmp = assets_dir / f".{sha}.tmp-{os.getpid()}"
+    digest = hashlib.sha256()
+    with src.open("rb") as fin, tmp.open("wb") as fout:
+        while chunk := fin.read(_CHUNK):
+            digest.update(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    if digest.hexdigest() != sha:
+        tmp.unlink(missing_ok=True)
+        raise FeedError(f"{src}: the file changed while it was being published; publish again")
+    tmp.chmod(0o644)
+    tmp.replace(target)
+    return sha, size, True
+
+
+def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> None:
+    """Writes feed.json.sig then feed.json, each fsynced to a temp file then renamed."""
+    sig_path, man_path = out / "feed.json.sig", out / "feed.json"
+    tmp_man = out / f".feed.json.tmp-{os.getpid()}"
+    tmp_sig = out / f".feed.json.sig.tmp-{os.getpid()}"
+    pending = [(tmp_man, manifest)]
+    if key is not None:
+        pending.append((tmp_sig, (signing.sign(manifest, key) + "\n").encode("ascii")))
+    for tmp, data in pending:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if key is not None:
+        tmp_sig.replace(sig_path)
+    else:
+        sig_path.unlink(missing_ok=True)  # an old signature would only mislead readers
+    tmp_man.replace(man_path)
+    fsync_dir(out)
+
+
+def publish_content(
+    content: ContentLike,
+    files: Mapping[str, Path],
+    out: Path,
+    key: Ed25519PrivateKey | None,
+    *,
+    now: datetime,
+    expires_in: timedelta = DEFAULT_EXPIRES_IN,
+    alerts: Sequence[Alert] = (),
+    min_version: int = 0,
+) -> PublishResult:
+    """Writes a feed for already-validated content whose asset paths map to local files."""
+    if expires_in <= timedelta(0):
+        raise FeedError("the feed must expire in the future (use --expires 7d or more)")
+    with _publish_lock(out):
+        assets_dir = out / "assets"
+        assets_dir.mkdir(parents=True, exist_ok=True)
+        index = _HashIndex(out)
+        table: dict[str, AssetEntry] = {}
+        written = written_bytes = 0
+        for path in sorted(files):
+            src = files[path]
+            known = index.lookup(src, assets_dir)
+            if known is None:
+                mtime_ns = src.stat().st_mtime_ns
+                sha, size, was_written = _copy_asset(src, assets_dir)
+                index.remember(src, sha, size, mtime_ns)
+                if was_written:
+                    written += 1
+                    written_bytes += size
+            else:
+                sha, size = known
+            table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
+        fsync_dir(assets_dir)
+        version = max(next_version(previous_version(out), now), min_version)
+        manifest = build_manifest(content, alerts, version, now, now + expires_in, table)
+        _write_feed(out, manifest, key)
+        index.save()
+    import hashlib
+
+    log.info("published feed version %d to %s (%d new assets)", version, out, written)
+    return PublishResult(
+        version=version,
+        manifest_path=out / "feed.json",
+        assets_written=written,
+        bytes_written=written_bytes,
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        signed=key is not None,
+    )
+
+
+def _alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
+    try:
+        from signage.alerts.store import AlertStore
+    except ImportError:
+        return ()
+    return tuple(AlertStore(root / "alerts").active(now))
+
+
+def resolve_assets(root: Path, content: ContentLike) -> dict[str, Path]:
+    """Asset path -> file under ``root`` for every path the content names.
+
+    Raises ValidationError naming each path that is unsafe, missing or outside the root.
+    """
+    problems: list[Problem] = []
+    files: dict[str, Path] = {}
+    real_root = root.resolve()
+    for path in referenced_assets(content.playlists, content.theme):
+        reason = asset_path_problem(path)
+        src = root / path
+        if reason is None:
+            try:
+                if not src.resolve().is_relative_to(real_root):
+                    reason = "asset path leaves the content root (through a symlink?)"
+                elif not src.is_file():
+                    reason = "asset file not found"
+            except OSError as exc:
+                reason = f"asset cannot be read ({exc.strerror})"
+        if reason is not None:
+            problems.append(Problem(path, 0, 0, f"{reason}; fix the playlist or add the file"))
+        else:
+            files[path] = src
+    if problems:
+        raise ValidationError(problems)
+    return files
+
+
+def publish(
+    root: Path,
+    out: Path,
+    key: Ed25519PrivateKey | None,
+    *,
+    now: datetime,
+    expires_in: timedelta = DEFAULT_EXPIRES_IN,
+    alerts: Sequence[Alert] | None = None,
+    allowed_hosts: frozenset[str] = frozenset(),
+) -> PublishResult:
+    """Validates ``root`` and writes a static feed to ``out``.
+
+    Args:
+        key: signs ``feed.json``; ``None`` writes an unsigned feed (no ``feed.json.sig``).
+        alerts: the alerts to carry; ``None`` takes the active ones of ``root/alerts``.
+
+    Raises:
+        ValidationError: the content root has an error (nothing is written then).
+        FeedError: the feed folder cannot be written.
+    """
+    from signage.playlist import load_content_root
+
+    if not (root / "playlists").is_dir():
+        raise ValidationError(
+            [Problem(str(root), 0, 0, "no 'playlists' folder here; pass --root CONTENT_ROOT")]
+        )
+    load = load_content_root(root, allowed_hosts=allowed_hosts)
+    if not load.ok:
+        raise ValidationError([p for p in load.problems if p.severity == "error"])
+    files = resolve_assets(root, load)
+    chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
+    try:
+        return publish_content(load, files, out, key, now=now, expires_in=expires_in, alerts=chosen)
+    except OSError as exc:
+        raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None
+
+
+def republish_with_alerts(
+    out: Path,
+    key: Ed25519PrivateKey | None,
+    *,
+    now: datetime,
+    alerts: Sequence[Alert],
+    expires_in: timedelta = DEFAULT_EXPIRES_IN,
+) -> PublishResult:
+    """Re-signs the feed already in ``out`` with ``alerts`` in place of its own, version + 1.
+
+    For a hub serving a feed published elsewhere: playlists, theme and assets are kept.
+    """
+    try:
+        data = (out / "feed.json").read_bytes()
+    except OSError as exc:
+        raise FeedError(f"{out}: no feed.json to republish ({exc.strerror})") from None
+    manifest = parse_manifest(data, None)
+    with _publish_lock(out):
+        version = next_version(max(manifest.version, previous_version(out)), now)
+        body = build_manifest(
+            manifest, alerts, version, now, now + expires_in, dict(manifest.assets)
+        )
+        _write_feed(out, body, key)
+    import hashlib
+
+    return PublishResult(
+        version=version,
+        manifest_path=out / "feed.json",
+        assets_written=0,
+        manifest_sha256=hashlib.sha256(body).hexdigest(),
+        signed=key is not None,
+    )

@@ -1,0 +1,547 @@
+"""The player's content cache: content-addressed asset files, kept manifests, trusted state.
+
+Layout of ``cache_dir``::
+
+    state/current.json     trusted state and the pointer to the version on screen:
+                           {"version", "manifest", "previous", "signed", "applied"};
+                           written last, by one atomic rename, only after every check passed
+    state/http.json        validators of the last applied manifest (ETag, Last-Modified)
+    manifests/<sha256>.json (+ .sig)   the exact manifest bytes of kept versions
+    objects/<sha256>       asset files, named by the sha256 of their bytes
+    partial/<sha256>.part  downloads in progress (resumed with Range after a break)
+    .lock                  flock: one writer at a time, across threads and processes
+
+Feed content can only ever create files named by a sha256 under ``objects/`` and
+``partial/``; nothing it sends chooses a path, so it cannot touch ``state/``. A version
+becomes current in one rename of ``state/current.json``: readers see the old version or the
+new one, never a mix. Unreferenced objects are removed only by ``collect`` and only after
+the version that stopped needing them is no longer current or previous.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import BinaryIO
+
+from signage.errors import FeedError
+from signage.feed import codec, signing
+from signage.feed.manifest import Manifest, parse_manifest
+from signage.model import Content
+
+__all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
+
+log = logging.getLogger("signage.feed")
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+PARTIAL_MAX_AGE_S = 24 * 3600
+_CHUNK = 1 << 20
+
+
+class StoreBusy(Exception):
+    """Raised by ``Store.lock(blocking=False)`` when another writer holds the cache."""
+
+
+def fsync_dir(path: Path) -> None:
+    """Makes renames inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
+    """Writes ``data`` to ``path`` via a temp file in the same folder, fsync, atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(path)
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """(sha256 hex, size) of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass(frozen=True, slots=True)
+class StoreState:
+    """The trusted state: which version is on screen and the highest version ever applied.
+
+    Args:
+        version: the version of ``manifest`` (the highest applied; lower ones are replays).
+        manifest: sha256 of the current manifest's bytes.
+        previous: sha256 of the manifest current before it (its assets are kept too).
+        signed: whether the current version came with a verified signature.
+    """
+
+    version: int
+    manifest: str
+    previous: str | None = None
+    signed: bool = True
+    applied: str = ""
+
+
+class Store:
+    """A content-addressed cache of feed versions.
+
+    Args:
+        cache_dir: the folder it owns (created on first write).
+    """
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.root = Path(cache_dir)
+        self._tlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def partial_dir(self) -> Path:
+        return self.root / "partial"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.root / "manifests"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    def blob_path(self, sha256: str) -> Path:
+        """Where the asset with this sha256 lives (whether or not it is there yet)."""
+        if not _HEX64.fullmatch(sha256):
+            raise FeedError(f"{sha256[:80]!r} is not a sha256")
+        return self.objects_dir / sha256
+
+    def partial_path(self, sha256: str) -> Path:
+        if not _HEX64.fullmatch(sha256):
+            raise FeedError(f"{sha256[:80]!r} is not a sha256")
+        return self.partial_dir / f"{sha256}.part"
+
+    def has_blob(self, sha256: str, size: int | None = None) -> bool:
+        try:
+            st = self.blob_path(sha256).stat()
+        except FileNotFoundError:
+            return False
+        return size is None or st.st_size == size
+
+    def ensure_dirs(self) -> None:
+        for d in (self.objects_dir, self.partial_dir, self.manifests_dir, self.state_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ locking
+
+    @contextlib.contextmanager
+    def lock(self, *, blocking: bool = True) -> Iterator[None]:
+        """Exclusive access to the cache for writers (re-entrant in one thread).
+
+        Raises:
+            StoreBusy: ``blocking=False`` and another thread or process holds it.
+        """
+        if not self._tlock.acquire(blocking=blocking):
+            raise StoreBusy(str(self.root))
+        try:
+            if self._depth == 0:
+                self.root.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except OSError as exc:
+                    os.close(fd)
+                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                        raise StoreBusy(str(self.root)) from None
+                    raise
+                self._fd = fd
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None
+        finally:
+            self._tlock.release()
+
+    # ------------------------------------------------------------------ adding blobs
+
+    def commit_partial(self, sha256: str, digest_seen: str) -> Path:
+        """Moves a finished download into ``objects/`` if its bytes hashed to its name.
+
+        The caller hashed the bytes while streaming them (``digest_seen``); the file was
+        fsynced by the caller. Raises FeedError (and removes the file) on a mismatch.
+        """
+        part = self.partial_path(sha256)
+        if digest_seen != sha256:
+            part.unlink(missing_ok=True)
+            raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")
+        target = self.blob_path(sha256)
+        self.objects_dir.mkdir(parents=True, exist_ok=True)
+        part.replace(target)
+        return target
+
+    def import_file(self, src: Path, expected: str | None = None) -> tuple[str, int]:
+        """Copies a local file into ``objects/`` (temp + fsync + rename); returns (sha, size).
+
+        Skips the copy when the object is already there.
+        """
+        self.ensure_dirs()
+        if expected is not None and self.has_blob(expected):
+            return expected, self.blob_path(expected).stat().st_size
+        tmp = self.partial_dir / f"import-{os.getpid()}-{threading.get_ident()}.part"
+        digest = hashlib.sha256()
+        size = 0
+        with src.open("rb") as fin, tmp.open("wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                digest.update(chunk)
+                fout.write(chunk)
+                size += len(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+        sha = digest.hexdigest()
+        if expected is not None and sha != expected:
+            tmp.unlink(missing_ok=True)
+            raise FeedError(f"{src}: changed while being copied")
+        target = self.blob_path(sha)
+        if target.exists():
+            tmp.unlink()
+        else:
+            tmp.replace(target)
+        return sha, size
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> StoreState | None:
+        """The trusted state, or ``None`` for an empty (or unreadable) cache."""
+        path = self.state_dir / "current.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            state = StoreState(
+                version=int(raw["version"]),
+                manifest=str(raw["manifest"]),
+                previous=raw.get("previous"),
+                signed=bool(raw.get("signed", True)),
+                applied=str(raw.get("applied", "")),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("%s: unreadable trusted state (%s); treating the cache as empty", path, exc)
+            return None
+        if not _HEX64.fullmatch(state.manifest):
+            log.error("%s: bad manifest pointer; treating the cache as empty", path)
+            return None
+        return state
+
+    @property
+    def trusted_version(self) -> int:
+        """The highest version ever applied here (0 for an empty cache)."""
+        state = self.state()
+        return state.version if state else 0
+
+    def http_validators(self) -> dict[str, str]:
+        """ETag / Last-Modified of the manifest now current (for a conditional GET)."""
+        try:
+            raw = json.loads((self.state_dir / "http.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        state = self.state()
+        if not isinstance(raw, dict) or state is None or raw.get("manifest") != state.manifest:
+            return {}
+        return {
+            k: v for k, v in raw.items() if k in ("etag", "last_modified") and isinstance(v, str)
+        }
+
+    def save_http_validators(
+        self, manifest_sha: str, etag: str | None, last_modified: str | None
+    ) -> None:
+        data = {"manifest": manifest_sha, "etag": etag, "last_modified": last_modified}
+        write_atomic(self.state_dir / "http.json", json.dumps(data).encode(), sync_dir=False)
+
+    # ------------------------------------------------------------------ apply
+
+    def check(
+        self,
+        manifest_bytes: bytes,
+        sig: str | None,
+        *,
+        pubkey_b64: str | None,
+        now: datetime,
+        check_version: bool = True,
+    ) -> Manifest:
+        """Every check of ``apply`` except the assets' presence; nothing is written.
+
+        The signature is verified before the bytes are parsed. Raises FeedError.
+        """
+        if pubkey_b64 is not None:
+            if sig is None:
+                raise FeedError("the feed has no signature (feed.json.sig)")
+            signing.verify(manifest_bytes, sig, pubkey_b64)
+        manifest = parse_manifest(manifest_bytes, now)
+        if check_version:
+            state = self.state()
+            if state is not None:
+                if manifest.version < state.version:
+                    raise FeedError(
+                        f"version {manifest.version} is older than the applied version "
+                        f"{state.version} (a replayed feed?)"
+                    )
+                if manifest.version == state.version and manifest.sha256 != state.manifest:
+                    raise FeedError(
+                        f"version {manifest.version} is already applied with different content"
+                    )
+        return manifest
+
+    def missing_blobs(self, manifest: Manifest) -> dict[str, int]:
+        """sha256 -> size of the assets of ``manifest`` not yet in ``objects/``."""
+        out: dict[str, int] = {}
+        for entry in manifest.assets.values():
+            if not self.has_blob(entry.sha256, entry.size):
+                out[entry.sha256] = entry.size
+        return out
+
+    def apply(
+        self,
+        manifest_bytes: bytes,
+        sig: str | None,
+        *,
+        pubkey_b64: str | None,
+        now: datetime,
+        check_version: bool = True,
+    ) -> Manifest:
+        """Makes this manifest the current version, once every check has passed.
+
+        Args:
+            sig: the base64 signature (``feed.json.sig``); ignored when ``pubkey_b64`` is
+                ``None`` (the in-process path of a local content root, nothing crossed a
+                network).
+            check_version: refuse versions lower than the trusted one (off for local roots,
+                which count from 1 each run).
+
+        Every asset must already be in ``objects/`` (see ``missing_blobs``). Returns the
+        manifest; applying the current manifest again changes nothing.
+        Raises FeedError; nothing is changed then.
+        """
+        with self.lock():
+            manifest = self.check(
+                manifest_bytes, sig, pubkey_b64=pubkey_b64, now=now, check_version=check_version
+            )
+            state = self.state()
+            if state is not None and state.manifest == manifest.sha256:
+                return manifest
+            missing = self.missing_blobs(manifest)
+            if missing:
+                raise FeedError(f"{len(missing)} asset(s) of version {manifest.version} missing")
+            self.ensure_dirs()
+            fsync_dir(self.objects_dir)
+            mpath = self.manifests_dir / f"{manifest.sha256}.json"
+            write_atomic(mpath, manifest_bytes, sync_dir=False)
+            if pubkey_b64 is not None and sig is not None:
+                write_atomic(mpath.with_suffix(".sig"), sig.strip().encode(), sync_dir=False)
+            fsync_dir(self.manifests_dir)
+            record = {
+                "version": manifest.version,
+                "manifest": manifest.sha256,
+                "previous": state.manifest if state is not None else None,
+                "signed": pubkey_b64 is not None,
+                "applied": codec.format_time(now),
+            }
+            write_atomic(self.state_dir / "current.json", json.dumps(record).encode())
+            log.info("feed version %d is now current (%s)", manifest.version, manifest.sha256[:12])
+            return manifest
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_manifest(self, sha256: str) -> Manifest:
+        data = (self.manifests_dir / f"{sha256}.json").read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise FeedError(f"kept manifest {sha256[:12]}… is corrupted")
+        return parse_manifest(data, None)
+
+    def current_manifest(self) -> Manifest | None:
+        """The manifest on screen (even if expired: the last good keeps playing)."""
+        state = self.state()
+        if state is None:
+            return None
+        try:
+            return self._read_manifest(state.manifest)
+        except (OSError, FeedError) as exc:
+            log.error("cache %s: cannot read the current manifest: %s", self.root, exc)
+            return None
+
+    def current_content(self, now: datetime | None = None, source: str = "") -> Content | None:
+        """The current version as ``Content`` (assets mapped to files in ``objects/``).
+
+        ``now`` is accepted for symmetry with the other sources; an expired version is still
+        returned (the caller reports it stale). ``None`` when the cache holds no version.
+        """
+        del now
+        manifest = self.current_manifest()
+        if manifest is None:
+            return None
+        return self.content_of(manifest, source)
+
+    def content_of(self, manifest: Manifest, source: str = "") -> Content:
+        assets = {path: self.blob_path(e.sha256) for path, e in manifest.assets.items()}
+        return Content(
+            version=manifest.version,
+            playlists=manifest.playlists,
+            theme=manifest.theme,
+            alerts=manifest.alerts,
+            assets=MappingProxyType(assets),
+            published=manifest.published,
+            expires=manifest.expires,
+            source=source or str(self.root),
+        )
+
+    # ------------------------------------------------------------------ checking and GC
+
+    def verify(self, *, deep: bool = True) -> list[str]:
+        """Problems with the current version: missing or corrupted manifest or asset files.
+
+        ``deep`` re-hashes every asset (slow for big videos); otherwise sizes only.
+        An empty cache has no problems.
+        """
+        problems: list[str] = []
+        state = self.state()
+        if state is None:
+            if (self.state_dir / "current.json").exists():
+                problems.append("state/current.json is unreadable")
+            return problems
+        try:
+            manifest = self._read_manifest(state.manifest)
+        except (OSError, FeedError) as exc:
+            return [f"current manifest {state.manifest[:12]}…: {exc}"]
+        if manifest.version != state.version:
+            problems.append(
+                f"state says version {state.version}, the manifest is {manifest.version}"
+            )
+        for path, entry in sorted(manifest.assets.items()):
+            blob = self.blob_path(entry.sha256)
+            try:
+                size = blob.stat().st_size
+            except FileNotFoundError:
+                problems.append(f"{path}: object {entry.sha256[:12]}… missing")
+                continue
+            if size != entry.size:
+                problems.append(f"{path}: object has {size} bytes, expected {entry.size}")
+                continue
+            if deep and hash_file(blob)[0] != entry.sha256:
+                problems.append(f"{path}: object {entry.sha256[:12]}… is corrupted")
+        return problems
+
+    def _kept(self) -> tuple[set[str], set[str]]:
+        """(objects, manifests) the current and previous versions need."""
+        objects: set[str] = set()
+        manifests: set[str] = set()
+        state = self.state()
+        if state is None:
+            return objects, manifests
+        for sha in (state.manifest, state.previous):
+            if not sha:
+                continue
+            manifests.add(sha)
+            try:
+                objects |= self._read_manifest(sha).blobs()
+            except (OSError, FeedError):
+                continue
+        return objects, manifests
+
+    def collect(self, keep: Iterable[str] = (), *, blocking: bool = False) -> int:
+        """Removes objects and manifests the current and previous versions do not need.
+
+        Args:
+            keep: more sha256 to keep (e.g. a version being prepared).
+            blocking: wait for a running sync; by default a busy cache is skipped (0).
+
+        Returns the number of bytes freed. Stale partial downloads (over a day old) go too.
+        """
+        try:
+            with self.lock(blocking=blocking):
+                return self._collect(set(keep))
+        except StoreBusy:
+            log.info("cache %s busy; garbage collection skipped", self.root)
+            return 0
+
+    def _collect(self, keep: set[str]) -> int:
+        state = self.state()
+        if state is None and not keep:
+            return 0  # nothing current: refuse to empty a cache we cannot read
+        objects, manifests = self._kept()
+        objects |= keep
+        freed = 0
+        for path in _listdir(self.objects_dir):
+            if path.name not in objects:
+                freed += _remove(path)
+        for path in _listdir(self.manifests_dir):
+            if path.name.split(".")[0] not in manifests:
+                freed += _remove(path)
+        cutoff = time.time() - PARTIAL_MAX_AGE_S
+        for path in _listdir(self.partial_dir):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    freed += _remove(path)
+        if freed:
+            log.info("cache %s: collected %d bytes", self.root, freed)
+        return freed
+
+
+def _listdir(path: Path) -> list[Path]:
+    try:
+        return list(path.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+def _remove(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except FileNotFoundError:
+        return 0
+    return size
+
+
+def open_partial(path: Path) -> BinaryIO:
+    """Opens a partial download for appending (created if absent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("ab")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
