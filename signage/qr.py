@@ -21,6 +21,7 @@ import hashlib
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -28,11 +29,12 @@ import qrcode
 import qrcode.constants
 from PIL import Image
 
-from signage.model import Attribution, QRCode
+from signage.model import Attribution, Playlist, QRCode
 
 __all__ = [
     "QUIET_ZONE_MODULES",
     "QRLayout",
+    "TrackedQR",
     "attributed_url",
     "check_url",
     "drawable",
@@ -41,6 +43,7 @@ __all__ = [
     "qr_layout",
     "safe_screen_id",
     "track_code",
+    "tracked_codes",
     "tracked_link",
 ]
 
@@ -141,6 +144,39 @@ def safe_screen_id(screen: str) -> str | None:
 def tracked_link(link_base: str, code: str, screen: str) -> str:
     """``{link_base}/q/{code}?s={screen}``: the short hub link a tracked QR holds."""
     return f"{link_base.rstrip('/')}/q/{code}?s={quote(screen, safe='')}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedQR:
+    """A tracked QR as the hub registers it: its code and where a scan redirects.
+
+    Args:
+        code: :func:`track_code` of playlist, slide and url.
+        url: the author's URL; the redirect adds the scanning screen's attribution to it.
+    """
+
+    code: str
+    playlist: str
+    slide: str
+    url: str
+    attribution: Attribution
+
+    def target(self, screen: str) -> str:
+        """The attributed URL a scan from ``screen`` is redirected to."""
+        return attributed_url(QRCode(self.url), self.attribution, screen, self.playlist, self.slide)
+
+
+def tracked_codes(playlists: Iterable[Playlist]) -> list[TrackedQR]:
+    """Every tracked QR (``track: true``) of these playlists, one per code."""
+    found: dict[str, TrackedQR] = {}
+    for playlist in playlists:
+        for slide in playlist.slides:
+            qr = slide.qr
+            if qr is None or not qr.track:
+                continue
+            code = track_code(playlist.id, slide.id, qr.url)
+            found[code] = TrackedQR(code, playlist.id, slide.id, qr.url, playlist.attribution)
+    return list(found.values())
 
 
 @functools.cache

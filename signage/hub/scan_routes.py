@@ -1,0 +1,332 @@
+"""The hub's feedback room: tracked QR scans, proof-of-play batches and the report.
+
+- ``GET /q/{code}?s=SCREEN``: a phone scanned a tracked QR. Records the scan (time,
+  screen, playlist, slide; no IP address, no user agent, nothing personal) in SQLite and
+  answers 302 to the author's URL with the screen's attribution. Only codes the hub
+  registered from its own published feeds redirect; anything else is 404, and nothing from
+  the query string ever becomes part of the redirect target except the sanitised screen
+  id as a parameter value (no open redirect).
+- ``POST /api/v1/events``: a player's proof-of-play batch ``{"events": [...]}``, each
+  event with a unique ``eid``; duplicates are ignored (UNIQUE), so resending is safe.
+  Needs the bearer token when the hub has one (like heartbeats).
+- ``GET /api/v1/report?since=30d[&until=ISO]``: plays and scans counted per screen,
+  playlist and slide over the period (JSON), for ``signage report``.
+
+Tables: ``qr_codes`` (code, playlist, slide, url, attribution JSON), ``qr_scans``,
+``play_events``. Codes are registered on every publish (``hub.on_publish``) and kept
+afterwards, so a screen still showing last week's QR keeps counting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from signage.events import rfc3339_ms
+from signage.model import Attribution
+from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
+
+if TYPE_CHECKING:
+    from signage.hub.state import FeedSnapshot, Hub
+
+log = logging.getLogger("signage.hub.scans")
+
+UNKNOWN_SCREEN = "desconocida"
+MAX_BATCH_EVENTS = 1000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_EVENT_BYTES = 16 * 1024
+DEFAULT_SINCE = "30d"
+_CODE = re.compile(rf"[a-z2-7]{{{TRACK_CODE_LENGTH}}}")
+_EID = re.compile(r"[A-Za-z0-9-]{8,64}")
+_EVENT_NAME = re.compile(r"[a-z_]{1,40}")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS qr_codes (
+    code TEXT PRIMARY KEY,
+    playlist TEXT NOT NULL,
+    slide TEXT NOT NULL,
+    url TEXT NOT NULL,
+    attribution TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS qr_scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    code TEXT NOT NULL,
+    screen TEXT NOT NULL,
+    playlist TEXT NOT NULL,
+    slide TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS qr_scans_ts ON qr_scans (ts);
+CREATE TABLE IF NOT EXISTS play_events (
+    eid TEXT PRIMARY KEY,
+    ts TEXT NOT NULL,
+    event TEXT NOT NULL,
+    screen TEXT NOT NULL DEFAULT '',
+    playlist TEXT NOT NULL DEFAULT '',
+    slide TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS play_events_event_ts ON play_events (event, ts);
+"""
+
+_NOT_FOUND_PAGE = """<!doctype html><html lang="es"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Código no reconocido</title>
+<body style="font-family:sans-serif;margin:2em"><h1>Código no reconocido</h1>
+<p>Este código QR no corresponde a ninguna pantalla activa.</p></body></html>"""
+
+
+# ------------------------------------------------------------------- pure decisions
+
+
+def normalise_ts(value: Any) -> str | None:
+    """An event time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (sortable as text), or ``None``."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return rfc3339_ms(moment)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One proof-of-play event as the hub keeps it."""
+
+    eid: str
+    ts: str
+    event: str
+    screen: str
+    playlist: str
+    slide: str
+    body: str
+
+
+def check_event(item: Any) -> StoredEvent | str:
+    """The event to store, or why it is refused."""
+    if not isinstance(item, dict):
+        return "not an object"
+    eid = item.get("eid")
+    if not isinstance(eid, str) or not _EID.fullmatch(eid):
+        return "'eid' must be 8-64 letters, digits or dashes"
+    ts = normalise_ts(item.get("ts"))
+    if ts is None:
+        return "'ts' must be an RFC 3339 time with a zone"
+    event = item.get("event")
+    if not isinstance(event, str) or not _EVENT_NAME.fullmatch(event):
+        return "'event' must be a lower-case event name"
+    body = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    if len(body) > MAX_EVENT_BYTES:
+        return f"event larger than {MAX_EVENT_BYTES} bytes"
+
+    def text(key: str) -> str:
+        value = item.get(key)
+        return value[:200] if isinstance(value, str) else ""
+
+    return StoredEvent(eid, ts, event, text("screen"), text("playlist"), text("slide"), body)
+
+
+# ------------------------------------------------------------------------ the room
+
+
+class ScanRoom:
+    """The state behind the routes: code registration and the three endpoints."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        hub.schema(SCHEMA)
+
+    # --- code registration (publishing thread)
+
+    def on_publish(self, snapshot: FeedSnapshot) -> None:
+        self.register(snapshot)
+
+    def register(self, snapshot: FeedSnapshot) -> int:
+        """Registers the tracked codes of a published manifest; returns how many."""
+        from signage.errors import FeedError
+        from signage.feed.manifest import parse_manifest
+
+        try:
+            manifest = parse_manifest(snapshot.manifest)
+        except FeedError as exc:
+            log.error("version %d: cannot read its QR codes: %s", snapshot.version, exc)
+            return 0
+        codes = tracked_codes(manifest.playlists)
+        self.store_codes(codes, snapshot.version)
+        if codes:
+            log.info("version %d: %d tracked QR code(s) registered", snapshot.version, len(codes))
+        return len(codes)
+
+    def store_codes(self, codes: list[TrackedQR], version: int) -> None:
+        conn = self.hub.db()
+        with conn:
+            conn.executemany(
+                "INSERT INTO qr_codes (code, playlist, slide, url, attribution, version) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET "
+                "attribution = excluded.attribution, version = excluded.version",
+                [
+                    (
+                        c.code,
+                        c.playlist,
+                        c.slide,
+                        c.url,
+                        json.dumps(dataclasses.asdict(c.attribution), sort_keys=True),
+                        version,
+                    )
+                    for c in codes
+                ],
+            )
+
+    def lookup(self, code: str) -> TrackedQR | None:
+        row = (
+            self.hub.db()
+            .execute(
+                "SELECT playlist, slide, url, attribution FROM qr_codes WHERE code = ?", (code,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        playlist, slide, url, attribution = row
+        return TrackedQR(code, playlist, slide, url, Attribution(**json.loads(attribution)))
+
+    # --- scans
+
+    def _scan(self, code: str, screen: str) -> str | None:
+        tracked = self.lookup(code)
+        if tracked is None:
+            return None
+        conn = self.hub.db()
+        with conn:
+            conn.execute(
+                "INSERT INTO qr_scans (ts, code, screen, playlist, slide) VALUES (?, ?, ?, ?, ?)",
+                (rfc3339_ms(self.hub.now()), code, screen, tracked.playlist, tracked.slide),
+            )
+        return tracked.target(screen)
+
+    async def scan(self, request: Request) -> Response:
+        code = request.path_params["code"]
+        if not _CODE.fullmatch(code):
+            return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
+        screen = safe_screen_id(request.query_params.get("s", "")) or UNKNOWN_SCREEN
+        if request.method == "HEAD":  # link previews probe with HEAD: not a scan
+            tracked = await run_in_threadpool(self.lookup, code)
+            target = None if tracked is None else tracked.target(screen)
+        else:
+            target = await run_in_threadpool(self._scan, code, screen)
+        if target is None:
+            return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
+        return RedirectResponse(
+            target,
+            status_code=302,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+
+    # --- proof of play
+
+    def _store_events(self, items: list[Any]) -> dict[str, Any]:
+        rejected: list[dict[str, Any]] = []
+        good: list[StoredEvent] = []
+        for i, item in enumerate(items):
+            checked = check_event(item)
+            if isinstance(checked, str):
+                rejected.append({"index": i, "reason": checked})
+            else:
+                good.append(checked)
+        conn = self.hub.db()
+        with conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO play_events "
+                "(eid, ts, event, screen, playlist, slide, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [dataclasses.astuple(e) for e in good],
+            )
+            accepted = conn.total_changes - before
+        if rejected:
+            log.warning("events batch: %d event(s) refused, e.g. %s", len(rejected), rejected[0])
+        return {
+            "accepted": accepted,
+            "duplicates": len(good) - accepted,
+            "rejected": rejected,
+        }
+
+    async def events(self, request: Request) -> Response:
+        if self.hub.config.token is not None:
+            self.hub.require_token(request)
+        body = await request.body()
+        if len(body) > MAX_BATCH_BYTES:
+            raise HTTPException(
+                413, f"batch larger than {MAX_BATCH_BYTES} bytes; send fewer events"
+            )
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, 'the body must be JSON: {"events": [...]}') from None
+        items = doc.get("events") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise HTTPException(400, 'the body must be JSON: {"events": [...]}')
+        if len(items) > MAX_BATCH_EVENTS:
+            raise HTTPException(413, f"more than {MAX_BATCH_EVENTS} events in one batch")
+        result = await run_in_threadpool(self._store_events, items)
+        return JSONResponse(result)
+
+    # --- report
+
+    def _counts(self, sql: str, since: str, until: str) -> list[dict[str, Any]]:
+        rows = self.hub.db().execute(sql, (since, until)).fetchall()
+        return [{"screen": s, "playlist": p, "slide": sl, "count": n} for s, p, sl, n in rows]
+
+    def _report(self, since: datetime, until: datetime) -> dict[str, Any]:
+        lo, hi = rfc3339_ms(since), rfc3339_ms(until)
+        plays = self._counts(
+            "SELECT screen, playlist, slide, COUNT(*) FROM play_events "
+            "WHERE event = 'slide_shown' AND ts >= ? AND ts < ? "
+            "GROUP BY screen, playlist, slide ORDER BY screen, playlist, slide",
+            lo,
+            hi,
+        )
+        scans = self._counts(
+            "SELECT screen, playlist, slide, COUNT(*) FROM qr_scans "
+            "WHERE ts >= ? AND ts < ? "
+            "GROUP BY screen, playlist, slide ORDER BY screen, playlist, slide",
+            lo,
+            hi,
+        )
+        return {"since": lo, "until": hi, "plays": plays, "scans": scans}
+
+    async def report(self, request: Request) -> Response:
+        from signage.report import parse_since
+
+        now = self.hub.now()
+        try:
+            since = parse_since(request.query_params.get("since", DEFAULT_SINCE), now)
+            until_text = request.query_params.get("until")
+            until = parse_since(until_text, now) if until_text else now + timedelta(seconds=1)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return JSONResponse(await run_in_threadpool(self._report, since, until))
+
+
+def routes(hub: Hub) -> list[BaseRoute]:
+    """The scan, proof-of-play and report endpoints; registers codes on every publish."""
+    room = ScanRoom(hub)
+    hub.on_publish(room.on_publish)
+    return [
+        Route("/q/{code}", room.scan, methods=["GET"]),
+        Route("/api/v1/events", room.events, methods=["POST"]),
+        Route("/api/v1/report", room.report, methods=["GET"]),
+    ]
