@@ -1,0 +1,80 @@
+"""``signage install-kiosk``: make this machine a lobby screen (user, config, cache, unit).
+
+Creates the unprivileged user, writes ``/etc/signage/player.yaml`` from a template (an
+existing one is kept), creates the cache folder, installs ``signage-kiosk.service`` (from
+``kiosk.service``) and enables it. ``--dry-run`` prints every step and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "install this machine as an unattended screen (systemd unit on cage)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", default="signage", help="the unprivileged user (signage)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/signage/player.yaml"),
+        help="where the player's configuration lives (/etc/signage/player.yaml)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the steps, change nothing")
+    parser.add_argument("--screen", help="screen id written into a new config (the host name)")
+    parser.add_argument(
+        "--destdir",
+        type=Path,
+        help="write the files under this folder instead of / (image builds); "
+        "no user is created and systemctl is not run",
+    )
+    parser.add_argument("--unit", type=Path, help="the kiosk.service to install (the bundled one)")
+    parser.add_argument("--no-enable", action="store_true", help="install but do not enable")
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from signage.errors import SignageError, UsageError
+    from signage.kiosk.install import plan_install, signage_command, unit_template
+
+    unit = args.unit or unit_template()
+    try:
+        template = unit.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the unit {unit}: {exc.strerror}; pass --unit PATH/TO/kiosk.service"
+        ) from None
+    if not args.config.is_absolute():
+        raise UsageError(f"--config {args.config}: give an absolute path (systemd needs one)")
+    steps = plan_install(
+        user=args.user,
+        config=args.config,
+        destdir=args.destdir,
+        template=template,
+        command=signage_command(),
+        screen=args.screen,
+        enable=not args.no_enable,
+    )
+    if args.dry_run:
+        print("signage install-kiosk would:")
+        for n, step in enumerate(steps, 1):
+            print(f"  {n}. {step.says}")
+        return 0
+    if args.destdir is None and os.geteuid() != 0:
+        raise UsageError(
+            "installing a kiosk changes the system: run it as root (sudo), "
+            "or see what it would do with --dry-run"
+        )
+    for n, step in enumerate(steps, 1):
+        print(f"{n}. {step.says}")
+        try:
+            step.run()
+        except OSError as exc:
+            raise SignageError(f"step {n} failed: {exc}") from None
+    print(
+        "done. Fill in feed and pubkey in the config, then reboot or "
+        "`systemctl start signage-kiosk`."
+    )
+    return 0

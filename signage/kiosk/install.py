@@ -1,0 +1,212 @@
+"""Installing a screen: the plan behind ``signage install-kiosk`` and the shell that runs it.
+
+``plan_install`` is pure: it returns the ordered steps (create the user, write the config
+template, make the cache folder, install and enable the unit), each with the words printed
+by ``--dry-run`` and the effect run otherwise. Nothing already there is overwritten: an
+existing user, config or cache is kept (a re-install only refreshes the unit).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from signage.errors import SignageError, UsageError
+
+UNIT_NAME = "signage-kiosk.service"
+UNIT_DIR = Path("/etc/systemd/system")
+CONFIG_PATH = Path("/etc/signage/player.yaml")
+CACHE_DIR = Path("/var/cache/signage")
+STATE_DIR = Path("/var/lib/signage")
+DEFAULT_USER = "signage"
+TEMPLATE_EXE = "/usr/local/bin/signage"
+TEMPLATE_CONFIG = "/etc/signage/player.yaml"
+
+
+def unit_template() -> Path:
+    """``kiosk.service`` beside the package (a source checkout or an unpacked sdist)."""
+    return Path(__file__).resolve().parents[2] / "kiosk.service"
+
+
+def signage_command() -> str:
+    """How systemd should start signage: the console script if on PATH, else python -m."""
+    exe = shutil.which("signage")
+    if exe:
+        return str(Path(exe).resolve()) if not Path(exe).is_absolute() else exe
+    return f"{sys.executable} -m signage"
+
+
+def render_unit(template: str, *, user: str, config: Path, command: str) -> str:
+    """The unit text for this machine: its signage command, user and config path."""
+    text = template.replace(TEMPLATE_EXE, command).replace(TEMPLATE_CONFIG, str(config))
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("User="):
+            lines.append(f"User={user}")
+        elif line.startswith("Group="):
+            lines.append(f"Group={user}")
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def config_template(screen: str, cache: Path) -> str:
+    """A ``player.yaml`` that loads as is and says what to fill in."""
+    return f"""\
+# signage player configuration (see docs/kiosk.md and CONTRACT.md "Player configuration").
+# Fill in feed and pubkey (and hub for heartbeats), then: systemctl restart {UNIT_NAME}
+screen: {screen}
+tags: [lobby]
+cache: {cache}
+timezone: America/Bogota
+locale: es-CO
+# feed: https://hub.example.gov.co:8750/feed.json
+# pubkey: BASE64-OF-THE-PUBLISHER-KEY   # printed by `signage serve` / `signage keygen`
+# hub: https://hub.example.gov.co:8750
+# hub_token_file: /etc/signage/hub.token
+# poll: 15
+# qr:
+#   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One install action: what ``--dry-run`` prints, and the effect that performs it."""
+
+    says: str
+    run: Callable[[], None]
+
+
+def _user_exists(user: str) -> bool:
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return False
+    return True
+
+
+def _write_new(path: Path, text: str, mode: int) -> Callable[[], None]:
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(mode)
+        tmp.replace(path)
+
+    return write
+
+
+def _command(argv: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SignageError(
+                f"`{shlex.join(argv)}` failed ({done.returncode}): {done.stderr.strip()}"
+            )
+
+    return run
+
+
+def _mkdir(path: Path) -> Callable[[], None]:
+    def run() -> None:
+        path.mkdir(parents=True, exist_ok=True)
+
+    return run
+
+
+def _chown(path: Path, user: str) -> Callable[[], None]:
+    def run() -> None:
+        path.mkdir(parents=True, exist_ok=True, mode=0o750)
+        shutil.chown(path, user, user)
+
+    return run
+
+
+def plan_install(
+    *,
+    user: str = DEFAULT_USER,
+    config: Path = CONFIG_PATH,
+    destdir: Path | None = None,
+    template: str,
+    command: str,
+    screen: str | None = None,
+    user_exists: Callable[[str], bool] = _user_exists,
+    enable: bool = True,
+) -> list[Step]:
+    """The steps that make this machine a screen.
+
+    Args:
+        destdir: write files under this folder instead of ``/`` (image builders, tests);
+            then no user is created and systemctl is not run.
+        template: the text of ``kiosk.service``.
+        command: how systemd starts signage (``/usr/local/bin/signage``).
+    """
+    if not user or not user.replace("-", "").replace("_", "").isalnum() or user[0] == "-":
+        raise UsageError(f"--user {user!r}: give a plain user name such as 'signage'")
+
+    def place(path: Path) -> Path:
+        return path if destdir is None else destdir / path.relative_to("/")
+
+    steps: list[Step] = []
+    real = destdir is None
+    if real and not user_exists(user):
+        argv = [
+            "useradd", "--system", "--user-group", "--home-dir", str(STATE_DIR),
+            "--no-create-home", "--shell", "/usr/sbin/nologin",
+            "--comment", "signage kiosk player", user,
+        ]  # fmt: skip
+        steps.append(Step(f"create the system user {user}: {shlex.join(argv)}", _command(argv)))
+    elif real:
+        steps.append(Step(f"keep the existing user {user}", lambda: None))
+
+    cfg = place(config)
+    if cfg.exists():
+        steps.append(Step(f"keep the existing config {cfg}", lambda: None))
+    else:
+        text = config_template(screen or socket.gethostname(), CACHE_DIR)
+        steps.append(
+            Step(f"write the config template {cfg} (mode 0644)", _write_new(cfg, text, 0o644))
+        )
+
+    for folder in (CACHE_DIR, STATE_DIR):
+        target = place(folder)
+        if real:
+            steps.append(Step(f"create {target} owned by {user} (mode 0750)", _chown(target, user)))
+        else:
+            steps.append(Step(f"create {target}", _mkdir(target)))
+
+    unit = render_unit(template, user=user, config=config, command=command)
+    unit_path = place(UNIT_DIR / UNIT_NAME)
+    steps.append(Step(f"install the unit {unit_path}", _write_new(unit_path, unit, 0o644)))
+    if real:
+        steps.append(
+            Step(
+                "reload systemd: systemctl daemon-reload", _command(["systemctl", "daemon-reload"])
+            )
+        )
+        if enable:
+            steps.append(
+                Step(
+                    f"start the player at boot: systemctl enable {UNIT_NAME}",
+                    _command(["systemctl", "enable", UNIT_NAME]),
+                )
+            )
+            steps.append(
+                Step(
+                    "boot into the graphical target: systemctl set-default graphical.target",
+                    _command(["systemctl", "set-default", "graphical.target"]),
+                )
+            )
+    return steps
