@@ -1,0 +1,239 @@
+"""``signage serve``: run the hub (feed, push channel, and the areas' APIs) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+HELP = (
+    "run the hub: serve the feed, republish on source changes, push channel, alert and "
+    "heartbeat APIs"
+)
+
+DEFAULT_PORT = 8750
+HUB_KEY_NAME = "hub-key.pem"
+ROOT_DATA_NAME = ".signage-hub"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--root",
+        type=Path,
+        help="live content root (holds playlists/ and assets/); republished on every saved "
+        "change (default: the current folder)",
+    )
+    source.add_argument(
+        "--feed",
+        type=Path,
+        metavar="FEED_DIR",
+        help="serve a feed folder published elsewhere ('signage publish --out FEED_DIR')",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to listen on; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="Ed25519 signing key (from 'signage keygen'); with --root and no --key the hub "
+        f"generates and keeps DATA/{HUB_KEY_NAME}",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the bearer token write endpoints require (none: writes disabled)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="the hub's own state: database, key, alerts, published feed (default: "
+        f"ROOT/{ROOT_DATA_NAME} with --root, the feed folder's parent with --feed)",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL screens and phones reach the hub at (default http://HOST:PORT)",
+    )
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="push-channel keep-alive interval (default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level (default %(default)s)",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    import errno
+    import socket
+
+    from signage.errors import SignageError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise SignageError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SignageError(
+                f"cannot listen on {host}:{port}: the port is in use (another hub?); stop it "
+                "or choose another --port"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise SignageError(
+                f"cannot listen on {host}:{port}: permission denied (ports below 1024 need "
+                "privileges); choose another --port"
+            ) from None
+        raise SignageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _key(
+    args: argparse.Namespace, data_dir: Path, root_mode: bool
+) -> tuple[Ed25519PrivateKey | None, Path | None]:
+    from signage.feed.signing import generate_key, load_private_key, write_private_key
+
+    if args.key is not None:
+        return load_private_key(args.key), args.key
+    if not root_mode:
+        return None, None
+    path = data_dir / HUB_KEY_NAME
+    if path.exists():
+        return load_private_key(path), path
+    key = generate_key()
+    write_private_key(key, path)
+    return key, path
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from signage.errors import SignageError, UsageError, ValidationError
+    from signage.hub.app import create_app
+    from signage.hub.auth import read_token_file
+    from signage.hub.state import Hub, HubConfig
+
+    log = logging.getLogger("signage.hub")
+    root: Path | None = None
+    if args.feed is not None:
+        feed_dir = args.feed.resolve()
+        if not feed_dir.is_dir():
+            raise UsageError(
+                f"--feed {args.feed}: no such folder; publish one with "
+                "'signage publish --out FEED_DIR' or serve a content root with --root"
+            )
+        data_dir = (args.data or feed_dir.parent).resolve()
+    else:
+        root = (args.root or Path()).resolve()
+        if not root.is_dir():
+            raise UsageError(f"--root {args.root or '.'}: no such folder")
+        if not (root / "playlists").is_dir():
+            raise UsageError(
+                f"--root {root}: no playlists/ folder here; is this a content root? "
+                "(use --feed FEED_DIR to serve a published feed)"
+            )
+        data_dir = (args.data or root / ROOT_DATA_NAME).resolve()
+        feed_dir = data_dir / "feed"
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: a port is 0..65535")
+    token = read_token_file(args.token_file) if args.token_file is not None else None
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--data {data_dir}: cannot create it ({exc.strerror})") from None
+    key, key_path = _key(args, data_dir, root is not None)
+
+    sock = _bind(args.host, args.port)
+    try:
+        port = sock.getsockname()[1]
+        config = HubConfig(
+            root=root,
+            feed_dir=feed_dir,
+            data_dir=data_dir,
+            key_path=key_path,
+            token=token,
+            host=args.host,
+            port=port,
+            public_url=args.public_url,
+            keepalive_s=args.keepalive,
+        )
+        hub = Hub(config, key=key)
+        hub.load()
+        app = create_app(hub)
+        if root is not None:
+            try:
+                hub.publish_root("hub started")
+            except ValidationError as exc:
+                if not hub.snapshot().published:
+                    raise
+                log.warning(
+                    "the content root is invalid; serving the last good version %d:\n%s",
+                    hub.current_version(),
+                    exc,
+                )
+        elif not hub.snapshot().published:
+            log.warning("%s holds no feed.json yet; serving it once it is published", feed_dir)
+        if key is None:
+            log.warning("no --key: this hub serves the feed but cannot publish alerts into it")
+
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"signage hub listening on http://{host}:{port}", flush=True)
+        if key is not None:
+            print(f"signage hub public key: {hub.public_key()}", flush=True)
+        print(f"signage hub serving version {hub.current_version()} from {feed_dir}", flush=True)
+
+        class HubServer(uvicorn.Server):
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                hub.push.close()  # end open push channels so shutdown need not wait for them
+                await super().shutdown(sockets)
+
+        server = HubServer(
+            uvicorn.Config(
+                app,
+                log_level=args.log_level,
+                access_log=args.access_log,
+                lifespan="on",
+                timeout_graceful_shutdown=2,
+                backlog=2048,
+                http="h11",
+                loop="asyncio",
+            )
+        )
+        server.run(sockets=[sock])
+    except SignageError:
+        raise
+    finally:
+        sock.close()
+    return 0

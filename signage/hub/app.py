@@ -1,0 +1,143 @@
+"""The hub's web application: composes the feed routes and every area's routes into Starlette.
+
+Areas plug in by module name: ``signage.hub.alert_routes``, ``signage.hub.telemetry_routes``
+and ``signage.hub.scan_routes`` each expose ``routes(hub) -> list[BaseRoute]``; a module
+that does not exist (not built yet) is skipped. Errors answer JSON ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from signage.errors import SignageError, ValidationError
+from signage.hub import feed_routes
+from signage.hub.state import Hub, RepublishError
+from signage.hub.watch import ChangeWatcher
+
+log = logging.getLogger("signage.hub")
+
+AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes")
+
+
+def area_routes(hub: Hub) -> list[BaseRoute]:
+    """The routes of every optional area module present in ``signage.hub``."""
+    found: list[BaseRoute] = []
+    for name in AREA_MODULES:
+        qualified = f"signage.hub.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                log.debug("hub area %s not present", name)
+                continue
+            raise
+        found.extend(module.routes(hub))
+    return found
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    if exc.status_code == 304 or exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _signage_error(request: Request, exc: Exception) -> Response:
+    body: dict[str, Any] = {"error": str(exc)}
+    status = 400
+    if isinstance(exc, ValidationError):
+        body = {"error": "validation failed", "problems": [str(p) for p in exc.problems]}
+        status = 422
+    elif isinstance(exc, RepublishError):
+        status = 409
+    return JSONResponse(body, status_code=status)
+
+
+def _root_changed(hub: Hub) -> None:
+    try:
+        hub.publish_root("content root changed")
+    except ValidationError as exc:
+        log.warning(
+            "content root edit refused, still serving version %d:\n%s",
+            hub.current_version(),
+            exc,
+        )
+    except SignageError as exc:
+        log.error("republishing failed, still serving version %d: %s", hub.current_version(), exc)
+
+
+def _watcher(hub: Hub) -> ChangeWatcher | None:
+    cfg = hub.config
+    if cfg.root is not None:
+        if not hub.can_sign:
+            return None
+        return ChangeWatcher(
+            cfg.root,
+            lambda: _root_changed(hub),
+            debounce_s=cfg.debounce_s,
+            ignore=(cfg.data_dir, cfg.feed_dir),
+            name="signage-hub-root",
+        )
+
+    def upstream() -> None:
+        try:
+            hub.upstream_changed()
+        except SignageError as exc:
+            log.error(
+                "reading the feed folder failed, still serving %d: %s", hub.current_version(), exc
+            )
+
+    return ChangeWatcher(
+        cfg.feed_dir,
+        upstream,
+        debounce_s=cfg.debounce_s,
+        ignore=(cfg.feed_dir / "assets",),
+        name="signage-hub-feed",
+    )
+
+
+def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
+    """The hub's ASGI application.
+
+    Args:
+        hub: the hub state every route shares.
+        watch: follow the content root (or feed folder) for changes while running.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.push.bind(asyncio.get_running_loop())
+        watcher = _watcher(hub) if watch else None
+        if watcher is not None:
+            watcher.start()
+        if hub.config.root is None and watch:
+            # Catch up with a publish that happened while the hub was down.
+            await asyncio.to_thread(watcher.poke if watcher else (lambda: None))
+        try:
+            yield
+        finally:
+            hub.push.close()
+            if watcher is not None:
+                await asyncio.to_thread(watcher.stop)
+            hub.close()
+
+    routes = feed_routes.routes(hub) + area_routes(hub)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, SignageError: _signage_error},
+    )
+    app.state.hub = hub
+    return app

@@ -1,0 +1,127 @@
+"""The hub's eye on disk: calls back once a folder has been quiet for a moment after a change.
+
+Wraps watchdog (inotify on Linux). Only events that change something count (created,
+modified, deleted, moved, closed after writing); the hub reading the root while publishing
+opens files and must not trigger another publish. Paths under ``ignore`` (the hub's own
+data folder when it sits inside the root) are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+log = logging.getLogger("signage.hub")
+
+CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: ChangeWatcher) -> None:
+        self._watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in CHANGE_EVENTS:
+            return
+        paths = [event.src_path, getattr(event, "dest_path", "") or ""]
+        for raw in paths:
+            if not raw:
+                continue
+            path = Path(raw if isinstance(raw, str) else raw.decode())
+            if not self._watcher.ignores(path):
+                self._watcher.poke()
+                return
+
+
+class ChangeWatcher:
+    """Calls ``on_change()`` on its own thread when ``folder`` has changed and then been
+    quiet for ``debounce_s`` (a save that writes several files publishes once).
+
+    Args:
+        folder: watched recursively.
+        on_change: the work to do (exceptions are logged, the watcher keeps going).
+        debounce_s: quiet time to wait for after the last change.
+        ignore: folders whose changes do not count.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        on_change: Callable[[], None],
+        *,
+        debounce_s: float = 0.05,
+        ignore: Sequence[Path] = (),
+        name: str = "signage-hub-watch",
+    ) -> None:
+        self.folder = folder
+        self._on_change = on_change
+        self._debounce_s = debounce_s
+        self._ignore = tuple(p.resolve() for p in ignore)
+        self._name = name
+        self._wake = threading.Condition()
+        self._last_change: float | None = None
+        self._stopping = False
+        self._observer: Any = None  # watchdog Observer (an alias, not a type)
+        self._thread: threading.Thread | None = None
+
+    def ignores(self, path: Path) -> bool:
+        """Whether a change at ``path`` is one the watcher skips."""
+        return any(path == p or p in path.parents for p in self._ignore)
+
+    def poke(self) -> None:
+        """Records a change now (called by the watchdog thread, or by tests)."""
+        with self._wake:
+            self._last_change = time.monotonic()
+            self._wake.notify()
+
+    def start(self) -> None:
+        """Starts watching (one watchdog observer thread and one worker thread)."""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+        observer = Observer()
+        observer.schedule(_Handler(self), str(self.folder), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    def stop(self) -> None:
+        """Stops both threads; returns within about a second."""
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=1.0)
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._last_change is None and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                # Wait until nothing has changed for debounce_s.
+                while self._last_change is not None and not self._stopping:
+                    quiet = time.monotonic() - self._last_change
+                    if quiet >= self._debounce_s:
+                        break
+                    self._wake.wait(self._debounce_s - quiet)
+                if self._stopping:
+                    return
+                self._last_change = None
+            try:
+                self._on_change()
+            except Exception:
+                log.exception("handling a change under %s failed", self.folder)
