@@ -1,0 +1,53 @@
+"""``signage schema``: prints the JSON Schema of the playlist format.
+
+The schema comes from the same field tables the validator uses, so editors that read it
+(``# yaml-language-server: $schema=...``) complete and check exactly what ``validate`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "print the JSON Schema of the playlist format (the validator's own definition)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write it to FILE (atomically) instead of printing it",
+    )
+
+
+def schema_text() -> str:
+    """The schema as committed in ``signage/schema/playlist.schema.json``."""
+    import json
+
+    from signage.playlist import json_schema
+
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from signage.errors import SignageError
+
+    text = schema_text()
+    if args.out is None:
+        print(text, end="")
+        return 0
+    target: Path = args.out
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path(), prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(target)
+    except OSError as exc:
+        raise SignageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return 0

@@ -1,0 +1,124 @@
+"""Playlists: YAML files to checked, frozen model objects, with every problem located.
+
+Public surface::
+
+    load_content_root(root, *, allowed_hosts=frozenset(), check_assets=True) -> LoadResult
+    load_playlist_file(path, root, *, allowed_hosts=..., check_assets=...)
+        -> (Playlist | None, [Problem])
+    load_theme_file(path, root, *, check_assets=True) -> (Theme | None, [Problem])
+    parse_duration("1m30s") -> 90.0          (ValueError with a message)
+    check_url(url, allowed_hosts) -> None | message
+    json_schema() -> dict                    (the same tables the checks use)
+
+Defining another YAML format "like playlists" (alert templates do this)
+-----------------------------------------------------------------------
+
+1. Read the file with ``load_yaml_located(path_or_text, display_path)``. It returns a tree
+   of ``YMap`` / ``YSeq`` / ``YScalar`` nodes, each with ``line`` and ``col``, or ``None``
+   with problems; it refuses oversized, binary, non-UTF-8, aliased and too-deep input.
+2. Describe the format as a ``Record``: a table of ``Field(spec, required=..., description=...)``
+   plus a ``build(values, ctx)`` function returning your model object (or
+   ``ctx.error(node, message)``, which records a located problem and returns ``INVALID``).
+   Specs: ``Text``, ``Boolean``, ``Duration``, ``Choice(EnumType)``, ``HttpsUrl``,
+   ``Asset(IMAGE_TYPES | VIDEO_TYPES, noun)``, ``DateValue``, ``Days``, ``Hours``,
+   ``ListOf(spec)``, ``Nullable(spec)``, ``OrFalse(spec)`` and nested ``Record``s; subclass
+   ``Spec[T]`` (``convert`` and ``schema``) for anything else. ``Values.get(key, default)``,
+   ``.has``, ``.written`` and ``.at(key)`` (the node, for locating a message) help ``build``.
+3. ``record.convert(node, Context(path=shown, root=root, allowed_hosts=...))`` gives the
+   object or ``INVALID``; ``ctx.problems`` holds every problem. ``record.schema()`` is its
+   JSON Schema. Unknown keys get "did you mean", missing required keys are reported.
+"""
+
+from __future__ import annotations
+
+from signage.playlist._fields import (
+    IMAGE_TYPES,
+    INVALID,
+    VIDEO_TYPES,
+    Asset,
+    Boolean,
+    Choice,
+    Context,
+    DateValue,
+    Days,
+    Duration,
+    Field,
+    Hours,
+    HttpsUrl,
+    Invalid,
+    ListOf,
+    Nullable,
+    OrFalse,
+    Record,
+    Spec,
+    Text,
+    Values,
+    check_url,
+    parse_duration,
+    parse_hours,
+)
+from signage.playlist._format import PLAYLIST, SCHEDULE, THEME, json_schema, slugify
+from signage.playlist._load import (
+    LoadResult,
+    display_path,
+    load_content_root,
+    load_playlist_file,
+    load_theme_file,
+    playlist_files,
+)
+from signage.playlist._media import sniff_media
+from signage.playlist._yaml import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    load_yaml_located,
+)
+
+__all__ = [
+    "IMAGE_TYPES",
+    "INVALID",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "PLAYLIST",
+    "SCHEDULE",
+    "THEME",
+    "VIDEO_TYPES",
+    "Asset",
+    "Boolean",
+    "Choice",
+    "Context",
+    "DateValue",
+    "Days",
+    "Duration",
+    "Field",
+    "Hours",
+    "HttpsUrl",
+    "Invalid",
+    "ListOf",
+    "LoadResult",
+    "Nullable",
+    "OrFalse",
+    "Record",
+    "Spec",
+    "Text",
+    "Values",
+    "YMap",
+    "YNode",
+    "YScalar",
+    "YSeq",
+    "check_url",
+    "display_path",
+    "json_schema",
+    "load_content_root",
+    "load_playlist_file",
+    "load_theme_file",
+    "load_yaml_located",
+    "parse_duration",
+    "parse_hours",
+    "playlist_files",
+    "slugify",
+    "sniff_media",
+]

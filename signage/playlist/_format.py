@@ -1,0 +1,522 @@
+"""The playlist and theme formats, written once as field tables (check + JSON Schema).
+
+``PLAYLIST`` describes a ``playlists/*.yaml`` file and ``THEME`` describes
+``playlists/theme.yaml``. Each table's ``build`` functions turn the checked values into the
+frozen model objects and report the problems that involve several keys at once: a slide
+with none or two of image/video/web/text, duplicate slide ids, a schedule that can never be
+active.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from signage.model import (
+    DEFAULT_DURATION_S,
+    Attribution,
+    Fit,
+    HourWindow,
+    Origin,
+    Overlays,
+    Playlist,
+    QRCode,
+    Schedule,
+    Slide,
+    SlideKind,
+    TextContent,
+    Theme,
+    Transition,
+    Weekday,
+)
+from signage.playlist._fields import (
+    IMAGE_TYPES,
+    INVALID,
+    JSON,
+    VIDEO_TYPES,
+    Asset,
+    Boolean,
+    Choice,
+    Context,
+    DateValue,
+    Days,
+    Duration,
+    Field,
+    Hours,
+    HttpsUrl,
+    Invalid,
+    ListOf,
+    Nullable,
+    OrFalse,
+    Record,
+    Text,
+    Values,
+)
+from signage.playlist._yaml import YMap, YNode
+
+SLIDE_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+PARAM_PATTERN = r"[A-Za-z_][A-Za-z0-9_.-]{0,63}"
+COLOUR_PATTERN = r"#[0-9a-fA-F]{6}"
+SCHEMA_ID = "https://signage.oai.example.gov.co/schema/playlist.schema.json"
+
+
+# ----------------------------------------------------------------------------- schedule
+
+
+def _days_in(start: date, until: date) -> frozenset[Weekday]:
+    span = (until - start).days
+    if span >= 6:
+        return frozenset(Weekday)
+    return frozenset(Weekday((start + timedelta(days=i)).weekday()) for i in range(span + 1))
+
+
+def _build_schedule(v: Values, ctx: Context) -> Schedule | Invalid:
+    start: date | None = v.get("from", None)
+    until: date | None = v.get("until", None)
+    days: frozenset[Weekday] | None = v.get("days", None)
+    hours: tuple[HourWindow, ...] = v.get("hours", ())
+    if start is not None and until is not None:
+        if until < start:
+            return ctx.error(
+                v.at("until"),
+                f"'until' {until.isoformat()} is before 'from' {start.isoformat()}, "
+                "so this never plays",
+            )
+        if days is not None and not (days & _days_in(start, until)):
+            names = ", ".join(d.name.lower() for d in sorted(days))
+            return ctx.error(
+                v.at("days"),
+                f"none of the days ({names}) falls between {start.isoformat()} and "
+                f"{until.isoformat()}, so this never plays",
+            )
+    if not (v.written("from") or v.written("until") or v.written("days") or v.written("hours")):
+        ctx.warn(v.node, "an empty schedule changes nothing; remove it")
+    return Schedule(start=start, until=until, days=days, hours=hours)
+
+
+SCHEDULE: Record[Schedule] = Record(
+    {
+        "from": Field(DateValue(), description="first day it plays (inclusive), YYYY-MM-DD"),
+        "until": Field(DateValue(), description="last day it plays (inclusive), YYYY-MM-DD"),
+        "days": Field(Days(), description="weekdays it plays: [mon, tue, ...] or mon-fri"),
+        "hours": Field(
+            Hours(),
+            description="daily window(s) HH:MM-HH:MM in the screen's time zone; "
+            "22:00-06:00 crosses midnight",
+        ),
+    },
+    _build_schedule,
+    title="the schedule",
+    description="When it plays, in the screen's local time. Every part is optional; "
+    "a window that crosses midnight continues into the next day.",
+)
+
+
+# ----------------------------------------------------------------------------- QR
+
+
+def _build_qr(v: Values, ctx: Context) -> QRCode | Invalid:
+    url: str | None = v.get("url", None)
+    if url is None:
+        return INVALID
+    return QRCode(url=url, caption=v.get("caption", None), track=v.get("track", False))
+
+
+QR: Record[QRCode] = Record(
+    {
+        "url": Field(HttpsUrl(), required=True, description="what the QR code opens (https)"),
+        "caption": Field(Text(max_len=120), description="text beside the code"),
+        "track": Field(
+            Boolean(),
+            description="encode a short hub link that counts scans before redirecting",
+        ),
+    },
+    _build_qr,
+    title="the QR code",
+)
+QR_OR_FALSE = OrFalse(QR, description="a QR code shown over the slide, or false for none")
+
+
+# ----------------------------------------------------------------------------- slides
+
+
+@dataclass(frozen=True, slots=True)
+class SlideDraft:
+    """A slide as written, before the playlist's defaults and id derivation are applied."""
+
+    id: str | None
+    kind: SlideKind
+    source: str
+    text: TextContent | None
+    duration_s: float | None
+    transition: Transition | None
+    fit: Fit | None
+    qr: QRCode | None
+    qr_written: bool
+    schedule: Schedule | None
+    muted: bool
+    node: YMap
+
+
+def _build_text(v: Values, ctx: Context) -> TextContent | Invalid:
+    title: str | None = v.get("title", None)
+    if title is None:
+        return INVALID
+    return TextContent(title=title, body=v.get("body", None), image=v.get("image", None))
+
+
+TEXT: Record[TextContent] = Record(
+    {
+        "title": Field(Text(max_len=200), required=True, description="the headline"),
+        "body": Field(Text(max_len=1200), description="a few lines under the title"),
+        "image": Field(
+            Asset(IMAGE_TYPES, "an image"), description="a picture beside the text (asset path)"
+        ),
+    },
+    _build_text,
+    title="a text slide",
+)
+
+KINDS = ("image", "video", "web", "text")
+
+
+def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
+    written = [k for k in KINDS if v.written(k)]
+    if not written:
+        return ctx.error(v.node, "a slide needs one of image, video, web or text; none is given")
+    if len(written) > 1:
+        return ctx.error(
+            v.at(written[1]),
+            f"a slide shows one thing but this one has {' and '.join(written)}; "
+            "split it into separate slides",
+        )
+    kind = SlideKind(written[0])
+    if not v.has(kind.value):
+        return INVALID
+    source = "" if kind is SlideKind.TEXT else str(v.get(kind.value, ""))
+    text: TextContent | None = v.get("text", None) if kind is SlideKind.TEXT else None
+    return SlideDraft(
+        id=v.get("id", None),
+        kind=kind,
+        source=source,
+        text=text,
+        duration_s=v.get("duration", None),
+        transition=v.get("transition", None),
+        fit=v.get("fit", None),
+        qr=v.get("qr", None),
+        qr_written=v.written("qr"),
+        schedule=v.get("schedule", None),
+        muted=v.get("muted", True),
+        node=v.node,
+    )
+
+
+SLIDE: Record[SlideDraft] = Record(
+    {
+        "id": Field(
+            Text(
+                pattern=SLIDE_ID_PATTERN,
+                hint="lower-case letters, digits, '-' and '_', e.g. webinar-ciberseguridad",
+            ),
+            description="unique in the playlist; derived from the file name or title when absent",
+        ),
+        "image": Field(
+            Asset(IMAGE_TYPES, "an image"),
+            description="a picture (PNG, JPEG, WebP, GIF, SVG) under the content root",
+        ),
+        "video": Field(
+            Asset(VIDEO_TYPES, "a video"),
+            description="a video (MP4, MOV, WebM, MKV) under the content root",
+        ),
+        "web": Field(HttpsUrl(), description="an https page shown full screen"),
+        "text": Field(TEXT, description="a title and body drawn in the theme's colours"),
+        "duration": Field(
+            Duration(),
+            description="time on screen: 10s, 2m, 1m30s; a video plays its own length if absent",
+        ),
+        "transition": Field(Choice(Transition), description="how it replaces the previous slide"),
+        "fit": Field(
+            Choice(Fit), description="contain: whole picture visible; cover: fill and crop"
+        ),
+        "qr": Field(QR_OR_FALSE),
+        "schedule": Field(SCHEDULE),
+        "muted": Field(Boolean(), description="video sound off (default true)"),
+    },
+    _build_slide,
+    title="a slide",
+    extra_schema={"oneOf": [{"required": [k]} for k in KINDS]},
+)
+
+
+# ----------------------------------------------------------------------------- playlist
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """A playlist's ``defaults:``; ``qr_written`` tells ``qr: false`` from no ``qr``."""
+
+    duration_s: float = DEFAULT_DURATION_S
+    transition: Transition = Transition.FADE
+    fit: Fit = Fit.CONTAIN
+    qr: QRCode | None = None
+
+
+def _build_defaults(v: Values, ctx: Context) -> Defaults:
+    return Defaults(
+        duration_s=v.get("duration", DEFAULT_DURATION_S),
+        transition=v.get("transition", Transition.FADE),
+        fit=v.get("fit", Fit.CONTAIN),
+        qr=v.get("qr", None),
+    )
+
+
+DEFAULTS: Record[Defaults] = Record(
+    {
+        "duration": Field(Duration(), description="slides without their own (videos excepted)"),
+        "transition": Field(Choice(Transition)),
+        "fit": Field(Choice(Fit)),
+        "qr": Field(QR_OR_FALSE, description="QR shown on every slide unless it says otherwise"),
+    },
+    _build_defaults,
+    title="defaults",
+    description="values every slide takes unless it sets its own",
+)
+
+
+def _build_overlays(v: Values, ctx: Context) -> Overlays:
+    return Overlays(
+        qr=v.get("qr", True),
+        clock=v.get("clock", True),
+        ticker=v.get("ticker", True),
+        logo=v.get("logo", True),
+    )
+
+
+OVERLAYS: Record[Overlays] = Record(
+    {
+        name: Field(Boolean(), description=f"show the {name} overlay (default true)")
+        for name in ("qr", "clock", "ticker", "logo")
+    },
+    _build_overlays,
+    title="overlays",
+)
+
+
+def _build_attribution(v: Values, ctx: Context) -> Attribution:
+    base = Attribution()
+    return Attribution(
+        screen=v.get("screen", base.screen),
+        playlist=v.get("playlist", base.playlist),
+        slide=v.get("slide", base.slide),
+        medium=v.get("medium", base.medium),
+        medium_value=v.get("medium_value", base.medium_value),
+    )
+
+
+_PARAM = Text(pattern=PARAM_PATTERN, hint="a query parameter name such as utm_source")
+ATTRIBUTION: Record[Attribution] = Record(
+    {
+        "screen": Field(Nullable(_PARAM), description="parameter naming the screen, or null"),
+        "playlist": Field(Nullable(_PARAM), description="parameter naming the playlist"),
+        "slide": Field(Nullable(_PARAM), description="parameter naming the slide"),
+        "medium": Field(Nullable(_PARAM), description="parameter naming the medium"),
+        "medium_value": Field(Text(max_len=64), description="value of the medium parameter"),
+    },
+    _build_attribution,
+    title="attribution",
+    description="query parameters added to QR URLs so surveys know which screen and slide",
+)
+
+
+def slugify(text: str, limit: int = 48) -> str:
+    """``"Webinar: ciberseguridad"`` -> ``"webinar-ciberseguridad"`` (accents dropped)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def _derived_id(draft: SlideDraft, index: int) -> str:
+    if draft.kind in (SlideKind.IMAGE, SlideKind.VIDEO):
+        base = slugify(draft.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    elif draft.kind is SlideKind.TEXT and draft.text is not None:
+        base = slugify(draft.text.title)
+    else:
+        parts = urlsplit(draft.source)
+        last = [p for p in parts.path.split("/") if p]
+        base = slugify(last[-1] if last else (parts.hostname or ""))
+    return base or f"{draft.kind.value}-{index + 1}"
+
+
+def _overlap(a: Schedule | None, b: Schedule | None) -> bool:
+    if a is None or b is None:
+        return True
+    start = max((d for d in (a.start, b.start) if d is not None), default=None)
+    until = min((d for d in (a.until, b.until) if d is not None), default=None)
+    return start is None or until is None or start <= until
+
+
+def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
+    name: str | None = v.get("name", None)
+    drafts: tuple[SlideDraft, ...] = v.get("slides", ())
+    defaults: Defaults = v.get("defaults", Defaults())
+    schedule: Schedule | None = v.get("schedule", None)
+    explicit: dict[str, YNode] = {}
+    ok = name is not None
+    for draft in drafts:
+        if draft.id is None:
+            continue
+        if draft.id in explicit:
+            ok = False
+            first = explicit[draft.id]
+            ctx.error(
+                draft.node.get("id"),
+                f"duplicate slide id '{draft.id}' (first used on line {first.line}); "
+                "ids must be unique in a playlist",
+            )
+        else:
+            explicit[draft.id] = draft.node.get("id") or draft.node
+        if schedule is not None and not _overlap(schedule, draft.schedule):
+            ok = False
+            ctx.error(
+                draft.node.get("schedule"),
+                "this slide's dates never overlap its playlist's schedule, so it never plays",
+            )
+    used = set(explicit)
+    slides: list[Slide] = []
+    for index, draft in enumerate(drafts):
+        slide_id = draft.id
+        if slide_id is None:
+            base = _derived_id(draft, index)
+            slide_id, n = base, 2
+            while slide_id in used:
+                slide_id, n = f"{base}-{n}", n + 1
+            used.add(slide_id)
+        if draft.duration_s is not None:
+            duration: float | None = draft.duration_s
+        elif draft.kind is SlideKind.VIDEO:
+            duration = None
+        else:
+            duration = defaults.duration_s
+        slides.append(
+            Slide(
+                id=slide_id,
+                kind=draft.kind,
+                source=draft.source,
+                text=draft.text,
+                duration_s=duration,
+                transition=draft.transition or defaults.transition,
+                fit=draft.fit or defaults.fit,
+                qr=draft.qr if draft.qr_written else defaults.qr,
+                schedule=draft.schedule,
+                muted=draft.muted,
+                origin=Origin(ctx.path, draft.node.line, draft.node.col),
+            )
+        )
+    if not ok or name is None:
+        return INVALID
+    return Playlist(
+        id="",
+        name=name,
+        slides=tuple(slides),
+        tags=v.get("tags", None),
+        schedule=schedule,
+        overlays=v.get("overlays", Overlays()),
+        ticker=v.get("ticker", ()),
+        attribution=v.get("attribution", Attribution()),
+        origin=Origin(ctx.path, v.node.line, v.node.col),
+    )
+
+
+class Tags(ListOf[str]):
+    """A non-empty list of tag words, read as a frozenset."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            Text(pattern=TAG_PATTERN, hint="a word such as lobby or piso-1"),
+            min_items=1,
+            max_items=100,
+            description="screens with any of these tags play it; absent = every screen",
+        )
+
+    def convert(self, node: YNode, ctx: Context) -> frozenset[str] | Invalid:  # type: ignore[override]
+        items = super().convert(node, ctx)
+        return items if isinstance(items, Invalid) else frozenset(items)
+
+
+PLAYLIST: Record[Playlist] = Record(
+    {
+        "name": Field(Text(max_len=120), required=True, description="shown to comms staff"),
+        "tags": Field(Tags()),
+        "defaults": Field(DEFAULTS),
+        "schedule": Field(SCHEDULE, description="when the whole playlist plays"),
+        "overlays": Field(OVERLAYS),
+        "ticker": Field(
+            ListOf(Text(max_len=300), max_items=50),
+            description="headlines scrolling in the ticker overlay",
+        ),
+        "attribution": Field(ATTRIBUTION),
+        "slides": Field(
+            ListOf(SLIDE, min_items=1, max_items=500),
+            required=True,
+            description="shown in this order, each with exactly one of image, video, web, text",
+        ),
+    },
+    _build_playlist,
+    title="the playlist",
+    description="A playlist of the signage player (one file under playlists/).",
+)
+
+
+# ----------------------------------------------------------------------------- theme
+
+
+def _build_theme(v: Values, ctx: Context) -> Theme:
+    base = Theme()
+    return replace(
+        base,
+        **{name: v.get(name, getattr(base, name)) for name in THEME_FIELDS},
+    )
+
+
+_COLOUR = Text(pattern=COLOUR_PATTERN, hint="a colour written #rrggbb, e.g. #0b2545")
+THEME_FIELDS = (
+    "background",
+    "foreground",
+    "accent",
+    "muted",
+    "font_family",
+    "title_font_family",
+    "logo",
+    "organisation",
+)
+THEME: Record[Theme] = Record(
+    {
+        "background": Field(_COLOUR, description="slide and idle background"),
+        "foreground": Field(_COLOUR, description="text colour"),
+        "accent": Field(_COLOUR, description="titles, the ticker bar"),
+        "muted": Field(_COLOUR, description="secondary text"),
+        "font_family": Field(Text(max_len=100), description="body font"),
+        "title_font_family": Field(Text(max_len=100), description="title font"),
+        "logo": Field(Asset(IMAGE_TYPES, "an image"), description="logo asset path"),
+        "organisation": Field(Text(max_len=120), description="organisation name on screen"),
+    },
+    _build_theme,
+    title="the theme",
+    description="Colours, fonts and logo of playlists/theme.yaml.",
+)
+
+
+def json_schema() -> JSON:
+    """The JSON Schema (draft 2020-12) of a playlist file, from the same table as the checks."""
+    schema: JSON = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "signage playlist",
+    }
+    schema.update(PLAYLIST.schema())
+    schema["$defs"] = {"theme": THEME.schema()}
+    return schema

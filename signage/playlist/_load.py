@@ -1,0 +1,190 @@
+"""Loading a content root: every playlist file and the theme, checked, into model objects."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from signage.errors import Problem
+from signage.model import Playlist, Theme
+from signage.playlist._fields import Context, Invalid, Spec
+from signage.playlist._format import PLAYLIST, THEME
+from signage.playlist._yaml import load_yaml_located
+
+T = TypeVar("T")
+
+THEME_FILE = "theme.yaml"
+PLAYLIST_SUFFIXES = (".yaml", ".yml")
+
+
+def display_path(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working folder when inside it."""
+    try:
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        rel = os.path.relpath(absolute, Path.cwd())
+    except (OSError, ValueError):
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What a content root holds: the valid playlists, the theme, and every problem.
+
+    Args:
+        playlists: the playlists that passed, ordered by file name.
+        theme: from ``playlists/theme.yaml`` (defaults when absent or invalid).
+        problems: every error and warning, in file then line order.
+        files: every file read (playlists and theme).
+    """
+
+    playlists: tuple[Playlist, ...]
+    theme: Theme
+    problems: tuple[Problem, ...]
+    files: tuple[Path, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No error-severity problem anywhere (warnings pass)."""
+        return not any(p.severity == "error" for p in self.problems)
+
+    def errors_by_file(self) -> dict[str, list[Problem]]:
+        """Error-severity problems grouped by the file they are in."""
+        out: dict[str, list[Problem]] = defaultdict(list)
+        for problem in self.problems:
+            if problem.severity == "error":
+                out[problem.path].append(problem)
+        return dict(out)
+
+
+def _load_record(
+    spec: Spec[T],
+    path: Path,
+    root: Path,
+    allowed_hosts: frozenset[str],
+    check_assets: bool,
+) -> tuple[T | None, list[Problem]]:
+    shown = display_path(path)
+    node, problems = load_yaml_located(path, shown)
+    if node is None:
+        return None, problems
+    ctx = Context(
+        path=shown,
+        root=root,
+        allowed_hosts=allowed_hosts,
+        check_assets=check_assets,
+        problems=problems,
+    )
+    value = spec.convert(node, ctx)
+    located = sorted(ctx.problems, key=lambda p: (p.line, p.col))
+    if isinstance(value, Invalid) or any(p.severity == "error" for p in located):
+        return None, located
+    return value, located
+
+
+def load_playlist_file(
+    path: Path,
+    root: Path,
+    *,
+    allowed_hosts: frozenset[str] = frozenset(),
+    check_assets: bool = True,
+) -> tuple[Playlist | None, list[Problem]]:
+    """Reads and checks one playlist file.
+
+    Args:
+        path: the YAML file.
+        root: the content root its asset paths are relative to.
+        allowed_hosts: hosts accepted in web and QR URLs; empty accepts any https host.
+        check_assets: open the asset files (exists, inside the root, right media type).
+
+    Returns:
+        The playlist (id = file stem) when it has no error, else ``None``; and every problem.
+    """
+    loaded = _load_record(PLAYLIST, path, root, allowed_hosts, check_assets)
+    playlist, problems = loaded
+    if playlist is None:
+        return None, problems
+    return replace(playlist, id=path.stem), problems
+
+
+def load_theme_file(
+    path: Path, root: Path, *, check_assets: bool = True
+) -> tuple[Theme | None, list[Problem]]:
+    """Reads and checks ``playlists/theme.yaml``; ``None`` when it has an error."""
+    return _load_record(THEME, path, root, frozenset(), check_assets)
+
+
+def playlist_files(root: Path) -> list[Path]:
+    """The playlist files of a content root, by name (theme and hidden files left out)."""
+    folder = root / "playlists"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in PLAYLIST_SUFFIXES
+        and p.name != THEME_FILE
+        and not p.name.startswith((".", "~", "#"))
+        and p.is_file()
+    )
+
+
+def load_content_root(
+    root: Path,
+    *,
+    allowed_hosts: frozenset[str] = frozenset(),
+    check_assets: bool = True,
+) -> LoadResult:
+    """Reads ``ROOT/playlists/*.yaml`` (and ``*.yml``) and ``ROOT/playlists/theme.yaml``.
+
+    Alert templates under ``ROOT/playlists/alerts/`` are not read here. Invalid playlists
+    are left out of ``playlists`` and their problems reported; the others still load.
+    """
+    problems: list[Problem] = []
+    files: list[Path] = []
+    folder = root / "playlists"
+    if not folder.is_dir():
+        problems.append(
+            Problem(
+                display_path(folder),
+                0,
+                0,
+                f"no playlists/ folder in {display_path(root)}; "
+                "is this the content root (the folder that holds playlists/ and assets/)?",
+            )
+        )
+        return LoadResult((), Theme(), tuple(problems), ())
+    theme = Theme()
+    theme_path = folder / THEME_FILE
+    if theme_path.is_file():
+        files.append(theme_path)
+        loaded_theme, theme_problems = load_theme_file(theme_path, root, check_assets=check_assets)
+        problems.extend(theme_problems)
+        if loaded_theme is not None:
+            theme = loaded_theme
+    playlists: list[Playlist] = []
+    seen: dict[str, Path] = {}
+    for path in playlist_files(root):
+        files.append(path)
+        if path.stem in seen:
+            problems.append(
+                Problem(
+                    display_path(path),
+                    0,
+                    0,
+                    f"another playlist file has the id '{path.stem}' "
+                    f"({seen[path.stem].name}); rename one of them",
+                )
+            )
+            continue
+        seen[path.stem] = path
+        playlist, file_problems = load_playlist_file(
+            path, root, allowed_hosts=allowed_hosts, check_assets=check_assets
+        )
+        problems.extend(file_problems)
+        if playlist is not None:
+            playlists.append(playlist)
+    return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files))

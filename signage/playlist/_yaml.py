@@ -1,0 +1,323 @@
+"""The hardened YAML reader: text to a tree of located nodes, hostile input to messages.
+
+Reads one YAML document into ``YMap`` / ``YSeq`` / ``YScalar`` nodes that remember their
+1-based line and column, so every later message can say ``path:line:col``. It never raises
+on bad input; it returns ``(None, problems)`` instead. Refused outright, with a message:
+
+- files over ``MAX_BYTES`` (1 MB), binary files (NUL bytes), text that is not UTF-8;
+- anchors and aliases (``&name`` / ``*name``): they are how "billion laughs" bombs are
+  built, and a playlist has ``defaults:`` for shared values;
+- nesting deeper than ``MAX_DEPTH`` levels;
+- more than one document in a file, tags other than YAML's standard ones.
+
+Duplicate keys in a mapping are reported (YAML would silently keep the last one). The tree
+is built from the parser's event stream with an explicit stack, so no input can exhaust
+Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from signage.errors import Problem
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class YScalar:
+    """A scalar as written: ``value`` as YAML typed it, ``raw`` the exact text.
+
+    ``quoted`` is true for ``'...'`` and ``"..."`` scalars (always strings).
+    """
+
+    value: object
+    raw: str
+    line: int
+    col: int
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class YSeq:
+    """A YAML list; ``items`` in file order."""
+
+    items: tuple[YNode, ...]
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class YMap:
+    """A YAML mapping; keys are the scalars' raw text (``on:`` stays ``"on"``), in file order."""
+
+    items: tuple[tuple[YScalar, YNode], ...]
+    line: int
+    col: int
+
+    def get(self, key: str) -> YNode | None:
+        for k, v in self.items:
+            if k.raw == key:
+                return v
+        return None
+
+    def key_node(self, key: str) -> YScalar | None:
+        for k, _ in self.items:
+            if k.raw == key:
+                return k
+        return None
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k.raw for k, _ in self.items)
+
+
+YNode = YScalar | YMap | YSeq
+
+
+def kind_of(node: YNode) -> str:
+    """How a node reads to a user: ``a list``, ``a mapping``, ``a number``, ``text``..."""
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    value = node.value
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"true/false ({node.raw})"
+    if isinstance(value, int | float):
+        return f"a number ({node.raw})"
+    if isinstance(value, str):
+        return f"text ({_clip(node.raw)!r})"
+    return f"{type(value).__name__} ({_clip(node.raw)})"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Frame:
+    __slots__ = ("col", "is_map", "items", "key", "line", "seen")
+
+    def __init__(self, is_map: bool, line: int, col: int) -> None:
+        self.is_map = is_map
+        self.line = line
+        self.col = col
+        self.items: list[Any] = []
+        self.key: YScalar | None = None
+        self.seen: dict[str, int] = {}
+
+
+def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
+    if len(data) > MAX_BYTES:
+        return None, [
+            Problem(
+                where,
+                0,
+                0,
+                f"file is {len(data):,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
+                "(put pictures and videos in assets/, not in the YAML)",
+            )
+        ]
+    if b"\x00" in data:
+        return None, [
+            Problem(where, 0, 0, "this is a binary file, not YAML text (it contains NUL bytes)")
+        ]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Problem(
+                where,
+                line,
+                col,
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            )
+        ]
+    return text.removeprefix("\ufeff"), []
+
+
+def _syntax_problem(exc: yaml.YAMLError, where: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return Problem(
+            where, 0, 0, f"YAML cannot read character #x{exc.character:04x} (not printable text)"
+        )
+    text = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
+    hint = ""
+    if "\\t" in text or "tab" in text.lower():
+        hint = " (indent with spaces, not tabs)"
+    elif "mapping values are not allowed" in text:
+        hint = " (a ':' inside a value needs the value in quotes)"
+    elif "expected <block end>" in text:
+        hint = " (check the indentation of this line against the lines above it)"
+    line = mark.line + 1 if mark is not None else 0
+    col = mark.column + 1 if mark is not None else 0
+    return Problem(where, line, col, f"YAML syntax: {text}{hint}")
+
+
+def _pos(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+
+
+def _scalar(event: yaml.ScalarEvent, where: str, problems: list[Problem]) -> YScalar:
+    line, col = _pos(event)
+    quoted = event.style in ("'", '"')
+    tag = event.tag
+    if tag is not None and tag != "!" and not tag.startswith("tag:yaml.org,2002:"):
+        problems.append(Problem(where, line, col, f"unsupported YAML tag {tag}; remove it"))
+        return YScalar(event.value, event.value, line, col, quoted)
+    if tag in (None, "!"):
+        resolver = yaml.resolver.Resolver()
+        tag = cast(str, resolver.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]  # PyYAML's resolver is untyped
+    node = yaml.ScalarNode(tag, event.value, None, None, event.style)
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        value = event.value  # e.g. 2027-13-45: left as text, the field reports it
+    return YScalar(value, event.value, line, col, quoted)
+
+
+def load_yaml_located(
+    source: Path | str | bytes, display_path: str
+) -> tuple[YNode | None, list[Problem]]:
+    """Reads one YAML document into located nodes; never raises on bad input.
+
+    Args:
+        source: a file to read, or the document's text (``str``) or bytes.
+        display_path: the path shown in problems (as the user would type it).
+
+    Returns:
+        The root node (``None`` when the file could not be read at all) and every problem
+        found. Problems that do not stop reading (duplicate keys) come with a tree.
+    """
+    where = display_path
+    if isinstance(source, Path):
+        try:
+            size = source.stat().st_size
+            if size > MAX_BYTES:
+                return None, [
+                    Problem(
+                        where,
+                        0,
+                        0,
+                        f"file is {size:,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
+                        "(put pictures and videos in assets/, not in the YAML)",
+                    )
+                ]
+            data = source.read_bytes()
+        except OSError as exc:
+            return None, [Problem(where, 0, 0, f"cannot read the file: {exc.strerror or exc}")]
+    elif isinstance(source, str):
+        data = source.encode("utf-8", errors="surrogatepass")
+    else:
+        data = source
+    text, problems = _decode(data, where)
+    if text is None:
+        return None, problems
+
+    stack: list[_Frame] = []
+    root: YNode | None = None
+    documents = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    problems.append(
+                        Problem(
+                            where,
+                            *_pos(event),
+                            "a second YAML document ('---') in one file; put one playlist per file",
+                        )
+                    )
+                    return None, problems
+                continue
+            if isinstance(event, yaml.AliasEvent) or (
+                isinstance(event, yaml.NodeEvent) and event.anchor is not None
+            ):
+                problems.append(
+                    Problem(
+                        where,
+                        *_pos(event),
+                        "YAML anchors and aliases (&name, *name) are not accepted; "
+                        "write the value out, or use 'defaults:' for shared values",
+                    )
+                )
+                return None, problems
+            node: YNode | None = None
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    problems.append(
+                        Problem(
+                            where,
+                            *_pos(event),
+                            f"nested deeper than {MAX_DEPTH} levels; a playlist is never that deep",
+                        )
+                    )
+                    return None, problems
+                stack.append(_Frame(isinstance(event, yaml.MappingStartEvent), *_pos(event)))
+                continue
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                frame = stack.pop()
+                if frame.is_map:
+                    node = YMap(tuple(frame.items), frame.line, frame.col)
+                else:
+                    node = YSeq(tuple(frame.items), frame.line, frame.col)
+            elif isinstance(event, yaml.ScalarEvent):
+                node = _scalar(event, where, problems)
+            if node is None:
+                continue
+            if not stack:
+                root = node
+                continue
+            top = stack[-1]
+            if not top.is_map:
+                top.items.append(node)
+            elif top.key is None:
+                if not isinstance(node, YScalar):
+                    problems.append(
+                        Problem(
+                            where,
+                            node.line,
+                            node.col,
+                            "a key must be a plain word, not a list or mapping",
+                        )
+                    )
+                    node = YScalar(None, "?", node.line, node.col)
+                top.key = node
+            else:
+                key = top.key
+                top.key = None
+                if key.raw in top.seen:
+                    problems.append(
+                        Problem(
+                            where,
+                            key.line,
+                            key.col,
+                            f"duplicate key '{key.raw}' (first written on line "
+                            f"{top.seen[key.raw]}); remove one of them",
+                        )
+                    )
+                    continue
+                top.seen[key.raw] = key.line
+                top.items.append((key, node))
+    except yaml.YAMLError as exc:
+        problems.append(_syntax_problem(exc, where))
+        return None, problems
+    except RecursionError:  # pragma: no cover - the stack above makes this unreachable
+        problems.append(Problem(where, 0, 0, "document too deeply nested"))
+        return None, problems
+    if root is None:
+        problems.append(Problem(where, 0, 0, "the file is empty"))
+    return root, problems

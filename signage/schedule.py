@@ -1,0 +1,229 @@
+"""The schedule: which slides a screen plays at a moment, and when that answer next changes.
+
+Pure functions of (playlists, screen, now); nothing here reads a clock or a file.
+
+Rules, all in the screen's local wall-clock time (``Screen.timezone``, via ``zoneinfo``):
+
+- A playlist plays on a screen when it has no tags, or shares a tag with the screen.
+- A slide plays when its playlist's schedule and its own schedule are both active
+  (an absent schedule is always active).
+- ``from`` / ``until`` are inclusive dates. ``days`` lists the weekdays. A day that is
+  inside the dates and on a listed weekday is an *allowed day*.
+- Without ``hours``, a schedule is active for the whole of every allowed day.
+- With ``hours``, it is active inside any of its windows. A window ``HH:MM-HH:MM`` belongs
+  to the day it starts on: it opens only on an allowed day, and a window that crosses
+  midnight (``22:00-06:00``) then runs on past midnight into the next day, even when that
+  next day is not itself allowed (a Friday-only ``22:00-06:00`` plays until Saturday
+  06:00; a window started on the ``until`` date finishes the next morning). The early
+  hours of a day (before 06:00 here) play only if the day before was allowed.
+- Daylight-saving changes follow the local clock: a window starting at 02:30 on a night
+  when clocks jump from 02:00 to 03:00 opens at 03:00; in a repeated hour (clocks going
+  back) a local time counts each time it occurs.
+
+``plan`` also answers *when the set of active slides next changes* (``Plan.next_change``),
+so the player can sleep until then instead of polling. The answer is exact: every moment
+where any schedule can flip (each window edge, each local midnight, each DST transition)
+near now and near every date boundary is examined in order, and the first one whose set
+of active slides differs from now's is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from signage.model import Playlist, Schedule, Screen, Slide
+
+__all__ = [
+    "Plan",
+    "ScheduledSlide",
+    "is_active",
+    "plan",
+    "playlist_matches",
+    "screen_zone",
+]
+
+WEEK_SPAN_DAYS = 9  # a weekly pattern repeats within 7 days; +1 for windows past midnight
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSlide:
+    """A slide that is active now, with the playlist it comes from."""
+
+    playlist: Playlist
+    slide: Slide
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a screen plays at a moment.
+
+    Args:
+        slides: the active slides, playlists in the given order, slides in file order.
+        next_change: the earliest moment after ``now`` when ``slides`` changes (in the
+            screen's time zone); ``None`` when it never will.
+    """
+
+    slides: tuple[ScheduledSlide, ...]
+    next_change: datetime | None
+
+
+def screen_zone(screen: Screen) -> ZoneInfo:
+    """The screen's time zone; raises ValueError naming it when it does not exist."""
+    try:
+        return ZoneInfo(screen.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {screen.timezone!r} for screen {screen.id!r}; "
+            "use a name like America/Bogota"
+        ) from None
+
+
+def _allowed_day(schedule: Schedule, day: date) -> bool:
+    if schedule.start is not None and day < schedule.start:
+        return False
+    if schedule.until is not None and day > schedule.until:
+        return False
+    return schedule.days is None or day.weekday() in schedule.days
+
+
+def is_active(schedule: Schedule | None, local_now: datetime) -> bool:
+    """Whether ``schedule`` is active at ``local_now`` (the screen's local wall-clock time).
+
+    ``None`` is always active. See the module docstring for the rules.
+    """
+    if schedule is None:
+        return True
+    today = local_now.date()
+    if not schedule.hours:
+        return _allowed_day(schedule, today)
+    minute = local_now.hour * 60 + local_now.minute
+    for window in schedule.hours:
+        if window.crosses_midnight:
+            if minute >= window.start_min and _allowed_day(schedule, today):
+                return True
+            if minute < window.end_min and _allowed_day(schedule, today - timedelta(days=1)):
+                return True
+        elif window.start_min <= minute < window.end_min and _allowed_day(schedule, today):
+            return True
+    return False
+
+
+def playlist_matches(playlist: Playlist, screen: Screen) -> bool:
+    """Whether ``screen`` plays ``playlist``: no tags means every screen, else a common tag."""
+    return playlist.tags is None or bool(playlist.tags & screen.tags)
+
+
+def _active(playlists: Sequence[Playlist], local: datetime) -> tuple[ScheduledSlide, ...]:
+    out: list[ScheduledSlide] = []
+    for playlist in playlists:
+        if not is_active(playlist.schedule, local):
+            continue
+        out.extend(
+            ScheduledSlide(playlist, slide)
+            for slide in playlist.slides
+            if is_active(slide.schedule, local)
+        )
+    return tuple(out)
+
+
+def _signature(slides: tuple[ScheduledSlide, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((id(s.playlist), id(s.slide)) for s in slides)
+
+
+def _schedules(playlists: Iterable[Playlist]) -> list[Schedule]:
+    found: list[Schedule] = []
+    for playlist in playlists:
+        if playlist.schedule is not None:
+            found.append(playlist.schedule)
+        found.extend(s.schedule for s in playlist.slides if s.schedule is not None)
+    return found
+
+
+def _key_days(schedules: list[Schedule], today: date) -> list[date]:
+    """Days on which some schedule may flip: near today and near every date boundary."""
+    days: set[date] = set()
+
+    def span(first: date, count: int) -> None:
+        for i in range(count):
+            day = first + timedelta(days=i)
+            if day >= today - timedelta(days=1):
+                days.add(day)
+
+    span(today - timedelta(days=1), WEEK_SPAN_DAYS + 1)
+    for schedule in schedules:
+        if schedule.start is not None:
+            span(schedule.start - timedelta(days=1), WEEK_SPAN_DAYS + 1)
+        if schedule.until is not None:
+            span(schedule.until - timedelta(days=1), WEEK_SPAN_DAYS + 2)
+    return sorted(days)
+
+
+def _instants(day: date, minute: int, zone: ZoneInfo) -> set[datetime]:
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute)
+    return {wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
+
+
+def _offset_change(day: date, zone: ZoneInfo) -> datetime | None:
+    """The UTC instant the zone's offset changes during ``day``, if it does."""
+    lo = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    hi = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    first = lo.astimezone(zone).utcoffset()
+    if hi.astimezone(zone).utcoffset() == first:
+        return None
+    low, high = int(lo.timestamp()), int(hi.timestamp())
+    while high - low > 1:  # integer seconds: transitions happen on whole seconds
+        mid = (low + high) // 2
+        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == first:
+            low = mid
+        else:
+            high = mid
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _candidates(
+    schedules: list[Schedule], now_utc: datetime, zone: ZoneInfo, today: date
+) -> Iterator[datetime]:
+    """Every moment after ``now_utc`` at which some schedule may flip, in order."""
+    minutes = {0}
+    for schedule in schedules:
+        for window in schedule.hours:
+            minutes.add(window.start_min)
+            minutes.add(window.end_min % 1440)
+    ordered_minutes = sorted(minutes)
+    for day in _key_days(schedules, today):
+        moments: set[datetime] = set()
+        for minute in ordered_minutes:
+            moments |= _instants(day, minute, zone)
+        change = _offset_change(day, zone)
+        if change is not None:
+            moments.add(change)
+        yield from sorted(m for m in moments if m > now_utc)
+
+
+def plan(playlists: Sequence[Playlist], screen: Screen, now: datetime) -> Plan:
+    """The slides ``screen`` plays at ``now`` and when that next changes.
+
+    Args:
+        playlists: in the order they should play.
+        screen: its tags select playlists; its time zone interprets schedules.
+        now: an aware moment (a naive one is refused with ValueError).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("plan() needs an aware 'now' (with a time zone), got a naive datetime")
+    zone = screen_zone(screen)
+    matched = [p for p in playlists if playlist_matches(p, screen)]
+    local = now.astimezone(zone)
+    current = _active(matched, local)
+    schedules = _schedules(matched)
+    next_change: datetime | None = None
+    if schedules:
+        wanted = _signature(current)
+        now_utc = now.astimezone(UTC)
+        for moment in _candidates(schedules, now_utc, zone, local.date()):
+            if _signature(_active(matched, moment.astimezone(zone))) != wanted:
+                next_change = moment.astimezone(zone)
+                break
+    return Plan(slides=current, next_change=next_change)
