@@ -1,0 +1,99 @@
+"""``signage report``: plays and QR scans per screen and per slide, from the hub.
+
+Fetches ``GET {hub}/api/v1/report?since=...`` (raw counts), computes the report with
+``signage.report`` and prints a table; ``--csv FILE`` and ``--chart FILE.png`` (a bar chart
+in Spanish for the quarterly review) write files as well; ``--json`` prints the hub's counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "plays and QR scans per screen and slide"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
+    parser.add_argument(
+        "--since",
+        default="30d",
+        metavar="PERIOD",
+        help="start of the period: 12h, 30d, 2w or a date such as 2027-01-01 (default 30d)",
+    )
+    parser.add_argument("--until", metavar="DATE", help="end of the period (default: now)")
+    parser.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
+    parser.add_argument("--chart", metavar="FILE.png", help="also write a PNG bar chart")
+    parser.add_argument("--json", action="store_true", help="print the hub's counts as JSON")
+    parser.add_argument("--timeout", type=float, default=15.0, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    import requests
+
+    from signage.errors import SignageError, UsageError
+    from signage.report import (
+        build_report,
+        counts_from_json,
+        parse_since,
+        render_chart,
+        report_csv,
+        report_table,
+    )
+
+    now = datetime.now(UTC)
+    for flag, value in (("--since", args.since), ("--until", args.until)):
+        if value is not None:
+            try:
+                parse_since(value, now)
+            except ValueError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
+    if args.chart and not args.chart.lower().endswith(".png"):
+        raise UsageError(f"--chart {args.chart}: the chart is a PNG; name the file *.png")
+    url = args.hub.rstrip("/") + "/api/v1/report"
+    params = {"since": args.since}
+    if args.until:
+        params["until"] = args.until
+    try:
+        response = requests.get(url, params=params, timeout=args.timeout)
+    except requests.RequestException as exc:
+        raise SignageError(
+            f"cannot reach the hub at {args.hub} ({exc.__class__.__name__}); check the URL "
+            "and that 'signage serve' is running"
+        ) from None
+    if response.status_code != 200:
+        try:
+            reason = response.json().get("error", response.text)
+        except ValueError:
+            reason = response.text[:200]
+        raise SignageError(f"the hub refused the report ({response.status_code}): {reason}")
+    try:
+        doc = response.json()
+        plays = counts_from_json(doc.get("plays"), "plays")
+        scans = counts_from_json(doc.get("scans"), "scans")
+        since = datetime.fromisoformat(doc["since"])
+        until = datetime.fromisoformat(doc["until"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SignageError(f"{url}: not a report answer ({exc}); is this a signage hub?") from None
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    report = build_report(plays, scans, since, until)
+    if not args.json:
+        sys.stdout.write(report_table(report))
+    try:
+        if args.csv:
+            path = Path(args.csv)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(report_csv(report), encoding="utf-8")
+            tmp.replace(path)
+            print(f"wrote {path}", file=sys.stderr)
+        if args.chart:
+            render_chart(report, Path(args.chart))
+            print(f"wrote {args.chart}", file=sys.stderr)
+    except OSError as exc:
+        raise SignageError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    return 0
