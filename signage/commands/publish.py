@@ -1,0 +1,113 @@
+"""``signage publish``: validate a content root, then write a signed static feed folder.
+
+Refuses to publish invalid content (every problem printed as ``path:line:col: message``).
+Assets are written first, the signature and the manifest last, each atomically; see
+``docs/feed-format.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from signage.errors import UsageError
+
+HELP = "validate a content root and write a signed static feed (assets first, manifest last)"
+
+_PART = re.compile(r"(\d+)([dhms])")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """``7d``, ``36h``, ``1d12h``, ``90m``, ``3600s`` or a number of seconds."""
+    value = text.strip().lower()
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        pos = 0
+        seconds = 0
+        for match in _PART.finditer(value):
+            if match.start() != pos:
+                break
+            seconds += int(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(value) or not value:
+            raise UsageError(f"--expires {text!r}: use a duration such as 7d, 36h or 1d12h")
+    if seconds <= 0:
+        raise UsageError("--expires must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", type=Path, default=Path(), metavar="DIR", help="the content root (default .)"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FEED_DIR", help="the feed folder to write"
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="the Ed25519 private key (from 'signage keygen'); required unless --unsigned",
+    )
+    parser.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="write no signature (only for feeds that never cross a network)",
+    )
+    parser.add_argument(
+        "--expires",
+        default="7d",
+        metavar="DURATION",
+        help="how long screens may play this feed without a newer one (default 7d)",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host web slides and QR codes may use (repeatable; default any https host)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from signage.errors import ValidationError
+    from signage.feed.publish import publish
+    from signage.feed.signing import load_private_key
+
+    if args.key is None and not args.unsigned:
+        raise UsageError("--key FILE is required (make one with 'signage keygen --out FILE')")
+    if args.key is not None and args.unsigned:
+        raise UsageError("--key and --unsigned contradict each other")
+    lifetime = parse_lifetime(args.expires)
+    key = load_private_key(args.key) if args.key is not None else None
+    try:
+        result = publish(
+            args.root,
+            args.out,
+            key,
+            now=datetime.now(UTC),
+            expires_in=lifetime,
+            allowed_hosts=frozenset(h.lower() for h in args.allowed_host),
+        )
+    except ValidationError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"signage publish: refused, {len(exc.problems)} error(s) in {args.root}; "
+            "nothing was published (fix them, 'signage validate' lists them too)",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"published version {result.version} to {args.out} "
+        f"({result.assets_written} new asset(s), {result.bytes_written} bytes"
+        f"{', unsigned' if not result.signed else ''})"
+    )
+    return 0

@@ -1,0 +1,563 @@
+"""The sync client: fetch a signed feed over HTTP, verify it, and switch the cache to it.
+
+One ``sync_once``:
+
+1. conditional GET of ``feed.json`` (If-None-Match / If-Modified-Since with the validators
+   of the version in the cache); 304 -> ``unchanged``, one request, no asset bytes;
+2. GET ``feed.json.sig`` and verify it against the pinned key BEFORE parsing the manifest.
+   A mismatch may be a publish landing between the two requests (the publisher renames the
+   signature just before the manifest): both are fetched once more after a short pause, and
+   only a second mismatch rejects;
+3. parse and check: format, paths, sizes, version strictly above the trusted one (replays
+   are refused), not expired;
+4. download each missing asset into ``partial/<sha256>.part`` while hashing it, capped at
+   its announced size, fsynced, then renamed into ``objects/``; a broken transfer is
+   resumed with ``Range``; transient errors are retried with exponential backoff and jitter;
+5. atomic switch of the cache's current version, then garbage collection.
+
+Outcomes: ``updated`` / ``unchanged``; ``rejected`` when the feed itself is refused (bad
+signature, replay, expired, wrong hash, oversize, unsafe path, not JSON, too big);
+``failed`` when the server could not be reached or misbehaved (500, stall, reset). In every
+refusal the cache's current version is untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from signage.errors import FeedError
+from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
+from signage.feed.store import Store
+
+__all__ = [
+    "RetryPolicy",
+    "SyncClient",
+    "SyncResult",
+    "Timeouts",
+    "asset_url",
+    "manifest_url",
+]
+
+log = logging.getLogger("signage.feed")
+
+Status = Literal["updated", "unchanged", "rejected", "failed"]
+USER_AGENT = "signage-sync/1"
+MAX_SIG_BYTES = 1024
+DEFAULT_MAX_ASSET_BYTES = 4 << 30
+_CHUNK = 1 << 20
+
+
+def manifest_url(feed_url: str) -> str:
+    """The URL of ``feed.json`` for a feed folder URL (``http://h/``) or the file's own URL."""
+    parts = urlsplit(feed_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FeedError(f"{feed_url!r} is not an http(s) URL of a feed")
+    if parts.path.endswith(".json"):
+        return feed_url
+    return feed_url.rstrip("/") + "/feed.json"
+
+
+def asset_url(manifest: str, sha256: str) -> str:
+    """Where a feed keeps the asset with this sha256: ``assets/<sha256>`` beside feed.json."""
+    return urljoin(manifest, f"assets/{sha256}")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """The outcome of one sync, as ``signage sync --json`` prints it.
+
+    Args:
+        version: the version now current (updated/unchanged) or the refused one, if known.
+        repeated: the same refusal as the previous sync of this client (no new event).
+    """
+
+    status: Status
+    version: int | None = None
+    assets_downloaded: int = 0
+    bytes_downloaded: int = 0
+    reason: str = ""
+    repeated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("updated", "unchanged")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "version": self.version,
+            "assets_downloaded": self.assets_downloaded,
+            "bytes_downloaded": self.bytes_downloaded,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds to wait for a TCP connection, and for each read of a response."""
+
+    connect: float = 5.0
+    read: float = 20.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt n waits ``base * 2**n`` (capped), ±50%."""
+
+    attempts: int = 4
+    base_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay(self, attempt: int, rng: Callable[[], float]) -> float:
+        raw = min(self.max_s, self.base_s * (2**attempt))
+        return float(raw * (0.5 + rng()))
+
+
+class _Transient(Exception):
+    """A network or server failure worth retrying (timeouts, resets, 5xx)."""
+
+
+class _Failed(Exception):
+    """A server answer that retrying will not fix (404, 403...): the sync fails."""
+
+
+@dataclass(slots=True)
+class _Counters:
+    assets: int = 0
+    bytes: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, nbytes: int, *, finished: bool) -> None:
+        with self.lock:
+            self.bytes += nbytes
+            if finished:
+                self.assets += 1
+
+
+class SyncClient:
+    """Keeps one cache in step with one signed feed.
+
+    Args:
+        feed_url: the feed folder (``http://h/``) or its ``feed.json``.
+        store: the cache to update.
+        pubkey_b64: the publisher's pinned public key.
+        session: the HTTP session for the manifest (assets use one session per worker).
+        max_asset_bytes: larger announced assets are refused.
+        workers: parallel asset downloads.
+        sleep, rng: injected for tests (backoff waits and jitter).
+    """
+
+    def __init__(
+        self,
+        feed_url: str,
+        store: Store,
+        pubkey_b64: str,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts = Timeouts(),
+        max_asset_bytes: int = DEFAULT_MAX_ASSET_BYTES,
+        retry: RetryPolicy = RetryPolicy(),
+        workers: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        from signage.feed.signing import load_public_key
+
+        load_public_key(pubkey_b64)  # a bad pinned key is a configuration error, said now
+        self.feed_url = feed_url
+        self.manifest_url = manifest_url(feed_url)
+        self.store = store
+        self.pubkey_b64 = pubkey_b64
+        self.session = session or _new_session()
+        self.timeouts = timeouts
+        self.max_asset_bytes = max_asset_bytes
+        self.retry = retry
+        self.workers = max(1, workers)
+        self._sleep = sleep
+        self._rng = rng
+        self._local = threading.local()
+        self._rejected: tuple[str | None, str | None, str, int | None] | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def sync_once(self, now: datetime) -> SyncResult:
+        """One sync; never raises for anything the network or the feed does."""
+        counters = _Counters()
+        try:
+            with self.store.lock():
+                return self._sync(now, counters)
+        except FeedError as exc:
+            return self._refused(exc.reason, None, counters)
+        except _Transient as exc:
+            log.warning("feed %s: sync failed: %s", self.feed_url, exc)
+            return SyncResult("failed", None, counters.assets, counters.bytes, str(exc))
+        except _Failed as exc:
+            log.warning("feed %s: sync failed: %s", self.feed_url, exc)
+            return SyncResult("failed", None, counters.assets, counters.bytes, str(exc))
+        except OSError as exc:
+            reason = f"cache {self.store.root}: {exc.strerror or exc}"
+            log.error("feed %s: %s", self.feed_url, reason)
+            return SyncResult("failed", None, counters.assets, counters.bytes, reason)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ steps
+
+    def _refused(
+        self,
+        reason: str,
+        version: int | None,
+        counters: _Counters,
+        validators: tuple[str | None, str | None] = (None, None),
+    ) -> SyncResult:
+        repeated = self._rejected is not None and self._rejected[2] == reason
+        self._rejected = (validators[0], validators[1], reason, version)
+        if not repeated:
+            log.warning("feed %s: refused: %s", self.feed_url, reason)
+        return SyncResult("rejected", version, counters.assets, counters.bytes, reason, repeated)
+
+    def _conditional_headers(self) -> dict[str, str]:
+        if self._rejected is not None and (self._rejected[0] or self._rejected[1]):
+            etag, modified = self._rejected[0], self._rejected[1]
+        else:
+            found = self.store.http_validators()
+            etag, modified = found.get("etag"), found.get("last_modified")
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        return headers
+
+    def _sync(self, now: datetime, counters: _Counters) -> SyncResult:
+        state = self.store.state()
+        status, body, headers = self._fetch(
+            self.manifest_url, self._conditional_headers(), MAX_MANIFEST_BYTES, "manifest"
+        )
+        if status == 304:
+            if self._rejected is not None:
+                _, _, reason, version = self._rejected
+                return SyncResult("rejected", version, 0, 0, reason, repeated=True)
+            return SyncResult("unchanged", state.version if state else None)
+        validators = (headers.get("ETag"), headers.get("Last-Modified"))
+        sig = self._fetch_sig()
+        try:
+            manifest = self.store.check(body, sig, pubkey_b64=self.pubkey_b64, now=now)
+        except FeedError as exc:
+            if "signature" not in exc.reason:
+                return self._refused(exc.reason, _peek_version(body), counters, validators)
+            # Perhaps a publish landed between our two requests: fetch both once more.
+            self._sleep(0.3)
+            _, body, headers = self._fetch(self.manifest_url, {}, MAX_MANIFEST_BYTES, "manifest")
+            validators = (headers.get("ETag"), headers.get("Last-Modified"))
+            sig = self._fetch_sig()
+            try:
+                manifest = self.store.check(body, sig, pubkey_b64=self.pubkey_b64, now=now)
+            except FeedError as again:
+                return self._refused(again.reason, _peek_version(body), counters, validators)
+
+        for path, entry in manifest.assets.items():
+            if entry.size > self.max_asset_bytes:
+                return self._refused(
+                    f"asset {path!r} announces {entry.size} bytes, over the "
+                    f"{self.max_asset_bytes} allowed",
+                    manifest.version,
+                    counters,
+                    validators,
+                )
+        try:
+            self._download_missing(manifest, counters)
+        except FeedError as exc:
+            return self._refused(exc.reason, manifest.version, counters, validators)
+
+        already = state is not None and state.manifest == manifest.sha256
+        self.store.apply(body, sig, pubkey_b64=self.pubkey_b64, now=now)
+        self.store.save_http_validators(manifest.sha256, *validators)
+        self._rejected = None
+        self.store.collect(blocking=True)
+        if already:
+            return SyncResult("unchanged", manifest.version, counters.assets, counters.bytes)
+        log.info(
+            "feed %s: version %d applied (%d assets, %d bytes downloaded)",
+            self.feed_url,
+            manifest.version,
+            counters.assets,
+            counters.bytes,
+        )
+        return SyncResult("updated", manifest.version, counters.assets, counters.bytes)
+
+    def _fetch_sig(self) -> str:
+        status, body, _ = self._fetch(
+            self.manifest_url + ".sig", {}, MAX_SIG_BYTES, "signature", allow_404=True
+        )
+        if status == 404:
+            raise FeedError("the feed has no signature (feed.json.sig not found)")
+        try:
+            return body.decode("ascii")
+        except UnicodeDecodeError:
+            raise FeedError("the signature file is not base64 text") from None
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _backoff(self, attempt: int, what: str, exc: Exception) -> None:
+        if attempt + 1 >= self.retry.attempts:
+            raise _Transient(f"{what}: {exc}") from None
+        delay = self.retry.delay(attempt, self._rng)
+        log.info("%s: %s; retrying in %.1f s", what, exc, delay)
+        self._sleep(delay)
+
+    def _fetch(
+        self,
+        url: str,
+        headers: dict[str, str],
+        cap: int,
+        what: str,
+        *,
+        allow_404: bool = False,
+    ) -> tuple[int, bytes, requests.structures.CaseInsensitiveDict[str]]:
+        """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
+        for attempt in range(self.retry.attempts):
+            try:
+                with self.session.get(
+                    url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
+                ) as resp:
+                    if resp.status_code == 304 or (allow_404 and resp.status_code == 404):
+                        return resp.status_code, b"", resp.headers
+                    _raise_for_status(resp, what)
+                    announced = resp.headers.get("Content-Length")
+                    if announced and announced.isdigit() and int(announced) > cap:
+                        raise FeedError(f"{what} is {announced} bytes, over the {cap} allowed")
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in resp.iter_content(65536):
+                        size += len(chunk)
+                        if size > cap:
+                            raise FeedError(f"{what} is over the {cap} bytes allowed")
+                        chunks.append(chunk)
+                    if announced and announced.isdigit() and size < int(announced):
+                        raise _Transient(f"{what}: connection closed after {size} bytes")
+                    return resp.status_code, b"".join(chunks), resp.headers
+            except (_Transient, requests.RequestException) as exc:
+                self._backoff(attempt, f"{what} {url}", _describe(exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _asset_session(self) -> requests.Session:
+        if self.workers == 1:
+            return self.session
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = _new_session()
+            self._local.session = session
+        return session
+
+    def _download_missing(self, manifest: Manifest, counters: _Counters) -> None:
+        missing = self.store.missing_blobs(manifest)
+        if not missing:
+            return
+        self.store.ensure_dirs()
+        need = sum(missing.values())
+        free = shutil.disk_usage(self.store.root).free
+        if need > free:
+            raise _Failed(f"not enough disk space: {need} bytes needed, {free} free")
+        if self.workers == 1 or len(missing) == 1:
+            for sha, size in missing.items():
+                self._download(sha, size, counters)
+            return
+        sessions: list[requests.Session] = []
+        lock = threading.Lock()
+
+        def task(sha: str, size: int) -> None:
+            session = self._asset_session()
+            with lock:
+                if session not in sessions:
+                    sessions.append(session)
+            self._download(sha, size, counters)
+
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="feed-asset") as pool:
+                # Largest first: the long transfers start early and the tail stays short.
+                order = sorted(missing.items(), key=lambda kv: -kv[1])
+                futures = [pool.submit(task, sha, size) for sha, size in order]
+                errors: list[BaseException] = []
+                for future in futures:
+                    exc = future.exception()
+                    if exc is not None:
+                        errors.append(exc)
+                # A refusal of the feed wins over a network failure in another asset.
+                for exc in errors:
+                    if isinstance(exc, FeedError):
+                        raise exc
+                if errors:
+                    raise errors[0]
+        finally:
+            for session in sessions:
+                session.close()
+            self._local = threading.local()
+
+    def _download(self, sha: str, size: int, counters: _Counters) -> None:
+        """Fetches one asset into the store, resuming a partial file with Range."""
+        url = asset_url(self.manifest_url, sha)
+        part = self.store.partial_path(sha)
+        restarted = False
+        for attempt in range(self.retry.attempts):
+            have = part.stat().st_size if part.exists() else 0
+            if have > size:
+                part.unlink()
+                have = 0
+            if have == size:
+                digest = _hash_prefix(part)
+                try:
+                    self.store.commit_partial(sha, digest)
+                except FeedError:
+                    if restarted:
+                        raise
+                    restarted = True  # a stale partial from an older run: start over once
+                    continue
+                counters.add(0, finished=True)
+                return
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            try:
+                self._stream_into(url, part, have, size, headers, counters)
+                return
+            except (_Transient, requests.RequestException) as exc:
+                self._backoff(attempt, f"asset {sha[:12]}…", _describe(exc))
+        raise _Transient(f"asset {sha[:12]}…: incomplete after {self.retry.attempts} attempts")
+
+    def _stream_into(  # noqa: PLR0917 (private helper, called once)
+        self,
+        url: str,
+        part: Path,
+        have: int,
+        size: int,
+        headers: dict[str, str],
+        counters: _Counters,
+    ) -> None:
+        session = self._asset_session()
+        with session.get(
+            url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
+        ) as resp:
+            if resp.status_code == 416 and have:
+                part.unlink(missing_ok=True)
+                raise _Transient("server refused the resume range; starting over")
+            _raise_for_status(resp, f"asset {url}")
+            if resp.status_code == 206 and have:
+                start = _content_range_start(resp.headers.get("Content-Range", ""))
+                if start != have:
+                    part.unlink(missing_ok=True)
+                    raise _Transient("server resumed at the wrong offset; starting over")
+            elif have:
+                have = 0  # the server ignored Range: take the whole body from the start
+            announced = resp.headers.get("Content-Length")
+            if announced and announced.isdigit() and have + int(announced) > size:
+                raise FeedError(
+                    f"asset {part.name[:12]}… is {have + int(announced)} bytes, "
+                    f"the manifest announced {size}"
+                )
+            received = have
+            with part.open("r+b" if have else "wb") as fh:
+                if have:
+                    fh.seek(have)
+                    fh.truncate()
+                try:
+                    for chunk in resp.raw.stream(_CHUNK, decode_content=False):
+                        received += len(chunk)
+                        if received > size:
+                            raise FeedError(
+                                f"asset {part.name[:12]}… is larger than the {size} "
+                                "bytes the manifest announced"
+                            )
+                        fh.write(chunk)
+                        counters.add(len(chunk), finished=False)
+                finally:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            if received < size:
+                raise _Transient(f"connection closed after {received} of {size} bytes")
+        digest = _hash_prefix(part)
+        self.store.commit_partial(part.name.removesuffix(".part"), digest)
+        counters.add(0, finished=True)
+
+
+def _hash_prefix(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _content_range_start(value: str) -> int | None:
+    # "bytes 100-199/200"
+    try:
+        unit, _, rest = value.partition(" ")
+        if unit != "bytes":
+            return None
+        return int(rest.split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def _raise_for_status(resp: requests.Response, what: str) -> None:
+    code = resp.status_code
+    if code in (200, 206):
+        return
+    if code >= 500 or code in (408, 429):
+        raise _Transient(f"{what}: server answered {code}")
+    raise _Failed(f"{what}: server answered {code} {resp.reason or ''}".rstrip())
+
+
+def _describe(exc: Exception) -> Exception:
+    """A short, stable reason for a network failure (no addresses or object ids)."""
+    if isinstance(exc, _Transient):
+        return exc
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return _Transient("connection timed out")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return _Transient("server stalled (read timed out)")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return _Transient("connection broken mid-body")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        if "timed out" in text.lower():
+            return _Transient("server stalled (read timed out)")
+        if "refused" in text.lower():
+            return _Transient("connection refused")
+        return _Transient("connection failed or closed")
+    return _Transient(type(exc).__name__)
+
+
+def _peek_version(body: bytes) -> int | None:
+    """The version a refused manifest claims, for the ``feed_rejected`` event (untrusted)."""
+    import json
+
+    try:
+        value = json.loads(body).get("version")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "identity"
+    return session
