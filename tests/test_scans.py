@@ -1,0 +1,197 @@
+"""Tracked QR scans and proof-of-play batches through a real hub subprocess."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+
+from signage.model import Attribution, QRCode
+from signage.qr import attributed_url, encoded_url, track_code
+from tests.helpers_hub import make_content_root, run_hub
+
+SURVEY = "https://encuestas.example.gov.co/satisfaccion?form=intranet"
+BUZON = "https://buzon.example.gov.co/sugerencias"
+
+TRACKED_YAML = f"""\
+name: Lobby con encuestas
+attribution:
+  screen: pantalla
+  playlist: lista
+  slide: null
+  medium: canal
+  medium_value: pantalla-lobby
+defaults:
+  duration: 5s
+slides:
+  - id: encuesta
+    text:
+      title: "¿Cómo te fue con la nueva intranet?"
+    qr: {{url: "{SURVEY}", caption: Escanea y opina, track: true}}
+  - id: sin-seguimiento
+    text:
+      title: "Buzón de sugerencias"
+    qr: {{url: "{BUZON}"}}
+"""
+
+ADDED_SLIDE = f"""\
+  - id: buzon
+    text:
+      title: "Buzón de sugerencias"
+    qr: {{url: "{BUZON}", track: true}}
+"""
+
+ATTRIBUTION = Attribution(
+    screen="pantalla", playlist="lista", slide=None, medium="canal", medium_value="pantalla-lobby"
+)
+
+
+@pytest.fixture
+def tracked_hub(tmp_path):
+    root = make_content_root(tmp_path / "root", TRACKED_YAML)
+    with run_hub(
+        data=tmp_path / "hubdata",
+        root=root,
+        extra_args=["--public-url", "https://hub.alcaldia.example.gov.co"],
+    ) as hub:
+        yield hub
+
+
+def _report(hub, **params):
+    r = requests.get(hub.url + "/api/v1/report", params=params, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_tracked_scan_is_recorded_and_redirected(tracked_hub):
+    code = track_code("lobby", "encuesta", SURVEY)
+    link = encoded_url(
+        QRCode(SURVEY, track=True),
+        ATTRIBUTION,
+        "lobby-1",
+        "lobby",
+        "encuesta",
+        link_base="https://hub.alcaldia.example.gov.co",
+    )
+    assert link == f"https://hub.alcaldia.example.gov.co/q/{code}?s=lobby-1"
+
+    r = requests.get(f"{tracked_hub.url}/q/{code}?s=lobby-1", allow_redirects=False, timeout=5)
+    assert r.status_code == 302
+    expected = attributed_url(QRCode(SURVEY), ATTRIBUTION, "lobby-1", "lobby", "encuesta")
+    assert r.headers["location"] == expected
+    assert parse_qsl(urlsplit(expected).query) == [
+        ("form", "intranet"),
+        ("pantalla", "lobby-1"),
+        ("canal", "pantalla-lobby"),
+        ("lista", "lobby"),
+    ]
+    assert r.headers["cache-control"] == "no-store"
+
+    requests.get(f"{tracked_hub.url}/q/{code}?s=sala-2", allow_redirects=False, timeout=5)
+    requests.get(f"{tracked_hub.url}/q/{code}?s=sala-2", allow_redirects=False, timeout=5)
+    head = requests.head(f"{tracked_hub.url}/q/{code}?s=sala-2", timeout=5)
+    assert head.status_code == 302  # a link preview probes, but is not a scan
+
+    scans = _report(tracked_hub, since="1d")["scans"]
+    assert sorted((s["screen"], s["playlist"], s["slide"], s["count"]) for s in scans) == [
+        ("lobby-1", "lobby", "encuesta", 1),
+        ("sala-2", "lobby", "encuesta", 2),
+    ]
+
+
+def test_unknown_untracked_and_malformed_codes_are_404(tracked_hub):
+    untracked = track_code("lobby", "sin-seguimiento", BUZON)
+    for path in (
+        "/q/aaaaaaaaaa?s=lobby-1",
+        f"/q/{untracked}?s=lobby-1",
+        "/q/ABC?s=lobby-1",
+        "/q/..%2F..%2Fetc?s=x",
+    ):
+        r = requests.get(tracked_hub.url + path, allow_redirects=False, timeout=5)
+        assert r.status_code == 404, path
+        assert "location" not in r.headers
+    assert _report(tracked_hub, since="1d")["scans"] == []
+
+
+def test_no_open_redirect_and_screen_ids_sanitised(tracked_hub):
+    code = track_code("lobby", "encuesta", SURVEY)
+    r = requests.get(
+        f"{tracked_hub.url}/q/{code}",
+        params={"s": "<script>alert(1)</script>", "url": "https://evil.example", "next": "//x"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert r.status_code == 302
+    location = r.headers["location"]
+    assert location.startswith("https://encuestas.example.gov.co/satisfaccion?form=intranet&")
+    assert "evil" not in location
+    assert "script" not in location
+    assert ("pantalla", "desconocida") in parse_qsl(urlsplit(location).query)
+    r = requests.get(f"{tracked_hub.url}/q/{code}?s=" + "x" * 65, allow_redirects=False, timeout=5)
+    assert ("pantalla", "desconocida") in parse_qsl(urlsplit(r.headers["location"]).query)
+    screens = {s["screen"] for s in _report(tracked_hub, since="1d")["scans"]}
+    assert screens == {"desconocida"}
+
+
+def test_codes_of_a_new_publish_are_registered_and_old_ones_kept(tracked_hub):
+    old = track_code("lobby", "encuesta", SURVEY)
+    new = track_code("lobby", "buzon", BUZON)
+    r = requests.get(f"{tracked_hub.url}/q/{new}?s=lobby-1", allow_redirects=False, timeout=5)
+    assert r.status_code == 404
+    before = tracked_hub.version()
+    playlist = tracked_hub.root / "playlists" / "lobby.yaml"
+    # The edited playlist drops the old tracked slide and adds a new one.
+    edited = TRACKED_YAML.replace("track: true", "track: false") + ADDED_SLIDE
+    playlist.write_text(edited, encoding="utf-8")
+    tracked_hub.wait_version(before)
+    r = requests.get(f"{tracked_hub.url}/q/{new}?s=lobby-1", allow_redirects=False, timeout=5)
+    assert r.status_code == 302
+    assert r.headers["location"].startswith(BUZON + "?pantalla=lobby-1&")
+    # A screen still showing the previous version's QR keeps working.
+    r = requests.get(f"{tracked_hub.url}/q/{old}?s=lobby-1", allow_redirects=False, timeout=5)
+    assert r.status_code == 302
+
+
+def _event(event="slide_shown", **fields):
+    return {
+        "eid": uuid.uuid4().hex,
+        "ts": "2026-11-28T10:00:00.000Z",
+        "event": event,
+        **fields,
+    }
+
+
+def test_events_need_the_token_and_duplicates_are_ignored(tracked_hub):
+    url = tracked_hub.url + "/api/v1/events"
+    batch = [_event(screen="lobby-1", playlist="lobby", slide="encuesta") for _ in range(3)]
+    r = requests.post(url, json={"events": batch}, timeout=5)
+    assert r.status_code == 401
+    r = requests.post(
+        url, json={"events": batch}, headers={"Authorization": "Bearer no"}, timeout=5
+    )
+    assert r.status_code == 401
+    r = requests.post(url, json={"events": batch}, headers=tracked_hub.auth, timeout=5)
+    assert r.status_code == 200
+    assert r.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
+    bad = [{"eid": "x", "ts": "ayer", "event": "slide_shown"}, _event(ts="2026-11-28T10:00:00")]
+    again = [*batch, *bad, _event(screen="lobby-1", playlist="lobby", slide="otra")]
+    r = requests.post(url, json={"events": again}, headers=tracked_hub.auth, timeout=5)
+    body = r.json()
+    assert (body["accepted"], body["duplicates"]) == (1, 3)
+    assert [x["index"] for x in body["rejected"]] == [3, 4]
+    assert "eid" in body["rejected"][0]["reason"]
+    assert "zone" in body["rejected"][1]["reason"]
+    for junk in (b"not json", b'{"events": 3}', b"[]"):
+        r = requests.post(url, data=junk, headers=tracked_hub.auth, timeout=5)
+        assert r.status_code == 400
+        assert "events" in r.json()["error"]
+    plays = _report(tracked_hub, since="2026-11-01", until="2026-12-01")["plays"]
+    assert sorted((p["slide"], p["count"]) for p in plays) == [("encuesta", 3), ("otra", 1)]
+
+
+def test_report_period_is_checked(tracked_hub):
+    r = requests.get(tracked_hub.url + "/api/v1/report", params={"since": "ayer"}, timeout=5)
+    assert r.status_code == 400
+    assert "30d" in r.json()["error"]
