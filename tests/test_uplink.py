@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -15,7 +16,7 @@ from signage.events import EventLog
 from signage.uplink import EventUplink
 from tests.helpers_hub import make_content_root, run_hub
 
-FAST = {"flush_s": 0.05, "backoff_s": 0.05, "max_backoff_s": 0.3, "timeout_s": 2.0}
+FAST: dict[str, Any] = {"flush_s": 0.05, "backoff_s": 0.05, "max_backoff_s": 0.3, "timeout_s": 2.0}
 
 
 def _wait(predicate, timeout=20.0, what="condition"):
