@@ -1,16 +1,24 @@
 """Test helpers for the hub: start ``python -m signage serve`` as a real subprocess.
 
-Use ``run_hub(...)`` (a context manager) or the ``hub_server`` fixture (a small content root
-served in root mode with a token). Both wait for ``/healthz`` and always stop the process.
+Use ``run_hub(...)`` (a context manager) in your own fixture, or the ``hub_server`` fixture
+(a small content root served in root mode with a token). Both wait for ``/healthz`` and
+always stop the process (SIGTERM, then SIGKILL)::
 
-    from tests.helpers_hub import hub_server, run_hub  # noqa: F401  (fixture import)
+    @pytest.fixture
+    def hub(tmp_path):
+        root = make_content_root(tmp_path / "root")
+        with run_hub(data=tmp_path / "hubdata", root=root) as running:
+            yield running   # .url, .token, .auth, .pubkey, .root, .feed_dir, .data_dir
 
-    def test_something(hub_server):
-        r = requests.get(hub_server.url + "/healthz", timeout=5)
+    def test_something(hub):
+        r = requests.post(hub.url + "/api/v1/republish", headers=hub.auth, timeout=5)
+
+``push_messages(response)`` parses the SSE push channel of a ``stream=True`` request.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -232,3 +240,40 @@ def hub_server(tmp_path: Path) -> Iterator[RunningHub]:
     root = make_content_root(tmp_path / "root")
     with run_hub(data=tmp_path / "hubdata", root=root, extra_args=["--keepalive", "1"]) as hub:
         yield hub
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One item read from the push channel: an event (``event``, ``data``) or a comment."""
+
+    event: str
+    data: str
+    comment: bool = False
+
+    def version(self) -> int:
+        return int(json.loads(self.data)["version"])
+
+
+def push_messages(response: requests.Response) -> Iterator[PushMessage]:
+    """Parses a ``stream=True`` response of ``/api/v1/push`` into messages, as they arrive.
+
+    Comments (keep-alives) come out as ``PushMessage("", text, comment=True)``. The read
+    timeout of the request bounds each wait.
+    """
+    buffer = ""
+    for chunk in response.iter_content(chunk_size=None, decode_unicode=True):
+        buffer += chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            event, data, comments = "message", [], []
+            for line in block.split("\n"):
+                if line.startswith(":"):
+                    comments.append(line[1:].strip())
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip())
+            if data:
+                yield PushMessage(event, "\n".join(data))
+            elif comments:
+                yield PushMessage("", "\n".join(comments), comment=True)
