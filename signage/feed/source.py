@@ -1,0 +1,316 @@
+"""FeedSource: the player's ContentSource for a signed feed (cache first, then sync).
+
+At ``start`` the cached current version is delivered at once, with no network. Then a
+sync thread keeps the cache in step: woken by the hub's push channel (server-sent events
+at ``{hub}/api/v1/push``, data ``{"version": N}``) when there is one, else polling every
+``config.poll_s`` seconds. A push listener thread reconnects with backoff; a server
+without the push channel (plain nginx) is probed again every few minutes.
+
+Each new version is announced with ``feed_applied`` {version}; each refusal with
+``feed_rejected`` {version, reason} (once per distinct reason, so an offline screen does not
+flood its log). Content past its ``expires`` keeps playing and ``stale`` turns true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import random
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from signage.config import PlayerConfig
+from signage.errors import ConfigError
+from signage.events import EventLog
+from signage.feed.store import Store
+from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.model import Content
+from signage.sources import ContentCallback
+
+__all__ = ["FeedSource", "parse_sse"]
+
+log = logging.getLogger("signage.feed")
+
+PUSH_PATH = "/api/v1/push"
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_RETRY = RetryPolicy()
+PUSH_SAFETY_POLL_S = 300.0  # with push connected, a cheap conditional poll now and then
+PUSH_REPROBE_S = 300.0  # a server without push: look again this often
+PUSH_READ_TIMEOUT_S = 60.0  # the hub sends a keep-alive every 15 s
+
+
+def hub_of(config: PlayerConfig) -> str | None:
+    """The hub base URL: ``config.hub``, else the feed URL's origin."""
+    if config.hub:
+        return config.hub.rstrip("/")
+    if not config.feed:
+        return None
+    parts = urlsplit(config.feed)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+def parse_sse(lines: list[str]) -> tuple[str, str] | None:
+    """One server-sent event from its lines (without the blank line): (event, data)."""
+    event, data = "message", []
+    for line in lines:
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if not data:
+        return None
+    return event, "\n".join(data)
+
+
+class FeedSource:
+    """Plays a signed feed through a local cache.
+
+    Args:
+        config: feed URL, pinned key, cache folder, poll interval, hub.
+        events: where ``feed_applied``/``feed_rejected`` go (``start``'s wins if given).
+        clock: the aware current time (injected by tests).
+        push: ``False`` never uses the push channel (poll only).
+    """
+
+    def __init__(
+        self,
+        config: PlayerConfig,
+        events: EventLog | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        push: bool = True,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        if not config.feed:
+            raise ConfigError("no feed URL: set 'feed' in player.yaml or pass --feed URL")
+        if not config.pubkey:
+            raise ConfigError(
+                "no pinned public key: set 'pubkey' in player.yaml to what "
+                "'signage keygen' printed (or the hub's /api/v1/pubkey)"
+            )
+        self.config = config
+        self.store = Store(config.cache)
+        self.client = SyncClient(
+            config.feed, self.store, config.pubkey, timeouts=timeouts, retry=retry
+        )
+        self._events = events
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._push_enabled = push
+        self._hub = hub_of(config)
+        self._on_content: ContentCallback | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._push_connected = False
+        self._push_sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._content: Content | None = None
+        self._last_refusal: str | None = None
+        self.last_result: SyncResult | None = None
+        self.last_success: datetime | None = None
+        self._announced = 0
+
+    # ------------------------------------------------------------------ ContentSource
+
+    def describe(self) -> str:
+        return str(self.config.feed)
+
+    def start(self, on_content: ContentCallback, events: EventLog | None = None) -> None:
+        if events is not None:
+            self._events = events
+        self._on_content = on_content
+        self._stop.clear()
+        sync = threading.Thread(target=self._sync_loop, name="feed-sync", daemon=True)
+        self._threads = [sync]
+        if self._push_enabled and self._hub:
+            self._threads.append(
+                threading.Thread(target=self._push_loop, name="feed-push", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        sock = self._push_sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(timeout=1.0)
+        self._threads = []
+        self.client.close()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def content(self) -> Content | None:
+        """The version last delivered."""
+        return self._content
+
+    @property
+    def version(self) -> int | None:
+        content = self._content
+        return content.version if content else None
+
+    @property
+    def stale(self) -> bool:
+        """The content on screen is past its ``expires`` (it keeps playing)."""
+        content = self._content
+        return bool(content and content.expires and self._clock() >= content.expires)
+
+    @property
+    def push_connected(self) -> bool:
+        return self._push_connected
+
+    def sync_now(self) -> None:
+        """Wakes the sync thread (e.g. after the network came back)."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------ sync thread
+
+    def _deliver(self, content: Content) -> None:
+        self._content = content
+        if self._on_content is not None:
+            self._on_content(content)
+
+    def _emit(self, event: str, **fields: object) -> None:
+        if self._events is not None:
+            self._events.emit(event, **fields)
+
+    def _sync_loop(self) -> None:
+        cached = self.store.current_content(self._clock(), source=self.describe())
+        if cached is not None:
+            log.info("playing cached feed version %d while syncing", cached.version)
+            self._deliver(cached)
+            if self.stale:
+                log.warning("cached feed version %d has expired; playing it", cached.version)
+        while not self._stop.is_set():
+            self._sync_once()
+            interval = PUSH_SAFETY_POLL_S if self._push_connected else self.config.poll_s
+            self._wake.wait(interval)
+            self._wake.clear()
+
+    def _sync_once(self) -> None:
+        now = self._clock()
+        result = self.client.sync_once(now)
+        self.last_result = result
+        if result.ok:
+            self.last_success = now
+            self._last_refusal = None
+        if result.status == "updated" or (result.ok and self._content is None):
+            content = self.store.current_content(now, source=self.describe())
+            if content is not None and (
+                self._content is None or content.version != self._content.version
+            ):
+                if result.status == "updated":
+                    self._emit("feed_applied", version=content.version, reason="")
+                self._deliver(content)
+        elif not result.ok and result.reason != self._last_refusal:
+            self._last_refusal = result.reason
+            self._emit(
+                "feed_rejected",
+                version=result.version,
+                reason=f"{result.status}: {result.reason}",
+            )
+        if self.stale:
+            log.warning(
+                "feed version %s expired; still playing it until a valid newer one arrives",
+                self.version,
+            )
+
+    # ------------------------------------------------------------------ push thread
+
+    def _push_loop(self) -> None:
+        attempt = 0
+        policy = RetryPolicy(attempts=1_000_000, base_s=1.0, max_s=60.0)
+        while not self._stop.is_set():
+            outcome = self._listen_once()
+            self._push_connected = False
+            if self._stop.is_set():
+                return
+            if outcome == "unsupported":
+                log.info(
+                    "%s has no push channel; polling every %.0f s", self._hub, self.config.poll_s
+                )
+                self._stop.wait(PUSH_REPROBE_S)
+                attempt = 0
+                continue
+            attempt = 0 if outcome == "was-connected" else attempt + 1
+            self._wake.set()  # catch up on anything missed while disconnected
+            self._stop.wait(policy.delay(min(attempt, 6), random.random))
+
+    def _listen_once(self) -> str:
+        """Listens until the channel ends: 'unsupported', 'failed' or 'was-connected'."""
+        parts = urlsplit(f"{self._hub}{PUSH_PATH}")
+        conn_type = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        conn = conn_type(parts.netloc, timeout=self.client.timeouts.connect)
+        connected = False
+        try:
+            conn.connect()
+            self._push_sock = conn.sock
+            if self._stop.is_set():
+                return "failed"
+            conn.request(
+                "GET",
+                parts.path,
+                headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
+            )
+            if conn.sock is not None:
+                conn.sock.settimeout(PUSH_READ_TIMEOUT_S)
+            resp = conn.getresponse()
+            ctype = resp.getheader("Content-Type", "")
+            if resp.status in (404, 405, 501) or (
+                resp.status == 200 and not ctype.startswith("text/event-stream")
+            ):
+                return "unsupported"
+            if resp.status != 200:
+                return "failed"
+            connected = True
+            self._push_connected = True
+            log.info("listening to %s%s", self._hub, PUSH_PATH)
+            lines: list[str] = []
+            while not self._stop.is_set():
+                raw = resp.readline(65536)
+                if not raw:
+                    break
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line:
+                    lines.append(line)
+                    continue
+                event = parse_sse(lines)
+                lines = []
+                if event is not None:
+                    self._on_push(*event)
+        except (OSError, http.client.HTTPException) as exc:
+            if not self._stop.is_set():
+                log.info("push channel %s: %s", self._hub, exc)
+        finally:
+            self._push_sock = None
+            conn.close()
+        return "was-connected" if connected else "failed"
+
+    def _on_push(self, event: str, data: str) -> None:
+        try:
+            version = json.loads(data).get("version")
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(version, int) or isinstance(version, bool):
+            return
+        current = self.version or 0
+        if version > current and version != self._announced:
+            self._announced = version
+            log.info("push: version %d announced (%s)", version, event)
+            self._wake.set()
