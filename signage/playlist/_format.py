@@ -367,6 +367,12 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
     explicit: dict[str, YNode] = {}
     ok = name is not None
     for draft in drafts:
+        if schedule is not None and not _overlap(schedule, draft.schedule):
+            ok = False
+            ctx.error(
+                draft.node.get("schedule"),
+                "this slide's dates never overlap its playlist's schedule, so it never plays",
+            )
         if draft.id is None:
             continue
         if draft.id in explicit:
@@ -379,12 +385,6 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
             )
         else:
             explicit[draft.id] = draft.node.get("id") or draft.node
-        if schedule is not None and not _overlap(schedule, draft.schedule):
-            ok = False
-            ctx.error(
-                draft.node.get("schedule"),
-                "this slide's dates never overlap its playlist's schedule, so it never plays",
-            )
     used = set(explicit)
     slides: list[Slide] = []
     for index, draft in enumerate(drafts):

@@ -165,6 +165,13 @@ def _syntax_problem(exc: yaml.YAMLError, where: str) -> Problem:
     return Problem(where, line, col, f"YAML syntax: {text}{hint}")
 
 
+_STD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(
+    _STD + name for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+)
+_COLLECTION_TAGS = frozenset({_STD + "map", _STD + "seq", _STD + "omap"})
+
+
 def _pos(event: yaml.Event) -> tuple[int, int]:
     mark = event.start_mark
     return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -174,7 +181,7 @@ def _scalar(event: yaml.ScalarEvent, where: str, problems: list[Problem]) -> YSc
     line, col = _pos(event)
     quoted = event.style in ("'", '"')
     tag = event.tag
-    if tag is not None and tag != "!" and not tag.startswith("tag:yaml.org,2002:"):
+    if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
         problems.append(Problem(where, line, col, f"unsupported YAML tag {tag}; remove it"))
         return YScalar(event.value, event.value, line, col, quoted)
     if tag in (None, "!"):
@@ -257,6 +264,11 @@ def load_yaml_located(
                 return None, problems
             node: YNode | None = None
             if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if event.tag is not None and event.tag not in _COLLECTION_TAGS:
+                    problems.append(
+                        Problem(where, *_pos(event), f"unsupported YAML tag {event.tag}; remove it")
+                    )
+                    return None, problems
                 if len(stack) >= MAX_DEPTH:
                     problems.append(
                         Problem(
