@@ -53,6 +53,7 @@ PublishListener = Callable[["FeedSnapshot"], None]
 MANIFEST_NAME = "feed.json"
 SIGNATURE_NAME = "feed.json.sig"
 OVERLAY_DIR_NAME = "hub-feed"
+UPSTREAM_BASE_NAME = "upstream.sha256"
 DB_NAME = "hub.sqlite3"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
@@ -143,8 +144,12 @@ class FeedSnapshot:
         return bool(self.manifest)
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _etag(data: bytes) -> str:
-    return '"' + hashlib.sha256(data).hexdigest() + '"'
+    return '"' + _sha256(data) + '"'
 
 
 def _manifest_doc(data: bytes, where: Path) -> dict[str, Any]:
@@ -315,10 +320,18 @@ class Hub:
         higher than upstream's. Raises ``RepublishError`` when what is on disk is unusable.
         """
         with self._publish_lock:
-            best = self._read_feed(self.config.feed_dir)
+            upstream = self._read_feed(self.config.feed_dir)
+            best = upstream
             overlay = self._overlay_snapshot()
             if overlay is not None and overlay.version > best.version:
                 best = overlay
+            if self.config.root is None and (
+                overlay is None or self._overlay_base() == _sha256(upstream.manifest)
+            ):
+                # Nothing upstream that the hub has not seen: the start-up check is a no-op.
+                # Otherwise upstream was published while the hub was down, under the hub's
+                # own re-signed version, and the first upstream_changed() re-signs it.
+                self._upstream_seen = upstream.manifest
             self._serve(best)
             return self._snapshot
 
@@ -476,6 +489,8 @@ class Hub:
         # Signature first, as publish does: a reader pairing the new manifest with the old
         # signature sees a mismatch and retries; the hub itself serves the pair from memory.
         try:
+            if self.config.root is None:
+                atomic_write(folder / UPSTREAM_BASE_NAME, _sha256(base).encode())
             atomic_write(folder / SIGNATURE_NAME, sig)
             atomic_write(folder / MANIFEST_NAME, data)
         except OSError as exc:
@@ -486,6 +501,13 @@ class Hub:
         self._serve(FeedSnapshot(version, data, sig, assets_dir, _media_types(doc)))
         log.info("re-signed version %d (%s)", version, reason)
         return version
+
+    def _overlay_base(self) -> str | None:
+        """sha256 of the upstream manifest the overlay was re-signed from, if recorded."""
+        try:
+            return (self.config.overlay_dir / UPSTREAM_BASE_NAME).read_text().strip()
+        except OSError:
+            return None
 
     def _overlay_snapshot(self) -> FeedSnapshot | None:
         if self.config.root is not None:

@@ -1,0 +1,165 @@
+"""``signage serve`` as a command: clear refusals, and ``--feed`` mode (serving a folder
+published elsewhere, re-signing it only to add the hub's own versions)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from signage.feed.publish import publish
+from signage.feed.signing import generate_key, public_key_b64, verify, write_private_key
+from tests.helpers_hub import REPO, hub_env, make_content_root, push_messages, run_hub
+
+
+def _serve(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "signage", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=hub_env(),
+        cwd=str(REPO),
+        check=False,
+    )
+
+
+def _assert_refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode in (1, 2), result
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = _serve("--root", str(root), "--port", str(port), "--data", str(tmp_path / "d"))
+    _assert_refused(result, "port is in use", str(port), "--port")
+    assert result.returncode == 1
+
+
+def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:
+    result = _serve("--root", str(tmp_path / "nowhere"), "--port", "0")
+    _assert_refused(result, "nowhere", "no such folder")
+    assert result.returncode == 2
+
+
+def test_folder_without_playlists_is_refused(tmp_path: Path) -> None:
+    result = _serve("--root", str(tmp_path), "--port", "0")
+    _assert_refused(result, "no playlists/ folder", "--feed")
+
+
+def test_unreadable_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    missing = tmp_path / "missing.token"
+    result = _serve("--root", str(root), "--port", "0", "--token-file", str(missing))
+    _assert_refused(result, "--token-file", "missing.token", "cannot read")
+    empty = tmp_path / "empty.token"
+    empty.write_text("\n")
+    result = _serve("--root", str(root), "--port", "0", "--token-file", str(empty))
+    _assert_refused(result, "empty")
+
+
+def test_invalid_root_at_start_without_previous_feed_is_refused(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root", "name: roto\nslides: [\n")
+    result = _serve("--root", str(root), "--port", "0", "--data", str(tmp_path / "d"))
+    _assert_refused(result, "lobby.yaml")
+    assert result.returncode == 1
+
+
+def test_invalid_root_at_restart_serves_the_last_good_feed(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    data = tmp_path / "data"
+    with run_hub(data=data, root=root) as first:
+        good = requests.get(first.url + "/feed.json", timeout=5).content
+    (root / "playlists" / "lobby.yaml").write_text("name: roto\nslides: [\n")
+    with run_hub(data=data, root=root) as second:
+        assert requests.get(second.url + "/feed.json", timeout=5).content == good
+        assert "invalid" in second.stderr()
+
+
+def test_missing_feed_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = _serve("--feed", str(tmp_path / "nofeed"), "--port", "0")
+    _assert_refused(result, "nofeed", "signage publish")
+
+
+def _published_feed(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A content root published with a key into ``tmp_path/feed``; (root, feed, key)."""
+    root = make_content_root(tmp_path / "root")
+    key_path = tmp_path / "publisher.pem"
+    write_private_key(generate_key(), key_path)
+    from signage.feed.signing import load_private_key
+
+    feed = tmp_path / "feed"
+    publish(root, feed, load_private_key(key_path), now=_now())
+    return root, feed, key_path
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_feed_mode_serves_folder_and_announces_upstream_publish(tmp_path: Path) -> None:
+    from signage.feed.signing import load_private_key
+
+    root, feed, key_path = _published_feed(tmp_path)
+    upstream_bytes = (feed / "feed.json").read_bytes()
+    with run_hub(data=tmp_path / "hubdata", feed=feed, extra_args=["--keepalive", "1"]) as hub:
+        assert hub.pubkey is None  # no --key: serve only
+        r = requests.get(hub.url + "/feed.json", timeout=5)
+        assert r.content == upstream_bytes
+        assert requests.get(hub.url + "/api/v1/pubkey", timeout=5).status_code == 404
+        # Without a key the hub cannot add alerts: a clear 409, nothing changes.
+        refused = requests.post(hub.url + "/api/v1/republish", headers=hub.auth, timeout=10)
+        assert refused.status_code == 409
+        assert "--key" in refused.json()["error"]
+        with requests.get(hub.url + "/api/v1/push", stream=True, timeout=(5, 10)) as push:
+            messages = push_messages(push)
+            current = next(messages).version()
+            lobby = root / "playlists" / "lobby.yaml"
+            lobby.write_text(lobby.read_text().replace("Bienvenidos", "Otra versión"))
+            published = publish(root, feed, load_private_key(key_path), now=_now())
+            msg = next(messages)
+            while msg.comment:
+                msg = next(messages)
+            assert msg.version() == published.version > current
+        served = requests.get(hub.url + "/feed.json", timeout=5).content
+        assert served == (feed / "feed.json").read_bytes()
+
+
+def test_feed_mode_with_key_republishes_into_its_own_folder(tmp_path: Path) -> None:
+    from signage.feed.signing import load_private_key
+
+    _root, feed, key_path = _published_feed(tmp_path)
+    upstream_bytes = (feed / "feed.json").read_bytes()
+    upstream_version = json.loads(upstream_bytes)["version"]
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, feed=feed, key=key_path) as hub:
+        assert hub.pubkey == public_key_b64(load_private_key(key_path))
+        ok = requests.post(hub.url + "/api/v1/republish", headers=hub.auth, timeout=10)
+        assert ok.status_code == 200, ok.text
+        version = ok.json()["version"]
+        assert version > upstream_version
+        manifest = requests.get(hub.url + "/feed.json", timeout=5)
+        sig = requests.get(hub.url + "/feed.json.sig", timeout=5)
+        verify(manifest.content, sig.text, hub.pubkey)
+        doc = json.loads(manifest.content)
+        assert doc["version"] == version
+        assert doc["playlists"] == json.loads(upstream_bytes)["playlists"]
+        # The upstream folder is never written by the hub.
+        assert (feed / "feed.json").read_bytes() == upstream_bytes
+        assert (data / "hub-feed" / "feed.json").read_bytes() == manifest.content
+    # A restart keeps serving the hub's higher version rather than going back.
+    with run_hub(data=data, feed=feed, key=key_path) as again:
+        time.sleep(0.3)
+        assert again.version() >= version
