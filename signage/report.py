@@ -236,6 +236,7 @@ _MONTHS_ES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
     "octubre", "noviembre", "diciembre",
 )  # fmt: skip
+STUB_PX = 4
 _FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 _FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -296,6 +297,7 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
     for title, rows in panels:
         draw.text((40, y), title, font=font(28, True), fill=ink)
         y += 50
+        axis_top = y - 8
         if not rows:
             draw.text((plot_x0, y), "Sin datos en el periodo", font=font(22), fill=grey)
             y += bar_h + gap
@@ -306,9 +308,10 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
             )
             value = row.per_1000 or 0.0
             x1 = plot_x0 + int((plot_x1 - plot_x0) * value / scale_max)
-            draw.rectangle([plot_x0, y, max(plot_x0 + 2, x1), y + bar_h], fill=accent)
+            x1 = max(plot_x0 + STUB_PX, x1)  # a zero still shows where its bar would be
+            draw.rectangle([plot_x0, y, x1, y + bar_h], fill=accent)
             draw.text(
-                (max(plot_x0 + 2, x1) + 10, y + bar_h // 2),
+                (x1 + 10, y + bar_h // 2),
                 f"{_es_rate(row.per_1000)}  ({_es_int(row.scans)} / {_es_int(row.plays)})",
                 font=font(20),
                 fill=ink,
@@ -316,8 +319,8 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
             )
             y += bar_h + gap
         draw.line([(plot_x0, y - gap + 4), (plot_x1, y - gap + 4)], fill=grey, width=2)
+        draw.rectangle([plot_x0 - 3, axis_top, plot_x0 - 2, y - gap + 4], fill=grey)
         y += 40
-    draw.line([(plot_x0, 150), (plot_x0, y - 40)], fill=grey, width=2)
     draw.text(
         ((plot_x0 + plot_x1) // 2, y - 20),
         "Escaneos por cada 1.000 reproducciones (entre paréntesis: escaneos / reproducciones)",
