@@ -7,6 +7,7 @@ Read from ``--config``, else ``/etc/signage/player.yaml``, else
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +42,8 @@ class PlayerConfig:
         hub: base URL of the hub for heartbeats, proof-of-play batches and scans
             (defaults to the feed's origin when the feed is served by a hub).
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
+        qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
+            point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -56,6 +59,7 @@ class PlayerConfig:
     allowed_hosts: frozenset[str] = frozenset()
     exercise: bool = False
     source_path: Path | None = None
+    qr_link_base: str | None = None
 
     def screen_identity(self) -> Screen:
         return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
@@ -128,12 +132,23 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["exercise"] = data["exercise"]
     if "qr" in data:
         qr = data["qr"]
-        if not isinstance(qr, dict) or set(qr) - {"allowed_hosts"}:
-            raise ConfigError(f"{where}: 'qr' takes only 'allowed_hosts: [host, ...]'")
+        if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:
+            raise ConfigError(
+                f"{where}: 'qr' takes only 'allowed_hosts: [host, ...]' and 'link_base: URL'"
+            )
         hosts = qr.get("allowed_hosts", [])
         if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
             raise ConfigError(f"{where}: 'qr.allowed_hosts' must be a list of host names")
         changes["allowed_hosts"] = frozenset(h.lower() for h in hosts)
+        if "link_base" in qr:
+            base = qr["link_base"]
+            https_url = r"https://[^/?#\s]+(/[^?#\s]*)?"
+            if not isinstance(base, str) or not re.fullmatch(https_url, base):
+                raise ConfigError(
+                    f"{where}: 'qr.link_base' must be the hub's public https URL, e.g. "
+                    "https://pantallas.example.gov.co (phones open it when they scan)"
+                )
+            changes["qr_link_base"] = base.rstrip("/")
     return replace(cfg, **changes)
 
 
