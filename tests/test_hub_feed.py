@@ -242,3 +242,41 @@ def test_restart_keeps_the_key_and_versions_increase(tmp_path: Path) -> None:
     with run_hub(data=tmp_path / "data", root=root) as second:
         assert second.pubkey == key1  # screens pinned to the hub key keep trusting it
         assert second.version() > v1
+
+
+def _sync(hub: RunningHub, cache: Path, feed_url: str) -> dict[str, object]:
+    import subprocess
+    import sys
+
+    from tests.helpers_hub import REPO, hub_env
+
+    assert hub.pubkey
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "signage", "sync", "--feed", feed_url),
+            *("--cache", str(cache), "--pubkey", hub.pubkey, "--once", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=hub_env(),
+        cwd=str(REPO),
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    line: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return line
+
+
+def test_signage_sync_against_the_hub(hub: RunningHub, tmp_path: Path) -> None:
+    """The feed helper's sync client, as a subprocess, takes the hub's feed and assets."""
+    _sha, data = _asset_sha(hub)
+    cache = tmp_path / "cache"
+    first = _sync(hub, cache, hub.url)
+    assert first["status"] == "updated", first
+    assert first["version"] == hub.version()
+    assert first["assets_downloaded"] == 1
+    assert first["bytes_downloaded"] == len(data)
+    again = _sync(hub, cache, hub.url + "/feed/")
+    assert again["status"] == "unchanged", again
+    assert again["bytes_downloaded"] == 0
