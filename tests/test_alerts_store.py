@@ -32,11 +32,11 @@ def test_codec_round_trip_keeps_every_field() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"severity": "Huge"}, "'severity' must be one of Extreme"),
-        ({"texts": []}, "'texts' must be a non-empty list"),
-        ({"sent": "2026-11-28T10:00:00"}, "needs a UTC offset"),
+        ({"severity": "Huge"}, r"alerts\[0\]\.severity: 'Huge' is not one of Extreme"),
+        ({"texts": []}, r"alerts\[0\]\.texts: an alert needs at least one text"),
+        ({"sent": "2026-11-28T10:00:00"}, r"alerts\[0\]\.sent: .* has no UTC offset"),
         ({"expires": "2026-11-28T00:00:00+00:00"}, "'expires' must be after 'sent'"),
-        ({"tags": "lobby"}, "'tags' must be null or a list"),
+        ({"tags": "lobby"}, r"alerts\[0\]\.tags"),
     ],
 )
 def test_codec_refuses_bad_fields_by_name(change: dict[str, object], message: str) -> None:
