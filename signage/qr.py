@@ -288,7 +288,7 @@ def qr_layout(url: str, screen_height: int) -> QRLayout:
     """The error correction and module size chosen for ``url`` on a screen this tall.
 
     Rule (why: docs/qr.md): modules are never smaller than 8 px per 1080 lines (4 mm on a
-    43-inch 1080p panel, about 2 camera pixels for a phone at 3.3 m); within a side of 40 %
+    43-inch 1080p panel, 2 preview pixels for a phone at 3 m); within a side of 40 %
     of the screen height the module is made as large as fits. Among error-correction levels
     the one giving the largest module wins, ties going to the higher level (H, Q, M, L), so
     short links get both big modules and strong correction against glare. When even the

@@ -32,11 +32,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-__all__ = ["EventUplink", "UplinkStats"]
+if TYPE_CHECKING:
+    from signage.config import PlayerConfig
+
+__all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
 log = logging.getLogger("signage.uplink")
 
@@ -333,3 +336,25 @@ class EventUplink:
         if reason != self._last_error:
             log.warning("proof-of-play upload waiting: %s (events are kept on disk)", reason)
         self._last_error = reason
+
+
+def uplink_for(config: PlayerConfig) -> EventUplink | None:
+    """The uplink a player with this configuration runs, ``None`` without a ``hub``.
+
+    Spools under ``{cache}/uplink``; sends with the token in ``hub_token_file`` (an
+    unreadable file is logged and the uplink sends without it, so events still spool).
+    Wire it as ``events.subscribe(up.offer); up.start()`` and ``up.stop()`` at exit.
+    """
+    if not config.hub:
+        return None
+    token: str | None = None
+    if config.hub_token_file is not None:
+        try:
+            token = config.hub_token_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            log.warning(
+                "cannot read hub_token_file %s (%s): proof-of-play is sent without a token",
+                config.hub_token_file,
+                exc.strerror,
+            )
+    return EventUplink(config.hub, token, config.cache / "uplink", screen=config.screen)

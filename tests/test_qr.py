@@ -264,6 +264,7 @@ def test_rendered_slide_decodes_at_a_third_and_a_quarter(background, track):
     screenshot = _render_with_overlay(_slide_background(background), url, qr.caption or "")
     assert screenshot.size == (1920, 1080)
     for factor in (3, 4):
-        # A third is a 1080p phone preview at about 2.5 m from a 43" panel; a quarter ~3.3 m.
+        # A third is what a 1080p phone preview (65°) sees from about 2.2 m of a 43" panel;
+        # a quarter, from about 3 m (docs/qr.md).
         small = screenshot.resize((1920 // factor, 1080 // factor), Image.Resampling.BOX)
         assert _decode(small) == [url], f"not decoded at 1/{factor} on {background}"

@@ -158,3 +158,27 @@ def test_offer_adds_eid_and_screen_without_touching_disk(tmp_path):
     assert [e["screen"] for e in lines] == ["sala-2", "otra"]
     assert len({e["eid"] for e in lines}) == 2
     assert all(len(e["eid"]) == 32 for e in lines)
+
+
+def test_uplink_for_a_player_config(tmp_path):
+    from signage.config import PlayerConfig
+    from signage.uplink import uplink_for
+
+    assert uplink_for(PlayerConfig(screen="s", cache=tmp_path)) is None
+    token_file = tmp_path / "hub.token"
+    token_file.write_text("secreto\n", encoding="utf-8")
+    config = PlayerConfig(
+        screen="lobby-1",
+        cache=tmp_path / "cache",
+        hub="http://hub:8750/",
+        hub_token_file=token_file,
+    )
+    uplink = uplink_for(config)
+    assert uplink is not None
+    assert uplink._url == "http://hub:8750/api/v1/events"
+    assert uplink._token == "secreto"
+    assert uplink._spool == tmp_path / "cache" / "uplink"
+    uplink.offer({"ts": "2026-11-28T10:00:00.000Z", "event": "stats"})
+    uplink.stop()
+    line = next((tmp_path / "cache" / "uplink").glob("seg-*")).read_text()
+    assert json.loads(line)["screen"] == "lobby-1"
