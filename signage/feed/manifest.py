@@ -208,9 +208,7 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
     import hashlib
 
     if len(data) > MAX_MANIFEST_BYTES:
-        raise FeedError(
-            f"manifest is {len(data)} bytes, more than the {MAX_MANIFEST_BYTES} allowed"
-        )
+        raise FeedError(f"manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} allowed")
     try:
         text = data.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
