@@ -315,7 +315,7 @@ class Heartbeat:
         tracker: EventTracker | None = None,
         tally: ErrorTally | None = None,
         session: requests.Session | None = None,
-        on_beat: Callable[[float | None], None] | None = None,
+        on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -378,7 +378,7 @@ class Heartbeat:
             version=version if isinstance(version, int) and not isinstance(version, bool) else None,
             playlist=_str_or_none(status.get("playlist")),
             slide=_str_or_none(status.get("slide")),
-            alert=_str_or_none(status.get("alert")),
+            alert=_alert(status.get("alert")),
             last_sync=sync.last_success,
             stale=sync.stale or bool(status.get("stale", False)),
             errors=errors,
@@ -447,6 +447,13 @@ class Heartbeat:
         if thread is not None:
             thread.join(timeout_s)
         self._session.close()
+
+
+def _alert(value: Any) -> str | None:
+    """The alert on screen: its id, or ``on-screen`` when the player only says one is up."""
+    if value is True:
+        return "on-screen"
+    return _str_or_none(value)
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -203,6 +203,37 @@ def setup(
     return LogSetup(handler, limiter, tally)
 
 
+def harden_root_handlers(
+    *,
+    journald: bool | None = None,
+    repeat_interval_s: float = DEFAULT_REPEAT_INTERVAL_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> RateLimitFilter:
+    """Rate-limits (and journald-formats) the stream handlers already on the root logger.
+
+    For long-running processes whose command line set logging up with ``basicConfig``
+    (``signage.cli``): every record still propagates to the root (pytest's caplog keeps
+    seeing it), but a repeated message reaches stderr once per interval. Idempotent.
+    """
+    if journald is None:
+        journald = bool(os.environ.get("JOURNAL_STREAM"))
+    root = logging.getLogger()
+    for handler in root.handlers:
+        for existing in handler.filters:
+            if isinstance(existing, RateLimitFilter):
+                return existing
+    limiter = RateLimitFilter(repeat_interval_s, clock=clock)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            handler.addFilter(limiter)
+            if journald:
+                handler.setFormatter(JournalFormatter(journald=True))
+    error_tally()
+    return limiter
+
+
 _tally: ErrorTally | None = None
 
 
