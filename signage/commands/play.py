@@ -1,0 +1,131 @@
+"""``signage play``: the player command (fullscreen, windowed or headless)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from signage.errors import UsageError
+
+HELP = "play the schedule on this screen (fullscreen, --window, or --headless)"
+
+log = logging.getLogger("signage.player")
+
+
+def parse_size(text: str, flag: str) -> tuple[int, int]:
+    """``1920x1080`` → (1920, 1080); UsageError naming the flag otherwise."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise UsageError(f"{flag} {text!r}: width and height must be 16..16384 pixels")
+    return w, h
+
+
+def parse_tags(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    return frozenset(t.strip() for t in text.split(",") if t.strip())
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--root", type=Path, help="content root with playlists/ and assets/")
+    src.add_argument("--feed", help="URL of a signed feed (or set 'feed' in the config)")
+    parser.add_argument("--config", type=Path, help="player configuration (YAML)")
+    parser.add_argument("--screen", help="screen id (default: config, else the host name)")
+    parser.add_argument("--tags", help="screen tags, comma-separated, e.g. lobby,piso-1")
+    parser.add_argument("--window", metavar="WxH", help="a window of this size, not fullscreen")
+    parser.add_argument("--headless", action="store_true", help="render offscreen")
+    parser.add_argument("--size", metavar="WxH", help="headless size (default 1920x1080)")
+    parser.add_argument(
+        "--snapshots",
+        type=Path,
+        metavar="DIR",
+        help="write a PNG of each slide and alert when first fully shown",
+    )
+    parser.add_argument(
+        "--events", type=Path, metavar="FILE", help="append the proof-of-play log (JSON Lines)"
+    )
+    parser.add_argument(
+        "--for",
+        dest="for_s",
+        type=float,
+        metavar="SECONDS",
+        help="exit cleanly after this many seconds",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from signage.config import load_config
+    from signage.events import EventLog
+    from signage.player.qtenv import ensure_application, prepare_environment
+    from signage.sources import ContentSource
+
+    if args.window and args.headless:
+        raise UsageError("--window and --headless exclude each other")
+    if args.for_s is not None and args.for_s < 0:
+        raise UsageError("--for must be a positive number of seconds")
+    window = parse_size(args.window, "--window") if args.window else None
+    size = parse_size(args.size, "--size") if args.size else None
+    config = load_config(args.config).with_overrides(
+        screen=args.screen, tags=parse_tags(args.tags), feed=args.feed
+    )
+    root: Path | None = args.root
+    if root is None and not config.feed:
+        if (Path.cwd() / "playlists").is_dir():
+            root = Path.cwd()
+        else:
+            raise UsageError(
+                "nothing to play: pass --root CONTENT_ROOT or --feed URL "
+                "(or set 'feed' in the player configuration)"
+            )
+    if root is not None and not (root / "playlists").is_dir():
+        raise UsageError(f"{root}: no playlists/ folder here; pass the content root")
+
+    headless = prepare_environment(headless=args.headless)
+    if headless and window is not None:
+        size = size or window
+    events = EventLog(args.events)
+    if root is not None:
+        from signage.local_source import LocalSource
+
+        source: ContentSource = LocalSource(
+            root, cache=config.cache / "local", allowed_hosts=config.allowed_hosts
+        )
+    else:
+        from signage.feed.source import FeedSource
+
+        source = FeedSource(config, events)
+
+    app = ensure_application()
+    from signage.player.player import Player
+
+    if headless:
+        geometry: tuple[int, int] | None = size or (1920, 1080)
+        fullscreen = False
+    elif window is not None:
+        geometry, fullscreen = window, False
+    else:
+        geometry, fullscreen = None, True
+    player = Player(
+        config=config,
+        source=source,
+        events=events,
+        size=geometry,
+        fullscreen=fullscreen,
+        snapshots=args.snapshots,
+        link_base=getattr(config, "qr_link_base", None),
+    )
+    if fullscreen:
+        from signage.player.blanking import inhibit_blanking
+
+        inhibit_blanking()
+    from signage.kiosk.systemd import attach
+
+    attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
+    del app
+    return player.run(args.for_s)

@@ -1,0 +1,249 @@
+"""Local content room: a content root on disk as a ContentSource, reloaded on every saved edit.
+
+``LocalSource`` loads the root at start through the feed's in-process path
+(``signage.feed.local.content_from_root``: the same manifest, store and atomic switch as a
+signed feed), then watches ``playlists/``, ``assets/`` and ``alerts/`` with watchdog. Bursts
+of file events are debounced (150 ms) into one reload, so a saved edit reaches the screen
+well within a second.
+
+When some files fail validation, each is reported once as ``playlist_rejected`` with its
+``path:line:col: message`` lines, and the content keeps every valid playlist plus the last
+good version of each rejected one (assets from the root, else from the last good version).
+That merge is the one place the local mode builds ``Content`` itself: the shared path
+refuses a root with any error, which would hold back the valid edits of other files.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from signage.errors import Problem, ValidationError
+from signage.events import EventLog
+from signage.model import Content, Playlist, Theme
+from signage.sources import ContentCallback
+
+log = logging.getLogger("signage.player")
+
+DEBOUNCE_S = 0.15
+WATCHED = ("playlists", "assets", "alerts")
+_IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".part")
+
+
+def _file_key(problem_path: str) -> str:
+    """The file a problem belongs to, as reported (``playlists/lobby.yaml``)."""
+    return problem_path
+
+
+class LocalSource:
+    """Content from a folder holding ``playlists/`` and ``assets/``.
+
+    Args:
+        root: the content root.
+        cache: where the content-addressed copies of its assets are kept.
+        allowed_hosts: QR and web hosts allowed (empty: any https host).
+        clock: the aware current time (tests inject one).
+        debounce_s: quiet time after the last file event before reloading.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        cache: Path,
+        allowed_hosts: frozenset[str] = frozenset(),
+        clock: Callable[[], datetime] | None = None,
+        debounce_s: float = DEBOUNCE_S,
+    ) -> None:
+        self.root = root
+        self.cache = cache
+        self.allowed_hosts = allowed_hosts
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._debounce_s = debounce_s
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._observer: Any = None
+        self._on_content: ContentCallback | None = None
+        self._events: EventLog | None = None
+        self._version = 0
+        self._last: Content | None = None
+        self._good: dict[str, Playlist] = {}  # playlist id -> last good version
+        self._reported: dict[str, tuple[str, ...]] = {}  # file -> errors last reported
+        self._stopped = threading.Event()
+
+    def describe(self) -> str:
+        return str(self.root.resolve())
+
+    @property
+    def content(self) -> Content | None:
+        """The last content delivered."""
+        return self._last
+
+    def start(self, on_content: ContentCallback, events: EventLog) -> None:
+        self._on_content = on_content
+        self._events = events
+        self._stopped.clear()
+        self.reload()
+        self._watch()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=1.0)
+
+    # -- loading --------------------------------------------------------------------------
+    def reload(self) -> Content | None:
+        """Loads the root now; delivers and returns new content, or ``None`` if nothing valid."""
+        with self._lock:
+            content = self._load()
+            if content is not None:
+                self._last = content
+        if content is not None and self._on_content is not None and not self._stopped.is_set():
+            self._on_content(content)
+        return content
+
+    def _load(self) -> Content | None:
+        from signage.feed.local import content_from_root
+
+        now = self._clock()
+        version = self._version + 1
+        try:
+            content = content_from_root(
+                self.root, self.cache, version, now, allowed_hosts=self.allowed_hosts
+            )
+        except ValidationError as exc:
+            return self._load_partial(version, now, exc.problems)
+        except OSError as exc:
+            log.warning("content root %s could not be read: %s", self.root, exc)
+            return None
+        self._version = version
+        self._good = {p.id: p for p in content.playlists}
+        self._report({})
+        return content
+
+    def _load_partial(self, version: int, now: datetime, problems: list[Problem]) -> Content | None:
+        from signage.playlist import load_content_root
+
+        if not (self.root / "playlists").is_dir():
+            self._report({str(self.root): [str(p) for p in problems]})
+            return None
+        load = load_content_root(self.root, allowed_hosts=self.allowed_hosts)
+        by_file = {f: [str(p) for p in ps] for f, ps in load.errors_by_file().items()}
+        if not by_file:  # rejected for its assets (unsafe path, outside the root...)
+            by_file = {}
+            for p in problems:
+                by_file.setdefault(p.path, []).append(str(p))
+        self._report(by_file)
+        rejected_ids = {Path(f).stem for f in by_file}
+        valid = {p.id: p for p in load.playlists if p.id not in rejected_ids}
+        kept = {pid: p for pid, p in self._good.items() if pid in rejected_ids}
+        playlists = tuple(sorted({**kept, **valid}.values(), key=lambda p: p.id))
+        theme_rejected = any(Path(f).name in ("theme.yaml", "theme.yml") for f in by_file)
+        last = self._last
+        theme = last.theme if (theme_rejected and last is not None) else load.theme
+        assets = self._assets_for(playlists, theme, last)
+        self._good = {p.id: p for p in playlists}
+        self._version = version
+        return Content(
+            version=version,
+            playlists=playlists,
+            theme=theme if isinstance(theme, Theme) else Theme(),
+            alerts=last.alerts if last is not None else (),
+            assets=MappingProxyType(assets),
+            published=now,
+            source=str(self.root),
+        )
+
+    def _assets_for(
+        self, playlists: tuple[Playlist, ...], theme: Theme, last: Content | None
+    ) -> dict[str, Path]:
+        from signage.feed.manifest import referenced_assets
+
+        root = self.root.resolve()
+        out: dict[str, Path] = {}
+        for path in referenced_assets(playlists, theme):
+            local = (root / path).resolve()
+            if local.is_relative_to(root) and local.is_file():
+                out[path] = local
+            elif last is not None and (old := last.asset_path(path)) is not None:
+                out[path] = old
+        return out
+
+    def _report(self, by_file: dict[str, list[str]]) -> None:
+        """Emits ``playlist_rejected`` for each file whose errors are new or changed."""
+        for file, errors in by_file.items():
+            key = _file_key(file)
+            if self._reported.get(key) == tuple(errors):
+                continue
+            self._reported[key] = tuple(errors)
+            log.warning("playlist rejected, last good version kept: %s", "; ".join(errors))
+            if self._events is not None:
+                self._events.emit("playlist_rejected", file=file, errors=errors)
+        for key in [k for k in self._reported if k not in by_file]:
+            del self._reported[key]
+
+    # -- watching -------------------------------------------------------------------------
+    def _watch(self) -> None:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            log.warning("watchdog is not installed: edits need a restart")
+            return
+        source = self
+
+        class _Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                for raw in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")):
+                    if raw and source._relevant(Path(str(raw))):
+                        source._poke()
+                        return
+
+        observer = Observer()
+        observer.daemon = True
+        observer.schedule(_Handler(), str(self.root), recursive=True)
+        observer.start()
+        self._observer = observer
+
+    def _relevant(self, path: Path) -> bool:
+        try:
+            rel = path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        if not rel.parts or rel.parts[0] not in WATCHED:
+            return False
+        name = rel.name
+        return not (name.startswith((".#", ".")) or name.endswith(_IGNORED_SUFFIXES))
+
+    def _poke(self) -> None:
+        if self._stopped.is_set():
+            return
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self._debounce_s, self._on_quiet)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _on_quiet(self) -> None:
+        with self._lock:
+            self._timer = None
+        if self._stopped.is_set():
+            return
+        try:
+            self.reload()
+        except Exception:  # a reload bug must not end the watcher: keep the last content
+            log.exception("reloading %s failed; the last good content keeps playing", self.root)

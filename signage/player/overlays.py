@@ -1,0 +1,261 @@
+"""Overlay room: QR with caption, clock and date, headline ticker and logo over every slide.
+
+Each overlay sits inside the overscan-safe margin (``layout.screen_layout``) and can be
+switched off per playlist (``Playlist.overlays``). Nothing animates continuously: the clock
+repaints once a minute, the ticker turns to the next headline every few seconds, so a
+static slide costs almost no CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PIL import Image
+from PySide6.QtCore import QDate, QLocale, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from signage.model import Overlays, Theme
+from signage.player.clock import Clock, Timer
+from signage.player.layout import Rect, ScreenLayout, fitted_size, qr_padding, screen_layout
+from signage.player.textfit import body_font, title_font
+
+TICKER_TURN_S = 8.0
+
+
+def qlocale(locale: str) -> QLocale:
+    """``es-CO`` → ``QLocale("es_CO")``."""
+    return QLocale(locale.replace("-", "_"))
+
+
+def zone(timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def clock_text(now: datetime, timezone: str, locale: str) -> str:
+    """The clock overlay's words: ``sábado, 28 de noviembre · 14:41`` for es-CO."""
+    local = now.astimezone(zone(timezone))
+    loc = qlocale(locale)
+    day = QDate(local.year, local.month, local.day)
+    if loc.language() == QLocale.Language.Spanish:
+        date_text = loc.toString(day, "dddd, d 'de' MMMM")
+    else:
+        date_text = loc.toString(day, "dddd, MMMM d")
+    return f"{date_text} · {local.hour:02d}:{local.minute:02d}"
+
+
+def pil_to_qimage(image: Image.Image) -> QImage:
+    """A deep copy of a Pillow image as a QImage (RGB888)."""
+    rgb = image.convert("RGB")
+    data = rgb.tobytes()
+    return QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+
+
+@dataclass(frozen=True, slots=True)
+class QROverlay:
+    """A QR ready to draw: the encoded URL, its pixel-exact image and caption."""
+
+    url: str
+    image: QImage
+    caption: str | None
+
+
+class OverlayLayer(QWidget):
+    """Transparent layer above the slides, below alerts."""
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        clock: Clock,
+        *,
+        timezone: str,
+        locale: str,
+        theme: Theme,
+    ) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self._clock = clock
+        self._timezone = timezone
+        self._locale = locale
+        self.theme = theme
+        self.logo: QImage | None = None
+        self.overlays = Overlays(qr=False, clock=True, ticker=False, logo=True)
+        self.headlines: tuple[str, ...] = ()
+        self.qr: QROverlay | None = None
+        self._headline = 0
+        self._clock_timer: Timer | None = None
+        self._ticker_timer: Timer | None = None
+
+    # -- what to show ---------------------------------------------------------------------
+    def set_theme(self, theme: Theme, logo: QImage | None) -> None:
+        self.theme = theme
+        self.logo = logo
+        self.update()
+
+    def set_slide(
+        self, overlays: Overlays, headlines: tuple[str, ...], qr: QROverlay | None
+    ) -> None:
+        """What the slide now on screen asks for (its playlist's switches, ticker, its QR)."""
+        if headlines != self.headlines:
+            self._headline = 0
+        self.overlays = overlays
+        self.headlines = headlines
+        self.qr = qr if overlays.qr else None
+        self._arm()
+        self.update()
+
+    def clear(self) -> None:
+        """Only the clock and logo (idle screen)."""
+        self.set_slide(Overlays(qr=False, clock=True, ticker=False, logo=True), (), None)
+
+    def screen_layout(self) -> ScreenLayout:
+        return screen_layout(
+            max(1, self.width()),
+            max(1, self.height()),
+            qr=self.qr is not None,
+            ticker=self._ticker_on(),
+            qr_side=self.qr.image.width() if self.qr is not None else 0,
+        )
+
+    def current_headline(self) -> str | None:
+        if not self._ticker_on():
+            return None
+        return self.headlines[self._headline % len(self.headlines)]
+
+    def clock_words(self) -> str:
+        return clock_text(self._clock.now(), self._timezone, self._locale)
+
+    def qr_plate(self) -> Rect | None:
+        """Where the QR plate is drawn (white, code and caption), or ``None``."""
+        if self.qr is None:
+            return None
+        lay = self.screen_layout()
+        pad = qr_padding(self.height())
+        side = self.qr.image.width()
+        cap_h = self._caption_height(lay.qr.w - 2 * pad) if self.qr.caption else 0
+        w = max(side + 2 * pad, lay.qr.w)
+        h = side + 2 * pad + cap_h
+        return Rect(lay.qr.right - w, lay.qr.bottom - h, w, h)
+
+    # -- timers -----------------------------------------------------------------------
+    def stop(self) -> None:
+        for timer in (self._clock_timer, self._ticker_timer):
+            if timer is not None:
+                timer.cancel()
+        self._clock_timer = self._ticker_timer = None
+
+    def _arm(self) -> None:
+        if self.overlays.clock and (self._clock_timer is None or not self._clock_timer.active):
+            now = self._clock.now()
+            wait = 60.0 - (now.second + now.microsecond / 1e6) + 0.05
+            self._clock_timer = self._clock.call_later(wait, self._on_minute)
+        if self._ticker_on() and (self._ticker_timer is None or not self._ticker_timer.active):
+            self._ticker_timer = self._clock.call_later(TICKER_TURN_S, self._on_ticker)
+
+    def _on_minute(self) -> None:
+        self._clock_timer = None
+        lay = self.screen_layout()
+        self.update(QRect(lay.clock.x, lay.clock.y, lay.clock.w, lay.clock.h))
+        self._arm()
+
+    def _on_ticker(self) -> None:
+        self._ticker_timer = None
+        if self._ticker_on():
+            self._headline = (self._headline + 1) % len(self.headlines)
+            lay = self.screen_layout()
+            self.update(QRect(lay.ticker.x, lay.ticker.y, lay.ticker.w, lay.ticker.h))
+        self._arm()
+
+    def _ticker_on(self) -> bool:
+        return self.overlays.ticker and bool(self.headlines)
+
+    # -- painting -----------------------------------------------------------------------
+    def _caption_height(self, width: int) -> int:
+        if self.qr is None or not self.qr.caption:
+            return 0
+        font = body_font(self.theme.font_family, max(12, round(self.height() * 0.022)))
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
+        rect = QFontMetrics(font).boundingRect(QRect(0, 0, width, 10000), flags, self.qr.caption)
+        return rect.height() + max(4, round(self.height() * 0.008))
+
+    def _plate(self, painter: QPainter, rect: Rect, alpha: int = 200) -> None:
+        colour = QColor(self.theme.background)
+        colour.setAlpha(alpha)
+        radius = rect.h * 0.18
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(QRectF(rect.x, rect.y, rect.w, rect.h), radius, radius)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        lay = self.screen_layout()
+        h = max(1, self.height())
+        if self.overlays.logo and self.logo is not None and not self.logo.isNull():
+            box = lay.logo
+            lw, lh = fitted_size(self.logo.width(), self.logo.height(), box.w, box.h, cover=False)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(box.x, box.y + (box.h - lh) / 2, lw, lh), self.logo)
+        if self.overlays.clock:
+            words = self.clock_words()
+            font = title_font(self.theme.font_family, max(10, round(h * 0.03)))
+            width = QFontMetrics(font).horizontalAdvance(words) + round(h * 0.04)
+            width = min(width, lay.clock.w)
+            cplate = Rect(lay.clock.right - width, lay.clock.y, width, lay.clock.h)
+            self._plate(painter, cplate)
+            painter.setFont(font)
+            painter.setPen(QColor(self.theme.foreground))
+            painter.drawText(
+                QRectF(cplate.x, cplate.y, cplate.w, cplate.h),
+                int(Qt.AlignmentFlag.AlignCenter),
+                words,
+            )
+        headline = self.current_headline()
+        if headline is not None:
+            band = lay.ticker
+            self._plate(painter, band, 225)
+            mark = Rect(band.x, band.y, round(band.h * 1.1), band.h)
+            painter.setBrush(QColor(self.theme.accent))
+            painter.drawRoundedRect(
+                QRectF(mark.x, mark.y, mark.w, mark.h), band.h * 0.18, band.h * 0.18
+            )
+            font = body_font(self.theme.font_family, max(10, round(band.h * 0.45)))
+            painter.setFont(font)
+            text_rect = QRect(
+                mark.right + round(h * 0.015),
+                band.y,
+                band.right - mark.right - round(h * 0.03),
+                band.h,
+            )
+            elided = QFontMetrics(font).elidedText(
+                headline, Qt.TextElideMode.ElideRight, text_rect.width()
+            )
+            painter.setPen(QColor(self.theme.foreground))
+            painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter), elided)
+        plate = self.qr_plate()
+        if plate is not None and self.qr is not None:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#ffffff"))
+            painter.drawRoundedRect(QRectF(plate.x, plate.y, plate.w, plate.h), 8, 8)
+            pad = qr_padding(h)
+            side = self.qr.image.width()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(plate.x + (plate.w - side) // 2, plate.y + pad, self.qr.image)
+            if self.qr.caption:
+                font = body_font(self.theme.font_family, max(12, round(h * 0.022)))
+                painter.setFont(font)
+                painter.setPen(QColor("#111111"))
+                flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
+                top = plate.y + pad + side + max(4, round(h * 0.008))
+                painter.drawText(
+                    QRect(plate.x + pad, top, plate.w - 2 * pad, plate.bottom - top),
+                    flags,
+                    self.qr.caption,
+                )
+        painter.end()

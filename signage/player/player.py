@@ -1,0 +1,644 @@
+"""The player room: one window that plays what the schedule says, never black, with proof.
+
+``Player`` owns the window (slides stage, overlays, alert layer), listens to a
+``ContentSource``, plans with ``signage.schedule.plan`` at the clock's ``now``, prepares the
+next slide beneath the current one, presents it with its transition and records proof of
+play. Broken slides are skipped with a reason; with nothing playable the branded idle
+screen shows. Other areas extend it through ``first_frame_painted``, ``slide_changed``,
+``status()`` and ``grab_png()`` (systemd readiness, heartbeats) without touching its loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import signal
+import tempfile
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QImage, QPalette, QResizeEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from signage.config import PlayerConfig
+from signage.events import EventLog
+from signage.model import Content, Slide, SlideKind, Theme, Transition
+from signage.player.clock import Clock, QtClock, Timer
+from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.overlays import OverlayLayer, QROverlay, pil_to_qimage
+from signage.player.playback import Action, Entry, SlideKey, decide, following
+from signage.player.probe import StallProbe, rss_mb
+from signage.player.stage import FADE_MS, Stage
+from signage.player.views import IdleView, SlideResources, SlideView, make_view
+from signage.schedule import Plan, ScheduledSlide, plan
+from signage.sources import ContentSource
+
+log = logging.getLogger("signage.player")
+
+STATS_EVERY_S = 10.0
+RETRY_S = 30.0  # with nothing playable, try the plan again this often
+VIDEO_CAP_S = 3600.0  # a video of unknown length ends after this at the latest
+QR_CACHE = 64
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "slide"
+
+
+@dataclass(slots=True)
+class _Turn:
+    """A slide being prepared or presented: its place in the plan and its widget."""
+
+    index: int
+    item: ScheduledSlide | None  # None for the idle screen
+    view: SlideView
+
+    @property
+    def key(self) -> SlideKey | None:
+        if self.item is None:
+            return None
+        return (self.item.playlist.id, self.item.slide.id)
+
+
+class PlayerWindow(QWidget):
+    """The top-level window: slides at the bottom, overlays above, alerts above all."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self.setWindowTitle("signage")
+        self.setAutoFillBackground(True)
+        self.set_background(theme)
+        self.stage = Stage(self)
+        self.layers: list[QWidget] = [self.stage]
+
+    def set_background(self, theme: Theme) -> None:
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(theme.background))
+        self.setPalette(palette)
+
+    def add_layer(self, layer: QWidget) -> None:
+        """Stacks a full-window layer above the ones already there."""
+        layer.setParent(self)
+        layer.setGeometry(self.rect())
+        layer.raise_()
+        layer.show()
+        self.layers.append(layer)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        for layer in self.layers:
+            layer.setGeometry(self.rect())
+
+
+class Player(QObject):
+    """A signage screen.
+
+    Args:
+        config: screen identity, locale, QR allow-list.
+        source: where content comes from (``LocalSource``, ``FeedSource``).
+        events: the proof-of-play log.
+        clock: wall time and delays (``QtClock`` unless a test drives time).
+        size: window size in pixels; ``None`` with ``fullscreen`` takes the primary screen.
+        fullscreen: frameless, full screen on the primary screen, cursor hidden.
+        snapshots: folder for a PNG of each slide and alert as it is first fully shown.
+        link_base: the hub's public URL for tracked QR links.
+    """
+
+    first_frame_painted = Signal()
+    slide_changed = Signal(str, str)  # playlist id, slide id ("", "" for the idle screen)
+    content_changed = Signal(int)  # version now playing
+    _content_arrived = Signal(object)
+
+    def __init__(
+        self,
+        *,
+        config: PlayerConfig,
+        source: ContentSource,
+        events: EventLog,
+        clock: Clock | None = None,
+        size: tuple[int, int] | None = (1920, 1080),
+        fullscreen: bool = False,
+        snapshots: Path | None = None,
+        link_base: str | None = None,
+        fade_ms: int = FADE_MS,
+        stats_every_s: float = STATS_EVERY_S,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.screen = config.screen_identity()
+        self.source = source
+        self.events = events
+        self.clock: Clock = clock if clock is not None else QtClock(self)
+        self.fullscreen = fullscreen
+        self.snapshots = snapshots
+        self.link_base = link_base
+        self.fade_ms = fade_ms
+        self.snapshot_paths: list[Path] = []
+        self._snap_count = 0
+        self._content: Content | None = None
+        self._plan: tuple[ScheduledSlide, ...] = ()
+        self._entries: list[Entry] = []
+        self._index = -1
+        self._current: _Turn | None = None
+        self._presenting: _Turn | None = None
+        self._next: _Turn | None = None
+        self._want_next = False
+        self._failures = 0
+        self._first_painted = False
+        self._alert_active = False
+        self._slide_timer: Timer | None = None
+        self._plan_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
+        self._qr_cache: dict[str, QROverlay] = {}
+        self._shown_since: datetime | None = None
+        self._stopped = False
+
+        self.decoder = ImageDecoder(self)
+        self.web = _web_context(self)
+        theme = Theme()
+        self.res = SlideResources(
+            decoder=self.decoder,
+            theme=theme,
+            screen=self.screen,
+            web=self.web,
+            describe=source.describe(),
+        )
+        self.window = PlayerWindow(theme)
+        self.stage = self.window.stage
+        self.stage.settled.connect(self._on_settled)
+        self.overlay = OverlayLayer(
+            None,
+            self.clock,
+            timezone=self.screen.timezone,
+            locale=self.screen.locale,
+            theme=theme,
+        )
+        self.window.add_layer(self.overlay)
+        self.alerts = self._make_alert_layer(theme)
+        if size is not None:
+            self.window.resize(*size)
+        self._content_arrived.connect(self._on_content, Qt.ConnectionType.QueuedConnection)
+
+        self.probe = StallProbe(self)
+        self._stats = QTimer(self)
+        self._stats.setInterval(int(stats_every_s * 1000))
+        self._stats.timeout.connect(self._emit_stats)
+        self._quit = QTimer(self)
+        self._quit.setSingleShot(True)
+        self._quit.timeout.connect(self.quit)
+
+    # -- public surface ---------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What the screen shows now (for heartbeats, sd_notify STATUS=, tests)."""
+        turn = self._current
+        item = turn.item if turn is not None else None
+        return {
+            "screen": self.screen.id,
+            "version": self._content.version if self._content is not None else None,
+            "source": self.source.describe(),
+            "playlist": item.playlist.id if item is not None else None,
+            "slide": item.slide.id if item is not None else None,
+            "kind": str(item.slide.kind) if item is not None else "idle",
+            "alert": self._alert_active,
+            "since": self._shown_since.isoformat() if self._shown_since else None,
+            "slides_planned": len(self._plan),
+        }
+
+    def grab_image(self) -> QImage:
+        """The window as a passer-by sees it (slides, overlays, alerts)."""
+        return self.window.grab().toImage()
+
+    def grab_png(self, max_width: int = 320) -> bytes:
+        """A small PNG screenshot of the window (heartbeats)."""
+        image = self.grab_image()
+        if image.width() > max_width:
+            image = image.scaledToWidth(max_width, Qt.TransformationMode.SmoothTransformation)
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        image.save(buf, "PNG")  # type: ignore[call-overload]  # stub says bytes; runtime takes str
+        buf.close()
+        return bytes(data.data())
+
+    def start(self) -> None:
+        """Shows the window (idle screen first), starts the source, the probe and stats."""
+        if self.fullscreen:
+            self._go_fullscreen()
+        else:
+            self.window.show()
+        self._show_idle("Esperando contenido")
+        self.events.emit(
+            "started",
+            screen=self.screen.id,
+            tags=sorted(self.screen.tags),
+            source=self.source.describe(),
+        )
+        self.probe.start()
+        self._stats.start()
+        self.source.start(self._from_source, self.events)
+
+    def run(self, for_s: float | None = None) -> int:
+        """Plays until ``for_s`` seconds pass, ``quit()`` or SIGTERM/SIGINT; returns 0."""
+        app = QApplication.instance()
+        if app is None:
+            raise RuntimeError("create the QApplication first (signage.player.qtenv)")
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        for sig in previous:
+            signal.signal(sig, self._on_signal)
+        try:
+            self.start()
+            if for_s is not None:
+                self._quit.start(int(max(0.0, for_s) * 1000))
+            app.exec()
+        finally:
+            self.dispose()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def quit(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def stop(self) -> None:
+        """Stops the source, timers and media; the window closes. Safe to call twice."""
+        import shiboken6
+
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self.source.stop()
+        except Exception:
+            log.exception("content source did not stop cleanly")
+        self.probe.stop()
+        self._stats.stop()
+        self.overlay.stop()
+        for timer in (self._slide_timer, self._plan_timer, self._retry_timer):
+            if timer is not None:
+                timer.cancel()
+        for turn in (self._next, self._presenting, self._current):
+            if turn is not None and shiboken6.isValid(turn.view):
+                turn.view.halt()
+        self.decoder.shutdown()
+        self.window.close()
+
+    def dispose(self) -> None:
+        """Deletes the window and everything in it now (before the interpreter exits)."""
+        import shiboken6
+
+        self.stop()
+        if shiboken6.isValid(self.window):
+            shiboken6.delete(self.window)
+        if self.web is not None and shiboken6.isValid(self.web):
+            shiboken6.delete(self.web)
+
+    def set_content(self, content: Content) -> None:
+        """Takes a new content version (GUI thread). Sources should call ``_from_source``."""
+        self._on_content(content)
+
+    # -- content and planning ---------------------------------------------------------
+    def _from_source(self, content: Content) -> None:
+        self._content_arrived.emit(content)  # any thread → the GUI thread, in order
+
+    def _on_content(self, content: object) -> None:
+        if not isinstance(content, Content):
+            return
+        first = self._content is None
+        self._content = content
+        theme = content.theme
+        logo = self._load_logo(content)
+        self.res = replace(self.res, content=content, theme=theme, logo=logo)
+        self.window.set_background(theme)
+        self.overlay.set_theme(theme, logo)
+        self._qr_cache.clear()
+        if self.alerts is not None:
+            self.alerts.set_alerts(content.alerts)
+        log.info("content version %d from %s", content.version, content.source or "?")
+        self.content_changed.emit(content.version)
+        self._replan(show_changes=True, reason="first content" if first else "content changed")
+
+    def _on_plan_time(self) -> None:
+        self._plan_timer = None
+        self._replan(show_changes=False, reason="schedule changed")
+
+    def _replan(self, *, show_changes: bool, reason: str) -> None:
+        if self._content is None:
+            return
+        now = self.clock.now()
+        result: Plan = plan(self._content.playlists, self.screen, now)
+        if self._plan_timer is not None:
+            self._plan_timer.cancel()
+            self._plan_timer = None
+        if result.next_change is not None:
+            delay = max(0.0, (result.next_change - now).total_seconds()) + 0.01
+            self._plan_timer = self.clock.call_later(delay, self._on_plan_time)
+        entries = [Entry((s.playlist.id, s.slide.id), self._fingerprint(s)) for s in result.slides]
+        current_key = self._current.key if self._current is not None else None
+        decision = decide(self._entries, current_key, entries, show_changes=show_changes)
+        self._plan = result.slides
+        self._entries = entries
+        self._failures = 0
+        self._drop_next()
+        log.info("%s: %d slides planned → %s", reason, len(entries), decision.action)
+        if decision.action is Action.IDLE:
+            self._cancel_slide_timer()
+            if not (self._current is not None and self._current.item is None):
+                self._show_idle("Sin contenido programado para esta pantalla")
+            return
+        if decision.action is Action.KEEP:
+            self._index = decision.index
+            if self._current is not None and self._current.item is not None:
+                self._current.item = self._plan[decision.index]
+            self._prepare(following(self._index, len(self._plan)))
+            return
+        self._cancel_slide_timer()
+        self._want_next = True
+        self._prepare(decision.index)
+
+    def _fingerprint(self, item: ScheduledSlide) -> Hashable:
+        playlist = item.playlist
+        files: list[tuple[str, str, int, int]] = []
+        content = self._content
+        for path in item.slide.assets():
+            local = content.asset_path(path) if content is not None else None
+            try:
+                st = local.stat() if local is not None else None
+            except OSError:
+                st = None
+            files.append((path, str(local), st.st_mtime_ns if st else 0, st.st_size if st else -1))
+        return (item.slide, playlist.overlays, playlist.ticker, playlist.attribution, tuple(files))
+
+    # -- preparing and presenting --------------------------------------------------------
+    def _prepare(self, index: int) -> None:
+        if not self._plan:
+            return
+        index %= len(self._plan)
+        item = self._plan[index]
+        qr = self._qr_for(item)
+        side = qr.image.width() if qr is not None else None
+        view = make_view(self.stage, item.slide, self.res, qr_side=side)
+        self.stage.adopt(view)
+        turn = _Turn(index, item, view)
+        self._next = turn
+        view.ready.connect(self._on_next_ready)
+        view.failed.connect(self._on_next_failed)
+        view.prepare()
+
+    def _drop_next(self) -> None:
+        if self._next is not None:
+            self.stage.discard(self._next.view)
+            self._next = None
+
+    def _on_next_ready(self) -> None:
+        turn = self._next
+        if turn is None or turn.view.state != "ready":
+            return
+        if self._want_next or self._current is None:
+            self._present(turn)
+
+    def _on_next_failed(self, reason: str) -> None:
+        turn = self._next
+        if turn is None or turn.view.state != "failed" or turn.item is None:
+            return
+        self._next = None
+        self.stage.discard(turn.view)
+        playlist, slide = turn.item.playlist.id, turn.item.slide.id
+        log.warning("slide %s/%s skipped: %s", playlist, slide, reason)
+        self.events.emit("slide_skipped", playlist=playlist, slide=slide, reason=reason)
+        self._failures += 1
+        if self._failures >= len(self._plan):
+            self._failures = 0
+            showing_slide = self._current is not None and self._current.item is not None
+            if not showing_slide:
+                self._show_idle("Ningún contenido se puede mostrar ahora")
+            log.warning("no playable slide in the plan; retrying in %.0f s", RETRY_S)
+            self._retry_timer = self.clock.call_later(RETRY_S, self._on_retry)
+            return
+        self._prepare(following(turn.index, len(self._plan)))
+
+    def _on_retry(self) -> None:
+        self._retry_timer = None
+        if self._next is None and self._plan:
+            self._want_next = True
+            self._prepare(following(self._index, len(self._plan)))
+
+    def _present(self, turn: _Turn) -> None:
+        if self._next is turn:
+            self._next = None
+        self._want_next = False
+        self._cancel_slide_timer()
+        self._presenting = turn
+        fade = self.fade_ms
+        if turn.item is not None:
+            if turn.item.slide.transition is Transition.CUT:
+                fade = 0
+            qr = self._qr_for(turn.item)
+            self.overlay.set_slide(turn.item.playlist.overlays, turn.item.playlist.ticker, qr)
+            turn.view.finished.connect(self._on_view_finished)
+        else:
+            self.overlay.clear()
+        self.stage.present(turn.view, fade_ms=fade)
+        turn.view.start()
+
+    def _show_idle(self, message: str) -> None:
+        self._drop_next()
+        view = IdleView(self.stage, self.res, message)
+        self.stage.adopt(view)
+        view.prepare()
+        self._present(_Turn(-1, None, view))
+
+    def _on_settled(self) -> None:
+        turn, self._presenting = self._presenting, None
+        if turn is None or turn.view is not self.stage.current:
+            return
+        self._current = turn
+        self._shown_since = self.clock.now()
+        if turn.item is None:
+            self._index = -1
+            self.slide_changed.emit("", "")
+            log.info("idle screen shown")
+        else:
+            item = turn.item
+            keys = [e.key for e in self._entries]
+            self._index = keys.index(turn.key) if turn.key in keys else -1
+            self._failures = 0
+            kind = str(item.slide.kind)
+            self.events.emit(
+                "slide_shown",
+                screen=self.screen.id,
+                playlist=item.playlist.id,
+                slide=item.slide.id,
+                kind=kind,
+            )
+            self.slide_changed.emit(item.playlist.id, item.slide.id)
+            try:
+                self.snap(f"{item.playlist.id}-{item.slide.id}")
+            except OSError as exc:  # a full disk must not stop the show
+                log.warning("snapshot not written: %s", exc)
+            self._slide_timer = self.clock.call_later(
+                self._duration_of(item.slide, turn.view), self._on_slide_time
+            )
+            if self._plan:
+                self._prepare(following(self._index, len(self._plan)))
+        if not self._first_painted:
+            self._first_painted = True
+            self.first_frame_painted.emit()
+
+    def _duration_of(self, slide: Slide, view: SlideView) -> float:
+        if slide.duration_s is not None:
+            return max(0.05, slide.duration_s)
+        natural = view.natural_duration_s()
+        if slide.kind is SlideKind.VIDEO:
+            # The video's end (``finished``) moves on; this is only a safety net.
+            return (natural + 5.0) if natural else VIDEO_CAP_S
+        return natural or 10.0
+
+    def _on_slide_time(self) -> None:
+        self._slide_timer = None
+        self._want_next = True
+        turn = self._next
+        if turn is not None and turn.view.state == "ready":
+            self._present(turn)
+        elif turn is None and self._plan and self._retry_timer is None:
+            self._prepare(following(self._index, len(self._plan)))
+
+    def _on_view_finished(self) -> None:
+        if self._current is not None and self.sender() is self._current.view:
+            self._cancel_slide_timer()
+            self._on_slide_time()
+
+    def _cancel_slide_timer(self) -> None:
+        if self._slide_timer is not None:
+            self._slide_timer.cancel()
+            self._slide_timer = None
+
+    # -- overlays, alerts, snapshots, stats -----------------------------------------------
+    def _qr_for(self, item: ScheduledSlide) -> QROverlay | None:
+        qr = item.slide.qr
+        if qr is None or not item.playlist.overlays.qr:
+            return None
+        try:
+            from signage import qr as qrmod
+        except ImportError:
+            return None
+        if not qrmod.drawable(qr.url, self.config.allowed_hosts):
+            return None
+        url = qrmod.encoded_url(
+            qr,
+            item.playlist.attribution,
+            self.screen.id,
+            item.playlist.id,
+            item.slide.id,
+            link_base=self.link_base,
+        )
+        cached = self._qr_cache.get(url)
+        if cached is not None:
+            return cached
+        try:
+            image = pil_to_qimage(qrmod.qr_image(url, max(1, self.window.height())))
+        except ValueError as exc:
+            log.warning("QR of %s/%s not drawn: %s", item.playlist.id, item.slide.id, exc)
+            return None
+        overlay = QROverlay(url, image, qr.caption)
+        if len(self._qr_cache) >= QR_CACHE:
+            self._qr_cache.clear()
+        self._qr_cache[url] = overlay
+        return overlay
+
+    def _load_logo(self, content: Content) -> QImage | None:
+        if not content.theme.logo:
+            return None
+        path = content.asset_path(content.theme.logo)
+        if path is None:
+            return None
+        try:
+            return decode_scaled(path, 800, 400, cover=False)
+        except ValueError as exc:
+            log.warning("theme logo not shown: %s", exc)
+            return None
+
+    def _make_alert_layer(self, theme: Theme) -> Any:
+        try:  # the alerts helper's module; the player runs without it
+            module = importlib.import_module("signage.player.alert_layer")
+        except ImportError:
+            log.info("alert layer not available: alerts are not shown")
+            return None
+        layer = module.AlertLayer(
+            self.window, theme, self.screen, self.config.exercise, self.events, self.snap
+        )
+        self.window.add_layer(layer)
+        layer.active_changed.connect(self._on_alert_active)
+        return layer
+
+    def _on_alert_active(self, active: bool) -> None:
+        self._alert_active = bool(active)
+        if not active:
+            self.window.update()
+
+    def snap(self, name: str) -> Path | None:
+        """Writes a PNG of the window to the snapshots folder (if any) and prints its path."""
+        if self.snapshots is None:
+            return None
+        self._snap_count += 1
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        path = self.snapshots / f"{self._snap_count:04d}-{_safe_name(name)}.png"
+        image = self.grab_image()
+        fd, tmp = tempfile.mkstemp(prefix=".snap-", suffix=".png", dir=self.snapshots)
+        os.close(fd)
+        if not image.save(tmp):  # PNG, from the suffix
+            Path(tmp).unlink(missing_ok=True)
+            log.warning("snapshot %s could not be written", path)
+            return None
+        Path(tmp).replace(path)
+        self.snapshot_paths.append(path)
+        print(path, flush=True)  # the contract: snapshot paths are printed
+        return path
+
+    def _emit_stats(self) -> None:
+        figures = self.probe.take()
+        self.events.emit(
+            "stats",
+            rss_mb=round(rss_mb(), 1),
+            stall_max_ms=round(figures.max_ms, 1),
+            stall_p99_ms=round(figures.p99_ms, 1),
+        )
+
+    def _go_fullscreen(self) -> None:
+        window = self.window
+        window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+        window.setCursor(QCursor(Qt.CursorShape.BlankCursor))
+        primary = QGuiApplication.primaryScreen()
+        if primary is not None:
+            window.setGeometry(primary.geometry())
+        window.showFullScreen()
+        if window.windowHandle() is not None and primary is not None:
+            window.windowHandle().setScreen(primary)
+        QGuiApplication.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        self.quit()
+
+
+def _web_context(parent: QObject) -> Any:
+    try:
+        from signage.player.web import WebContext
+    except ImportError:
+        log.warning("QtWebEngine is not available: web slides will be skipped")
+        return None
+    return WebContext(parent)
+
+
+def describe_slides(slides: Sequence[ScheduledSlide]) -> list[str]:
+    """``playlist/slide`` for each planned slide (logs, preview)."""
+    return [f"{s.playlist.id}/{s.slide.id}" for s in slides]
+
+
+__all__ = ["Player", "PlayerWindow", "describe_slides"]

@@ -1,0 +1,66 @@
+"""Qt start-up room: the environment Qt and QtWebEngine need, set before Qt is imported.
+
+Nothing here imports PySide6 at module level: ``prepare_environment`` must run first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger("signage.player")
+
+_CHROMIUM_FLAGS = (
+    "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
+)
+
+
+def display_available(environ: dict[str, str] | None = None) -> bool:
+    """Whether a windowing system is reachable (X11, Wayland, or a platform chosen by hand)."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
+def prepare_environment(*, headless: bool) -> bool:
+    """Sets what Qt reads at start-up; returns whether the player runs headless.
+
+    Headless when asked, or when no display is reachable (logged): the offscreen platform.
+    QtWebEngine runs without its sandbox when the process is root (it refuses otherwise) and
+    without GPU when headless.
+    """
+    if not headless and not display_available():
+        log.warning("no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless")
+        headless = True
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if headless or os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", _CHROMIUM_FLAGS)
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false;qt.webenginecontext=false")
+    return headless
+
+
+def ensure_application(name: str = "signage") -> Any:
+    """The process's QApplication, created with what QtWebEngine needs first."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        try:
+            import PySide6.QtWebEngineWidgets  # noqa: F401  (must load before the app exists)
+        except ImportError:
+            log.warning("QtWebEngine is not available: web slides will be skipped")
+        app = QApplication([name])
+        app.setApplicationName(name)
+        try:
+            from signage import logs  # the kiosk helper's Qt message routing, when present
+
+            install = getattr(logs, "install_qt_handler", None)
+            if install is not None:
+                install()
+        except ImportError:
+            pass
+    return app

@@ -1,0 +1,434 @@
+"""Slide widgets room: one QWidget per slide kind, prepared off screen before its turn.
+
+Life of a view: ``prepare()`` loads (image decoded on the pool, video's first frame, web
+page loaded, text laid out) and ends in exactly one of ``ready`` or ``failed(reason)``;
+the stage shows it only after ``ready``. ``start()`` is called once it is on screen,
+``finished`` says a video reached its end, ``halt()`` releases decoders and pages before
+the view is deleted. Nothing half-loaded is ever visible: until ready, a view paints the
+theme background, and it sits beneath the slide on screen anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
+from signage.player.decode import ImageDecoder
+from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout
+from signage.player.textfit import body_font, fit_text, title_font
+
+if TYPE_CHECKING:
+    from signage.player.web import WebContext
+
+log = logging.getLogger("signage.player")
+
+PREPARE_TIMEOUT_S = {
+    SlideKind.IMAGE: 15.0,
+    SlideKind.TEXT: 15.0,
+    SlideKind.VIDEO: 8.0,
+    SlideKind.WEB: 10.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlideResources:
+    """What every view may use: shared decoder and web profile, theme, content, screen.
+
+    Args:
+        describe: where content is expected from (shown by the idle screen).
+        logo: the theme logo, decoded once, or a null image.
+        web: the shared web profile, or ``None`` when QtWebEngine is unavailable.
+    """
+
+    decoder: ImageDecoder
+    theme: Theme
+    screen: Screen
+    content: Content | None = None
+    web: WebContext | None = None
+    describe: str = ""
+    logo: QImage | None = None
+
+
+def asset_file(content: Content | None, path: str) -> Path:
+    """The local file for an asset path; raises ValueError saying what is missing."""
+    local = content.asset_path(path) if content is not None else None
+    if local is None:
+        raise ValueError(f"asset {path} is not in this content version")
+    if not local.is_file():
+        raise ValueError(f"asset file missing: {path}")
+    return local
+
+
+def jpeg_is_complete(path: Path) -> bool:
+    """Whether a JPEG ends with its end-of-image marker (Qt paints truncated ones grey)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(3)
+            if head != b"\xff\xd8\xff":
+                return True  # not a JPEG: the decoder judges it
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read().rstrip(b"\x00\r\n ")
+    except OSError:
+        return False
+    return tail.endswith(b"\xff\xd9")
+
+
+class SlideView(QWidget):
+    """Base of every slide widget: the ready/failed/finished protocol and the background."""
+
+    ready = Signal()
+    failed = Signal(str)
+    finished = Signal()
+
+    kind: SlideKind | None = None
+
+    def __init__(self, parent: QWidget | None, slide: Slide | None, res: SlideResources) -> None:
+        super().__init__(parent)
+        self.slide = slide
+        self.res = res
+        self.state = "new"  # new → preparing → ready | failed; ready → started → halted
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self._timeout = QTimer(self)
+        self._timeout.setSingleShot(True)
+        self._timeout.timeout.connect(self._on_timeout)
+        # Outcomes reached inside prepare() are announced from the event loop, so the player
+        # never re-enters itself (a run of broken slides would otherwise recurse).
+        self._in_prepare = False
+        self._pending: str | None = None
+        self._announce = QTimer(self)
+        self._announce.setSingleShot(True)
+        self._announce.timeout.connect(self._emit_pending)
+
+    # -- protocol -------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Starts loading; ends in ``ready`` or ``failed``. Called once."""
+        if self.state != "new":
+            return
+        self.state = "preparing"
+        timeout = PREPARE_TIMEOUT_S.get(self.kind or SlideKind.IMAGE, 10.0)
+        self._timeout.start(int(timeout * 1000))
+        self._in_prepare = True
+        try:
+            self._load()
+        except ValueError as exc:
+            self._fail(str(exc))
+        finally:
+            self._in_prepare = False
+
+    def start(self) -> None:
+        """The view is on screen now (after its transition)."""
+        if self.state == "ready":
+            self.state = "started"
+
+    def halt(self) -> None:
+        """The view left the screen (or was never needed): release what it holds."""
+        self._timeout.stop()
+        self._announce.stop()
+        self.state = "halted"
+
+    def natural_duration_s(self) -> float | None:
+        """The media's own length when it has one (videos)."""
+        return None
+
+    # -- helpers for subclasses -----------------------------------------------------------
+    def _load(self) -> None:
+        self._succeed()
+
+    def _succeed(self) -> None:
+        if self.state != "preparing":
+            return
+        self._timeout.stop()
+        self.state = "ready"
+        self._announce_outcome("")
+
+    def _fail(self, reason: str) -> None:
+        if self.state not in ("preparing", "started", "ready"):
+            return
+        self._timeout.stop()
+        self.state = "failed"
+        self._announce_outcome(reason)
+
+    def _announce_outcome(self, reason: str) -> None:
+        if self._in_prepare:
+            self._pending = reason
+            self._announce.start(0)
+        elif reason:
+            self.failed.emit(reason)
+        else:
+            self.ready.emit()
+
+    def _emit_pending(self) -> None:
+        reason, self._pending = self._pending, None
+        if reason is None or self.state == "halted":
+            return
+        if reason:
+            self.failed.emit(reason)
+        else:
+            self.ready.emit()
+
+    def _on_timeout(self) -> None:
+        timeout = PREPARE_TIMEOUT_S.get(self.kind or SlideKind.IMAGE, 10.0)
+        self._fail(f"not ready within {timeout:g} s")
+
+    def _need_slide(self) -> Slide:
+        if self.slide is None:
+            raise ValueError("no slide to show")
+        return self.slide
+
+    def _need_text(self) -> tuple[Slide, str, str, str | None]:
+        slide = self._need_slide()
+        if slide.text is None:
+            raise ValueError("text slide without text")
+        return slide, slide.text.title, slide.text.body or "", slide.text.image
+
+    def _size(self) -> tuple[int, int]:
+        size = self.size()
+        return max(1, size.width()), max(1, size.height())
+
+    def _background(self, painter: QPainter) -> None:
+        painter.fillRect(self.rect(), QColor(self.res.theme.background))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        self._background(painter)
+        painter.end()
+
+
+class ImageView(SlideView):
+    """A picture, decoded and scaled on the pool to the screen size (contain or cover)."""
+
+    kind = SlideKind.IMAGE
+
+    def __init__(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> None:
+        super().__init__(parent, slide, res)
+        self._image = QImage()
+        self._token = 0
+        res.decoder.decoded.connect(self._on_decoded)
+
+    def _load(self) -> None:
+        slide = self._need_slide()
+        path = asset_file(self.res.content, slide.source)
+        if not jpeg_is_complete(path):
+            raise ValueError(f"truncated JPEG: {slide.source}")
+        w, h = self._size()
+        self._token = self.res.decoder.request(path, w, h, cover=slide.fit is Fit.COVER)
+
+    def _on_decoded(self, token: int, image: QImage, error: str) -> None:
+        if token != self._token or self.state != "preparing":
+            return
+        if image.isNull():
+            self._fail(error or "image could not be decoded")
+            return
+        self._image = image
+        self.update()
+        self._succeed()
+
+    def halt(self) -> None:
+        super().halt()
+        self._image = QImage()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        w, h = self._size()
+        if self._image.isNull() or self._image.width() < w or self._image.height() < h:
+            self._background(painter)
+        if not self._image.isNull():
+            x = (w - self._image.width()) // 2
+            y = (h - self._image.height()) // 2
+            painter.drawImage(x, y, self._image)
+        painter.end()
+
+
+class TextView(SlideView):
+    """Title, body and an optional picture, in the theme's colours and fonts, type fitted."""
+
+    kind = SlideKind.TEXT
+
+    def __init__(
+        self, parent: QWidget | None, slide: Slide, res: SlideResources, *, qr_side: int | None
+    ) -> None:
+        super().__init__(parent, slide, res)
+        self._qr_side = qr_side
+        self._image = QImage()
+        self._token = 0
+        res.decoder.decoded.connect(self._on_decoded)
+
+    def text_box(self) -> Rect:
+        """Where the title and body go (clear of overlays and of the picture)."""
+        box = self._layout().text
+        if self._has_image():
+            text_w = round(box.w * 0.58)
+            return Rect(box.x, box.y, text_w, box.h)
+        return box
+
+    def image_box(self) -> Rect:
+        box = self._layout().text
+        gap = round(box.w * 0.04)
+        left = box.x + round(box.w * 0.58) + gap
+        return Rect(left, box.y, box.right - left, box.h)
+
+    def _layout(self) -> ScreenLayout:
+        w, h = self._size()
+        side = self._qr_side
+        return screen_layout(w, h, qr=side is not None, qr_side=side or 0)
+
+    def _has_image(self) -> bool:
+        return bool(self.slide is not None and self.slide.text and self.slide.text.image)
+
+    def _load(self) -> None:
+        _, _, _, image = self._need_text()
+        if not image:
+            self._succeed()
+            return
+        path = asset_file(self.res.content, image)
+        if not jpeg_is_complete(path):
+            raise ValueError(f"truncated JPEG: {image}")
+        box = self.image_box()
+        self._token = self.res.decoder.request(path, box.w, box.h, cover=False)
+
+    def _on_decoded(self, token: int, image: QImage, error: str) -> None:
+        if token != self._token or self.state != "preparing":
+            return
+        if image.isNull():
+            self._fail(error or "image could not be decoded")
+            return
+        self._image = image
+        self._succeed()
+
+    def fitted(self) -> tuple[Rect, int, int, float]:
+        """(box, title px, body px, laid-out height) for the current size."""
+        _, title, body, _ = self._need_text()
+        box = self.text_box()
+        theme = self.res.theme
+        fit = fit_text(
+            title,
+            body,
+            box.w,
+            box.h,
+            title_family=theme.title_font_family,
+            body_family=theme.font_family,
+            max_body_px=max(12, round(self._size()[1] * 0.06)),
+        )
+        return box, fit.title_px, fit.body_px, fit.height
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        self._background(painter)
+        if self.slide is None or self.slide.text is None:
+            painter.end()
+            return
+        theme = self.res.theme
+        box, title_px, body_px, height = self.fitted()
+        y = box.y + max(0.0, (box.h - height) / 2)
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        painter.setFont(title_font(theme.title_font_family, title_px))
+        painter.setPen(QColor(theme.foreground))
+        title_rect = painter.boundingRect(
+            QRectF(box.x, y, box.w, 1e6), flags, self.slide.text.title
+        )
+        painter.drawText(QRectF(box.x, y, box.w, title_rect.height()), flags, self.slide.text.title)
+        y += title_rect.height()
+        if self.slide.text.body:
+            bar_y = y + body_px * 0.45
+            painter.setPen(QPen(QColor(theme.accent), max(2, body_px // 6)))
+            painter.drawLine(QPointF(box.x, bar_y), QPointF(box.x + box.w * 0.18, bar_y))
+            y += body_px * 0.9
+            painter.setPen(QColor(theme.foreground))
+            painter.setFont(body_font(theme.font_family, body_px))
+            painter.drawText(QRectF(box.x, y, box.w, box.bottom - y), flags, self.slide.text.body)
+        if not self._image.isNull():
+            ib = self.image_box()
+            x = ib.x + (ib.w - self._image.width()) // 2
+            iy = ib.y + (ib.h - self._image.height()) // 2
+            painter.drawImage(x, iy, self._image)
+        painter.end()
+
+
+class IdleView(SlideView):
+    """The branded screen shown with nothing to play: never black, says what it waits for."""
+
+    def __init__(self, parent: QWidget | None, res: SlideResources, message: str = "") -> None:
+        super().__init__(parent, None, res)
+        self.message = message or "Esperando contenido"
+
+    def lines(self) -> list[str]:
+        out = [self.message, f"Pantalla: {self.res.screen.id}"]
+        if self.res.describe:
+            out.append(f"Contenido desde: {self.res.describe}")
+        return out
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        self._background(painter)
+        theme = self.res.theme
+        w, h = self._size()
+        lay = screen_layout(w, h, qr=False, ticker=False)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        y = lay.safe.y + round(h * 0.22)
+        logo = self.res.logo
+        if logo is not None and not logo.isNull():
+            lw, lh = fitted_size(
+                logo.width(), logo.height(), round(w * 0.3), round(h * 0.18), cover=False
+            )
+            painter.drawImage(QRectF((w - lw) / 2, y - lh - h * 0.04, lw, lh), logo)
+        painter.setPen(QColor(theme.foreground))
+        painter.setFont(title_font(theme.title_font_family, round(h * 0.055)))
+        center = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.TextFlag.TextWordWrap)
+        painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, h * 0.1), center, theme.organisation)
+        y += round(h * 0.12)
+        painter.setPen(QColor(theme.accent))
+        painter.drawLine(QPointF(w * 0.4, y), QPointF(w * 0.6, y))
+        y += round(h * 0.05)
+        painter.setFont(body_font(theme.font_family, round(h * 0.032)))
+        for i, line in enumerate(self.lines()):
+            painter.setPen(QColor(theme.foreground if i == 0 else theme.muted))
+            painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, h * 0.07), center, line)
+            y += round(h * 0.06)
+        painter.end()
+
+
+def make_view(
+    parent: QWidget | None, slide: Slide, res: SlideResources, *, qr_side: int | None = None
+) -> SlideView:
+    """The widget for a slide of any kind (not prepared yet).
+
+    ``qr_side``: the side of the QR drawn over it (text slides keep clear), ``None`` for none.
+    """
+    if slide.kind is SlideKind.IMAGE:
+        return ImageView(parent, slide, res)
+    if slide.kind is SlideKind.TEXT:
+        return TextView(parent, slide, res, qr_side=qr_side)
+    if slide.kind is SlideKind.VIDEO:
+        from signage.player.video import VideoView
+
+        return VideoView(parent, slide, res)
+    if slide.kind is SlideKind.WEB:
+        if res.web is None:
+            return _Unplayable(parent, slide, res, "web slides need QtWebEngine, not available")
+        return res.web.make_view(parent, slide, res)
+    return _Unplayable(parent, slide, res, f"unknown slide kind {slide.kind}")
+
+
+class _Unplayable(SlideView):
+    def __init__(
+        self, parent: QWidget | None, slide: Slide, res: SlideResources, reason: str
+    ) -> None:
+        super().__init__(parent, slide, res)
+        self._reason = reason
+
+    def _load(self) -> None:
+        raise ValueError(self._reason)
+
+
+def url_of(path: Path) -> QUrl:
+    return QUrl.fromLocalFile(str(path))
