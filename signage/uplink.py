@@ -141,6 +141,7 @@ class EventUplink:
         self._rng = rng
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = threading.Condition()
+        self._disk = threading.Lock()  # the worker and stop() may both write the spool
         self._stopping = False
         self._force = False
         self._thread: threading.Thread | None = None
@@ -246,6 +247,10 @@ class EventUplink:
             self._queue.clear()
         if not batch:
             return
+        with self._disk:
+            self._append(batch)
+
+    def _append(self, batch: list[dict[str, Any]]) -> None:
         self._spool.mkdir(parents=True, exist_ok=True)
         if self._open_segment is None or not self._open_segment.exists():
             self._open_segment = self._spool / f"{_PREFIX}{self._next_number:09d}{_SUFFIX}"
@@ -285,13 +290,16 @@ class EventUplink:
 
     def _send_all(self) -> bool:
         """Sends every spooled segment, oldest first; False at the first failure."""
-        self._open_segment = None  # new events go to a new segment while these are sent
-        for segment in self._segments():
+        with self._disk:
+            self._open_segment = None  # new events go to a new segment while these are sent
+            segments = self._segments()
+        for segment in segments:
             events = _read_segment(segment)
             for start in range(0, len(events), self._batch_size):
                 if not self._post(events[start : start + self._batch_size]):
                     return False
-            segment.unlink(missing_ok=True)
+            with self._disk:
+                segment.unlink(missing_ok=True)
         self._failures = 0
         return True
 
