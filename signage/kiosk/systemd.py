@@ -15,7 +15,7 @@ Without the variable no timer exists.
 The player is duck-typed: ``first_frame_painted`` (a Qt signal), ``status() -> Mapping``
 with ``version``, ``playlist``, ``slide``, ``alert`` (an id, or ``True``); optionally
 ``grab_png()`` or ``grab()`` returning PNG bytes, a QImage or a QPixmap, and ``source``
-(with ``stale`` / ``last_sync`` if it knows them).
+(with ``stale`` / ``last_success`` if it knows them, as FeedSource does).
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def attach(
 
         def sync_state() -> SyncState:
             last = tracker.last_sync()
-            known = getattr(source, "last_sync", None)
+            known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
             if isinstance(known, datetime) and (last is None or known > last):
                 last = known
             return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
