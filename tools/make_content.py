@@ -321,7 +321,7 @@ def background(c: Canvas) -> None:
     glow(c, (-120, -160), 760, "#1f4f8a", 150)
     glow(c, (1760, 520), 420, "#15396a", 90)
     # A thin accent rule down the left edge, stopping above the ticker band.
-    c.rect((0, 0, 10, H - 70), ACCENT)
+    c.rect((0, 0, 10, H - 74), ACCENT)
 
 
 @functools.cache
@@ -828,8 +828,17 @@ def slide_tickets() -> Image.Image:
             WHITE if last else MUTED,
             anchor="ma",
         )
-    c.text((1480, 430), "–43 %", "display", 130, ACCENT)
-    c.paragraph((1488, 600), "tickets por trimestre en solo un año", "bold", 36, WHITE, width=340)
+    c.text((1480, 400), "–43 %", "display", 130, ACCENT)
+    c.paragraph(
+        (1488, 560),
+        "tickets por trimestre en solo un año",
+        "bold",
+        34,
+        WHITE,
+        width=340,
+        line_height=1.2,
+        max_lines=3,
+    )
     footnote(c, "Solicitudes a la Mesa de ayuda OAI por trimestre.", 968)
     return c.finish()
 
@@ -950,7 +959,7 @@ def slide_intranet() -> Image.Image:
 def slide_historia() -> Image.Image:
     c = slide("HISTORIA DE ÉXITO", "Hacienda entrega el paz y salvo el mismo día")
     before = (LEFT, 420, 560, 650)
-    after = (780, 420, 1244, 650)
+    after = (760, 420, 1250, 650)
     for box, label, figure, colour in (
         (before, "Antes", "5 días", CORAL),
         (after, "Ahora", "4 horas", TEAL),
@@ -958,7 +967,7 @@ def slide_historia() -> Image.Image:
         c.card(box)
         c.text((box[0] + 40, box[1] + 34), label, "bold", 34, MUTED)
         c.text((box[0] + 40, box[1] + 86), figure, "display", 110, colour)
-    arrow(c, (596, 535), (744, 535), ACCENT, 18)
+    arrow(c, (588, 535), (732, 535), ACCENT, 18)
     side = (1290, 420, 1824, 650)
     c.card(side, PANEL_LIGHT)
     c.text((side[0] + 36, side[1] + 34), "3.200", "display", 96, ACCENT)
@@ -990,6 +999,13 @@ def slide_historia() -> Image.Image:
         29,
         MUTED,
     )
+    c.text((LEFT, 940), "Cómo lo lograron:", "bold", 32, WHITE, anchor="lm")
+    x = LEFT + c.text_width("Cómo lo lograron:", "bold", 32) + 24
+    for step in ("formulario en línea", "validación automática", "firma digital"):
+        w = c.text_width(step, "regular", 30) + 48
+        c.rect((x, 915, x + w, 965), PANEL_LIGHT, radius=25)
+        c.text((x + 24, 940), step, "regular", 30, WHITE, anchor="lm")
+        x += w + 18
     return c.finish()
 
 
@@ -1021,6 +1037,15 @@ def slide_webinar() -> Image.Image:
         icon(c, (560, y + 32), 40, TEAL)
         c.text((630, y), head, "bold", 40, WHITE)
         c.text((630, y + 52), sub, "regular", 29, MUTED)
+    topics = (1330, 440, 1824, 690)
+    c.card(topics, PANEL_LIGHT)
+    c.text((topics[0] + 40, topics[1] + 32), "Temas", "bold", 34, ACCENT)
+    for i, topic in enumerate(
+        ("Phishing: casos reales", "Firma digital paso a paso", "Preguntas en vivo")
+    ):
+        y = topics[1] + 96 + i * 50
+        c.circle((topics[0] + 52, y + 18), 9, TEAL)
+        c.text((topics[0] + 76, y), topic, "regular", 31, WHITE)
     scan_hint(c, "Inscríbete: escanea el código")
     return c.finish()
 
@@ -1210,20 +1235,20 @@ def video_scene(step: int) -> Image.Image:
     background(c)
     header(c)
     if step == 0:
-        kicker(c, "TUTORIAL · 8 SEGUNDOS", y=300)
+        kicker(c, "MINI TUTORIAL", y=350)
         c.paragraph(
-            (LEFT, 380),
+            (LEFT, 430),
             "Cómo agendar tu cita RUNT en 3 pasos",
             "bold",
-            96,
+            104,
             WHITE,
-            width=1200,
+            width=1150,
             line_height=1.1,
             max_lines=2,
         )
-        c.text((LEFT, 640), "Sin filas, desde tu celular", "regular", 48, MUTED)
-        c.circle((1520, 560), 230, PANEL_LIGHT)
-        icon_car(c, (1520, 575), 170, ACCENT)
+        c.text((LEFT, 700), "Sin filas, desde tu celular", "regular", 52, MUTED)
+        c.circle((1490, 600), 250, PANEL_LIGHT)
+        icon_car(c, (1490, 615), 185, ACCENT)
     elif step in (1, 2, 3):
         icon, colour, head, body = (
             (
@@ -1245,17 +1270,17 @@ def video_scene(step: int) -> Image.Image:
                 "Te llega un correo con la cita. Trae tu documento de identidad.",
             ),
         )[step - 1]
-        c.circle((330, 560), 230, PANEL_LIGHT)
-        icon(c, (330, 560), 150, colour)
-        c.circle((700, 330), 56, colour)
-        c.text((700, 332), str(step), "display", 72, NAVY, anchor="mm")
-        c.text((780, 332), f"Paso {step} de 3", "bold", 44, MUTED, anchor="lm")
-        c.paragraph((650, 430), head, "bold", 76, WHITE, width=1180, line_height=1.12, max_lines=2)
-        c.paragraph((650, 640), body, "regular", 44, MUTED, width=1150, max_lines=2)
+        c.circle((370, 600), 250, PANEL_LIGHT)
+        icon(c, (370, 600), 165, colour)
+        c.circle((760, 380), 58, colour)
+        c.text((760, 382), str(step), "display", 74, NAVY, anchor="mm")
+        c.text((842, 382), f"Paso {step} de 3", "bold", 46, MUTED, anchor="lm")
+        c.paragraph((702, 470), head, "bold", 80, WHITE, width=1130, line_height=1.12, max_lines=2)
+        c.paragraph((702, 690), body, "regular", 48, MUTED, width=1100, max_lines=2)
     else:
-        c.text((W / 2, 380), "¡Listo!", "display", 150, ACCENT, anchor="mm")
-        c.text((W / 2, 540), "Tu cita RUNT, sin filas", "bold", 70, WHITE, anchor="mm")
-        c.text((W / 2, 640), "citas.cartagena.gov.co", "bold", 56, TEAL, anchor="mm")
+        c.text((W / 2, 440), "¡Listo!", "display", 160, ACCENT, anchor="mm")
+        c.text((W / 2, 610), "Tu cita RUNT, sin filas", "bold", 76, WHITE, anchor="mm")
+        c.text((W / 2, 720), "citas.cartagena.gov.co", "bold", 56, TEAL, anchor="mm")
     return c.finish(VIDEO_SIZE)
 
 

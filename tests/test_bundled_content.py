@@ -1,0 +1,267 @@
+"""Bundled content: the Spanish playlists and pictures a fresh clone plays are sound.
+
+They load without a single problem, cover what the OAI communications plan asks for
+(infographics, news, a success story, the webinar, cybersecurity, RUNT appointments,
+suggestion box and survey with QR codes, a video, text slides), keep something on screen at
+every hour of the week, and every picture is a real 1920×1080 drawing that leaves the
+player's QR corner and ticker band calm. tools/make_content.py redraws them byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image, ImageStat
+
+from signage.model import Playlist, SlideKind
+from signage.model import Screen as ScreenModel
+from signage.playlist import load_content_root
+from signage.schedule import plan
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+PLAYLISTS = ROOT / "playlists"
+BOGOTA = ZoneInfo("America/Bogota")
+
+EXPECTED = {
+    "lobby": "lobby",
+    "sala-capacitacion": "capacitacion",
+    "atencion-ciudadana": "atencion-ciudadana",
+}
+QR_ZONE = (1920 - 380, 1080 - 380, 1920, 1080)
+TICKER_BAND = (0, 1080 - 70, 1920, 1080)
+LOGO = "marca/logo-oai.png"
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_content_root(ROOT)
+
+
+@pytest.fixture(scope="module")
+def playlists(loaded) -> dict[str, Playlist]:
+    return {p.id: p for p in loaded.playlists}
+
+
+def slide_pictures() -> list[Path]:
+    return sorted(p for p in ASSETS.rglob("*.png") if p.relative_to(ASSETS).as_posix() != LOGO)
+
+
+def test_every_bundled_file_loads_without_any_problem(loaded):
+    assert [str(p) for p in loaded.problems] == []
+    assert loaded.ok
+    names = {f.name for f in loaded.files}
+    assert {"lobby.yaml", "sala-capacitacion.yaml", "atencion-ciudadana.yaml"} <= names
+    assert "theme.yaml" in names
+
+
+def test_three_playlists_for_lobby_training_room_and_citizen_hall(playlists):
+    assert len(playlists) >= 3
+    for playlist_id, tag in EXPECTED.items():
+        assert playlists[playlist_id].tags == frozenset({tag}), playlist_id
+
+
+def test_at_least_twelve_slides_of_every_kind_the_plan_asks_for(playlists):
+    slides = [s for p in playlists.values() for s in p.slides]
+    assert len(slides) >= 12
+    kinds = {s.kind for s in slides}
+    assert {SlideKind.IMAGE, SlideKind.VIDEO, SlideKind.TEXT} <= kinds
+    # Web slides cannot load here; the lobby in particular must stay clean for the demo.
+    assert all(s.kind is not SlideKind.WEB for s in playlists["lobby"].slides)
+    pictures = {s.source for s in slides if s.kind is SlideKind.IMAGE}
+    for topic in (
+        "infografias/eficiencia",
+        "infografias/tickets",
+        "innovacion/",
+        "historias/",
+        "capacitacion/webinar",
+        "ciberseguridad/",
+        "ciudadania/citas-runt",
+        "participacion/buzon",
+        "participacion/encuesta",
+    ):
+        assert any(topic in source for source in pictures), topic
+    assert len(pictures) >= 12
+
+
+def test_suggestion_box_and_surveys_carry_https_qr_codes_with_spanish_captions(playlists):
+    qrs = {(p.id, s.id): s.qr for p in playlists.values() for s in p.slides if s.qr is not None}
+    assert len(qrs) >= 12
+    urls = {qr.url for qr in qrs.values()}
+    for qr in qrs.values():
+        assert qr.url.startswith("https://")
+        assert qr.url.split("/")[2].endswith(".cartagena.gov.co")
+        assert qr.caption
+    assert any("buzon-sugerencias" in url for url in urls)
+    assert any(url.startswith("https://encuestas.cartagena.gov.co/") for url in urls)
+    assert qrs[("lobby", "buzon-sugerencias")].caption == "Escanea y deja tu sugerencia"
+    # A slide that says "no QR" really has none.
+    lobby = {s.id: s for s in playlists["lobby"].slides}
+    assert lobby["correo-sospechoso"].qr is None
+
+
+def test_user_visible_text_is_spanish_with_its_accents():
+    unaccented = re.compile(
+        r"\b(Alcaldia|Informatica|tramites?|Atencion|atencion|Capacitacion|capacitacion|"
+        r"sesion|linea|dias|informacion|contrasena|Inscribete|Tambien|tambien)\b"
+    )
+    for path in sorted(PLAYLISTS.glob("*.yaml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith(("#", "- id:", "id:")) or "assets/" in line:
+                continue
+            if "https://" in line or "tags:" in line:
+                continue
+            assert not unaccented.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_playlists_reference_the_schema_for_editors():
+    for name in ("lobby.yaml", "sala-capacitacion.yaml", "atencion-ciudadana.yaml"):
+        first = (PLAYLISTS / name).read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../signage/schema/playlist.schema.json"
+
+
+def test_theme_is_the_institutional_palette_with_a_transparent_logo(loaded):
+    theme = loaded.theme
+    assert theme.background == "#0b2545"
+    assert theme.foreground == "#ffffff"
+    assert theme.font_family in {"DejaVu Sans", "Noto Sans"}
+    assert theme.logo == f"assets/{LOGO}"
+    with Image.open(ROOT / theme.logo) as logo:
+        assert logo.format == "PNG"
+        assert logo.mode == "RGBA"
+        assert logo.size == (400, 400)
+        alpha = logo.getchannel("A")
+        assert alpha.getpixel((0, 0)) == 0  # the corners are see-through
+        assert alpha.getpixel((200, 200)) == 255  # the emblem is opaque
+        assert len(logo.convert("RGB").getcolors(1 << 20) or ()) > 100
+
+
+def test_every_picture_is_a_real_1920x1080_drawing():
+    pictures = slide_pictures()
+    assert len(pictures) >= 12
+    for path in pictures:
+        with Image.open(path) as image:
+            assert image.size == (1920, 1080), path.name
+            rgb = image.convert("RGB")
+        stddev = ImageStat.Stat(rgb).stddev
+        assert min(stddev) > 15, f"{path.name} is nearly one colour: stddev {stddev}"
+        colours = rgb.getcolors(1 << 22)
+        assert colours is not None
+        assert len(colours) > 2000, f"{path.name} has only {len(colours)} colours"
+
+
+def test_pictures_leave_the_qr_corner_and_the_ticker_band_calm():
+    """The player draws the QR code bottom-right and the ticker at the bottom."""
+    for path in slide_pictures():
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+        for name, box in (("QR corner", QR_ZONE), ("ticker band", TICKER_BAND)):
+            region = rgb.crop(box)
+            stddev = max(ImageStat.Stat(region).stddev)
+            brightest = max(ImageStat.Stat(region).extrema[channel][1] for channel in range(3))
+            assert stddev < 8, f"{path.name}: the {name} is busy (stddev {stddev:.1f})"
+            assert brightest < 120, f"{path.name}: something bright in the {name}"
+
+
+def test_video_is_a_short_h264_tutorial_that_players_can_decode(playlists):
+    videos = {s.source for p in playlists.values() for s in p.slides if s.kind is SlideKind.VIDEO}
+    assert videos == {"assets/videos/tutorial-citas-runt.mp4"}
+    path = ROOT / "assets/videos/tutorial-citas-runt.mp4"
+    assert path.stat().st_size < 2 * 1024 * 1024
+    ffprobe = shutil.which("ffprobe")
+    assert ffprobe, "ffprobe (Debian's ffmpeg) is needed to check the bundled video"
+    out = subprocess.run(
+        [ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    info = json.loads(out.stdout)
+    streams = info["streams"]
+    video = [s for s in streams if s["codec_type"] == "video"]
+    assert len(video) == 1
+    assert video[0]["codec_name"] == "h264"
+    assert video[0]["pix_fmt"] == "yuv420p"
+    assert (video[0]["width"], video[0]["height"]) in {(1280, 720), (1920, 1080)}
+    assert all(s["codec_type"] != "audio" or s["codec_name"] == "aac" for s in streams)
+    assert 6.0 <= float(info["format"]["duration"]) <= 10.0
+
+
+def test_assets_folder_stays_small():
+    total = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
+    assert total < 8 * 1024 * 1024, f"assets/ is {total / 1e6:.1f} MB"
+    assert not list(ASSETS.rglob("*.tmp.*")), "a temporary file was left behind"
+
+
+def test_every_screen_has_plenty_to_show_at_any_hour_of_the_week(playlists):
+    start = datetime(2026, 11, 23, 0, 30, tzinfo=BOGOTA)  # a Monday
+    for playlist_id, tag in EXPECTED.items():
+        screen = ScreenModel(id=f"pantalla-{playlist_id}", tags=frozenset({tag}))
+        fewest = min(
+            len(plan(list(playlists.values()), screen, start + timedelta(hours=h)).slides)
+            for h in range(0, 7 * 24, 1)
+        )
+        assert fewest >= 6, f"{playlist_id}: only {fewest} slides at some hour"
+
+
+def test_schedules_matter_webinar_window_and_office_hours(playlists):
+    lobby_screen = ScreenModel(id="lobby-1", tags=frozenset({"lobby"}))
+    hall_screen = ScreenModel(id="hall-1", tags=frozenset({"atencion-ciudadana"}))
+    every = list(playlists.values())
+
+    def ids(screen: ScreenModel, when: datetime) -> set[str]:
+        return {s.slide.id for s in plan(every, screen, when).slides}
+
+    thursday_morning = datetime(2027, 1, 21, 9, 0, tzinfo=BOGOTA)  # the webinar's day
+    assert "webinar-trimestral" in ids(lobby_screen, thursday_morning)
+    assert "webinar-trimestral" not in ids(lobby_screen, thursday_morning + timedelta(days=1))
+    assert "webinar-trimestral" not in ids(lobby_screen, datetime(2026, 12, 5, 9, 0, tzinfo=BOGOTA))
+
+    weekday_noon = datetime(2026, 11, 25, 12, 0, tzinfo=BOGOTA)
+    night = datetime(2026, 11, 25, 23, 0, tzinfo=BOGOTA)
+    assert "horario-atencion" in ids(hall_screen, weekday_noon)
+    assert "servicios-en-linea" not in ids(hall_screen, weekday_noon)
+    assert "horario-atencion" not in ids(hall_screen, night)
+    assert "servicios-en-linea" in ids(hall_screen, night)
+    assert "servicios-en-linea" in ids(hall_screen, night + timedelta(hours=7))  # 06:00
+
+
+def test_make_content_redraws_a_picture_byte_for_byte(tmp_path):
+    picture = "infografias/eficiencia-tramites.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools/make_content.py"), "--out", str(tmp_path),
+         "--only", picture],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / picture).read_bytes() == (ASSETS / picture).read_bytes()
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [
+        picture
+    ]
+
+
+def test_make_content_refuses_an_unknown_asset_with_a_message(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools/make_content.py"), "--out", str(tmp_path),
+         "--only", "infografias/no-existe.png"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "unknown asset infografias/no-existe.png" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
