@@ -43,6 +43,7 @@ def make_video(path: Path, container: str = "mp4") -> Path:
     if container not in _VIDEO_CACHE:
         if shutil.which("ffmpeg") is None:
             pytest.skip("ffmpeg is not installed")
+        path.parent.mkdir(parents=True, exist_ok=True)
         out = path.with_name(f".tmp-video.{container}")
         codec = ["-c:v", "libx264", "-pix_fmt", "yuv420p"] if container == "mp4" else []
         if container == "webm":
