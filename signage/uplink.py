@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -144,6 +145,7 @@ class EventUplink:
         self._disk = threading.Lock()  # the worker and stop() may both write the spool
         self._stopping = False
         self._force = False
+        self._last_send_s = 0.0
         self._thread: threading.Thread | None = None
         self._open_segment: Path | None = None
         self._next_number = 0
@@ -178,10 +180,15 @@ class EventUplink:
         self._thread = threading.Thread(target=self._run, name="signage-uplink", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Writes what is queued to the spool and stops the thread (no last send)."""
+    def stop(self, timeout_s: float = 5.0, *, last_send_s: float = 2.0) -> None:
+        """Writes what is queued to the spool and stops the thread.
+
+        When the hub answered the last attempt, one last send is tried first, each request
+        bounded by ``last_send_s`` (0: none); whatever is not sent waits in the spool.
+        """
         with self._wake:
             self._stopping = True
+            self._last_send_s = last_send_s
             self._wake.notify()
         if self._thread is not None:
             self._thread.join(timeout_s)
@@ -221,6 +228,8 @@ class EventUplink:
             try:
                 self._write_queued()
                 if stopping:
+                    if self._last_send_s > 0 and self._last_error is None:
+                        self._send_all(timeout_s=self._last_send_s)
                     return
                 now = time.monotonic()
                 if forced or now >= next_send:
@@ -288,7 +297,7 @@ class EventUplink:
                 oldest.name,
             )
 
-    def _send_all(self) -> bool:
+    def _send_all(self, timeout_s: float | None = None) -> bool:
         """Sends every spooled segment, oldest first; False at the first failure."""
         with self._disk:
             self._open_segment = None  # new events go to a new segment while these are sent
@@ -296,14 +305,14 @@ class EventUplink:
         for segment in segments:
             events = _read_segment(segment)
             for start in range(0, len(events), self._batch_size):
-                if not self._post(events[start : start + self._batch_size]):
+                if not self._post(events[start : start + self._batch_size], timeout_s):
                     return False
             with self._disk:
                 segment.unlink(missing_ok=True)
         self._failures = 0
         return True
 
-    def _post(self, events: list[dict[str, Any]]) -> bool:
+    def _post(self, events: list[dict[str, Any]], timeout_s: float | None = None) -> bool:
         if self._session is None:
             self._session = requests.Session()
         headers = {"Content-Type": "application/json"}
@@ -312,7 +321,7 @@ class EventUplink:
         body = json.dumps({"events": events}, ensure_ascii=False, default=str).encode("utf-8")
         try:
             response = self._session.post(
-                self._url, data=body, headers=headers, timeout=self._timeout_s
+                self._url, data=body, headers=headers, timeout=timeout_s or self._timeout_s
             )
         except requests.RequestException as exc:
             self._note_failure(f"hub unreachable: {exc.__class__.__name__}")
@@ -347,13 +356,19 @@ class EventUplink:
 
 
 def uplink_for(config: PlayerConfig) -> EventUplink | None:
-    """The uplink a player with this configuration runs, ``None`` without a ``hub``.
+    """The uplink a player with this configuration runs, ``None`` without a hub.
 
+    The hub is ``hub`` from the config, else the origin of ``feed`` (as for heartbeats).
     Spools under ``{cache}/uplink``; sends with the token in ``hub_token_file`` (an
     unreadable file is logged and the uplink sends without it, so events still spool).
     Wire it as ``events.subscribe(up.offer); up.start()`` and ``up.stop()`` at exit.
     """
-    if not config.hub:
+    hub = config.hub
+    if not hub and config.feed:  # as the config documents: else the feed's origin
+        parts = urlsplit(config.feed)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            hub = f"{parts.scheme}://{parts.netloc}"
+    if not hub:
         return None
     token: str | None = None
     if config.hub_token_file is not None:
@@ -365,4 +380,4 @@ def uplink_for(config: PlayerConfig) -> EventUplink | None:
                 config.hub_token_file,
                 exc.strerror,
             )
-    return EventUplink(config.hub, token, config.cache / "uplink", screen=config.screen)
+    return EventUplink(hub, token, config.cache / "uplink", screen=config.screen)

@@ -165,6 +165,9 @@ def test_uplink_for_a_player_config(tmp_path):
     from signage.uplink import uplink_for
 
     assert uplink_for(PlayerConfig(screen="s", cache=tmp_path)) is None
+    from_feed = uplink_for(PlayerConfig(cache=tmp_path, feed="https://hub.example:8750/feed.json"))
+    assert from_feed is not None
+    assert from_feed._url == "https://hub.example:8750/api/v1/events"
     token_file = tmp_path / "hub.token"
     token_file.write_text("secreto\n", encoding="utf-8")
     config = PlayerConfig(

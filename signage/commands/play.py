@@ -127,5 +127,15 @@ def run(args: argparse.Namespace) -> int:
     from signage.kiosk.systemd import attach
 
     attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
+    from signage.uplink import uplink_for
+
+    uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down
+    if uplink is not None:
+        events.subscribe(uplink.offer)
+        uplink.start()
     del app
-    return player.run(args.for_s)
+    try:
+        return player.run(args.for_s)
+    finally:
+        if uplink is not None:
+            uplink.stop()
