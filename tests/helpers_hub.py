@@ -258,7 +258,9 @@ def push_messages(response: requests.Response) -> Iterator[PushMessage]:
     """Parses a ``stream=True`` response of ``/api/v1/push`` into messages, as they arrive.
 
     Comments (keep-alives) come out as ``PushMessage("", text, comment=True)``. The read
-    timeout of the request bounds each wait.
+    timeout of the request bounds each wait. Keep the generator while the channel should
+    stay open: when it is garbage-collected the response is closed and the hub drops the
+    subscription.
     """
     buffer = ""
     for chunk in response.iter_content(chunk_size=None, decode_unicode=True):

@@ -280,3 +280,12 @@ def test_signage_sync_against_the_hub(hub: RunningHub, tmp_path: Path) -> None:
     again = _sync(hub, cache, hub.url + "/feed/")
     assert again["status"] == "unchanged", again
     assert again["bytes_downloaded"] == 0
+
+
+def test_no_edit_no_new_version(hub: RunningHub) -> None:
+    """Publishing reads the root; those reads must not look like edits (a publish loop)."""
+    before = hub.version()
+    requests.post(hub.url + "/api/v1/republish", headers=hub.auth, timeout=30).raise_for_status()
+    after = hub.version()
+    time.sleep(1.0)  # several debounce periods with nothing saved
+    assert hub.version() == after > before

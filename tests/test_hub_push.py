@@ -162,7 +162,9 @@ def test_hub_stops_promptly_with_open_push_channels(tmp_path: Path) -> None:
     with run_hub(data=tmp_path / "data", root=root) as hub:
         r = requests.get(hub.url + "/api/v1/push", stream=True, timeout=(5, 10))
         try:
-            next(push_messages(r))
+            messages = push_messages(r)  # kept alive: the channel stays open
+            next(messages)
+            assert _subscribers(hub) == 1
             t0 = time.monotonic()
             stop_process(hub.process, grace=10)
             elapsed = time.monotonic() - t0
@@ -172,3 +174,22 @@ def test_hub_stops_promptly_with_open_push_channels(tmp_path: Path) -> None:
             assert elapsed < 5, f"shutdown took {elapsed:.1f}s with a push channel open"
         finally:
             r.close()
+
+
+def test_push_channels_beyond_the_limit_are_refused(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "data", root=root, extra_args=["--max-push", "2"]) as hub:
+        opened = [
+            requests.get(hub.url + "/api/v1/push", stream=True, timeout=(5, 10)) for _ in range(2)
+        ]
+        try:
+            # Keep the parsers: dropping one closes its response, which frees the slot.
+            streams = [push_messages(r) for r in opened]
+            assert [next(m).event for m in streams] == ["version", "version"]
+            refused = requests.get(hub.url + "/api/v1/push", timeout=5)
+            assert refused.status_code == 503
+            assert refused.headers["Retry-After"] == "30"
+            assert "poll" in refused.json()["error"]
+        finally:
+            for r in opened:
+                r.close()

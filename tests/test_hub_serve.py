@@ -163,3 +163,14 @@ def test_feed_mode_with_key_republishes_into_its_own_folder(tmp_path: Path) -> N
     with run_hub(data=data, feed=feed, key=key_path) as again:
         time.sleep(0.3)
         assert again.version() >= version
+
+
+def test_public_url_is_checked_and_reported(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    bad = _serve("--root", str(root), "--port", "0", "--public-url", "pantallas.gov.co")
+    _assert_refused(bad, "--public-url", "https://")
+    public = "https://pantallas.example.gov.co/"
+    with run_hub(data=tmp_path / "data", root=root, extra_args=["--public-url", public]) as hub:
+        status = requests.get(hub.url + "/api/v1/feed", timeout=5).json()
+        assert status["base_url"] == "https://pantallas.example.gov.co"
+        assert status["mode"] == "root"

@@ -77,6 +77,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="push-channel keep-alive interval (default %(default)s)",
     )
     parser.add_argument(
+        "--max-push",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="most push channels open at once; more are refused with 503 (default %(default)s)",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -166,6 +173,13 @@ def run(args: argparse.Namespace) -> int:
             )
         data_dir = (args.data or root / ROOT_DATA_NAME).resolve()
         feed_dir = data_dir / "feed"
+    if args.public_url is not None and not args.public_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--public-url {args.public_url}: give the full base URL, e.g. "
+            "https://pantallas.example.gov.co"
+        )
+    if args.keepalive <= 0:
+        raise UsageError(f"--keepalive {args.keepalive}: must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0..65535")
     token = read_token_file(args.token_file) if args.token_file is not None else None
@@ -188,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             port=port,
             public_url=args.public_url,
             keepalive_s=args.keepalive,
+            max_subscribers=args.max_push,
         )
         hub = Hub(config, key=key)
         hub.load()

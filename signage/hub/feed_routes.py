@@ -90,6 +90,10 @@ def routes(hub: Hub) -> list[BaseRoute]:
         return FileResponse(path, headers=headers, media_type=media_type, stat_result=stat)
 
     async def push(request: Request) -> Response:
+        if hub.push.subscribers >= hub.config.max_subscribers:
+            raise HTTPException(
+                503, "too many open push channels; poll the feed instead", {"Retry-After": "30"}
+            )
         return StreamingResponse(
             hub.push.stream(hub.current_version()),
             media_type="text/event-stream",

@@ -81,6 +81,8 @@ class HubConfig:
         public_url: the base URL screens and phones use (``/q/`` links); ``base_url``
             falls back to ``http://host:port``.
         keepalive_s: silence after which the push channel sends a comment line.
+        max_subscribers: open push channels beyond this are refused (503), so a flood of
+            connections cannot exhaust the hub's file descriptors.
         debounce_s: quiet time after a change under the root before republishing.
         expires_in: lifetime of each published manifest.
     """
@@ -94,6 +96,7 @@ class HubConfig:
     port: int = 8750
     public_url: str | None = None
     keepalive_s: float = KEEPALIVE_S
+    max_subscribers: int = 10_000
     debounce_s: float = 0.05
     expires_in: timedelta = timedelta(days=7)
 
@@ -554,7 +557,11 @@ class Hub:
                 if attempt < 19:
                     time.sleep(0.01)
                     continue
-                log.warning("%s: the signature does not match the manifest", sig_path)
+                log.warning(
+                    "%s: the signature does not verify with the hub's key; screens pinned "
+                    "to that key will refuse this feed (is --key the publisher's key?)",
+                    sig_path,
+                )
             return FeedSnapshot(int(doc["version"]), manifest, signature, assets, _media_types(doc))
         raise AssertionError("unreachable")  # pragma: no cover
 
