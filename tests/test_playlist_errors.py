@@ -251,8 +251,9 @@ def test_deep_nesting_is_refused(tmp_path: Path, opener: str) -> None:
 
 
 def test_control_characters_are_refused(tmp_path: Path) -> None:
-    problems = _load_text(tmp_path, b"name: \x07bell\nslides: []\n")
-    assert "not printable" in problems[0].message
+    problems = _load_text(tmp_path, b"name: Sala\nticker: [\x07bell]\n")
+    assert (problems[0].line, problems[0].col) == (2, 10)
+    assert "control character" in problems[0].message
 
 
 def test_two_documents_are_refused(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def test_parse_duration_accepts(text: object, seconds: float) -> None:
         (0, "more than 0"),
         (float("nan"), "more than 0"),
         (True, "not a duration"),
-        (None, "not a duration"),
+        (None, "duration is empty"),
         ("48h", "longer than a day"),
     ],
 )

@@ -172,7 +172,9 @@ def parse_duration(value: object) -> float:
     Raises:
         ValueError: with a message that says what was wrong and what is accepted.
     """
-    if isinstance(value, bool) or value is None:
+    if value is None:
+        raise ValueError("the duration is empty; write e.g. 10s, 2m or 1m30s")
+    if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration; write e.g. 10s, 2m or 1m30s")
     if isinstance(value, int | float):
         seconds = float(value)

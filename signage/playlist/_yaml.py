@@ -144,25 +144,32 @@ def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
     return text.removeprefix("\ufeff"), []
 
 
-def _syntax_problem(exc: yaml.YAMLError, where: str) -> Problem:
+def _syntax_problem(exc: yaml.YAMLError, where: str, text: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
     if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
         return Problem(
-            where, 0, 0, f"YAML cannot read character #x{exc.character:04x} (not printable text)"
+            where,
+            line,
+            col,
+            f"YAML cannot read character #x{exc.character:04x} (a control character, not "
+            "printable text); delete it",
         )
-    text = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
+    message = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
     hint = ""
-    if "\\t" in text or "tab" in text.lower():
+    if "\\t" in message or "tab" in message.lower():
         hint = " (indent with spaces, not tabs)"
-    elif "mapping values are not allowed" in text:
+    elif "mapping values are not allowed" in message:
         hint = " (a ':' inside a value needs the value in quotes)"
-    elif "expected <block end>" in text:
+    elif "expected <block end>" in message:
         hint = " (check the indentation of this line against the lines above it)"
     line = mark.line + 1 if mark is not None else 0
     col = mark.column + 1 if mark is not None else 0
-    return Problem(where, line, col, f"YAML syntax: {text}{hint}")
+    return Problem(where, line, col, f"YAML syntax: {message}{hint}")
 
 
 _STD = "tag:yaml.org,2002:"
@@ -325,7 +332,7 @@ def load_yaml_located(
                 top.seen[key.raw] = key.line
                 top.items.append((key, node))
     except yaml.YAMLError as exc:
-        problems.append(_syntax_problem(exc, where))
+        problems.append(_syntax_problem(exc, where, text))
         return None, problems
     except RecursionError:  # pragma: no cover - the stack above makes this unreachable
         problems.append(Problem(where, 0, 0, "document too deeply nested"))
