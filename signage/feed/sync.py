@@ -39,6 +39,7 @@ from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from signage.errors import FeedError
 from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
@@ -215,6 +216,10 @@ class SyncClient:
         except OSError as exc:
             reason = f"cache {self.store.root}: {exc.strerror or exc}"
             log.error("feed %s: %s", self.feed_url, reason)
+            return SyncResult("failed", None, counters.assets, counters.bytes, reason)
+        except Exception as exc:  # a sync must never kill the player's sync thread
+            log.exception("feed %s: unexpected error during sync", self.feed_url)
+            reason = f"unexpected error: {type(exc).__name__}"
             return SyncResult("failed", None, counters.assets, counters.bytes, reason)
 
     def close(self) -> None:
@@ -438,7 +443,7 @@ class SyncClient:
             try:
                 self._stream_into(url, part, have, size, headers, counters)
                 return
-            except (_Transient, requests.RequestException) as exc:
+            except (_Transient, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
                 self._backoff(attempt, f"asset {sha[:12]}…", _describe(exc))
         raise _Transient(f"asset {sha[:12]}…: incomplete after {self.retry.attempts} attempts")
 
@@ -529,6 +534,10 @@ def _describe(exc: Exception) -> Exception:
     """A short, stable reason for a network failure (no addresses or object ids)."""
     if isinstance(exc, _Transient):
         return exc
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return _Transient("server stalled (read timed out)")
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return _Transient("connection broken mid-body")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return _Transient("connection timed out")
     if isinstance(exc, requests.exceptions.ReadTimeout):
