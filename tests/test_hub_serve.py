@@ -174,3 +174,45 @@ def test_public_url_is_checked_and_reported(tmp_path: Path) -> None:
         status = requests.get(hub.url + "/api/v1/feed", timeout=5).json()
         assert status["base_url"] == "https://pantallas.example.gov.co"
         assert status["mode"] == "root"
+
+
+def test_served_pairs_always_verify_while_upstream_publishes(tmp_path: Path) -> None:
+    """A publisher rewrites feed.json and its .sig one after the other; the hub (holding the
+    key) only ever serves a manifest with the signature of exactly those bytes."""
+    import threading
+
+    from signage.feed.signing import load_private_key
+
+    root, feed, key_path = _published_feed(tmp_path)
+    key = load_private_key(key_path)
+    lobby = root / "playlists" / "lobby.yaml"
+    stop = threading.Event()
+    published: list[int] = []
+
+    def publisher() -> None:
+        i = 0
+        while not stop.is_set() and i < 15:
+            i += 1
+            lobby.write_text(lobby.read_text().replace("Bienvenidos", "Bienvenidos!"))
+            published.append(publish(root, feed, key, now=_now()).version)
+
+    with run_hub(data=tmp_path / "hubdata", feed=feed, key=key_path) as hub:
+        assert hub.pubkey
+        worker = threading.Thread(target=publisher)
+        worker.start()
+        checked = 0
+        try:
+            with requests.Session() as s:
+                while worker.is_alive() and checked < 2000:
+                    r = s.get(hub.url + "/feed.json", timeout=5)
+                    verify(r.content, r.headers["X-Signage-Signature"], hub.pubkey)
+                    checked += 1
+        finally:
+            stop.set()
+            worker.join(timeout=60)
+        assert checked > 10
+        # After the last publish the hub serves it (bounded wait).
+        deadline = time.monotonic() + 10
+        while hub.version() < published[-1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hub.version() >= published[-1]
