@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 
+from signage.events import rfc3339_ms
 from signage.model import Attribution, QRCode
 from signage.qr import attributed_url, encoded_url, track_code
 from tests.helpers_hub import make_content_root, run_hub
@@ -157,7 +159,7 @@ def test_codes_of_a_new_publish_are_registered_and_old_ones_kept(tracked_hub):
 def _event(event="slide_shown", **fields):
     return {
         "eid": uuid.uuid4().hex,
-        "ts": "2026-11-28T10:00:00.000Z",
+        "ts": rfc3339_ms(datetime.now(UTC) - timedelta(hours=2)),
         "event": event,
         **fields,
     }
@@ -176,18 +178,20 @@ def test_events_need_the_token_and_duplicates_are_ignored(tracked_hub):
     assert r.status_code == 200
     assert r.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
     bad = [{"eid": "x", "ts": "ayer", "event": "slide_shown"}, _event(ts="2026-11-28T10:00:00")]
+    bad.append(_event(ts=rfc3339_ms(datetime.now(UTC) - timedelta(days=31))))
     again = [*batch, *bad, _event(screen="lobby-1", playlist="lobby", slide="otra")]
     r = requests.post(url, json={"events": again}, headers=tracked_hub.auth, timeout=5)
     body = r.json()
     assert (body["accepted"], body["duplicates"]) == (1, 3)
-    assert [x["index"] for x in body["rejected"]] == [3, 4]
+    assert [x["index"] for x in body["rejected"]] == [3, 4, 5]
     assert "eid" in body["rejected"][0]["reason"]
     assert "zone" in body["rejected"][1]["reason"]
+    assert "check the screen's clock" in body["rejected"][2]["reason"]
     for junk in (b"not json", b'{"events": 3}', b"[]"):
         r = requests.post(url, data=junk, headers=tracked_hub.auth, timeout=5)
         assert r.status_code == 400
         assert "events" in r.json()["error"]
-    plays = _report(tracked_hub, since="2026-11-01", until="2026-12-01")["plays"]
+    plays = _report(tracked_hub, since="1d")["plays"]
     assert sorted((p["slide"], p["count"]) for p in plays) == [("encuesta", 3), ("otra", 1)]
 
 
@@ -195,3 +199,60 @@ def test_report_period_is_checked(tracked_hub):
     r = requests.get(tracked_hub.url + "/api/v1/report", params={"since": "ayer"}, timeout=5)
     assert r.status_code == 400
     assert "30d" in r.json()["error"]
+
+
+def test_report_period_is_whole_hours_and_counts_per_hour(tracked_hub):
+    url = tracked_hub.url + "/api/v1/events"
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    at = [base + timedelta(minutes=m) for m in (5, 50, 65, 130)]  # hours 0, 0, 1, 2
+    batch = [
+        _event(ts=rfc3339_ms(t), screen="sala-2", playlist="lobby", slide="encuesta") for t in at
+    ]
+    r = requests.post(url, json={"events": batch}, headers=tracked_hub.auth, timeout=5)
+    assert r.json()["accepted"] == 4
+
+    def plays(since, until):
+        doc = _report(tracked_hub, since=since, until=until)
+        return doc, sum(p["count"] for p in doc["plays"])
+
+    iso = lambda t: t.isoformat()  # noqa: E731
+    doc, n = plays(iso(base + timedelta(minutes=30)), iso(base + timedelta(minutes=70)))
+    assert n == 3  # widened to 00:00-02:00 of those hours
+    assert doc["since"] == rfc3339_ms(base)
+    assert doc["until"] == rfc3339_ms(base + timedelta(hours=2))
+    assert plays(iso(base + timedelta(hours=2)), iso(base + timedelta(hours=3)))[1] == 1
+    assert plays(iso(base - timedelta(hours=3)), iso(base))[1] == 0
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_event_ids_are_forgotten_after_retention_and_old_resends_refused(tmp_path):
+    # In-process Hub with an injected clock: the retention is about days, not requests.
+    from signage.hub.scan_routes import ScanRoom
+    from signage.hub.state import Hub, HubConfig
+
+    clock = _Clock(datetime(2027, 3, 1, 12, tzinfo=UTC))
+    hub = Hub(HubConfig(feed_dir=tmp_path / "feed", data_dir=tmp_path / "data"), clock=clock)
+    try:
+        room = ScanRoom(hub)
+        first = _event(ts="2027-03-01T11:00:00.000Z", screen="s", playlist="p", slide="x")
+        assert room._store_events([first])["accepted"] == 1
+        assert room._store_events([first])["duplicates"] == 1
+        clock.now += timedelta(days=31)
+        later = _event(ts="2027-04-01T11:00:00.000Z", screen="s", playlist="p", slide="x")
+        assert room._store_events([later])["accepted"] == 1
+        seen = hub.db().execute("SELECT eid FROM pop_seen").fetchall()
+        assert seen == [(later["eid"],)]  # the old id was forgotten...
+        result = room._store_events([first])  # ...so a resend of it must be refused
+        assert result["accepted"] == 0
+        assert "older than the 30 days" in result["rejected"][0]["reason"]
+        counts = hub.db().execute("SELECT hour, plays FROM pop_counts ORDER BY hour").fetchall()
+        assert counts == [("2027-03-01T11", 1), ("2027-04-01T11", 1)]
+    finally:
+        hub.close()

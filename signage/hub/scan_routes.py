@@ -10,11 +10,18 @@
   event with a unique ``eid``; duplicates are ignored (UNIQUE), so resending is safe.
   Needs the bearer token when the hub has one (like heartbeats).
 - ``GET /api/v1/report?since=30d[&until=ISO]``: plays and scans counted per screen,
-  playlist and slide over the period (JSON), for ``signage report``.
+  playlist and slide over the period (JSON), for ``signage report``. The period is
+  widened to whole UTC hours.
 
-Tables: ``qr_codes`` (code, playlist, slide, url, attribution JSON), ``qr_scans``,
-``play_events``. Codes are registered on every publish (``hub.on_publish``) and kept
-afterwards, so a screen still showing last week's QR keeps counting.
+Tables: ``qr_codes`` (code, playlist, slide, url, attribution JSON), ``qr_scans`` (one
+row per scan), ``pop_seen`` (the ``eid`` of every event of the last 30 days: duplicate
+detection) and ``pop_counts`` (``slide_shown`` counted per hour, screen, playlist and
+slide). Screens send an event every few seconds, so the hub keeps counts, not events: a
+year of a 20-screen fleet is a few MB of counts, and ``pop_seen`` stays bounded by its
+30 days. Events older than that are refused (they could no longer be told from a
+resend), with a reason that points at the screen's clock. Codes are registered on every
+publish (``hub.on_publish``) and kept afterwards, so a screen still showing last week's
+QR keeps counting.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import dataclasses
 import json
 import logging
 import re
-from datetime import datetime, timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -44,8 +52,9 @@ log = logging.getLogger("signage.hub.scans")
 UNKNOWN_SCREEN = "desconocida"
 MAX_BATCH_EVENTS = 1000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_EVENT_BYTES = 16 * 1024
 DEFAULT_SINCE = "30d"
+SEEN_RETENTION = timedelta(days=30)
+PRUNE_EVERY_S = 3600.0
 _CODE = re.compile(rf"[a-z2-7]{{{TRACK_CODE_LENGTH}}}")
 _EID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
@@ -68,16 +77,19 @@ CREATE TABLE IF NOT EXISTS qr_scans (
     slide TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS qr_scans_ts ON qr_scans (ts);
-CREATE TABLE IF NOT EXISTS play_events (
+CREATE TABLE IF NOT EXISTS pop_seen (
     eid TEXT PRIMARY KEY,
-    ts TEXT NOT NULL,
-    event TEXT NOT NULL,
-    screen TEXT NOT NULL DEFAULT '',
-    playlist TEXT NOT NULL DEFAULT '',
-    slide TEXT NOT NULL DEFAULT '',
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS play_events_event_ts ON play_events (event, ts);
+    ts TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pop_seen_ts ON pop_seen (ts);
+CREATE TABLE IF NOT EXISTS pop_counts (
+    hour TEXT NOT NULL,
+    screen TEXT NOT NULL,
+    playlist TEXT NOT NULL,
+    slide TEXT NOT NULL,
+    plays INTEGER NOT NULL,
+    PRIMARY KEY (hour, screen, playlist, slide)
+) WITHOUT ROWID;
 """
 
 _NOT_FOUND_PAGE = """<!doctype html><html lang="es"><meta charset="utf-8">
@@ -105,7 +117,7 @@ def normalise_ts(value: Any) -> str | None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """One proof-of-play event as the hub keeps it."""
+    """What the hub keeps of one proof-of-play event: its id, time and, for a play, where."""
 
     eid: str
     ts: str
@@ -113,11 +125,15 @@ class StoredEvent:
     screen: str
     playlist: str
     slide: str
-    body: str
+
+    @property
+    def hour(self) -> str:
+        """The UTC hour bucket, ``2026-11-28T14``."""
+        return self.ts[:13]
 
 
-def check_event(item: Any) -> StoredEvent | str:
-    """The event to store, or why it is refused."""
+def check_event(item: Any, oldest: str) -> StoredEvent | str:
+    """The event to keep, or why it is refused; ``oldest`` is the retention cut-off."""
     if not isinstance(item, dict):
         return "not an object"
     eid = item.get("eid")
@@ -126,18 +142,29 @@ def check_event(item: Any) -> StoredEvent | str:
     ts = normalise_ts(item.get("ts"))
     if ts is None:
         return "'ts' must be an RFC 3339 time with a zone"
+    if ts < oldest:
+        return (
+            f"'ts' {ts} is older than the {SEEN_RETENTION.days} days the hub keeps; "
+            "check the screen's clock (NTP)"
+        )
     event = item.get("event")
     if not isinstance(event, str) or not _EVENT_NAME.fullmatch(event):
         return "'event' must be a lower-case event name"
-    body = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    if len(body) > MAX_EVENT_BYTES:
-        return f"event larger than {MAX_EVENT_BYTES} bytes"
 
     def text(key: str) -> str:
         value = item.get(key)
         return value[:200] if isinstance(value, str) else ""
 
-    return StoredEvent(eid, ts, event, text("screen"), text("playlist"), text("slide"), body)
+    return StoredEvent(eid, ts, event, text("screen"), text("playlist"), text("slide"))
+
+
+def hour_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_ceil(moment: datetime) -> datetime:
+    floor = hour_floor(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 # ------------------------------------------------------------------------ the room
@@ -148,6 +175,8 @@ class ScanRoom:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self._prune_lock = threading.Lock()
+        self._pruned: datetime | None = None
         hub.schema(SCHEMA)
 
     # --- code registration (publishing thread)
@@ -239,23 +268,34 @@ class ScanRoom:
     # --- proof of play
 
     def _store_events(self, items: list[Any]) -> dict[str, Any]:
+        now = self.hub.now()
+        oldest = rfc3339_ms(now - SEEN_RETENTION)
         rejected: list[dict[str, Any]] = []
         good: list[StoredEvent] = []
         for i, item in enumerate(items):
-            checked = check_event(item)
+            checked = check_event(item, oldest)
             if isinstance(checked, str):
                 rejected.append({"index": i, "reason": checked})
             else:
                 good.append(checked)
+        accepted = 0
         conn = self.hub.db()
         with conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO play_events "
-                "(eid, ts, event, screen, playlist, slide, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [dataclasses.astuple(e) for e in good],
-            )
-            accepted = conn.total_changes - before
+            for e in good:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO pop_seen (eid, ts) VALUES (?, ?)", (e.eid, e.ts)
+                )
+                if cur.rowcount != 1:
+                    continue  # a resend: already counted
+                accepted += 1
+                if e.event == "slide_shown":
+                    conn.execute(
+                        "INSERT INTO pop_counts (hour, screen, playlist, slide, plays) "
+                        "VALUES (?, ?, ?, ?, 1) ON CONFLICT (hour, screen, playlist, slide) "
+                        "DO UPDATE SET plays = plays + 1",
+                        (e.hour, e.screen, e.playlist, e.slide),
+                    )
+        self._prune(now, oldest)
         if rejected:
             log.warning("events batch: %d event(s) refused, e.g. %s", len(rejected), rejected[0])
         return {
@@ -263,6 +303,18 @@ class ScanRoom:
             "duplicates": len(good) - accepted,
             "rejected": rejected,
         }
+
+    def _prune(self, now: datetime, oldest: str) -> None:
+        """Forgets event ids past the retention, at most once an hour."""
+        with self._prune_lock:
+            if self._pruned is not None and (now - self._pruned).total_seconds() < PRUNE_EVERY_S:
+                return
+            self._pruned = now
+        conn = self.hub.db()
+        with conn:
+            gone = conn.execute("DELETE FROM pop_seen WHERE ts < ?", (oldest,)).rowcount
+        if gone:
+            log.info("forgot %d proof-of-play event id(s) older than %s", gone, oldest)
 
     async def events(self, request: Request) -> Response:
         if self.hub.config.token is not None:
@@ -291,13 +343,14 @@ class ScanRoom:
         return [{"screen": s, "playlist": p, "slide": sl, "count": n} for s, p, sl, n in rows]
 
     def _report(self, since: datetime, until: datetime) -> dict[str, Any]:
+        since, until = hour_floor(since), hour_ceil(until)
         lo, hi = rfc3339_ms(since), rfc3339_ms(until)
         plays = self._counts(
-            "SELECT screen, playlist, slide, COUNT(*) FROM play_events "
-            "WHERE event = 'slide_shown' AND ts >= ? AND ts < ? "
+            "SELECT screen, playlist, slide, SUM(plays) FROM pop_counts "
+            "WHERE hour >= ? AND hour < ? "
             "GROUP BY screen, playlist, slide ORDER BY screen, playlist, slide",
-            lo,
-            hi,
+            lo[:13],
+            hi[:13],
         )
         scans = self._counts(
             "SELECT screen, playlist, slide, COUNT(*) FROM qr_scans "
