@@ -48,6 +48,8 @@ class ChangeWatcher:
         folder: watched recursively.
         on_change: the work to do (exceptions are logged, the watcher keeps going).
         debounce_s: quiet time to wait for after the last change.
+        max_wait_s: a stream of changes that never goes quiet (a long copy) is still
+            handled this long after its first change, then again after it settles.
         ignore: folders whose changes do not count.
     """
 
@@ -57,12 +59,15 @@ class ChangeWatcher:
         on_change: Callable[[], None],
         *,
         debounce_s: float = 0.05,
+        max_wait_s: float = 2.0,
         ignore: Sequence[Path] = (),
         name: str = "signage-hub-watch",
     ) -> None:
         self.folder = folder
         self._on_change = on_change
         self._debounce_s = debounce_s
+        self._max_wait_s = max_wait_s
+        self._first_change: float | None = None
         self._ignore = tuple(p.resolve() for p in ignore)
         self._name = name
         self._wake = threading.Condition()
@@ -79,6 +84,8 @@ class ChangeWatcher:
         """Records a change now (called by the watchdog thread, or by tests)."""
         with self._wake:
             self._last_change = time.monotonic()
+            if self._first_change is None:
+                self._first_change = self._last_change
             self._wake.notify()
 
     def start(self) -> None:
@@ -112,15 +119,18 @@ class ChangeWatcher:
                     self._wake.wait()
                 if self._stopping:
                     return
-                # Wait until nothing has changed for debounce_s.
+                # Wait until nothing has changed for debounce_s (or max_wait_s has passed).
                 while self._last_change is not None and not self._stopping:
-                    quiet = time.monotonic() - self._last_change
-                    if quiet >= self._debounce_s:
+                    now = time.monotonic()
+                    quiet = now - self._last_change
+                    waited = now - (self._first_change or now)
+                    if quiet >= self._debounce_s or waited >= self._max_wait_s:
                         break
-                    self._wake.wait(self._debounce_s - quiet)
+                    self._wake.wait(min(self._debounce_s - quiet, self._max_wait_s - waited))
                 if self._stopping:
                     return
                 self._last_change = None
+                self._first_change = None
             try:
                 self._on_change()
             except Exception:
