@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,15 +72,24 @@ def format_duration(seconds: float) -> str:
     return " ".join(parts)
 
 
-def summary_line(path: str, playlist: Playlist) -> str:
-    """One playlist's summary: slides, loop duration, tags."""
-    timed = [s.duration_s for s in playlist.slides if s.duration_s is not None]
-    own = len(playlist.slides) - len(timed)
-    loop = format_duration(sum(timed))
-    if own:
-        loop += (
-            f" + {own} video{'s' if own > 1 else ''} at {'their' if own > 1 else 'its'} own length"
-        )
+def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str:
+    """One playlist's summary: slides, loop duration (videos measured when possible), tags."""
+    from signage.playlist import video_duration
+
+    total = 0.0
+    unknown = 0
+    for slide in playlist.slides:
+        if slide.duration_s is not None:
+            total += slide.duration_s
+            continue
+        length = video_duration(root / slide.source) if root is not None else None
+        if length is None:
+            unknown += 1
+        else:
+            total += length
+    loop = format_duration(total)
+    if unknown:
+        loop += f" + {unknown} video(s) of unknown length"
     tags = ", ".join(sorted(playlist.tags)) if playlist.tags is not None else "every screen"
     count = len(playlist.slides)
     return (
@@ -88,71 +98,133 @@ def summary_line(path: str, playlist: Playlist) -> str:
     )
 
 
+@dataclass
+class Report:
+    """What ``validate`` found: problems, one summary line per valid file, counts."""
+
+    problems: list[Problem] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    checked: int = 0
+    playlists: int = 0
+    templates: int = 0
+
+    def template(self, path: Path) -> None:
+        """Checks one alert template file (the alerts room's format and loader)."""
+        from signage.alerts.templates import load_template_file
+        from signage.playlist import display_path
+
+        shown = display_path(path)
+        self.checked += 1
+        template, found = load_template_file(path, shown)
+        self.problems.extend(found)
+        if template is not None:
+            self.templates += 1
+            languages = "/".join(t.language for t in template.texts)
+            self.summaries.append(
+                f"{shown}: alert template {template.name!r}: {template.severity.value}, "
+                f"{languages}, takes {template.needs()}"
+            )
+
+    def playlist(self, shown: str, playlist: Playlist, root: Path) -> None:
+        self.playlists += 1
+        self.summaries.append(summary_line(shown, playlist, root))
+
+    def print(self) -> int:
+        for problem in self.problems:
+            print(problem)
+        if self.problems:
+            print()
+        for line in self.summaries:
+            print(line)
+        errors = sum(1 for p in self.problems if p.severity == "error")
+        warnings = len(self.problems) - errors
+        refused = len({p.path for p in self.problems if p.severity == "error"})
+        verdict = "all valid" if not errors else f"{refused} file(s) refused"
+        kinds = f"{self.playlists} playlist(s)"
+        if self.templates:
+            kinds += f" and {self.templates} alert template(s)"
+        print(
+            f"{self.checked} file(s) checked, {kinds} valid, {verdict}; "
+            f"{errors} error(s), {warnings} warning(s)"
+        )
+        return 1 if errors else 0
+
+
 def _root_for(file: Path, explicit: Path | None) -> Path:
     if explicit is not None:
         return explicit
     parent = file.absolute().parent
+    if parent.name == "alerts" and parent.parent.name == "playlists":
+        return parent.parent.parent
     if parent.name == "playlists":
         return parent.parent
     return Path()
 
 
+def _is_template(file: Path) -> bool:
+    parent = file.absolute().parent
+    return parent.name == "alerts" and parent.parent.name == "playlists"
+
+
 def _check_files(
-    files: Sequence[Path], root: Path | None, hosts: frozenset[str], check_assets: bool
-) -> tuple[list[Problem], list[tuple[str, Playlist]], int]:
+    report: Report,
+    files: Sequence[Path],
+    root: Path | None,
+    hosts: frozenset[str],
+    check_assets: bool,
+) -> None:
     from signage.errors import Problem
     from signage.playlist import display_path, load_playlist_file, load_theme_file
 
-    problems: list[Problem] = []
-    loaded: list[tuple[str, Playlist]] = []
     for file in files:
         shown = display_path(file)
         if not file.is_file():
-            problems.append(Problem(shown, 0, 0, "no such file"))
+            report.problems.append(
+                Problem(shown, 0, 0, "no such file; give the path of a playlist .yaml file")
+            )
             continue
         file_root = _root_for(file, root)
+        if _is_template(file):
+            report.template(file)
+            continue
+        report.checked += 1
         if file.name == "theme.yaml":
             _, found = load_theme_file(file, file_root, check_assets=check_assets)
-            problems.extend(found)
+            report.problems.extend(found)
             continue
         playlist, found = load_playlist_file(
             file, file_root, allowed_hosts=hosts, check_assets=check_assets
         )
-        problems.extend(found)
+        report.problems.extend(found)
         if playlist is not None:
-            loaded.append((shown, playlist))
-    return problems, loaded, len(files)
+            report.playlist(shown, playlist, file_root)
+
+
+def _check_root(report: Report, root: Path, hosts: frozenset[str], check_assets: bool) -> None:
+    from signage.alerts.templates import template_files
+    from signage.playlist import load_content_root
+
+    result = load_content_root(root, allowed_hosts=hosts, check_assets=check_assets)
+    report.problems.extend(result.problems)
+    report.checked += len(result.files)
+    for playlist in result.playlists:
+        report.playlist(playlist.origin.path if playlist.origin else playlist.id, playlist, root)
+    for path in template_files(root / "playlists" / "alerts"):
+        report.template(path)
 
 
 def run(args: argparse.Namespace) -> int:
     from signage.config import load_config
-    from signage.playlist import load_content_root
 
     hosts = {h.strip().lower() for h in args.allowed_host if h.strip()}
     if args.config is not None:
         hosts |= set(load_config(args.config).allowed_hosts)
     allowed = frozenset(hosts)
     check_assets = not args.no_assets
+    report = Report()
     if args.files:
-        problems, loaded, checked = _check_files(args.files, args.root, allowed, check_assets)
+        _check_files(report, args.files, args.root, allowed, check_assets)
     else:
         root = args.root if args.root is not None else Path()
-        result = load_content_root(root, allowed_hosts=allowed, check_assets=check_assets)
-        problems = list(result.problems)
-        loaded = [(p.origin.path if p.origin else p.id, p) for p in result.playlists]
-        checked = len(result.files)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print()
-    for shown, playlist in loaded:
-        print(summary_line(shown, playlist))
-    errors = sum(1 for p in problems if p.severity == "error")
-    warnings = len(problems) - errors
-    refused = len({p.path for p in problems if p.severity == "error"})
-    verdict = "all valid" if not errors else f"{refused} file(s) refused"
-    print(
-        f"{checked} file(s) checked, {len(loaded)} playlist(s) valid, {verdict}; "
-        f"{errors} error(s), {warnings} warning(s)"
-    )
-    return 1 if errors else 0
+        _check_root(report, root, allowed, check_assets)
+    return report.print()

@@ -66,7 +66,7 @@ from signage.playlist._load import (
     load_theme_file,
     playlist_files,
 )
-from signage.playlist._media import sniff_media
+from signage.playlist._media import sniff_media, video_duration
 from signage.playlist._yaml import (
     MAX_BYTES,
     MAX_DEPTH,
@@ -121,4 +121,5 @@ __all__ = [
     "playlist_files",
     "slugify",
     "sniff_media",
+    "video_duration",
 ]

@@ -42,3 +42,52 @@ def sniff_media(path: Path) -> str | None:
             return sniff_bytes(fh.read(HEADER_BYTES))
     except OSError:
         return None
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """The ISO-BMFF boxes in ``data[start:end]``: (type, payload start, payload end)."""
+    out: list[tuple[bytes, int, int]] = []
+    pos = start
+    while pos + 8 <= end and len(out) < 1000:
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        header = 8
+        if size == 1 and pos + 16 <= end:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            break
+        out.append((kind, pos + header, min(pos + size, end)))
+        pos += size
+    return out
+
+
+def video_duration(path: Path, max_bytes: int = 64 * 1024 * 1024) -> float | None:
+    """An MP4/MOV's length in seconds from its ``moov/mvhd`` box; ``None`` when unknown.
+
+    Reads at most ``max_bytes`` (a summary must not load a huge file); WebM is not parsed.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes)
+    except OSError:
+        return None
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind != b"moov":
+            continue
+        for inner, s, e in _boxes(data, start, end):
+            if inner != b"mvhd" or e - s < 20:
+                continue
+            version = data[s]
+            if version == 1 and e - s >= 32:
+                timescale = int.from_bytes(data[s + 20 : s + 24], "big")
+                duration = int.from_bytes(data[s + 24 : s + 32], "big")
+            else:
+                timescale = int.from_bytes(data[s + 12 : s + 16], "big")
+                duration = int.from_bytes(data[s + 16 : s + 20], "big")
+            if timescale <= 0 or duration in (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+                return None
+            return duration / timescale
+    return None
