@@ -66,7 +66,7 @@ def test_every_problem_is_printed_located_then_exit_1(tmp_path: Path) -> None:
     assert [(m["path"], int(m["line"]), int(m["col"])) for m in located] == [
         ("playlists/sala.yaml", 2, 1),
         ("playlists/sala.yaml", 4, 12),
-        ("playlists/sala.yaml", 5, 12),
+        ("playlists/sala.yaml", 5, 10),
         ("playlists/sala.yaml", 6, 15),
     ]
     messages = [m["message"] for m in located]
