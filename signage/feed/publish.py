@@ -26,6 +26,7 @@ import json
 import logging
 import mimetypes
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -185,6 +186,12 @@ def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> No
     pending = [(tmp_man, manifest)]
     if key is not None:
         pending.append((tmp_sig, (signing.sign(manifest, key) + "\n").encode("ascii")))
+    # Web servers such as nginx derive ETag and Last-Modified from (mtime in whole seconds,
+    # size). Two publishes within one second of equal size would look unchanged to a
+    # conditional GET, so each new file gets an mtime at least a second after the old one.
+    mtime_ns = time.time_ns()
+    with contextlib.suppress(FileNotFoundError):
+        mtime_ns = max(mtime_ns, man_path.stat().st_mtime_ns + 1_000_000_000)
     for tmp, data in pending:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
@@ -192,6 +199,7 @@ def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> No
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
     if key is not None:
         tmp_sig.replace(sig_path)
     else:
