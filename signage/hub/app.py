@@ -87,7 +87,9 @@ def _watcher(hub: Hub) -> ChangeWatcher | None:
             cfg.root,
             lambda: _root_changed(hub),
             debounce_s=cfg.debounce_s,
-            ignore=(cfg.data_dir, cfg.feed_dir),
+            # Asset paths may name any file under the root, so everything counts but the
+            # hub's own folders and version control.
+            ignore=(cfg.data_dir, cfg.feed_dir, cfg.root / ".git"),
             name="signage-hub-root",
         )
 

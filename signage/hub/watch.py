@@ -59,7 +59,7 @@ class ChangeWatcher:
         on_change: Callable[[], None],
         *,
         debounce_s: float = 0.05,
-        max_wait_s: float = 2.0,
+        max_wait_s: float = 10.0,
         ignore: Sequence[Path] = (),
         name: str = "signage-hub-watch",
     ) -> None:
