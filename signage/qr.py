@@ -23,10 +23,12 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import qrcode
 import qrcode.constants
+import qrcode.exceptions
 from PIL import Image
 
 from signage.model import Attribution, Playlist, QRCode
@@ -39,6 +41,7 @@ __all__ = [
     "check_url",
     "drawable",
     "encoded_url",
+    "min_module_px",
     "qr_image",
     "qr_layout",
     "safe_screen_id",
@@ -233,20 +236,21 @@ class QRLayout:
         return self.modules * self.module_px
 
 
-def _matrix(url: str, level: int) -> list[list[bool]]:
-    code = qrcode.QRCode(
+def _symbol(url: str, level: int) -> qrcode.QRCode[Any]:
+    """A QR symbol for ``url`` at ``level`` with its version fitted (the matrix not built:
+    that, with its eight mask trials, is the slow part and is done once, for the winner)."""
+    code: qrcode.QRCode[Any] = qrcode.QRCode(
         version=None, error_correction=level, box_size=1, border=QUIET_ZONE_MODULES
     )
     code.add_data(url.encode("utf-8"))
     try:
-        code.make(fit=True)
+        code.best_fit()
     except (qrcode.exceptions.DataOverflowError, ValueError) as exc:
         raise ValueError(
             f"URL of {len(url)} characters is too long for a QR code; shorten it or use "
             "'track: true' so the code holds a short hub link"
         ) from exc
-    matrix: list[list[bool]] = code.get_matrix()
-    return matrix
+    return code
 
 
 def min_module_px(screen_height: int) -> int:
@@ -254,27 +258,28 @@ def min_module_px(screen_height: int) -> int:
     return max(2, math.ceil(MIN_MODULE_PX_AT_1080 * screen_height / 1080))
 
 
-def _layouts(url: str, screen_height: int) -> list[tuple[QRLayout, list[list[bool]]]]:
+_Candidate = tuple[QRLayout, "qrcode.QRCode[Any]"]
+
+
+def _layouts(url: str, screen_height: int) -> list[_Candidate]:
     floor_px = min_module_px(screen_height)
     max_side = int(screen_height * MAX_SIDE_FRACTION)
-    out = []
+    out: list[_Candidate] = []
     for name, level in _LEVELS:
         try:
-            matrix = _matrix(url, level)
+            code = _symbol(url, level)
         except ValueError:
             continue
-        modules = len(matrix)
-        version = (modules - 2 * QUIET_ZONE_MODULES - 17) // 4
+        version = int(code.version)
+        modules = 17 + 4 * version + 2 * QUIET_ZONE_MODULES
         module_px = max(floor_px, max_side // modules)
-        out.append((QRLayout(name, version, modules, module_px), matrix))
+        out.append((QRLayout(name, version, modules, module_px), code))
     if not out:
-        _matrix(url, qrcode.constants.ERROR_CORRECT_L)  # raises the explanatory ValueError
+        _symbol(url, qrcode.constants.ERROR_CORRECT_L)  # raises the explanatory ValueError
     return out
 
 
-def _choose(
-    candidates: list[tuple[QRLayout, list[list[bool]]]], screen_height: int
-) -> tuple[QRLayout, list[list[bool]]]:
+def _choose(candidates: list[_Candidate], screen_height: int) -> _Candidate:
     max_side = int(screen_height * MAX_SIDE_FRACTION)
     fitting = [c for c in candidates if c[0].side_px <= max_side]
     if fitting:
@@ -309,8 +314,12 @@ def qr_image(url: str, screen_height: int) -> Image.Image:
     """
     if screen_height <= 0:
         raise ValueError(f"screen height must be positive, got {screen_height}")
-    layout, matrix = _choose(_layouts(url, screen_height), screen_height)
+    layout, code = _choose(_layouts(url, screen_height), screen_height)
+    code.make(fit=False)
+    matrix: list[list[bool]] = code.get_matrix()
     n = layout.modules
+    if len(matrix) != n:  # the library's fit and ours must agree
+        raise AssertionError(f"QR matrix is {len(matrix)} modules, expected {n}")
     raw = bytes(0 if cell else 255 for row in matrix for cell in row)
     small = Image.frombytes("L", (n, n), raw)
     big = small.resize((layout.side_px, layout.side_px), Image.Resampling.NEAREST)
