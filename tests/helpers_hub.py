@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 import requests
@@ -223,7 +223,7 @@ def run_hub(
             proc.stdout.close()
 
 
-def stop_process(proc: subprocess.Popen[str], grace: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds; reaps the process."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

@@ -26,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--root",
         type=Path,
+        metavar="DIR",
         help="live content root (holds playlists/ and assets/); republished on every saved "
         "change (default: the current folder)",
     )
