@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
 from signage import qr as qrmod
@@ -268,3 +270,35 @@ def test_rendered_slide_decodes_at_a_third_and_a_quarter(background, track):
         # a quarter, from about 3 m (docs/qr.md).
         small = screenshot.resize((1920 // factor, 1080 // factor), Image.Resampling.BOX)
         assert _decode(small) == [url], f"not decoded at 1/{factor} on {background}"
+
+
+_NAMES = ["utm_source", "utm_medium", "utm_campaign", "utm_content", "form", "lang", "a b", "ñ"]
+_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    author=st.lists(st.tuples(st.sampled_from(_NAMES), _texts), max_size=5),
+    fragment=st.one_of(st.none(), _texts),
+    screen=_texts.filter(bool),
+    slide=_texts.filter(bool),
+)
+def test_attribution_properties(author, fragment, screen, slide):
+    query = urlencode(author)
+    url = SURVEY + (f"?{query}" if query else "") + (f"#{quote(fragment)}" if fragment else "")
+    out = qrmod.attributed_url(QRCode(url), Attribution(), screen, "lobby", slide)
+    parts = urlsplit(out)
+    assert parts.query.startswith(query)  # the author's query, untouched, first
+    assert parts.fragment == (quote(fragment) if fragment else "")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    authored = {name for name, _ in author}
+    ours = {"utm_source": screen, "utm_medium": "pantalla", "utm_campaign": "lobby",
+            "utm_content": slide}  # fmt: skip
+    for name, value in ours.items():
+        values = [v for n, v in pairs if n == name]
+        if name in authored:
+            assert values == [v for n, v in author if n == name]  # the author wins
+        else:
+            assert values == [value]  # added exactly once, decoding to the real value
