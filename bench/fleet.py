@@ -1,0 +1,518 @@
+"""Benchmark: one hub serving a fleet of 1,000 simulated screens, and nginx under the same polls.
+
+Each simulated screen does what a real player does, with raw asyncio streams (stdlib only):
+holds the hub's push channel open (SSE ``/api/v1/push``), polls ``/feed.json`` every 15 s
+with ``If-None-Match`` on its own keep-alive connection, and sends a heartbeat every 30 s
+(``POST /api/v1/heartbeat``, ~600 bytes of JSON). Polls and heartbeats start at random
+offsets, as a real fleet's do. During the run, alerts are raised through the hub's API
+(``POST /api/v1/alerts``): each is published, signed and announced to every channel.
+
+Figures, each with a baseline measured in the same run:
+- announce: time from the alert request until the LAST of the 1,000 channels has the new
+  version (target 2 s); baseline: the same with one channel on an idle hub.
+- manifest p99 under the fleet's load (target 50 ms); baseline: one client, idle hub.
+- hub memory per connected screen: RSS with the fleet connected minus RSS before, / N.
+- nginx (Debian's, one worker, docs/nginx/signage-feed.conf) serving the same published
+  feed to the same 1,000 screens polling every 15 s: manifest p99, and hub p99 / nginx p99.
+
+The load generator shares the 2 cores with the server, so latencies include its own
+scheduling delays (equally for hub and nginx).
+
+    .venv/bin/python bench/fleet.py [--screens 1000] [--duration 60] [--nginx-duration 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from signage.feed.codec import alert_to_json
+from signage.model import Alert, AlertText, Severity
+from tests.helpers_hub import make_content_root, run_hub
+
+ANNOUNCE_TARGET_S = 2.0
+MANIFEST_P99_TARGET_MS = 50.0
+NGINX_CONF = Path(__file__).resolve().parents[1] / "docs" / "nginx" / "signage-feed.conf"
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# ------------------------------------------------------------------------ HTTP client
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection (reconnects when the server closes it)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
+        for attempt in range(2):
+            if self.writer is None:
+                await self._connect()
+            assert self.reader is not None and self.writer is not None
+            head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            for k, v in (headers or {}).items():
+                head += f"{k}: {v}\r\n"
+            if body or method == "POST":
+                head += f"Content-Length: {len(body)}\r\n"
+            try:
+                self.writer.write(head.encode() + b"\r\n" + body)
+                await self.writer.drain()
+                return await self._response()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:
+                    raise
+        raise ConnectionError("unreachable")
+
+    async def _response(self) -> tuple[int, dict[str, str], bytes]:
+        assert self.reader is not None
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, _, v = line.partition(":")
+                headers[k.strip().lower()] = v.strip()
+        data = b""
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                data += chunk[:-2]
+        elif "content-length" in headers:
+            data = await self.reader.readexactly(int(headers["content-length"]))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+# ----------------------------------------------------------------------- a screen
+
+
+@dataclass
+class Stats:
+    manifest_ms: list[float] = field(default_factory=list)
+    manifest_status: dict[int, int] = field(default_factory=dict)
+    heartbeat_ms: list[float] = field(default_factory=list)
+    heartbeat_fail: int = 0
+    errors: int = 0
+
+
+class Screen:
+    """A simulated player: push channel, conditional manifest polls, heartbeats."""
+
+    def __init__(self, n: int, host: str, port: int, token: str | None, stats: Stats) -> None:
+        self.name = f"bench-{n:04d}"
+        self.host, self.port, self.token, self.stats = host, port, token, stats
+        self.http = Http(host, port)
+        self.etag: str | None = None
+        self.version = -1
+        self.seen: dict[int, float] = {}
+        self.changed = asyncio.Event()
+        self.sse: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def open_push(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.write(
+            f"GET /api/v1/push HTTP/1.1\r\nHost: {self.host}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")
+        self.sse = (reader, writer)
+
+    async def read_push(self) -> None:
+        assert self.sse is not None
+        reader = self.sse[0]
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            if line.startswith(b"data: "):
+                version = int(json.loads(line[6:])["version"])
+                self.seen.setdefault(version, time.perf_counter())
+                self.version = max(self.version, version)
+                self.changed.set()
+
+    async def wait_version(self, version: int) -> float:
+        while self.version < version:
+            self.changed.clear()
+            await self.changed.wait()
+        return self.seen[min(v for v in self.seen if v >= version)]
+
+    async def poll_once(self) -> None:
+        headers = {"If-None-Match": self.etag} if self.etag else {}
+        t0 = time.perf_counter()
+        try:
+            status, hdrs, _ = await self.http.request("GET", "/feed.json", headers)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.stats.errors += 1
+            return
+        self.stats.manifest_ms.append((time.perf_counter() - t0) * 1000)
+        self.stats.manifest_status[status] = self.stats.manifest_status.get(status, 0) + 1
+        if status == 200:
+            self.etag = hdrs.get("etag", self.etag)
+
+    async def heartbeat_once(self) -> None:
+        body = json.dumps(
+            {
+                "screen": self.name,
+                "sent": datetime.now(UTC).isoformat(),
+                "tags": ["lobby", "bench"],
+                "version": self.version,
+                "playlist": "lobby",
+                "slide": "bienvenida",
+                "last_sync": datetime.now(UTC).isoformat(),
+                "stale": False,
+                "errors": {"feed": 0},
+                "uptime_s": 1234.5,
+                "rss_mb": 180.2,
+                "disk_free_mb": 20480.0,
+                "software": "bench",
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        t0 = time.perf_counter()
+        try:
+            status, _, _ = await self.http.request("POST", "/api/v1/heartbeat", headers, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.stats.heartbeat_fail += 1
+            return
+        if status // 100 == 2:
+            self.stats.heartbeat_ms.append((time.perf_counter() - t0) * 1000)
+        else:
+            self.stats.heartbeat_fail += 1
+
+    async def every(self, period: float, action: str, until: float) -> None:
+        await asyncio.sleep(random.uniform(0, period))
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            await getattr(self, action)()
+            await asyncio.sleep(max(0.0, period - (time.perf_counter() - started)))
+
+    def close(self) -> None:
+        self.http.close()
+        if self.sse is not None:
+            self.sse[1].close()
+
+
+# -------------------------------------------------------------------------- phases
+
+
+def raise_alert_body(i: int) -> bytes:
+    now = datetime.now(UTC)
+    alert = Alert(
+        id=f"bench-{i}-{int(time.time() * 1000)}",
+        severity=Severity.SEVERE,
+        texts=(AlertText("es", f"Prueba de carga {i}", "Simulacro de la flota"),),
+        sender="bench@oai",
+        sent=now,
+        expires=now + timedelta(minutes=10),
+    )
+    return json.dumps({"alert": alert_to_json(alert)}).encode()
+
+
+async def announce(host: str, port: int, token: str, screens: list[Screen], i: int) -> float:
+    """Raises an alert; returns seconds until the last screen has the new version."""
+    admin = Http(host, port)
+    t0 = time.perf_counter()
+    status, _, data = await admin.request(
+        "POST",
+        "/api/v1/alerts",
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        raise_alert_body(i),
+    )
+    admin.close()
+    if status // 100 != 2:
+        raise RuntimeError(f"alert raise refused: {status} {data[:200]!r}")
+    version = int(json.loads(data)["version"])
+    arrivals = await asyncio.wait_for(
+        asyncio.gather(*(s.wait_version(version) for s in screens)), 30
+    )
+    return max(arrivals) - t0
+
+
+async def connect_all(screens: list[Screen], push: bool) -> None:
+    for i in range(0, len(screens), 100):  # batches: do not flood the listen backlog
+        batch = screens[i : i + 100]
+        if push:
+            await asyncio.gather(*(s.open_push() for s in batch))
+        await asyncio.gather(*(s.poll_once() for s in batch))  # opens the keep-alive conn
+
+
+async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) -> dict[str, float]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    out: dict[str, float] = {}
+
+    # baselines: one screen on an idle hub
+    one = Screen(-1, host, port, token, Stats())
+    await one.open_push()
+    reader = asyncio.create_task(one.read_push())
+    for _ in range(200):
+        await one.poll_once()
+    out["idle_manifest_p99_ms"] = pct(one.stats.manifest_ms, 99)
+    singles = [await announce(host, port, token, [one], 100 + i) for i in range(3)]
+    out["single_announce_s"] = statistics.median(singles)
+    reader.cancel()
+    one.close()
+
+    await asyncio.sleep(1.0)
+    rss0 = rss_kb(pid)
+    stats = Stats()
+    screens = [Screen(n, host, port, token, stats) for n in range(args.screens)]
+    t_connect = time.perf_counter()
+    await connect_all(screens, push=True)
+    readers = [asyncio.create_task(s.read_push()) for s in screens]
+    out["connect_s"] = time.perf_counter() - t_connect
+    stats.manifest_ms.clear()  # the connection burst is not steady-state polling
+    until = time.perf_counter() + args.duration
+    loops = [asyncio.create_task(s.every(args.poll, "poll_once", until)) for s in screens]
+    loops += [
+        asyncio.create_task(s.every(args.heartbeat, "heartbeat_once", until)) for s in screens
+    ]
+    await asyncio.sleep(min(5.0, args.duration / 4))
+    out["rss_connected_kb"] = rss_kb(pid)
+    out["rss_idle_kb"] = rss0
+    gap = (args.duration - 10) / max(1, args.announces)
+    times = []
+    for i in range(args.announces):
+        await asyncio.sleep(gap)
+        times.append(await announce(host, port, token, screens, i))
+    await asyncio.gather(*loops)
+    out["rss_end_kb"] = rss_kb(pid)
+    for r in readers:
+        r.cancel()
+    for s in screens:
+        s.close()
+    out["announce_max_s"] = max(times)
+    out["announce_median_s"] = statistics.median(times)
+    out["manifest_p50_ms"] = pct(stats.manifest_ms, 50)
+    out["manifest_p99_ms"] = pct(stats.manifest_ms, 99)
+    out["manifest_requests"] = len(stats.manifest_ms)
+    out["manifest_304"] = stats.manifest_status.get(304, 0)
+    out["heartbeat_p99_ms"] = pct(stats.heartbeat_ms, 99)
+    out["heartbeats_ok"] = len(stats.heartbeat_ms)
+    out["heartbeats_failed"] = stats.heartbeat_fail
+    out["errors"] = stats.errors
+    return out
+
+
+async def poll_phase(url: str, args: argparse.Namespace) -> dict[str, float]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    one = Screen(-1, host, port, None, Stats())
+    for _ in range(200):
+        await one.poll_once()
+    one.close()
+    stats = Stats()
+    screens = [Screen(n, host, port, None, stats) for n in range(args.screens)]
+    await connect_all(screens, push=False)
+    stats.manifest_ms.clear()
+    until = time.perf_counter() + args.nginx_duration
+    await asyncio.gather(*(s.every(args.poll, "poll_once", until) for s in screens))
+    for s in screens:
+        s.close()
+    return {
+        "idle_manifest_p99_ms": pct(one.stats.manifest_ms, 99),
+        "manifest_p50_ms": pct(stats.manifest_ms, 50),
+        "manifest_p99_ms": pct(stats.manifest_ms, 99),
+        "manifest_requests": len(stats.manifest_ms),
+        "manifest_304": stats.manifest_status.get(304, 0),
+        "errors": stats.errors,
+    }
+
+
+@contextmanager
+def nginx(folder: Path, work: Path, connections: int) -> Iterator[str]:
+    """Debian's nginx, one worker, enough connections for the fleet, the documented config."""
+    import socket
+
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = work / "nginx.conf"
+    work.mkdir(parents=True, exist_ok=True)
+    conf.write_text(
+        f"""
+user root;
+worker_processes 1;
+worker_rlimit_nofile {connections * 2 + 256};
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+events {{ worker_connections {connections * 2 + 256}; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/cb; proxy_temp_path {work}/px;
+    fastcgi_temp_path {work}/fc; uwsgi_temp_path {work}/uw; scgi_temp_path {work}/sc;
+    keepalive_timeout 120; keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {folder};
+        include {NGINX_CONF};
+    }}
+}}
+"""
+    )
+    proc = subprocess.Popen(
+        [exe, "-p", str(work), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"nginx did not start: {proc.stderr.read() if proc.stderr else ''!r}"
+                )
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--screens", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60.0, help="hub load phase, seconds")
+    parser.add_argument("--nginx-duration", type=float, default=40.0)
+    parser.add_argument("--poll", type=float, default=15.0)
+    parser.add_argument("--heartbeat", type=float, default=30.0)
+    parser.add_argument("--announces", type=int, default=3)
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = args.screens * 4 + 512  # client: 2 sockets a screen; nginx/hub: the other ends
+    if hard < need:
+        print(f"file descriptor hard limit {hard} < {need}: lower --screens", file=sys.stderr)
+        return 2
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    random.seed(7)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_content_root(Path(tmp) / "root")
+        with run_hub(data=Path(tmp) / "data", root=root) as hub:
+            assert hub.token is not None
+            hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
+            feed_copy = Path(tmp) / "static-feed"
+            shutil.copytree(hub.feed_dir, feed_copy, ignore=shutil.ignore_patterns(".*"))
+        with nginx(feed_copy, Path(tmp) / "nginx", args.screens) as nginx_url:
+            ngx = asyncio.run(poll_phase(nginx_url, args))
+    n = args.screens
+    per_screen_kb = (hub_fig["rss_connected_kb"] - hub_fig["rss_idle_kb"]) / n
+    print(
+        f"fleet: {n} simulated screens; poll {args.poll:.0f} s, heartbeat {args.heartbeat:.0f} s,"
+        f" hub phase {args.duration:.0f} s, nginx phase {args.nginx_duration:.0f} s,"
+        f" total {time.monotonic() - started:.0f} s"
+    )
+    print(f"connect {n} push channels + keep-alive connections: {hub_fig['connect_s']:.1f} s")
+    a_ratio = hub_fig["announce_max_s"] / hub_fig["single_announce_s"]
+    a_ok = verdict(hub_fig["announce_max_s"] <= ANNOUNCE_TARGET_S)
+    m_ok = verdict(hub_fig["manifest_p99_ms"] <= MANIFEST_P99_TARGET_MS)
+    n_ok = verdict(ngx["manifest_p99_ms"] <= MANIFEST_P99_TARGET_MS)
+    last = hub_fig["announce_max_s"] * 1000
+    print(
+        f"announce (alert raised -> last of {n} channels): max {last:.0f}"
+        f" ms, median {hub_fig['announce_median_s'] * 1000:.0f} ms over {args.announces};"
+        f" baseline 1 channel {hub_fig['single_announce_s'] * 1000:.0f} ms; ratio {a_ratio:.1f}x;"
+        f" target <= {ANNOUNCE_TARGET_S:.0f} s -> {a_ok}"
+    )
+    m_ratio = hub_fig["manifest_p99_ms"] / hub_fig["idle_manifest_p99_ms"]
+    print(
+        f"hub manifest under load: p50 {hub_fig['manifest_p50_ms']:.1f} ms, p99"
+        f" {hub_fig['manifest_p99_ms']:.1f} ms ({hub_fig['manifest_requests']:.0f} requests,"
+        f" {hub_fig['manifest_304']:.0f} x 304); baseline idle p99"
+        f" {hub_fig['idle_manifest_p99_ms']:.1f} ms; ratio {m_ratio:.1f}x; target p99 <="
+        f" {MANIFEST_P99_TARGET_MS:.0f} ms -> {m_ok}"
+    )
+    print(
+        f"hub heartbeats: {hub_fig['heartbeats_ok']:.0f} ok, {hub_fig['heartbeats_failed']:.0f}"
+        f" failed, p99 {hub_fig['heartbeat_p99_ms']:.1f} ms; request errors {hub_fig['errors']:.0f}"
+    )
+    print(
+        f"hub memory: idle {hub_fig['rss_idle_kb'] / 1024:.1f} MiB, {n} connected"
+        f" {hub_fig['rss_connected_kb'] / 1024:.1f} MiB, at end {hub_fig['rss_end_kb'] / 1024:.1f}"
+        f" MiB -> {per_screen_kb:.1f} KiB per connected screen"
+    )
+    n_ratio = hub_fig["manifest_p99_ms"] / ngx["manifest_p99_ms"]
+    print(
+        f"nginx manifest, same polling: p50 {ngx['manifest_p50_ms']:.1f} ms, p99"
+        f" {ngx['manifest_p99_ms']:.1f} ms ({ngx['manifest_requests']:.0f} requests,"
+        f" {ngx['manifest_304']:.0f} x 304, errors {ngx['errors']:.0f}); idle p99"
+        f" {ngx['idle_manifest_p99_ms']:.1f} ms; hub p99 / nginx p99 = {n_ratio:.1f}x;"
+        f" target p99 <= {MANIFEST_P99_TARGET_MS:.0f} ms -> {n_ok}"
+    )
+    ok = (
+        hub_fig["announce_max_s"] <= ANNOUNCE_TARGET_S
+        and hub_fig["manifest_p99_ms"] <= MANIFEST_P99_TARGET_MS
+        and hub_fig["errors"] == 0
+    )
+    print(f"overall: {verdict(ok)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
