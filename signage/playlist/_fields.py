@@ -132,7 +132,12 @@ class Text(Spec[str]):
         return text
 
     def schema(self) -> JSON:
-        out: JSON = {"type": "string", "minLength": self.min_len, "maxLength": self.max_len}
+        # numbers written unquoted are accepted as their text, so the schema allows them too
+        out: JSON = {
+            "type": ["string", "number"],
+            "minLength": self.min_len,
+            "maxLength": self.max_len,
+        }
         if self.pattern is not None:
             out["pattern"] = f"^(?:{self.pattern.pattern})$"
         if self.description:
@@ -162,7 +167,10 @@ _DURATION_RE = re.compile(
     r"\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?"
     r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*"
 )
-DURATION_PATTERN = r"\s*(\d+(\.\d+)?\s*h)?\s*(\d+(\.\d+)?\s*m(in)?)?\s*(\d+(\.\d+)?\s*s)?\s*"
+DURATION_PATTERN = (
+    r"\s*(\d+(\.\d+)?\s*[hH])?\s*(\d+(\.\d+)?\s*[mM]([iI][nN])?)?\s*(\d+(\.\d+)?\s*[sS])?\s*"
+    r"|\s*\d+(\.\d+)?\s*"
+)
 MAX_DURATION_S = 24 * 3600.0
 
 
@@ -224,7 +232,7 @@ class Duration(Spec[float]):
         out: JSON = {
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_S},
-                {"type": "string", "pattern": f"^{DURATION_PATTERN}$"},
+                {"type": "string", "pattern": f"^(?:{DURATION_PATTERN})$"},
             ]
         }
         if self.description:
@@ -243,7 +251,7 @@ class Choice(Spec[E]):
         names = [str(m.value) for m in self.enum_type]
         if isinstance(node, YScalar) and isinstance(node.value, str):
             for member in self.enum_type:
-                if str(member.value) == node.value.strip().lower():
+                if str(member.value) == node.value:
                     return member
         raw = node.raw if isinstance(node, YScalar) else kind_of(node)
         close = difflib.get_close_matches(str(raw).lower(), names, n=1)
@@ -299,7 +307,11 @@ class HttpsUrl(Spec[str]):
         return s.value.strip()
 
     def schema(self) -> JSON:
-        out: JSON = {"type": "string", "format": "uri", "pattern": "^https://[^\\s/]+"}
+        out: JSON = {
+            "type": "string",
+            "format": "uri",
+            "pattern": "^\\s*[hH][tT][tT][pP][sS]://[^\\s/]+",
+        }
         if self.description:
             out["description"] = self.description
         return out
@@ -416,11 +428,18 @@ class Asset(Spec[str]):
         exts = sorted({e.lstrip(".") for e, t in EXTENSION_TYPES.items() if t in self.media})
         out: JSON = {
             "type": "string",
-            "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$)).+\.(" + "|".join(exts) + ")$",
+            "pattern": r"^\s*(?![/~])(?!.*(^|/)\.\.(/|$)).+\.("
+            + "|".join(map(_any_case, exts))
+            + r")\s*$",
         }
         if self.description:
             out["description"] = self.description
         return out
+
+
+def _any_case(text: str) -> str:
+    """``png`` -> ``[pP][nN][gG]`` (JSON Schema patterns have no case-insensitive flag)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
 
 
 class DateValue(Spec[date]):
@@ -445,7 +464,7 @@ class DateValue(Spec[date]):
         return ctx.error(node, f"{s.raw!r} is not a date; write YYYY-MM-DD, e.g. 2027-01-04")
 
     def schema(self) -> JSON:
-        out: JSON = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+        out: JSON = {"type": "string", "format": "date", "pattern": r"^\s*\d{4}-\d{2}-\d{2}\s*$"}
         if self.description:
             out["description"] = self.description
         return out
@@ -463,7 +482,7 @@ class Days(Spec[frozenset[Weekday]]):
     def _one(self, node: YNode, ctx: Context) -> set[Weekday] | Invalid:
         if not isinstance(node, YScalar) or not isinstance(node.value, str):
             return ctx.error(node, f"expected a day (mon … sun), found {kind_of(node)}")
-        word = node.value.strip().lower()
+        word = node.value
         parts = word.split("-")
         if len(parts) == 2 and all(p in DAY_NAMES for p in parts):
             a, b = DAY_NAMES[parts[0]], DAY_NAMES[parts[1]]
@@ -472,7 +491,7 @@ class Days(Spec[frozenset[Weekday]]):
             return {Weekday(i) for i in range(a, b + 1)}
         if word in DAY_NAMES:
             return {DAY_NAMES[word]}
-        close = difflib.get_close_matches(word, list(DAY_NAMES), n=1)
+        close = difflib.get_close_matches(word.strip().lower(), list(DAY_NAMES), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return ctx.error(node, f"{node.raw!r} is not a day; use mon tue wed thu fri sat sun{hint}")
 
@@ -553,7 +572,7 @@ class Hours(Spec[tuple[HourWindow, ...]]):
         return tuple(windows)
 
     def schema(self) -> JSON:
-        window = {"type": "string", "pattern": r"^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$"}
+        window = {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"}
         out: JSON = {"anyOf": [window, {"type": "array", "items": window, "minItems": 1}]}
         if self.description:
             out["description"] = self.description
