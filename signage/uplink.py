@@ -47,6 +47,7 @@ log = logging.getLogger("signage.uplink")
 DEFAULT_MAX_SPOOL_BYTES = 50 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024
 DEFAULT_BATCH_SIZE = 500
+MAX_QUEUED = 10_000  # events held in memory while the spool cannot be written
 _PREFIX, _SUFFIX = "seg-", ".jsonl"
 
 
@@ -140,7 +141,7 @@ class EventUplink:
         self._timeout_s = timeout_s
         self._session = session
         self._rng = rng
-        self._queue: deque[dict[str, Any]] = deque()
+        self._queue: deque[dict[str, Any]] = deque(maxlen=MAX_QUEUED)
         self._wake = threading.Condition()
         self._disk = threading.Lock()  # the worker and stop() may both write the spool
         self._stopping = False
@@ -164,6 +165,8 @@ class EventUplink:
         if self._screen is not None:
             record.setdefault("screen", self._screen)
         with self._wake:
+            if len(self._queue) == MAX_QUEUED:  # the spool has been unwritable for a while
+                self._dropped += 1  # the deque drops the oldest
             self._queue.append(record)
             self._offered += 1
             if len(self._queue) >= self._batch_size:
@@ -173,7 +176,10 @@ class EventUplink:
         """Reads back the spool left by a previous run and starts sending."""
         if self._thread is not None:
             return
-        self._spool.mkdir(parents=True, exist_ok=True)
+        try:
+            self._spool.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # the player plays on; events wait in memory (bounded)
+            self._note_failure(f"spool folder {self._spool} unusable: {exc.strerror}")
         numbers = [_segment_number(p) for p in self._segments()]
         self._next_number = max(numbers, default=-1) + 1
         self._stopping = False
@@ -246,7 +252,7 @@ class EventUplink:
     def _segments(self) -> list[Path]:
         try:
             found = [p for p in self._spool.glob(f"{_PREFIX}*{_SUFFIX}") if _segment_number(p) >= 0]
-        except FileNotFoundError:
+        except OSError:  # no spool folder (yet), or a file in its way
             return []
         return sorted(found, key=_segment_number)
 
@@ -256,8 +262,16 @@ class EventUplink:
             self._queue.clear()
         if not batch:
             return
-        with self._disk:
-            self._append(batch)
+        try:
+            with self._disk:
+                self._append(batch)
+        except OSError as exc:
+            with self._wake:  # keep them in memory (bounded) until the disk takes them
+                room = MAX_QUEUED - len(self._queue)
+                keep = batch[len(batch) - room :] if room > 0 else []
+                self._dropped += len(batch) - len(keep)
+                self._queue.extendleft(reversed(keep))
+            self._note_failure(f"cannot write the spool in {self._spool}: {exc.strerror}")
 
     def _append(self, batch: list[dict[str, Any]]) -> None:
         self._spool.mkdir(parents=True, exist_ok=True)

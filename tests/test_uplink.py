@@ -184,3 +184,23 @@ def test_uplink_for_a_player_config(tmp_path):
     uplink.stop()
     line = next((tmp_path / "cache" / "uplink").glob("seg-*")).read_text()
     assert json.loads(line)["screen"] == "lobby-1"
+
+
+def test_unwritable_spool_never_takes_the_player_down(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the spool folder should be", encoding="utf-8")
+    uplink = EventUplink("http://127.0.0.1:9", None, blocker / "spool", **FAST)
+    log = EventLog(None)
+    log.subscribe(uplink.offer)
+    uplink.start()  # no exception: the screen keeps playing
+    try:
+        for i in range(5):
+            log.emit("slide_shown", screen="s", playlist="p", slide=f"x{i}", kind="text")
+        _wait(lambda: "cannot write the spool" in (uplink.stats().last_error or ""),
+              what="the spool failure noted")  # fmt: skip
+    finally:
+        uplink.stop()
+    stats = uplink.stats()
+    assert stats.dropped == 0  # still held in memory, not silently lost
+    assert stats.pending_segments == 0
+    assert len(uplink._queue) == 5
