@@ -221,6 +221,7 @@ def test_invalid_edit_keeps_last_good_feed(hub: RunningHub) -> None:
             break
         time.sleep(0.05)
     assert status["last_error"], "the hub never reported the invalid edit"
+    assert "lobby.yaml:" in str(status["last_error"])  # located: path:line:col: message
     assert "lobby.yaml" in hub.stderr()
     assert hub.version() == version
     still = requests.get(hub.url + "/feed.json", timeout=5)

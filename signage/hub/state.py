@@ -36,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from signage.errors import SignageError, ValidationError
+from signage.errors import FeedError, SignageError, ValidationError
 from signage.hub.auth import check_bearer
 from signage.hub.push import KEEPALIVE_S, Broadcaster
 from signage.model import Alert
@@ -227,6 +227,7 @@ class Hub:
         self.alerts_provider: AlertsProvider | None = None
         self.last_error: str | None = None
         self._key = key
+        self._public_key: str | None = None
         self._clock = clock
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -256,9 +257,11 @@ class Hub:
         """The base64 public key screens pin, ``None`` when the hub holds no key."""
         if self._key is None:
             return None
-        from signage.feed.signing import public_key_b64
+        if self._public_key is None:
+            from signage.feed.signing import public_key_b64
 
-        return public_key_b64(self._key)
+            self._public_key = public_key_b64(self._key)
+        return self._public_key
 
     def now(self) -> datetime:
         """The hub clock."""
@@ -361,8 +364,13 @@ class Hub:
                     alerts=alerts,
                 )
             except ValidationError as exc:
-                self.last_error = f"{reason}: {len(exc.problems)} problem(s) in {root}"
+                first = str(exc.problems[0]) if exc.problems else str(root)
+                more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+                self.last_error = f"{reason}: {first}{more}"
                 raise
+            except FeedError as exc:
+                self.last_error = f"{reason}: {exc.reason}"
+                raise RepublishError(f"{reason}: {exc.reason}") from exc
             self.last_error = None
             snap = self.load()
             log.info("published version %d (%s)", snap.version, reason)
@@ -454,7 +462,6 @@ class Hub:
         elsewhere) and add the hub's, the hub's winning on equal ids; otherwise the hub's
         alerts replace them (``base`` is the hub's own last publish).
         """
-        from signage.errors import FeedError
         from signage.feed.manifest import build_manifest, parse_manifest
         from signage.feed.publish import next_version
         from signage.feed.signing import sign
@@ -567,7 +574,6 @@ class Hub:
 
     @staticmethod
     def _verifies(manifest: bytes, signature: bytes, pubkey: str) -> bool:
-        from signage.errors import FeedError
         from signage.feed.signing import verify
 
         try:
