@@ -20,6 +20,7 @@ import logging
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -100,15 +101,20 @@ class FeedSource:
             )
         self.config = config
         self.store = Store(config.cache)
+        self._stop = threading.Event()
         self.client = SyncClient(
-            config.feed, self.store, config.pubkey, timeouts=timeouts, retry=retry
+            config.feed,
+            self.store,
+            config.pubkey,
+            timeouts=timeouts,
+            retry=retry,
+            sleep=self._stop.wait,  # backoff waits end at once when the source stops
         )
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
         self._push_enabled = push
         self._hub = hub_of(config)
         self._on_content: ContentCallback | None = None
-        self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._push_connected = False
@@ -146,8 +152,9 @@ class FeedSource:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 1.0
         for thread in self._threads:
-            thread.join(timeout=1.0)
+            thread.join(timeout=max(0.05, deadline - time.monotonic()))
         self._threads = []
         self.client.close()
 

@@ -177,7 +177,7 @@ class SyncClient:
         max_asset_bytes: int = DEFAULT_MAX_ASSET_BYTES,
         retry: RetryPolicy = RetryPolicy(),
         workers: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         from signage.feed.signing import load_public_key
