@@ -256,3 +256,12 @@ def test_event_ids_are_forgotten_after_retention_and_old_resends_refused(tmp_pat
         assert counts == [("2027-03-01T11", 1), ("2027-04-01T11", 1)]
     finally:
         hub.close()
+
+
+def test_a_hub_without_token_accepts_events_like_heartbeats(tmp_path):
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hubdata", root=root, token=None) as hub:
+        batch = [_event(screen="s", playlist="lobby", slide="bienvenida")]
+        r = requests.post(hub.url + "/api/v1/events", json={"events": batch}, timeout=5)
+        assert r.status_code == 200
+        assert r.json()["accepted"] == 1
