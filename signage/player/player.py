@@ -22,7 +22,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QIODevice,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QCursor, QGuiApplication, QImage, QPalette, QResizeEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -82,12 +92,17 @@ class PlayerWindow(QWidget):
         palette.setColor(QPalette.ColorRole.Window, QColor(theme.background))
         self.setPalette(palette)
 
-    def add_layer(self, layer: QWidget) -> None:
-        """Stacks a full-window layer above the ones already there."""
+    def add_layer(self, layer: QWidget, *, show: bool = True) -> None:
+        """Stacks a full-window layer above the ones already there.
+
+        ``show=False`` leaves visibility to the layer (the alert layer hides itself when no
+        alert is active).
+        """
         layer.setParent(self)
         layer.setGeometry(self.rect())
         layer.raise_()
-        layer.show()
+        if show:
+            layer.show()
         self.layers.append(layer)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -296,6 +311,8 @@ class Player(QObject):
         self.stop()
         if shiboken6.isValid(self.window):
             shiboken6.delete(self.window)
+        # Views discarded with deleteLater (web pages among them) must go before the profile.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         if self.web is not None and shiboken6.isValid(self.web):
             shiboken6.delete(self.web)
 
@@ -437,7 +454,7 @@ class Player(QObject):
         self._presenting = turn
         fade = self.fade_ms
         if turn.item is not None:
-            if turn.item.slide.transition is Transition.CUT:
+            if turn.item.slide.transition == Transition.CUT:
                 fade = 0
             qr = self._qr_for(turn.item)
             self.overlay.set_slide(turn.item.playlist.overlays, turn.item.playlist.ticker, qr)
@@ -573,7 +590,7 @@ class Player(QObject):
         layer = module.AlertLayer(
             self.window, theme, self.screen, self.config.exercise, self.events, self.snap
         )
-        self.window.add_layer(layer)
+        self.window.add_layer(layer, show=False)
         layer.active_changed.connect(self._on_alert_active)
         return layer
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 log = logging.getLogger("signage.player")
@@ -41,11 +42,34 @@ def prepare_environment(*, headless: bool) -> bool:
     return headless
 
 
+def protect_none() -> bool:
+    """Works around PySide6 6.12 dropping a reference to ``None`` on every void Qt call.
+
+    On CPython 3.11 ``None`` is reference counted (3.12 made it immortal). PySide6 6.12
+    returns ``None`` from void methods (``update()``, ``QTimer.start()``, ``processEvents()``
+    ...) without taking a reference, so each call lowers ``None``'s count by one; after a
+    few thousand calls the interpreter aborts with "none_dealloc" (at exit, or mid-show for
+    a player that runs for months). Raising the count once by 2**60 keeps it far from zero
+    for longer than any screen will run; an overstated count on ``None`` has no other
+    effect (it is never freed). Returns whether the count was raised.
+    """
+    if sys.version_info >= (3, 12):
+        return False
+    import ctypes
+
+    count = ctypes.c_ssize_t.from_address(id(None))
+    if count.value >= 1 << 60:
+        return False
+    count.value += 1 << 60
+    return True
+
+
 def ensure_application(name: str = "signage") -> Any:
     """The process's QApplication, created with what QtWebEngine needs first."""
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
 
+    protect_none()
     app = QApplication.instance()
     if app is None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -50,6 +50,7 @@ class TransitionCover(QWidget):
     def begin(self, outgoing: QPixmap | None, fade_ms: int) -> None:
         """Starts a transition; ``outgoing`` is ``None`` for a cut (or nothing was shown)."""
         self._anim.stop()
+        self._announce.stop()  # a settle owed to an interrupted transition is void
         self._armed = True
         self.raise_()
         if outgoing is None or outgoing.isNull() or fade_ms <= 0:

@@ -101,7 +101,7 @@ class VideoView(SlideView):
         if frame.isNull():
             self._background(painter)
         else:
-            cover = self.slide is not None and self.slide.fit is Fit.COVER
+            cover = self.slide is not None and self.slide.fit == Fit.COVER
             fw, fh = fitted_size(frame.width(), frame.height(), w, h, cover=cover)
             if fw < w or fh < h:
                 self._background(painter)

@@ -220,7 +220,7 @@ class ImageView(SlideView):
         if not jpeg_is_complete(path):
             raise ValueError(f"truncated JPEG: {slide.source}")
         w, h = self._size()
-        self._token = self.res.decoder.request(path, w, h, cover=slide.fit is Fit.COVER)
+        self._token = self.res.decoder.request(path, w, h, cover=slide.fit == Fit.COVER)
 
     def _on_decoded(self, token: int, image: QImage, error: str) -> None:
         if token != self._token or self.state != "preparing":

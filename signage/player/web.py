@@ -94,6 +94,9 @@ class WebView(SlideView):
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self._succeed)
+        self._unexplained = QTimer(self)
+        self._unexplained.setSingleShot(True)
+        self._unexplained.timeout.connect(self._fail_unexplained)
         self._page.loadingChanged.connect(self._on_loading)
         self._page.loadFinished.connect(self._on_finished)
         self._page.renderProcessTerminated.connect(self._on_crash)
@@ -114,15 +117,23 @@ class WebView(SlideView):
             if domain == QWebEngineLoadingInfo.ErrorDomain.HttpStatusCodeDomain:
                 self._http_error = f"web page answered HTTP {code}"
             else:
-                self._http_error = f"web page failed to load: {info.errorString() or code}"
+                detail = info.errorString() if info.isErrorPage() else ""
+                self._http_error = f"web page failed to load: {detail or f'error {code}'}"
+            self._settle.stop()
+            self._fail(self._http_error)
 
     def _on_finished(self, ok: bool) -> None:
         if self.state != "preparing":
             return
-        if not ok or self._http_error:
-            self._fail(self._http_error or "web page failed to load")
-            return
-        self._settle.start(SETTLE_MS)
+        if self._http_error:
+            self._fail(self._http_error)
+        elif not ok:  # the reason (HTTP status, network error) follows in loadingChanged
+            self._unexplained.start(200)
+        else:
+            self._settle.start(SETTLE_MS)
+
+    def _fail_unexplained(self) -> None:
+        self._fail(self._http_error or "web page failed to load")
 
     def _on_crash(self, status: QWebEnginePage.RenderProcessTerminationStatus, code: int) -> None:
         if self.state == "started":
@@ -135,4 +146,5 @@ class WebView(SlideView):
     def halt(self) -> None:
         super().halt()
         self._settle.stop()
+        self._unexplained.stop()
         self._page.triggerAction(QWebEnginePage.WebAction.Stop)
