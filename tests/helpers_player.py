@@ -253,14 +253,15 @@ def running_player(
     clock: Any = None,
     screen: str = "pantalla-1",
     allowed_hosts: frozenset[str] = frozenset(),
-) -> Iterator[tuple[Any, GivenSource, EventTrap]]:
-    """A started Player fed by a GivenSource; disposed (window deleted) afterwards."""
+    source: Any = None,
+) -> Iterator[tuple[Any, Any, EventTrap]]:
+    """A started Player fed by ``source`` (default: a GivenSource of ``first``)."""
     from signage.config import PlayerConfig
     from signage.player.player import Player
 
     events = EventLog(None)
     trap = EventTrap(events)
-    source = GivenSource(first)
+    source = source if source is not None else GivenSource(first)
     player = Player(
         config=PlayerConfig(screen=screen, allowed_hosts=allowed_hosts),
         source=source,
