@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -104,6 +105,7 @@ def test_status_changes_are_sent_once_each(qapp: Any, tmp_path: Path) -> None:
         def __init__(self) -> None:
             super().__init__()
             self.now: dict[str, object] = {"version": 1, "playlist": "lobby", "slide": "a"}
+            self.alerts: object = None
 
         def status(self) -> dict[str, object]:
             return self.now
@@ -115,7 +117,9 @@ def test_status_changes_are_sent_once_each(qapp: Any, tmp_path: Path) -> None:
         )
         try:
             player.first_frame_painted.emit()
-            player.now = {"version": 2, "alert": "corte-red"}
+            # the real player says only "an alert is up"; its alert layer knows which one
+            player.now = {"version": 2, "alert": True}
+            player.alerts = SimpleNamespace(current=SimpleNamespace(id="corte-red"))
             bridge._refresh_status()
             bridge._refresh_status()  # unchanged: not sent again
             systemd.wait_for("STATUS=ALERT corte-red · feed v2", 3, pump=qapp.processEvents)

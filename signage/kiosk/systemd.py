@@ -161,6 +161,11 @@ class KioskBridge(QObject):
         except Exception:  # the status must never stop the watchdog bridge
             log.exception("player status failed")
             return
+        if status.get("alert") is True:  # the player says "an alert"; its layer knows which
+            current = getattr(getattr(self._player, "alerts", None), "current", None)
+            alert_id = getattr(current, "id", None)
+            if isinstance(alert_id, str):
+                status["alert"] = alert_id
         source = getattr(self._player, "source", None)
         if source is not None and "stale" not in status:
             status["stale"] = bool(getattr(source, "stale", False))
