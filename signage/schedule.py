@@ -129,10 +129,6 @@ def _active(playlists: Sequence[Playlist], local: datetime) -> tuple[ScheduledSl
     return tuple(out)
 
 
-def _signature(slides: tuple[ScheduledSlide, ...]) -> tuple[tuple[int, int], ...]:
-    return tuple((id(s.playlist), id(s.slide)) for s in slides)
-
-
 def _schedules(playlists: Iterable[Playlist]) -> list[Schedule]:
     found: list[Schedule] = []
     for playlist in playlists:
@@ -185,8 +181,12 @@ def _offset_change(day: date, zone: ZoneInfo) -> datetime | None:
 
 def _candidates(
     schedules: list[Schedule], now_utc: datetime, zone: ZoneInfo, today: date
-) -> Iterator[datetime]:
-    """Every moment after ``now_utc`` at which some schedule may flip, in order."""
+) -> Iterator[tuple[datetime, bool]]:
+    """Every moment after ``now_utc`` at which some schedule may flip, in order.
+
+    Each comes with ``True`` when it is a DST transition (any schedule may flip there, since
+    the local clock jumps over or back across edges), ``False`` for a wall-clock edge.
+    """
     minutes = {0}
     for schedule in schedules:
         for window in schedule.hours:
@@ -194,13 +194,77 @@ def _candidates(
             minutes.add(window.end_min % 1440)
     ordered_minutes = sorted(minutes)
     for day in _key_days(schedules, today):
-        moments: set[datetime] = set()
+        moments: dict[datetime, bool] = {}
         for minute in ordered_minutes:
-            moments |= _instants(day, minute, zone)
+            for moment in _instants(day, minute, zone):
+                moments.setdefault(moment, False)
         change = _offset_change(day, zone)
         if change is not None:
-            moments.add(change)
-        yield from sorted(m for m in moments if m > now_utc)
+            moments[change] = True
+        yield from sorted((m, jump) for m, jump in moments.items() if m > now_utc)
+
+
+class _Watch:
+    """The active state of every schedule, updated edge by edge to find the next change.
+
+    Only schedules with an edge at a candidate's local minute are re-evaluated there, and
+    only the playlists they belong to are recomputed: ``plan`` stays fast with hundreds of
+    scheduled slides whose edges are mostly invisible (their playlist is off).
+    """
+
+    def __init__(self, playlists: Sequence[Playlist], local: datetime) -> None:
+        self.playlists = playlists
+        # (playlist index, slide index or -1 for the playlist itself, schedule)
+        self.entries: list[tuple[int, int, Schedule]] = []
+        for pi, playlist in enumerate(playlists):
+            if playlist.schedule is not None:
+                self.entries.append((pi, -1, playlist.schedule))
+            for si, slide in enumerate(playlist.slides):
+                if slide.schedule is not None:
+                    self.entries.append((pi, si, slide.schedule))
+        self.by_minute: dict[int, list[int]] = {}
+        for index, (_, _, schedule) in enumerate(self.entries):
+            edges = {0} | {w.start_min for w in schedule.hours}
+            edges |= {w.end_min % 1440 for w in schedule.hours}
+            for minute in edges:
+                self.by_minute.setdefault(minute, []).append(index)
+        self.state = [is_active(schedule, local) for _, _, schedule in self.entries]
+        self.playlist_on = [True] * len(playlists)
+        self.slide_on: list[list[bool]] = [[True] * len(p.slides) for p in playlists]
+        for index in range(len(self.entries)):
+            self._store(index)
+        self.start = [self._visible(pi) for pi in range(len(playlists))]
+        self.differing: set[int] = set()
+
+    def _store(self, index: int) -> None:
+        pi, si, _ = self.entries[index]
+        if si < 0:
+            self.playlist_on[pi] = self.state[index]
+        else:
+            self.slide_on[pi][si] = self.state[index]
+
+    def _visible(self, pi: int) -> tuple[int, ...]:
+        if not self.playlist_on[pi]:
+            return ()
+        return tuple(si for si, on in enumerate(self.slide_on[pi]) if on)
+
+    def changed_at(self, local: datetime, everything: bool) -> bool:
+        """Moves to ``local``; whether the visible slides now differ from the start."""
+        minute = local.hour * 60 + local.minute
+        indices = range(len(self.entries)) if everything else self.by_minute.get(minute, ())
+        touched: set[int] = set()
+        for index in indices:
+            value = is_active(self.entries[index][2], local)
+            if value != self.state[index]:
+                self.state[index] = value
+                self._store(index)
+                touched.add(self.entries[index][0])
+        for pi in touched:
+            if self._visible(pi) != self.start[pi]:
+                self.differing.add(pi)
+            else:
+                self.differing.discard(pi)
+        return bool(self.differing)
 
 
 def plan(playlists: Sequence[Playlist], screen: Screen, now: datetime) -> Plan:
@@ -220,10 +284,10 @@ def plan(playlists: Sequence[Playlist], screen: Screen, now: datetime) -> Plan:
     schedules = _schedules(matched)
     next_change: datetime | None = None
     if schedules:
-        wanted = _signature(current)
+        watch = _Watch(matched, local)
         now_utc = now.astimezone(UTC)
-        for moment in _candidates(schedules, now_utc, zone, local.date()):
-            if _signature(_active(matched, moment.astimezone(zone))) != wanted:
+        for moment, everything in _candidates(schedules, now_utc, zone, local.date()):
+            if watch.changed_at(moment.astimezone(zone), everything):
                 next_change = moment.astimezone(zone)
                 break
     return Plan(slides=current, next_change=next_change)
