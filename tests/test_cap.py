@@ -105,6 +105,16 @@ def test_test_draft_and_system_messages_are_never_shown(tmp_path: Path, status: 
     assert AlertStore(tmp_path).all() == ()
 
 
+@pytest.mark.parametrize("scope", ["Restricted", "Private"])
+def test_restricted_and_private_messages_stay_off_public_screens(scope: str) -> None:
+    xml = sample("alerta-es-en.xml").replace(
+        b"<scope>Public</scope>", f"<scope>{scope}</scope>".encode()
+    )
+    message = parse_cap(xml, now=NOW)
+    assert message.alert is None
+    assert f"scope {scope}" in message.ignored
+
+
 def test_exercise_shows_only_on_exercise_screens() -> None:
     xml = sample("alerta-es-en.xml").replace(
         b"<status>Actual</status>", b"<status>Exercise</status>"

@@ -8,6 +8,7 @@ Import rules (``parse_cap``):
       ``<`` or ``&``; times must carry an offset.
     * ``status`` Actual and Exercise produce an Alert (Exercise is marked and shown only on
       exercise screens); Test, Draft and System produce none: never shown.
+    * ``scope`` Restricted and Private produce none: screens hang in public halls.
     * ``msgType`` Alert and Update produce an Alert (an Update replaces the alerts its
       ``references`` name); Cancel produces none and names the alerts it removes; Ack and
       Error are not for screens and produce none.
@@ -249,7 +250,7 @@ def parse_cap(xml: bytes, *, now: datetime) -> CapMessage:
     sent = _time(_text(root, "sent", where, required=True), "sent", where)
     status = _choice(root, "status", where, _STATUSES)
     msg_type = _choice(root, "msgType", where, _MSG_TYPES)
-    _choice(root, "scope", where, _SCOPES)
+    scope = _choice(root, "scope", where, _SCOPES)
     raw_refs = _text(root, "references", where, required=False)
     references = _references(raw_refs, where) if raw_refs else ()
     base = CapMessage(identifier, sender, sent, status, msg_type, references)
@@ -259,6 +260,8 @@ def parse_cap(xml: bytes, *, now: datetime) -> CapMessage:
         return _with(base, ignored=f"status {status}: never shown on screens")
     if msg_type in ("Ack", "Error"):
         return _with(base, ignored=f"msgType {msg_type}: nothing to show on screens")
+    if scope != "Public" and msg_type != "Cancel":
+        return _with(base, ignored=f"scope {scope}: not for screens in public halls")
     if msg_type == "Cancel":
         return base
     return _with(base, alert=_alert_from_infos(root, base, now))
