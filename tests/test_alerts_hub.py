@@ -306,3 +306,42 @@ def test_an_alert_injected_into_the_feed_without_resigning_is_refused_by_sync(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_a_hub_serving_a_feed_published_elsewhere_adds_alerts_signed(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    key = tmp_path / "publisher.pem"
+    pubkey = cli_any("keygen", "--out", str(key)).stdout.strip()
+    feed = tmp_path / "feed"
+    published = cli_any("publish", "--root", str(root), "--out", str(feed), "--key", str(key))
+    assert published.returncode == 0, published.stderr
+    with run_hub(data=tmp_path / "data", feed=feed, key=key) as hub:
+        body = {"template": "servicio-restablecido", "variables": {"sistema": "SIGEP"}}
+        r = requests.post(hub.url + "/api/v1/alerts", headers=hub.auth, json=body, timeout=10)
+        assert r.status_code == 201, r.text
+        manifest = requests.get(hub.url + "/feed.json", timeout=10).content
+        signature = requests.get(hub.url + "/feed.json.sig", timeout=10).text.strip()
+        verify(manifest, signature, pubkey)  # signed with the publisher's key screens pin
+        assert [a["id"] for a in json.loads(manifest)["alerts"]] == [r.json()["id"]]
+    assert not (feed / "alerts").exists()  # the upstream folder is never written
+
+
+def test_a_hub_without_a_key_refuses_alerts_clearly(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    key = tmp_path / "publisher.pem"
+    cli_any("keygen", "--out", str(key))
+    feed = tmp_path / "feed"
+    cli_any("publish", "--root", str(root), "--out", str(feed), "--key", str(key))
+    with run_hub(data=tmp_path / "data", feed=feed) as hub:
+        body = {"template": "servicio-restablecido", "variables": {"sistema": "SIGEP"}}
+        r = requests.post(hub.url + "/api/v1/alerts", headers=hub.auth, json=body, timeout=10)
+        assert r.status_code == 409
+        assert "--key" in r.json()["error"]
+        assert requests.get(hub.url + "/api/v1/alerts", timeout=10).json()["alerts"] == []
+
+
+def cli_any(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "signage", *args], capture_output=True, text=True,
+        env=hub_env(), cwd=str(REPO), timeout=60, check=False,
+    )  # fmt: skip
