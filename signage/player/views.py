@@ -258,6 +258,7 @@ class TextView(SlideView):
     ) -> None:
         super().__init__(parent, slide, res)
         self._qr_side = qr_side
+        self._fit_cache: tuple[tuple[int, int], tuple[Rect, int, int, float]] | None = None
         self._image = QImage()
         self._token = 0
         res.decoder.decoded.connect(self._on_decoded)
@@ -305,9 +306,19 @@ class TextView(SlideView):
         self._succeed()
 
     def fitted(self) -> tuple[Rect, int, int, float]:
-        """(box, title px, body px, laid-out height) for the current size."""
+        """(box the text is laid in, title px, body px, laid-out height) for this size.
+
+        The box is ``text_box()`` inset a little on each side, so glyphs that overhang their
+        origin (a bold "J") stay inside ``text_box()``. Cached per size: fitting lays the
+        text out a dozen times and paints happen every frame of a fade.
+        """
+        size = self._size()
+        if self._fit_cache is not None and self._fit_cache[0] == size:
+            return self._fit_cache[1]
         _, title, body, _ = self._need_text()
-        box = self.text_box()
+        outer = self.text_box()
+        pad = max(4, round(size[1] * 0.01))
+        box = Rect(outer.x + pad, outer.y, max(1, outer.w - 2 * pad), outer.h)
         theme = self.res.theme
         fit = fit_text(
             title,
@@ -316,9 +327,11 @@ class TextView(SlideView):
             box.h,
             title_family=theme.title_font_family,
             body_family=theme.font_family,
-            max_body_px=max(12, round(self._size()[1] * 0.06)),
+            max_body_px=max(12, round(size[1] * 0.06)),
         )
-        return box, fit.title_px, fit.body_px, fit.height
+        result = (box, fit.title_px, fit.body_px, fit.height)
+        self._fit_cache = (size, result)
+        return result
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
