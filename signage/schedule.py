@@ -139,22 +139,20 @@ def _schedules(playlists: Iterable[Playlist]) -> list[Schedule]:
 
 
 def _key_days(schedules: list[Schedule], today: date) -> list[date]:
-    """Days on which some schedule may flip: near today and near every date boundary."""
-    days: set[date] = set()
+    """Days on which some schedule may flip: near today and near every date boundary.
 
-    def span(first: date, count: int) -> None:
-        for i in range(count):
-            day = first + timedelta(days=i)
-            if day >= today - timedelta(days=1):
-                days.add(day)
-
-    span(today - timedelta(days=1), WEEK_SPAN_DAYS + 1)
-    for schedule in schedules:
-        if schedule.start is not None:
-            span(schedule.start - timedelta(days=1), WEEK_SPAN_DAYS + 1)
-        if schedule.until is not None:
-            span(schedule.until - timedelta(days=1), WEEK_SPAN_DAYS + 2)
-    return sorted(days)
+    Between date boundaries every schedule repeats weekly, so a change, if any, comes within
+    ``WEEK_SPAN_DAYS`` of today or of a boundary (``from``, the day after ``until``).
+    """
+    floor = today.toordinal() - 1
+    days = set(range(floor, floor + WEEK_SPAN_DAYS + 1))
+    starts = {s.start.toordinal() for s in schedules if s.start is not None}
+    untils = {s.until.toordinal() for s in schedules if s.until is not None}
+    for day in starts:
+        days.update(range(max(day - 1, floor), day + WEEK_SPAN_DAYS))
+    for day in untils:
+        days.update(range(max(day - 1, floor), day + WEEK_SPAN_DAYS + 1))
+    return [date.fromordinal(day) for day in sorted(days)]
 
 
 def _instants(day: date, minute: int, zone: ZoneInfo) -> set[datetime]:
