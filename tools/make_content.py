@@ -9,9 +9,11 @@ Every slide is 1920×1080, drawn at twice that size and scaled down (Pillow draw
 without anti-aliasing; supersampling smooths them). Layout rules every slide keeps, because
 the player draws over these places:
 
-* the bottom-right 380×380 px stay calm (the QR code and its caption go there);
-* the bottom 70 px stay calm (the ticker runs there);
-* the top-right corner stays calm (the clock).
+* the top bar (y < 130) stays calm: the theme's logo and the clock and date go there;
+* the right column below y 400 (x ≥ 1390) stays calm: the QR code and its caption;
+* the bottom band (y ≥ 955) stays calm: the headline ticker.
+
+The player's geometry (signage/player/layout.py) decides these numbers; tests check them.
 
 Colours follow ``playlists/theme.yaml`` (deep navy, white, a warm amber); keep both in step.
 """
@@ -44,13 +46,17 @@ MUTED = "#a9c1da"
 TEAL = "#2ec4b6"
 CORAL = "#ef6f6c"
 
-# The calm zones the player draws into (logical 1920×1080 coordinates).
-QR_ZONE = (W - 380, H - 380, W, H)
-TICKER_BAND = (0, H - 70, W, H)
-CLOCK_ZONE = (W - 480, 0, W, 150)
+# Where the player draws over a slide (signage/player/layout.py at 1920×1080), in logical
+# 1920×1080 coordinates; slides keep these calm (no text, no busy shapes).
+TOP_BAR_BOTTOM = 130  # the theme's logo (left) and the clock and date (right)
+QR_PLATE = (1390, 400, W, H)  # the QR code and its caption (it grows with long URLs)
+TICKER_TOP = 955  # the headline ticker runs below this line
 
 LEFT = 96  # the left margin of every slide
-RIGHT_LIMIT = W - 96
+RIGHT_LIMIT = W - 96  # the right margin above the QR plate
+CONTENT_RIGHT = QR_PLATE[0] - 60  # the right margin beside the QR plate
+STAT_CARD_X = QR_PLATE[0]  # the highlighted-figure card sits above the QR plate
+TITLE_BESIDE_CARD = STAT_CARD_X - LEFT - 48  # title width on slides with that card
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/noto"),
@@ -315,13 +321,12 @@ def glow(c: Canvas, centre: Point, radius: float, colour: str, strength: int) ->
 
 
 def background(c: Canvas) -> None:
-    """Navy gradient, a warm glow at the top left and a faint ring, all outside calm zones."""
+    """Navy gradient with a soft light behind the content, calm where the player draws."""
     c.img.paste(vertical_gradient(c.img.size, "#0e2d55", NAVY_DEEP), (0, 0))
     c.draw = ImageDraw.Draw(c.img, "RGBA")
-    glow(c, (-120, -160), 760, "#1f4f8a", 150)
-    glow(c, (1760, 520), 420, "#15396a", 90)
+    glow(c, (380, 420), 900, "#1a4680", 110)
     # A thin accent rule down the left edge, stopping above the ticker band.
-    c.rect((0, 0, 10, H - 74), ACCENT)
+    c.rect((0, TOP_BAR_BOTTOM, 10, TICKER_TOP - 10), ACCENT)
 
 
 @functools.cache
@@ -329,14 +334,7 @@ def logo_image() -> Image.Image:
     return draw_logo()
 
 
-def header(c: Canvas) -> None:
-    """The institutional header: logo, city hall, office."""
-    c.paste(logo_image(), (LEFT - 6, 36), 96)
-    c.text((LEFT + 108, 52), "Alcaldía de Cartagena de Indias", "bold", 30, WHITE)
-    c.text((LEFT + 108, 92), "Oficina Asesora de Informática", "regular", 27, MUTED)
-
-
-def kicker(c: Canvas, label: str, y: float = 176, colour: str = ACCENT) -> float:
+def kicker(c: Canvas, label: str, y: float = 150, colour: str = ACCENT) -> float:
     """The category pill above the title; returns its right edge."""
     w = c.text_width(label, "bold", 27) + 48
     c.rect((LEFT, y, LEFT + w, y + 48), colour, radius=24)
@@ -344,27 +342,43 @@ def kicker(c: Canvas, label: str, y: float = 176, colour: str = ACCENT) -> float
     return LEFT + w
 
 
-def title(c: Canvas, text: str, y: float = 246, size: float = 72, width: float = 1720) -> float:
+def title(c: Canvas, text: str, y: float = 214, size: float = 72, width: float = 1728) -> float:
     """The slide's title: one line at ``size`` if it fits, else two smaller lines."""
     if len(c.wrap(text, "bold", size, width)) == 1:
         return c.paragraph((LEFT, y), text, "bold", size, WHITE, width=width, max_lines=1)
     return c.paragraph(
-        (LEFT, y - 8), text, "bold", size * 0.8, WHITE, width=width, line_height=1.12, max_lines=2
+        (LEFT, y - 4), text, "bold", size * 0.78, WHITE, width=width, line_height=1.12, max_lines=2
     )
 
 
-def footnote(c: Canvas, text: str, y: float = 966) -> None:
+def footnote(c: Canvas, text: str, y: float = 900) -> None:
     c.text((LEFT, y), text, "regular", 26, MUTED)
 
 
-def slide(kicker_label: str, heading: str, heading_size: float = 72) -> Canvas:
-    """A new slide with background, header, kicker and title drawn."""
+def slide(kicker_label: str, heading: str, width: float = RIGHT_LIMIT - LEFT) -> Canvas:
+    """A new slide with background, kicker and title drawn.
+
+    No logo or header: the player draws the theme's logo and the clock in the top bar.
+    """
     c = Canvas()
     background(c)
-    header(c)
     kicker(c, kicker_label)
-    title(c, heading, size=heading_size)
+    title(c, heading, width=width)
     return c
+
+
+STAT_CARD = (STAT_CARD_X, 146, RIGHT_LIMIT, QR_PLATE[1] - 24)
+
+
+def stat_card(c: Canvas, figure: str, caption: str) -> None:
+    """A highlighted figure in the top-right column, between the clock and the QR plate."""
+    box = STAT_CARD
+    c.card(box, PANEL_LIGHT)
+    c.text((box[0] + 32, box[1] + 10), figure, "display", 92, ACCENT)
+    c.paragraph(
+        (box[0] + 36, box[1] + 138), caption, "bold", 29, WHITE, width=box[2] - box[0] - 64,
+        line_height=1.2, max_lines=2,
+    )  # fmt: skip
 
 
 # -- icons (centre, half-size, colour) -----------------------------------------------------
@@ -698,9 +712,9 @@ def arrow(c: Canvas, start: Point, end: Point, colour: str, width: float) -> Non
     c.polygon([end, left, right], colour)
 
 
-def scan_hint(c: Canvas, label: str, y: float = 905) -> None:
-    """ "Escanea…" with an arrow pointing at the corner where the player draws the QR code."""
-    right = QR_ZONE[0] - 40
+def scan_hint(c: Canvas, label: str, y: float = 862) -> None:
+    """ "Escanea…" with an arrow pointing at the plate where the player draws the QR code."""
+    right = CONTENT_RIGHT + 30
     w = c.text_width(label, "bold", 40)
     c.text((right - 150 - w, y), label, "bold", 40, ACCENT, anchor="lm")
     arrow(c, (right - 130, y), (right, y), ACCENT, 14)
@@ -759,43 +773,54 @@ def bar_row(
     x0: float,
     x1: float,
 ) -> None:
-    c.text((x0, y), label, "bold", 34, WHITE, anchor="lm")
-    bar_x = x0 + 130
-    length = (x1 - bar_x - 140) * value / vmax
-    c.rect((bar_x, y - 34, bar_x + (x1 - bar_x - 140), y + 34), PANEL_LIGHT, radius=34)
-    c.rect((bar_x, y - 34, bar_x + length, y + 34), colour, radius=34)
-    c.text((bar_x + length + 22, y), value_text, "bold", 42, colour, anchor="lm")
+    c.text((x0, y), label, "bold", 32, WHITE, anchor="lm")
+    bar_x = x0 + 104
+    track = x1 - bar_x - 96
+    length = track * value / vmax
+    c.rect((bar_x, y - 30, bar_x + track, y + 30), PANEL_LIGHT, radius=30)
+    c.rect((bar_x, y - 30, bar_x + length, y + 30), colour, radius=30)
+    c.text((bar_x + length + 18, y), value_text, "bold", 40, colour, anchor="lm")
+
+
+def mini_stats(c: Canvas, stats: Sequence[tuple[Callable[..., None], str, str]], y: float) -> None:
+    for i, (icon, figure, label) in enumerate(stats):
+        x = LEFT + i * 440
+        icon(c, (x + 38, y + 28), 36, TEAL)
+        c.text((x + 96, y - 2), figure, "bold", 42, WHITE)
+        c.text((x + 96, y + 50), label, "regular", 28, MUTED)
 
 
 def slide_eficiencia() -> Image.Image:
-    c = slide("EFICIENCIA", "Radicación electrónica: trámites más rápidos")
-    c.text((LEFT - 12, 388), "–38 %", "display", 250, ACCENT)
-    c.text((LEFT, 688), "menos tiempo por trámite", "bold", 52, WHITE)
-    c.text((LEFT, 756), "de 8,2 a 5,1 días hábiles en promedio", "regular", 38, MUTED)
+    c = slide("EFICIENCIA", "Radicación electrónica: trámites más rápidos", width=TITLE_BESIDE_CARD)
+    c.text((LEFT - 10, 318), "–38 %", "display", 220, ACCENT)
+    c.text((LEFT, 602), "menos tiempo por trámite", "bold", 48, WHITE)
+    c.text((LEFT, 664), "de 8,2 a 5,1 días hábiles en promedio", "regular", 34, MUTED)
 
-    panel = (990, 400, 1824, 690)
-    x0, x1 = panel[0] + 44, panel[2] - 20
+    panel = (820, 390, CONTENT_RIGHT, 690)
+    x0, x1 = panel[0] + 40, panel[2]
     c.card(panel)
-    c.text((panel[0] + 44, panel[1] + 40), "Días hábiles por trámite", "bold", 32, MUTED)
-    bar_row(c, 540, "2025", 8.2, vmax=8.2, colour=CORAL, value_text="8,2", x0=x0, x1=x1)
-    bar_row(c, 630, "2026", 5.1, vmax=8.2, colour=TEAL, value_text="5,1", x0=x0, x1=x1)
-
-    stats = (
-        (icon_document, "12.400", "radicados en línea"),
-        (icon_clock, "3,1 días", "ahorrados por trámite"),
-        (icon_check, "96 %", "respondidos a tiempo"),
+    c.text((x0, panel[1] + 36), "Días hábiles por trámite", "bold", 30, MUTED)
+    bar_row(c, 530, "2025", 8.2, vmax=8.2, colour=CORAL, value_text="8,2", x0=x0, x1=x1)
+    bar_row(c, 622, "2026", 5.1, vmax=8.2, colour=TEAL, value_text="5,1", x0=x0, x1=x1)
+    stat_card(c, "12.400", "trámites radicados en línea en 2026")
+    mini_stats(
+        c,
+        (
+            (icon_clock, "3,1 días", "ahorrados por trámite"),
+            (icon_check, "96 %", "respondidos a tiempo"),
+            (icon_document, "0 copias", "impresas para radicar"),
+        ),
+        758,
     )
-    for i, (icon, figure, label) in enumerate(stats):
-        x = LEFT + i * 470
-        icon(c, (x + 40, 868), 38, TEAL)
-        c.text((x + 100, 840), figure, "bold", 44, WHITE)
-        c.text((x + 100, 894), label, "regular", 28, MUTED)
-    footnote(c, "Fuente: OAI, enero a octubre de 2026 frente al mismo periodo de 2025.", 972)
+    footnote(c, "Fuente: OAI, enero a octubre de 2026 frente al mismo periodo de 2025.", 880)
     return c.finish()
 
 
 def slide_tickets() -> Image.Image:
-    c = slide("MÉTRICAS", "Menos tickets de soporte: las herramientas se adoptan")
+    c = slide(
+        "MÉTRICAS", "Menos tickets de soporte: las herramientas se adoptan",
+        width=TITLE_BESIDE_CARD,
+    )  # fmt: skip
     quarters = (
         ("T3 2025", 1240),
         ("T4 2025", 1105),
@@ -803,76 +828,42 @@ def slide_tickets() -> Image.Image:
         ("T2 2026", 812),
         ("T3 2026", 705),
     )
-    base, top = 900, 540
-    c.line([(LEFT, base), (1420, base)], MUTED, 3)
+    base, top = 850, 430
+    c.line([(LEFT, base), (CONTENT_RIGHT, base)], MUTED, 3)
     for i, (label, value) in enumerate(quarters):
-        x = LEFT + 40 + i * 266
+        x = LEFT + 36 + i * 250
         h = (base - top) * value / 1240
         last = i == len(quarters) - 1
         colour = ACCENT if last else mix(MUTED, NAVY, 0.25)
         c.rect((x, base - h, x + 170, base), colour, radius=14)
         c.rect((x, base - 20, x + 170, base), colour)
-        c.text(
-            (x + 85, base - h - 14),
-            f"{value:,}".replace(",", "."),
-            "bold",
-            40,
-            ACCENT if last else WHITE,
-            anchor="mb",
-        )
-        c.text(
-            (x + 85, base + 18),
-            label,
-            "bold" if last else "regular",
-            30,
-            WHITE if last else MUTED,
-            anchor="ma",
-        )
-    c.text((1480, 400), "–43 %", "display", 130, ACCENT)
-    c.paragraph(
-        (1488, 560),
-        "tickets por trimestre en solo un año",
-        "bold",
-        34,
-        WHITE,
-        width=340,
-        line_height=1.2,
-        max_lines=3,
-    )
-    footnote(c, "Solicitudes a la Mesa de ayuda OAI por trimestre.", 968)
+        figure = f"{value:,}".replace(",", ".")
+        c.text((x + 85, base - h - 12), figure, "bold", 38, ACCENT if last else WHITE, anchor="mb")
+        weight, tint = ("bold", WHITE) if last else ("regular", MUTED)
+        c.text((x + 85, base + 14), label, weight, 29, tint, anchor="ma")
+    stat_card(c, "–43 %", "tickets por trimestre en solo un año")
     return c.finish()
 
 
 def slide_adopcion() -> Image.Image:
-    c = slide("ADOPCIÓN", "Así usamos las nuevas herramientas")
+    c = slide("ADOPCIÓN", "Así usamos las nuevas herramientas", width=TITLE_BESIDE_CARD)
     gauges = (
         ("Intranet", 87, "de los funcionarios entra cada semana", TEAL),
         ("Firma digital", 64, "de las dependencias ya firma en línea", ACCENT),
-        ("Mesa de ayuda en línea", 78, "de los casos se abren desde la web", CORAL),
+        ("Mesa de ayuda web", 78, "de los casos se abren en línea", CORAL),
     )
     for i, (name, pct, note, colour) in enumerate(gauges):
-        cx, cy, r = 300 + i * 450, 560, 150
-        c.circle((cx, cy), r, outline=PANEL_LIGHT, width=34)
-        c.arc((cx - r, cy - r, cx + r, cy + r), -90, -90 + 360 * pct / 100, colour, 34)
-        c.text((cx, cy), f"{pct} %", "display", 80, WHITE, anchor="mm")
-        c.text((cx, 760), name, "bold", 38, WHITE, anchor="ma")
+        cx, cy, r = 260 + i * 440, 520, 140
+        c.circle((cx, cy), r, outline=PANEL_LIGHT, width=32)
+        c.arc((cx - r, cy - r, cx + r, cy + r), -90, -90 + 360 * pct / 100, colour, 32)
+        c.text((cx, cy), f"{pct} %", "display", 76, WHITE, anchor="mm")
+        c.text((cx, 696), name, "bold", 38, WHITE, anchor="ma")
         c.paragraph(
-            (cx, 815),
-            note,
-            "regular",
-            29,
-            MUTED,
-            width=380,
-            line_height=1.2,
-            max_lines=2,
+            (cx, 750), note, "regular", 29, MUTED, width=380, line_height=1.2, max_lines=2,
             anchor_x="m",
-        )
-    goal = (1520, 420, 1824, 660)
-    c.card(goal, PANEL_LIGHT)
-    c.text((goal[0] + 36, goal[1] + 36), "Meta 2026", "bold", 32, MUTED)
-    c.text((goal[0] + 36, goal[1] + 84), "90 %", "display", 96, ACCENT)
-    c.text((goal[0] + 36, goal[1] + 192), "en las tres", "regular", 28, WHITE)
-    footnote(c, "Medición de la OAI, octubre de 2026.", 968)
+        )  # fmt: skip
+    stat_card(c, "90 %", "la meta de 2026 en las tres")
+    footnote(c, "Medición de la OAI, octubre de 2026.", 880)
     return c.finish()
 
 
@@ -890,7 +881,7 @@ def checklist(
         top = y + i * step
         icon_check(c, (x + 30, top + 28), 30, colour)
         c.text((x + 84, top), head, "bold", 40, WHITE)
-        c.paragraph((x + 84, top + 54), sub, "regular", 29, MUTED, width=width - 84, max_lines=1)
+        c.paragraph((x + 84, top + 54), sub, "regular", 28, MUTED, width=width - 84, max_lines=1)
 
 
 def slide_firma_digital() -> Image.Image:
@@ -898,36 +889,37 @@ def slide_firma_digital() -> Image.Image:
     checklist(
         c,
         (
-            ("Firma desde tu equipo", "Sin imprimir, escanear ni desplazarte a otra oficina."),
+            ("Firma desde tu equipo", "Sin imprimir, escanear ni ir a otra oficina."),
             ("Con plena validez jurídica", "Ley 527 de 1999 y Decreto 2364 de 2012."),
             ("Cada firma queda registrada", "Sabes quién firmó, cuándo y qué versión."),
         ),
         x=LEFT,
-        y=430,
+        y=360,
         step=150,
-        width=1080,
+        width=860,
     )
-    c.circle((1360, 540), 200, PANEL_LIGHT)
-    icon_document(c, (1340, 545), 140, WHITE)
-    footnote(c, "Pide tu certificado de firma en la Mesa de ayuda OAI · extensión 4444", 900)
+    c.circle((1130, 560), 190, PANEL_LIGHT)
+    icon_document(c, (1112, 566), 132, WHITE)
+    c.text((LEFT, 840), "Pide tu certificado de firma en la Mesa de ayuda OAI", "bold", 34, ACCENT)
     return c.finish()
 
 
 def feature_cards(
     c: Canvas,
     cards: Sequence[tuple[Callable[..., None], str, str]],
-    top: float = 420,
-    bottom: float = 900,
+    top: float = 340,
+    bottom: float = 830,
 ) -> None:
     for i, (icon, head, body) in enumerate(cards):
-        x0 = LEFT + i * 470
-        box = (x0, top, x0 + 430, bottom)
+        x0 = LEFT + i * 420
+        box = (x0, top, x0 + 380, bottom)
         c.card(box)
-        icon(c, (x0 + 215, top + 100), 62, ACCENT)
-        c.text((x0 + 215, top + 196), head, "bold", 42, WHITE, anchor="ma")
+        icon(c, (x0 + 190, top + 96), 60, ACCENT)
+        c.text((x0 + 190, top + 186), head, "bold", 40, WHITE, anchor="ma")
         c.paragraph(
-            (x0 + 215, top + 262), body, "regular", 30, MUTED, width=370, max_lines=5, anchor_x="m"
-        )
+            (x0 + 190, top + 250), body, "regular", 30, MUTED, width=330, max_lines=5,
+            anchor_x="m",
+        )  # fmt: skip
 
 
 def slide_intranet() -> Image.Image:
@@ -940,112 +932,92 @@ def slide_intranet() -> Image.Image:
                 "Tutoriales en video",
                 "Aprende a usar la intranet, el correo y la firma digital a tu ritmo.",
             ),
-            (
-                icon_chat,
-                "Foros",
-                "Pregunta, comparte soluciones y propone mejoras con tus colegas.",
-            ),
-            (
-                icon_book,
-                "Guías paso a paso",
-                "Una guía digital para cada plataforma de la Alcaldía.",
-            ),
+            (icon_chat, "Foros", "Pregunta, comparte soluciones y propone mejoras."),
+            (icon_book, "Guías paso a paso", "Una guía digital para cada plataforma."),
         ),
     )
-    c.text((LEFT, 940), "intranet.cartagena.gov.co/oai", "bold", 38, ACCENT)
+    c.text((LEFT, 866), "intranet.cartagena.gov.co/oai", "bold", 38, ACCENT)
     return c.finish()
 
 
 def slide_historia() -> Image.Image:
-    c = slide("HISTORIA DE ÉXITO", "Hacienda entrega el paz y salvo el mismo día")
-    before = (LEFT, 420, 560, 650)
-    after = (760, 420, 1250, 650)
+    c = slide("HISTORIA DE ÉXITO", "Hacienda: paz y salvo el mismo día", width=TITLE_BESIDE_CARD)
+    before = (LEFT, 340, 520, 560)
+    after = (700, 340, 1190, 560)
     for box, label, figure, colour in (
         (before, "Antes", "5 días", CORAL),
         (after, "Ahora", "4 horas", TEAL),
     ):
         c.card(box)
-        c.text((box[0] + 40, box[1] + 34), label, "bold", 34, MUTED)
-        c.text((box[0] + 40, box[1] + 86), figure, "display", 110, colour)
-    arrow(c, (588, 535), (732, 535), ACCENT, 18)
-    side = (1290, 420, 1824, 650)
-    c.card(side, PANEL_LIGHT)
-    c.text((side[0] + 36, side[1] + 34), "3.200", "display", 96, ACCENT)
-    c.paragraph(
-        (side[0] + 36, side[1] + 150),
-        "certificados al mes, sin filas",
-        "bold",
-        32,
-        WHITE,
-        width=460,
-        max_lines=2,
-    )
-    c.text((LEFT - 6, 672), "“", "display", 170, ACCENT)
+        c.text((box[0] + 38, box[1] + 30), label, "bold", 32, MUTED)
+        c.text((box[0] + 38, box[1] + 78), figure, "display", 104, colour)
+    arrow(c, (548, 450), (672, 450), ACCENT, 18)
+    stat_card(c, "3.200", "certificados al mes, en línea")
+    c.text((LEFT - 8, 582), "“", "display", 150, ACCENT)
     end = c.paragraph(
-        (LEFT + 90, 712),
+        (LEFT + 84, 618),
         "Ahora el ciudadano pide su paz y salvo en línea y lo recibe en su correo "
         "antes de terminar la jornada.",
         "italic",
-        42,
+        40,
         WHITE,
-        width=1330,
+        width=1200,
         line_height=1.22,
         max_lines=2,
     )
     c.text(
-        (LEFT + 90, end + 16),
+        (LEFT + 84, end + 12),
         "— Equipo de Impuestos, Secretaría de Hacienda Distrital",
         "regular",
-        29,
+        28,
         MUTED,
     )
-    c.text((LEFT, 940), "Cómo lo lograron:", "bold", 32, WHITE, anchor="lm")
-    x = LEFT + c.text_width("Cómo lo lograron:", "bold", 32) + 24
+    c.text((LEFT, 862), "Cómo lo lograron:", "bold", 30, WHITE, anchor="lm")
+    x = LEFT + c.text_width("Cómo lo lograron:", "bold", 30) + 22
     for step in ("formulario en línea", "validación automática", "firma digital"):
-        w = c.text_width(step, "regular", 30) + 48
-        c.rect((x, 915, x + w, 965), PANEL_LIGHT, radius=25)
-        c.text((x + 24, 940), step, "regular", 30, WHITE, anchor="lm")
-        x += w + 18
+        w = c.text_width(step, "regular", 28) + 44
+        c.rect((x, 838, x + w, 886), PANEL_LIGHT, radius=24)
+        c.text((x + 22, 862), step, "regular", 28, WHITE, anchor="lm")
+        x += w + 16
     return c.finish()
 
 
 def slide_webinar() -> Image.Image:
-    c = slide("CAPACITACIÓN", "Webinar trimestral de la OAI")
+    c = slide("CAPACITACIÓN", "Webinar trimestral de la OAI", width=TITLE_BESIDE_CARD)
     c.paragraph(
-        (LEFT, 340),
+        (LEFT, 304),
         "Ciberseguridad y firma digital: lo nuevo del trimestre",
         "bold",
-        46,
+        42,
         ACCENT,
-        width=1500,
+        width=TITLE_BESIDE_CARD,
         max_lines=1,
     )
-    page = (LEFT, 440, LEFT + 330, 800)
+    page = (LEFT, 390, LEFT + 300, 720)
+    mid = (page[0] + page[2]) / 2
     c.card(page, WHITE, radius=30)
-    c.rect((page[0], page[1], page[2], page[1] + 96), CORAL, radius=30)
-    c.rect((page[0], page[1] + 60, page[2], page[1] + 96), CORAL)
-    c.text(((page[0] + page[2]) / 2, page[1] + 50), "ENERO 2027", "bold", 38, WHITE, anchor="mm")
-    c.text(((page[0] + page[2]) / 2, page[1] + 200), "21", "display", 170, NAVY, anchor="mm")
-    c.text(((page[0] + page[2]) / 2, page[1] + 318), "jueves", "bold", 38, PANEL, anchor="mm")
+    c.rect((page[0], page[1], page[2], page[1] + 90), CORAL, radius=30)
+    c.rect((page[0], page[1] + 56, page[2], page[1] + 90), CORAL)
+    c.text((mid, page[1] + 46), "ENERO 2027", "bold", 36, WHITE, anchor="mm")
+    c.text((mid, page[1] + 184), "21", "display", 156, NAVY, anchor="mm")
+    c.text((mid, page[1] + 290), "jueves", "bold", 36, PANEL, anchor="mm")
     rows = (
         (icon_clock, "10:00 a. m. a 11:30 a. m.", "Hora de Colombia"),
         (icon_play, "En línea, desde tu puesto", "El enlace llega a tu correo al inscribirte"),
         (icon_people, "Servidores públicos y contratistas", "Cupos limitados: 300 personas"),
     )
     for i, (icon, head, sub) in enumerate(rows):
-        y = 470 + i * 118
-        icon(c, (560, y + 32), 40, TEAL)
-        c.text((630, y), head, "bold", 40, WHITE)
-        c.text((630, y + 52), sub, "regular", 29, MUTED)
-    topics = (1330, 440, 1824, 690)
+        y = 404 + i * 112
+        icon(c, (LEFT + 380, y + 32), 38, TEAL)
+        c.text((LEFT + 440, y), head, "bold", 38, WHITE)
+        c.text((LEFT + 440, y + 50), sub, "regular", 28, MUTED)
+    topics = STAT_CARD
     c.card(topics, PANEL_LIGHT)
-    c.text((topics[0] + 40, topics[1] + 32), "Temas", "bold", 34, ACCENT)
-    for i, topic in enumerate(
-        ("Phishing: casos reales", "Firma digital paso a paso", "Preguntas en vivo")
-    ):
-        y = topics[1] + 96 + i * 50
-        c.circle((topics[0] + 52, y + 18), 9, TEAL)
-        c.text((topics[0] + 76, y), topic, "regular", 31, WHITE)
+    c.text((topics[0] + 34, topics[1] + 22), "Temas", "bold", 32, ACCENT)
+    for i, topic in enumerate(("Phishing: casos reales", "Firma digital", "Preguntas en vivo")):
+        y = topics[1] + 76 + i * 46
+        c.circle((topics[0] + 44, y + 18), 8, TEAL)
+        c.text((topics[0] + 66, y), topic, "regular", 29, WHITE)
     scan_hint(c, "Inscríbete: escanea el código")
     return c.finish()
 
@@ -1053,20 +1025,21 @@ def slide_webinar() -> Image.Image:
 def step_cards(
     c: Canvas,
     steps: Sequence[tuple[Callable[..., None], str, str, str]],
-    top: float = 420,
-    bottom: float = 880,
+    top: float = 340,
+    bottom: float = 790,
 ) -> None:
     for i, (icon, colour, head, body) in enumerate(steps):
-        x0 = LEFT + i * 470
-        box = (x0, top, x0 + 430, bottom)
+        x0 = LEFT + i * 420
+        box = (x0, top, x0 + 380, bottom)
         c.card(box)
-        c.circle((x0 + 56, top + 56), 34, colour)
-        c.text((x0 + 56, top + 57), str(i + 1), "bold", 40, NAVY, anchor="mm")
-        icon(c, (x0 + 215, top + 130), 70, colour)
-        c.text((x0 + 215, top + 230), head, "bold", 44, WHITE, anchor="ma")
+        c.circle((x0 + 52, top + 52), 32, colour)
+        c.text((x0 + 52, top + 53), str(i + 1), "bold", 38, NAVY, anchor="mm")
+        icon(c, (x0 + 190, top + 118), 64, colour)
+        c.text((x0 + 190, top + 206), head, "bold", 42, WHITE, anchor="ma")
         c.paragraph(
-            (x0 + 215, top + 298), body, "regular", 30, MUTED, width=370, max_lines=4, anchor_x="m"
-        )
+            (x0 + 190, top + 270), body, "regular", 29, MUTED, width=330, max_lines=4,
+            anchor_x="m",
+        )  # fmt: skip
 
 
 def slide_phishing() -> Image.Image:
@@ -1094,38 +1067,38 @@ def slide_phishing() -> Image.Image:
             ),
         ),
     )
-    c.text((LEFT, 930), "La OAI nunca te pedirá tu contraseña por correo.", "bold", 36, ACCENT)
+    c.text((LEFT, 836), "La OAI nunca te pedirá tu contraseña por correo.", "bold", 38, ACCENT)
     return c.finish()
 
 
 def slide_contrasenas() -> Image.Image:
     c = slide("CIBERSEGURIDAD", "Tu contraseña es la llave de la Alcaldía")
-    c.circle((330, 640), 210, PANEL_LIGHT)
-    icon_lock(c, (330, 650), 150, ACCENT, hole=PANEL_LIGHT)
+    c.circle((290, 590), 180, PANEL_LIGHT)
+    icon_lock(c, (290, 600), 128, ACCENT, hole=PANEL_LIGHT)
     checklist(
         c,
         (
             ("Usa una frase larga", "12 caracteres o más: fácil de recordar, difícil de adivinar."),
             (
                 "Activa la verificación en dos pasos",
-                "Un código en tu celular frena casi todos los ataques.",
+                "Un código en tu celular frena casi todo ataque.",
             ),
             ("No la compartas con nadie", "Ni con soporte técnico: nunca te la pediremos."),
-            (
-                "Bloquea tu equipo al levantarte",
-                "Windows + L: un segundo que protege tu información.",
-            ),
+            ("Bloquea tu equipo al levantarte", "Windows + L: un segundo que protege tus datos."),
         ),
-        x=640,
-        y=400,
-        step=138,
+        x=530,
+        y=350,
+        step=132,
         width=880,
     )
     return c.finish()
 
 
 def slide_citas_runt() -> Image.Image:
-    c = slide("SERVICIO A LA CIUDADANÍA", "Agenda tu cita RUNT en línea, sin filas")
+    c = slide(
+        "SERVICIO A LA CIUDADANÍA", "Agenda tu cita RUNT en línea, sin filas",
+        width=TITLE_BESIDE_CARD,
+    )  # fmt: skip
     step_cards(
         c,
         (
@@ -1134,90 +1107,97 @@ def slide_citas_runt() -> Image.Image:
             (icon_check, CORAL, "Llega", "10 minutos antes, con tu documento de identidad."),
         ),
     )
-    c.circle((1660, 560), 130, PANEL_LIGHT)
-    icon_car(c, (1660, 570), 100, ACCENT)
-    scan_hint(c, "Agenda aquí: escanea el código", y=940)
+    card = STAT_CARD
+    c.card(card, PANEL_LIGHT)
+    icon_car(c, ((card[0] + card[2]) / 2, card[1] + 96), 96, ACCENT)
+    c.text(
+        ((card[0] + card[2]) / 2, card[1] + 168),
+        "Servicio gratuito",
+        "bold",
+        32,
+        WHITE,
+        anchor="ma",
+    )
+    scan_hint(c, "Agenda aquí: escanea el código")
     return c.finish()
 
 
 def slide_buzon() -> Image.Image:
     c = slide("PARTICIPACIÓN", "Buzón de sugerencias")
     c.paragraph(
-        (LEFT, 400),
+        (LEFT, 340),
         "¿Tienes una idea para mejorar nuestros sistemas? ¿Algo no funciona como esperabas?",
         "bold",
-        56,
+        52,
         ACCENT,
-        width=1120,
+        width=900,
         line_height=1.2,
-        max_lines=3,
+        max_lines=4,
     )
     c.paragraph(
-        (LEFT, 640),
+        (LEFT, 620),
         "Cuéntanos desde tu celular. Leemos cada mensaje y te respondemos en 5 días hábiles.",
         "regular",
-        40,
+        36,
         WHITE,
-        width=1050,
+        width=900,
         line_height=1.3,
-        max_lines=2,
+        max_lines=3,
     )
-    c.circle((1480, 520), 190, PANEL_LIGHT)
-    icon_envelope(c, (1455, 560), 120, WHITE)
-    icon_bulb(c, (1560, 420), 80, ACCENT)
-    scan_hint(c, "Escanea y escríbenos", y=900)
+    c.circle((1150, 540), 170, PANEL_LIGHT)
+    icon_envelope(c, (1130, 576), 108, WHITE)
+    icon_bulb(c, (1230, 450), 72, ACCENT)
+    scan_hint(c, "Escanea y escríbenos")
     return c.finish()
 
 
-def faces_row(c: Canvas, y: float, x0: float = 220, step: float = 230, r: float = 84) -> None:
+def faces_row(c: Canvas, y: float, x0: float = 180, step: float = 220, r: float = 80) -> None:
     colours = (CORAL, mix(CORAL, ACCENT, 0.5), ACCENT, mix(ACCENT, TEAL, 0.5), TEAL)
     for i, colour in enumerate(colours):
         icon_face(c, (x0 + i * step, y), r, colour, -1 + i / 2)
 
 
+def survey(kicker_label: str, question: str, lead: str, body: str, hint: str) -> Image.Image:
+    c = slide(kicker_label, question)
+    faces_row(c, 450)
+    c.text((LEFT, 580), lead, "bold", 44, WHITE)
+    c.paragraph((LEFT, 650), body, "regular", 34, MUTED, width=1250, max_lines=2)
+    scan_hint(c, hint)
+    return c.finish()
+
+
 def slide_encuesta_herramientas() -> Image.Image:
-    c = slide("TU OPINIÓN CUENTA", "¿Cómo te va con las herramientas de la OAI?")
-    faces_row(c, 520)
-    c.text((LEFT, 660), "Encuesta de satisfacción: 1 minuto, anónima.", "bold", 46, WHITE)
-    c.paragraph(
-        (LEFT, 730),
+    return survey(
+        "TU OPINIÓN CUENTA",
+        "¿Cómo te va con las herramientas de la OAI?",
+        "Encuesta de satisfacción: 1 minuto, anónima.",
         "Intranet, correo, firma digital, Mesa de ayuda: con tus respuestas decidimos "
         "qué mejorar primero.",
-        "regular",
-        36,
-        MUTED,
-        width=1200,
-        max_lines=2,
+        "Escanea y opina",
     )
-    scan_hint(c, "Escanea y opina")
-    return c.finish()
 
 
 def slide_encuesta_atencion() -> Image.Image:
-    c = slide("TU OPINIÓN CUENTA", "¿Cómo te atendimos hoy?")
-    faces_row(c, 520)
-    c.text((LEFT, 660), "Califícanos en 1 minuto. Es anónimo.", "bold", 46, WHITE)
-    c.paragraph(
-        (LEFT, 730),
+    return survey(
+        "TU OPINIÓN CUENTA",
+        "¿Cómo te atendimos hoy?",
+        "Califícanos en 1 minuto. Es anónimo.",
         "Tus respuestas nos ayudan a mejorar la atención y los servicios en línea de la Alcaldía.",
-        "regular",
-        36,
-        MUTED,
-        width=1200,
-        max_lines=2,
+        "Escanea y califícanos",
     )
-    scan_hint(c, "Escanea y califícanos")
-    return c.finish()
 
 
 def slide_fondo_texto() -> Image.Image:
-    """A calm branded picture for text slides that want one beside their words."""
+    """The emblem large on navy: a picture that still reads when a text slide shows it small."""
     c = Canvas()
-    background(c)
-    c.circle((W / 2, 470), 300, PANEL)
-    c.paste(logo_image(), (W / 2 - 230, 240), 460)
-    c.text((W / 2, 850), "Alcaldía de Cartagena de Indias", "bold", 56, WHITE, anchor="ma")
-    c.text((W / 2, 930), "Oficina Asesora de Informática", "regular", 40, MUTED, anchor="ma")
+    c.img.paste(vertical_gradient(c.img.size, "#0e2d55", NAVY_DEEP), (0, 0))
+    c.draw = ImageDraw.Draw(c.img, "RGBA")
+    glow(c, (W / 2, 380), 640, "#1f5596", 150)
+    for radius, alpha in ((330, 60), (380, 30)):
+        c.circle((W / 2, 380), radius, outline=ACCENT, width=6, alpha=alpha)
+    c.paste(logo_image(), (W / 2 - 270, 110), 540)
+    c.text((W / 2, 700), "Alcaldía de Cartagena", "bold", 96, WHITE, anchor="ma")
+    c.text((W / 2, 824), "Oficina Asesora de Informática", "regular", 60, MUTED, anchor="ma")
     return c.finish()
 
 
@@ -1233,22 +1213,22 @@ def video_scene(step: int) -> Image.Image:
     """One scene of "Cómo agendar tu cita RUNT en 3 pasos" (0 = title, 4 = closing)."""
     c = Canvas()
     background(c)
-    header(c)
+    middle = (LEFT + CONTENT_RIGHT) / 2
     if step == 0:
-        kicker(c, "MINI TUTORIAL", y=350)
+        c.circle((1600, 270), 120, PANEL_LIGHT)
+        icon_car(c, (1600, 280), 88, ACCENT)
+        kicker(c, "MINI TUTORIAL", y=300)
         c.paragraph(
-            (LEFT, 430),
+            (LEFT, 380),
             "Cómo agendar tu cita RUNT en 3 pasos",
             "bold",
-            104,
+            100,
             WHITE,
-            width=1150,
+            width=1220,
             line_height=1.1,
             max_lines=2,
         )
-        c.text((LEFT, 700), "Sin filas, desde tu celular", "regular", 52, MUTED)
-        c.circle((1490, 600), 250, PANEL_LIGHT)
-        icon_car(c, (1490, 615), 185, ACCENT)
+        c.text((LEFT, 640), "Sin filas, desde tu celular", "regular", 52, MUTED)
     elif step in (1, 2, 3):
         icon, colour, head, body = (
             (
@@ -1270,17 +1250,22 @@ def video_scene(step: int) -> Image.Image:
                 "Te llega un correo con la cita. Trae tu documento de identidad.",
             ),
         )[step - 1]
-        c.circle((370, 600), 250, PANEL_LIGHT)
-        icon(c, (370, 600), 165, colour)
-        c.circle((760, 380), 58, colour)
-        c.text((760, 382), str(step), "display", 74, NAVY, anchor="mm")
-        c.text((842, 382), f"Paso {step} de 3", "bold", 46, MUTED, anchor="lm")
-        c.paragraph((702, 470), head, "bold", 80, WHITE, width=1130, line_height=1.12, max_lines=2)
-        c.paragraph((702, 690), body, "regular", 48, MUTED, width=1100, max_lines=2)
+        c.circle((300, 560), 200, PANEL_LIGHT)
+        icon(c, (300, 560), 132, colour)
+        c.circle((614, 300), 50, colour)
+        c.text((614, 302), str(step), "display", 64, NAVY, anchor="mm")
+        c.text((684, 302), f"Paso {step} de 3", "bold", 42, MUTED, anchor="lm")
+        end = c.paragraph(
+            (566, 390), head, "bold", 66, WHITE, width=CONTENT_RIGHT - 566, line_height=1.12,
+            max_lines=2,
+        )  # fmt: skip
+        c.paragraph(
+            (566, end + 24), body, "regular", 42, MUTED, width=CONTENT_RIGHT - 566, max_lines=3
+        )
     else:
-        c.text((W / 2, 440), "¡Listo!", "display", 160, ACCENT, anchor="mm")
-        c.text((W / 2, 610), "Tu cita RUNT, sin filas", "bold", 76, WHITE, anchor="mm")
-        c.text((W / 2, 720), "citas.cartagena.gov.co", "bold", 56, TEAL, anchor="mm")
+        c.text((middle, 400), "¡Listo!", "display", 160, ACCENT, anchor="mm")
+        c.text((middle, 570), "Tu cita RUNT, sin filas", "bold", 72, WHITE, anchor="mm")
+        c.text((middle, 680), "citas.cartagena.gov.co", "bold", 56, TEAL, anchor="mm")
     return c.finish(VIDEO_SIZE)
 
 
