@@ -154,3 +154,14 @@ def test_bundled_content_validates() -> None:
     done = signage("validate", "--root", str(REPO), cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all valid" in done.stdout.splitlines()[-1]
+
+
+def test_a_content_root_given_as_file_and_warnings_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = valid_root(tmp_path / "sitio")
+    root.playlist("b.yaml", "name: B\nslides:\n  - text: {title: Hola}\n    muted: false\n")
+    assert main(["validate", str(tmp_path / "sitio")]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path}/sitio/playlists/b.yaml:4:12: warning: 'muted' only matters" in out
+    assert out.splitlines()[-1].endswith("all valid; 0 error(s), 1 warning(s)")

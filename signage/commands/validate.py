@@ -178,6 +178,9 @@ def _check_files(
 
     for file in files:
         shown = display_path(file)
+        if file.is_dir() and (file / "playlists").is_dir():
+            _check_root(report, file, hosts, check_assets)  # a content root given as FILE
+            continue
         if not file.is_file():
             report.problems.append(
                 Problem(shown, 0, 0, "no such file; give the path of a playlist .yaml file")

@@ -197,6 +197,8 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
     kind = SlideKind(written[0])
     if not v.has(kind.value):
         return INVALID
+    if v.written("muted") and kind is not SlideKind.VIDEO:
+        ctx.warn(v.at("muted"), "'muted' only matters for video slides; remove it")
     source = "" if kind is SlideKind.TEXT else str(v.get(kind.value, ""))
     text: TextContent | None = v.get("text", None) if kind is SlideKind.TEXT else None
     return SlideDraft(
