@@ -185,3 +185,18 @@ def test_schema_lists_the_template_keys() -> None:
     assert schema["required"] == ["name", "severity", "texts"]
     assert set(schema["properties"]) >= {"variables", "lifetime", "status_url", "tags"}
     assert bundled_templates_dir().is_dir()
+
+
+def test_status_url_filled_from_variables_must_be_https(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "name: Con QR\nseverity: Minor\nstatus_url: '{sitio}/estado'\n"
+        "variables: {sitio: {}}\ntexts: {es: {headline: Estado}}\n",
+        "con-qr.yaml",
+    )
+    good = render_template(
+        "con-qr", {"sitio": "https://estado.example.gov.co"}, now=NOW, folder=tmp_path
+    )
+    assert good.status_url == "https://estado.example.gov.co/estado"
+    with pytest.raises(AlertError, match=r"status page .* only https:// URLs"):
+        render_template("con-qr", {"sitio": "http://estado"}, now=NOW, folder=tmp_path)

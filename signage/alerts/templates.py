@@ -49,6 +49,7 @@ from signage.playlist._fields import (
     Spec,
     Text,
     Values,
+    check_url,
 )
 from signage.playlist._yaml import YMap, YNode, YScalar, kind_of, load_yaml_located
 
@@ -526,6 +527,10 @@ def render(
         for b in template.texts
     )
     status_url = fill(template.status_url, values) if template.status_url else None
+    if status_url is not None:
+        problem = check_url(status_url, frozenset())
+        if problem is not None:
+            raise AlertError(f"template '{template.id}': status page {problem}")
     chosen_tags = frozenset(t.strip() for t in tags if t.strip()) if tags is not None else None
     return Alert(
         id=alert_id or new_alert_id(template.id, sent),

@@ -175,6 +175,7 @@ class AlertRoom:
             else:
                 templates = load_templates(self._templates_dir())
                 alert = RaiseRequest.from_json(body).build(templates, now)
+            self.store.prune(now)
             self.store.raise_alert(alert)
             version = self._publish(f"alert raised: {alert.id}")
             log.info("alert %s raised (%s), version %d", alert.id, alert.severity, version)
