@@ -6,7 +6,9 @@ Modules:
     select     pure decisions: which alerts a screen shows now, in what order, and until when
     templates  prepared wording from ``playlists/alerts/*.yaml`` rendered into Alerts
     cap        OASIS CAP 1.2 import (hardened XML) and export
-    actions    raise/clear/import shared by the command line and the hub
+    actions    applies a parsed CAP message to a store (raise, update, cancel)
+    raising    RaiseRequest: template + variables + overrides, shared by the CLI and the hub
+    alertmanager  Prometheus Alertmanager webhooks planned into raises and clears
 
 Nothing here imports Qt; the on-screen layer is ``signage.player.alert_layer``.
 """
