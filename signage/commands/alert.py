@@ -110,6 +110,15 @@ class _HubClient:
                 headers=headers,
                 timeout=self.timeout,
             )
+        except requests.Timeout:
+            raise AlertError(
+                f"the hub at {self.url} did not answer within {self.timeout:g} s"
+            ) from None
+        except requests.ConnectionError:
+            raise AlertError(
+                f"cannot reach the hub at {self.url}: is 'signage serve' running there, "
+                "and is the URL right?"
+            ) from None
         except requests.RequestException as exc:
             raise AlertError(f"cannot reach the hub at {self.url}: {exc}") from None
         if r.status_code in (401, 403):
