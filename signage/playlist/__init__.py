@@ -25,8 +25,11 @@ Defining another YAML format "like playlists" (alert templates do this)
    ``Spec[T]`` (``convert`` and ``schema``) for anything else. ``Values.get(key, default)``,
    ``.has``, ``.written`` and ``.at(key)`` (the node, for locating a message) help ``build``.
 3. ``record.convert(node, Context(path=shown, root=root, allowed_hosts=...))`` gives the
-   object or ``INVALID``; ``ctx.problems`` holds every problem. ``record.schema()`` is its
-   JSON Schema. Unknown keys get "did you mean", missing required keys are reported.
+   object or ``INVALID``; ``ctx.problems`` holds every problem. ``build`` runs with the
+   valid values even when other keys failed (so problems involving several keys are still
+   found), so **refuse the file whenever ``ctx.problems`` holds an error**, whatever
+   ``convert`` returned. ``record.schema()`` is its JSON Schema. Unknown keys get "did you
+   mean", missing required keys are reported.
 """
 
 from __future__ import annotations

@@ -727,11 +727,9 @@ class Record(Spec[T]):
             )
         values: dict[str, object] = {}
         nodes: dict[str, YNode] = {}
-        ok = True
         for key, value_node in node.items:
             spec_field = self.fields.get(key.raw)
             if spec_field is None:
-                ok = False
                 close = difflib.get_close_matches(key.raw, list(self.fields), n=1, cutoff=0.6)
                 hint = (
                     f" (did you mean '{close[0]}'?)"
@@ -742,18 +740,15 @@ class Record(Spec[T]):
                 continue
             nodes[key.raw] = value_node
             converted = spec_field.spec.convert(value_node, ctx)
-            if isinstance(converted, Invalid):
-                ok = False
-            else:
+            if not isinstance(converted, Invalid):
                 values[key.raw] = converted
         for name, spec_field in self.fields.items():
             if spec_field.required and name not in nodes:
-                ok = False
                 ctx.error(node, f"{self.title} is missing the required key '{name}'")
-        built = self.build(Values(node, values, nodes), ctx)
-        if not ok and not isinstance(built, Invalid):
-            return built  # partial: the file already has errors, so it will be refused
-        return built
+        # build runs with the valid values even when some keys failed, and its result is
+        # kept, so problems that involve several keys (or enclosing records) are reported
+        # too; whoever loads a file refuses it whenever ``ctx`` holds an error
+        return self.build(Values(node, values, nodes), ctx)
 
     def schema(self) -> JSON:
         properties: JSON = {}
