@@ -216,3 +216,43 @@ def test_background_thread_beats_and_stops(hub: RunningHub) -> None:
     sent = beat.sent
     time.sleep(0.3)
     assert beat.sent == sent  # stopped means stopped
+
+
+def test_a_long_outage_does_not_grow_memory() -> None:
+    """Hundreds of failed beats: traced memory levels off (nothing is queued).
+
+    Logging is set up as on a screen (``signage.logs.setup``: rate-limited, not propagated
+    to pytest's capture, which would keep every record of the test).
+    """
+    import gc
+    import tracemalloc
+
+    def traced() -> int:
+        gc.collect()
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)]
+        )
+        return sum(stat.size for stat in snap.statistics("filename"))
+
+    stream = io.StringIO()
+    installed = setup(0, stream=stream, journald=False, repeat_interval_s=3600)
+    beat = Heartbeat(
+        f"http://127.0.0.1:{_closed_port()}", "offline-2", tally=installed.tally,
+        timeout_s=(0.5, 0.5),
+    )  # fmt: skip
+    tracemalloc.start()
+    try:
+        for _ in range(300):  # warm-up: pools and caches fill, then level off
+            beat.beat()
+        before = traced()
+        for _ in range(600):
+            beat.beat()
+        after = traced()
+    finally:
+        tracemalloc.stop()
+        installed.remove()
+        logging.getLogger("signage").propagate = True
+        beat.stop()
+    assert beat.failed == 900
+    assert stream.getvalue().count("cannot reach the hub") == 1
+    assert after - before < 32 * 1024, f"grew {after - before} bytes over 600 failed beats"
