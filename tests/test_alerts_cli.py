@@ -140,3 +140,18 @@ def test_usage_errors_exit_2(root: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert info.value.code == 2
     code, _, err = run(capsys, "clear", "--root", str(root / "nope"), "--all")
     assert code == 2 and "no such folder" in err
+
+
+def test_an_unreachable_hub_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, out, err = run(capsys, "list", "--hub", f"http://127.0.0.1:{port}")
+    assert out == ""
+    assert code == 1
+    assert err.strip() == (
+        f"signage alert: cannot reach the hub at http://127.0.0.1:{port}: "
+        "is 'signage serve' running there, and is the URL right?"
+    )
