@@ -108,6 +108,11 @@ def test_suggestion_box_and_surveys_carry_https_qr_codes_with_spanish_captions(p
     assert "https://intranet.cartagena.gov.co/buzon" in urls
     assert any(url.startswith("https://encuestas.cartagena.gov.co/") for url in urls)
     assert qrs[("lobby", "buzon-sugerencias")].caption == "Escanea y deja tu sugerencia"
+    # The plan measures satisfaction: survey and suggestion-box scans are counted by the hub.
+    assert qrs[("lobby", "buzon-sugerencias")].track
+    assert qrs[("lobby", "encuesta-herramientas")].track
+    assert qrs[("atencion-ciudadana", "encuesta-atencion")].track
+    assert not qrs[("atencion-ciudadana", "citas-runt")].track
     # A slide that says "no QR" really has none.
     lobby = {s.id: s for s in playlists["lobby"].slides}
     assert lobby["correo-sospechoso"].qr is None
