@@ -280,3 +280,30 @@ def test_snapshots_are_written_and_named_for_the_slide(qapp, tmp_path):
         assert im.size == (480, 270)
         assert near(im.convert("RGB").getpixel((240, 135)), RED)  # type: ignore[arg-type]
     assert Path(path).stat().st_size > 0
+
+
+def test_stats_report_memory_and_event_loop_stalls(qapp, tmp_path):
+    from signage.config import PlayerConfig
+    from signage.events import EventLog
+    from signage.player.player import Player
+    from tests.helpers_player import EventTrap, GivenSource
+
+    files = {"assets/red.png": solid_png(tmp_path / "red.png", RED)}
+    events = EventLog(None)
+    trap = EventTrap(events)
+    player = Player(
+        config=PlayerConfig(screen="s"),
+        source=GivenSource(content([slide("r", SlideKind.IMAGE, "assets/red.png")], files)),
+        events=events,
+        size=(320, 180),
+        stats_every_s=0.4,
+    )
+    try:
+        player.start()
+        assert wait_until(qapp, lambda: len(trap.of("stats")) >= 2, 5)
+    finally:
+        player.dispose()
+    stats = trap.of("stats")[0]
+    assert set(stats) == {"ts", "event", "rss_mb", "stall_max_ms", "stall_p99_ms"}
+    assert stats["rss_mb"] > 10
+    assert 0 <= stats["stall_p99_ms"] <= stats["stall_max_ms"]

@@ -8,6 +8,7 @@ static slide costs almost no CPU.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,12 +18,14 @@ from PySide6.QtCore import QDate, QLocale, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from signage.model import Overlays, Theme
+from signage.model import Overlays, Playlist, Slide, Theme
 from signage.player.clock import Clock, Timer
 from signage.player.layout import Rect, ScreenLayout, fitted_size, qr_padding, screen_layout
 from signage.player.textfit import body_font, title_font
 
 TICKER_TURN_S = 8.0
+
+log = logging.getLogger("signage.player")
 
 
 def qlocale(locale: str) -> QLocale:
@@ -63,6 +66,44 @@ class QROverlay:
     url: str
     image: QImage
     caption: str | None
+
+
+def qr_overlay(
+    playlist: Playlist,
+    slide: Slide,
+    *,
+    screen: str,
+    allowed_hosts: frozenset[str],
+    link_base: str | None,
+    screen_height: int,
+    cache: dict[str, QROverlay] | None = None,
+) -> QROverlay | None:
+    """The QR to draw over a slide, or ``None`` (no QR, QR overlay off, refused host).
+
+    Encodes what ``signage.qr.encoded_url`` says (attributed URL, or the hub's tracked
+    link), only when the author's URL passes ``signage.qr.drawable`` (https, allow-list).
+    """
+    qr = slide.qr
+    if qr is None or not playlist.overlays.qr:
+        return None
+    from signage import qr as qrmod
+
+    if not qrmod.drawable(qr.url, allowed_hosts):
+        return None
+    url = qrmod.encoded_url(
+        qr, playlist.attribution, screen, playlist.id, slide.id, link_base=link_base
+    )
+    if cache is not None and url in cache:
+        return cache[url]
+    try:
+        image = pil_to_qimage(qrmod.qr_image(url, screen_height))
+    except ValueError as exc:
+        log.warning("QR of %s/%s not drawn: %s", playlist.id, slide.id, exc)
+        return None
+    overlay = QROverlay(url, image, qr.caption)
+    if cache is not None:
+        cache[url] = overlay
+    return overlay
 
 
 class OverlayLayer(QWidget):

@@ -41,7 +41,7 @@ from signage.events import EventLog
 from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
-from signage.player.overlays import OverlayLayer, QROverlay, pil_to_qimage
+from signage.player.overlays import OverlayLayer, QROverlay, qr_overlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
 from signage.player.stage import FADE_MS, Stage
@@ -538,36 +538,17 @@ class Player(QObject):
 
     # -- overlays, alerts, snapshots, stats -----------------------------------------------
     def _qr_for(self, item: ScheduledSlide) -> QROverlay | None:
-        qr = item.slide.qr
-        if qr is None or not item.playlist.overlays.qr:
-            return None
-        try:
-            from signage import qr as qrmod
-        except ImportError:
-            return None
-        if not qrmod.drawable(qr.url, self.config.allowed_hosts):
-            return None
-        url = qrmod.encoded_url(
-            qr,
-            item.playlist.attribution,
-            self.screen.id,
-            item.playlist.id,
-            item.slide.id,
-            link_base=self.link_base,
-        )
-        cached = self._qr_cache.get(url)
-        if cached is not None:
-            return cached
-        try:
-            image = pil_to_qimage(qrmod.qr_image(url, max(1, self.window.height())))
-        except ValueError as exc:
-            log.warning("QR of %s/%s not drawn: %s", item.playlist.id, item.slide.id, exc)
-            return None
-        overlay = QROverlay(url, image, qr.caption)
         if len(self._qr_cache) >= QR_CACHE:
             self._qr_cache.clear()
-        self._qr_cache[url] = overlay
-        return overlay
+        return qr_overlay(
+            item.playlist,
+            item.slide,
+            screen=self.screen.id,
+            allowed_hosts=self.config.allowed_hosts,
+            link_base=self.link_base,
+            screen_height=max(1, self.window.height()),
+            cache=self._qr_cache,
+        )
 
     def _load_logo(self, content: Content) -> QImage | None:
         if not content.theme.logo:

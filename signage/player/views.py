@@ -96,6 +96,7 @@ class SlideView(QWidget):
         self.slide = slide
         self.res = res
         self.state = "new"  # new → preparing → ready | failed; ready → started → halted
+        self.last_failure = ""
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._timeout = QTimer(self)
         self._timeout.setSingleShot(True)
@@ -155,6 +156,7 @@ class SlideView(QWidget):
             return
         self._timeout.stop()
         self.state = "failed"
+        self.last_failure = reason
         self._announce_outcome(reason)
 
     def _announce_outcome(self, reason: str) -> None:
