@@ -39,6 +39,7 @@ from signage.model import Playlist, Schedule, Screen, Slide
 __all__ = [
     "Plan",
     "ScheduledSlide",
+    "ever_active",
     "is_active",
     "plan",
     "playlist_matches",
@@ -108,6 +109,37 @@ def is_active(schedule: Schedule | None, local_now: datetime) -> bool:
                 return True
         elif window.start_min <= minute < window.end_min and _allowed_day(schedule, today):
             return True
+    return False
+
+
+def ever_active(*schedules: Schedule | None) -> bool:
+    """Whether there is any moment at which all ``schedules`` are active together.
+
+    Used by the validator to refuse a slide that can never play inside its playlist's
+    schedule. Exhaustive: between date boundaries the combined pattern repeats weekly, so
+    every edge minute of the days around each boundary (or of one week, when there are
+    none) is examined in wall-clock time.
+    """
+    present = [s for s in schedules if s is not None]
+    if not present:
+        return True
+    boundaries = {s.start for s in present if s.start is not None}
+    boundaries |= {s.until + timedelta(days=1) for s in present if s.until is not None}
+    if not boundaries:
+        boundaries = {date(2001, 1, 1)}  # any week will do: a Monday
+    days: set[date] = set()
+    for boundary in boundaries:
+        days.update(boundary + timedelta(days=i) for i in range(-WEEK_SPAN_DAYS, WEEK_SPAN_DAYS))
+    minutes = {0}
+    for schedule in present:
+        minutes.update(w.start_min for w in schedule.hours)
+        minutes.update(w.end_min % 1440 for w in schedule.hours)
+    for day in sorted(days):
+        midnight = datetime.combine(day, time())
+        for minute in minutes:
+            moment = midnight + timedelta(minutes=minute)
+            if all(is_active(s, moment) for s in present):
+                return True
     return False
 
 

@@ -98,7 +98,15 @@ CASES = [
     ("slide-outside-playlist-dates",
      "name: x\nschedule: {from: 2027-01-01, until: 2027-01-31}\nslides:\n  - image: assets/a.png\n"
      "    schedule: {from: 2027-03-01}\n",
-     "2027-03-01", "never overlap its playlist"),
+     "2027-03-01", "never meets its playlist's schedule"),
+    ("slide-days-outside-playlist-days",
+     "name: x\nschedule: {days: [mon, tue]}\nslides:\n  - image: assets/a.png\n"
+     "    schedule: {days: [sat]}\n",
+     "sat", "never meets its playlist's schedule"),
+    ("slide-hours-outside-playlist-hours",
+     "name: x\nschedule: {hours: '06:00-12:00'}\nslides:\n  - image: assets/a.png\n"
+     "    schedule: {hours: ['13:00-14:00', '20:00-05:00']}\n",
+     "13:00", "never meets its playlist's schedule"),
     ("duplicate-id",
      HEAD + "  - id: portada\n    image: assets/a.png\n  - {id: portada, text: {title: Hola}}\n",
      "Hola", "duplicate slide id 'portada' (first used on line 3)"),

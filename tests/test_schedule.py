@@ -19,7 +19,7 @@ from signage.model import (
     TextContent,
     Weekday,
 )
-from signage.schedule import is_active, plan, playlist_matches
+from signage.schedule import ever_active, is_active, plan, playlist_matches
 
 BOGOTA = ZoneInfo("America/Bogota")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -323,3 +323,28 @@ def test_next_change_is_exact(
         assert _state(playlists, screen, probe) == current, (
             f"the slides changed at {probe.isoformat()} before next_change {result.next_change}"
         )
+
+
+def test_ever_active_examples() -> None:
+    mornings = Schedule(hours=hours("06:00-12:00"))
+    assert ever_active()
+    assert ever_active(None, mornings)
+    assert not ever_active(mornings, Schedule(hours=hours("12:00-18:00")))
+    assert ever_active(mornings, Schedule(hours=hours("22:00-06:01")))
+    weekend = Schedule(days=frozenset({Weekday.SAT, Weekday.SUN}))
+    friday_nights = Schedule(days=frozenset({Weekday.FRI}), hours=hours("22:00-02:00"))
+    assert ever_active(weekend, friday_nights), "Friday's window runs into Saturday"
+    january = Schedule(start=date(2027, 1, 1), until=date(2027, 1, 31))
+    assert not ever_active(january, Schedule(start=date(2027, 2, 1)))
+    assert ever_active(january, Schedule(until=date(2027, 1, 1)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules(), schedules())
+def test_ever_active_matches_a_brute_force_scan(a: Schedule | None, b: Schedule | None) -> None:
+    # every edge is a multiple of 15 minutes and every date lies within BASE-10..BASE+25, so
+    # a 15-minute grid over BASE-30..BASE+45 sees every combination that can ever occur
+    first = datetime.combine(BASE - timedelta(days=30), datetime.min.time())
+    grid = (first + timedelta(minutes=15 * i) for i in range(75 * 96))
+    brute = any(is_active(a, t) and is_active(b, t) for t in grid)
+    assert ever_active(a, b) == brute

@@ -56,6 +56,7 @@ from signage.playlist._fields import (
     Values,
 )
 from signage.playlist._yaml import YMap, YNode
+from signage.schedule import ever_active
 
 SLIDE_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
@@ -95,7 +96,10 @@ def _build_schedule(v: Values, ctx: Context) -> Schedule | Invalid:
             )
     if not (v.written("from") or v.written("until") or v.written("days") or v.written("hours")):
         ctx.warn(v.node, "an empty schedule changes nothing; remove it")
-    return Schedule(start=start, until=until, days=days, hours=hours)
+    schedule = Schedule(start=start, until=until, days=days, hours=hours)
+    if not ever_active(schedule):  # pragma: no cover - the checks above catch every case
+        return ctx.error(v.node, "this schedule can never be active; check dates, days, hours")
+    return schedule
 
 
 SCHEDULE: Record[Schedule] = Record(
@@ -353,14 +357,6 @@ def _derived_id(draft: SlideDraft, index: int) -> str:
     return base or f"{draft.kind.value}-{index + 1}"
 
 
-def _overlap(a: Schedule | None, b: Schedule | None) -> bool:
-    if a is None or b is None:
-        return True
-    start = max((d for d in (a.start, b.start) if d is not None), default=None)
-    until = min((d for d in (a.until, b.until) if d is not None), default=None)
-    return start is None or until is None or start <= until
-
-
 def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
     name: str | None = v.get("name", None)
     drafts: tuple[SlideDraft, ...] = v.get("slides", ())
@@ -369,11 +365,12 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
     explicit: dict[str, YNode] = {}
     ok = name is not None
     for draft in drafts:
-        if schedule is not None and not _overlap(schedule, draft.schedule):
+        if draft.schedule is not None and not ever_active(schedule, draft.schedule):
             ok = False
             ctx.error(
                 draft.node.get("schedule"),
-                "this slide's dates never overlap its playlist's schedule, so it never plays",
+                "this slide's schedule never meets its playlist's schedule (dates, days "
+                "and hours never coincide), so it never plays",
             )
         if draft.id is None:
             continue
