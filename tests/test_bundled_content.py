@@ -113,6 +113,8 @@ def test_suggestion_box_and_surveys_carry_https_qr_codes_with_spanish_captions(p
     assert qrs[("lobby", "encuesta-herramientas")].track
     assert qrs[("atencion-ciudadana", "encuesta-atencion")].track
     assert not qrs[("atencion-ciudadana", "citas-runt")].track
+    # Only those: elsewhere a screen without a hub link base would warn on every slide.
+    assert sum(qr.track for qr in qrs.values()) == 4
     # A slide that says "no QR" really has none.
     lobby = {s.id: s for s in playlists["lobby"].slides}
     assert lobby["correo-sospechoso"].qr is None
