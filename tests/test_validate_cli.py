@@ -165,3 +165,29 @@ def test_a_content_root_given_as_file_and_warnings_pass(
     out = capsys.readouterr().out
     assert f"{tmp_path}/sitio/playlists/b.yaml:4:12: warning: 'muted' only matters" in out
     assert out.splitlines()[-1].endswith("all valid; 0 error(s), 1 warning(s)")
+
+
+def test_schedules_that_ended_are_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = ContentRoot(tmp_path)
+    root.playlist(
+        "viejo.yaml",
+        """
+        name: Campaña 2020
+        schedule: {until: 2020-12-31}
+        slides:
+          - text: {title: Hola}
+          - id: navidad
+            text: {title: Feliz navidad}
+            schedule: {from: 2020-12-01, until: 2020-12-25}
+        """,
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 0, "warnings do not fail validation"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "playlists/viejo.yaml:1:1: warning: this playlist ended on 2020-12-31 and will not "
+        "play again; remove it or change 'until'"
+    )
+    assert out[1].startswith("playlists/viejo.yaml:5:5: warning: slide 'navidad' ended on 2020")

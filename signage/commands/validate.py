@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,10 +99,35 @@ def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str
     )
 
 
+def expired_warnings(playlist: Playlist, today: date) -> list[Problem]:
+    """Warnings for schedules whose last day is before ``today``: they will not play again."""
+    from signage.errors import Problem
+
+    found: list[Problem] = []
+    places = [(playlist.schedule, playlist.origin, "this playlist")]
+    places += [(s.schedule, s.origin, f"slide '{s.id}'") for s in playlist.slides]
+    for schedule, origin, what in places:
+        if schedule is None or schedule.until is None or schedule.until >= today:
+            continue
+        path, line, col = (origin.path, origin.line, origin.col) if origin else ("?", 0, 0)
+        found.append(
+            Problem(
+                path,
+                line,
+                col,
+                f"{what} ended on {schedule.until.isoformat()} and will not play again; "
+                "remove it or change 'until'",
+                severity="warning",
+            )
+        )
+    return found
+
+
 @dataclass
 class Report:
     """What ``validate`` found: problems, one summary line per valid file, counts."""
 
+    today: date
     problems: list[Problem] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     checked: int = 0
@@ -126,6 +152,7 @@ class Report:
             )
 
     def playlist(self, shown: str, playlist: Playlist, root: Path) -> None:
+        self.problems.extend(expired_warnings(playlist, self.today))
         self.playlists += 1
         self.summaries.append(summary_line(shown, playlist, root))
 
@@ -217,14 +244,25 @@ def _check_root(report: Report, root: Path, hosts: frozenset[str], check_assets:
 
 
 def run(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from signage.config import load_config
+    from signage.model import DEFAULT_TIMEZONE
 
     hosts = {h.strip().lower() for h in args.allowed_host if h.strip()}
+    zone = DEFAULT_TIMEZONE
     if args.config is not None:
-        hosts |= set(load_config(args.config).allowed_hosts)
+        config = load_config(args.config)
+        hosts |= set(config.allowed_hosts)
+        zone = config.timezone
     allowed = frozenset(hosts)
     check_assets = not args.no_assets
-    report = Report()
+    try:
+        today = datetime.now(ZoneInfo(zone)).date()
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        today = datetime.now().astimezone().date()
+    report = Report(today=today)
     if args.files:
         _check_files(report, args.files, args.root, allowed, check_assets)
     else:
