@@ -258,8 +258,13 @@ class RunningNginx:
     error_log: Path
     process: subprocess.Popen[bytes]
 
-    def access_lines(self) -> list[str]:
-        """Access log lines: ``METHOD URI STATUS BODY_BYTES RANGE``."""
+    def access_lines(self, settle: float = 0.2) -> list[str]:
+        """Access log lines: ``METHOD URI STATUS BODY_BYTES RANGE``.
+
+        nginx logs a request just after answering it: ``settle`` seconds are allowed for the
+        last lines to land, so a count is never short.
+        """
+        time.sleep(settle)
         for _ in range(50):  # nginx writes the line after the response; allow it a moment
             text = self.access_log.read_text(encoding="utf-8") if self.access_log.exists() else ""
             if text.endswith("\n") or not text:

@@ -1,0 +1,198 @@
+"""Benchmark: feed sync over loopback from real nginx, and publish-to-screen with push.
+
+Figures (each printed with its target):
+
+1. cold sync of N assets (default 200, >= 100 MB) with ``SyncClient`` (hash while
+   streaming, fsync, atomic rename), throughput as a ratio of ``curl`` fetching the same
+   files from the same nginx in the same run (one curl process, connection reused);
+   target >= 0.8x. Rounds alternate curl and sync; the median of each is compared.
+2. a sync with nothing new: requests and asset bytes counted in nginx's access log;
+   target exactly 1 request (a 304) and 0 asset bytes.
+3. one changed asset among N: asset requests counted in the access log; target exactly 1.
+4. publish-to-screen with push: a hub (``signage serve --root``) republishes on a saved
+   edit and announces it on its push channel; a ``FeedSource`` (poll 60 s, so only push
+   counts) delivers the new Content. Time from the edit's write to delivery, over 20
+   publishes; target p99 <= 1 s. Baseline beside it: the hub's own edit -> version-served
+   time seen by polling /healthz.
+
+    .venv/bin/python bench/sync.py [--assets 200] [--size 524288] [--rounds 3] [--publishes 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from signage.config import PlayerConfig
+from signage.events import EventLog
+from signage.feed.manifest import parse_manifest
+from signage.feed.publish import publish
+from signage.feed.source import FeedSource
+from signage.feed.store import Store
+from signage.feed.sync import SyncClient
+from signage.model import Content
+from tests.helpers_feed import make_keypair, make_root, run_nginx, write_asset
+from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
+
+THROUGHPUT_TARGET = 0.8
+PUSH_P99_TARGET_S = 1.0
+
+
+def curl_fetch(urls: list[str], out: Path) -> float:
+    """Seconds for one curl process to fetch every URL into ``out`` (connection reused)."""
+    out.mkdir(parents=True, exist_ok=True)
+    config = out.parent / f"{out.name}.curlrc"
+    lines = []
+    for i, url in enumerate(urls):
+        lines.append(f'url = "{url}"')
+        lines.append(f'output = "{out / str(i)}"')
+    config.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    subprocess.run(["curl", "-s", "-f", "-K", str(config)], check=True)
+    return time.perf_counter() - started
+
+
+def sync_fetch(url: str, cache: Path, pubkey: str) -> tuple[float, int]:
+    client = SyncClient(url, Store(cache), pubkey)
+    started = time.perf_counter()
+    result = client.sync_once(datetime.now(UTC))
+    elapsed = time.perf_counter() - started
+    client.close()
+    if result.status != "updated":
+        raise SystemExit(f"cold sync did not update: {result}")
+    return elapsed, result.bytes_downloaded
+
+
+def bench_nginx(work: Path, n: int, size: int, rounds: int) -> None:
+    keys = make_keypair(work / "keys")
+    root = make_root(work / "root", n_assets=n, size=size)
+    feed = work / "feed"
+    publish(root, feed, keys.key, now=datetime.now(UTC))
+    manifest = parse_manifest((feed / "feed.json").read_bytes())
+    total = sum(e.size for e in manifest.assets.values())
+    print(f"feed: {n} assets, {total / 1e6:.1f} MB")
+    with run_nginx(feed, work / "nginx") as nginx:
+        urls = [f"{nginx.url}assets/{e.sha256}" for e in manifest.assets.values()]
+        curl_times, sync_times = [], []
+        for r in range(rounds):
+            curl_times.append(curl_fetch(urls, work / f"curl-{r}"))
+            shutil.rmtree(work / f"curl-{r}")
+            elapsed, nbytes = sync_fetch(nginx.url, work / f"cache-{r}", keys.pubkey)
+            assert nbytes == total
+            sync_times.append(elapsed)
+            if r < rounds - 1:
+                shutil.rmtree(work / f"cache-{r}")
+        curl_mbs = total / statistics.median(curl_times) / 1e6
+        sync_mbs = total / statistics.median(sync_times) / 1e6
+        ratio = sync_mbs / curl_mbs
+        print(
+            f"cold sync: {sync_mbs:.0f} MB/s vs curl {curl_mbs:.0f} MB/s (median of {rounds}) "
+            f"= {ratio:.2f}x  [target >= {THROUGHPUT_TARGET}x] "
+            f"{'OK' if ratio >= THROUGHPUT_TARGET else 'MISSED'}"
+        )
+
+        cache = work / f"cache-{rounds - 1}"
+        before = len(nginx.access_lines())  # (waits for nginx to log the last requests)
+        result = SyncClient(nginx.url, Store(cache), keys.pubkey).sync_once(datetime.now(UTC))
+        lines = nginx.access_lines()[before:]
+        asset_bytes = sum(int(ln.split()[3]) for ln in lines if " /assets/" in ln)
+        print(
+            f"no-change sync: {result.status}, {len(lines)} request(s) {lines}, "
+            f"{asset_bytes} asset bytes  [target 1 request, 0 bytes] "
+            f"{'OK' if len(lines) == 1 and asset_bytes == 0 else 'MISSED'}"
+        )
+
+        write_asset(root, n // 2, size, seed=4242)
+        publish(root, feed, keys.key, now=datetime.now(UTC))
+        before = len(nginx.access_lines())
+        result = SyncClient(nginx.url, Store(cache), keys.pubkey).sync_once(datetime.now(UTC))
+        assets = [ln for ln in nginx.access_lines()[before:] if " /assets/" in ln]
+        print(
+            f"one changed asset of {n}: {result.status}, {len(assets)} asset request(s), "
+            f"{result.bytes_downloaded} bytes  [target exactly 1] "
+            f"{'OK' if len(assets) == 1 else 'MISSED'}"
+        )
+
+
+def bench_push(work: Path, publishes: int) -> None:
+    root = make_content_root(work / "push-root")
+    with run_hub(data=work / "hub", root=root, extra_args=["--keepalive", "1"]) as hub:
+        assert hub.pubkey is not None
+        delivered: list[Content] = []
+        arrived = threading.Condition()
+
+        def on_content(content: Content) -> None:
+            with arrived:
+                delivered.append(content)
+                arrived.notify_all()
+
+        config = PlayerConfig(
+            screen="bench",
+            feed=hub.url + "/",
+            pubkey=hub.pubkey,
+            cache=work / "push-cache",
+            poll_s=60,
+        )
+        source = FeedSource(config)
+        source.start(on_content, EventLog(None))
+        try:
+            deadline = time.monotonic() + 20
+            while not (delivered and source.push_connected) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            to_screen, to_hub = [], []
+            for i in range(publishes):
+                before = delivered[-1].version
+                text = LOBBY_YAML.replace("Bienvenidos", f"Publicación {i}")
+                written = time.perf_counter()
+                (root / "playlists" / "lobby.yaml").write_text(text, encoding="utf-8")
+                served = hub.wait_version(before, timeout=10)
+                to_hub.append(time.perf_counter() - written)
+
+                def reached(v: int = served) -> bool:
+                    return delivered[-1].version >= v
+
+                with arrived:
+                    ok = arrived.wait_for(reached, timeout=10)
+                if not ok:
+                    raise SystemExit(f"publish {i}: version {served} never reached the screen")
+                to_screen.append(time.perf_counter() - written)
+                time.sleep(0.3)  # let the hub's file watcher settle between edits
+        finally:
+            source.stop()
+    to_screen.sort()
+    p99 = to_screen[min(len(to_screen) - 1, int(0.99 * len(to_screen)))]
+    print(
+        f"publish-to-screen with push over {publishes} publishes: median "
+        f"{statistics.median(to_screen) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+        f"(hub edit->served median {statistics.median(to_hub) * 1000:.0f} ms; "
+        f"screen/hub ratio {statistics.median(to_screen) / statistics.median(to_hub):.2f}x)  "
+        f"[target p99 <= {PUSH_P99_TARGET_S * 1000:.0f} ms] "
+        f"{'OK' if p99 <= PUSH_P99_TARGET_S else 'MISSED'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", type=int, default=200)
+    parser.add_argument("--size", type=int, default=524_288, help="bytes per asset")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--publishes", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        work = Path(tmp)
+        bench_nginx(work, args.assets, args.size, args.rounds)
+        bench_push(work, args.publishes)
+
+
+if __name__ == "__main__":
+    main()
