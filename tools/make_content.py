@@ -410,26 +410,6 @@ def icon_lock(c: Canvas, ctr: Point, r: float, colour: str, hole: str = NAVY) ->
     c.rect((x - r * 0.07, y + r * 0.3, x + r * 0.07, y + r * 0.65), hole, radius=r * 0.05)
 
 
-def icon_shield(c: Canvas, ctr: Point, r: float, colour: str, mark: str = NAVY) -> None:
-    x, y = ctr
-    c.polygon(
-        [
-            (x - r * 0.8, y - r * 0.7),
-            (x, y - r),
-            (x + r * 0.8, y - r * 0.7),
-            (x + r * 0.74, y + r * 0.1),
-            (x + r * 0.4, y + r * 0.65),
-            (x, y + r),
-            (x - r * 0.4, y + r * 0.65),
-            (x - r * 0.74, y + r * 0.1),
-        ],
-        colour,
-    )
-    c.line(
-        [(x - r * 0.38, y), (x - r * 0.08, y + r * 0.3), (x + r * 0.4, y - r * 0.3)], mark, r * 0.16
-    )
-
-
 def icon_document(c: Canvas, ctr: Point, r: float, colour: str, ink: str = NAVY) -> None:
     """A signed page with a pen across its corner."""
     x, y = ctr
