@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -319,3 +322,43 @@ def test_text_playlists_round_trip(title, body, duration, tags, ticker) -> None:
         ),
     )
     assert codec.playlist_from_json(json.loads(json.dumps(codec.playlist_to_json(pl)))) == pl
+
+
+@pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("jq", "openssl", "sha256sum", "bash")),
+    reason="the documented example needs jq, openssl and coreutils",
+)
+def test_a_feed_written_with_openssl_is_accepted(tmp_path) -> None:
+    """Runs the shell example of docs/feed-format.md verbatim, then syncs the result."""
+    from PIL import Image
+
+    from signage.feed.store import Store
+    from signage.feed.sync import SyncClient
+    from tests.helpers_feed import serve_folder
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "feed-format.md").read_text()
+    script = doc.split("## Writing a feed without signage", 1)[1].split("```sh\n", 1)[1]
+    script = script.split("```", 1)[0]
+    Image.new("RGB", (32, 16), "#0b2545").save(tmp_path / "logo.png")
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pubkey = proc.stdout.strip().splitlines()[-1]
+    assert b"\n  " in (tmp_path / "feed" / "feed.json").read_bytes()  # pretty, not canonical
+    with serve_folder(tmp_path / "feed") as server:
+        result = SyncClient(server.url, Store(tmp_path / "cache"), pubkey).sync_once(
+            datetime.now(UTC)
+        )
+    assert result.status == "updated", result.reason
+    content = Store(tmp_path / "cache").current_content()
+    assert content is not None
+    assert [s.id for s in content.playlists[0].slides] == ["hola", "logo"]
+    logo = content.asset_path("assets/logo.png")
+    assert logo is not None and logo.read_bytes() == (tmp_path / "logo.png").read_bytes()
+    assert content.theme.logo == "assets/logo.png"
