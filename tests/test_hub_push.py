@@ -193,3 +193,34 @@ def test_push_channels_beyond_the_limit_are_refused(tmp_path: Path) -> None:
         finally:
             for r in opened:
                 r.close()
+
+
+def test_a_late_older_version_never_follows_a_newer_one() -> None:
+    async def scenario() -> list[int | None]:
+        push = Broadcaster(keepalive_s=60)
+        push.bind(asyncio.get_running_loop())
+        sub = push.subscribe()
+        push.announce(9)
+        first = await sub.next(1.0)
+        push.announce(8)  # e.g. the tail of an earlier batched fan-out arriving late
+        push.announce(10)
+        return [first, await sub.next(1.0)]
+
+    assert asyncio.run(scenario()) == [9, 10]
+
+
+def test_fan_out_in_batches_lets_other_work_run_between_them() -> None:
+    """With 1,000 channels the loop gets control back between batches of wake-ups."""
+
+    async def scenario() -> tuple[int, int]:
+        push = Broadcaster(keepalive_s=60)
+        push.bind(asyncio.get_running_loop())
+        subs = [push.subscribe() for _ in range(1000)]
+        push.announce(1)
+        woken_before_other_work = sum(1 for s in subs if s._queue.qsize())
+        await asyncio.sleep(0)  # one loop iteration: "another request" runs here
+        await asyncio.gather(*(s.next(1.0) for s in subs))
+        return woken_before_other_work, len(subs)
+
+    woken, total = asyncio.run(scenario())
+    assert 0 < woken < total

@@ -21,6 +21,9 @@ from collections.abc import AsyncIterator
 log = logging.getLogger("signage.hub")
 
 KEEPALIVE_S = 15.0
+# Subscriptions woken per event-loop iteration: between batches the loop reads new
+# requests, so a manifest poll never waits behind a thousand stream writes.
+FAN_OUT_BATCH = 16
 
 
 class Subscription:
@@ -29,13 +32,20 @@ class Subscription:
     ``None`` in the queue means the hub is shutting down and the stream should end.
     """
 
-    __slots__ = ("_queue",)
+    __slots__ = ("_newest", "_queue")
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=1)
+        self._newest = -1
 
     def offer(self, version: int | None) -> None:
-        """Replaces any unsent version with ``version`` (event loop thread only)."""
+        """Replaces any unsent version with ``version`` (event loop thread only). Versions
+        only go up: an older one arriving late (from an earlier, batched fan-out) is
+        dropped."""
+        if version is not None:
+            if version <= self._newest:
+                return
+            self._newest = version
         if self._queue.full():
             self._queue.get_nowait()
         self._queue.put_nowait(version)
@@ -117,8 +127,14 @@ class Broadcaster:
     def _fan_out(self, version: int | None) -> None:
         if version is not None:
             self.announced += 1
-        for sub in tuple(self._subscriptions):
+        self._offer_batch(version, tuple(self._subscriptions))
+
+    def _offer_batch(self, version: int | None, subs: tuple[Subscription, ...]) -> None:
+        for sub in subs[:FAN_OUT_BATCH]:
             sub.offer(version)
+        rest = subs[FAN_OUT_BATCH:]
+        if rest and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(self._offer_batch, version, rest)
 
     async def stream(self, current_version: int) -> AsyncIterator[bytes]:
         """The bytes of one server-sent-events channel.
