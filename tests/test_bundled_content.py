@@ -68,6 +68,16 @@ def test_every_bundled_file_loads_without_any_problem(loaded):
     assert "theme.yaml" in names
 
 
+def test_bundled_qr_hosts_pass_the_allow_list_documented_for_screens():
+    hosts = frozenset(
+        {"encuestas.cartagena.gov.co", "intranet.cartagena.gov.co", "citas.cartagena.gov.co"}
+    )
+    assert [str(p) for p in load_content_root(ROOT, allowed_hosts=hosts).problems] == []
+    refused = load_content_root(ROOT, allowed_hosts=hosts - {"citas.cartagena.gov.co"})
+    assert not refused.ok
+    assert all("citas.cartagena.gov.co" in p.message for p in refused.problems)
+
+
 def test_three_playlists_for_lobby_training_room_and_citizen_hall(playlists):
     assert len(playlists) >= 3
     for playlist_id, tag in EXPECTED.items():
