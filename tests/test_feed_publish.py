@@ -161,7 +161,7 @@ def test_verify_finds_corruption_and_collect_keeps_current_and_previous(tmp_path
     assert len(problems) == 1 and "corrupted" in problems[0]
 
 
-def test_local_path_runs_publish_and_apply_in_process(tmp_path) -> None:
+def test_local_path_runs_publish_and_apply_in_process(tmp_path, monkeypatch) -> None:
     root = make_root(tmp_path / "root", n_assets=2)
     content = content_from_root(root, tmp_path / "cache", 1, NOW)
     assert content.version == 1
@@ -170,9 +170,19 @@ def test_local_path_runs_publish_and_apply_in_process(tmp_path) -> None:
     assert local is not None
     assert local.read_bytes() == (root / "assets/img/img-000.png").read_bytes()
     assert Store(tmp_path / "cache").verify() == []
-    # A restarted player counts from 1 again: no replay refusal for local roots.
+    # A restarted player counts from 1 again: no replay refusal for local roots; only the
+    # edited asset is read and copied again (a spy on the store, to count the copies).
     write_asset(root, 0, 2048, seed=5)
+    copied: list[Path] = []
+    real_import = Store.import_file
+
+    def counting_import(self: Store, src: Path, expected: str | None = None) -> tuple[str, int]:
+        copied.append(src)
+        return real_import(self, src, expected)
+
+    monkeypatch.setattr(Store, "import_file", counting_import)
     again = content_from_root(root, tmp_path / "cache", 1, NOW)
+    assert copied == [root / "assets/img/img-000.png"]
     assert again.asset_path("assets/img/img-000.png") != local
     (root / "playlists" / "lobby.yaml").write_text("name: roto\nslides: 3\n")
     with pytest.raises(ValidationError):

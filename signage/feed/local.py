@@ -8,19 +8,55 @@ the manifest, the store and the atomic switch, and cannot drift apart.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from signage.errors import Problem, ValidationError
 from signage.feed.manifest import AssetEntry, build_manifest
 from signage.feed.publish import _alerts_of_root, media_type, resolve_assets
-from signage.feed.store import Store
+from signage.feed.store import Store, write_atomic
 from signage.model import Content
 
 __all__ = ["LOCAL_LIFETIME", "content_from_root"]
 
 # A local root never goes stale by the clock; the manifest still needs an expiry.
 LOCAL_LIFETIME = timedelta(days=3650)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class _LocalIndex:
+    """(source file, size, mtime) -> sha256 of files already copied into the store.
+
+    Lets a reload after an edit skip re-reading unchanged assets (videos are large). Only
+    trusted when the object is still in the store with that size.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.path = store.root / "local-index.json"
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, list[object]] = raw if isinstance(raw, dict) else {}
+        except (OSError, ValueError):
+            self.entries = {}
+        self.used: dict[str, list[object]] = {}
+
+    def lookup(self, src: Path, size: int, mtime_ns: int) -> str | None:
+        entry = self.entries.get(str(src))
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == [size, mtime_ns]):
+            return None
+        sha = entry[2]
+        if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
+            return None
+        return sha if self.store.has_blob(sha, size) else None
+
+    def remember(self, src: Path, sha: str, size: int, mtime_ns: int) -> None:
+        self.used[str(src)] = [size, mtime_ns, sha]
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps(self.used).encode(), sync_dir=False)
 
 
 def content_from_root(
@@ -49,9 +85,17 @@ def content_from_root(
     store = Store(cache)
     with store.lock():
         table: dict[str, AssetEntry] = {}
+        index = _LocalIndex(store)
         for path, src in sorted(files.items()):
-            sha, size = store.import_file(src)
+            st = src.stat()
+            known = index.lookup(src, st.st_size, st.st_mtime_ns)
+            if known is not None:
+                sha, size = known, st.st_size
+            else:
+                sha, size = store.import_file(src)
+            index.remember(src, sha, st.st_size, st.st_mtime_ns)
             table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
+        index.save()
         body = build_manifest(
             load, _alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
         )
