@@ -124,9 +124,9 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
         watcher = _watcher(hub) if watch else None
         if watcher is not None:
             watcher.start()
-        if hub.config.root is None and watch:
-            # Catch up with a publish that happened while the hub was down.
-            await asyncio.to_thread(watcher.poke if watcher else (lambda: None))
+        if watcher is not None and hub.config.root is None:
+            # Catch up with a folder published while the hub was down (or in between).
+            watcher.poke()
         try:
             yield
         finally:
