@@ -216,3 +216,25 @@ def test_served_pairs_always_verify_while_upstream_publishes(tmp_path: Path) -> 
         while hub.version() < published[-1] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert hub.version() >= published[-1]
+
+
+def test_feed_published_while_hub_was_down_is_served_after_restart(tmp_path: Path) -> None:
+    from signage.feed.signing import load_private_key
+
+    root, feed, key_path = _published_feed(tmp_path)
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, feed=feed, key=key_path) as hub:
+        ok = requests.post(hub.url + "/api/v1/republish", headers=hub.auth, timeout=10)
+        hub_version = ok.json()["version"]
+    lobby = root / "playlists" / "lobby.yaml"
+    lobby.write_text(lobby.read_text().replace("Bienvenidos", "Mientras tanto"))
+    publish(root, feed, load_private_key(key_path), now=_now())
+    with run_hub(data=data, feed=feed, key=key_path) as again:
+        assert again.pubkey
+        deadline = time.monotonic() + 10
+        while "Mientras tanto" not in requests.get(again.url + "/feed.json", timeout=5).text:
+            assert time.monotonic() < deadline, again.stderr()
+            time.sleep(0.05)
+        manifest = requests.get(again.url + "/feed.json", timeout=5)
+        verify(manifest.content, manifest.headers["X-Signage-Signature"], again.pubkey)
+        assert json.loads(manifest.content)["version"] > hub_version

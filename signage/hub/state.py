@@ -329,7 +329,9 @@ class Hub:
             upstream = self._read_feed(self.config.feed_dir)
             best = upstream
             overlay = self._overlay_snapshot()
-            if overlay is not None and overlay.version > best.version:
+            if overlay is not None and overlay.version >= best.version:
+                # On a tie the hub's copy wins: screens that took it would refuse an
+                # upstream manifest with the same number; upstream_changed() re-signs it.
                 best = overlay
             if self.config.root is None and (
                 overlay is None or self._overlay_base() == _sha256(upstream.manifest)
