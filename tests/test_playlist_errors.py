@@ -312,3 +312,28 @@ def test_missing_playlists_folder(tmp_path: Path) -> None:
     result = load_content_root(tmp_path / "nowhere")
     assert not result.ok
     assert "no playlists/ folder" in result.problems[0].message
+
+
+def test_pure_python_parser_gives_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where PyYAML lacks libyaml, the pure-Python parser must locate errors the same way."""
+    import yaml
+
+    from signage.playlist import _yaml
+
+    texts = [c[1] for c in CASES] + ["x: " + "[" * 200 + "]" * 200 + "\n"]
+    root = _root(tmp_path)
+    path = root.playlist("p.yaml", "")
+
+    def run_all() -> list[list[tuple[int, int, str]]]:
+        out = []
+        for text in texts:
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+            _, problems = load_playlist_file(path, tmp_path)
+            out.append([(p.line, p.col, p.message.split(":")[0]) for p in problems])
+        return out
+
+    fast = run_all()
+    monkeypatch.setattr(_yaml, "_PARSER_LOADER", yaml.SafeLoader)
+    assert run_all() == fast

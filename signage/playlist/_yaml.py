@@ -160,6 +160,9 @@ def _syntax_problem(exc: yaml.YAMLError, where: str, text: str) -> Problem:
             "printable text); delete it",
         )
     message = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
+    if "nesting depth" in message:  # libyaml's own limit, met while it scans ahead
+        message = f"nested deeper than {MAX_DEPTH} levels; a playlist is never that deep"
+        return Problem(where, *_mark_pos(mark), message)
     hint = ""
     if "\\t" in message or "tab" in message.lower():
         hint = " (indent with spaces, not tabs)"
@@ -167,9 +170,11 @@ def _syntax_problem(exc: yaml.YAMLError, where: str, text: str) -> Problem:
         hint = " (a ':' inside a value needs the value in quotes)"
     elif "expected <block end>" in message:
         hint = " (check the indentation of this line against the lines above it)"
-    line = mark.line + 1 if mark is not None else 0
-    col = mark.column + 1 if mark is not None else 0
-    return Problem(where, line, col, f"YAML syntax: {message}{hint}")
+    return Problem(where, *_mark_pos(mark), f"YAML syntax: {message}{hint}")
+
+
+def _mark_pos(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
 
 
 _STD = "tag:yaml.org,2002:"
@@ -184,22 +189,43 @@ def _pos(event: yaml.Event) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
 
 
-def _scalar(event: yaml.ScalarEvent, where: str, problems: list[Problem]) -> YScalar:
-    line, col = _pos(event)
-    quoted = event.style in ("'", '"')
-    tag = event.tag
-    if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
-        problems.append(Problem(where, line, col, f"unsupported YAML tag {tag}; remove it"))
-        return YScalar(event.value, event.value, line, col, quoted)
-    if tag in (None, "!"):
-        resolver = yaml.resolver.Resolver()
-        tag = cast(str, resolver.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]  # PyYAML's resolver is untyped
-    node = yaml.ScalarNode(tag, event.value, None, None, event.style)
-    try:
-        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
-        value = event.value  # e.g. 2027-13-45: left as text, the field reports it
-    return YScalar(value, event.value, line, col, quoted)
+class _Typer:
+    """Gives scalars their YAML type (int, bool, date...), with one resolver per document."""
+
+    __slots__ = ("constructor", "resolver")
+
+    def __init__(self) -> None:
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def scalar(self, event: yaml.ScalarEvent, where: str, problems: list[Problem]) -> YScalar:
+        line, col = _pos(event)
+        quoted = event.style in ("'", '"')
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
+            problems.append(Problem(where, line, col, f"unsupported YAML tag {tag}; remove it"))
+            return YScalar(event.value, event.value, line, col, quoted)
+        if tag is None and quoted:
+            return YScalar(event.value, event.value, line, col, quoted)  # always a string
+        if tag in (None, "!"):
+            tag = cast(
+                str,
+                self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit),  # type: ignore[no-untyped-call]  # PyYAML's resolver is untyped
+            )
+        if tag == _STD + "str":
+            return YScalar(event.value, event.value, line, col, quoted)
+        if tag == _STD + "int" and event.value.isdigit():
+            return YScalar(int(event.value), event.value, line, col, quoted)  # the common case
+        node = yaml.ScalarNode(tag, event.value, None, None, event.style)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            value = event.value  # e.g. 2027-13-45: left as text, the field reports it
+        return YScalar(value, event.value, line, col, quoted)
+
+
+# libyaml's parser when PyYAML was built with it (same events and marks, much faster)
+_PARSER_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml_located(
@@ -241,10 +267,11 @@ def load_yaml_located(
         return None, problems
 
     stack: list[_Frame] = []
+    typer = _Typer()
     root: YNode | None = None
     documents = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_PARSER_LOADER):
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
@@ -294,7 +321,7 @@ def load_yaml_located(
                 else:
                     node = YSeq(tuple(frame.items), frame.line, frame.col)
             elif isinstance(event, yaml.ScalarEvent):
-                node = _scalar(event, where, problems)
+                node = typer.scalar(event, where, problems)
             if node is None:
                 continue
             if not stack:
