@@ -15,12 +15,13 @@ Figures (each printed with its target):
    publishes; target p99 <= 1 s. Baseline beside it: the hub's own edit -> version-served
    time seen by polling /healthz.
 
-    .venv/bin/python bench/sync.py [--assets 200] [--size 524288] [--rounds 3] [--publishes 20]
+    .venv/bin/python bench/sync.py [--assets 200] [--size 524288] [--rounds 5] [--publishes 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -85,20 +86,28 @@ def bench_nginx(work: Path, n: int, size: int, rounds: int) -> None:
         urls = [f"{nginx.url}assets/{e.sha256}" for e in manifest.assets.values()]
         curl_times, sync_times = [], []
         for r in range(rounds):
-            curl_times.append(curl_fetch(urls, work / f"curl-{r}"))
-            shutil.rmtree(work / f"curl-{r}")
-            elapsed, nbytes = sync_fetch(nginx.url, work / f"cache-{r}", keys.pubkey)
-            assert nbytes == total
-            sync_times.append(elapsed)
-            if r < rounds - 1:
-                shutil.rmtree(work / f"cache-{r}")
+            # Each fetch starts with no dirty pages left by the previous one (os.sync), and
+            # the order alternates, so neither pays for the other's writeback.
+            first, second = ("curl", "sync") if r % 2 == 0 else ("sync", "curl")
+            for tool in (first, second):
+                os.sync()
+                if tool == "curl":
+                    curl_times.append(curl_fetch(urls, work / f"curl-{r}"))
+                    shutil.rmtree(work / f"curl-{r}")
+                    continue
+                elapsed, nbytes = sync_fetch(nginx.url, work / f"cache-{r}", keys.pubkey)
+                assert nbytes == total
+                sync_times.append(elapsed)
+                if r < rounds - 1:
+                    shutil.rmtree(work / f"cache-{r}")
         curl_mbs = total / statistics.median(curl_times) / 1e6
         sync_mbs = total / statistics.median(sync_times) / 1e6
         ratio = sync_mbs / curl_mbs
+        best = min(curl_times) / min(sync_times)
         print(
             f"cold sync: {sync_mbs:.0f} MB/s vs curl {curl_mbs:.0f} MB/s (median of {rounds}) "
-            f"= {ratio:.2f}x  [target >= {THROUGHPUT_TARGET}x] "
-            f"{'OK' if ratio >= THROUGHPUT_TARGET else 'MISSED'}"
+            f"= {ratio:.2f}x (best-of-{rounds} ratio {best:.2f}x)  "
+            f"[target >= {THROUGHPUT_TARGET}x] {'OK' if ratio >= THROUGHPUT_TARGET else 'MISSED'}"
         )
 
         cache = work / f"cache-{rounds - 1}"
@@ -185,7 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=200)
     parser.add_argument("--size", type=int, default=524_288, help="bytes per asset")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--publishes", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
