@@ -249,6 +249,19 @@ def test_committed_schema_is_the_generated_one() -> None:
     assert committed == json_schema(), fix
 
 
+def test_committed_theme_schema_is_the_generated_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from signage.cli import main
+    from signage.playlist import theme_json_schema
+
+    text = (REPO / "signage/schema/theme.schema.json").read_text("utf-8")
+    assert json.loads(text) == theme_json_schema()
+    assert main(["schema", "--theme"]) == 0
+    assert capsys.readouterr().out == text
+    assert theme_json_schema()["properties"] == json_schema()["$defs"]["theme"]["properties"]
+
+
 def test_schema_mirrors_the_field_tables() -> None:
     schema = json_schema()
     assert schema["required"] == ["name", "slides"]

@@ -2,6 +2,7 @@
 
 The schema comes from the same field tables the validator uses, so editors that read it
 (``# yaml-language-server: $schema=...``) complete and check exactly what ``validate`` does.
+``--theme`` prints the schema of ``playlists/theme.yaml``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ HELP = "print the JSON Schema of the playlist format (the validator's own defini
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--theme",
+        action="store_true",
+        help="the schema of playlists/theme.yaml instead of a playlist's",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         metavar="FILE",
@@ -21,13 +27,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def schema_text() -> str:
-    """The schema as committed in ``signage/schema/playlist.schema.json``."""
+def schema_text(*, theme: bool = False) -> str:
+    """The schema as committed in ``signage/schema/playlist.schema.json`` (or theme's)."""
     import json
 
-    from signage.playlist import json_schema
+    from signage.playlist import json_schema, theme_json_schema
 
-    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    schema = theme_json_schema() if theme else json_schema()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from signage.errors import SignageError
 
-    text = schema_text()
+    text = schema_text(theme=args.theme)
     if args.out is None:
         print(text, end="")
         return 0

@@ -9,6 +9,7 @@ Public surface::
     parse_duration("1m30s") -> 90.0          (ValueError with a message)
     check_url(url, allowed_hosts) -> None | message
     json_schema() -> dict                    (the same tables the checks use)
+    theme_json_schema() -> dict              (playlists/theme.yaml)
 
 Defining another YAML format "like playlists" (alert templates do this)
 -----------------------------------------------------------------------
@@ -60,7 +61,14 @@ from signage.playlist._fields import (
     parse_duration,
     parse_hours,
 )
-from signage.playlist._format import PLAYLIST, SCHEDULE, THEME, json_schema, slugify
+from signage.playlist._format import (
+    PLAYLIST,
+    SCHEDULE,
+    THEME,
+    json_schema,
+    slugify,
+    theme_json_schema,
+)
 from signage.playlist._load import (
     LoadResult,
     display_path,
@@ -124,5 +132,6 @@ __all__ = [
     "playlist_files",
     "slugify",
     "sniff_media",
+    "theme_json_schema",
     "video_duration",
 ]

@@ -509,6 +509,17 @@ THEME: Record[Theme] = Record(
 )
 
 
+def theme_json_schema() -> JSON:
+    """The JSON Schema of ``playlists/theme.yaml`` (also the playlist schema's ``$defs.theme``)."""
+    schema: JSON = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID.replace("playlist.schema", "theme.schema"),
+        "title": "signage theme",
+    }
+    schema.update(THEME.schema())
+    return schema
+
+
 def json_schema() -> JSON:
     """The JSON Schema (draft 2020-12) of a playlist file, from the same table as the checks."""
     schema: JSON = {
