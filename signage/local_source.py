@@ -75,6 +75,7 @@ class LocalSource:
         self._good: dict[str, Playlist] = {}  # playlist id -> last good version
         self._reported: dict[str, tuple[str, ...]] = {}  # file -> errors last reported
         self._stopped = threading.Event()
+        self._starter: threading.Thread | None = None
 
     def describe(self) -> str:
         return str(self.root.resolve())
@@ -85,14 +86,27 @@ class LocalSource:
         return self._last
 
     def start(self, on_content: ContentCallback, events: EventLog) -> None:
+        """Loads and starts watching on a background thread; returns at once."""
         self._on_content = on_content
         self._events = events
         self._stopped.clear()
-        self.reload()
-        self._watch()
+        self._starter = threading.Thread(target=self._first_load, name="local-source", daemon=True)
+        self._starter.start()
+
+    def _first_load(self) -> None:
+        # Watch first: an edit saved while the first load runs still triggers a reload.
+        if not self._stopped.is_set():
+            self._watch()
+        try:
+            self.reload()
+        except Exception:  # keep watching: a fixed file will load on its next save
+            log.exception("loading %s failed", self.root)
 
     def stop(self) -> None:
         self._stopped.set()
+        starter = self._starter
+        if starter is not None and starter is not threading.current_thread():
+            starter.join(timeout=1.0)
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
@@ -247,3 +261,29 @@ class LocalSource:
             self.reload()
         except Exception:  # a reload bug must not end the watcher: keep the last content
             log.exception("reloading %s failed; the last good content keeps playing", self.root)
+
+
+class StaticSource:
+    """A ContentSource holding Content built in-process (benchmarks, embedding, kiosks
+    that generate their own slides). ``deliver`` hands a newer version to the player."""
+
+    def __init__(self, content: Content | None, description: str = "contenido fijo") -> None:
+        self._content = content
+        self._description = description
+        self._on_content: ContentCallback | None = None
+
+    def start(self, on_content: ContentCallback, events: EventLog) -> None:
+        self._on_content = on_content
+        if self._content is not None:
+            on_content(self._content)
+
+    def deliver(self, content: Content) -> None:
+        self._content = content
+        if self._on_content is not None:
+            self._on_content(content)
+
+    def stop(self) -> None:
+        self._on_content = None
+
+    def describe(self) -> str:
+        return self._description

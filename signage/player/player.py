@@ -172,9 +172,10 @@ class Player(QObject):
         self._qr_cache: dict[str, QROverlay] = {}
         self._shown_since: datetime | None = None
         self._stopped = False
+        self._has_shown_slide = False
 
         self.decoder = ImageDecoder(self)
-        self.web = _web_context(self)
+        self.web = LazyWeb(self)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -313,8 +314,8 @@ class Player(QObject):
             shiboken6.delete(self.window)
         # Views discarded with deleteLater (web pages among them) must go before the profile.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        if self.web is not None and shiboken6.isValid(self.web):
-            shiboken6.delete(self.web)
+        if shiboken6.isValid(self.web):
+            self.web.dispose()
 
     def set_content(self, content: Content) -> None:
         """Takes a new content version (GUI thread). Sources should call ``_from_source``."""
@@ -452,7 +453,8 @@ class Player(QObject):
         self._want_next = False
         self._cancel_slide_timer()
         self._presenting = turn
-        fade = self.fade_ms
+        # The first slide after start-up cuts in: nothing worth a fade was on screen yet.
+        fade = self.fade_ms if self._has_shown_slide else 0
         if turn.item is not None:
             if turn.item.slide.transition == Transition.CUT:
                 fade = 0
@@ -486,6 +488,7 @@ class Player(QObject):
             keys = [e.key for e in self._entries]
             self._index = keys.index(turn.key) if turn.key in keys else -1
             self._failures = 0
+            self._has_shown_slide = True
             kind = str(item.slide.kind)
             self.events.emit(
                 "slide_shown",
@@ -625,13 +628,37 @@ class Player(QObject):
         self.quit()
 
 
-def _web_context(parent: QObject) -> Any:
-    try:
-        from signage.player.web import WebContext
-    except ImportError:
-        log.warning("QtWebEngine is not available: web slides will be skipped")
-        return None
-    return WebContext(parent)
+class LazyWeb(QObject):
+    """Creates the QtWebEngine profile on the first web slide, not at start-up.
+
+    Chromium's profile and processes cost start-up time a screen without web slides never
+    needs; a player whose QtWebEngine is missing skips web slides with that reason.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._context: Any = None
+        self._missing = False
+
+    def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
+        if self._context is None and not self._missing:
+            try:
+                from signage.player.web import WebContext
+            except ImportError:
+                self._missing = True
+            else:
+                self._context = WebContext(self)
+        if self._context is None:
+            return make_view(parent, slide, replace(res, web=None))
+        view: SlideView = self._context.make_view(parent, slide, res)
+        return view
+
+    def dispose(self) -> None:
+        import shiboken6
+
+        if self._context is not None and shiboken6.isValid(self._context):
+            shiboken6.delete(self._context)
+        self._context = None
 
 
 def describe_slides(slides: Sequence[ScheduledSlide]) -> list[str]:

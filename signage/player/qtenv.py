@@ -43,25 +43,28 @@ def prepare_environment(*, headless: bool) -> bool:
 
 
 def protect_none() -> bool:
-    """Works around PySide6 6.12 dropping a reference to ``None`` on every void Qt call.
+    """Works around PySide6 6.12 returning ``None``/``True``/``False`` without a reference.
 
-    On CPython 3.11 ``None`` is reference counted (3.12 made it immortal). PySide6 6.12
-    returns ``None`` from void methods (``update()``, ``QTimer.start()``, ``processEvents()``
-    ...) without taking a reference, so each call lowers ``None``'s count by one; after a
-    few thousand calls the interpreter aborts with "none_dealloc" (at exit, or mid-show for
-    a player that runs for months). Raising the count once by 2**60 keeps it far from zero
-    for longer than any screen will run; an overstated count on ``None`` has no other
-    effect (it is never freed). Returns whether the count was raised.
+    On CPython 3.11 these singletons are reference counted (3.12 made them immortal).
+    PySide6 6.12 returns them from void methods (``update()``, ``QTimer.start()``,
+    ``processEvents()``...) and from ``Signal.emit()`` without taking a reference, so each
+    call lowers a count by one; after a few thousand calls the interpreter aborts with
+    "none_dealloc"/"bool_dealloc" (at exit, or mid-show for a player that runs for
+    months). Raising each count once by 2**60 keeps it far from zero for longer than any
+    screen will run; an overstated count on these objects has no other effect (they are
+    never freed). Returns whether any count was raised.
     """
     if sys.version_info >= (3, 12):
         return False
     import ctypes
 
-    count = ctypes.c_ssize_t.from_address(id(None))
-    if count.value >= 1 << 60:
-        return False
-    count.value += 1 << 60
-    return True
+    raised = False
+    for singleton in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(singleton))
+        if count.value < 1 << 60:
+            count.value += 1 << 60
+            raised = True
+    return raised
 
 
 def ensure_application(name: str = "signage") -> Any:

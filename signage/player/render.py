@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
@@ -90,14 +90,14 @@ def render_slides(
     link_base: str | None = None,
 ) -> list[RenderedSlide]:
     """Writes ``NN-<playlist>-<slide>.png`` for each item into ``out``; returns them in order."""
-    from signage.player.player import PlayerWindow, _safe_name, _web_context
+    from signage.player.player import LazyWeb, PlayerWindow, _safe_name
 
     cfg = config or PlayerConfig(screen=screen.id)
     out.mkdir(parents=True, exist_ok=True)
     spinner = _Spinner()
     window = PlayerWindow(content.theme)
     decoder = ImageDecoder(window)
-    web = _web_context(window)
+    web = LazyWeb(window)
     logo = None
     if content.theme.logo and (path := content.asset_path(content.theme.logo)) is not None:
         try:
@@ -165,13 +165,16 @@ def render_slides(
                 )
             )
     finally:
-        overlay.stop()
-        for child in window.stage.findChildren(SlideView):
-            child.halt()
-        decoder.shutdown()
-        window.close()
         import shiboken6
 
+        overlay.stop()
+        decoder.shutdown()
+        for child in window.stage.findChildren(SlideView):
+            child.halt()
+            shiboken6.delete(child)  # web pages go before their profile
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        web.dispose()
+        window.close()
         shiboken6.delete(window)
         spinner.run(0.05)
     return results

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
@@ -24,8 +24,12 @@ from signage.player.decode import ImageDecoder
 from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout
 from signage.player.textfit import body_font, fit_text, title_font
 
-if TYPE_CHECKING:
-    from signage.player.web import WebContext
+
+class WebViews(Protocol):
+    """Makes web slide views (``signage.player.web.WebContext``, or a lazy stand-in)."""
+
+    def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView: ...
+
 
 log = logging.getLogger("signage.player")
 
@@ -51,7 +55,7 @@ class SlideResources:
     theme: Theme
     screen: Screen
     content: Content | None = None
-    web: WebContext | None = None
+    web: WebViews | None = None
     describe: str = ""
     logo: QImage | None = None
 
