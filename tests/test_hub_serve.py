@@ -238,3 +238,20 @@ def test_feed_published_while_hub_was_down_is_served_after_restart(tmp_path: Pat
         manifest = requests.get(again.url + "/feed.json", timeout=5)
         verify(manifest.content, manifest.headers["X-Signage-Signature"], again.pubkey)
         assert json.loads(manifest.content)["version"] > hub_version
+
+
+def test_access_log_counts_requests(tmp_path: Path) -> None:
+    """With --access-log each request is one line (how benchmarks count requests)."""
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "data", root=root, extra_args=["--access-log"]) as hub:
+        etag = requests.get(hub.url + "/feed.json", timeout=5).headers["ETag"]
+        requests.get(hub.url + "/feed.json", headers={"If-None-Match": etag}, timeout=5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            lines = [ln for ln in hub.stdout_lines if '"GET /feed.json HTTP/1.1"' in ln]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(lines) == 2, hub.stdout_lines
+        assert lines[0].endswith("200 OK")
+        assert lines[1].endswith("304 Not Modified")

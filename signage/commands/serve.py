@@ -235,18 +235,19 @@ def run(args: argparse.Namespace) -> int:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
                 await super().shutdown(sockets)
 
-        server = HubServer(
-            uvicorn.Config(
-                app,
-                log_level=args.log_level,
-                access_log=args.access_log,
-                lifespan="on",
-                timeout_graceful_shutdown=2,
-                backlog=2048,
-                http="h11",
-                loop="asyncio",
-            )
+        uv_config = uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=args.access_log,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            backlog=2048,
+            http="h11",
+            loop="asyncio",
         )
+        if args.access_log:  # uvicorn logs requests at INFO, below the default level
+            logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+        server = HubServer(uv_config)
         server.run(sockets=[sock])
     except SignageError:
         raise
