@@ -37,8 +37,21 @@ from signage.alerts.raising import RaiseRequest, parse_tags
 from signage.alerts.templates import MAPPING_FILE, TemplateSet
 from signage.errors import AlertError, Problem
 from signage.model import Severity
-from signage.playlist._fields import Context, Field, Invalid, ListOf, Record, Spec, Text, Values
-from signage.playlist._yaml import YMap, YNode, YScalar, kind_of, load_yaml_located
+from signage.playlist import (
+    Context,
+    Field,
+    Invalid,
+    ListOf,
+    Record,
+    Spec,
+    Text,
+    Values,
+    YMap,
+    YNode,
+    YScalar,
+    load_yaml_located,
+)
+from signage.playlist._yaml import kind_of  # not exported (yet): "a list", "text ('x')"...
 
 LABEL_SEVERITY = {
     "critical": Severity.EXTREME,

@@ -16,7 +16,7 @@ from typing import Any
 from signage.alerts.templates import TemplateSet, render
 from signage.errors import AlertError
 from signage.model import Alert, Severity
-from signage.playlist._fields import parse_duration
+from signage.playlist import parse_duration
 
 
 def parse_expiry(text: str) -> datetime | timedelta:

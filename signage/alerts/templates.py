@@ -38,7 +38,7 @@ from typing import TypeVar
 
 from signage.errors import AlertError, Problem
 from signage.model import Alert, AlertStatus, AlertText, Severity
-from signage.playlist._fields import (
+from signage.playlist import (
     INVALID,
     Context,
     Duration,
@@ -49,9 +49,13 @@ from signage.playlist._fields import (
     Spec,
     Text,
     Values,
+    YMap,
+    YNode,
+    YScalar,
     check_url,
+    load_yaml_located,
 )
-from signage.playlist._yaml import YMap, YNode, YScalar, kind_of, load_yaml_located
+from signage.playlist._yaml import kind_of  # not exported (yet): "a list", "text ('x')"...
 
 DEFAULT_LIFETIME = timedelta(hours=4)
 DEFAULT_SENDER = "oai-signage"
