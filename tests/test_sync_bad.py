@@ -321,3 +321,63 @@ def test_publish_racing_the_two_requests_costs_one_retry(world: World) -> None:
     finally:
         timer.cancel()
     assert result.status == "updated" and result.version == v3
+
+
+def test_sync_command_json_line_and_exit_codes(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from signage.cli import main
+
+    args = ["sync", "--feed", world.server.url + "feed.json", "--cache", str(world.cache)]
+    args += ["--pubkey", world.keys.pubkey, "--once", "--json"]
+    write_asset(world.root, 0, 1234, seed=12)
+    v2 = world.publish()
+    assert main(args) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert list(line) == ["status", "version", "assets_downloaded", "bytes_downloaded", "reason"]
+    assert line == {
+        "status": "updated",
+        "version": v2,
+        "assets_downloaded": 1,
+        "bytes_downloaded": 1234,
+        "reason": "",
+    }
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "unchanged"
+    world.rewrite_manifest(lambda doc: None, key=signing.generate_key())
+    assert main(args) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["status"] == "rejected" and "signature" in refused["reason"]
+    # A key file works too; a malformed key is a clear message, not a traceback.
+    (world.tmp / "pub.txt").write_text(world.keys.pubkey + "\n")
+    assert main([*args[:-3], str(world.tmp / "pub.txt"), "--once"]) == 1
+    assert main([*args[:-3], "not-a-key", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "pinned public key" in err and "Traceback" not in err
+
+
+def test_expired_content_keeps_playing_and_is_stale(world: World) -> None:
+    moment = [world.now]
+    config = PlayerConfig(
+        screen="s", feed=world.server.url, pubkey=world.keys.pubkey, cache=world.cache, poll_s=0.1
+    )
+    delivered: list[Content] = []
+    source = FeedSource(
+        config, push=False, timeouts=SHORT, retry=FAST_RETRY, clock=lambda: moment[0]
+    )
+    source.start(delivered.append, EventLog(None))
+    try:
+        deadline = time.monotonic() + 10
+        while source.last_result is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not source.stale
+        moment[0] = world.now + timedelta(days=8)  # past the 7-day expiry
+        assert source.stale
+        seen = len(world.server.requests_for("/feed.json"))
+        while len(world.server.requests_for("/feed.json")) < seen + 3:
+            time.sleep(0.05)
+            assert time.monotonic() < deadline + 10
+        assert source.stale and source.version == world.v1
+        assert [c.version for c in delivered] == [world.v1]
+    finally:
+        source.stop()

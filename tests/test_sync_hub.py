@@ -1,17 +1,24 @@
 """FeedSource against the hub as a real subprocess: push wakes the sync within a second;
-a player that boots with the hub gone plays its cache at once."""
+a player that boots with the hub gone plays its cache at once; a headless player plays the
+hub's feed."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from signage.config import PlayerConfig
 from signage.events import EventLog, read_events
 from signage.feed.source import FeedSource
 from signage.model import Content
-from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
+from tests.helpers_hub import LOBBY_YAML, REPO, make_content_root, run_hub
 
 
 def wait_for(predicate: Callable[[], object], timeout: float) -> bool:
@@ -80,3 +87,35 @@ def test_push_then_offline_boot_from_cache(tmp_path: Path) -> None:
         assert got[-1].version == delivered[-1].version  # still playing the cache
     finally:
         offline.stop()
+
+
+@pytest.mark.qt
+@pytest.mark.slow
+def test_headless_player_plays_the_hubs_feed(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        assert hub.pubkey
+        config = tmp_path / "player.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "screen": "sala-1",
+                    "feed": hub.url + "/",
+                    "pubkey": hub.pubkey,
+                    "cache": str(tmp_path / "cache"),
+                }
+            ),
+            encoding="utf-8",
+        )
+        env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+        cmd = [sys.executable, "-m", "signage", "play", "--config", str(config), "--headless"]
+        cmd += ["--size", "640x360", "--for", "6", "--events", str(tmp_path / "ev.jsonl")]
+        proc = subprocess.run(
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    events = read_events(tmp_path / "ev.jsonl")
+    applied = [e for e in events if e["event"] == "feed_applied"]
+    assert applied and applied[0]["version"] >= 1
+    shown = [e for e in events if e["event"] == "slide_shown"]
+    assert shown and shown[0]["slide"] == "bienvenida" and shown[0]["screen"] == "sala-1"
