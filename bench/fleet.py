@@ -232,11 +232,14 @@ class Screen:
             self.stats.heartbeat_fail += 1
 
     async def every(self, period: float, action: str, until: float) -> None:
-        await asyncio.sleep(random.uniform(0, period))
-        while time.perf_counter() < until:
-            started = time.perf_counter()
+        """``action`` every ``period`` s from a random offset; never sleeps past ``until``."""
+        next_at = time.perf_counter() + random.uniform(0, period)
+        while True:
+            await asyncio.sleep(max(0.0, min(next_at, until) - time.perf_counter()))
+            if time.perf_counter() >= until:
+                return
             await getattr(self, action)()
-            await asyncio.sleep(max(0.0, period - (time.perf_counter() - started)))
+            next_at += period
 
     def close(self) -> None:
         self.http.close()
@@ -329,6 +332,20 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
         times.append(await announce(host, port, token, screens, i))
     await asyncio.gather(*loops)
     out["rss_end_kb"] = rss_kb(pid)
+    # what `signage status` costs with the whole fleet known, against /healthz
+    admin = Http(host, port)
+    listed, health = [], []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        status, _, body = await admin.request("GET", "/api/v1/screens")
+        listed.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        await admin.request("GET", "/healthz")
+        health.append((time.perf_counter() - t0) * 1000)
+    admin.close()
+    out["screens_listed"] = len(json.loads(body)) if status == 200 else 0
+    out["screens_list_ms"] = statistics.median(listed)
+    out["healthz_ms"] = statistics.median(health)
     for r in readers:
         r.cancel()
     for s in screens:
@@ -496,6 +513,10 @@ def main() -> int:
         f"hub memory: idle {hub_fig['rss_idle_kb'] / 1024:.1f} MiB, {n} connected"
         f" {hub_fig['rss_connected_kb'] / 1024:.1f} MiB, at end {hub_fig['rss_end_kb'] / 1024:.1f}"
         f" MiB -> {per_screen_kb:.1f} KiB per connected screen"
+    )
+    print(
+        f"fleet list (GET /api/v1/screens, {hub_fig['screens_listed']:.0f} screens): median"
+        f" {hub_fig['screens_list_ms']:.0f} ms; baseline /healthz {hub_fig['healthz_ms']:.1f} ms"
     )
     n_ratio = hub_fig["manifest_p99_ms"] / ngx["manifest_p99_ms"]
     print(
