@@ -40,7 +40,7 @@ EXPECTED = {
 # grown for a QR code of a URL with attribution parameters): slides must leave these calm.
 CALM_ZONES = {
     "top bar (logo, clock)": (0, 0, 1920, 125),
-    "QR plate": (1390, 400, 1920, 1080),
+    "QR plate": (1360, 400, 1920, 1080),
     "ticker band": (0, 955, 1920, 1080),
 }
 LOGO = "marca/logo-oai.png"
@@ -199,6 +199,49 @@ def test_pictures_leave_calm_the_places_the_player_draws_over(playlists):
             brightest = max(ImageStat.Stat(region).extrema[channel][1] for channel in range(3))
             assert stddev < 8, f"{path.name}: the {name} is busy (stddev {stddev:.1f})"
             assert brightest < 120, f"{path.name}: something bright in the {name}"
+
+
+def test_the_players_own_overlays_never_cover_content_of_a_bundled_picture(playlists):
+    """Where the player really draws over each image slide, as it would on a 1080p screen.
+
+    The QR plate grows with the encoded URL (the author's URL plus attribution parameters,
+    with a long screen id), so it is computed per slide from signage.qr and the player's
+    pure layout, not assumed.
+    """
+    from signage.player.layout import screen_layout  # pure geometry, no Qt
+    from signage.qr import attributed_url, qr_layout
+
+    checked = 0
+    for playlist in playlists.values():
+        for slide in playlist.slides:
+            if slide.kind is not SlideKind.IMAGE:
+                continue
+            side = 0
+            if slide.qr is not None:
+                url = attributed_url(
+                    slide.qr, playlist.attribution, "pantalla-atencion-piso-1", playlist.id,
+                    slide.id,
+                )  # fmt: skip
+                side = qr_layout(url, 1080).side_px
+            layout = screen_layout(
+                1920, 1080, qr=slide.qr is not None, ticker=playlist.overlays.ticker,
+                qr_side=side,
+            )  # fmt: skip
+            zones = {"top bar": layout.top_bar}
+            if playlist.overlays.ticker and playlist.ticker:
+                zones["ticker"] = layout.ticker
+            if slide.qr is not None:
+                zones["QR plate"] = layout.qr
+                assert layout.qr.x >= 1360
+                assert layout.qr.y >= 400
+            with Image.open(ROOT / slide.source) as image:
+                rgb = image.convert("RGB")
+            for name, rect in zones.items():
+                region = rgb.crop((rect.x, rect.y, rect.right, rect.bottom))
+                brightest = max(ImageStat.Stat(region).extrema[c][1] for c in range(3))
+                assert brightest < 120, f"{playlist.id}/{slide.id}: content under the {name}"
+            checked += 1
+    assert checked >= 20
 
 
 def test_video_is_a_short_h264_tutorial_that_players_can_decode(playlists):

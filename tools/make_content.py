@@ -10,7 +10,7 @@ without anti-aliasing; supersampling smooths them). Layout rules every slide kee
 the player draws over these places:
 
 * the top bar (y < 130) stays calm: the theme's logo and the clock and date go there;
-* the right column below y 400 (x ≥ 1390) stays calm: the QR code and its caption;
+* the right column below y 400 (x ≥ 1360) stays calm: the QR code and its caption;
 * the bottom band (y ≥ 955) stays calm: the headline ticker.
 
 The player's geometry (signage/player/layout.py) decides these numbers; tests check them.
@@ -49,7 +49,7 @@ CORAL = "#ef6f6c"
 # Where the player draws over a slide (signage/player/layout.py at 1920×1080), in logical
 # 1920×1080 coordinates; slides keep these calm (no text, no busy shapes).
 TOP_BAR_BOTTOM = 130  # the theme's logo (left) and the clock and date (right)
-QR_PLATE = (1390, 400, W, H)  # the QR code and its caption (it grows with long URLs)
+QR_PLATE = (1360, 400, W, H)  # the QR code and its caption (it grows with long URLs)
 TICKER_TOP = 955  # the headline ticker runs below this line
 
 LEFT = 96  # the left margin of every slide
