@@ -381,3 +381,19 @@ def test_expired_content_keeps_playing_and_is_stale(world: World) -> None:
         assert [c.version for c in delivered] == [world.v1]
     finally:
         source.stop()
+
+
+def test_a_damaged_cache_is_repaired_by_the_next_sync(world: World) -> None:
+    store = Store(world.cache)
+    manifest = store.current_manifest()
+    assert manifest is not None
+    lost = store.blob_path(manifest.assets["assets/img/img-001.png"].sha256)
+    lost.unlink()
+    kept = world.cache / "manifests" / f"{manifest.sha256}.json"
+    kept.write_bytes(b"garbage")
+    assert store.current_content() is None and store.verify()
+    result = world.client().sync_once(world.now)
+    assert result.status == "unchanged" and result.assets_downloaded == 1, result
+    assert store.verify() == []
+    content = store.current_content()
+    assert content is not None and content.version == world.v1

@@ -362,14 +362,16 @@ class Store:
                 manifest_bytes, sig, pubkey_b64=pubkey_b64, now=now, check_version=check_version
             )
             state = self.state()
-            if state is not None and state.manifest == manifest.sha256:
-                return manifest
             missing = self.missing_blobs(manifest)
             if missing:
                 raise FeedError(f"{len(missing)} asset(s) of version {manifest.version} missing")
+            mpath = self.manifests_dir / f"{manifest.sha256}.json"
+            if state is not None and state.manifest == manifest.sha256:
+                if not _holds(mpath, manifest.sha256):  # repair a damaged kept manifest
+                    write_atomic(mpath, manifest_bytes)
+                return manifest
             self.ensure_dirs()
             fsync_dir(self.objects_dir)
-            mpath = self.manifests_dir / f"{manifest.sha256}.json"
             write_atomic(mpath, manifest_bytes, sync_dir=False)
             if pubkey_b64 is not None and sig is not None:
                 write_atomic(mpath.with_suffix(".sig"), sig.strip().encode(), sync_dir=False)
@@ -519,6 +521,14 @@ class Store:
         if freed:
             log.info("cache %s: collected %d bytes", self.root, freed)
         return freed
+
+
+def _holds(path: Path, sha256: str) -> bool:
+    """Whether the file at ``path`` exists and its bytes hash to ``sha256``."""
+    try:
+        return hash_file(path)[0] == sha256
+    except OSError:
+        return False
 
 
 def _listdir(path: Path) -> list[Path]:

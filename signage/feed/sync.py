@@ -257,8 +257,17 @@ class SyncClient:
 
     def _sync(self, now: datetime, counters: _Counters) -> SyncResult:
         state = self.store.state()
+        conditional = self._conditional_headers()
+        if state is not None and conditional and self._rejected is None:
+            damage = self.store.verify(deep=False)
+            if damage:
+                # Fetch the manifest in full so the sync can restore what the cache lost.
+                log.warning(
+                    "cache %s damaged (%s); repairing from the feed", self.store.root, damage[0]
+                )
+                conditional = {}
         status, body, headers = self._fetch(
-            self.manifest_url, self._conditional_headers(), MAX_MANIFEST_BYTES, "manifest"
+            self.manifest_url, conditional, MAX_MANIFEST_BYTES, "manifest"
         )
         if status == 304:
             if self._rejected is not None:
