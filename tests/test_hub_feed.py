@@ -290,3 +290,16 @@ def test_no_edit_no_new_version(hub: RunningHub) -> None:
     after = hub.version()
     time.sleep(1.0)  # several debounce periods with nothing saved
     assert hub.version() == after > before
+
+
+def test_if_modified_since_alone_never_hides_a_new_version(hub: RunningHub) -> None:
+    """Dates have one-second resolution; only the ETag decides 304 for the manifest."""
+    first = requests.get(hub.url + "/feed.json", timeout=5)
+    assert "Last-Modified" in first.headers
+    again = requests.get(
+        hub.url + "/feed.json",
+        headers={"If-Modified-Since": first.headers["Last-Modified"]},
+        timeout=5,
+    )
+    assert again.status_code == 200
+    assert again.content == first.content

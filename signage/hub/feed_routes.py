@@ -8,6 +8,7 @@ the content-addressed folder with Range support and a year-long immutable cache 
 from __future__ import annotations
 
 import re
+from email.utils import formatdate
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,9 +37,13 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _conditional(
-    request: Request, body: bytes, etag: str, media_type: str, **extra: str
+    request: Request, body: bytes, etag: str, media_type: str, modified: float, **extra: str
 ) -> Response:
     headers = {"ETag": etag, "Cache-Control": NO_CACHE, **extra}
+    if modified > 0:
+        # Informational. If-Modified-Since is deliberately not honoured: two publishes
+        # within one second share the date, and a screen must never miss the second.
+        headers["Last-Modified"] = formatdate(modified, usegmt=True)
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
@@ -58,7 +63,9 @@ def routes(hub: Hub) -> list[BaseRoute]:
             # The signature of exactly these bytes, so a client can take the pair from one
             # response and never pair a manifest with another version's signature.
             extra["X-Signage-Signature"] = snap.signature.decode("ascii", "replace").strip()
-        return _conditional(request, snap.manifest, snap.manifest_etag, MANIFEST_TYPE, **extra)
+        return _conditional(
+            request, snap.manifest, snap.manifest_etag, MANIFEST_TYPE, snap.modified, **extra
+        )
 
     async def signature(request: Request) -> Response:
         snap = hub.snapshot()
@@ -69,6 +76,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
             snap.signature,
             snap.signature_etag,
             SIGNATURE_TYPE,
+            snap.modified,
             **{"X-Signage-Version": str(snap.version)},
         )
 

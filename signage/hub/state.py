@@ -124,6 +124,7 @@ class FeedSnapshot:
         signature: the exact bytes of ``feed.json.sig``, or ``None`` for an unsigned feed.
         media_types: asset sha256 -> media type, from the manifest.
         assets_dir: the folder holding ``<sha256>`` asset files.
+        modified: when this manifest was written (epoch seconds, for ``Last-Modified``).
     """
 
     version: int
@@ -131,6 +132,7 @@ class FeedSnapshot:
     signature: bytes | None
     assets_dir: Path
     media_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    modified: float = 0.0
 
     @property
     def manifest_etag(self) -> str:
@@ -510,7 +512,7 @@ class Hub:
         self._resigned = self.config.root is None
         doc = _manifest_doc(data, folder / MANIFEST_NAME)
         assets_dir = self.config.feed_dir / "assets"
-        self._serve(FeedSnapshot(version, data, sig, assets_dir, _media_types(doc)))
+        self._serve(FeedSnapshot(version, data, sig, assets_dir, _media_types(doc), time.time()))
         log.info("re-signed version %d (%s)", version, reason)
         return version
 
@@ -544,6 +546,7 @@ class Hub:
         pubkey = self.public_key()
         for attempt in range(20):
             try:
+                modified = manifest_path.stat().st_mtime
                 manifest = manifest_path.read_bytes()
             except FileNotFoundError:
                 return FeedSnapshot(0, b"", None, assets)
@@ -571,7 +574,9 @@ class Hub:
                     "to that key will refuse this feed (is --key the publisher's key?)",
                     sig_path,
                 )
-            return FeedSnapshot(int(doc["version"]), manifest, signature, assets, _media_types(doc))
+            return FeedSnapshot(
+                int(doc["version"]), manifest, signature, assets, _media_types(doc), modified
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
