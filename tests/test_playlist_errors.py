@@ -134,6 +134,12 @@ CASES = [
     ("empty-slides", "name: x\nslides: []\n", "slides", "at least 1"),
     ("bad-slide-id", HEAD + "  - id: Portada Principal\n    image: assets/a.png\n", "Portada",
      "lower-case letters"),
+    ("misplaced-top-level", "name: x\nimage: assets/a.png\nslides:\n  - text: {title: x}\n", "image:",
+     "'image' belongs in a slide (under 'slides:'"),
+    ("misplaced-title", HEAD + "  - text:\n    title: Hola\n", "title", "'title' belongs in 'text:'"),
+    ("empty-text", HEAD + "  - text:\n    title: Hola\n", "text:", "a text slide is empty"),
+    ("misplaced-url", HEAD + "  - text: {title: x}\n    url: https://x.example\n", "url",
+     "'url' belongs in 'qr:'"),
     ("python-tag", HEAD + "  - image: !!python/object/apply:os.system [echo]\n", "python",
      "unsupported YAML tag"),
 ]  # fmt: skip

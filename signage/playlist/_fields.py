@@ -703,6 +703,8 @@ class Record(Spec[T]):
             through the context and return ``INVALID``.
         title: a short name for messages and the schema (``a slide``, ``the schedule``).
         extra_schema: merged into the generated schema (``oneOf`` rules and the like).
+        misplaced: keys that belong somewhere else -> where, e.g. ``{"image": "a slide"}``,
+            so an indentation slip reads "'image' belongs in a slide" instead of "unknown".
     """
 
     def __init__(
@@ -713,14 +715,22 @@ class Record(Spec[T]):
         title: str,
         description: str = "",
         extra_schema: JSON | None = None,
+        misplaced: Mapping[str, str] | None = None,
     ) -> None:
         self.fields = dict(fields)
         self.build = build
         self.title = title
         self.description = description
         self.extra_schema = extra_schema or {}
+        self.misplaced = dict(misplaced or {})
 
     def convert(self, node: YNode, ctx: Context) -> T | Invalid:
+        if isinstance(node, YScalar) and node.value is None and not node.quoted:
+            return ctx.error(
+                node,
+                f"{self.title} is empty: write its 'key: value' lines below it, indented "
+                "further than its own key",
+            )
         if not isinstance(node, YMap):
             return ctx.error(
                 node, f"{self.title} must be a mapping of 'key: value' lines, found {kind_of(node)}"
@@ -731,6 +741,13 @@ class Record(Spec[T]):
             spec_field = self.fields.get(key.raw)
             if spec_field is None:
                 close = difflib.get_close_matches(key.raw, list(self.fields), n=1, cutoff=0.6)
+                if key.raw in self.misplaced:
+                    ctx.error(
+                        key,
+                        f"'{key.raw}' belongs in {self.misplaced[key.raw]}, not in {self.title}; "
+                        "check this line's indentation",
+                    )
+                    continue
                 hint = (
                     f" (did you mean '{close[0]}'?)"
                     if close

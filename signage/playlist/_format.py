@@ -255,6 +255,19 @@ SLIDE: Record[SlideDraft] = Record(
     _build_slide,
     title="a slide",
     extra_schema={"oneOf": [{"required": [k]} for k in KINDS]},
+    misplaced={
+        "name": "the playlist (top level)",
+        "tags": "the playlist (top level)",
+        "slides": "the playlist (top level)",
+        "title": "'text:' (title and body go under text)",
+        "body": "'text:' (title and body go under text)",
+        "url": "'qr:' (url and caption go under qr)",
+        "caption": "'qr:' (url and caption go under qr)",
+        "from": "'schedule:'",
+        "until": "'schedule:'",
+        "days": "'schedule:'",
+        "hours": "'schedule:'",
+    },
 )
 
 
@@ -466,6 +479,16 @@ PLAYLIST: Record[Playlist] = Record(
     },
     _build_playlist,
     title="the playlist",
+    misplaced={
+        **dict.fromkeys((*KINDS, "id", "fit", "muted"), "a slide (under 'slides:', after '- ')"),
+        "duration": "a slide or 'defaults:'",
+        "transition": "a slide or 'defaults:'",
+        "qr": "a slide or 'defaults:'",
+        "from": "'schedule:'",
+        "until": "'schedule:'",
+        "days": "'schedule:'",
+        "hours": "'schedule:'",
+    },
     description="A playlist of the signage player (one file under playlists/).",
 )
 
