@@ -72,6 +72,14 @@ class RateLimitFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.INFO:
             return True
+        decided = getattr(record, "_signage_rate_limit", None)
+        if decided is not None:  # one limiter shared by several handlers: decide once
+            return bool(decided)
+        passed = self._decide(record)
+        record._signage_rate_limit = passed
+        return passed
+
+    def _decide(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         key = (record.name, record.levelno, message)
         now = self._clock()

@@ -116,3 +116,25 @@ def test_qt_messages_reach_the_qt_logger(qapp: object, caplog: pytest.LogCapture
     hits = [r for r in caplog.records if r.name == "signage.qt"]
     assert hits
     assert "a warning from Qt" in hits[0].getMessage()
+
+
+def test_root_handlers_of_the_cli_get_rate_limited_once() -> None:
+    """`signage play` keeps cli's basicConfig handler and adds the limiter to it."""
+    from signage.logs import RateLimitFilter, harden_root_handlers
+
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    try:
+        first = harden_root_handlers(journald=True, repeat_interval_s=3600)
+        assert harden_root_handlers() is first  # idempotent
+        for _ in range(100):
+            area_logger("feed").warning("hub unreachable")
+    finally:
+        root.removeHandler(handler)
+        for h in root.handlers:
+            for f in list(h.filters):
+                if isinstance(f, RateLimitFilter):
+                    h.removeFilter(f)
+    assert stream.getvalue() == "<4>signage.feed: hub unreachable\n"

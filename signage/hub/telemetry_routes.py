@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -98,7 +99,7 @@ class ScreenState:
             if self.screenshot_path is None
             else {
                 "path": str(self.screenshot_path),
-                "url": f"/api/v1/screens/{self.screen}/screenshot",
+                "url": f"/api/v1/screens/{quote(self.screen, safe='')}/screenshot",
                 "taken": None if self.screenshot_taken is None else _iso(self.screenshot_taken),
             },
         }
