@@ -303,3 +303,14 @@ def test_public_surface() -> None:
     import signage.playlist as package
 
     assert all(hasattr(package, name) for name in public_names)
+
+
+def test_unquoted_colour_is_explained(tmp_path: Path) -> None:
+    from signage.playlist import load_theme_file
+
+    root = ContentRoot(tmp_path)
+    path = root.playlist("theme.yaml", "background: #0b2545\naccent: '#f4b400'\n")
+    theme, problems = load_theme_file(path, tmp_path)
+    assert theme is None
+    assert [(p.line, p.col) for p in problems] == [(1, 12)]
+    assert "write the colour in quotes" in problems[0].message

@@ -101,17 +101,21 @@ class Text(Spec[str]):
         pattern: str | None = None,
         hint: str = "",
         description: str = "",
+        empty_hint: str = "",
     ) -> None:
         self.min_len = min_len
         self.max_len = max_len
         self.pattern = re.compile(pattern) if pattern else None
         self.hint = hint
         self.description = description
+        self.empty_hint = empty_hint
 
     def convert(self, node: YNode, ctx: Context) -> str | Invalid:
         s = _scalar_or_error(node, ctx, "text")
         if isinstance(s, Invalid):
             return s
+        if s.value is None and self.empty_hint:
+            return ctx.error(node, f"this value is empty; {self.empty_hint}")
         if (
             s.value is None
             or isinstance(s.value, bool)

@@ -504,7 +504,11 @@ def _build_theme(v: Values, ctx: Context) -> Theme:
     )
 
 
-_COLOUR = Text(pattern=COLOUR_PATTERN, hint="a colour written #rrggbb, e.g. #0b2545")
+_COLOUR = Text(
+    pattern=COLOUR_PATTERN,
+    hint="a colour written #rrggbb, e.g. '#0b2545'",
+    empty_hint="write the colour in quotes, e.g. '#0b2545' (an unquoted # starts a comment)",
+)
 THEME_FIELDS = (
     "background",
     "foreground",
