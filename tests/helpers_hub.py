@@ -158,6 +158,7 @@ def run_hub(
     if token is not None:
         token_file = data.parent / f"{data.name}.token"
         token_file.write_text(token + "\n", encoding="utf-8")
+        token_file.chmod(0o600)  # as an operator should; a group/world-readable one is warned
         args += ["--token-file", str(token_file)]
     if key is not None:
         args += ["--key", str(key)]

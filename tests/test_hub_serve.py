@@ -255,3 +255,19 @@ def test_access_log_counts_requests(tmp_path: Path) -> None:
         assert len(lines) == 2, hub.stdout_lines
         assert lines[0].endswith("200 OK")
         assert lines[1].endswith("304 Not Modified")
+
+
+def test_token_file_readable_by_others_is_warned_about(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "private", root=root) as hub:
+        assert "chmod 600" not in hub.stderr()
+        assert hub.token_file is not None
+        token_file = hub.token_file
+    token_file.chmod(0o644)
+    with socket.socket() as taken:  # the hub reads the token, then stops at the busy port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        result = _serve("--root", str(root), "--port", port, "--token-file", str(token_file))
+    assert "port is in use" in result.stderr
+    assert "chmod 600" in result.stderr

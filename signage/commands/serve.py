@@ -223,6 +223,12 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%s holds no feed.json yet; serving it once it is published", feed_dir)
         if key is None:
             log.warning("no --key: this hub serves the feed but cannot publish alerts into it")
+        if args.public_url is None and args.host in ("0.0.0.0", "::", ""):  # noqa: S104
+            log.warning(
+                "listening on all interfaces without --public-url: QR links will point at "
+                "%s; set --public-url to the address phones and screens use",
+                config.base_url,
+            )
 
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(f"signage hub listening on http://{host}:{port}", flush=True)

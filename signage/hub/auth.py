@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import stat
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from signage.errors import UsageError
+
+log = logging.getLogger("signage.hub")
 
 MAX_TOKEN_BYTES = 4096
 
@@ -20,6 +24,7 @@ def read_token_file(path: Path) -> str:
         UsageError: the file cannot be read, is empty, or is not a one-line token.
     """
     try:
+        mode = path.stat().st_mode
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -37,6 +42,10 @@ def read_token_file(path: Path) -> str:
         raise UsageError(f"--token-file {path}: the file is empty; put the token on one line")
     if any(c.isspace() for c in token):
         raise UsageError(f"--token-file {path}: a token is one word without spaces or newlines")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "--token-file %s can be read by other users; restrict it: chmod 600 %s", path, path
+        )
     return token
 
 
