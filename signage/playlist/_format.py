@@ -52,6 +52,7 @@ from signage.playlist._fields import (
     Nullable,
     OrFalse,
     Record,
+    Spec,
     Text,
     Values,
 )
@@ -443,20 +444,23 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
     )
 
 
-class Tags(ListOf[str]):
+class Tags(Spec[frozenset[str]]):
     """A non-empty list of tag words, read as a frozenset."""
 
     def __init__(self) -> None:
-        super().__init__(
+        self.words = ListOf(
             Text(pattern=TAG_PATTERN, hint="a word such as lobby or piso-1"),
             min_items=1,
             max_items=100,
             description="screens with any of these tags play it; absent = every screen",
         )
 
-    def convert(self, node: YNode, ctx: Context) -> frozenset[str] | Invalid:  # type: ignore[override]
-        items = super().convert(node, ctx)
+    def convert(self, node: YNode, ctx: Context) -> frozenset[str] | Invalid:
+        items = self.words.convert(node, ctx)
         return items if isinstance(items, Invalid) else frozenset(items)
+
+    def schema(self) -> JSON:
+        return self.words.schema()
 
 
 PLAYLIST: Record[Playlist] = Record(
