@@ -14,7 +14,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PIL import Image
-from PySide6.QtCore import QDate, QLocale, QRect, QRectF, Qt
+from PySide6.QtCore import (
+    QDate,
+    QLocale,
+    QObject,
+    QRect,
+    QRectF,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -104,6 +114,89 @@ def qr_overlay(
     if cache is not None:
         cache[url] = overlay
     return overlay
+
+
+class _QRTask(QRunnable):
+    def __init__(self, maker: QRMaker, url: str, height: int, caption: str | None) -> None:
+        super().__init__()
+        self._maker = maker
+        self._url = url
+        self._height = height
+        self._caption = caption
+
+    def run(self) -> None:
+        from signage import qr as qrmod
+
+        try:
+            image = pil_to_qimage(qrmod.qr_image(self._url, self._height))
+        except ValueError as exc:
+            log.warning("QR not drawn: %s", exc)
+            image = QImage()
+        self._maker.made.emit(self._url, image, self._caption or "")
+
+
+class QRMaker(QObject):
+    """Makes QR images on a worker thread (a QR takes ~30 ms of pure Python to encode).
+
+    ``want(...)`` answers at once from the cache, else queues the work and answers
+    ``PENDING``; ``made(url)`` follows when it is ready. The player presents a slide only
+    once its QR is ready, so the GUI thread never encodes one.
+    """
+
+    made = Signal(str, QImage, str)
+    PENDING = QROverlay("", QImage(), None)
+    CACHE = 64
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._cache: dict[tuple[str, int], QROverlay | None] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self.made.connect(self._on_made)
+
+    def want(
+        self,
+        playlist: Playlist,
+        slide: Slide,
+        *,
+        screen: str,
+        allowed_hosts: frozenset[str],
+        link_base: str | None,
+        screen_height: int,
+    ) -> QROverlay | None:
+        """The slide's QR (``None``: it has none), or ``PENDING`` while it is being made."""
+        qr = slide.qr
+        if qr is None or not playlist.overlays.qr:
+            return None
+        from signage import qr as qrmod
+
+        if not qrmod.drawable(qr.url, allowed_hosts):
+            return None
+        url = qrmod.encoded_url(
+            qr, playlist.attribution, screen, playlist.id, slide.id, link_base=link_base
+        )
+        key = (url, screen_height)
+        if key in self._cache:
+            return self._cache[key]
+        if key not in self._pending:
+            self._pending.add(key)
+            self._pool.start(_QRTask(self, url, screen_height, qr.caption))
+        return self.PENDING
+
+    def _on_made(self, url: str, image: QImage, caption: str) -> None:
+        key = (url, image.height() if not image.isNull() else 0)
+        matches = [k for k in self._pending if k[0] == url]
+        for k in matches:
+            self._pending.discard(k)
+        if len(self._cache) >= self.CACHE:
+            self._cache.clear()
+        for k in matches or [key]:
+            self._cache[k] = None if image.isNull() else QROverlay(url, image, caption or None)
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        self._pool.clear()
+        self._pool.waitForDone(timeout_ms)
 
 
 class OverlayLayer(QWidget):

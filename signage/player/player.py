@@ -41,11 +41,11 @@ from signage.events import EventLog
 from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
-from signage.player.overlays import OverlayLayer, QROverlay, qr_overlay
+from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
 from signage.player.stage import FADE_MS, Stage
-from signage.player.views import IdleView, SlideResources, SlideView, make_view
+from signage.player.views import IdleView, SlideResources, SlideView, TextView, make_view
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 
@@ -54,7 +54,6 @@ log = logging.getLogger("signage.player")
 STATS_EVERY_S = 10.0
 RETRY_S = 30.0  # with nothing playable, try the plan again this often
 VIDEO_CAP_S = 3600.0  # a video of unknown length ends after this at the latest
-QR_CACHE = 64
 
 
 def _safe_name(text: str) -> str:
@@ -169,7 +168,8 @@ class Player(QObject):
         self._slide_timer: Timer | None = None
         self._plan_timer: Timer | None = None
         self._retry_timer: Timer | None = None
-        self._qr_cache: dict[str, QROverlay] = {}
+        self.qr_maker = QRMaker(self)
+        self.qr_maker.made.connect(self._on_qr_made, Qt.ConnectionType.QueuedConnection)
         self._shown_since: datetime | None = None
         self._stopped = False
         self._has_shown_slide = False
@@ -303,6 +303,7 @@ class Player(QObject):
             if turn is not None and shiboken6.isValid(turn.view):
                 turn.view.halt()
         self.decoder.shutdown()
+        self.qr_maker.shutdown()
         self.window.close()
 
     def dispose(self) -> None:
@@ -335,7 +336,6 @@ class Player(QObject):
         self.res = replace(self.res, content=content, theme=theme, logo=logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
-        self._qr_cache.clear()
         if self.alerts is not None:
             self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
@@ -399,8 +399,8 @@ class Player(QObject):
             return
         index %= len(self._plan)
         item = self._plan[index]
-        qr = self._qr_for(item)
-        side = qr.image.width() if qr is not None else None
+        qr = self._qr_for(item)  # queued now, so it is ready by the slide's turn
+        side = qr.image.width() if qr is not None and qr is not QRMaker.PENDING else None
         view = make_view(self.stage, item.slide, self.res, qr_side=side)
         self.stage.adopt(view)
         turn = _Turn(index, item, view)
@@ -414,12 +414,21 @@ class Player(QObject):
             self.stage.discard(self._next.view)
             self._next = None
 
+    def _presentable(self, turn: _Turn | None) -> bool:
+        """Prepared, and its QR (if any) made: nothing half-drawn reaches the screen."""
+        if turn is None or turn.view.state != "ready":
+            return False
+        return turn.item is None or self._qr_for(turn.item) is not QRMaker.PENDING
+
     def _on_next_ready(self) -> None:
         turn = self._next
-        if turn is None or turn.view.state != "ready":
+        if not self._presentable(turn) or turn is None:
             return
         if self._want_next or self._current is None:
             self._present(turn)
+
+    def _on_qr_made(self, url: str, image: object, caption: str) -> None:
+        self._on_next_ready()
 
     def _on_next_failed(self, reason: str) -> None:
         turn = self._next
@@ -459,6 +468,10 @@ class Player(QObject):
             if turn.item.slide.transition == Transition.CUT:
                 fade = 0
             qr = self._qr_for(turn.item)
+            if qr is QRMaker.PENDING:
+                qr = None
+            if isinstance(turn.view, TextView):
+                turn.view.set_qr_side(qr.image.width() if qr is not None else None)
             self.overlay.set_slide(turn.item.playlist.overlays, turn.item.playlist.ticker, qr)
             turn.view.finished.connect(self._on_view_finished)
         else:
@@ -524,7 +537,7 @@ class Player(QObject):
         self._slide_timer = None
         self._want_next = True
         turn = self._next
-        if turn is not None and turn.view.state == "ready":
+        if turn is not None and self._presentable(turn):
             self._present(turn)
         elif turn is None and self._plan and self._retry_timer is None:
             self._prepare(following(self._index, len(self._plan)))
@@ -541,16 +554,13 @@ class Player(QObject):
 
     # -- overlays, alerts, snapshots, stats -----------------------------------------------
     def _qr_for(self, item: ScheduledSlide) -> QROverlay | None:
-        if len(self._qr_cache) >= QR_CACHE:
-            self._qr_cache.clear()
-        return qr_overlay(
+        return self.qr_maker.want(
             item.playlist,
             item.slide,
             screen=self.screen.id,
             allowed_hosts=self.config.allowed_hosts,
             link_base=self.link_base,
             screen_height=max(1, self.window.height()),
-            cache=self._qr_cache,
         )
 
     def _load_logo(self, content: Content) -> QImage | None:

@@ -283,6 +283,13 @@ class TextView(SlideView):
         left = box.x + round(box.w * 0.58) + gap
         return Rect(left, box.y, box.right - left, box.h)
 
+    def set_qr_side(self, side: int | None) -> None:
+        """The QR drawn over this slide changed size (it was still being made)."""
+        if side != self._qr_side:
+            self._qr_side = side
+            self._fit_cache = None
+            self.update()
+
     def _layout(self) -> ScreenLayout:
         w, h = self._size()
         side = self._qr_side
