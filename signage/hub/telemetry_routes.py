@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from signage.events import rfc3339_ms
 from signage.heartbeat import HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
@@ -106,10 +108,6 @@ class ScreenState:
 
 
 def _iso(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    from signage.events import rfc3339_ms
-
     return rfc3339_ms(datetime.fromtimestamp(epoch, UTC))
 
 
