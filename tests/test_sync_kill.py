@@ -87,7 +87,7 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> 
         full = time.monotonic() - started
 
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        seen = {"old": 0, "new": 0}
+        seen = {"old": 0, "new": 0, "mid": 0}
         old, new = manifest_a, manifest_b
         seed = 2
         for _ in range(KILLS):
@@ -121,10 +121,14 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> 
                 old, new = new, parse_manifest((feed / "feed.json").read_bytes())
             else:
                 seen["old"] += 1
+                have = {p.name for p in (cache / "objects").iterdir()}
+                partial = list((cache / "partial").glob("*.part"))
+                if partial or have & (new.blobs() - old.blobs()):
+                    seen["mid"] += 1  # killed while downloading the new version
         manifest_b = new
         final = run_sync(nginx.url, cache, keys.pubkey)
         assert final["status"] in ("updated", "unchanged")
         assert final["version"] == manifest_b.version
         assert Store(cache).verify() == []
         # Kills landed both before and after switches (the random spread covered the run).
-        assert seen["old"] >= 3 and seen["new"] >= 1, seen
+        assert seen["old"] >= 3 and seen["new"] >= 1 and seen["mid"] >= 1, seen
