@@ -314,3 +314,33 @@ def test_unquoted_colour_is_explained(tmp_path: Path) -> None:
     assert theme is None
     assert [(p.line, p.col) for p in problems] == [(1, 12)]
     assert "write the colour in quotes" in problems[0].message
+
+
+@pytest.mark.parametrize("faststart", [False, True])
+def test_video_length_read_from_the_mp4_header(tmp_path: Path, faststart: bool) -> None:
+    import shutil
+    import subprocess
+
+    from signage.playlist import video_duration
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    out = tmp_path / "v.mp4"
+    flags = ["-movflags", "+faststart"] if faststart else []
+    subprocess.run(
+        [
+            "ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi",
+            "-i", "testsrc=size=64x36:rate=10:duration=2.5", "-c:v", "libx264",
+            "-pix_fmt", "yuv420p", *flags, str(out),
+        ],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    data = out.read_bytes()
+    moov, mdat = data.find(b"moov"), data.find(b"mdat")
+    assert (moov < mdat) == faststart, "the two layouts really differ"
+    length = video_duration(out)
+    assert length is not None and abs(length - 2.5) < 0.05
+    (tmp_path / "cut.mp4").write_bytes(data[: min(moov, mdat)])
+    assert video_duration(tmp_path / "cut.mp4") is None, "a truncated file has no length"
+    assert video_duration(make_video(tmp_path / "w.webm", "webm")) is None

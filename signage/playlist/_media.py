@@ -64,30 +64,56 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return out
 
 
-def video_duration(path: Path, max_bytes: int = 64 * 1024 * 1024) -> float | None:
+MAX_MOOV_BYTES = 32 * 1024 * 1024
+
+
+def video_duration(path: Path) -> float | None:
     """An MP4/MOV's length in seconds from its ``moov/mvhd`` box; ``None`` when unknown.
 
-    Reads at most ``max_bytes`` (a summary must not load a huge file); WebM is not parsed.
+    Walks the top-level boxes by their headers (seeking past ``mdat``, so a ``moov`` at the
+    end of a large file costs a few reads) and reads only ``moov``. WebM is not parsed.
     """
     try:
         with path.open("rb") as fh:
-            data = fh.read(max_bytes)
+            size_total = path.stat().st_size
+            pos = 0
+            for _ in range(1000):
+                if pos + 8 > size_total:
+                    return None
+                fh.seek(pos)
+                header = fh.read(16)
+                size = int.from_bytes(header[:4], "big")
+                kind = header[4:8]
+                head_len = 8
+                if size == 1:
+                    size = int.from_bytes(header[8:16], "big")
+                    head_len = 16
+                elif size == 0:
+                    size = size_total - pos
+                if size < head_len:
+                    return None
+                if kind == b"moov":
+                    if size > MAX_MOOV_BYTES:
+                        return None
+                    fh.seek(pos + head_len)
+                    return _mvhd_duration(fh.read(size - head_len))
+                pos += size
     except OSError:
         return None
-    for kind, start, end in _boxes(data, 0, len(data)):
-        if kind != b"moov":
+    return None
+
+
+def _mvhd_duration(moov: bytes) -> float | None:
+    for inner, s, e in _boxes(moov, 0, len(moov)):
+        if inner != b"mvhd" or e - s < 20:
             continue
-        for inner, s, e in _boxes(data, start, end):
-            if inner != b"mvhd" or e - s < 20:
-                continue
-            version = data[s]
-            if version == 1 and e - s >= 32:
-                timescale = int.from_bytes(data[s + 20 : s + 24], "big")
-                duration = int.from_bytes(data[s + 24 : s + 32], "big")
-            else:
-                timescale = int.from_bytes(data[s + 12 : s + 16], "big")
-                duration = int.from_bytes(data[s + 16 : s + 20], "big")
-            if timescale <= 0 or duration in (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
-                return None
-            return duration / timescale
+        if moov[s] == 1 and e - s >= 32:
+            timescale = int.from_bytes(moov[s + 20 : s + 24], "big")
+            duration = int.from_bytes(moov[s + 24 : s + 32], "big")
+        else:
+            timescale = int.from_bytes(moov[s + 12 : s + 16], "big")
+            duration = int.from_bytes(moov[s + 16 : s + 20], "big")
+        if timescale <= 0 or duration in (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+            return None
+        return duration / timescale
     return None
