@@ -173,3 +173,44 @@ def test_base_url_defaults_to_host_and_port() -> None:
     public = HubConfig(feed_dir=Path("f"), data_dir=Path("d"), public_url="https://hub.gov.co/")
     assert public.base_url == "https://hub.gov.co"
     assert "token" not in repr(HubConfig(feed_dir=Path("f"), data_dir=Path("d"), token="s3"))
+
+
+def test_root_publishes_drop_assets_no_recent_version_uses(tmp_path: Path) -> None:
+    import hashlib
+
+    from PIL import Image
+
+    root = make_content_root(tmp_path / "root")
+    lobby = root / "playlists" / "lobby.yaml"
+    data = tmp_path / "data"
+    config = HubConfig(root=root, feed_dir=data / "feed", data_dir=data, asset_grace_s=0)
+    hub = Hub(config, key=generate_key(), clock=lambda: NOW)
+    shas = []
+    for colour in ("red", "green", "blue"):
+        image = root / "assets" / f"{colour}.png"
+        Image.new("RGB", (32, 32), colour).save(image)
+        shas.append(hashlib.sha256(image.read_bytes()).hexdigest())
+        lobby.write_text(f"name: Lobby\nslides:\n  - id: foto\n    image: assets/{colour}.png\n")
+        hub.publish_root(colour)
+    assets = hub.config.feed_dir / "assets"
+    assert not (assets / shas[0]).exists()  # red: two versions ago, gone
+    assert (assets / shas[1]).is_file()  # green: the previous version still names it
+    assert (assets / shas[2]).is_file()  # blue: current
+
+
+def test_assets_within_the_grace_period_are_kept(tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = make_content_root(tmp_path / "root")
+    lobby = root / "playlists" / "lobby.yaml"
+    hub = Hub(  # the default grace period: an hour
+        HubConfig(root=root, feed_dir=tmp_path / "d2" / "feed", data_dir=tmp_path / "d2"),
+        key=generate_key(),
+        clock=lambda: NOW,
+    )
+    for colour in ("red", "green", "blue"):
+        Image.new("RGB", (32, 32), colour).save(root / "assets" / f"{colour}.png")
+        lobby.write_text(f"name: Lobby\nslides:\n  - id: foto\n    image: assets/{colour}.png\n")
+        hub.publish_root(colour)
+    names = [p.name for p in (hub.config.feed_dir / "assets").iterdir() if len(p.name) == 64]
+    assert len(names) == 3

@@ -85,6 +85,9 @@ class HubConfig:
             connections cannot exhaust the hub's file descriptors.
         debounce_s: quiet time after a change under the root before republishing.
         expires_in: lifetime of each published manifest.
+        asset_grace_s: root mode: an asset file neither the current nor the previous
+            version names is deleted once it is at least this old (the feed folder would
+            otherwise grow with every edited image for as long as the hub runs).
     """
 
     feed_dir: Path
@@ -99,6 +102,7 @@ class HubConfig:
     max_subscribers: int = 10_000
     debounce_s: float = 0.05
     expires_in: timedelta = timedelta(days=7)
+    asset_grace_s: float = 3600.0
 
     @property
     def base_url(self) -> str:
@@ -189,6 +193,25 @@ def _media_types(doc: Mapping[str, Any]) -> Mapping[str, str]:
         if isinstance(sha, str) and isinstance(media, str):
             types[sha] = media
     return MappingProxyType(types)
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _asset_hashes(manifest: bytes) -> frozenset[str]:
+    """Every sha256 a manifest's ``assets`` table names (empty for no or bad manifest)."""
+    if not manifest:
+        return frozenset()
+    try:
+        doc = json.loads(manifest)
+    except ValueError:
+        return frozenset()
+    assets = doc.get("assets") if isinstance(doc, dict) else None
+    entries = assets.values() if isinstance(assets, dict) else assets or []
+    return frozenset(
+        e["sha256"] for e in entries if isinstance(e, dict) and isinstance(e.get("sha256"), str)
+    )
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -376,8 +399,10 @@ class Hub:
                 self.last_error = f"{reason}: {exc.reason}"
                 raise RepublishError(f"{reason}: {exc.reason}") from exc
             self.last_error = None
+            previous = self._snapshot
             snap = self.load()
             log.info("published version %d (%s)", snap.version, reason)
+            self._prune_assets(previous, snap)
             return snap.version
 
     def republish(self, reason: str) -> int:
@@ -515,6 +540,33 @@ class Hub:
         self._serve(FeedSnapshot(version, data, sig, assets_dir, _media_types(doc), time.time()))
         log.info("re-signed version %d (%s)", version, reason)
         return version
+
+    def _prune_assets(self, previous: FeedSnapshot, current: FeedSnapshot) -> int:
+        """Root mode: deletes asset files that neither ``current`` nor ``previous`` names
+        and that are older than the grace period. A screen still fetching the previous
+        version finds its files; anything older it would re-fetch from the new manifest."""
+        if not current.published:
+            return 0
+        keep = _asset_hashes(current.manifest) | _asset_hashes(previous.manifest)
+        cutoff = time.time() - self.config.asset_grace_s
+        removed = 0
+        try:
+            entries = list(os.scandir(current.assets_dir))
+        except OSError:
+            return 0
+        for entry in entries:
+            if entry.name in keep or not _is_sha256(entry.name):
+                continue
+            try:
+                if entry.stat().st_mtime > cutoff:
+                    continue
+                Path(entry.path).unlink()
+                removed += 1
+            except OSError as exc:
+                log.warning("could not remove unused asset %s: %s", entry.path, exc.strerror)
+        if removed:
+            log.info("removed %d asset file(s) no recent version uses", removed)
+        return removed
 
     def _overlay_base(self) -> str | None:
         """sha256 of the upstream manifest the overlay was re-signed from, if recorded."""
