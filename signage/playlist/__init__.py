@@ -17,6 +17,7 @@ Defining another YAML format "like playlists" (alert templates do this)
 1. Read the file with ``load_yaml_located(path_or_text, display_path)``. It returns a tree
    of ``YMap`` / ``YSeq`` / ``YScalar`` nodes, each with ``line`` and ``col``, or ``None``
    with problems; it refuses oversized, binary, non-UTF-8, aliased and too-deep input.
+   ``kind_of(node)`` names what a node is for messages ("a list", "a number (12)").
 2. Describe the format as a ``Record``: a table of ``Field(spec, required=..., description=...)``
    plus a ``build(values, ctx)`` function returning your model object (or
    ``ctx.error(node, message)``, which records a located problem and returns ``INVALID``).
@@ -85,6 +86,7 @@ from signage.playlist._yaml import (
     YNode,
     YScalar,
     YSeq,
+    kind_of,
     load_yaml_located,
 )
 
@@ -123,6 +125,7 @@ __all__ = [
     "check_url",
     "display_path",
     "json_schema",
+    "kind_of",
     "load_content_root",
     "load_playlist_file",
     "load_theme_file",
