@@ -123,6 +123,7 @@ class Store:
         self._tlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
+        self._parsed: dict[str, Manifest] = {}
 
     # ------------------------------------------------------------------ paths
 
@@ -312,7 +313,12 @@ class Store:
             if sig is None:
                 raise FeedError("the feed has no signature (feed.json.sig)")
             signing.verify(manifest_bytes, sig, pubkey_b64)
-        manifest = parse_manifest(manifest_bytes, now)
+        manifest = self._parse(manifest_bytes)
+        if manifest.expired(now):
+            raise FeedError(
+                f"manifest version {manifest.version} expired at "
+                f"{codec.format_time(manifest.expires)}"
+            )
         if check_version:
             state = self.state()
             if state is not None:
@@ -389,11 +395,26 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
+    def _parse(self, data: bytes) -> Manifest:
+        """``parse_manifest(data)`` remembered by the bytes' sha256 (a sync, its apply and
+        the collection after it read the same few manifests)."""
+        sha = hashlib.sha256(data).hexdigest()
+        with self._tlock:
+            cached = self._parsed.get(sha)
+        if cached is not None:
+            return cached
+        manifest = parse_manifest(data, None)
+        with self._tlock:
+            if len(self._parsed) >= 4:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[sha] = manifest
+        return manifest
+
     def _read_manifest(self, sha256: str) -> Manifest:
         data = (self.manifests_dir / f"{sha256}.json").read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise FeedError(f"kept manifest {sha256[:12]}… is corrupted")
-        return parse_manifest(data, None)
+        return self._parse(data)
 
     def current_manifest(self) -> Manifest | None:
         """The manifest on screen (even if expired: the last good keeps playing)."""
