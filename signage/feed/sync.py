@@ -165,7 +165,8 @@ class SyncClient:
         pubkey_b64: the publisher's pinned public key.
         session: the HTTP session for the manifest (assets use one session per worker).
         max_asset_bytes: larger announced assets are refused.
-        workers: parallel asset downloads.
+        workers: parallel asset downloads (2 measured best on a 2-core player: more threads
+            only contend for the interpreter; see bench/sync.py).
         sleep, rng: injected for tests (backoff waits and jitter).
     """
 
@@ -179,7 +180,7 @@ class SyncClient:
         timeouts: Timeouts = Timeouts(),
         max_asset_bytes: int = DEFAULT_MAX_ASSET_BYTES,
         retry: RetryPolicy = RetryPolicy(),
-        workers: int = 4,
+        workers: int = 2,
         sleep: Callable[[float], object] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
