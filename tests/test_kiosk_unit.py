@@ -66,6 +66,8 @@ def test_unit_choices() -> None:
     assert d["Environment"].count("QT_QPA_PLATFORM=wayland") == 1
     assert d["ExecStart"][0].startswith("/usr/bin/cage ")
     assert "PrivateDevices" not in d  # would hide /dev/dri from cage
+    assert "ProtectClock" not in d  # its DeviceAllow rule would refuse /dev/dri too
+    assert not any("network-online" in v for v in d["Wants"] + d["After"])  # plays offline
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
