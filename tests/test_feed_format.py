@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -362,3 +363,37 @@ def test_a_feed_written_with_openssl_is_accepted(tmp_path) -> None:
     logo = content.asset_path("assets/logo.png")
     assert logo is not None and logo.read_bytes() == (tmp_path / "logo.png").read_bytes()
     assert content.theme.logo == "assets/logo.png"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab./\\:C-_ \x00\n")), max_size=24))
+def test_every_accepted_asset_path_stays_inside_the_root(path: str) -> None:
+    root = Path("/srv/content")
+    if asset_path_problem(path) is None:
+        resolved = Path(os.path.normpath(root / path))
+        assert resolved.is_relative_to(root) and resolved != root
+        assert ".." not in Path(path).parts
+
+
+def test_feed_source_needs_a_feed_and_a_pinned_key(tmp_path) -> None:
+    from signage.config import PlayerConfig
+    from signage.errors import ConfigError
+    from signage.feed.source import FeedSource
+
+    with pytest.raises(ConfigError, match="no feed URL"):
+        FeedSource(PlayerConfig(screen="s", pubkey="x", cache=tmp_path))
+    with pytest.raises(ConfigError, match="pinned public key"):
+        FeedSource(PlayerConfig(screen="s", feed="http://127.0.0.1:9/", cache=tmp_path))
+    with pytest.raises(FeedError, match="base64"):
+        FeedSource(
+            PlayerConfig(screen="s", feed="http://127.0.0.1:9/", pubkey="!!", cache=tmp_path)
+        )
+    with pytest.raises(FeedError, match="not an http"):
+        FeedSource(
+            PlayerConfig(
+                screen="s",
+                feed="ftp://x/",
+                pubkey=signing.public_key_b64(signing.generate_key()),
+                cache=tmp_path,
+            )
+        )

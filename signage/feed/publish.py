@@ -53,7 +53,6 @@ __all__ = [
     "previous_version",
     "publish",
     "publish_content",
-    "republish_with_alerts",
 ]
 
 log = logging.getLogger("signage.feed")
@@ -330,37 +329,3 @@ def publish(
         return publish_content(load, files, out, key, now=now, expires_in=expires_in, alerts=chosen)
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None
-
-
-def republish_with_alerts(
-    out: Path,
-    key: Ed25519PrivateKey | None,
-    *,
-    now: datetime,
-    alerts: Sequence[Alert],
-    expires_in: timedelta = DEFAULT_EXPIRES_IN,
-) -> PublishResult:
-    """Re-signs the feed already in ``out`` with ``alerts`` in place of its own, version + 1.
-
-    For a hub serving a feed published elsewhere: playlists, theme and assets are kept.
-    """
-    try:
-        data = (out / "feed.json").read_bytes()
-    except OSError as exc:
-        raise FeedError(f"{out}: no feed.json to republish ({exc.strerror})") from None
-    manifest = parse_manifest(data, None)
-    with _publish_lock(out):
-        version = next_version(max(manifest.version, previous_version(out)), now)
-        body = build_manifest(
-            manifest, alerts, version, now, now + expires_in, dict(manifest.assets)
-        )
-        _write_feed(out, body, key)
-    import hashlib
-
-    return PublishResult(
-        version=version,
-        manifest_path=out / "feed.json",
-        assets_written=0,
-        manifest_sha256=hashlib.sha256(body).hexdigest(),
-        signed=key is not None,
-    )

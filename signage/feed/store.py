@@ -32,10 +32,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO
 
 from signage.errors import FeedError
 from signage.feed import codec, signing
@@ -566,13 +565,3 @@ def _remove(path: Path) -> int:
     except FileNotFoundError:
         return 0
     return size
-
-
-def open_partial(path: Path) -> BinaryIO:
-    """Opens a partial download for appending (created if absent)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
