@@ -36,6 +36,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--root", type=Path, help="content root with playlists/ and assets/")
     src.add_argument("--feed", help="URL of a signed feed (or set 'feed' in the config)")
     parser.add_argument("--config", type=Path, help="player configuration (YAML)")
+    parser.add_argument(
+        "--pubkey", help="the feed publisher's Ed25519 public key (base64), pinned for --feed"
+    )
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="content cache folder")
     parser.add_argument("--screen", help="screen id (default: config, else the host name)")
     parser.add_argument("--tags", help="screen tags, comma-separated, e.g. lobby,piso-1")
     parser.add_argument("--window", metavar="WxH", help="a window of this size, not fullscreen")
@@ -72,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
     window = parse_size(args.window, "--window") if args.window else None
     size = parse_size(args.size, "--size") if args.size else None
     config = load_config(args.config).with_overrides(
-        screen=args.screen, tags=parse_tags(args.tags), feed=args.feed
+        screen=args.screen,
+        tags=parse_tags(args.tags),
+        feed=args.feed,
+        pubkey=args.pubkey,
+        cache=args.cache,
     )
     root: Path | None = args.root
     if root is None and not config.feed:
@@ -118,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         size=geometry,
         fullscreen=fullscreen,
         snapshots=args.snapshots,
-        link_base=getattr(config, "qr_link_base", None),
+        link_base=config.qr_link_base,
     )
     if fullscreen:
         from signage.player.blanking import inhibit_blanking

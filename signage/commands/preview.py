@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         at=at,
         screen=screen,
         config=config,
-        link_base=getattr(config, "qr_link_base", None),
+        link_base=config.qr_link_base,
     )
     for r in rendered:
         note = f"  (poster: {r.problem})" if r.problem else ""
