@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
 
@@ -144,7 +145,12 @@ def test_fleet_online_stale_offline(tmp_path: Path) -> None:
                 assert first["lobby-a"]["stale"] is False
                 assert first["lobby-a"]["playing"] == "lobby/bienvenida"
                 assert first["lobby-a"]["last_sync_age_s"] is not None
-                assert Path(first["lobby-a"]["screenshot"]["path"]).is_file()
+                shot = Path(first["lobby-a"]["screenshot"]["path"])
+                with Image.open(shot) as img:  # the player's own frame, scaled to 320 px
+                    assert img.width == 320
+                    colours = img.convert("RGB").getcolors(maxcolors=1 << 16)
+                assert colours is not None and len(colours) > 2  # a slide, not a flat frame
+                assert max(colours)[1] != (0, 0, 0)  # the most common colour is not black
 
                 lobby = root / "playlists" / "lobby.yaml"
                 lobby.write_text(lobby.read_text().replace("Bienvenidos", "Bienvenidas"))
