@@ -259,7 +259,7 @@ class RunningNginx:
     process: subprocess.Popen[bytes]
 
     def access_lines(self, settle: float = 0.2) -> list[str]:
-        """Access log lines: ``METHOD URI STATUS BODY_BYTES RANGE``.
+        """Access log lines: ``METHOD URI STATUS BODY_BYTES RANGE CONNECTION``.
 
         nginx logs a request just after answering it: ``settle`` seconds are allowed for the
         last lines to land, so a count is never short.
@@ -300,7 +300,7 @@ pid {work}/nginx.pid;
 error_log {work}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    log_format feed '$request_method $uri $status $body_bytes_sent $http_range';
+    log_format feed '$request_method $uri $status $body_bytes_sent $http_range $connection';
     access_log {work}/access.log feed;
     client_body_temp_path {work}/client_body;
     proxy_temp_path {work}/proxy;

@@ -23,7 +23,6 @@ refusal the cache's current version is untouched.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -486,7 +485,8 @@ class SyncClient:
             retries=urllib3.Retry(total=False, redirect=5),
             timeout=urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read),
         )
-        with contextlib.closing(resp):
+        finished = False
+        try:
             if resp.status == 416 and have:
                 part.unlink(missing_ok=True)
                 raise _Transient("server refused the resume range; starting over")
@@ -527,6 +527,12 @@ class SyncClient:
                     fh.flush()  # made durable in one flush before the switch (_sync)
             if received < size:
                 raise _Transient(f"connection closed after {received} of {size} bytes")
+            finished = True
+        finally:
+            if finished:
+                resp.release_conn()  # keep-alive: the next asset reuses this connection
+            else:
+                resp.close()  # a half-read or refused response: drop its connection
         self.store.commit_partial(part.name.removesuffix(".part"), digest.hexdigest())
         counters.add(0, finished=True)
 
