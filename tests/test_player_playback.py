@@ -176,6 +176,14 @@ def test_failing_web_pages_are_skipped_and_a_good_one_shows(qapp, tmp_path):
     assert near(seen[0][1], (0x14, 0xC8, 0x28), 30)
 
 
+def test_web_slides_may_only_request_network_schemes(qapp):
+    from signage.player.web import request_allowed
+
+    assert request_allowed("https") and request_allowed("http") and request_allowed("data")
+    for scheme in ("file", "FILE", "qrc", "ftp", "chrome", "view-source"):
+        assert not request_allowed(scheme), scheme
+
+
 @pytest.mark.skipif(not have_ffmpeg(), reason="needs Debian's ffmpeg")
 def test_no_black_frame_across_kinds_during_fades(qapp, tmp_path):
     files = {
@@ -307,3 +315,40 @@ def test_stats_report_memory_and_event_loop_stalls(qapp, tmp_path):
     assert set(stats) == {"ts", "event", "rss_mb", "stall_max_ms", "stall_p99_ms"}
     assert stats["rss_mb"] > 10
     assert 0 <= stats["stall_p99_ms"] <= stats["stall_max_ms"]
+
+
+def test_alerts_cover_the_playlist_and_it_is_back_within_a_second(qapp, tmp_path):
+    pytest.importorskip("signage.player.alert_layer")
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from signage.model import Alert, AlertText, Severity
+
+    files = {"assets/green.png": solid_png(tmp_path / "g.png", GREEN)}
+    base = content([slide("verde", SlideKind.IMAGE, "assets/green.png", duration_s=0.5)], files)
+    now = datetime.now(UTC)
+    alert = Alert(
+        id="caida-correo",
+        severity=Severity.SEVERE,
+        texts=(AlertText("es", "Correo institucional caído", "Estamos trabajando en ello."),),
+        sender="oai@example.gov.co",
+        sent=now,
+        expires=now + timedelta(hours=1),
+    )
+    snaps = tmp_path / "snaps"
+    with running_player(qapp, replace(base, alerts=(alert,)), snapshots=snaps) as (
+        player,
+        source,
+        trap,
+    ):
+        assert wait_until(qapp, lambda: bool(trap.of("alert_shown")), 10)
+        assert player.status()["alert"] is True
+        assert not near(center(player), GREEN)  # the alert covers the slide
+        # the playlist keeps running underneath
+        assert wait_until(qapp, lambda: len(trap.shown()) >= 2, 10)
+        source.push(replace(base, version=2))
+        cleared = wait_until(qapp, lambda: near(center(player), GREEN), 1.0)
+        assert cleared, "the playlist was not back on screen within 1 s"
+        assert player.status()["alert"] is False
+    assert trap.of("alert_cleared")[0]["alert"] == "caida-correo"
+    assert any("alert-caida-correo" in p.name for p in snaps.glob("*.png"))

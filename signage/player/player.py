@@ -663,6 +663,10 @@ class LazyWeb(QObject):
         view: SlideView = self._context.make_view(parent, slide, res)
         return view
 
+    def blocked_requests(self) -> list[str]:
+        """URLs web pages asked for and were refused (file://..., at most 100)."""
+        return list(self._context.guard.blocked) if self._context is not None else []
+
     def dispose(self) -> None:
         import shiboken6
 

@@ -33,6 +33,11 @@ ALLOWED_SCHEMES = frozenset({"http", "https", "data", "blob", "about"})
 SETTLE_MS = 350  # after loadFinished, time for the first paint before the page is "ready"
 
 
+def request_allowed(scheme: str) -> bool:
+    """Whether a web slide may request a URL of this scheme (never ``file://``)."""
+    return scheme.lower() in ALLOWED_SCHEMES
+
+
 class _SchemeGuard(QWebEngineUrlRequestInterceptor):
     """Blocks every request whose scheme is not on ``ALLOWED_SCHEMES`` (file://, ftp...)."""
 
@@ -42,7 +47,7 @@ class _SchemeGuard(QWebEngineUrlRequestInterceptor):
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl()
-        if url.scheme().lower() not in ALLOWED_SCHEMES:
+        if not request_allowed(url.scheme()):
             info.block(True)
             if len(self.blocked) < 100:
                 self.blocked.append(url.toString())
