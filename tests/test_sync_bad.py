@@ -397,3 +397,25 @@ def test_a_damaged_cache_is_repaired_by_the_next_sync(world: World) -> None:
     assert store.verify() == []
     content = store.current_content()
     assert content is not None and content.version == world.v1
+
+
+def test_stop_returns_within_a_second_even_mid_stall(world: World) -> None:
+    write_asset(world.root, 0, 400_000, seed=13)
+    world.publish()
+    sha = parse_manifest((world.feed / "feed.json").read_bytes()).assets["assets/img/img-000.png"]
+    world.server.faults.append(Fault(sha.sha256, "stall"))
+    config = PlayerConfig(
+        screen="s", feed=world.server.url, pubkey=world.keys.pubkey, cache=world.cache, poll_s=60
+    )
+    source = FeedSource(config, push=False)  # default timeouts: a 20 s read timeout
+    source.start(lambda c: None, EventLog(None))
+    deadline = time.monotonic() + 10
+    while not world.server.requests_for(sha.sha256) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert world.server.requests_for(sha.sha256), "the stalled download never started"
+    time.sleep(0.2)
+    started = time.monotonic()
+    source.stop()
+    assert time.monotonic() - started < 1.2
+    assert not [t for t in threading.enumerate() if t.name in ("feed-sync", "feed-push")]
+    assert Store(world.cache).trusted_version == world.v1

@@ -148,6 +148,7 @@ class FeedSource:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self.client.abort()  # cut a transfer in flight (a stalled server waits no longer)
         sock = self._push_sock
         if sock is not None:
             with contextlib.suppress(OSError):

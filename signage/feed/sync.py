@@ -23,14 +23,16 @@ refusal the cache's current version is untouched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import random
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -198,12 +200,17 @@ class SyncClient:
         self._sleep = sleep
         self._rng = rng
         self._rejected: tuple[str | None, str | None, str, int | None] | None = None
+        self._aborted = threading.Event()
+        self._active: set[urllib3.BaseHTTPResponse] = set()
+        self._active_lock = threading.Lock()
 
     # ------------------------------------------------------------------ public
 
     def sync_once(self, now: datetime) -> SyncResult:
         """One sync; never raises for anything the network or the feed does."""
         counters = _Counters()
+        if self._aborted.is_set():
+            return SyncResult("failed", None, reason="sync stopped")
         try:
             with self.store.lock():
                 return self._sync(now, counters)
@@ -226,6 +233,33 @@ class SyncClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def abort(self) -> None:
+        """Ends a sync running in another thread at once: its open transfers are cut and it
+        retries nothing more. The cache keeps its current version; later syncs fail."""
+        self._aborted.set()
+        with self._active_lock:
+            active = list(self._active)
+        for resp in active:
+            sock = getattr(getattr(resp, "connection", None), "sock", None)
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _active_add(self, resp: urllib3.BaseHTTPResponse) -> None:
+        with self._active_lock:
+            self._active.add(resp)
+        if self._aborted.is_set():
+            self.abort()
+
+    @contextlib.contextmanager
+    def _tracked(self, resp: urllib3.BaseHTTPResponse) -> Iterator[None]:
+        self._active_add(resp)
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                self._active.discard(resp)
 
     # ------------------------------------------------------------------ steps
 
@@ -341,6 +375,8 @@ class SyncClient:
     # ------------------------------------------------------------------ HTTP
 
     def _backoff(self, attempt: int, what: str, exc: Exception) -> None:
+        if self._aborted.is_set():
+            raise _Transient("sync stopped") from None
         if attempt + 1 >= self.retry.attempts:
             raise _Transient(f"{what}: {exc}") from None
         delay = self.retry.delay(attempt, self._rng)
@@ -359,9 +395,12 @@ class SyncClient:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
-                with self.session.get(
-                    url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
-                ) as resp:
+                with (
+                    self.session.get(
+                        url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
+                    ) as resp,
+                    self._tracked(resp.raw),
+                ):
                     if resp.status_code == 304 or (allow_404 and resp.status_code == 404):
                         return resp.status_code, b"", resp.headers
                     _raise_for_status(resp, what)
@@ -487,6 +526,7 @@ class SyncClient:
         )
         finished = False
         try:
+            self._active_add(resp)
             if resp.status == 416 and have:
                 part.unlink(missing_ok=True)
                 raise _Transient("server refused the resume range; starting over")
@@ -529,6 +569,8 @@ class SyncClient:
                 raise _Transient(f"connection closed after {received} of {size} bytes")
             finished = True
         finally:
+            with self._active_lock:
+                self._active.discard(resp)
             if finished:
                 resp.release_conn()  # keep-alive: the next asset reuses this connection
             else:
