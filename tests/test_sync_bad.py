@@ -419,3 +419,24 @@ def test_stop_returns_within_a_second_even_mid_stall(world: World) -> None:
     assert time.monotonic() - started < 1.2
     assert not [t for t in threading.enumerate() if t.name in ("feed-sync", "feed-push")]
     assert Store(world.cache).trusted_version == world.v1
+
+
+def test_two_syncs_on_one_cache_take_turns(world: World) -> None:
+    """A player and a `signage sync` sharing a cache: the flock makes them take turns."""
+    make_root(world.root, n_assets=3, size=300_000, seed=14)
+    v2 = world.publish()
+    results = []
+
+    def run() -> None:
+        client = SyncClient(world.server.url, Store(world.cache), world.keys.pubkey)
+        results.append(client.sync_once(world.now))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(r.status for r in results) == ["unchanged", "updated"]
+    assert all(r.version == v2 for r in results)
+    assert sum(r.assets_downloaded for r in results) == 3  # nothing fetched twice
+    assert Store(world.cache).verify() == []
