@@ -125,6 +125,7 @@ class FeedSource:
         self.last_result: SyncResult | None = None
         self.last_success: datetime | None = None
         self._announced = 0
+        self._stale_logged = False
 
     # ------------------------------------------------------------------ ContentSource
 
@@ -202,6 +203,7 @@ class FeedSource:
             log.info("playing cached feed version %d while syncing", cached.version)
             self._deliver(cached)
             if self.stale:
+                self._stale_logged = True
                 log.warning("cached feed version %d has expired; playing it", cached.version)
         while not self._stop.is_set():
             self._sync_once()
@@ -231,11 +233,13 @@ class FeedSource:
                 version=result.version,
                 reason=f"{result.status}: {result.reason}",
             )
-        if self.stale:
+        stale = self.stale
+        if stale and not self._stale_logged:
             log.warning(
                 "feed version %s expired; still playing it until a valid newer one arrives",
                 self.version,
             )
+        self._stale_logged = stale
 
     # ------------------------------------------------------------------ push thread
 
