@@ -26,6 +26,7 @@ import json
 import logging
 import mimetypes
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ log = logging.getLogger("signage.feed")
 
 DEFAULT_EXPIRES_IN = timedelta(days=7)
 _INDEX = ".publish-index.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 
 
@@ -137,6 +139,7 @@ class _HashIndex:
             and entry[0] == st.st_size
             and entry[1] == st.st_mtime_ns
             and isinstance(entry[2], str)
+            and _SHA256.fullmatch(entry[2]) is not None
             and (assets_dir / entry[2]).is_file()
         ):
             self.used[str(src)] = entry
