@@ -241,3 +241,20 @@ def test_keygen_and_publish_commands(tmp_path, capsys) -> None:
         == 2
     )
     assert main(["publish", "--root", str(root), "--out", str(out)]) == 2
+
+
+def test_an_asset_symlinked_outside_the_root_is_not_published(tmp_path, keys) -> None:
+    root = make_root(tmp_path / "root", n_assets=1)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"private")
+    target = root / "assets/img/img-000.png"
+    target.unlink()
+    target.symlink_to(secret)
+    with pytest.raises(ValidationError) as err:
+        publish(root, tmp_path / "feed", keys.key, now=NOW)
+    assert any("img-000.png" in str(p) for p in err.value.problems)
+    assert not (tmp_path / "feed" / "feed.json").exists()
+    published = (
+        list((tmp_path / "feed" / "assets").glob("*")) if (tmp_path / "feed").exists() else []
+    )
+    assert all(p.read_bytes() != secret.read_bytes() for p in published)
