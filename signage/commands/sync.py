@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def read_pubkey(value: str) -> str:
     """The key itself, or the first line of the file it names."""
     path = Path(value)
-    if len(value) != 44 and path.is_file():
+    if path.is_file():
         try:
             return path.read_text(encoding="ascii").strip().splitlines()[0].strip()
         except (OSError, UnicodeDecodeError, IndexError):
