@@ -440,3 +440,23 @@ def test_two_syncs_on_one_cache_take_turns(world: World) -> None:
     assert all(r.version == v2 for r in results)
     assert sum(r.assets_downloaded for r in results) == 3  # nothing fetched twice
     assert Store(world.cache).verify() == []
+
+
+def test_retries_back_off_exponentially_with_jitter(world: World) -> None:
+    world.publish()
+    world.server.faults.append(Fault("feed.json", "500"))
+    waits: list[float] = []
+    jitter = iter([0.0, 1.0, 0.5])
+    client = SyncClient(
+        world.server.url,
+        Store(world.cache),
+        world.keys.pubkey,
+        retry=RetryPolicy(attempts=4, base_s=0.5, max_s=30),
+        sleep=waits.append,
+        rng=lambda: next(jitter),
+    )
+    result = client.sync_once(world.now)
+    assert result.status == "failed" and "500" in result.reason
+    # base * 2**n, times a jitter factor in [0.5, 1.5): 0.5*0.5, 1.0*1.5, 2.0*1.0
+    assert waits == [0.25, 1.5, 2.0]
+    assert len([h for h in world.server.requests_for("/feed.json") if h.status == 500]) == 4
