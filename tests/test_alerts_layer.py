@@ -27,7 +27,8 @@ W, H = 1280, 720
 
 class Harness:
     def __init__(self, qapp: Any, *, exercise: bool = False, locale: str = "es-CO",
-                 tags: frozenset[str] = frozenset({"lobby"})) -> None:  # fmt: skip
+                 tags: frozenset[str] = frozenset({"lobby"}), size: tuple[int, int] = (W, H),
+                 ) -> None:  # fmt: skip
         from PySide6.QtWidgets import QWidget
 
         from signage.player.alert_layer import AlertLayer
@@ -36,7 +37,7 @@ class Harness:
         self.app = qapp
         self.clock = ManualClock(NOW)
         self.window = QWidget()
-        self.window.resize(W, H)
+        self.window.resize(*size)
         self.window.show()
         self.events: list[dict[str, Any]] = []
         log = EventLog(None, clock=self.clock.now)
@@ -235,3 +236,23 @@ def test_new_version_with_an_extra_alert_keeps_the_current_one(harness: Harness)
     current = harness.layer.current
     assert current is not None and current.id == "a"
     assert harness.active == [True]
+
+
+def test_portrait_screen_keeps_everything_inside(qapp: Any) -> None:
+    url = "https://estado.example.gov.co/incidente/42"
+    h = Harness(qapp, exercise=True, size=(540, 960))
+    try:
+        long_word = "Repórtelo a soporte-seguridad-informatica@alcaldia.example.gov.co ya"
+        alert = make_alert(status=AlertStatus.EXERCISE, status_url=url, severity=Severity.MINOR)
+        alert = replace(alert, texts=(AlertText("es", "Campaña de phishing", "", long_word),))
+        h.layer.set_alerts([alert])
+        image = h.grab()
+        assert image.size == (540, 960)
+        # the SIMULACRO text was shrunk to the width: the band's ends stay band-coloured
+        band = round(540 * 0.075)
+        for y in range(2, band - 2):
+            assert hex_at(image, 2, y) == "#ffd600" and hex_at(image, 537, y) == "#ffd600"
+        assert h.layer.headline_px >= round(0.05 * 960)
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [url]
+    finally:
+        h.close()

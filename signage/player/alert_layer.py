@@ -110,24 +110,38 @@ def _font(family: str, px: float, *, bold: bool = False) -> QFont:
     return font
 
 
-def _height(text: str, font: QFont, width: float) -> float:
+def _size(text: str, font: QFont, width: float) -> tuple[float, float]:
+    """(width, height) of ``text`` word-wrapped at ``width``; the width exceeds ``width`` when
+    one word alone is longer (an e-mail address, say)."""
     if not text:
-        return 0.0
-    return QFontMetricsF(font).boundingRect(QRectF(0, 0, width, 1e7), _WRAP, text).height()
+        return 0.0, 0.0
+    rect = QFontMetricsF(font).boundingRect(QRectF(0, 0, width, 1e7), _WRAP, text)
+    return rect.width(), rect.height()
+
+
+def line_px(text: str, family: str, width: float, px: float, *, bold: bool = False) -> float:
+    """``px``, or less so that ``text`` fits ``width`` on one line."""
+    advance = QFontMetricsF(_font(family, px, bold=bold)).horizontalAdvance(text)
+    return px if advance <= width else max(1.0, px * width / advance * 0.98)
 
 
 def fit_px(
     text: str, family: str, box: tuple[float, float], *, lo: float, hi: float, bold: bool
 ) -> int:
-    """The largest pixel size in [lo, hi] at which ``text`` wrapped at ``width`` fits ``height``
-    (``lo`` when even that does not fit: the floor is a legibility promise)."""
+    """The largest pixel size in [lo, hi] at which ``text`` wrapped at ``box``'s width fits
+    the box (``lo`` when even that does not fit: the floor is a legibility promise)."""
     width, height = box
+
+    def fits(px: int) -> bool:
+        used_w, used_h = _size(text, _font(family, px, bold=bold), width)
+        return used_w <= width + 0.5 and used_h <= height
+
     low, high = max(1, round(lo)), max(1, round(hi))
-    if _height(text, _font(family, high, bold=bold), width) <= height:
+    if fits(high):
         return high
     while low < high:
         mid = (low + high + 1) // 2
-        if _height(text, _font(family, mid, bold=bold), width) <= height:
+        if fits(mid):
             low = mid
         else:
             high = mid - 1
@@ -315,27 +329,29 @@ class AlertLayer(QWidget):
 
     def _paint(self, painter: QPainter, alert: Alert) -> None:
         w, h = float(self.width()), float(self.height())
+        unit = min(w, h)  # type scales with the short side (landscape or portrait)
         style = STYLES[alert.severity]
         words = labels_for(self.screen_info.locale)
         fg = QColor(style.foreground)
         family = self.theme.title_font_family
         body_family = self.theme.font_family
         painter.fillRect(self.rect(), QColor(style.background))
-        margin = round(min(w, h) * 0.05)
+        margin = round(unit * 0.05)
         top = float(margin)
         inner = w - 2 * margin
 
         if alert.status is AlertStatus.EXERCISE:
-            band_h = h * 0.075
+            band_h = unit * 0.075
             painter.fillRect(QRectF(0, 0, w, band_h), QColor("#ffd600"))
             painter.setPen(QColor("#111111"))
-            painter.setFont(_font(family, band_h * 0.5, bold=True))
+            band_px = line_px(words["exercise"], family, w - 2 * margin, band_h * 0.5, bold=True)
+            painter.setFont(_font(family, band_px, bold=True))
             painter.drawText(
                 QRectF(0, 0, w, band_h), int(Qt.AlignmentFlag.AlignCenter), words["exercise"]
             )
             top = band_h + margin * 0.6
 
-        label_px = h * 0.035
+        label_px = unit * 0.035
         painter.setPen(fg)
         painter.setFont(_font(family, label_px, bold=True))
         label_rect = QRectF(margin, top, inner, label_px * 1.4)
@@ -349,11 +365,14 @@ class AlertLayer(QWidget):
             )
         top += label_px * 1.8
 
+        foot_px = unit * 0.03
+        foot_h = foot_px * 1.5
+        image = self._qr(alert.status_url, int(unit)) if alert.status_url else None
+        side = min(float(image.height()), unit * 0.3, inner * 0.3) if image is not None else 0.0
+        plate = side * 0.04
         text = self._text(alert)
-        footer_h = h * 0.16
-        bottom = h - margin - footer_h
-        has_qr = bool(alert.status_url)
-        text_w = inner * (0.78 if has_qr else 1.0)
+        bottom = h - margin - foot_h - unit * 0.03
+        text_w = inner - (side + 2 * plate + margin if image is not None else 0.0)
 
         head_box = (bottom - top) * 0.45
         head_px = fit_px(
@@ -361,70 +380,68 @@ class AlertLayer(QWidget):
             family,
             (inner, head_box),
             lo=h * HEADLINE_MIN,
-            hi=h * HEADLINE_MAX,
+            hi=max(h * HEADLINE_MIN, unit * HEADLINE_MAX),
             bold=True,
         )
         self.headline_px = head_px
         head_font = _font(family, head_px, bold=True)
-        head_h = min(_height(text.headline, head_font, inner), head_box)
+        head_h = min(_size(text.headline, head_font, inner)[1], head_box)
         painter.setFont(head_font)
         painter.drawText(QRectF(margin, top, inner, head_h), _WRAP, text.headline)
-        top += head_h + h * 0.03
+        top += head_h + unit * 0.03
 
         rest = bottom - top
         if text.description:
             desc_box = rest * (0.5 if text.instruction else 1.0)
             desc_px = fit_px(
-                text.description, body_family, (text_w, desc_box), lo=h * 0.022, hi=h * 0.045,
-                bold=False,
+                text.description, body_family, (text_w, desc_box), lo=unit * 0.022,
+                hi=unit * 0.045, bold=False,
             )  # fmt: skip
             desc_font = _font(body_family, desc_px)
-            desc_h = min(_height(text.description, desc_font, text_w), desc_box)
+            desc_h = min(_size(text.description, desc_font, text_w)[1], desc_box)
             painter.setFont(desc_font)
             painter.drawText(QRectF(margin, top, text_w, desc_h), _WRAP, text.description)
-            top += desc_h + h * 0.025
+            top += desc_h + unit * 0.025
         if text.instruction:
-            pad = h * 0.015
+            pad = unit * 0.015
             box = max(0.0, bottom - top - 2 * pad)
+            ins_w = text_w - 2 * pad
             ins_px = fit_px(
-                text.instruction, body_family, (text_w - 2 * pad, box), lo=h * 0.022,
-                hi=h * 0.042, bold=True,
+                text.instruction, body_family, (ins_w, box), lo=unit * 0.022, hi=unit * 0.042,
+                bold=True,
             )  # fmt: skip
             ins_font = _font(body_family, ins_px, bold=True)
-            ins_h = min(_height(text.instruction, ins_font, text_w - 2 * pad), box)
+            ins_h = min(_size(text.instruction, ins_font, ins_w)[1], box)
             painter.fillRect(QRectF(margin, top, text_w, ins_h + 2 * pad), QColor(style.band))
             painter.setPen(fg)
             painter.setFont(ins_font)
-            painter.drawText(
-                QRectF(margin + pad, top + pad, text_w - 2 * pad, ins_h), _WRAP, text.instruction
-            )
+            painter.drawText(QRectF(margin + pad, top + pad, ins_w, ins_h), _WRAP, text.instruction)
 
-        foot_px = h * 0.03
         painter.setPen(fg)
-        painter.setFont(_font(body_family, foot_px))
         issued = issued_text(alert.sent, self.screen_info.timezone, self.screen_info.locale)
+        issued_w = inner - (side + 2 * plate + margin if image is not None else 0.0)
+        painter.setFont(_font(body_family, line_px(issued, body_family, issued_w, foot_px)))
         painter.drawText(
-            QRectF(margin, h - margin - foot_px * 1.5, inner * 0.7, foot_px * 1.5),
+            QRectF(margin, h - margin - foot_h, issued_w, foot_h),
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom),
             issued,
         )
-        if has_qr and alert.status_url:
-            image = self._qr(alert.status_url, int(h))
-            if image is not None:
-                side = min(float(image.height()), h * 0.3, inner * 0.2)
-                x = w - margin - side
-                y = h - margin - side - foot_px * 1.5
-                plate = side * 0.04
-                painter.fillRect(QRectF(x - plate, y - plate, side + 2 * plate, side + 2 * plate),
-                                 QColor("#ffffff"))  # fmt: skip
-                painter.drawImage(QRectF(x, y, side, side), image)
-                painter.setPen(fg)
-                painter.setFont(_font(body_family, foot_px * 0.8))
-                painter.drawText(
-                    QRectF(x - side * 0.5, y + side + plate, side * 1.5, foot_px * 1.4),
-                    int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop),
-                    words["status"],
-                )
+        if image is not None:
+            x = w - margin - side - plate
+            y = h - margin - foot_h - side - plate
+            painter.fillRect(
+                QRectF(x - plate, y - plate, side + 2 * plate, side + 2 * plate), QColor("#ffffff")
+            )
+            painter.drawImage(QRectF(x, y, side, side), image)
+            caption_w = side + 2 * plate
+            painter.setFont(
+                _font(body_family, line_px(words["status"], body_family, caption_w, foot_px * 0.8))
+            )
+            painter.drawText(
+                QRectF(x - plate, h - margin - foot_h, caption_w, foot_h),
+                int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom),
+                words["status"],
+            )
 
 
 def _qr_image(url: str, height: int) -> QImage | None:
