@@ -179,10 +179,10 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             data = target.read_bytes()
             etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
             if self.headers.get("If-None-Match") == etag:
+                server.record(Hit("GET", path, 304, 0, None))
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.end_headers()
-                server.record(Hit("GET", path, 304, 0, None))
                 return
             status, start = 200, 0
             rng = self.headers.get("Range")
@@ -204,25 +204,25 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if fault is not None and fault.kind in ("close", "stall"):
                 half = body[: max(1, len(body) // 2)]
+                server.record(Hit("GET", path, status, len(half), rng))
                 self.wfile.write(half)
                 self.wfile.flush()
-                server.record(Hit("GET", path, status, len(half), rng))
                 if fault.kind == "stall":
                     server.release.wait(30)
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            server.record(Hit("GET", path, status, len(body), rng))  # before the client has it
             self.wfile.write(body)
-            server.record(Hit("GET", path, status, len(body), rng))
 
         def _simple(self, code: int, path: str) -> None:
             body = f"{code}\n".encode()
+            server.record(Hit("GET", path, code, len(body), None))
             self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            server.record(Hit("GET", path, code, len(body), None))
 
     return Handler
 
