@@ -258,3 +258,35 @@ def test_an_asset_symlinked_outside_the_root_is_not_published(tmp_path, keys) ->
         list((tmp_path / "feed" / "assets").glob("*")) if (tmp_path / "feed").exists() else []
     )
     assert all(p.read_bytes() != secret.read_bytes() for p in published)
+
+
+def test_collect_skips_a_busy_cache_and_never_empties_an_unreadable_one(tmp_path, keys) -> None:
+    import threading
+
+    store = Store(tmp_path / "cache")
+    root = make_root(tmp_path / "root", n_assets=2)
+    publish(root, tmp_path / "feed", keys.key, now=NOW)
+    store.apply(*fill_store(store, tmp_path / "feed"), pubkey_b64=keys.pubkey, now=NOW)
+    stray = store.blob_path("b" * 64)
+    stray.write_bytes(b"left over by a version being prepared")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a sync in another thread (or process) holding the cache
+        with Store(tmp_path / "cache").lock():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(5)
+        assert store.collect() == 0  # the disk-space guard does not wait, and deletes nothing
+        assert stray.exists()
+    finally:
+        release.set()
+        holder.join(5)
+    assert store.collect() > 0 and not stray.exists()
+    (store.state_dir / "current.json").write_text("{broken")
+    kept = sorted(p.name for p in store.objects_dir.iterdir())
+    assert store.collect() == 0
+    assert sorted(p.name for p in store.objects_dir.iterdir()) == kept
