@@ -172,3 +172,62 @@ def test_idle_screen_names_the_screen_and_the_source(qapp):
     assert any("pruebas://contenido" in line for line in lines)
     bg = tuple(int(THEME.background[i : i + 2], 16) for i in (1, 3, 5))
     assert colour_at(image, 3, 3) == bg
+
+
+def test_text_slide_with_picture_and_theme_logo(qapp, tmp_path):
+    from signage.model import Theme
+
+    files = {
+        "assets/foto.png": solid_png(tmp_path / "foto.png", (20, 200, 40), (400, 300)),
+        "assets/logo.png": solid_png(tmp_path / "logo.png", (250, 180, 0), (300, 100)),
+    }
+    theme = Theme(logo="assets/logo.png")
+    slides = [
+        slide(
+            "con-foto",
+            SlideKind.TEXT,
+            text=TextContent(title="Firma digital", body="Ya disponible", image="assets/foto.png"),
+            duration_s=30,
+        )
+    ]
+    c = content(
+        slides,
+        files,
+        theme=theme,
+        overlays=Overlays(qr=False, clock=False, ticker=False, logo=True),
+    )
+    with running_player(qapp, c, size=(960, 540)) as (player, _, trap):
+        assert wait_until(qapp, lambda: trap.shown() == ["con-foto"], 10)
+        view = player.stage.current
+        pic = view.image_box()
+        text = view.text_box()
+        logo = player.overlay.screen_layout().logo
+        image = player.grab_image()
+    assert not pic.intersects(text)
+    cx, cy = pic.x + pic.w // 2, pic.y + pic.h // 2
+    assert colour_at(image, cx, cy) == (20, 200, 40)
+    assert colour_at(image, logo.x + 5, logo.y + logo.h // 2) == (250, 180, 0)
+
+
+def test_preview_poster_for_a_web_page_that_cannot_load(qapp, tmp_path):
+    from datetime import UTC, datetime
+
+    from signage.model import Screen
+    from signage.player.render import contact_sheet, render_slides
+    from signage.schedule import plan
+    from tests.helpers_player import closed_port_url
+
+    slides = [slide("indicadores", SlideKind.WEB, closed_port_url(), duration_s=10)]
+    c = content(slides, {})
+    items = plan(c.playlists, Screen("vista"), datetime.now(UTC)).slides
+    rendered = render_slides(
+        c, items, out=tmp_path, size=(480, 270), at=datetime.now(UTC), screen=Screen("vista")
+    )
+    assert len(rendered) == 1 and rendered[0].problem
+    assert "failed" in rendered[0].problem
+    sheet = contact_sheet(rendered, tmp_path, title="prueba")
+    with Image.open(rendered[0].path) as im:
+        assert im.size == (480, 270)
+        colours = im.convert("RGB").getcolors(maxcolors=100_000) or []
+        assert len(colours) > 10  # a labelled poster (frame and words), not a flat screen
+    assert sheet.exists()
