@@ -352,3 +352,17 @@ def test_alerts_cover_the_playlist_and_it_is_back_within_a_second(qapp, tmp_path
         assert player.status()["alert"] is False
     assert trap.of("alert_cleared")[0]["alert"] == "caida-correo"
     assert any("alert-caida-correo" in p.name for p in snaps.glob("*.png"))
+
+
+def test_a_window_that_changes_size_gets_the_picture_decoded_again(qapp, tmp_path):
+    files = {"assets/wide.png": solid_png(tmp_path / "wide.png", RED, size=(1600, 900))}
+    slides = [slide("ancho", SlideKind.IMAGE, "assets/wide.png", duration_s=30)]
+    with running_player(qapp, content(slides, files), size=(480, 270)) as (player, _, trap):
+        assert wait_until(qapp, lambda: trap.shown() == ["ancho"], 10)
+        view = player.stage.current
+        assert view._image.size().width() == 480
+        player.window.resize(960, 540)  # e.g. the compositor applied fullscreen late
+        assert wait_until(qapp, lambda: view._image.size().width() == 960, 5)
+        image = player.grab_image()
+    assert image.width() == 960
+    assert near(colour_at(image, 3, 3), RED) and near(colour_at(image, 956, 536), RED)

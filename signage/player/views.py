@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
@@ -218,6 +218,8 @@ class ImageView(SlideView):
         super().__init__(parent, slide, res)
         self._image = QImage()
         self._token = 0
+        self._path = Path()
+        self._decoded_for = (0, 0)
         res.decoder.decoded.connect(self._on_decoded)
 
     def _load(self) -> None:
@@ -225,11 +227,24 @@ class ImageView(SlideView):
         path = asset_file(self.res.content, slide.source)
         if not jpeg_is_complete(path):
             raise ValueError(f"truncated JPEG: {slide.source}")
-        w, h = self._size()
-        self._token = self.res.decoder.request(path, w, h, cover=slide.fit == Fit.COVER)
+        self._path = path
+        self._request()
+
+    def _request(self) -> None:
+        slide = self._need_slide()
+        self._decoded_for = self._size()
+        w, h = self._decoded_for
+        self._token = self.res.decoder.request(self._path, w, h, cover=slide.fit == Fit.COVER)
 
     def _on_decoded(self, token: int, image: QImage, error: str) -> None:
-        if token != self._token or self.state != "preparing":
+        if token != self._token:
+            return
+        if self.state in ("ready", "started"):  # re-decoded for a new window size
+            if not image.isNull():
+                self._image = image
+                self.update()
+            return
+        if self.state != "preparing":
             return
         if image.isNull():
             self._fail(error or "image could not be decoded")
@@ -238,19 +253,37 @@ class ImageView(SlideView):
         self.update()
         self._succeed()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # A window that changes size (going fullscreen after start) gets a sharp picture
+        # again; until it is decoded the old one is drawn scaled.
+        if self.state in ("ready", "started") and self._decoded_for != self._size():
+            self._request()
+
     def halt(self) -> None:
         super().halt()
         self._image = QImage()
 
+    def picture_rect(self) -> QRect:
+        """Where the picture is drawn: contained (centred) or covering the widget."""
+        w, h = self._size()
+        image = self._image
+        cover = self.slide is not None and self.slide.fit == Fit.COVER
+        iw, ih = fitted_size(image.width(), image.height(), w, h, cover=cover)
+        return QRect((w - iw) // 2, (h - ih) // 2, iw, ih)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         w, h = self._size()
-        if self._image.isNull() or self._image.width() < w or self._image.height() < h:
+        if self._image.isNull():
             self._background(painter)
-        if not self._image.isNull():
-            x = (w - self._image.width()) // 2
-            y = (h - self._image.height()) // 2
-            painter.drawImage(x, y, self._image)
+        else:
+            target = self.picture_rect()
+            if target.width() < w or target.height() < h or target.x() > 0 or target.y() > 0:
+                self._background(painter)
+            if target.size() == self._image.size():
+                painter.drawImage(target.topLeft(), self._image)
+            else:
+                painter.drawImage(target, self._image)
         painter.end()
 
 
