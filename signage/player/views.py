@@ -407,9 +407,11 @@ class TextView(SlideView):
             painter.drawText(QRectF(box.x, y, box.w, box.bottom - y), flags, self.slide.text.body)
         if not self._image.isNull():
             ib = self.image_box()
-            x = ib.x + (ib.w - self._image.width()) // 2
-            iy = ib.y + (ib.h - self._image.height()) // 2
-            painter.drawImage(x, iy, self._image)
+            iw, ih = fitted_size(
+                self._image.width(), self._image.height(), ib.w, ib.h, cover=False
+            )  # decoded for this box; scaled if it changed
+            target = QRect(ib.x + (ib.w - iw) // 2, ib.y + (ib.h - ih) // 2, iw, ih)
+            painter.drawImage(target, self._image)
         painter.end()
 
 
