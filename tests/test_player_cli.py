@@ -88,3 +88,77 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, args, message):
     done = play(*args, cwd=tmp_path, timeout=30)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_play_from_a_signed_feed_with_the_key_on_the_command_line(tmp_path):
+    import http.server
+    import threading
+    from functools import partial
+
+    root = tmp_path / "root"
+    solid_png(root / "assets" / "red.png", (230, 20, 20))
+    (root / "playlists").mkdir(parents=True)
+    (root / "playlists" / "lobby.yaml").write_text(
+        "name: Lobby\nslides:\n  - id: rojo\n    image: assets/red.png\n    duration: 1s\n",
+        "utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    key = tmp_path / "k.pem"
+    out = subprocess.run(
+        [sys.executable, "-m", "signage", "keygen", "--out", str(key)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    ).stdout
+    pubkey = out.strip().splitlines()[0].strip()
+    feed = tmp_path / "feed"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "signage",
+            "publish",
+            "--root",
+            str(root),
+            "--out",
+            str(feed),
+            "--key",
+            str(key),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(feed))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        events = tmp_path / "events.jsonl"
+        done = play(
+            "--feed",
+            f"http://127.0.0.1:{server.server_address[1]}/",
+            "--pubkey",
+            pubkey,
+            "--headless",
+            "--for",
+            "3",
+            "--events",
+            str(events),
+            "--size",
+            "320x180",
+            cwd=tmp_path,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [json.loads(line) for line in events.read_text("utf-8").splitlines()]
+    names = [r["event"] for r in records]
+    assert "feed_applied" in names
+    assert any(r["event"] == "slide_shown" and r["slide"] == "rojo" for r in records)
