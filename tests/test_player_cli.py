@@ -71,7 +71,8 @@ def test_headless_play_for_seconds_writes_events_and_snapshots(tmp_path):
     assert shown[:3] == ["rojo", "azul", "rojo"]
     assert all(r["ts"].endswith("Z") for r in records)
     printed = [line for line in done.stdout.splitlines() if line.endswith(".png")]
-    assert printed[0] == str(snaps / "0001-lobby-rojo.png")
+    # each slide once, as it is first fully shown (not on every loop)
+    assert printed == [str(snaps / "0001-lobby-rojo.png"), str(snaps / "0002-lobby-azul.png")]
     assert all(Path(p).is_file() for p in printed)
 
 

@@ -173,6 +173,7 @@ class Player(QObject):
         self._shown_since: datetime | None = None
         self._stopped = False
         self._has_shown_slide = False
+        self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
 
         self.decoder = ImageDecoder(self)
         self.web = LazyWeb(self)
@@ -511,10 +512,15 @@ class Player(QObject):
                 kind=kind,
             )
             self.slide_changed.emit(item.playlist.id, item.slide.id)
-            try:
-                self.snap(f"{item.playlist.id}-{item.slide.id}")
-            except OSError as exc:  # a full disk must not stop the show
-                log.warning("snapshot not written: %s", exc)
+            # One snapshot per slide as it is first fully shown (again after an edit).
+            entry = self._entries[self._index] if 0 <= self._index < len(self._entries) else None
+            seen = (turn.key, entry.fingerprint if entry is not None else None)
+            if self.snapshots is not None and seen not in self._snapped:
+                self._snapped.add(seen)
+                try:
+                    self.snap(f"{item.playlist.id}-{item.slide.id}")
+                except OSError as exc:  # a full disk must not stop the show
+                    log.warning("snapshot not written: %s", exc)
             self._slide_timer = self.clock.call_later(
                 self._duration_of(item.slide, turn.view), self._on_slide_time
             )
