@@ -75,11 +75,10 @@ def ensure_application(name: str = "signage") -> Any:
     protect_none()
     app = QApplication.instance()
     if app is None:
+        # What QtWebEngine needs from the application; its module itself is imported only
+        # for the first web slide (it works imported later with this attribute set), which
+        # keeps it off the start-up path of screens without web slides.
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-        try:
-            import PySide6.QtWebEngineWidgets  # noqa: F401  (must load before the app exists)
-        except ImportError:
-            log.warning("QtWebEngine is not available: web slides will be skipped")
         app = QApplication([name])
         app.setApplicationName(name)
         try:
