@@ -231,3 +231,32 @@ def test_preview_poster_for_a_web_page_that_cannot_load(qapp, tmp_path):
         colours = im.convert("RGB").getcolors(maxcolors=100_000) or []
         assert len(colours) > 10  # a labelled poster (frame and words), not a flat screen
     assert sheet.exists()
+
+
+def test_webp_and_svg_pictures_are_drawn(qapp, tmp_path):
+    webp = tmp_path / "a.webp"
+    Image.new("RGB", (640, 360), (30, 160, 220)).save(webp, "WEBP", lossless=True)
+    svg = tmp_path / "b.svg"
+    svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90" viewBox="0 0 160 90">'
+        '<rect width="160" height="90" fill="#e05020"/></svg>',
+        "utf-8",
+    )
+    files = {"assets/a.webp": webp, "assets/b.svg": svg}
+    slides = [
+        slide("webp", SlideKind.IMAGE, "assets/a.webp", duration_s=0.4),
+        slide("svg", SlideKind.IMAGE, "assets/b.svg", duration_s=0.4),
+    ]
+    seen: dict[str, tuple[int, int, int]] = {}
+    with running_player(qapp, content(slides, files)) as (player, _, trap):
+
+        def on_changed(playlist: str, slide_id: str) -> None:
+            if slide_id:
+                img = player.grab_image()
+                seen.setdefault(slide_id, colour_at(img, 10, img.height() // 2))
+
+        player.slide_changed.connect(on_changed)
+        assert wait_until(qapp, lambda: {"webp", "svg"} <= set(trap.shown()), 10)
+    assert not trap.skipped()
+    assert seen["webp"] == (30, 160, 220)
+    assert seen["svg"] == (0xE0, 0x50, 0x20)  # vector art scaled to the whole screen
