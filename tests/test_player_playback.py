@@ -366,3 +366,28 @@ def test_a_window_that_changes_size_gets_the_picture_decoded_again(qapp, tmp_pat
         image = player.grab_image()
     assert image.width() == 960
     assert near(colour_at(image, 3, 3), RED) and near(colour_at(image, 956, 536), RED)
+
+
+def test_a_web_page_that_never_answers_times_out_and_is_skipped(qapp, tmp_path, monkeypatch):
+    import socket
+
+    from signage.player import views
+
+    # The real limit is 10 s; the test shortens it (the mechanism is the same timer).
+    monkeypatch.setitem(views.PREPARE_TIMEOUT_S, SlideKind.WEB, 1.0)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    try:
+        files = {"assets/red.png": solid_png(tmp_path / "red.png", RED)}
+        slides = [
+            slide("rojo", SlideKind.IMAGE, "assets/red.png"),
+            slide("mudo", SlideKind.WEB, f"http://127.0.0.1:{silent.getsockname()[1]}/"),
+        ]
+        with running_player(qapp, content(slides, files)) as (_player, _, trap):
+            assert wait_until(qapp, lambda: "mudo" in trap.skipped(), 10)
+            assert wait_until(qapp, lambda: trap.shown().count("rojo") >= 2, 10)
+    finally:
+        silent.close()
+    assert "not ready within 1 s" in trap.skipped()["mudo"]
+    assert "mudo" not in trap.shown()
