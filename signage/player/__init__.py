@@ -11,10 +11,14 @@ Modules:
     playback   pure decisions: which slide comes next, what a content change does
     decode     image decoding and scaling on a thread pool
     textfit    type size fitted by binary search so text never overflows
-    views      one widget per slide kind (image, video, web, text) and the idle screen
+    views      one widget per slide kind (image, text; video and web below) and idle screen
     stage      slides stacked with fade/cut transitions that never show black
     overlays   QR with caption, clock and date, ticker, logo
     probe      event-loop stall probe and RSS for the ``stats`` event
+    video      video slides (QtMultimedia frames painted by the slide itself)
+    web        web slides (QtWebEngine, one locked-down profile)
+    blanking   asking the session to keep the screen awake
     player     the ``Player``: window, schedule, playback loop, events, snapshots
     render     offscreen rendering of single slides (``signage preview``)
+    alert_layer  crisis alerts above everything (the alerts area's module)
 """

@@ -16,7 +16,7 @@ import os
 import re
 import signal
 import tempfile
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -681,9 +681,4 @@ class LazyWeb(QObject):
         self._context = None
 
 
-def describe_slides(slides: Sequence[ScheduledSlide]) -> list[str]:
-    """``playlist/slide`` for each planned slide (logs, preview)."""
-    return [f"{s.playlist.id}/{s.slide.id}" for s in slides]
-
-
-__all__ = ["Player", "PlayerWindow", "describe_slides"]
+__all__ = ["LazyWeb", "Player", "PlayerWindow"]
