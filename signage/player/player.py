@@ -52,6 +52,7 @@ from signage.sources import ContentSource
 log = logging.getLogger("signage.player")
 
 STATS_EVERY_S = 10.0
+QUICK_FADE_MS = 250  # fade into a slide that was just edited or published
 RETRY_S = 30.0  # with nothing playable, try the plan again this often
 VIDEO_CAP_S = 3600.0  # a video of unknown length ends after this at the latest
 
@@ -173,6 +174,7 @@ class Player(QObject):
         self._shown_since: datetime | None = None
         self._stopped = False
         self._has_shown_slide = False
+        self._quick = False
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
 
         self.decoder = ImageDecoder(self)
@@ -379,6 +381,7 @@ class Player(QObject):
             return
         self._cancel_slide_timer()
         self._want_next = True
+        self._quick = show_changes  # an edit: a short fade, so it is fully on screen in < 1 s
         self._prepare(decision.index)
 
     def _fingerprint(self, item: ScheduledSlide) -> Hashable:
@@ -465,6 +468,8 @@ class Player(QObject):
         self._presenting = turn
         # The first slide after start-up cuts in: nothing worth a fade was on screen yet.
         fade = self.fade_ms if self._has_shown_slide else 0
+        if self._quick:
+            fade, self._quick = min(fade, QUICK_FADE_MS), False
         if turn.item is not None:
             if turn.item.slide.transition == Transition.CUT:
                 fade = 0
