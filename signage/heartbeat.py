@@ -24,13 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from signage import __version__
 from signage.events import EventLog, rfc3339_ms
 from signage.logs import ErrorTally, error_tally
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("signage.kiosk")
 
@@ -332,7 +333,7 @@ class Heartbeat:
         self.screenshot_every_s = screenshot_every_s
         self._timeout = timeout_s
         self._tally = tally if tally is not None else error_tally()
-        self._session = session or requests.Session()
+        self._session = session  # made on first use: importing requests costs ~75 ms
         self._on_beat = on_beat
         self._clock = clock or (lambda: datetime.now(UTC))
         self._monotonic = monotonic
@@ -391,6 +392,11 @@ class Heartbeat:
 
     def beat(self) -> bool:
         """Builds and sends one heartbeat; ``True`` when the hub took it."""
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+
         with_shot = self.screenshot_due()
         try:
             report = self.build_report(with_screenshot=with_shot)
@@ -446,7 +452,8 @@ class Heartbeat:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout_s)
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
 
 
 def _alert(value: Any) -> str | None:

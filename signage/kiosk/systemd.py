@@ -147,6 +147,8 @@ class KioskBridge(QObject):
         self._refresh_status(send=False)
         self.notifier.ready(self._status_text)
         self.ready_sent = True
+        if self.heartbeat is not None:
+            self.heartbeat.start()  # telemetry after the screen is up, not before
         log.info("first frame painted: %s", self._status_text)
         if self._grab_soon:
             QTimer.singleShot(1000, self._grab)  # the hub gets a picture right away
@@ -313,7 +315,6 @@ def attach(
             on_beat=guard.check if guard is not None else None,
             clock=lambda: datetime.now(UTC),
         )
-        bridge.heartbeat.start()
     app = QCoreApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(bridge.stop)
