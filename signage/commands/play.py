@@ -135,9 +135,11 @@ def run(args: argparse.Namespace) -> int:
     from signage.kiosk.systemd import attach
 
     attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
-    from signage.uplink import uplink_for
+    uplink = None
+    if config.hub or config.feed:  # no hub without one of them; spares importing requests
+        from signage.uplink import uplink_for
 
-    uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down
+        uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down
     if uplink is not None:
         events.subscribe(uplink.offer)
         uplink.start()
