@@ -163,3 +163,49 @@ def test_play_from_a_signed_feed_with_the_key_on_the_command_line(tmp_path):
     names = [r["event"] for r in records]
     assert "feed_applied" in names
     assert any(r["event"] == "slide_shown" and r["slide"] == "rojo" for r in records)
+
+
+@pytest.mark.parametrize(("mode", "size"), [(["--window", "400x240"], (400, 240)), ([], None)])
+def test_window_and_fullscreen_modes_play(tmp_path, mode, size):
+    # Runs on Qt's offscreen platform, chosen by hand, so the window and fullscreen code
+    # paths (frameless, hidden cursor, primary screen geometry, blanking) run here.
+    root = tmp_path / "root"
+    solid_png(root / "assets" / "red.png", (230, 20, 20))
+    (root / "playlists").mkdir(parents=True)
+    (root / "playlists" / "lobby.yaml").write_text(
+        "name: Lobby\nslides:\n  - id: rojo\n    image: assets/red.png\n", "utf-8"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    snaps = tmp_path / "snaps"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "signage",
+            "play",
+            "--root",
+            str(root),
+            "--for",
+            "2",
+            "--snapshots",
+            str(snaps),
+            *mode,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(snaps / "0001-lobby-rojo.png") as im:
+        if size is not None:
+            assert im.size == size
+        else:  # fullscreen takes the whole primary screen
+            assert im.size[0] >= 640 and im.size[1] >= 480
+        assert im.convert("RGB").getpixel((im.size[0] // 2, im.size[1] // 2)) == (230, 20, 20)
