@@ -28,6 +28,9 @@ def qapp() -> Iterator[Any]:
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
 
+    from signage.player.qtenv import protect_none
+
+    protect_none()  # a no-op unless the PySide6 6.12 reference bug is installed
     app = QApplication.instance()
     if app is None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -42,6 +42,17 @@ def prepare_environment(*, headless: bool) -> bool:
     return headless
 
 
+def _pyside_drops_none_references() -> bool:
+    """Whether the installed PySide6 is a release known to drop those references (6.12)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("PySide6_Essentials")
+    except PackageNotFoundError:
+        return False
+    return release.startswith("6.12.")
+
+
 def protect_none() -> bool:
     """Works around PySide6 6.12 returning ``None``/``True``/``False`` without a reference.
 
@@ -52,9 +63,10 @@ def protect_none() -> bool:
     "none_dealloc"/"bool_dealloc" (at exit, or mid-show for a player that runs for
     months). Raising each count once by 2**60 keeps it far from zero for longer than any
     screen will run; an overstated count on these objects has no other effect (they are
-    never freed). Returns whether any count was raised.
+    never freed). pyproject.toml excludes 6.12, so this only acts where someone installed it
+    by hand. Returns whether any count was raised.
     """
-    if sys.version_info >= (3, 12):
+    if sys.version_info >= (3, 12) or not _pyside_drops_none_references():
         return False
     import ctypes
 
