@@ -2,10 +2,12 @@
 
 Each simulated screen does what a real player does, with raw asyncio streams (stdlib only):
 holds the hub's push channel open (SSE ``/api/v1/push``), polls ``/feed.json`` every 15 s
-with ``If-None-Match`` on its own keep-alive connection, and sends a heartbeat every 30 s
-(``POST /api/v1/heartbeat``, ~600 bytes of JSON). Polls and heartbeats start at random
-offsets, as a real fleet's do. During the run, alerts are raised through the hub's API
-(``POST /api/v1/alerts``): each is published, signed and announced to every channel.
+with ``If-None-Match`` on a keep-alive connection, and sends a heartbeat every 30 s
+(``POST /api/v1/heartbeat``, ~600 bytes of JSON) on another: three connections a screen,
+as the player's sync client and heartbeat thread keep separate pools. Polls and heartbeats
+start at random offsets, as a real fleet's do. During the run, alerts are raised through
+the hub's API (``POST /api/v1/alerts``): each is published, signed and announced to every
+channel.
 
 Figures, each with a baseline measured in the same run:
 - announce: time from the alert request until the LAST of the 1,000 channels has the new
@@ -150,7 +152,9 @@ class Screen:
     def __init__(self, n: int, host: str, port: int, token: str | None, stats: Stats) -> None:
         self.name = f"bench-{n:04d}"
         self.host, self.port, self.token, self.stats = host, port, token, stats
+        # like a real player: the feed sync and the heartbeat thread have their own pools
         self.http = Http(host, port)
+        self.beat_http = Http(host, port)
         self.etag: str | None = None
         self.version = -1
         self.seen: dict[int, float] = {}
@@ -222,7 +226,7 @@ class Screen:
             headers["Authorization"] = f"Bearer {self.token}"
         t0 = time.perf_counter()
         try:
-            status, _, _ = await self.http.request("POST", "/api/v1/heartbeat", headers, body)
+            status, _, _ = await self.beat_http.request("POST", "/api/v1/heartbeat", headers, body)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             self.stats.heartbeat_fail += 1
             return
@@ -243,6 +247,7 @@ class Screen:
 
     def close(self) -> None:
         self.http.close()
+        self.beat_http.close()
         if self.sse is not None:
             self.sse[1].close()
 
@@ -462,7 +467,7 @@ def main() -> int:
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = args.screens * 4 + 512  # client: 2 sockets a screen; nginx/hub: the other ends
+    need = args.screens * 3 + 512  # a screen: push channel, feed polls, heartbeats
     if hard < need:
         print(f"file descriptor hard limit {hard} < {need}: lower --screens", file=sys.stderr)
         return 2
@@ -512,7 +517,8 @@ def main() -> int:
     print(
         f"hub memory: idle {hub_fig['rss_idle_kb'] / 1024:.1f} MiB, {n} connected"
         f" {hub_fig['rss_connected_kb'] / 1024:.1f} MiB, at end {hub_fig['rss_end_kb'] / 1024:.1f}"
-        f" MiB -> {per_screen_kb:.1f} KiB per connected screen"
+        f" MiB -> {per_screen_kb:.1f} KiB per connected screen (push + polls),"
+        f" {(hub_fig['rss_end_kb'] - hub_fig['rss_idle_kb']) / n:.1f} KiB with heartbeats too"
     )
     print(
         f"fleet list (GET /api/v1/screens, {hub_fig['screens_listed']:.0f} screens): median"
