@@ -109,6 +109,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path: Path) -> None:
     assert f"write the config template {config}" in out
     assert "/var/cache/signage" in out
     assert "systemctl enable signage-kiosk.service" in out
+    assert f"play --config {config}" in out  # says what the screen will run
     assert not config.exists()
     assert not Path("/etc/systemd/system/signage-kiosk.service").exists()
 

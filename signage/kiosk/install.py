@@ -189,7 +189,12 @@ def plan_install(
 
     unit = render_unit(template, user=user, config=config, command=command)
     unit_path = place(UNIT_DIR / UNIT_NAME)
-    steps.append(Step(f"install the unit {unit_path}", _write_new(unit_path, unit, 0o644)))
+    steps.append(
+        Step(
+            f"install the unit {unit_path} (cage runs `{command} play --config {config}`)",
+            _write_new(unit_path, unit, 0o644),
+        )
+    )
     if real:
         steps.append(
             Step(
