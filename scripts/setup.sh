@@ -15,7 +15,7 @@ DEBS=(
   # test videos, a static web server for feeds, curl as a throughput baseline
   ffmpeg nginx-light curl
   # the kiosk compositor and systemd-analyze for kiosk.service
-  cage systemd
+  cage xwayland systemd
 )
 missing=()
 for deb in "${DEBS[@]}"; do
