@@ -240,9 +240,17 @@ def test_restart_keeps_the_key_and_versions_increase(tmp_path: Path) -> None:
     root = make_content_root(tmp_path / "root")
     with run_hub(data=tmp_path / "data", root=root) as first:
         key1, v1 = first.pubkey, first.version()
+        manifest1 = requests.get(first.url + "/feed.json", timeout=5).content
     with run_hub(data=tmp_path / "data", root=root) as second:
         assert second.pubkey == key1  # screens pinned to the hub key keep trusting it
-        assert second.version() > v1
+        # Same content: the restart serves the very same version (no fleet-wide sync).
+        assert second.version() == v1
+        assert requests.get(second.url + "/feed.json", timeout=5).content == manifest1
+    lobby = root / "playlists" / "lobby.yaml"
+    lobby.write_text(lobby.read_text().replace("Bienvenidos", "Editado"), encoding="utf-8")
+    with run_hub(data=tmp_path / "data", root=root) as third:
+        assert third.version() > v1  # edited while the hub was down: a higher version
+        assert "Editado" in requests.get(third.url + "/feed.json", timeout=5).text
 
 
 def _sync(hub: RunningHub, cache: Path, feed_url: str) -> dict[str, object]:

@@ -2,7 +2,8 @@
 
 Refuses to publish invalid content (every problem printed as ``path:line:col: message``).
 Assets are written first, the signature and the manifest last, each atomically; see
-``docs/feed-format.md``.
+``docs/feed-format.md``. Each run writes a new version with a fresh expiry, unless
+``--if-changed`` is given and the folder already serves the same content.
 """
 
 from __future__ import annotations
@@ -63,7 +64,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--expires",
         default="7d",
         metavar="DURATION",
-        help="how long screens may play this feed without a newer one (default 7d)",
+        help="how long screens may play this feed without a newer one (default 7d); every "
+        "publish writes a new version with a fresh expiry, so publish again before then",
+    )
+    parser.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="write nothing when FEED_DIR already serves exactly this content (same "
+        "playlists, theme, alerts and assets, same key) and has not used up half its "
+        "lifetime; for cron jobs and hooks that should not make every screen sync",
     )
     parser.add_argument(
         "--allowed-host",
@@ -95,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             now=datetime.now(UTC),
             expires_in=lifetime,
             allowed_hosts=frozenset(h.lower() for h in args.allowed_host),
+            skip_unchanged=args.if_changed,
         )
     except ValidationError as exc:
         for problem in exc.problems:
@@ -105,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if not result.changed:
+        print(f"unchanged: {args.out} already serves this content as version {result.version}")
+        return 0
     print(
         f"published version {result.version} to {args.out} "
         f"({result.assets_written} new asset(s), {result.bytes_written} bytes"

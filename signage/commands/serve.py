@@ -91,6 +91,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="uvicorn's log level (default %(default)s)",
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--expires",
+        default="7d",
+        metavar="DURATION",
+        help="lifetime of each version the hub signs: how long screens keep playing it if "
+        "the hub goes away (default 7d). A running hub signs the same content again "
+        "half-way through, so its feed never expires while it runs",
+    )
+    parser.add_argument(
+        "--refresh-check",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how often the hub checks whether its feed is half-way to expiring "
+        "(default %(default)s)",
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -148,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from signage.commands.publish import parse_lifetime
     from signage.errors import SignageError, UsageError, ValidationError
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
@@ -183,6 +200,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--keepalive {args.keepalive}: must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0..65535")
+    if not args.refresh_check > 0:
+        raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
+    lifetime = parse_lifetime(args.expires)
     token = read_token_file(args.token_file) if args.token_file is not None else None
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -204,13 +224,17 @@ def run(args: argparse.Namespace) -> int:
             public_url=args.public_url,
             keepalive_s=args.keepalive,
             max_subscribers=args.max_push,
+            expires_in=lifetime,
+            refresh_check_s=args.refresh_check,
         )
         hub = Hub(config, key=key)
         hub.load()
         app = create_app(hub)
         if root is not None:
             try:
-                hub.publish_root("hub started")
+                # A restart with the same content keeps the version screens already have
+                # (the refresher signs it again if it is half-way to expiring).
+                hub.publish_root("hub started", skip_unchanged=True)
             except ValidationError as exc:
                 if not hub.snapshot().published:
                     raise

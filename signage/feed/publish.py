@@ -16,12 +16,21 @@ sync client then sees a bad signature, waits briefly and fetches both once more 
 
 Versions: ``max(previous + 1, whole seconds since the epoch)``. The clock floor means a lost
 feed folder, or a second publishing machine, still produces versions screens accept.
+
+Unchanged content: with ``skip_unchanged`` a publish whose manifest body (format, theme,
+playlists, alerts, assets: everything but version, published and expires) equals the feed
+already in ``out`` writes nothing and returns the previous version flagged
+``changed=False``, so a file saved under a content root that no playlist names (a player's
+cache, an editor's swap file, a git checkout) never makes screens sync. It still writes a
+new version when the previous one is unsigned but this one would be signed (or the other
+way round), signed with another key, or past half its lifetime (``refresh_due``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import mimetypes
@@ -49,16 +58,22 @@ from signage.model import Alert
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
+    "REFRESH_FRACTION",
     "PublishResult",
+    "manifest_body",
     "next_version",
     "previous_version",
     "publish",
     "publish_content",
+    "refresh_due",
 ]
 
 log = logging.getLogger("signage.feed")
 
 DEFAULT_EXPIRES_IN = timedelta(days=7)
+REFRESH_FRACTION = 0.5
+"""Share of a manifest's lifetime after which it is due to be signed again."""
+_STAMP_KEYS = frozenset({"version", "published", "expires"})
 _INDEX = ".publish-index.json"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
@@ -70,6 +85,8 @@ class PublishResult:
 
     Args:
         assets_written: asset files newly copied into ``assets/`` (existing ones skipped).
+        changed: False when ``skip_unchanged`` found the feed already serving this content:
+            nothing was written and ``version`` is the previous one.
     """
 
     version: int
@@ -78,6 +95,7 @@ class PublishResult:
     bytes_written: int = 0
     manifest_sha256: str = ""
     signed: bool = True
+    changed: bool = True
 
 
 def media_type(path: str) -> str:
@@ -100,6 +118,57 @@ def previous_version(out: Path) -> int:
         except (ValueError, AttributeError):
             return 0
         return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def manifest_body(manifest: bytes) -> dict[str, object] | None:
+    """The parts of a manifest that say what screens show: everything but ``version``,
+    ``published`` and ``expires``. ``None`` when the bytes are not a JSON object."""
+    try:
+        doc = json.loads(manifest)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    return {k: v for k, v in doc.items() if k not in _STAMP_KEYS}
+
+
+def refresh_due(
+    published: datetime, expires: datetime, now: datetime, fraction: float = REFRESH_FRACTION
+) -> bool:
+    """Whether a manifest has used up ``fraction`` of its lifetime at ``now`` (or is
+    expired, or its times make no sense) and should be signed again with a fresh expiry."""
+    lifetime = expires - published
+    if lifetime <= timedelta(0):
+        return True
+    return now >= published + lifetime * fraction
+
+
+def _same_as_served(
+    out: Path, manifest: bytes, key: Ed25519PrivateKey | None, now: datetime
+) -> tuple[int, bytes] | None:
+    """``(version, bytes)`` of the feed in ``out`` when it carries the same body as
+    ``manifest``, is signed the same way, and is not yet due for a refresh; else ``None``."""
+    try:
+        previous = (out / "feed.json").read_bytes()
+    except OSError:
+        return None
+    try:
+        parsed = parse_manifest(previous, None)
+    except FeedError:
+        return None
+    if refresh_due(parsed.published, parsed.expires, now):
+        return None
+    if manifest_body(previous) != manifest_body(manifest):
+        return None
+    sig_path = out / "feed.json.sig"
+    if key is None:
+        return None if sig_path.exists() else (parsed.version, previous)
+    try:
+        signature = sig_path.read_text(encoding="ascii").strip()
+        signing.verify(previous, signature, signing.public_key_b64(key))
+    except (OSError, ValueError, FeedError):
+        return None  # unsigned, unreadable or signed with another key: sign it again
+    return parsed.version, previous
 
 
 def next_version(previous: int, now: datetime) -> int:
@@ -158,7 +227,6 @@ def _copy_asset(src: Path, assets_dir: Path) -> tuple[str, int, bool]:
 
     Returns (sha256, size, written) where ``written`` is False when it was already there.
     """
-    import hashlib
 
     sha, size = hash_file(src)
     target = assets_dir / sha
@@ -220,8 +288,16 @@ def publish_content(
     expires_in: timedelta = DEFAULT_EXPIRES_IN,
     alerts: Sequence[Alert] = (),
     min_version: int = 0,
+    skip_unchanged: bool = False,
 ) -> PublishResult:
-    """Writes a feed for already-validated content whose asset paths map to local files."""
+    """Writes a feed for already-validated content whose asset paths map to local files.
+
+    Args:
+        skip_unchanged: when the feed in ``out`` already carries exactly this content
+            (see the module docstring), write nothing and return its version with
+            ``changed=False``. Without it every call writes a new version (which also
+            gives the feed a fresh expiry).
+    """
     if expires_in <= timedelta(0):
         raise FeedError("the feed must expire in the future (use --expires 7d or more)")
     with _publish_lock(out):
@@ -246,9 +322,22 @@ def publish_content(
         fsync_dir(assets_dir)
         version = max(next_version(previous_version(out), now), min_version)
         manifest = build_manifest(content, alerts, version, now, now + expires_in, table)
+        same = _same_as_served(out, manifest, key, now) if skip_unchanged else None
+        if same is not None and same[0] >= min_version:
+            if index.used != index.entries:
+                index.save()  # remember re-hashed files; the feed itself is untouched
+            log.debug("feed in %s already serves this content (version %d)", out, same[0])
+            return PublishResult(
+                version=same[0],
+                manifest_path=out / "feed.json",
+                assets_written=written,
+                bytes_written=written_bytes,
+                manifest_sha256=hashlib.sha256(same[1]).hexdigest(),
+                signed=key is not None,
+                changed=False,
+            )
         _write_feed(out, manifest, key)
         index.save()
-    import hashlib
 
     log.info("published feed version %d to %s (%d new assets)", version, out, written)
     return PublishResult(
@@ -306,12 +395,15 @@ def publish(
     expires_in: timedelta = DEFAULT_EXPIRES_IN,
     alerts: Sequence[Alert] | None = None,
     allowed_hosts: frozenset[str] = frozenset(),
+    skip_unchanged: bool = False,
 ) -> PublishResult:
     """Validates ``root`` and writes a static feed to ``out``.
 
     Args:
         key: signs ``feed.json``; ``None`` writes an unsigned feed (no ``feed.json.sig``).
         alerts: the alerts to carry; ``None`` takes the active ones of ``root/alerts``.
+        skip_unchanged: write nothing when ``out`` already serves this content (the
+            result then has ``changed=False`` and the previous version).
 
     Raises:
         ValidationError: the content root has an error (nothing is written then).
@@ -329,6 +421,15 @@ def publish(
     files = resolve_assets(root, load)
     chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
-        return publish_content(load, files, out, key, now=now, expires_in=expires_in, alerts=chosen)
+        return publish_content(
+            load,
+            files,
+            out,
+            key,
+            now=now,
+            expires_in=expires_in,
+            alerts=chosen,
+            skip_unchanged=skip_unchanged,
+        )
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None

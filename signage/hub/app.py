@@ -3,6 +3,10 @@
 Areas plug in by module name: ``signage.hub.alert_routes``, ``signage.hub.telemetry_routes``
 and ``signage.hub.scan_routes`` each expose ``routes(hub) -> list[BaseRoute]``; a module
 that does not exist (not built yet) is skipped. Errors answer JSON ``{"error": "..."}``.
+
+While it runs the app keeps two helpers: the watcher (a saved change republishes, but only
+when the content really changed) and the refresher, an asyncio task that every
+``config.refresh_check_s`` asks the hub to re-sign a feed half-way to its expiry.
 """
 
 from __future__ import annotations
@@ -67,7 +71,9 @@ async def _signage_error(request: Request, exc: Exception) -> Response:
 
 def _root_changed(hub: Hub) -> None:
     try:
-        hub.publish_root("content root changed")
+        # A file saved under the root that no playlist names (a player's cache, an editor's
+        # backup) leaves the content as it was: no new version, nothing announced.
+        hub.publish_root("content root changed", skip_unchanged=True)
     except ValidationError as exc:
         log.warning(
             "content root edit refused, still serving version %d:\n%s",
@@ -88,7 +94,8 @@ def _watcher(hub: Hub) -> ChangeWatcher | None:
             lambda: _root_changed(hub),
             debounce_s=cfg.debounce_s,
             # Asset paths may name any file under the root, so everything counts but the
-            # hub's own folders and version control.
+            # hub's own folders, version control and scratch files; what is left but changes
+            # no content is caught by skip_unchanged.
             ignore=(cfg.data_dir, cfg.feed_dir, cfg.root / ".git"),
             name="signage-hub-root",
         )
@@ -110,6 +117,30 @@ def _watcher(hub: Hub) -> ChangeWatcher | None:
     )
 
 
+def _refresh_once(hub: Hub) -> None:
+    try:
+        hub.refresh_if_due()
+    except ValidationError as exc:  # defensive: republish falls back to re-signing
+        log.error("re-signing the feed before it expires failed: %s", exc)
+    except SignageError as exc:
+        log.error(
+            "re-signing the feed before it expires failed, still serving %d: %s",
+            hub.current_version(),
+            exc,
+        )
+
+
+async def keep_fresh(hub: Hub) -> None:
+    """Checks at once, then every ``refresh_check_s``, that the served feed is not close to
+    expiring (the blocking re-sign runs on a worker thread). Runs until cancelled."""
+    while True:
+        try:
+            await asyncio.to_thread(_refresh_once, hub)
+        except Exception:  # a bug here must not end the hub's refreshing for good
+            log.exception("checking the feed's expiry failed")
+        await asyncio.sleep(hub.config.refresh_check_s)
+
+
 def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     """The hub's ASGI application.
 
@@ -127,9 +158,13 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
         if watcher is not None and hub.config.root is None:
             # Catch up with a folder published while the hub was down (or in between).
             watcher.poke()
+        refresher = asyncio.create_task(keep_fresh(hub), name="signage-hub-refresh")
         try:
             yield
         finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
             hub.push.close()
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)

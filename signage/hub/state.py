@@ -10,6 +10,8 @@ receive it and use its public names:
 - ``hub.snapshot()`` / ``hub.current_version()``: the feed being served right now.
 - ``hub.republish(reason)``: signs and serves a new version carrying the hub's current
   alerts (from ``hub.alerts_provider``), announces it, returns its number.
+- ``hub.refresh_if_due()``: re-signs the served feed (same content, fresh expiry) once it
+  has used up half its lifetime; the app calls it every ``config.refresh_check_s``.
 - ``hub.on_publish(callback)``: called with each new ``FeedSnapshot`` the hub serves.
 - ``hub.require_token(request)``: the guard of every write endpoint.
 
@@ -18,6 +20,11 @@ Two modes. With a content root (``--root``) the hub publishes the root into
 With a feed folder published elsewhere (``--feed``) the hub serves it as it is, and only
 when it must add alerts does it re-sign a copy of the upstream manifest (alerts merged,
 version above both) into ``DATA/hub-feed/``; the upstream folder is never written.
+
+A saved change that leaves the content the same (a file no playlist names, a player's
+cache inside the root) publishes nothing: screens only sync when what they show changes.
+A hub left alone keeps its feed from expiring by re-signing it half-way through its
+lifetime (a hub without a key warns instead, once, when the feed nears its expiry).
 """
 
 from __future__ import annotations
@@ -85,6 +92,9 @@ class HubConfig:
             connections cannot exhaust the hub's file descriptors.
         debounce_s: quiet time after a change under the root before republishing.
         expires_in: lifetime of each published manifest.
+        refresh_check_s: how often the hub checks whether the served manifest has used up
+            ``refresh_fraction`` of its lifetime and re-signs it (fresh expiry, same content).
+        refresh_fraction: that share of the lifetime (0 < f < 1).
         asset_grace_s: root mode: an asset file neither the current nor the previous
             version names is deleted once it is at least this old (the feed folder would
             otherwise grow with every edited image for as long as the hub runs).
@@ -103,6 +113,8 @@ class HubConfig:
     debounce_s: float = 0.05
     expires_in: timedelta = timedelta(days=7)
     asset_grace_s: float = 3600.0
+    refresh_check_s: float = 600.0
+    refresh_fraction: float = 0.5
 
     @property
     def base_url(self) -> str:
@@ -262,6 +274,7 @@ class Hub:
         self._snapshot = FeedSnapshot(0, b"", None, config.feed_dir / "assets")
         self._resigned = False  # --feed mode: the hub has served its own re-signed manifest
         self._upstream_seen = b""
+        self._expiry_warned: bytes = b""  # the manifest whose nearing expiry was logged
 
     # ----------------------------------------------------------------- reading state
 
@@ -368,10 +381,14 @@ class Hub:
             self._serve(best)
             return self._snapshot
 
-    def publish_root(self, reason: str) -> int:
-        """Publishes the content root (root mode). Raises ``ValidationError`` when the root
-        is invalid (the last good feed keeps being served) and ``RepublishError`` when the
-        hub has no key or no root."""
+    def publish_root(self, reason: str, *, skip_unchanged: bool = False) -> int:
+        """Publishes the content root (root mode); returns the version served.
+
+        ``skip_unchanged``: when the feed already carries exactly this content (a saved
+        file that no playlist names), nothing is written or announced and the current
+        version is returned. Raises ``ValidationError`` when the root is invalid (the last
+        good feed keeps being served) and ``RepublishError`` when the hub has no key or
+        no root."""
         root = self.config.root
         if root is None:
             raise RepublishError("this hub serves a feed folder (--feed); it has no root")
@@ -382,13 +399,14 @@ class Hub:
             now = self._clock()
             alerts = None if self.alerts_provider is None else tuple(self.alerts_provider(now))
             try:
-                publish(
+                result = publish(
                     root,
                     self.config.feed_dir,
                     key,
                     now=now,
                     expires_in=self.config.expires_in,
                     alerts=alerts,
+                    skip_unchanged=skip_unchanged,
                 )
             except ValidationError as exc:
                 first = str(exc.problems[0]) if exc.problems else str(root)
@@ -400,6 +418,9 @@ class Hub:
                 raise RepublishError(f"{reason}: {exc.reason}") from exc
             self.last_error = None
             previous = self._snapshot
+            if not result.changed and previous.version == result.version:
+                log.debug("%s: content unchanged, still serving %d", reason, result.version)
+                return previous.version
             snap = self.load()
             log.info("published version %d (%s)", snap.version, reason)
             self._prune_assets(previous, snap)
@@ -469,7 +490,59 @@ class Hub:
                 return
             self._serve(upstream)
 
+    def refresh_if_due(self) -> int | None:
+        """Keeps the served feed from expiring while nothing else publishes.
+
+        Once the served manifest has used up ``config.refresh_fraction`` of its lifetime,
+        a hub with a key signs the same content again as a new version with a fresh
+        expiry and returns it. A hub without a key cannot; it logs a warning once per
+        manifest when that manifest is within a day (or half its lifetime, if shorter)
+        of expiring, and returns ``None`` as it does when nothing is due.
+        """
+        from signage.feed.codec import format_time
+        from signage.feed.manifest import parse_manifest
+        from signage.feed.publish import refresh_due
+
+        with self._publish_lock:
+            snap = self._snapshot
+            if not snap.published:
+                return None
+            try:
+                served = parse_manifest(snap.manifest, None)
+            except FeedError as exc:
+                log.debug("cannot read the served manifest's lifetime: %s", exc)
+                return None
+            now = self._clock()
+            if not refresh_due(served.published, served.expires, now, self.config.refresh_fraction):
+                return None
+            if self._key is None:
+                self._warn_expiring(snap.manifest, served.published, served.expires, now)
+                return None
+            return self.republish(
+                f"version {served.version} expires {format_time(served.expires)}; "
+                "signed again with a fresh expiry"
+            )
+
     # ------------------------------------------------------------------- internals
+
+    def _warn_expiring(
+        self, manifest: bytes, published: datetime, expires: datetime, now: datetime
+    ) -> None:
+        from signage.feed.codec import format_time
+
+        margin = min(timedelta(days=1), (expires - published) / 2)
+        if now < expires - margin or self._expiry_warned == manifest:
+            return
+        self._expiry_warned = manifest
+        state = "expired" if now >= expires else "expires"
+        log.warning(
+            "%s/feed.json %s at %s and this hub has no --key to sign it again: publish "
+            "again with 'signage publish' (screens mark an expired feed stale and new "
+            "screens refuse it)",
+            self.config.feed_dir,
+            state,
+            format_time(expires),
+        )
 
     def _require_key(self) -> Ed25519PrivateKey:
         if self._key is None:

@@ -3,7 +3,11 @@
 Wraps watchdog (inotify on Linux). Only events that change something count (created,
 modified, deleted, moved, closed after writing); the hub reading the root while publishing
 opens files and must not trigger another publish. Paths under ``ignore`` (the hub's own
-data folder when it sits inside the root) are skipped.
+data folder when it sits inside the root) are skipped, and so are scratch files that are
+never content (``is_scratch``): dot-files and dot-folders (``.git``, ``.signage-hub``,
+editors' ``.name.swp`` and ``.#name``), backups ending in ``~``, vim's swap and ``4913``
+probe files, emacs' ``#name#``. A save through a temporary file still counts: the rename's
+destination is an ordinary name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,20 @@ from watchdog.observers import Observer
 log = logging.getLogger("signage.hub")
 
 CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
+_SWAP_SUFFIXES = (".swp", ".swx", ".swo", "~")
+
+
+def is_scratch(relative: Path) -> bool:
+    """Whether a path (relative to the watched folder) is a scratch file, never content."""
+    for part in relative.parts:
+        if part.startswith("."):
+            return True
+    name = relative.name
+    return (
+        name.endswith(_SWAP_SUFFIXES)
+        or name == "4913"
+        or (len(name) > 1 and name.startswith("#") and name.endswith("#"))
+    )
 
 
 class _Handler(FileSystemEventHandler):
@@ -69,6 +87,7 @@ class ChangeWatcher:
         self._max_wait_s = max_wait_s
         self._first_change: float | None = None
         self._ignore = tuple(p.resolve() for p in ignore)
+        self._folder_resolved = folder.resolve()
         self._name = name
         self._wake = threading.Condition()
         self._last_change: float | None = None
@@ -77,8 +96,18 @@ class ChangeWatcher:
         self._thread: threading.Thread | None = None
 
     def ignores(self, path: Path) -> bool:
-        """Whether a change at ``path`` is one the watcher skips."""
-        return any(path == p or p in path.parents for p in self._ignore)
+        """Whether a change at ``path`` is one the watcher skips (an ignored folder, or a
+        scratch file: see ``is_scratch``)."""
+        if any(path == p or p in path.parents for p in self._ignore):
+            return True
+        try:
+            relative = path.relative_to(self._folder_resolved)
+        except ValueError:
+            try:
+                relative = path.relative_to(self.folder)
+            except ValueError:
+                relative = Path(path.name)
+        return is_scratch(relative)
 
     def poke(self) -> None:
         """Records a change now (called by the watchdog thread, or by tests)."""
