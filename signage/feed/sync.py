@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import logging
 import os
 import random
@@ -64,7 +65,13 @@ Status = Literal["updated", "unchanged", "rejected", "failed"]
 USER_AGENT = "signage-sync/1"
 MAX_SIG_BYTES = 1024
 DEFAULT_MAX_ASSET_BYTES = 4 << 30
-_CHUNK = 1 << 16  # 64 KiB: the copy, hash and write of a chunk stay in the CPU cache
+# Asset bodies are read straight from the socket into one reused 1 MiB buffer per download
+# thread (no bytes object per chunk; hashlib and os.write release the GIL on a buffer this
+# big, so one thread hashes and writes while the other waits on its socket).
+_READ = 1 << 20
+# Writeback of a download is started every this many bytes (and at its end), so the flush
+# before the switch finds the pages mostly on disk already instead of writing all of them.
+_WRITEBACK_EVERY = 8 << 20
 
 
 def manifest_url(feed_url: str) -> str:
@@ -339,11 +346,13 @@ class SyncClient:
         except FeedError as exc:
             return self._refused(exc.reason, manifest.version, counters, validators)
         if counters.assets:
-            # One flush of every downloaded file before the switch, instead of an fsync per
-            # file (a journal commit each: it halved throughput). A power cut before this
-            # point leaves objects of a version that never became current; their sizes and
-            # hashes are checked again before any version uses them.
-            os.sync()
+            # One flush of the cache's filesystem before the switch, instead of an fsync per
+            # file (a journal commit each: it halved throughput). Each download already
+            # started its own writeback, so this mostly waits for the last few pages and
+            # one journal commit. A power cut before this point leaves objects of a version
+            # that never became current; their sizes are checked before any version uses
+            # them and a damaged cache is repaired from the feed.
+            flush_filesystem(self.store.root)
 
         already = state is not None and state.manifest == manifest.sha256
         self.store.apply(body, sig, pubkey_b64=self.pubkey_b64, now=now)
@@ -548,23 +557,37 @@ class SyncClient:
             if have:
                 _hash_into(digest, part, have)
             received = have
-            with part.open("r+b" if have else "wb") as fh:
+            view = _read_buffer()
+            body = _BodyReader(resp)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (0 if have else os.O_TRUNC)
+            fd = os.open(part, flags, 0o644)
+            try:
                 if have:
-                    fh.seek(have)
-                    fh.truncate()
-                try:
-                    for chunk in resp.stream(_CHUNK, decode_content=False):
-                        received += len(chunk)
-                        if received > size:
-                            raise FeedError(
-                                f"asset {part.name[:12]}… is larger than the {size} "
-                                "bytes the manifest announced"
-                            )
-                        digest.update(chunk)
-                        fh.write(chunk)
-                        counters.add(len(chunk), finished=False)
-                finally:
-                    fh.flush()  # made durable in one flush before the switch (_sync)
+                    os.ftruncate(fd, have)
+                    os.lseek(fd, have, os.SEEK_SET)
+                kicked = have
+                while True:
+                    # Never more than one byte past the announced size: that byte refuses it.
+                    n = body.readinto(view[: min(_READ, size - received + 1)])
+                    if not n:
+                        break
+                    received += n
+                    if received > size:
+                        raise FeedError(
+                            f"asset {part.name[:12]}… is larger than the {size} "
+                            "bytes the manifest announced"
+                        )
+                    chunk = view[:n]
+                    digest.update(chunk)
+                    _write_all(fd, chunk)
+                    counters.add(n, finished=False)
+                    if received - kicked >= _WRITEBACK_EVERY:
+                        start_writeback(fd, kicked, received - kicked)
+                        kicked = received
+                if received > kicked:
+                    start_writeback(fd, kicked, received - kicked)
+            finally:
+                os.close(fd)  # made durable in one flush before the switch (_sync)
             if received < size:
                 raise _Transient(f"connection closed after {received} of {size} bytes")
             finished = True
@@ -579,11 +602,103 @@ class SyncClient:
         counters.add(0, finished=True)
 
 
+_local = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """This thread's reused read buffer (each download thread reads one asset at a time)."""
+    view: memoryview | None = getattr(_local, "view", None)
+    if view is None:
+        view = _local.view = memoryview(bytearray(_READ))
+    return view
+
+
+class _BodyReader:
+    """Reads a response body into a caller's buffer, network failures as ``_Transient``.
+
+    The bytes come from the standard library's ``http.client`` response under urllib3's
+    (``readinto``: straight from the socket, no copy), which stops at Content-Length and
+    undoes chunked encoding. Should urllib3 ever hold something else there, its public
+    ``read1`` is used instead (one copy more).
+    """
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse) -> None:
+        self._resp = resp
+        fp = getattr(resp, "_fp", None)
+        self._fp = fp if isinstance(fp, http.client.HTTPResponse) else None
+
+    def readinto(self, view: memoryview) -> int:
+        """Bytes placed at the start of ``view``; 0 at the end of the body (or a close)."""
+        try:
+            if self._fp is not None:
+                return self._fp.readinto(view)
+            data = self._resp.read1(len(view), decode_content=False)
+        except TimeoutError:
+            raise _Transient("server stalled (read timed out)") from None
+        except (OSError, http.client.HTTPException):
+            raise _Transient("connection broken mid-body") from None
+        view[: len(data)] = data
+        return len(data)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_libc_fns: dict[str, Callable[..., int] | None] = {}
+
+
+def _libc(name: str, argtypes: tuple[type, ...]) -> Callable[..., int] | None:
+    """A function of the C library (Linux), or ``None`` where there is no such function."""
+    if name not in _libc_fns:
+        fn: Callable[..., int] | None = None
+        try:
+            import ctypes
+
+            found = getattr(ctypes.CDLL(None, use_errno=True), name)
+            found.argtypes = list(argtypes)
+            found.restype = ctypes.c_int
+            fn = found
+        except (OSError, AttributeError, ImportError):
+            fn = None
+        _libc_fns[name] = fn
+    return _libc_fns[name]
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Asks the kernel to start writing these bytes to disk now, without waiting for it
+    (``sync_file_range(SYNC_FILE_RANGE_WRITE)``). Only a head start for the flush that makes
+    them durable; does nothing where the call does not exist."""
+    import ctypes
+
+    fn = _libc("sync_file_range", (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint))
+    if fn is not None:
+        fn(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # an error only loses the head start
+
+
+def flush_filesystem(folder: Path) -> None:
+    """Makes everything written on ``folder``'s filesystem durable: ``syncfs`` on it (only
+    that filesystem, not the whole machine's dirty pages), else ``os.sync()``."""
+    import ctypes
+
+    fn = _libc("syncfs", (ctypes.c_int,))
+    if fn is not None:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if fn(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    os.sync()
+
+
 def _hash_into(digest: hashlib._Hash, path: Path, length: int) -> None:
     """Feeds the first ``length`` bytes of ``path`` (a resumed partial file) to ``digest``."""
     left = length
     with path.open("rb") as fh:
-        while left and (chunk := fh.read(min(_CHUNK, left))):
+        while left and (chunk := fh.read(min(_READ, left))):
             digest.update(chunk)
             left -= len(chunk)
 
@@ -591,7 +706,7 @@ def _hash_into(digest: hashlib._Hash, path: Path, length: int) -> None:
 def _hash_prefix(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
+        while chunk := fh.read(_READ):
             digest.update(chunk)
     return digest.hexdigest()
 
