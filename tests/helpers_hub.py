@@ -70,6 +70,8 @@ class RunningHub:
             ``DATA/hub-key.pem`` in root mode without ``key``).
         pubkey: the public key the hub printed (base64), ``None`` without a key.
         root, feed_dir, data_dir: its folders.
+        screen_token, screen_token_file: the token given as ``--screen-token-file``
+            (``None``: none), what screens hold for heartbeats and proof-of-play.
     """
 
     url: str
@@ -83,11 +85,18 @@ class RunningHub:
     process: subprocess.Popen[str]
     stderr_path: Path
     stdout_lines: list[str] = field(default_factory=list)
+    screen_token: str | None = None
+    screen_token_file: Path | None = None
 
     @property
     def auth(self) -> dict[str, str]:
         """The ``Authorization`` header for write endpoints."""
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def screen_auth(self) -> dict[str, str]:
+        """The ``Authorization`` header a screen sends (the screen token)."""
+        return {"Authorization": f"Bearer {self.screen_token}"}
 
     def stderr(self) -> str:
         """What the hub has logged so far."""
@@ -136,6 +145,7 @@ def run_hub(
     feed: Path | None = None,
     token: str | None = DEFAULT_TOKEN,
     key: Path | None = None,
+    screen_token: str | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 30.0,
 ) -> Iterator[RunningHub]:
@@ -146,6 +156,8 @@ def run_hub(
         root / feed: what it serves (exactly one).
         token: written to ``data/../token`` and passed as ``--token-file`` (``None``: none).
         key: ``--key`` (root mode generates one in ``data`` when absent).
+        screen_token: written to ``data/../DATA.screen-token`` and passed as
+            ``--screen-token-file`` (``None``: none).
         extra_args: more ``serve`` flags, e.g. ``["--keepalive", "1"]``.
         timeout: seconds to wait for ``/healthz``.
     """
@@ -160,6 +172,12 @@ def run_hub(
         token_file.write_text(token + "\n", encoding="utf-8")
         token_file.chmod(0o600)  # as an operator should; a group/world-readable one is warned
         args += ["--token-file", str(token_file)]
+    screen_token_file: Path | None = None
+    if screen_token is not None:
+        screen_token_file = data.parent / f"{data.name}.screen-token"
+        screen_token_file.write_text(screen_token + "\n", encoding="utf-8")
+        screen_token_file.chmod(0o600)
+        args += ["--screen-token-file", str(screen_token_file)]
     if key is not None:
         args += ["--key", str(key)]
     args += list(extra_args)
@@ -216,6 +234,8 @@ def run_hub(
             process=proc,
             stderr_path=stderr_path,
             stdout_lines=lines,
+            screen_token=screen_token,
+            screen_token_file=screen_token_file,
         )
     finally:
         stop_process(proc)

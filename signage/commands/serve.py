@@ -56,7 +56,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="file holding the bearer token write endpoints require (none: writes disabled)",
+        help="file holding the admin bearer token write endpoints require (none: writes "
+        "disabled); keep it off the screens",
+    )
+    parser.add_argument(
+        "--screen-token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the token screens put in their hub_token_file: it opens only "
+        "heartbeats and proof-of-play, never alerts or republish (must differ from "
+        "--token-file)",
     )
     parser.add_argument(
         "--data",
@@ -204,6 +213,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
     lifetime = parse_lifetime(args.expires)
     token = read_token_file(args.token_file) if args.token_file is not None else None
+    screen_token = (
+        read_token_file(args.screen_token_file, "--screen-token-file")
+        if args.screen_token_file is not None
+        else None
+    )
+    if token is not None and screen_token is not None and token == screen_token:
+        raise UsageError(
+            f"--screen-token-file {args.screen_token_file} holds the same token as "
+            f"--token-file {args.token_file}: a screen would then hold the admin token; "
+            "make a new one, e.g. head -c 24 /dev/urandom | base64 > screen.token"
+        )
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -219,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir=data_dir,
             key_path=key_path,
             token=token,
+            screen_token=screen_token,
             host=args.host,
             port=port,
             public_url=args.public_url,
@@ -245,6 +266,12 @@ def run(args: argparse.Namespace) -> int:
                 )
         elif not hub.snapshot().published:
             log.warning("%s holds no feed.json yet; serving it once it is published", feed_dir)
+        if token is not None and screen_token is None:
+            log.warning(
+                "no --screen-token-file: screens must hold the admin token to send "
+                "heartbeats and proof-of-play; give them a screen token of their own "
+                "(see docs/hub.md)"
+            )
         if key is None:
             log.warning("no --key: this hub serves the feed but cannot publish alerts into it")
         if args.public_url is None and args.host in ("0.0.0.0", "::", ""):  # noqa: S104

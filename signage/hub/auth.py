@@ -1,4 +1,11 @@
-"""The hub's write-endpoint guard: a bearer token from ``--token-file``, constant-time check."""
+"""The hub's write-endpoint guard: bearer tokens from ``--token-file``, constant-time check.
+
+Two tokens. The admin token (``--token-file``) opens every write endpoint: alerts,
+republish, and the screens' own endpoints. The screen token (``--screen-token-file``)
+opens only what a screen sends: heartbeats and proof-of-play batches
+(``check_screen_bearer``). A screen in a public hall holds the screen token, so whoever
+takes its SD card can at worst send false heartbeats, never put an alert on every screen.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +24,12 @@ log = logging.getLogger("signage.hub")
 MAX_TOKEN_BYTES = 4096
 
 
-def read_token_file(path: Path) -> str:
+def read_token_file(path: Path, flag: str = "--token-file") -> str:
     """The token in ``path`` (surrounding whitespace removed).
+
+    Args:
+        path: the token file.
+        flag: the option that named it, so messages say which file is wrong.
 
     Raises:
         UsageError: the file cannot be read, is empty, or is not a one-line token.
@@ -29,32 +40,37 @@ def read_token_file(path: Path) -> str:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(
-            f"--token-file {path}: cannot read it ({reason}); "
+            f"{flag} {path}: cannot read it ({reason}); "
             "create it with one line holding the token, readable by the hub"
         ) from exc
     if len(raw) > MAX_TOKEN_BYTES:
-        raise UsageError(f"--token-file {path}: {len(raw)} bytes is too long for a token")
+        raise UsageError(f"{flag} {path}: {len(raw)} bytes is too long for a token")
     try:
         token = raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
-        raise UsageError(f"--token-file {path}: not UTF-8 text") from exc
+        raise UsageError(f"{flag} {path}: not UTF-8 text") from exc
     if not token:
-        raise UsageError(f"--token-file {path}: the file is empty; put the token on one line")
+        raise UsageError(f"{flag} {path}: the file is empty; put the token on one line")
     if any(c.isspace() for c in token):
-        raise UsageError(f"--token-file {path}: a token is one word without spaces or newlines")
+        raise UsageError(f"{flag} {path}: a token is one word without spaces or newlines")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning(
-            "--token-file %s can be read by other users; restrict it: chmod 600 %s", path, path
-        )
+        log.warning("%s %s can be read by other users; restrict it: chmod 600 %s", flag, path, path)
     return token
 
 
-def check_bearer(request: Request, token: str | None) -> None:
+def check_bearer(request: Request, token: str | None, screen_token: str | None = None) -> None:
     """Refuses the request unless it carries ``Authorization: Bearer <token>``.
+
+    Args:
+        request: the incoming request.
+        token: the admin token (``None``: the hub has none).
+        screen_token: the hub's screen token, if any: offered here it is refused with a
+            403 that says so, since it opens only the screens' endpoints.
 
     Raises:
         HTTPException: 401 without or with a wrong token; 403 when the hub has no token
-            at all (write endpoints are then disabled rather than open).
+            at all (write endpoints are then disabled rather than open), or for the
+            screen token.
     """
     if token is None:
         raise HTTPException(
@@ -65,5 +81,42 @@ def check_bearer(request: Request, token: str | None) -> None:
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if scheme.lower() != "bearer" or not given.strip():
         raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    offered = given.strip().encode()
+    if hmac.compare_digest(offered, token.encode()):
+        return
+    if screen_token is not None and hmac.compare_digest(offered, screen_token.encode()):
+        raise HTTPException(
+            403,
+            "this is the screen token: it only sends heartbeats and proof-of-play; "
+            "use the admin token (the hub's --token-file) here",
+        )
+    raise HTTPException(401, "wrong bearer token", challenge)
+
+
+def check_screen_bearer(request: Request, admin: str | None, screen: str | None) -> None:
+    """The guard of the screens' write endpoints (heartbeat, proof-of-play events).
+
+    Accepts ``Authorization: Bearer <screen>`` or ``Bearer <admin>`` (the admin token keeps
+    working there, so screens set up before the screen token existed go on reporting).
+    Both comparisons always run, in constant time, so timing tells nothing about which
+    token came close. A hub with neither token accepts screens without one (it has no
+    secret to share with them, as before the screen token).
+
+    Raises:
+        HTTPException: 401 without or with a wrong token, with the same bodies and
+            ``WWW-Authenticate`` challenge as ``check_bearer``.
+    """
+    if admin is None and screen is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
+    if scheme.lower() != "bearer" or not given.strip():
+        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
+    offered = given.strip().encode()
+    accepted = False
+    for token in (screen, admin):
+        if token is not None and hmac.compare_digest(offered, token.encode()):
+            accepted = True
+    if not accepted:
         raise HTTPException(401, "wrong bearer token", challenge)

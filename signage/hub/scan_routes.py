@@ -8,7 +8,7 @@
   id as a parameter value (no open redirect).
 - ``POST /api/v1/events``: a player's proof-of-play batch ``{"events": [...]}``, each
   event with a unique ``eid``; duplicates are ignored (UNIQUE), so resending is safe.
-  Needs the bearer token when the hub has one (like heartbeats).
+  Needs the screen token or the admin token when the hub has one (like heartbeats).
 - ``GET /api/v1/report?since=30d[&until=ISO]``: plays and scans counted per screen,
   playlist and slide over the period (JSON), for ``signage report``. The period is
   widened to whole UTC hours.
@@ -317,8 +317,7 @@ class ScanRoom:
             log.info("forgot %d proof-of-play event id(s) older than %s", gone, oldest)
 
     async def events(self, request: Request) -> Response:
-        if self.hub.config.token is not None:
-            self.hub.require_token(request)
+        self.hub.require_screen_token(request)
         body = await request.body()
         if len(body) > MAX_BATCH_BYTES:
             raise HTTPException(

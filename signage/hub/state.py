@@ -13,7 +13,9 @@ receive it and use its public names:
 - ``hub.refresh_if_due()``: re-signs the served feed (same content, fresh expiry) once it
   has used up half its lifetime; the app calls it every ``config.refresh_check_s``.
 - ``hub.on_publish(callback)``: called with each new ``FeedSnapshot`` the hub serves.
-- ``hub.require_token(request)``: the guard of every write endpoint.
+- ``hub.require_token(request)``: the guard of every admin write endpoint (admin token).
+- ``hub.require_screen_token(request)``: the guard of the screens' own write endpoints
+  (heartbeat, proof-of-play): the screen token or the admin token.
 
 Two modes. With a content root (``--root``) the hub publishes the root into
 ``config.feed_dir`` and republishes on every saved change; alerts go into that publish.
@@ -44,7 +46,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from signage.errors import FeedError, SignageError, ValidationError
-from signage.hub.auth import check_bearer
+from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.push import KEEPALIVE_S, Broadcaster
 from signage.model import Alert
 
@@ -83,7 +85,10 @@ class HubConfig:
         feed_dir: the published feed folder served (written by the hub in root mode).
         data_dir: the hub's own state: SQLite database, generated key, alerts, overlay feed.
         key_path: the signing key file, when one was given or generated.
-        token: the bearer token write endpoints require (``None``: writes disabled).
+        token: the admin bearer token write endpoints require (``None``: writes disabled).
+        screen_token: the token screens hold (``--screen-token-file``): accepted only by
+            heartbeats and proof-of-play batches, beside ``token``. ``None``: those accept
+            ``token`` only (or anything when the hub has no token at all).
         host, port: where the hub listens (``port`` is the bound port, never 0).
         public_url: the base URL screens and phones use (``/q/`` links); ``base_url``
             falls back to ``http://host:port``.
@@ -105,6 +110,7 @@ class HubConfig:
     root: Path | None = None
     key_path: Path | None = None
     token: str | None = field(default=None, repr=False)
+    screen_token: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8750
     public_url: str | None = None
@@ -317,8 +323,13 @@ class Hub:
 
     def require_token(self, request: Request) -> None:
         """Refuses ``request`` (401/403 ``HTTPException``, JSON by the app's handler)
-        unless it carries the hub's bearer token."""
-        check_bearer(request, self.config.token)
+        unless it carries the hub's admin bearer token (the screen token gets a 403)."""
+        check_bearer(request, self.config.token, self.config.screen_token)
+
+    def require_screen_token(self, request: Request) -> None:
+        """Refuses ``request`` (401 ``HTTPException``) unless it carries the screen token or
+        the admin token; a hub with neither accepts it (see ``check_screen_bearer``)."""
+        check_screen_bearer(request, self.config.token, self.config.screen_token)
 
     # -------------------------------------------------------------------- database
 

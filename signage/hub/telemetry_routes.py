@@ -6,8 +6,9 @@
 online (a heartbeat within the online window, 90 s by default), stale content, last error,
 screenshot path and URL. ``GET /api/v1/screens/<screen>/screenshot`` serves the PNG.
 
-Heartbeats need the hub's bearer token when the hub has one (``--token-file``); a hub
-without a token accepts them, since it has no write secret to share with its screens.
+Heartbeats need the hub's screen token (``--screen-token-file``) or its admin token
+(``--token-file``) when the hub has either; a hub with neither accepts them, since it has
+no secret to share with its screens.
 
 The decisions (online? stale? why?) are the pure function ``assess``; the rest is I/O.
 """
@@ -285,8 +286,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return version if version > 0 else None  # 0: nothing published yet
 
     async def heartbeat(request: Request) -> Response:
-        if hub.config.token is not None:
-            hub.require_token(request)
+        hub.require_screen_token(request)
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse({"error": "heartbeat too large"}, status_code=413)
