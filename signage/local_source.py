@@ -6,6 +6,13 @@ signed feed), then watches ``playlists/``, ``assets/`` and ``alerts/`` with watc
 of file events are debounced (150 ms) into one reload, so a saved edit reaches the screen
 well within a second.
 
+Start-up from an unchanged root: after each clean load the root's file list with sizes and
+modification times (``RootStamp``) is kept beside the cache. If the root still has that
+stamp at the next start, the cache's current version (validated when it was applied) is
+delivered at once, without importing the validator or copying anything; the full load and
+the watcher start once the screen has settled (``screen_settled``), and their content is
+delivered only if it differs. A root that changed is validated before anything of it shows.
+
 When some files fail validation, each is reported once as ``playlist_rejected`` with its
 ``path:line:col: message`` lines, and the content keeps every valid playlist plus the last
 good version of each rejected one (assets from the root, else from the last good version).
@@ -15,7 +22,9 @@ refuses a root with any error, which would hold back the valid edits of other fi
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,6 +42,59 @@ log = logging.getLogger("signage.player")
 DEBOUNCE_S = 0.15
 WATCHED = ("playlists", "assets", "alerts")
 _IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".part")
+STAMP_FILE = "local-root.json"  # beside the store's own files in the cache folder
+SETTLE_WAIT_S = 2.0  # longest wait for the screen before the deferred full load starts
+
+# (path relative to the root, size, mtime_ns, inode) of every file that decides the content
+FileStamp = tuple[str, int, int, int]
+
+
+def root_stamp(root: Path) -> tuple[FileStamp, ...]:
+    """The files of ``root`` that decide its content, with size, mtime and inode, sorted.
+
+    Covers the root's top-level files (``theme.yaml``...) and everything under
+    ``playlists/``, ``alerts/`` and ``assets/`` (hidden names skipped: editors' swap files).
+    Raises OSError if the root itself cannot be listed.
+    """
+    out: list[FileStamp] = []
+
+    def add(entry: os.DirEntry[str]) -> None:
+        try:
+            st = entry.stat()
+        except OSError:
+            return
+        rel = Path(entry.path).relative_to(root).as_posix()
+        out.append((rel, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    with os.scandir(root) as top:
+        for entry in top:
+            if entry.is_file() and not entry.name.startswith("."):
+                add(entry)
+    stack = [root / folder for folder in WATCHED]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                listed = list(entries)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                stack.append(Path(entry.path))
+            else:
+                add(entry)
+    return tuple(sorted(out))
+
+
+def same_content(a: Content, b: Content) -> bool:
+    """Whether two versions would show the same (version numbers and times aside)."""
+    return (
+        a.playlists == b.playlists
+        and a.theme == b.theme
+        and a.alerts == b.alerts
+        and dict(a.assets) == dict(b.assets)
+    )
 
 
 def _file_key(problem_path: str) -> str:
@@ -49,6 +111,9 @@ class LocalSource:
         allowed_hosts: QR and web hosts allowed (empty: any https host).
         clock: the aware current time (tests inject one).
         debounce_s: quiet time after the last file event before reloading.
+        wait_for_screen: after the first delivery, hold the watcher and the deferred full
+            load until ``screen_settled()`` is called (at most ``SETTLE_WAIT_S``), so they
+            do not compete with the first slide's preparation. The player calls it.
     """
 
     def __init__(
@@ -59,6 +124,7 @@ class LocalSource:
         allowed_hosts: frozenset[str] = frozenset(),
         clock: Callable[[], datetime] | None = None,
         debounce_s: float = DEBOUNCE_S,
+        wait_for_screen: bool = False,
     ) -> None:
         self.root = root
         self.cache = cache
@@ -76,6 +142,10 @@ class LocalSource:
         self._reported: dict[str, tuple[str, ...]] = {}  # file -> errors last reported
         self._stopped = threading.Event()
         self._starter: threading.Thread | None = None
+        self._wait_for_screen = wait_for_screen
+        self._settled = threading.Event()
+        self._stamp: tuple[FileStamp, ...] | None = None  # the root as the last load saw it
+        self.started_from_cache = False  # the first delivery came from an unchanged root
 
     def describe(self) -> str:
         return str(self.root.resolve())
@@ -90,20 +160,113 @@ class LocalSource:
         self._on_content = on_content
         self._events = events
         self._stopped.clear()
+        self._settled.clear()
         self._starter = threading.Thread(target=self._first_load, name="local-source", daemon=True)
         self._starter.start()
 
+    def screen_settled(self) -> None:
+        """The screen shows what it was given: the deferred start-up work may run now."""
+        self._settled.set()
+
     def _first_load(self) -> None:
-        # Watch first: an edit saved while the first load runs still triggers a reload.
-        if not self._stopped.is_set():
-            self._watch()
+        cached = self._from_cache()
+        if cached is not None:
+            self.started_from_cache = True
+            with self._lock:
+                self._last = cached
+                self._version = cached.version
+                self._good = {p.id: p for p in cached.playlists}
+            if self._on_content is not None and not self._stopped.is_set():
+                self._on_content(cached)
+        else:
+            try:
+                self.reload()  # validated before anything of it is delivered
+            except Exception:  # keep watching: a fixed file will load on its next save
+                log.exception("loading %s failed", self.root)
+        if self._wait_for_screen:
+            self._settled.wait(SETTLE_WAIT_S)
+        if self._stopped.is_set():
+            return
+        seen = self._stamp
+        self._watch()
         try:
-            self.reload()
-        except Exception:  # keep watching: a fixed file will load on its next save
+            if cached is not None:
+                # Same files, same result; re-checked anyway (and root alerts re-read at
+                # this time), delivered only if something differs.
+                self.reload(only_if_changed=True)
+            elif seen is None or self._read_stamp() != seen:
+                self._poke()  # saved while the first load ran, before the watcher started
+        except Exception:
             log.exception("loading %s failed", self.root)
+
+    def _read_stamp(self) -> tuple[FileStamp, ...] | None:
+        try:
+            return root_stamp(self.root)
+        except OSError:
+            return None
+
+    def _from_cache(self) -> Content | None:
+        """The cache's current version if the root is unchanged since it was applied."""
+        try:
+            record = json.loads((self.cache / STAMP_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        stamp = self._read_stamp()
+        if (
+            stamp is None
+            or not isinstance(record, dict)
+            or record.get("key") != self._stamp_key()
+            or record.get("files") != [list(f) for f in stamp]
+        ):
+            return None
+        from signage.feed.store import Store
+
+        store = Store(self.cache)
+        state = store.state()
+        if state is None or state.manifest != record.get("manifest"):
+            return None
+        manifest = store.current_manifest()
+        if manifest is None or manifest.sha256 != state.manifest or store.missing_blobs(manifest):
+            return None
+        log.info(
+            "content root %s unchanged since version %d: shown from the cache",
+            self.root,
+            manifest.version,
+        )
+        return store.content_of(manifest, source=str(self.root))
+
+    def _stamp_key(self) -> list[str]:
+        """What else decides the validated result: the root, the allow-list, the code."""
+        from signage import __version__
+
+        return [str(self.root.resolve()), ",".join(sorted(self.allowed_hosts)), __version__]
+
+    def _remember_stamp(self, stamp: tuple[FileStamp, ...] | None, content: Content) -> None:
+        """Records the root's stamp beside the cache after a clean load (else forgets it)."""
+        from signage.feed.store import Store, write_atomic
+
+        path = self.cache / STAMP_FILE
+        stamped = {f[0] for f in stamp} if stamp is not None else set()
+        state = Store(self.cache).state()
+        if stamp is None or state is None or not set(content.assets) <= stamped:
+            path.unlink(missing_ok=True)  # an asset outside the stamped folders: no shortcut
+            return
+        record = {
+            "key": self._stamp_key(),
+            "manifest": state.manifest,
+            "files": [list(f) for f in stamp],
+        }
+        write_atomic(path, json.dumps(record).encode(), sync_dir=False)
+
+    def _forget_stamp(self) -> None:
+        try:
+            (self.cache / STAMP_FILE).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("%s could not be removed: %s", self.cache / STAMP_FILE, exc)
 
     def stop(self) -> None:
         self._stopped.set()
+        self._settled.set()  # wakes a first load waiting for the screen
         starter = self._starter
         if starter is not None and starter is not threading.current_thread():
             starter.join(timeout=1.0)
@@ -117,10 +280,15 @@ class LocalSource:
             observer.join(timeout=1.0)
 
     # -- loading --------------------------------------------------------------------------
-    def reload(self) -> Content | None:
-        """Loads the root now; delivers and returns new content, or ``None`` if nothing valid."""
+    def reload(self, *, only_if_changed: bool = False) -> Content | None:
+        """Loads the root now; delivers and returns new content, or ``None`` if nothing valid
+        (or, with ``only_if_changed``, nothing different from the last delivery)."""
         with self._lock:
+            last = self._last
             content = self._load()
+            unchanged = content is not None and last is not None and same_content(content, last)
+            if only_if_changed and unchanged:
+                return None
             if content is not None:
                 self._last = content
         if content is not None and self._on_content is not None and not self._stopped.is_set():
@@ -132,15 +300,22 @@ class LocalSource:
 
         now = self._clock()
         version = self._version + 1
+        stamp = self._stamp = self._read_stamp()  # before reading: a later edit mismatches
         try:
             content = content_from_root(
                 self.root, self.cache, version, now, allowed_hosts=self.allowed_hosts
             )
         except ValidationError as exc:
+            self._forget_stamp()
             return self._load_partial(version, now, exc.problems)
         except OSError as exc:
+            self._forget_stamp()
             log.warning("content root %s could not be read: %s", self.root, exc)
             return None
+        try:
+            self._remember_stamp(stamp, content)
+        except OSError as exc:  # only the next start's shortcut is lost
+            log.warning("%s not written: %s", self.cache / STAMP_FILE, exc)
         self._version = version
         self._good = {p.id: p for p in content.playlists}
         self._report({})

@@ -102,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
         from signage.local_source import LocalSource
 
         source: ContentSource = LocalSource(
-            root, cache=config.cache / "local", allowed_hosts=config.allowed_hosts
+            root,
+            cache=config.cache / "local",
+            allowed_hosts=config.allowed_hosts,
+            wait_for_screen=True,  # the player calls screen_settled() after the first slide
         )
     else:
         from signage.feed.source import FeedSource
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         fullscreen=fullscreen,
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
+        qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
     )
     if fullscreen:
         from signage.player.blanking import inhibit_blanking

@@ -37,7 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from signage.errors import FeedError
-from signage.feed import codec, signing
+from signage.feed import codec
 from signage.feed.manifest import Manifest, parse_manifest
 from signage.model import Content
 
@@ -311,6 +311,8 @@ class Store:
         if pubkey_b64 is not None:
             if sig is None:
                 raise FeedError("the feed has no signature (feed.json.sig)")
+            from signage.feed import signing  # cryptography: only for signed feeds
+
             signing.verify(manifest_bytes, sig, pubkey_b64)
         manifest = self._parse(manifest_bytes)
         if manifest.expired(now):

@@ -213,6 +213,12 @@ class AlertLayer(QWidget):
         """Every alert this screen shows now, in order (the first is on screen or takes turns)."""
         return self._shown
 
+    def set_theme(self, theme: Theme) -> None:
+        """Takes the fonts of a new content version's theme (GUI thread)."""
+        self.theme = theme
+        if self._active:
+            self.update()
+
     def set_alerts(self, alerts: Sequence[Alert]) -> None:
         """Takes the alerts of a new content version (GUI thread) and re-decides at once."""
         self._alerts = tuple(alerts)

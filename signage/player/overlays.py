@@ -8,14 +8,22 @@ static slide costs almost no CPU.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PIL import Image
 from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
     QDate,
+    QIODevice,
     QLocale,
     QObject,
     QRect,
@@ -33,6 +41,9 @@ from signage.player.clock import Clock, Timer
 from signage.player.layout import Rect, ScreenLayout, fitted_size, qr_padding, screen_layout
 from signage.player.textfit import body_font, title_font
 
+if TYPE_CHECKING:  # Pillow comes with the QR maker, on its worker thread
+    from PIL import Image
+
 TICKER_TURN_S = 8.0
 
 log = logging.getLogger("signage.player")
@@ -48,6 +59,28 @@ def zone(timezone: str) -> ZoneInfo:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+TICKER_LABELS = {"es": "NOTICIAS", "en": "NEWS", "pt": "NOTÍCIAS", "fr": "INFOS"}
+
+
+def ticker_label(locale: str) -> str:
+    """The word on the ticker's marker in the screen's language (Spanish otherwise)."""
+    return TICKER_LABELS.get(locale.replace("_", "-").split("-")[0].lower(), "NOTICIAS")
+
+
+def readable_on(background: QColor) -> QColor:
+    """Black or white, whichever reads better on ``background`` (relative luminance)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = (
+        0.2126 * channel(background.redF())
+        + 0.7152 * channel(background.greenF())
+        + 0.0722 * channel(background.blueF())
+    )
+    return QColor("#111111") if lum > 0.179 else QColor("#ffffff")
 
 
 def clock_text(now: datetime, timezone: str, locale: str) -> str:
@@ -116,43 +149,139 @@ def qr_overlay(
     return overlay
 
 
+@dataclass(frozen=True, slots=True)
+class QRKey:
+    """What decides a slide's QR image (the cache key of ``QRMaker``)."""
+
+    qr: Hashable  # the slide's QRCode
+    attribution: Hashable
+    screen: str
+    playlist: str
+    slide: str
+    link_base: str | None
+    allowed_hosts: frozenset[str]
+    screen_height: int
+
+    def file_name(self) -> str:
+        """A stable name for the image this key gives (same inputs and code: same name)."""
+        from signage import __version__
+
+        parts = (
+            repr(self.qr),
+            repr(self.attribution),
+            self.screen,
+            self.playlist,
+            self.slide,
+            repr(self.link_base),
+            ",".join(sorted(self.allowed_hosts)),
+            str(self.screen_height),
+            __version__,
+        )
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32] + ".png"
+
+
+def load_qr(path: Path, caption: str | None) -> QROverlay | None:
+    """A QR image kept by ``save_qr`` (``None`` if absent or unreadable: make it again)."""
+    if not path.is_file():
+        return None
+    image = QImage(str(path))
+    url = image.text("url")
+    if image.isNull() or not url or image.width() != image.height():
+        return None
+    return QROverlay(url, image.convertToFormat(QImage.Format.Format_RGB888), caption)
+
+
+def save_qr(path: Path, overlay: QROverlay) -> None:
+    """Keeps a made QR as a PNG (its URL in a text chunk): temp file, fsync, rename."""
+    image = QImage(overlay.image)
+    image.setText("url", overlay.url)
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buf, "PNG")  # type: ignore[call-overload]  # stub says bytes; runtime takes str
+    buf.close()
+    if not ok:
+        raise OSError(f"{path.name}: the QR image could not be encoded")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".qr-", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(bytes(data.data()))
+            out.flush()
+            os.fsync(out.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class _QRTask(QRunnable):
-    def __init__(self, maker: QRMaker, url: str, height: int, caption: str | None) -> None:
+    def __init__(
+        self,
+        maker: QRMaker,
+        key: QRKey,
+        playlist: Playlist,
+        slide: Slide,
+        kept: Path | None,
+    ) -> None:
         super().__init__()
         self._maker = maker
-        self._url = url
-        self._height = height
-        self._caption = caption
+        self._key = key
+        self._playlist = playlist
+        self._slide = slide
+        self._kept = kept
 
     def run(self) -> None:
-        from signage import qr as qrmod
-
+        key = self._key
+        kept = self._kept
+        caption = self._slide.qr.caption if self._slide.qr is not None else None
+        if kept is not None and (overlay := load_qr(kept, caption)) is not None:
+            self._maker.made.emit(key, overlay)
+            return
         try:
-            image = pil_to_qimage(qrmod.qr_image(self._url, self._height))
-        except ValueError as exc:
-            log.warning("QR not drawn: %s", exc)
-            image = QImage()
-        self._maker.made.emit(self._url, image, self._caption or "")
+            overlay = qr_overlay(
+                self._playlist,
+                self._slide,
+                screen=key.screen,
+                allowed_hosts=key.allowed_hosts,
+                link_base=key.link_base,
+                screen_height=key.screen_height,
+            )
+        except Exception:  # a QR bug must not leave the slide waiting forever
+            log.exception("QR of %s/%s not drawn", self._playlist.id, self._slide.id)
+            overlay = None
+        if kept is not None and overlay is not None:
+            try:
+                save_qr(kept, overlay)
+            except OSError as exc:  # only the next start's shortcut is lost
+                log.warning("QR image not kept: %s", exc)
+        self._maker.made.emit(self._key, overlay)
 
 
 class QRMaker(QObject):
     """Makes QR images on a worker thread (a QR takes ~30 ms of pure Python to encode).
 
     ``want(...)`` answers at once from the cache, else queues the work and answers
-    ``PENDING``; ``made(url)`` follows when it is ready. The player presents a slide only
-    once its QR is ready, so the GUI thread never encodes one.
+    ``PENDING``; ``made(key, overlay)`` follows when it is ready. The player presents a
+    slide only once its QR is ready, so the GUI thread never encodes one, nor imports the
+    encoder (``signage.qr``, qrcode, Pillow: ~40 ms before the first slide otherwise).
+
+    With ``keep_dir``, each QR made is also kept there as a PNG named after everything
+    that decides it (``QRKey.file_name``), so the next start reads it (~1 ms) instead of
+    importing the encoder and encoding (~75 ms).
     """
 
-    made = Signal(str, QImage, str)
+    made = Signal(object, object)  # QRKey, QROverlay | None
     PENDING = QROverlay("", QImage(), None)
     CACHE = 64
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, keep_dir: Path | None = None) -> None:
         super().__init__(parent)
+        self.keep_dir = keep_dir
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._cache: dict[tuple[str, int], QROverlay | None] = {}
-        self._pending: set[tuple[str, int]] = set()
+        self._cache: dict[QRKey, QROverlay | None] = {}
+        self._pending: set[QRKey] = set()
         self.made.connect(self._on_made)
 
     def want(
@@ -165,34 +294,35 @@ class QRMaker(QObject):
         link_base: str | None,
         screen_height: int,
     ) -> QROverlay | None:
-        """The slide's QR (``None``: it has none), or ``PENDING`` while it is being made."""
+        """The slide's QR (``None``: it has none or it is not drawable), or ``PENDING``."""
         qr = slide.qr
         if qr is None or not playlist.overlays.qr:
             return None
-        from signage import qr as qrmod
-
-        if not qrmod.drawable(qr.url, allowed_hosts):
-            return None
-        url = qrmod.encoded_url(
-            qr, playlist.attribution, screen, playlist.id, slide.id, link_base=link_base
+        key = QRKey(
+            qr,
+            playlist.attribution,
+            screen,
+            playlist.id,
+            slide.id,
+            link_base,
+            allowed_hosts,
+            screen_height,
         )
-        key = (url, screen_height)
         if key in self._cache:
             return self._cache[key]
         if key not in self._pending:
             self._pending.add(key)
-            self._pool.start(_QRTask(self, url, screen_height, qr.caption))
+            kept = self.keep_dir / key.file_name() if self.keep_dir is not None else None
+            self._pool.start(_QRTask(self, key, playlist, slide, kept))
         return self.PENDING
 
-    def _on_made(self, url: str, image: QImage, caption: str) -> None:
-        key = (url, image.height() if not image.isNull() else 0)
-        matches = [k for k in self._pending if k[0] == url]
-        for k in matches:
-            self._pending.discard(k)
+    def _on_made(self, key: object, overlay: object) -> None:
+        if not isinstance(key, QRKey):
+            return
+        self._pending.discard(key)
         if len(self._cache) >= self.CACHE:
             self._cache.clear()
-        for k in matches or [key]:
-            self._cache[k] = None if image.isNull() else QROverlay(url, image, caption or None)
+        self._cache[key] = overlay if isinstance(overlay, QROverlay) else None
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         self._pool.clear()
@@ -354,10 +484,22 @@ class OverlayLayer(QWidget):
         if headline is not None:
             band = lay.ticker
             self._plate(painter, band, 225)
-            mark = Rect(band.x, band.y, round(band.h * 1.1), band.h)
-            painter.setBrush(QColor(self.theme.accent))
+            # The marker names what the band is ("NOTICIAS"), in the accent colour.
+            label = ticker_label(self._locale)
+            label_font = title_font(self.theme.font_family, max(9, round(band.h * 0.34)))
+            pad_x = round(band.h * 0.35)
+            label_w = QFontMetrics(label_font).horizontalAdvance(label) + 2 * pad_x
+            mark = Rect(band.x, band.y, min(label_w, band.w // 3), band.h)
+            accent = QColor(self.theme.accent)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(accent)
             painter.drawRoundedRect(
                 QRectF(mark.x, mark.y, mark.w, mark.h), band.h * 0.18, band.h * 0.18
+            )
+            painter.setFont(label_font)
+            painter.setPen(readable_on(accent))
+            painter.drawText(
+                QRect(mark.x, mark.y, mark.w, mark.h), int(Qt.AlignmentFlag.AlignCenter), label
             )
             font = body_font(self.theme.font_family, max(10, round(band.h * 0.45)))
             painter.setFont(font)

@@ -68,6 +68,7 @@ class _Turn:
     index: int
     item: ScheduledSlide | None  # None for the idle screen
     view: SlideView
+    with_content: bool = False  # presented once content had arrived (not the waiting screen)
 
     @property
     def key(self) -> SlideKey | None:
@@ -122,6 +123,7 @@ class Player(QObject):
         fullscreen: frameless, full screen on the primary screen, cursor hidden.
         snapshots: folder for a PNG of each slide and alert as it is first fully shown.
         link_base: the hub's public URL for tracked QR links.
+        qr_keep: folder where made QR images are kept for the next start (``None``: none).
     """
 
     first_frame_painted = Signal()
@@ -142,6 +144,7 @@ class Player(QObject):
         link_base: str | None = None,
         fade_ms: int = FADE_MS,
         stats_every_s: float = STATS_EVERY_S,
+        qr_keep: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -169,10 +172,11 @@ class Player(QObject):
         self._slide_timer: Timer | None = None
         self._plan_timer: Timer | None = None
         self._retry_timer: Timer | None = None
-        self.qr_maker = QRMaker(self)
+        self.qr_maker = QRMaker(self, keep_dir=qr_keep)
         self.qr_maker.made.connect(self._on_qr_made, Qt.ConnectionType.QueuedConnection)
         self._shown_since: datetime | None = None
         self._stopped = False
+        self._source_told = False
         self._has_shown_slide = False
         self._quick = False
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
@@ -340,6 +344,8 @@ class Player(QObject):
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         if self.alerts is not None:
+            if hasattr(self.alerts, "set_theme"):
+                self.alerts.set_theme(theme)
             self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
@@ -431,7 +437,7 @@ class Player(QObject):
         if self._want_next or self._current is None:
             self._present(turn)
 
-    def _on_qr_made(self, url: str, image: object, caption: str) -> None:
+    def _on_qr_made(self, key: object, overlay: object) -> None:
         self._on_next_ready()
 
     def _on_next_failed(self, reason: str) -> None:
@@ -466,6 +472,7 @@ class Player(QObject):
         self._want_next = False
         self._cancel_slide_timer()
         self._presenting = turn
+        turn.with_content = self._content is not None
         # The first slide after start-up cuts in: nothing worth a fade was on screen yet.
         fade = self.fade_ms if self._has_shown_slide else 0
         if self._quick:
@@ -534,6 +541,13 @@ class Player(QObject):
         if not self._first_painted:
             self._first_painted = True
             self.first_frame_painted.emit()
+        if turn.with_content and not self._source_told:
+            # What the content asked for is on screen: the source's deferred start-up work
+            # (watcher, re-validation) no longer competes with it.
+            self._source_told = True
+            settled = getattr(self.source, "screen_settled", None)
+            if callable(settled):
+                settled()
 
     def _duration_of(self, slide: Slide, view: SlideView) -> float:
         if slide.duration_s is not None:
@@ -593,7 +607,13 @@ class Player(QObject):
             log.info("alert layer not available: alerts are not shown")
             return None
         layer = module.AlertLayer(
-            self.window, theme, self.screen, self.config.exercise, self.events, self.snap
+            self.window,
+            theme,
+            self.screen,
+            self.config.exercise,
+            self.events,
+            self.snap,
+            clock=self.clock,
         )
         self.window.add_layer(layer, show=False)
         layer.active_changed.connect(self._on_alert_active)

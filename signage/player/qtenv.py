@@ -43,14 +43,13 @@ def prepare_environment(*, headless: bool) -> bool:
 
 
 def _pyside_drops_none_references() -> bool:
-    """Whether the installed PySide6 is a release known to drop those references (6.12)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """Whether the installed PySide6 is a release known to drop those references (6.12).
 
-    try:
-        release = version("PySide6_Essentials")
-    except PackageNotFoundError:
-        return False
-    return release.startswith("6.12.")
+    Asks the imported package, not ``importlib.metadata`` (~18 ms of start-up).
+    """
+    import PySide6
+
+    return str(getattr(PySide6, "__version__", "")).startswith("6.12.")
 
 
 def protect_none() -> bool:
