@@ -41,6 +41,9 @@ class PlayerConfig:
         pubkey: base64 of the 32 raw bytes of the publisher's Ed25519 key.
         hub: base URL of the hub for heartbeats, proof-of-play batches and scans
             (defaults to the feed's origin when the feed is served by a hub).
+        hub_token_file: file holding the bearer token for heartbeats and proof-of-play:
+            the hub's screen token (``signage serve --screen-token-file``), never its
+            admin token, which would let anyone with this screen's disk raise alerts.
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.

@@ -40,6 +40,11 @@ DEFAULT_SCREENSHOT_EVERY_S = 300.0
 SCREENSHOT_WIDTH = 320
 MAX_SCREENSHOT_BYTES = 512 * 1024  # the hub refuses bigger; ours are ~20-80 KB
 HEARTBEAT_PATH = "/api/v1/heartbeat"
+# Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
+AUTH_REFUSED_HINT = (
+    " (hub_token_file in the player configuration must hold the hub's screen token, "
+    "the file it was started with as --screen-token-file)"
+)
 
 # Proof-of-play events that mean something went wrong on screen or in the feed.
 ERROR_EVENTS = ("slide_skipped", "feed_rejected", "playlist_rejected")
@@ -415,7 +420,10 @@ class Heartbeat:
                 ok = True
             else:
                 log.warning(
-                    "the hub refused the heartbeat at %s: HTTP %s", self.url, response.status_code
+                    "the hub refused the heartbeat at %s: HTTP %s%s",
+                    self.url,
+                    response.status_code,
+                    AUTH_REFUSED_HINT if response.status_code in (401, 403) else "",
                 )
             response.close()
         except requests.RequestException as exc:

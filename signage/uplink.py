@@ -44,6 +44,12 @@ __all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
 log = logging.getLogger("signage.uplink")
 
+# Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
+AUTH_REFUSED_HINT = (
+    " (hub_token_file in the player configuration must hold the hub's screen token, "
+    "the file it was started with as --screen-token-file)"
+)
+
 DEFAULT_MAX_SPOOL_BYTES = 50 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024
 DEFAULT_BATCH_SIZE = 500
@@ -349,7 +355,8 @@ class EventUplink:
             self._dropped += len(events)
             return True
         if response.status_code >= 300:
-            self._note_failure(f"hub answered {response.status_code}: {response.text[:200]}")
+            hint = AUTH_REFUSED_HINT if response.status_code in (401, 403) else ""
+            self._note_failure(f"hub answered {response.status_code}: {response.text[:200]}{hint}")
             return False
         try:
             refused = response.json().get("rejected") or []

@@ -11,6 +11,7 @@ its proof-of-play reaches the hub's report.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from signage.heartbeat import Heartbeat, HeartbeatReport
 from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.state import HubConfig
 from signage.logs import ErrorTally
+from signage.uplink import EventUplink
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
 
 ADMIN = "admin-token-0123456789"
@@ -164,6 +166,48 @@ def test_heartbeats_and_events_take_the_screen_token_and_the_admin_token(
         ("pantalla-admin", "bienvenida"): 1,
     }
     assert HINT not in hub.stderr()  # this hub has a screen token: no hint
+
+
+def _wait(predicate: Any, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_screen_with_a_wrong_token_is_told_what_to_fix_and_loses_nothing(
+    hub: RunningHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    beat = Heartbeat(hub.url, "mal-configurada", token="token-de-otro-hub", tally=ErrorTally())
+    with caplog.at_level(logging.WARNING, logger="signage.kiosk"):
+        try:
+            assert beat.beat() is False
+        finally:
+            beat.stop()
+    refused = [r.getMessage() for r in caplog.records if "refused the heartbeat" in r.getMessage()]
+    assert refused and "HTTP 401" in refused[0] and "--screen-token-file" in refused[0]
+
+    spool = tmp_path / "spool"
+    fast: dict[str, Any] = {"flush_s": 0.05, "backoff_s": 0.05, "max_backoff_s": 0.3}
+    wrong = EventUplink(hub.url, "token-de-otro-hub", spool, screen="sala-3", **fast)
+    wrong.start()
+    try:
+        for _ in range(3):
+            wrong.offer(_event("sala-3", "bienvenida"))
+        _wait(lambda: wrong.stats().last_error is not None, "the uplink refused")
+    finally:
+        wrong.stop(last_send_s=0)
+    reason = wrong.stats().last_error
+    assert reason is not None and "401" in reason and "--screen-token-file" in reason
+    assert _plays(hub) == {}
+    # fixed: the same spool, now with the screen token, delivers what was kept
+    fixed = EventUplink(hub.url, SCREEN, spool, screen="sala-3", **fast)
+    fixed.start()
+    try:
+        _wait(lambda: _plays(hub) == {("sala-3", "bienvenida"): 3}, "the kept events sent")
+    finally:
+        fixed.stop()
 
 
 def test_the_screen_token_opens_no_admin_endpoint(hub: RunningHub) -> None:

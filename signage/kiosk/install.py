@@ -71,7 +71,7 @@ locale: es-CO
 # feed: https://hub.example.gov.co:8750/feed.json
 # pubkey: BASE64-OF-THE-PUBLISHER-KEY   # printed by `signage serve` / `signage keygen`
 # hub: https://hub.example.gov.co:8750
-# hub_token_file: /etc/signage/hub.token
+# hub_token_file: /etc/signage/screen.token   # the hub's SCREEN token, never its admin one
 # poll: 15
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
