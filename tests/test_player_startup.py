@@ -1,0 +1,258 @@
+"""Start-up shortcuts: an unchanged content root is shown from the cache's last validated
+version and re-checked after the first slide; a changed root is validated before it shows;
+QR images are kept for the next start; the alert layer follows the player's clock and theme;
+the ticker's marker names the band."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from signage.events import EventLog
+from signage.feed.store import Store
+from signage.local_source import STAMP_FILE, LocalSource, root_stamp, same_content
+from signage.model import Content, Overlays, QRCode, SlideKind, Theme
+from tests.helpers_player import EventTrap, GivenSource, content, slide, solid_png, wait_until
+from tests.test_local_source import Inbox, make_root
+
+
+def start(source: LocalSource, log: EventLog | None = None) -> Inbox:
+    inbox = Inbox()
+    source.start(inbox, log or EventLog(None))
+    return inbox
+
+
+def first_run(root: Path, cache: Path) -> Content:
+    """A run that validates the root and leaves the cache and the stamp behind."""
+    source = LocalSource(root, cache=cache)
+    try:
+        inbox = start(source)
+        assert inbox.wait(1)
+        assert not source.started_from_cache
+    finally:
+        source.stop()
+    assert (cache / STAMP_FILE).is_file()
+    return inbox.items[0]
+
+
+def test_an_unchanged_root_is_shown_from_the_cache_then_rechecked_after_the_screen(tmp_path):
+    root, cache = make_root(tmp_path), tmp_path / "cache"
+    before = first_run(root, cache)
+    applied = Store(cache).state()
+    assert applied is not None
+
+    source = LocalSource(root, cache=cache, wait_for_screen=True)
+    try:
+        inbox = start(source)
+        assert inbox.wait(1)
+        assert source.started_from_cache
+        shown = inbox.items[0]
+        assert same_content(shown, before)
+        assert shown.asset_path("assets/red.png") == before.asset_path("assets/red.png")
+        # Nothing was validated or applied yet: the screen has not settled.
+        time.sleep(0.3)
+        state = Store(cache).state()
+        assert state is not None and state.manifest == applied.manifest
+        source.screen_settled()
+        # The deferred full load runs (a new version is applied in the store) ...
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            state = Store(cache).state()
+            if state is not None and state.manifest != applied.manifest:
+                break
+            time.sleep(0.02)
+        assert state is not None and state.manifest != applied.manifest
+        # ... and, the root being the same, nothing new is delivered.
+        assert not inbox.wait(2, timeout=0.5)
+    finally:
+        source.stop()
+
+
+def test_a_changed_root_is_validated_before_anything_of_it_shows(tmp_path):
+    root, cache = make_root(tmp_path), tmp_path / "cache"
+    first_run(root, cache)
+    lobby = root / "playlists" / "lobby.yaml"
+    lobby.write_text("name: Lobby\nslides:\n  - id: rojo\n    imagen: [\n", encoding="utf-8")
+
+    log = EventLog(None)
+    trap = EventTrap(log)
+    source = LocalSource(root, cache=cache, wait_for_screen=True)
+    try:
+        inbox = start(source, log)
+        assert inbox.wait(1)
+        assert not source.started_from_cache
+        # The broken lobby never reaches the screen; the valid playlist does; it is reported.
+        assert [p.id for p in inbox.items[0].playlists] == ["pasillo"]
+        rejected = [str(e["file"]) for e in trap.of("playlist_rejected")]
+        assert len(rejected) == 1 and rejected[0].endswith("playlists/lobby.yaml")
+    finally:
+        source.stop()
+    assert not (cache / STAMP_FILE).exists()  # no shortcut while the root has errors
+
+
+def test_a_changed_picture_is_copied_and_shown_not_the_cached_one(tmp_path):
+    root, cache = make_root(tmp_path), tmp_path / "cache"
+    before = first_run(root, cache)
+    solid_png(root / "assets" / "red.png", (20, 200, 20), size=(320, 180))
+
+    source = LocalSource(root, cache=cache, wait_for_screen=True)
+    try:
+        inbox = start(source)
+        assert inbox.wait(1)
+        assert not source.started_from_cache
+        after = inbox.items[0].asset_path("assets/red.png")
+        assert after is not None and after != before.asset_path("assets/red.png")
+        assert after.read_bytes() == (root / "assets" / "red.png").read_bytes()
+    finally:
+        source.stop()
+
+
+def test_an_edit_the_stamp_cannot_see_is_caught_by_the_recheck(tmp_path):
+    """Same size, same modification time, same inode: shown from the cache first, then
+    the re-check after the screen settled finds the difference and delivers it."""
+    root, cache = make_root(tmp_path), tmp_path / "cache"
+    first_run(root, cache)
+    lobby = root / "playlists" / "lobby.yaml"
+    st = lobby.stat()
+    text = lobby.read_text(encoding="utf-8")
+    edited = text.replace("duration: 1s", "duration: 2s")
+    assert len(edited) == len(text)
+    with lobby.open("r+", encoding="utf-8") as f:  # in place: the inode stays
+        f.write(edited)
+    os.utime(lobby, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert lobby.stat().st_ino == st.st_ino
+
+    source = LocalSource(root, cache=cache, wait_for_screen=True)
+    try:
+        inbox = start(source)
+        assert inbox.wait(1)
+        assert source.started_from_cache
+        source.screen_settled()
+        assert inbox.wait(2)
+        durations = [s.duration_s for p in inbox.items[1].playlists for s in p.slides]
+        assert 2.0 in durations
+    finally:
+        source.stop()
+
+
+def test_the_stamp_names_every_file_that_decides_the_content(tmp_path):
+    root = make_root(tmp_path)
+    (root / "theme.yaml").write_text("organisation: OAI\n", encoding="utf-8")
+    (root / "playlists" / ".lobby.yaml.swp").write_text("x", encoding="utf-8")
+    names = [f[0] for f in root_stamp(root)]
+    assert names == [
+        "assets/blue.png",
+        "assets/red.png",
+        "playlists/lobby.yaml",
+        "playlists/pasillo.yaml",
+        "theme.yaml",
+    ]
+    record = json.dumps([list(f) for f in root_stamp(root)])
+    (root / "playlists" / "nuevo.yaml").write_text("name: Nuevo\nslides: []\n", encoding="utf-8")
+    assert json.dumps([list(f) for f in root_stamp(root)]) != record
+
+
+def test_a_made_qr_is_kept_and_read_back_on_the_next_start(qapp, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    from signage.player.overlays import QRMaker, QROverlay
+
+    qr = QRCode(url="https://encuestas.example.gov.co/satisfaccion", caption="Opina")
+    item = content([slide("foto", SlideKind.IMAGE, "assets/x.png", qr=qr)], {}, overlays=Overlays())
+    playlist = item.playlists[0]
+    the_slide = playlist.slides[0]
+    keep = tmp_path / "qr"
+
+    def made(maker: QRMaker) -> QROverlay | None:
+        def want() -> QROverlay | None:
+            return maker.want(
+                playlist,
+                the_slide,
+                screen="s1",
+                allowed_hosts=frozenset(),
+                link_base=None,
+                screen_height=1080,
+            )
+
+        assert want() is QRMaker.PENDING
+        assert wait_until(qapp, lambda: want() is not QRMaker.PENDING, 10)
+        maker.shutdown()
+        return want()
+
+    first = made(QRMaker(None, keep_dir=keep))
+    assert first is not None and not first.image.isNull()
+    kept = list(keep.glob("*.png"))
+    assert len(kept) == 1
+    stamp = kept[0].stat().st_mtime_ns
+    again = made(QRMaker(None, keep_dir=keep))
+    assert again is not None
+    assert kept[0].stat().st_mtime_ns == stamp  # read, not made again
+    assert again.url == first.url and again.caption == "Opina"
+    assert again.image == first.image
+    png = tmp_path / "read-back.png"
+    assert again.image.save(str(png))
+    decoded = zxingcpp.read_barcodes(Image.open(png))
+    assert decoded and decoded[0].text == first.url
+    assert "utm_source=s1" in first.url
+
+
+def test_the_alert_layer_takes_the_players_clock_and_the_contents_theme(qapp, tmp_path):
+    from signage.config import PlayerConfig
+    from signage.player.clock import ManualClock
+    from signage.player.player import Player
+
+    solid_png(tmp_path / "a.png", (200, 30, 30))
+    theme = Theme(font_family="DejaVu Serif", title_font_family="DejaVu Sans Mono")
+    given = content(
+        [slide("a", SlideKind.IMAGE, "a.png")], {"a.png": tmp_path / "a.png"}, theme=theme
+    )
+    clock = ManualClock(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))
+    player = Player(
+        config=PlayerConfig(screen="s1"),
+        source=GivenSource(given),
+        events=EventLog(None),
+        clock=clock,
+        size=(640, 360),
+    )
+    try:
+        assert player.alerts is not None
+        assert player.alerts.clock is clock
+        player.start()
+        assert wait_until(qapp, lambda: player.alerts.theme == theme, 5)
+        assert player.alerts.theme.title_font_family == "DejaVu Sans Mono"
+    finally:
+        player.dispose()
+
+
+def test_the_ticker_marker_is_labelled_in_the_screens_language(qapp):
+    from PySide6.QtGui import QColor
+
+    from signage.player.clock import ManualClock
+    from signage.player.overlays import OverlayLayer, readable_on, ticker_label
+
+    assert ticker_label("es-CO") == "NOTICIAS"
+    assert ticker_label("en_US") == "NEWS"
+    assert ticker_label("de") == "NOTICIAS"
+    assert readable_on(QColor("#f5a623")).name() == "#111111"
+    assert readable_on(QColor("#0b2545")).name() == "#ffffff"
+
+    theme = Theme()
+    clock = ManualClock(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))
+    layer = OverlayLayer(None, clock, timezone="America/Bogota", locale="es-CO", theme=theme)
+    layer.resize(1280, 720)
+    layer.set_slide(Overlays(qr=False, clock=False, ticker=True, logo=False), ("Titular",), None)
+    image = layer.grab().toImage()
+    lay = layer.screen_layout()
+    band = lay.ticker
+    accent = QColor(theme.accent)
+    # Inside the marker: the accent colour and the label's dark text, not a blank square.
+    colours = {
+        image.pixelColor(x, band.y + band.h // 2).name()
+        for x in range(band.x + 2, band.x + round(band.h * 2.5))
+    }
+    assert accent.name() in colours
+    assert "#111111" in colours or any(QColor(c).lightness() < 60 for c in colours), colours
