@@ -23,13 +23,16 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from signage.config import parse_config
 from signage.events import rfc3339_ms
 from signage.heartbeat import Heartbeat, HeartbeatReport
 from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.state import HubConfig
+from signage.kiosk.install import config_template
 from signage.logs import ErrorTally
 from signage.uplink import EventUplink
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
@@ -408,3 +411,54 @@ def test_a_player_holding_only_the_screen_token_is_seen_by_the_hub(tmp_path: Pat
     row = next(line for line in status.stdout.splitlines() if line.startswith("recepcion-1"))
     assert "online" in row
     assert "refused" not in log_path.read_text(errors="replace")  # no 401 on any heartbeat
+
+
+# ------------------------------------------------------------------- install-kiosk
+
+
+def _install(*flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "signage", "install-kiosk", *flags],
+        capture_output=True, text=True, timeout=60, check=False, cwd=REPO, env=hub_env(),
+    )  # fmt: skip
+
+
+def test_install_kiosk_installs_the_screen_token_and_names_it(tmp_path: Path) -> None:
+    token = _token_file(tmp_path / "screen.token", SCREEN + "\n")
+    stage = tmp_path / "image"
+    done = _install("--destdir", str(stage), "--screen", "sala-1", "--screen-token", str(token))
+    assert done.returncode == 0, done.stderr
+    installed = stage / "etc/signage/screen.token"
+    assert "install the hub's screen token as " + str(installed) in done.stdout
+    assert installed.read_text() == SCREEN + "\n"
+    assert installed.stat().st_mode & 0o777 == 0o640
+    assert not list(installed.parent.glob(".*.tmp"))
+    text = (stage / "etc/signage/player.yaml").read_text()
+    cfg = parse_config(yaml.safe_load(text), "player.yaml")
+    assert cfg.hub_token_file == Path("/etc/signage/screen.token")
+    # a re-install with a new token replaces it and keeps the edited config
+    (stage / "etc/signage/player.yaml").write_text("screen: editada\n")
+    _token_file(token, "otro-" + SCREEN)
+    again = _install("--destdir", str(stage), "--screen-token", str(token))
+    assert again.returncode == 0, again.stderr
+    assert installed.read_text() == f"otro-{SCREEN}\n"
+    assert "it must say hub_token_file: /etc/signage/screen.token" in again.stdout
+    assert (stage / "etc/signage/player.yaml").read_text() == "screen: editada\n"
+
+
+def test_install_kiosk_without_a_token_leaves_it_commented(tmp_path: Path) -> None:
+    text = config_template("sala-2", Path("/var/cache/signage"))
+    line = next(ln for ln in text.splitlines() if "hub_token_file" in ln)
+    assert line.startswith("# hub_token_file: /etc/signage/screen.token")
+    assert "SCREEN token" in line
+    done = _install("--destdir", str(tmp_path / "image"))
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "image/etc/signage/screen.token").exists()
+
+
+def test_install_kiosk_refuses_an_unusable_token_file(tmp_path: Path) -> None:
+    empty = _token_file(tmp_path / "vacio.token", "\n")
+    done = _install("--dry-run", "--screen-token", str(empty))
+    assert done.returncode == 2
+    assert f"--screen-token {empty}: the file is empty" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,7 +1,8 @@
 """``signage install-kiosk``: make this machine a lobby screen (user, config, cache, unit).
 
 Creates the unprivileged user, writes ``/etc/signage/player.yaml`` from a template (an
-existing one is kept), creates the cache folder, installs ``signage-kiosk.service`` (from
+existing one is kept), installs the hub's screen token (``--screen-token``), creates the
+cache folder, installs ``signage-kiosk.service`` (from
 ``kiosk.service``) and enables it. ``--dry-run`` prints every step and changes nothing.
 """
 
@@ -31,6 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--unit", type=Path, help="the kiosk.service to install (the bundled one)")
     parser.add_argument("--no-enable", action="store_true", help="install but do not enable")
+    parser.add_argument(
+        "--screen-token",
+        type=Path,
+        metavar="FILE",
+        help="the hub's screen token (the file given to 'signage serve --screen-token-file', "
+        "never its --token-file): installed beside the config as screen.token, mode 0640 "
+        "root:USER, and named by hub_token_file in a new config",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if not args.config.is_absolute():
         raise UsageError(f"--config {args.config}: give an absolute path (systemd needs one)")
+    screen_token = None
+    if args.screen_token is not None:
+        from signage.hub.auth import read_token_file
+
+        screen_token = read_token_file(args.screen_token, "--screen-token")
     steps = plan_install(
         user=args.user,
         config=args.config,
@@ -56,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         command=signage_command(),
         screen=args.screen,
         enable=not args.no_enable,
+        screen_token=screen_token,
     )
     if args.dry_run:
         print("signage install-kiosk would:")

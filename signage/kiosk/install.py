@@ -1,9 +1,10 @@
 """Installing a screen: the plan behind ``signage install-kiosk`` and the shell that runs it.
 
 ``plan_install`` is pure: it returns the ordered steps (create the user, write the config
-template, make the cache folder, install and enable the unit), each with the words printed
-by ``--dry-run`` and the effect run otherwise. Nothing already there is overwritten: an
-existing user, config or cache is kept (a re-install only refreshes the unit).
+template, install the hub's screen token, make the cache folder, install and enable the
+unit), each with the words printed by ``--dry-run`` and the effect run otherwise. Nothing
+already there is overwritten: an existing user, config or cache is kept (a re-install only
+refreshes the unit, and the screen token when one is given).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ STATE_DIR = Path("/var/lib/signage")
 DEFAULT_USER = "signage"
 TEMPLATE_EXE = "/usr/local/bin/signage"
 TEMPLATE_CONFIG = "/etc/signage/player.yaml"
+SCREEN_TOKEN_NAME = "screen.token"  # noqa: S105 (a file name, installed beside the config)
 
 
 def unit_template() -> Path:
@@ -58,8 +60,18 @@ def render_unit(template: str, *, user: str, config: Path, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_template(screen: str, cache: Path) -> str:
-    """A ``player.yaml`` that loads as is and says what to fill in."""
+def config_template(screen: str, cache: Path, token_file: Path | None = None) -> str:
+    """A ``player.yaml`` that loads as is and says what to fill in.
+
+    ``token_file``: the installed screen token, named by ``hub_token_file`` (commented out
+    without one).
+    """
+    token_line = (
+        f"hub_token_file: {token_file}   # the hub's screen token, never its admin one"
+        if token_file is not None
+        else "# hub_token_file: /etc/signage/screen.token   "
+        "# the hub's SCREEN token, never its admin one"
+    )
     return f"""\
 # signage player configuration (see docs/kiosk.md and CONTRACT.md "Player configuration").
 # Fill in feed and pubkey (and hub for heartbeats), then: systemctl restart {UNIT_NAME}
@@ -71,7 +83,7 @@ locale: es-CO
 # feed: https://hub.example.gov.co:8750/feed.json
 # pubkey: BASE64-OF-THE-PUBLISHER-KEY   # printed by `signage serve` / `signage keygen`
 # hub: https://hub.example.gov.co:8750
-# hub_token_file: /etc/signage/screen.token   # the hub's SCREEN token, never its admin one
+{token_line}
 # poll: 15
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
@@ -103,6 +115,28 @@ def _write_new(path: Path, text: str, mode: int) -> Callable[[], None]:
             fh.flush()
             os.fsync(fh.fileno())
         tmp.chmod(mode)
+        tmp.replace(path)
+
+    return write
+
+
+def _write_secret(path: Path, text: str, group: str | None) -> Callable[[], None]:
+    """Writes ``path`` mode 0640 (owner root, ``group`` when given), never readable by others,
+    not even for the instant before the rename."""
+
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if group is not None:
+            shutil.chown(tmp, "root", group)
+        tmp.chmod(0o640)
         tmp.replace(path)
 
     return write
@@ -144,6 +178,7 @@ def plan_install(
     screen: str | None = None,
     user_exists: Callable[[str], bool] = _user_exists,
     enable: bool = True,
+    screen_token: str | None = None,
 ) -> list[Step]:
     """The steps that make this machine a screen.
 
@@ -152,6 +187,8 @@ def plan_install(
             then no user is created and systemctl is not run.
         template: the text of ``kiosk.service``.
         command: how systemd starts signage (``/usr/local/bin/signage``).
+        screen_token: the hub's screen token: installed as ``screen.token`` beside the
+            config (0640, group ``user``) and named by a new config's ``hub_token_file``.
     """
     if not user or not user.replace("-", "").replace("_", "").isalnum() or user[0] == "-":
         raise UsageError(f"--user {user!r}: give a plain user name such as 'signage'")
@@ -171,13 +208,25 @@ def plan_install(
     elif real:
         steps.append(Step(f"keep the existing user {user}", lambda: None))
 
+    token_path = config.parent / SCREEN_TOKEN_NAME if screen_token is not None else None
     cfg = place(config)
     if cfg.exists():
-        steps.append(Step(f"keep the existing config {cfg}", lambda: None))
+        mind = f" (it must say hub_token_file: {token_path})" if token_path else ""
+        steps.append(Step(f"keep the existing config {cfg}{mind}", lambda: None))
     else:
-        text = config_template(screen or socket.gethostname(), CACHE_DIR)
+        text = config_template(screen or socket.gethostname(), CACHE_DIR, token_path)
         steps.append(
             Step(f"write the config template {cfg} (mode 0644)", _write_new(cfg, text, 0o644))
+        )
+
+    if screen_token is not None and token_path is not None:
+        target = place(token_path)
+        owner = f"root:{user}" if real else "yours"
+        steps.append(
+            Step(
+                f"install the hub's screen token as {target} (mode 0640, owner {owner})",
+                _write_secret(target, screen_token + "\n", user if real else None),
+            )
         )
 
     for folder in (CACHE_DIR, STATE_DIR):
