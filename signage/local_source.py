@@ -146,6 +146,11 @@ class LocalSource:
         self._settled = threading.Event()
         self._stamp: tuple[FileStamp, ...] | None = None  # the root as the last load saw it
         self.started_from_cache = False  # the first delivery came from an unchanged root
+        # Before ``start``: what a prefetched first load found, held for the player.
+        self._handoff = threading.Lock()
+        self._prefetched = False
+        self._held_content: Content | None = None
+        self._held_events: list[tuple[str, dict[str, Any]]] = []
 
     def describe(self) -> str:
         return str(self.root.resolve())
@@ -155,14 +160,57 @@ class LocalSource:
         """The last content delivered."""
         return self._last
 
+    def prefetch(self) -> None:
+        """Begins the first load now, on its thread, before the player exists.
+
+        ``play`` calls it before importing Qt: reading the cache (or validating a changed
+        root) overlaps Qt's start-up. Its content and events are held until ``start``.
+        """
+        if self._prefetched:
+            return
+        self._prefetched = True
+        self._begin()
+
     def start(self, on_content: ContentCallback, events: EventLog) -> None:
         """Loads and starts watching on a background thread; returns at once."""
-        self._on_content = on_content
-        self._events = events
+        with self._handoff:
+            self._on_content = on_content
+            self._events = events
+            held_events, self._held_events = self._held_events, []
+            held, self._held_content = self._held_content, None
+        for name, fields in held_events:
+            events.emit(name, **fields)
+        if held is not None:
+            on_content(held)
+        if self._prefetched:
+            self._prefetched = False  # a later start (after stop) loads afresh
+        else:
+            self._begin()
+
+    def _begin(self) -> None:
         self._stopped.clear()
         self._settled.clear()
         self._starter = threading.Thread(target=self._first_load, name="local-source", daemon=True)
         self._starter.start()
+
+    def _deliver(self, content: Content) -> None:
+        with self._handoff:
+            target = self._on_content
+            if target is None:
+                if self._prefetched:
+                    self._held_content = content  # the player takes it in start()
+                return
+        if not self._stopped.is_set():
+            target(content)
+
+    def _emit(self, name: str, **fields: Any) -> None:
+        with self._handoff:
+            events = self._events
+            if events is None:
+                if self._prefetched:
+                    self._held_events.append((name, fields))
+                return
+        events.emit(name, **fields)
 
     def screen_settled(self) -> None:
         """The screen shows what it was given: the deferred start-up work may run now."""
@@ -176,8 +224,7 @@ class LocalSource:
                 self._last = cached
                 self._version = cached.version
                 self._good = {p.id: p for p in cached.playlists}
-            if self._on_content is not None and not self._stopped.is_set():
-                self._on_content(cached)
+            self._deliver(cached)
         else:
             try:
                 self.reload()  # validated before anything of it is delivered
@@ -291,8 +338,8 @@ class LocalSource:
                 return None
             if content is not None:
                 self._last = content
-        if content is not None and self._on_content is not None and not self._stopped.is_set():
-            self._on_content(content)
+        if content is not None:
+            self._deliver(content)
         return content
 
     def _load(self) -> Content | None:
@@ -377,8 +424,7 @@ class LocalSource:
                 continue
             self._reported[key] = tuple(errors)
             log.warning("playlist rejected, last good version kept: %s", "; ".join(errors))
-            if self._events is not None:
-                self._events.emit("playlist_rejected", file=file, errors=errors)
+            self._emit("playlist_rejected", file=file, errors=errors)
         for key in [k for k in self._reported if k not in by_file]:
             del self._reported[key]
 

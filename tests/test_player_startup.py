@@ -256,3 +256,24 @@ def test_the_ticker_marker_is_labelled_in_the_screens_language(qapp):
     }
     assert accent.name() in colours
     assert "#111111" in colours or any(QColor(c).lightness() < 60 for c in colours), colours
+
+
+def test_a_prefetched_first_load_is_held_until_the_player_starts(tmp_path):
+    root, cache = make_root(tmp_path), tmp_path / "cache"
+    (root / "playlists" / "pasillo.yaml").write_text("name: [\n", encoding="utf-8")
+    source = LocalSource(root, cache=cache)
+    log = EventLog(None)
+    trap = EventTrap(log)
+    try:
+        source.prefetch()
+        deadline = time.monotonic() + 5
+        while source._held_content is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert source._held_content is not None  # loaded (and validated) before start
+        assert trap.of("playlist_rejected") == []  # nothing written before the player starts
+        inbox = start(source, log)
+        assert inbox.wait(1, timeout=0.1)  # handed over at once
+        assert [p.id for p in inbox.items[0].playlists] == ["lobby"]
+        assert len(trap.of("playlist_rejected")) == 1
+    finally:
+        source.stop()

@@ -101,12 +101,15 @@ def run(args: argparse.Namespace) -> int:
     if root is not None:
         from signage.local_source import LocalSource
 
-        source: ContentSource = LocalSource(
+        local = LocalSource(
             root,
             cache=config.cache / "local",
             allowed_hosts=config.allowed_hosts,
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
         )
+        # The first load (the cache, or validating a changed root) overlaps Qt's start-up.
+        local.prefetch()
+        source: ContentSource = local
     else:
         from signage.feed.source import FeedSource
 
