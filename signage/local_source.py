@@ -217,7 +217,11 @@ class LocalSource:
         self._settled.set()
 
     def _first_load(self) -> None:
-        cached = self._from_cache()
+        try:
+            cached = self._from_cache()
+        except Exception:  # the shortcut must never cost the content: validate instead
+            log.exception("the cache of %s could not be read; validating the root", self.root)
+            cached = None
         if cached is not None:
             self.started_from_cache = True
             with self._lock:
