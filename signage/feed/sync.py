@@ -73,6 +73,9 @@ _READ = 1 << 20
 # Writeback of a download is started every this many bytes (and at its end), so the flush
 # before the switch finds the pages mostly on disk already instead of writing all of them.
 _WRITEBACK_EVERY = 8 << 20
+# Smaller tails are left to that flush: an I/O request per small file cost more than the
+# flush saved (450 files of 10 kB: 533 ms with, 473 ms without).
+_WRITEBACK_MIN = 64 << 10
 
 
 def manifest_url(feed_url: str) -> str:
@@ -174,8 +177,9 @@ class SyncClient:
         pubkey_b64: the publisher's pinned public key.
         session: the HTTP session for the manifest (assets use one session per worker).
         max_asset_bytes: larger announced assets are refused.
-        workers: parallel asset downloads (2 measured best on a 2-core player: more threads
-            only contend for the interpreter; see bench/sync.py).
+        workers: parallel asset downloads. Each waits mostly on its request's round trip
+            and on the kernel (hashing and writes release the interpreter), so 4 hide the
+            per-asset latency best on a 2-core box (A/B in bench/README.md).
         sleep, rng: injected for tests (backoff waits and jitter).
     """
 
@@ -189,7 +193,7 @@ class SyncClient:
         timeouts: Timeouts = Timeouts(),
         max_asset_bytes: int = DEFAULT_MAX_ASSET_BYTES,
         retry: RetryPolicy = RetryPolicy(),
-        workers: int = 2,
+        workers: int = 4,
         sleep: Callable[[float], object] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -525,20 +529,30 @@ class SyncClient:
     def _open_asset(self, fetch: _Fetch, url: str, headers: dict[str, str]) -> _AssetResponse:
         if fetch.direct is not None:
             resp = fetch.direct.get(url, headers)
-            if resp is not None:
+            if isinstance(resp, _DirectResponse):
                 return resp
-        pooled = fetch.pool.request(
-            "GET",
-            url,
-            headers=headers,
-            preload_content=False,
-            decode_content=False,
-            redirect=True,
-            retries=urllib3.Retry(total=False, redirect=5),
-            timeout=urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read),
-        )
-        self._active_add(pooled)
-        return _PooledResponse(pooled, self)
+            url = resp or url  # redirected: the pool follows from there
+        # Redirects are followed here (up to 5), not by urllib3: its Retry follows none when
+        # retries are off, and with them on it wraps the errors this client describes.
+        for _ in range(6):
+            pooled = fetch.pool.request(
+                "GET",
+                url,
+                headers=headers,
+                preload_content=False,
+                decode_content=False,
+                redirect=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read),
+            )
+            location = pooled.headers.get("Location")
+            if pooled.status not in _REDIRECTS or not location:
+                self._active_add(pooled)
+                return _PooledResponse(pooled, self)
+            pooled.drain_conn()
+            pooled.release_conn()
+            url = urljoin(url, location)
+        raise _Failed(f"asset {url}: more than 5 redirects")
 
     def _stream_into(  # noqa: PLR0917 (private helper, called once)
         self,
@@ -600,7 +614,7 @@ class SyncClient:
                     if received - kicked >= _WRITEBACK_EVERY:
                         start_writeback(fd, kicked, received - kicked)
                         kicked = received
-                if received > kicked:
+                if received - kicked >= _WRITEBACK_MIN:
                     start_writeback(fd, kicked, received - kicked)
             finally:
                 os.close(fd)  # made durable in one flush before the switch (_sync)
@@ -733,9 +747,10 @@ class _Direct:
         self._lock = threading.Lock()
         self._open: set[http.client.HTTPConnection] = set()
 
-    def get(self, url: str, headers: dict[str, str]) -> _DirectResponse | None:
-        """GET ``url`` on this thread's connection; ``None`` for another server or a
-        redirect (the caller then uses the pool). Raises ``_Transient`` on network errors."""
+    def get(self, url: str, headers: dict[str, str]) -> _DirectResponse | str | None:
+        """GET ``url`` on this thread's connection. For another server, ``None``; for a
+        redirect, the URL it points to (the caller then uses the pool). Raises
+        ``_Transient`` on network errors."""
         parts = urlsplit(url)
         if parts.scheme != self._scheme or parts.netloc != self._netloc:
             return None
@@ -754,10 +769,11 @@ class _Direct:
                 if fresh or again:
                     raise _Transient("connection broken or closed") from None
                 continue  # the server closed a kept-alive connection: once more on a new one
-            if resp.status in _REDIRECTS:
+            location = resp.getheader("Location")
+            if resp.status in _REDIRECTS and location:
                 resp.close()
                 self.drop()
-                return None
+                return urljoin(url, location)
             return _DirectResponse(self, resp)
         raise AssertionError("unreachable")  # pragma: no cover
 
