@@ -203,16 +203,22 @@ class Store:
     def commit_partial(self, sha256: str, digest_seen: str) -> Path:
         """Moves a finished download into ``objects/`` if its bytes hashed to its name.
 
-        The caller hashed the bytes while streaming them (``digest_seen``); the file was
-        fsynced by the caller. Raises FeedError (and removes the file) on a mismatch.
+        The caller hashed the bytes while streaming them (``digest_seen``) and makes them
+        durable before any version names them (the sync flushes the cache's filesystem once,
+        before the switch). Raises FeedError (and removes the file) on a mismatch.
         """
         part = self.partial_path(sha256)
         if digest_seen != sha256:
             part.unlink(missing_ok=True)
             raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")
         target = self.blob_path(sha256)
-        self.objects_dir.mkdir(parents=True, exist_ok=True)
-        part.replace(target)
+        try:
+            part.replace(target)
+        except FileNotFoundError:
+            if not part.exists():
+                raise
+            self.objects_dir.mkdir(parents=True, exist_ok=True)  # once per cache, not per asset
+            part.replace(target)
         return target
 
     def import_file(self, src: Path, expected: str | None = None) -> tuple[str, int]:

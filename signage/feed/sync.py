@@ -462,7 +462,10 @@ class SyncClient:
             raise _Failed(f"not enough disk space: {need} bytes needed, {free} free")
         pool, proxied = self._asset_pool()
         direct = None if proxied else _Direct(self.manifest_url, self.timeouts, self)
-        fetch = _Fetch(pool, direct)
+        # Partial files left by a broken sync, listed once: a stat per asset of files that
+        # mostly do not exist waited on the other workers' file creations in that folder.
+        partials = frozenset(p.name for p in self.store.partial_dir.iterdir())
+        fetch = _Fetch(pool, direct, partials)
         try:
             if self.workers == 1 or len(missing) == 1:
                 for sha, size in missing.items():
@@ -494,7 +497,7 @@ class SyncClient:
         restarted = False
         for attempt in range(self.retry.attempts):
             try:
-                have = part.stat().st_size
+                have = part.stat().st_size if attempt or part.name in fetch.partials else 0
             except FileNotFoundError:
                 have = 0
             if have > size:
@@ -833,11 +836,12 @@ class _Direct:
 
 @dataclass(frozen=True, slots=True)
 class _Fetch:
-    """How a sync's assets are fetched: direct connections (``None`` behind a proxy) and
-    the urllib3 pool."""
+    """How a sync's assets are fetched: direct connections (``None`` behind a proxy), the
+    urllib3 pool, and the names in ``partial/`` when the downloads began."""
 
     pool: urllib3.PoolManager
     direct: _Direct | None
+    partials: frozenset[str] = frozenset()
 
 
 def _socket_of(resp: urllib3.BaseHTTPResponse) -> socket.socket | None:
