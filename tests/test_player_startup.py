@@ -277,3 +277,40 @@ def test_a_prefetched_first_load_is_held_until_the_player_starts(tmp_path):
         assert len(trap.of("playlist_rejected")) == 1
     finally:
         source.stop()
+
+
+def test_kept_qr_images_are_bounded_oldest_first(tmp_path):
+    from signage.player.overlays import prune_kept
+
+    for n in range(6):
+        path = tmp_path / f"{n:02d}.png"
+        path.write_bytes(b"x")
+        os.utime(path, ns=(n * 10**9, n * 10**9))
+    (tmp_path / ".qr-writing.png").write_bytes(b"x")  # another save in progress: left alone
+    assert prune_kept(tmp_path, keep=4) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".qr-writing.png",
+        "02.png",
+        "03.png",
+        "04.png",
+        "05.png",
+    ]
+
+
+def test_the_cli_loads_only_the_command_it_runs(capsys):
+    import argparse
+
+    import pytest
+
+    from signage.cli import build_parser, main
+
+    def commands(parser: argparse.ArgumentParser) -> list[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return list(sub.choices)
+
+    assert commands(build_parser(only="schema")) == ["schema"]
+    assert {"play", "validate", "schema"} <= set(commands(build_parser()))
+    with pytest.raises(SystemExit) as exc:  # a typo still lists every command
+        main(["plya"])
+    assert exc.value.code == 2
+    assert "'play'" in capsys.readouterr().err

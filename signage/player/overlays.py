@@ -215,6 +215,28 @@ def save_qr(path: Path, overlay: QROverlay) -> None:
         raise
 
 
+KEPT_QRS = 256  # QR images kept on disk at most (the oldest go first)
+
+
+def prune_kept(folder: Path, keep: int = KEPT_QRS) -> int:
+    """Removes the oldest kept QR images beyond ``keep``; returns how many went."""
+    try:
+        files = [
+            (f.stat().st_mtime_ns, f) for f in folder.glob("*.png") if not f.name.startswith(".")
+        ]
+    except OSError:
+        return 0
+    files.sort()
+    removed = 0
+    for _, path in files[: max(0, len(files) - keep)]:
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 class _QRTask(QRunnable):
     def __init__(
         self,
@@ -253,6 +275,7 @@ class _QRTask(QRunnable):
         if kept is not None and overlay is not None:
             try:
                 save_qr(kept, overlay)
+                prune_kept(kept.parent)
             except OSError as exc:  # only the next start's shortcut is lost
                 log.warning("QR image not kept: %s", exc)
         self._maker.made.emit(self._key, overlay)
