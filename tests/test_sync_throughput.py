@@ -150,9 +150,13 @@ def test_connections_the_server_closes_are_reopened(tmp_path: Path, mode: str) -
     feed, keys = make_feed(tmp_path)
     odd = Odd(mode, feed)
     with odd_server(odd) as url:
-        result = client(url, tmp_path / "cache", keys).sync_once(datetime.now(UTC))
+        sync = client(url, tmp_path / "cache", keys)
+        result = sync.sync_once(datetime.now(UTC))
     assert result.status == "updated", result.reason
     assert result.assets_downloaded == 6
+    # No socket stays registered for abort() after the sync (a long-lived player's client
+    # would otherwise keep one per closed connection).
+    assert not sync._active
     assert_whole(tmp_path / "cache", 6)
     # Every asset needed a connection of its own; "drop" costs one failed reuse each time,
     # answered on a new connection without a backoff or a second request of the asset.

@@ -11,9 +11,11 @@ One ``sync_once``:
 3. parse and check: format, paths, sizes, version strictly above the trusted one (replays
    are refused), not expired;
 4. download each missing asset into ``partial/<sha256>.part`` while hashing it, capped at
-   its announced size, fsynced, then renamed into ``objects/``; a broken transfer is
-   resumed with ``Range``; transient errors are retried with exponential backoff and jitter;
-5. atomic switch of the cache's current version, then garbage collection.
+   its announced size, its writeback started, then renamed into ``objects/``; a broken
+   transfer is resumed with ``Range``; transient errors are retried with exponential
+   backoff and jitter. Several download threads, each with its own keep-alive connection;
+5. one flush of the cache's filesystem (``syncfs``), the atomic switch of the cache's
+   current version, then garbage collection.
 
 Outcomes: ``updated`` / ``unchanged``; ``rejected`` when the feed itself is refused (bad
 signature, replay, expired, wrong hash, oversize, unsafe path, not JSON, too big);
@@ -748,7 +750,9 @@ class _Direct:
         self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._open: set[http.client.HTTPConnection] = set()
+        # Each open connection and the socket it was given (http.client forgets its socket
+        # when a response says Connection: close; the tracking must not).
+        self._open: dict[http.client.HTTPConnection, socket.socket] = {}
 
     def get(self, url: str, headers: dict[str, str]) -> _DirectResponse | str | None:
         """GET ``url`` on this thread's connection. For another server, ``None``; for a
@@ -809,7 +813,7 @@ class _Direct:
         sock.settimeout(self._timeouts.read)
         self._local.conn = conn
         with self._lock:
-            self._open.add(conn)
+            self._open[conn] = sock
         self._tracker._active_add(sock)
         return conn, True
 
@@ -821,11 +825,12 @@ class _Direct:
             self._close(conn)
 
     def _close(self, conn: http.client.HTTPConnection) -> None:
-        if isinstance(conn.sock, socket.socket):
-            self._tracker._active_discard(conn.sock)
         conn.close()
         with self._lock:
-            self._open.discard(conn)
+            sock = self._open.pop(conn, None)
+        if sock is not None:
+            self._tracker._active_discard(sock)
+            sock.close()
 
     def close_all(self) -> None:
         with self._lock:
