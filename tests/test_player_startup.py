@@ -314,3 +314,26 @@ def test_the_cli_loads_only_the_command_it_runs(capsys):
         main(["plya"])
     assert exc.value.code == 2
     assert "'play'" in capsys.readouterr().err
+
+
+def test_content_offered_at_start_is_the_first_frame_and_the_waiting_screen_only_a_fallback(
+    qapp, tmp_path
+):
+    from signage.player.clock import ManualClock
+    from tests.helpers_player import running_player
+
+    files = {"a.png": solid_png(tmp_path / "a.png", (200, 30, 30))}
+    given = content([slide("a", SlideKind.IMAGE, "a.png", duration_s=30)], files)
+
+    def changes_seen(late: bool) -> list[tuple[str, str]]:
+        changes: list[tuple[str, str]] = []
+        clock = ManualClock(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))
+        with running_player(qapp, given, clock=clock) as (player, _, trap):
+            player.slide_changed.connect(lambda p, s: changes.append((p, s)))
+            if late:  # the first slide is not ready when the waiting time is up
+                clock.advance(0.6)
+            assert wait_until(qapp, lambda: trap.shown() == ["a"], 10)
+        return changes
+
+    assert changes_seen(late=False) == [("lobby", "a")]  # no waiting screen before the slide
+    assert changes_seen(late=True) == [("", ""), ("lobby", "a")]  # waiting, then the slide

@@ -54,6 +54,7 @@ log = logging.getLogger("signage.player")
 STATS_EVERY_S = 10.0
 QUICK_FADE_MS = 250  # fade into a slide that was just edited or published
 RETRY_S = 30.0  # with nothing playable, try the plan again this often
+WAITING_SCREEN_S = 0.5  # content offered at start: the waiting screen only if no slide by then
 VIDEO_CAP_S = 3600.0  # a video of unknown length ends after this at the latest
 
 
@@ -176,6 +177,8 @@ class Player(QObject):
         self.qr_maker.made.connect(self._on_qr_made, Qt.ConnectionType.QueuedConnection)
         self._shown_since: datetime | None = None
         self._stopped = False
+        self._content_offered = False
+        self._waiting_timer: Timer | None = None
         self._source_told = False
         self._has_shown_slide = False
         self._quick = False
@@ -249,12 +252,16 @@ class Player(QObject):
         return bytes(data.data())
 
     def start(self) -> None:
-        """Shows the window (idle screen first), starts the source, the probe and stats."""
+        """Shows the window, starts the source, the probe and stats.
+
+        The waiting screen shows first, unless the source offered content while starting
+        (a cache): then the first slide is the first frame, and the waiting screen appears
+        only if that slide is not ready within ``WAITING_SCREEN_S``.
+        """
         if self.fullscreen:
             self._go_fullscreen()
         else:
             self.window.show()
-        self._show_idle("Esperando contenido")
         self.events.emit(
             "started",
             screen=self.screen.id,
@@ -264,6 +271,10 @@ class Player(QObject):
         self.probe.start()
         self._stats.start()
         self.source.start(self._from_source, self.events)
+        if self._content_offered:
+            self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
+        else:
+            self._show_idle("Esperando contenido")
 
     def run(self, for_s: float | None = None) -> int:
         """Plays until ``for_s`` seconds pass, ``quit()`` or SIGTERM/SIGINT; returns 0."""
@@ -303,7 +314,7 @@ class Player(QObject):
         self.probe.stop()
         self._stats.stop()
         self.overlay.stop()
-        for timer in (self._slide_timer, self._plan_timer, self._retry_timer):
+        for timer in (self._slide_timer, self._plan_timer, self._retry_timer, self._waiting_timer):
             if timer is not None:
                 timer.cancel()
         for turn in (self._next, self._presenting, self._current):
@@ -331,7 +342,20 @@ class Player(QObject):
 
     # -- content and planning ---------------------------------------------------------
     def _from_source(self, content: Content) -> None:
+        self._content_offered = True
         self._content_arrived.emit(content)  # any thread → the GUI thread, in order
+
+    def _show_waiting(self) -> None:
+        """The waiting screen, if nothing is on screen yet; the slide being prepared goes on."""
+        self._waiting_timer = None
+        if self._current is not None or self._presenting is not None:
+            return
+        want = self._want_next
+        view = IdleView(self.stage, self.res, "Esperando contenido")
+        self.stage.adopt(view)
+        view.prepare()
+        self._present(_Turn(-1, None, view))
+        self._want_next = want  # the first slide still takes over as soon as it is ready
 
     def _on_content(self, content: object) -> None:
         if not isinstance(content, Content):
