@@ -5,8 +5,10 @@ the ticker's marker names the band."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -316,24 +318,59 @@ def test_the_cli_loads_only_the_command_it_runs(capsys):
     assert "'play'" in capsys.readouterr().err
 
 
-def test_content_offered_at_start_is_the_first_frame_and_the_waiting_screen_only_a_fallback(
-    qapp, tmp_path
-):
+class _SlowPage(http.server.BaseHTTPRequestHandler):
+    """Answers after a second: a first slide that cannot be ready when the wait is up."""
+
+    def do_GET(self) -> None:
+        time.sleep(1.0)
+        data = b"<html><body style='background:#14c828'></body></html>"
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the player stopped meanwhile
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def changes_seen(qapp, given: Content, *, late: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """The player's slide changes from start until the first slide is shown."""
     from signage.player.clock import ManualClock
     from tests.helpers_player import running_player
 
+    changes: list[tuple[str, str]] = []
+    clock = ManualClock(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))
+    with running_player(qapp, given, clock=clock) as (player, _, trap):
+        player.slide_changed.connect(lambda p, s: changes.append((p, s)))
+        if late:  # the waiting time is up before the first slide can be ready
+            clock.advance(0.6)
+        wait_until(qapp, lambda: bool(trap.shown()), 20)
+        return changes, trap.shown()
+
+
+def test_content_offered_at_start_is_the_first_frame(qapp, tmp_path):
     files = {"a.png": solid_png(tmp_path / "a.png", (200, 30, 30))}
     given = content([slide("a", SlideKind.IMAGE, "a.png", duration_s=30)], files)
+    changes, shown = changes_seen(qapp, given, late=False)
+    assert shown == ["a"]
+    assert changes == [("lobby", "a")]  # no waiting screen before the slide
 
-    def changes_seen(late: bool) -> list[tuple[str, str]]:
-        changes: list[tuple[str, str]] = []
-        clock = ManualClock(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))
-        with running_player(qapp, given, clock=clock) as (player, _, trap):
-            player.slide_changed.connect(lambda p, s: changes.append((p, s)))
-            if late:  # the first slide is not ready when the waiting time is up
-                clock.advance(0.6)
-            assert wait_until(qapp, lambda: trap.shown() == ["a"], 10)
-        return changes
 
-    assert changes_seen(late=False) == [("lobby", "a")]  # no waiting screen before the slide
-    assert changes_seen(late=True) == [("", ""), ("lobby", "a")]  # waiting, then the slide
+def test_the_waiting_screen_shows_if_the_first_slide_is_late_then_the_slide_takes_over(qapp):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        given = content([slide("w", SlideKind.WEB, url, duration_s=30)], {})
+        changes, shown = changes_seen(qapp, given, late=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert shown == ["w"]
+    assert changes == [("", ""), ("lobby", "w")]  # the waiting screen, then the slide
