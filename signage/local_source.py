@@ -53,7 +53,8 @@ def root_stamp(root: Path) -> tuple[FileStamp, ...]:
     """The files of ``root`` that decide its content, with size, mtime and inode, sorted.
 
     Covers the root's top-level files (``theme.yaml``...) and everything under
-    ``playlists/``, ``alerts/`` and ``assets/`` (hidden names skipped: editors' swap files).
+    ``playlists/``, ``alerts/`` and ``assets/`` (hidden names skipped: editors' swap files;
+    linked folders not walked, so content under them never takes the shortcut).
     Raises OSError if the root itself cannot be listed.
     """
     out: list[FileStamp] = []
@@ -80,10 +81,10 @@ def root_stamp(root: Path) -> tuple[FileStamp, ...]:
         for entry in listed:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():
+            if entry.is_dir(follow_symlinks=False):
                 stack.append(Path(entry.path))
-            else:
-                add(entry)
+            elif not entry.is_dir():  # a linked folder is not walked (a loop would not end)
+                add(entry)  # a file, or a link to one: its target's size and times
     return tuple(sorted(out))
 
 

@@ -374,3 +374,12 @@ def test_the_waiting_screen_shows_if_the_first_slide_is_late_then_the_slide_take
         thread.join(timeout=5)
     assert shown == ["w"]
     assert changes == [("", ""), ("lobby", "w")]  # the waiting screen, then the slide
+
+
+def test_a_folder_link_loop_in_the_root_does_not_hang_the_stamp(tmp_path):
+    root = make_root(tmp_path)
+    (root / "assets" / "otra-vez").symlink_to(root / "assets", target_is_directory=True)
+    (root / "assets" / "roja.png").symlink_to(root / "assets" / "red.png")
+    names = [f[0] for f in root_stamp(root)]
+    assert "assets/roja.png" in names  # a linked file is stamped (its target's stat)
+    assert not any(n.startswith("assets/otra-vez") for n in names)
