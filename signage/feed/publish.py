@@ -41,9 +41,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signage.errors import FeedError, Problem, ValidationError
-from signage.feed import signing
 from signage.feed.manifest import (
     AssetEntry,
     ContentLike,
@@ -52,9 +52,11 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
-from signage.feed.signing import Ed25519PrivateKey
 from signage.feed.store import fsync_dir, hash_file, write_atomic
 from signage.model import Alert
+
+if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
+    from signage.feed.signing import Ed25519PrivateKey
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
@@ -163,6 +165,8 @@ def _same_as_served(
     sig_path = out / "feed.json.sig"
     if key is None:
         return None if sig_path.exists() else (parsed.version, previous)
+    from signage.feed import signing
+
     try:
         signature = sig_path.read_text(encoding="ascii").strip()
         signing.verify(previous, signature, signing.public_key_b64(key))
@@ -255,6 +259,8 @@ def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> No
     tmp_sig = out / f".feed.json.sig.tmp-{os.getpid()}"
     pending = [(tmp_man, manifest)]
     if key is not None:
+        from signage.feed import signing
+
         pending.append((tmp_sig, (signing.sign(manifest, key) + "\n").encode("ascii")))
     # Web servers such as nginx derive ETag and Last-Modified from (mtime in whole seconds,
     # size). Two publishes within one second of equal size would look unchanged to a
