@@ -178,7 +178,9 @@ def run(args: argparse.Namespace) -> int:
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
     from signage.hub.state import Hub, HubConfig
+    from signage.logs import harden_root_handlers
 
+    harden_root_handlers()  # a hub runs for months: a repeated error reaches stderr once
     log = logging.getLogger("signage.hub")
     root: Path | None = None
     if args.feed is not None:
