@@ -452,6 +452,9 @@ class LocalSource:
                         source._poke()
                         return
 
+        from signage.logs import quiet_watchdog_stop
+
+        quiet_watchdog_stop()
         observer = Observer()
         observer.daemon = True
         observer.schedule(_Handler(), str(self.root), recursive=True)

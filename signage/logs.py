@@ -275,3 +275,23 @@ def install_qt_handler() -> None:
         qt_log.log(levels.get(mode, logging.WARNING), "%s: %s", category, message)
 
     qInstallMessageHandler(route)
+
+
+class _WatchdogStopRace(logging.Filter):
+    """Drops the one error watchdog 7 logs when an observer is stopped mid-read.
+
+    Stopping an inotify observer clears its handle while its reader thread may still be
+    inside ``queue_events()``, which then logs "called when the thread is inactive" at
+    ERROR: a race in watchdog's own shutdown, harmless, but a screen's journal should not
+    show an error for every clean stop. Every other watchdog record passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in str(record.msg)
+
+
+def quiet_watchdog_stop() -> None:
+    """Installs ``_WatchdogStopRace`` on watchdog's inotify logger (idempotent)."""
+    logger = logging.getLogger("watchdog.observers.inotify")
+    if not any(isinstance(f, _WatchdogStopRace) for f in logger.filters):
+        logger.addFilter(_WatchdogStopRace())

@@ -138,3 +138,28 @@ def test_root_handlers_of_the_cli_get_rate_limited_once() -> None:
                 if isinstance(f, RateLimitFilter):
                     h.removeFilter(f)
     assert stream.getvalue() == "<4>signage.feed: hub unreachable\n"
+
+
+def test_watchdog_stop_race_is_dropped_and_other_watchdog_errors_pass() -> None:
+    import logging
+
+    from signage.logs import quiet_watchdog_stop
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("watchdog.observers.inotify")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        quiet_watchdog_stop()
+        quiet_watchdog_stop()  # idempotent: one filter
+        logger.error("InotifyEmitter.queue_events() called when the thread is inactive")
+        logger.error("inotify watch limit reached")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["inotify watch limit reached"]
+    assert sum(type(f).__name__ == "_WatchdogStopRace" for f in logger.filters) == 1

@@ -22,6 +22,8 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from signage.logs import quiet_watchdog_stop
+
 log = logging.getLogger("signage.hub")
 
 CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
@@ -122,6 +124,7 @@ class ChangeWatcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
+        quiet_watchdog_stop()
         observer = Observer()
         observer.schedule(_Handler(self), str(self.folder), recursive=True)
         observer.daemon = True
