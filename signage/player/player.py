@@ -17,6 +17,7 @@ import re
 import signal
 import tempfile
 from collections.abc import Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -159,6 +160,9 @@ class Player(QObject):
         self.fade_ms = fade_ms
         self.snapshot_paths: list[Path] = []
         self._snap_count = 0
+        # PNG encoding of a full-screen snapshot takes ~70-100 ms: done on one worker with
+        # Pillow (whose encoder releases the GIL), never on the GUI thread.
+        self._snap_writer: ThreadPoolExecutor | None = None
         self._content: Content | None = None
         self._plan: tuple[ScheduledSlide, ...] = ()
         self._entries: list[Entry] = []
@@ -322,6 +326,8 @@ class Player(QObject):
                 turn.view.halt()
         self.decoder.shutdown()
         self.qr_maker.shutdown()
+        if self._snap_writer is not None:
+            self._snap_writer.shutdown(wait=True)  # every snapshot taken is on disk at exit
         self.window.close()
 
     def dispose(self) -> None:
@@ -649,23 +655,43 @@ class Player(QObject):
             self.window.update()
 
     def snap(self, name: str) -> Path | None:
-        """Writes a PNG of the window to the snapshots folder (if any) and prints its path."""
+        """Writes a PNG of the window to the snapshots folder (if any) and prints its path.
+
+        The frame is grabbed here, on the GUI thread; it is encoded and written (temp file,
+        then rename) on a worker, so a snapshot does not stall the show. Returns the path it
+        will have; ``snapshot_paths`` lists those already written.
+        """
         if self.snapshots is None:
             return None
         self._snap_count += 1
         self.snapshots.mkdir(parents=True, exist_ok=True)
         path = self.snapshots / f"{self._snap_count:04d}-{_safe_name(name)}.png"
-        image = self.grab_image()
-        fd, tmp = tempfile.mkstemp(prefix=".snap-", suffix=".png", dir=self.snapshots)
+        image = self.grab_image().convertToFormat(QImage.Format.Format_RGB888)
+        frame = _Frame(
+            bytes(image.constBits()), image.width(), image.height(), image.bytesPerLine()
+        )
+        if self._snap_writer is None:
+            self._snap_writer = ThreadPoolExecutor(1, thread_name_prefix="signage-snapshot")
+        self._snap_writer.submit(self._write_snapshot, path, frame)
+        return path
+
+    def _write_snapshot(self, path: Path, frame: _Frame) -> None:
+        from PIL import Image
+
+        picture = Image.frombuffer(
+            "RGB", (frame.width, frame.height), frame.data, "raw", "RGB", frame.stride, 1
+        )
+        fd, tmp = tempfile.mkstemp(prefix=".snap-", suffix=".png", dir=path.parent)
         os.close(fd)
-        if not image.save(tmp):  # PNG, from the suffix
+        try:
+            picture.save(tmp, "PNG", compress_level=1)
+        except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            log.warning("snapshot %s could not be written", path)
-            return None
+            log.warning("snapshot %s could not be written: %s", path, exc)
+            return
         Path(tmp).replace(path)
         self.snapshot_paths.append(path)
         print(path, flush=True)  # the contract: snapshot paths are printed
-        return path
 
     def _emit_stats(self) -> None:
         figures = self.probe.take()
@@ -731,3 +757,13 @@ class LazyWeb(QObject):
 
 
 __all__ = ["LazyWeb", "Player", "PlayerWindow"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A grabbed frame's pixels (RGB888 rows of ``stride`` bytes), owned by Python."""
+
+    data: bytes
+    width: int
+    height: int
+    stride: int
