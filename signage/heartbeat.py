@@ -316,6 +316,7 @@ class Heartbeat:
         cache: Path | None = None,
         token: str | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
+        min_gap_s: float = 2.0,
         screenshot_every_s: float = DEFAULT_SCREENSHOT_EVERY_S,
         timeout_s: tuple[float, float] = (3.0, 5.0),
         tracker: EventTracker | None = None,
@@ -345,6 +346,8 @@ class Heartbeat:
         self._started = monotonic()
         self._last_screenshot: float | None = None
         self._stop = threading.Event()
+        self._soon = threading.Event()
+        self.min_gap_s = min_gap_s
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.failed = 0
@@ -449,14 +452,32 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name="signage-heartbeat", daemon=True)
         self._thread.start()
 
+    def nudge(self) -> None:
+        """Asks for a beat soon: what the screen shows changed (a new version, an alert).
+
+        Without it the hub would report the screen as it was up to ``interval_s`` ago (the
+        first beat, sent at the first frame, often shows the waiting screen). Beats stay at
+        least ``min_gap_s`` apart however often this is called. Any thread.
+        """
+        self._soon.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._soon.clear()
             self.beat()
-            self._stop.wait(self.interval_s)
+            deadline = self._monotonic() + self.interval_s
+            while not self._stop.is_set():
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    break
+                if self._soon.wait(remaining):
+                    self._stop.wait(self.min_gap_s)  # several changes in a row: one beat
+                    break
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Ends the thread (an in-flight request is bounded by the timeouts)."""
         self._stop.set()
+        self._soon.set()  # wakes a wait for the next beat
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout_s)

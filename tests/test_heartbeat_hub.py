@@ -256,3 +256,25 @@ def test_a_long_outage_does_not_grow_memory() -> None:
     assert beat.failed == 900
     assert stream.getvalue().count("cannot reach the hub") == 1
     assert after - before < 32 * 1024, f"grew {after - before} bytes over 600 failed beats"
+
+
+def test_a_nudge_sends_a_beat_soon_and_many_nudges_send_one(hub: RunningHub) -> None:
+    beat = Heartbeat(
+        hub.url, "nudge-1", token=hub.token, interval_s=60, min_gap_s=0.3, tally=ErrorTally()
+    )
+    beat.start()
+    try:
+        deadline = time.monotonic() + 10
+        while beat.sent < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert beat.sent == 1  # the first beat at start; the next is a minute away
+        for _ in range(5):  # a version and an alert arriving together
+            beat.nudge()
+        deadline = time.monotonic() + 10
+        while beat.sent < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert beat.sent == 2
+        time.sleep(0.8)  # past the gap: the burst of nudges made one beat, not five
+        assert beat.sent == 2
+    finally:
+        beat.stop()

@@ -112,6 +112,7 @@ class KioskBridge(QObject):
         self.ready_sent = False
         self.pings = 0
         self.heartbeat: Heartbeat | None = None
+        self._shown: tuple[object, ...] = ()
         self._timers: list[QTimer] = []
 
         player.first_frame_painted.connect(self._on_first_frame)
@@ -174,6 +175,11 @@ class KioskBridge(QObject):
         text = status_line(status)
         with self._lock:
             self._status = status
+        shown = (status.get("version"), status.get("alert"), status.get("playlist") is None)
+        if shown != self._shown:
+            self._shown = shown
+            if self.heartbeat is not None and self.ready_sent:
+                self.heartbeat.nudge()  # the hub hears of a new version or alert at once
         if text != self._status_text:
             self._status_text = text
             if send and self.ready_sent:
