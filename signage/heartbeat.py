@@ -286,6 +286,9 @@ def thumbnail_png(image: bytes, width: int = SCREENSHOT_WIDTH) -> bytes:
 StatusProvider = Callable[[], Mapping[str, Any]]
 
 
+NUDGE_SETTLE_S = 0.25  # a nudge waits this long for the changes that come with it
+
+
 class Heartbeat:
     """Sends a heartbeat every ``interval_s`` from a background thread.
 
@@ -464,14 +467,19 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._soon.clear()
+            last = self._monotonic()
             self.beat()
-            deadline = self._monotonic() + self.interval_s
+            deadline = last + self.interval_s
             while not self._stop.is_set():
                 remaining = deadline - self._monotonic()
                 if remaining <= 0:
                     break
                 if self._soon.wait(remaining):
-                    self._stop.wait(self.min_gap_s)  # several changes in a row: one beat
+                    # Gather a burst of changes (a version and its alert) into one beat, and
+                    # keep beats min_gap_s apart.
+                    settle = min(NUDGE_SETTLE_S, self.min_gap_s)
+                    gap = self.min_gap_s - (self._monotonic() - last)
+                    self._stop.wait(max(settle, gap))
                     break
 
     def stop(self, timeout_s: float = 2.0) -> None:
