@@ -13,9 +13,8 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from signage.errors import Problem, ValidationError
 from signage.feed.manifest import AssetEntry, build_manifest
-from signage.feed.publish import _alerts_of_root, media_type, resolve_assets
+from signage.feed.publish import _alerts_of_root, load_valid_root, media_type
 from signage.feed.store import Store, write_atomic
 from signage.model import Content
 
@@ -72,16 +71,7 @@ def content_from_root(
     Raises:
         ValidationError: the root has errors (the cache's current version is untouched).
     """
-    from signage.playlist import load_content_root
-
-    if not (root / "playlists").is_dir():
-        raise ValidationError(
-            [Problem(str(root), 0, 0, "no 'playlists' folder here; pass --root CONTENT_ROOT")]
-        )
-    load = load_content_root(root, allowed_hosts=allowed_hosts)
-    if not load.ok:
-        raise ValidationError([p for p in load.problems if p.severity == "error"])
-    files = resolve_assets(root, load)
+    load, files = load_valid_root(root, allowed_hosts)
     store = Store(cache)
     with store.lock():
         table: dict[str, AssetEntry] = {}

@@ -57,11 +57,13 @@ from signage.model import Alert
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
     from signage.feed.signing import Ed25519PrivateKey
+    from signage.playlist import LoadResult  # the validator loads only when a root is read
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
     "REFRESH_FRACTION",
     "PublishResult",
+    "load_valid_root",
     "manifest_body",
     "next_version",
     "previous_version",
@@ -392,6 +394,26 @@ def resolve_assets(root: Path, content: ContentLike) -> dict[str, Path]:
     return files
 
 
+def load_valid_root(
+    root: Path, allowed_hosts: frozenset[str] = frozenset()
+) -> tuple[LoadResult, dict[str, Path]]:
+    """A content root loaded and checked, with the file behind every asset path it names.
+
+    The first step of both publishing and the player's in-process local path, so the two
+    accept and refuse exactly the same roots. Raises ValidationError with every error.
+    """
+    from signage.playlist import load_content_root
+
+    if not (root / "playlists").is_dir():
+        raise ValidationError(
+            [Problem(str(root), 0, 0, "no 'playlists' folder here; pass --root CONTENT_ROOT")]
+        )
+    load = load_content_root(root, allowed_hosts=allowed_hosts)
+    if not load.ok:
+        raise ValidationError([p for p in load.problems if p.severity == "error"])
+    return load, resolve_assets(root, load)
+
+
 def publish(
     root: Path,
     out: Path,
@@ -415,16 +437,7 @@ def publish(
         ValidationError: the content root has an error (nothing is written then).
         FeedError: the feed folder cannot be written.
     """
-    from signage.playlist import load_content_root
-
-    if not (root / "playlists").is_dir():
-        raise ValidationError(
-            [Problem(str(root), 0, 0, "no 'playlists' folder here; pass --root CONTENT_ROOT")]
-        )
-    load = load_content_root(root, allowed_hosts=allowed_hosts)
-    if not load.ok:
-        raise ValidationError([p for p in load.problems if p.severity == "error"])
-    files = resolve_assets(root, load)
+    load, files = load_valid_root(root, allowed_hosts)
     chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
         return publish_content(
