@@ -65,20 +65,21 @@ def decode_scaled(path: Path, width: int, height: int, *, cover: bool) -> QImage
 
 class _DecodeTask(QRunnable):
     def __init__(
-        self, decoder: ImageDecoder, token: int, path: Path, size: QSize, cover: bool
+        self, decoder: ImageDecoder, token: int, path: Path, size: tuple[int, int], cover: bool
     ) -> None:
         super().__init__()
         self._decoder = decoder
         self._token = token
         self._path = path
+        # Plain numbers, not a QSize: now and then PySide keeps a finished task's Python
+        # object after Qt deleted the task, and it should not keep Qt objects alive with it.
         self._size = size
         self._cover = cover
 
     def run(self) -> None:
         try:
-            image = decode_scaled(
-                self._path, self._size.width(), self._size.height(), cover=self._cover
-            )
+            width, height = self._size
+            image = decode_scaled(self._path, width, height, cover=self._cover)
             self._decoder.decoded.emit(self._token, image, "")
         except ValueError as exc:
             self._decoder.decoded.emit(self._token, QImage(), str(exc))
@@ -105,7 +106,7 @@ class ImageDecoder(QObject):
     def request(self, path: Path, width: int, height: int, *, cover: bool) -> int:
         """Queues a decode; returns the token its ``decoded`` signal will carry."""
         token = next(self._tokens)
-        self._pool.start(_DecodeTask(self, token, path, QSize(width, height), cover))
+        self._pool.start(_DecodeTask(self, token, path, (width, height), cover))
         return token
 
     def shutdown(self, timeout_ms: int = 5000) -> None:

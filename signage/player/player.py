@@ -397,10 +397,15 @@ class Player(QObject):
             delay = max(0.0, (result.next_change - now).total_seconds()) + 0.01
             self._plan_timer = self.clock.call_later(delay, self._on_plan_time)
         entries = [Entry((s.playlist.id, s.slide.id), self._fingerprint(s)) for s in result.slides]
-        current_key = self._current.key if self._current is not None else None
+        # The slide on screen is the one going on screen, when a transition is under way:
+        # what follows it is what must be prepared next.
+        shown = self._presenting if self._presenting is not None else self._current
+        current_key = shown.key if shown is not None else None
         decision = decide(self._entries, current_key, entries, show_changes=show_changes)
         self._plan = result.slides
         self._entries = entries
+        # Snapshots taken of slides as they were: only the versions still planned matter.
+        self._snapped &= {(e.key, e.fingerprint) for e in entries}
         self._failures = 0
         self._drop_next()
         log.info("%s: %d slides planned → %s", reason, len(entries), decision.action)
@@ -411,8 +416,8 @@ class Player(QObject):
             return
         if decision.action is Action.KEEP:
             self._index = decision.index
-            if self._current is not None and self._current.item is not None:
-                self._current.item = self._plan[decision.index]
+            if shown is not None and shown.item is not None:
+                shown.item = self._plan[decision.index]
             self._prepare(following(self._index, len(self._plan)))
             return
         self._cancel_slide_timer()
@@ -435,10 +440,21 @@ class Player(QObject):
 
     # -- preparing and presenting --------------------------------------------------------
     def _prepare(self, index: int) -> None:
+        """Prepares the slide at ``index`` as the next one, beneath the slide on screen.
+
+        The player owns one prepared slide at most: one already prepared for this very
+        place of this plan is kept, any other is discarded (a view no one refers to would
+        stay on the stage, ready, with its decoded picture, for the life of the process).
+        """
         if not self._plan:
             return
         index %= len(self._plan)
         item = self._plan[index]
+        held = self._next
+        if held is not None:
+            if held.index == index and held.item is item and held.view.state != "failed":
+                return
+            self._drop_next()
         qr = self._qr_for(item)  # queued now, so it is ready by the slide's turn
         side = qr.image.width() if qr is not None and qr is not QRMaker.PENDING else None
         view = make_view(self.stage, item.slide, self.res, qr_side=side)
@@ -566,7 +582,10 @@ class Player(QObject):
             self._slide_timer = self.clock.call_later(
                 self._duration_of(item.slide, turn.view), self._on_slide_time
             )
-            if self._plan:
+            # A new version may have asked for another slide at once while this one was
+            # going on screen (``_want_next``, being prepared): that one comes next.
+            jump_pending = self._want_next and self._next is not None
+            if self._plan and not jump_pending:
                 self._prepare(following(self._index, len(self._plan)))
         if not self._first_painted:
             self._first_painted = True
