@@ -81,6 +81,7 @@ class HeartbeatReport:
     rss_mb: float = 0.0
     disk_free_mb: float | None = None
     software: str = __version__
+    rss_start_mb: float | None = None  # the first beat's RSS (the screen just came up)
     screenshot_png: bytes | None = field(default=None, repr=False)
 
     @property
@@ -114,6 +115,7 @@ class HeartbeatReport:
             "last_error": self.last_error,
             "uptime_s": round(self.uptime_s, 1),
             "rss_mb": round(self.rss_mb, 1),
+            "rss_start_mb": None if self.rss_start_mb is None else round(self.rss_start_mb, 1),
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
         }
@@ -167,6 +169,7 @@ class HeartbeatReport:
             rss_mb=float(_opt(data, "rss_mb", float) or 0.0),
             disk_free_mb=_opt(data, "disk_free_mb", float),
             software=str(data.get("software") or "?"),
+            rss_start_mb=_opt(data, "rss_start_mb", float),
             screenshot_png=png,
         )
 
@@ -304,7 +307,7 @@ class Heartbeat:
         cache: the cache folder whose free disk is reported.
         token: the hub token (Bearer), when the hub asks for one.
         on_beat: called after each beat with the free disk in MiB (low-disk GC hook).
-        clock: aware "now"; monotonic: for uptime.
+        clock: aware "now"; monotonic: for uptime; memory: this process's RSS in MiB.
     """
 
     def __init__(
@@ -328,6 +331,7 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        memory: Callable[[], float] = rss_mb,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
         self.screen = screen
@@ -347,6 +351,8 @@ class Heartbeat:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._monotonic = monotonic
         self._started = monotonic()
+        self._memory = memory
+        self._rss_start: float | None = None  # so the hub can tell a leak from a big screen
         self._last_screenshot: float | None = None
         self._stop = threading.Event()
         self._soon = threading.Event()
@@ -383,6 +389,9 @@ class Heartbeat:
                 except (OSError, ValueError) as exc:
                     log.warning("cannot make a screenshot thumbnail: %s", exc)
         version = status.get("version")
+        rss = self._memory()
+        if self._rss_start is None:
+            self._rss_start = rss
         return HeartbeatReport(
             screen=self.screen,
             sent=self._clock(),
@@ -396,7 +405,8 @@ class Heartbeat:
             errors=errors,
             last_error=last_error,
             uptime_s=self._monotonic() - self._started,
-            rss_mb=rss_mb(),
+            rss_mb=rss,
+            rss_start_mb=self._rss_start,
             disk_free_mb=disk_free_mb(self._cache),
             screenshot_png=png,
         )

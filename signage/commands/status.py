@@ -1,8 +1,10 @@
 """``signage status``: the fleet at a glance, from the hub's ``GET /api/v1/screens``.
 
 One row per screen: online or offline (with the age of its last heartbeat), the version
-and slide it plays, how long ago it last synced, stale content, its last error and the
-path of its latest screenshot. ``--json`` prints the hub's list unchanged, for scripts.
+and slide it plays, how long ago it last synced, stale content, its memory (RSS, and how
+much it grew since the screen started: ``GROWING`` past ``--memory-growth``, so a leak is
+seen before the unit's memory cap restarts the player), its last error and the path of its
+latest screenshot. ``--json`` prints the hub's list unchanged, for scripts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 HELP = "the fleet: each screen, online or not, what it plays, last sync"
+
+# A healthy player's RSS moves by a few full-screen frames (8 MB each at 1080p, 33 MB at
+# 4K) around what it settles at after start; a leak keeps going. See docs/kiosk.md.
+DEFAULT_MEMORY_GROWTH_MB = 100.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         help="how long a screen may play an older version than the hub's (hub default: 75)",
+    )
+    parser.add_argument(
+        "--memory-growth",
+        type=float,
+        default=DEFAULT_MEMORY_GROWTH_MB,
+        metavar="MB",
+        help="flag a screen whose memory grew by more than this since it started "
+        f"(default {DEFAULT_MEMORY_GROWTH_MB:g})",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
@@ -46,10 +60,48 @@ def human_age(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
-COLUMNS = ("SCREEN", "STATE", "VERSION", "PLAYING", "SYNCED", "STALE", "LAST ERROR", "SCREENSHOT")
+COLUMNS = (
+    "SCREEN",
+    "STATE",
+    "VERSION",
+    "PLAYING",
+    "SYNCED",
+    "STALE",
+    "MEMORY",
+    "LAST ERROR",
+    "SCREENSHOT",
+)
 
 
-def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def memory_growing(screen: Mapping[str, Any], limit_mb: float) -> bool:
+    """Whether the screen's RSS grew by more than ``limit_mb`` since it started."""
+    grown = _number(screen.get("rss_growth_mb"))
+    return grown is not None and grown > limit_mb
+
+
+def memory_cell(screen: Mapping[str, Any], limit_mb: float) -> str:
+    """``118 MB +12`` (RSS now, growth since start), ``GROWING`` past the limit; ``-``."""
+    rss = _number(screen.get("rss_mb"))
+    if rss is None or rss <= 0:
+        return "-"
+    text = f"{rss:.0f} MB"
+    grown = _number(screen.get("rss_growth_mb"))
+    if grown is not None:  # screens older than this report no start figure
+        text += f" {grown:+.0f}"
+    if memory_growing(screen, limit_mb):
+        text += " GROWING"
+    return text
+
+
+def rows(
+    screens: Sequence[Mapping[str, Any]], memory_growth_mb: float = DEFAULT_MEMORY_GROWTH_MB
+) -> list[tuple[str, ...]]:
     """The table's cells for each screen (pure, so tests check it without a hub)."""
     out: list[tuple[str, ...]] = []
     for s in screens:
@@ -71,6 +123,7 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 str(s.get("playing") or "-"),
                 human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
                 stale,
+                memory_cell(s, memory_growth_mb),
                 error if len(error) <= 60 else error[:59] + "…",
                 str(shot.get("path") or "-"),
             )
@@ -78,16 +131,21 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
     return out
 
 
-def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
-    body = rows(screens)
+def format_table(
+    screens: Sequence[Mapping[str, Any]], memory_growth_mb: float = DEFAULT_MEMORY_GROWTH_MB
+) -> str:
+    body = rows(screens, memory_growth_mb)
     widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     online = sum(1 for s in screens if s.get("online"))
     stale = sum(1 for s in screens if s.get("stale"))
-    lines.append(
-        f"{len(screens)} screens: {online} online, {len(screens) - online} offline, {stale} stale"
-    )
+    offline = len(screens) - online
+    summary = f"{len(screens)} screens: {online} online, {offline} offline, {stale} stale"
+    growing = sum(1 for s in screens if memory_growing(s, memory_growth_mb))
+    if growing:
+        summary += f", {growing} with memory grown by more than {memory_growth_mb:g} MB"
+    lines.append(summary)
     return "\n".join(lines)
 
 
@@ -108,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
             if value <= 0:
                 raise UsageError(f"--{flag.replace('_', '-')} must be a positive number")
             params[key] = str(value)
+    if not args.memory_growth > 0:
+        raise UsageError("--memory-growth must be a positive number of MB")
     url = f"{base}/api/v1/screens"
     try:
         response = requests.get(url, params=params, timeout=args.timeout)
@@ -131,5 +191,5 @@ def run(args: argparse.Namespace) -> int:
     elif not screens:
         print("no screens have sent a heartbeat to this hub yet")
     else:
-        print(format_table(screens))
+        print(format_table(screens, args.memory_growth))
     return 0

@@ -96,6 +96,11 @@ class ScreenState:
             "errors": dict(r.errors),
             "uptime_s": r.uptime_s,
             "rss_mb": r.rss_mb,
+            # the first heartbeat's RSS and the growth since (None: the screen predates it)
+            "rss_start_mb": r.rss_start_mb,
+            "rss_growth_mb": None
+            if r.rss_start_mb is None
+            else round(r.rss_mb - r.rss_start_mb, 1),
             "disk_free_mb": r.disk_free_mb,
             "software": r.software,
             "screenshot": None
