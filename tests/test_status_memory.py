@@ -49,7 +49,9 @@ def test_the_first_beat_fixes_the_start_figure() -> None:
         ({"rss_mb": "lots", "rss_growth_mb": "x"}, 100, "-", False),
     ],
 )
-def test_memory_cell_and_flag(screen: dict, limit: float, cell: str, growing: bool) -> None:
+def test_memory_cell_and_flag(
+    screen: dict[str, object], limit: float, cell: str, growing: bool
+) -> None:
     assert memory_cell(screen, limit) == cell
     assert memory_growing(screen, limit) is growing
 
