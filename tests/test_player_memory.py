@@ -103,7 +103,9 @@ def _versions(tmp_path: Any) -> tuple[Content, Any]:
         )
         made = replace(content([], files, version=n), playlists=(ours, other))
         if alert:
-            made = replace(made, alerts=(make_alert("corte", sent=NOW),))
+            # each alert links its own status page (CAP <web>, a template variable)
+            status = f"https://estado.example.gov.co/incidente/{n}"
+            made = replace(made, alerts=(make_alert(f"corte-{n}", sent=NOW, status_url=status),))
         return made
 
     return version(1, alert=False), version

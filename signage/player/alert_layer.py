@@ -222,6 +222,9 @@ class AlertLayer(QWidget):
     def set_alerts(self, alerts: Sequence[Alert]) -> None:
         """Takes the alerts of a new content version (GUI thread) and re-decides at once."""
         self._alerts = tuple(alerts)
+        # QR images only for the status pages still linked (each alert may have its own).
+        wanted = {a.status_url for a in self._alerts if a.status_url}
+        self._qr_cache = {k: v for k, v in self._qr_cache.items() if k.split(":", 1)[1] in wanted}
         self._refresh()
 
     # ------------------------------------------------------------------ decisions
