@@ -225,3 +225,40 @@ def test_an_edit_that_jumps_in_while_a_slide_settles_leaves_nothing_behind(qapp,
         grown = _grown(counts[0], counts[-1])
         assert not grown, f"alive after 10 edits, (after the first, now): {grown}"
         assert trap.shown().count("editada") >= 10
+
+
+def test_edited_qr_links_leave_no_qr_images_behind(qapp, tmp_path):
+    """Each version points a slide's QR somewhere else (a new survey): the QR images of the
+    links no slide has any more are not kept (they are ~0.5 MB each at 1080p, 2.2 MB at 4K)."""
+    from signage.player.clock import ManualClock
+
+    clock = ManualClock(NOW)
+    files = {"assets/p0.png": solid_png(tmp_path / "p0.png", (200, 40, 40), (960, 540))}
+
+    def version(n: int) -> Content:
+        qr = QRCode(url=f"https://encuestas.example.gov.co/encuesta-{n}", caption="Opina")
+        slides = [
+            slide("p0", SlideKind.IMAGE, "assets/p0.png", duration_s=SLIDE_S),
+            slide("t", SlideKind.TEXT, text=TextContent("Opine", "x"), duration_s=SLIDE_S, qr=qr),
+        ]
+        return content(slides, files, version=n, overlays=Overlays())
+
+    with running_player(qapp, version(1), size=(960, 540), fade_ms=40, clock=clock) as (
+        player,
+        _,
+        trap,
+    ):
+        counts: list[dict[str, int]] = []
+        for n in range(2, 12):
+            assert wait_until(qapp, lambda: _settled_with_next(player), 15), player.status()
+            shown_before = len(trap.of("slide_shown"))
+            player.set_content(version(n))  # the edited slide jumps in with its new QR
+
+            def edited_on_screen(since: int = shown_before) -> bool:
+                later = [e["slide"] for e in trap.of("slide_shown")[since:]]
+                return "t" in later and _settled_with_next(player)
+
+            assert wait_until(qapp, edited_on_screen), player.status()
+            counts.append(census(player))
+        grown = _grown(counts[0], counts[-1])
+        assert not grown, f"alive after 10 QR edits, (after the first, now): {grown}"

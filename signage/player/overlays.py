@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -346,6 +346,10 @@ class QRMaker(QObject):
         if len(self._cache) >= self.CACHE:
             self._cache.clear()
         self._cache[key] = overlay if isinstance(overlay, QROverlay) else None
+
+    def retain(self, wanted: Callable[[QRKey], bool]) -> None:
+        """Forgets made QR images ``wanted`` says no planned slide needs (edited, gone)."""
+        self._cache = {k: v for k, v in self._cache.items() if wanted(k)}
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         self._pool.clear()

@@ -406,6 +406,11 @@ class Player(QObject):
         self._entries = entries
         # Snapshots taken of slides as they were: only the versions still planned matter.
         self._snapped &= {(e.key, e.fingerprint) for e in entries}
+        # QR images of slides no longer planned as they were (a link edited) go too.
+        planned = {
+            (s.playlist.id, s.slide.id, s.slide.qr, s.playlist.attribution) for s in result.slides
+        }
+        self.qr_maker.retain(lambda k: (k.playlist, k.slide, k.qr, k.attribution) in planned)
         self._failures = 0
         self._drop_next()
         log.info("%s: %d slides planned → %s", reason, len(entries), decision.action)
