@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.hub.auth import check_bearer, check_screen_bearer
+from signage.hub.dbthreads import ThreadConnection, close_finished
 from signage.hub.push import KEEPALIVE_S, Broadcaster
 from signage.model import Alert
 
@@ -273,7 +274,7 @@ class Hub:
         self._public_key: str | None = None
         self._clock = clock
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[ThreadConnection] = []  # closed when their thread ends
         self._db_lock = threading.Lock()
         self._publish_lock = threading.RLock()
         self._listeners: list[PublishListener] = []
@@ -346,7 +347,8 @@ class Hub:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             with self._db_lock:
-                self._connections.append(conn)
+                self._connections = close_finished(self._connections)
+                self._connections.append((threading.current_thread(), conn))
         return conn
 
     def schema(self, sql: str) -> None:
@@ -359,7 +361,7 @@ class Hub:
         """Closes every database connection this hub opened (at shutdown)."""
         with self._db_lock:
             conns, self._connections = self._connections, []
-        for conn in conns:
+        for _, conn in conns:
             try:
                 conn.close()
             except sqlite3.Error:  # a connection still busy on another thread
