@@ -18,7 +18,8 @@ channel and heartbeats on), at 1920x1080 and at 3840x2160, one headless player s
 RSS (``/proc/PID/status`` VmRSS) of the player and the hub is read every ``--every``
 versions or cycles. Growth is measured after a warm-up (the first ``--every``): target
 <= 10 MB over 1,000 versions, for the player and for the hub, beside the still phase's own
-drift over the same process. ``--quick`` runs 200 versions and 60 alert cycles per set-up.
+drift over the same process (the same target judges a shorter run: a check, not the
+figure). ``--quick`` runs 200 versions and 60 alert cycles per set-up.
 
     .venv/bin/python bench/churn.py [--quick] [--only local|hub] [--sizes 1920x1080,...]
 """
@@ -302,13 +303,15 @@ def report(source: str, geometry: str, phases: list[Phase], scale_to: int) -> bo
                 f"still drift {drift:+.1f} MB)"
             )
             if phase is versions:
-                projected = per_100 * scale_to / 100 if done < scale_to else grown
-                passed = projected <= TARGET_MB
+                # Judged on the growth measured, not projected: RSS moves in steps of one
+                # full-screen frame (8 MB at 1080p, 32 MB at 4K) when the allocator keeps
+                # or returns one, and a single step over a short run would project far.
+                passed = grown <= TARGET_MB
                 ok = ok and passed
-                how = " (projected)" if done < scale_to else ""
+                short = f" (the target is for {scale_to}: a shorter run is a check)"
                 line += (
-                    f"; over {scale_to}: {projected:+.1f} MB{how}"
-                    f"  target <= {TARGET_MB:g} MB  {verdict(passed)}"
+                    f"  target <= {TARGET_MB:g} MB after warm-up"
+                    f"{short if done + phase.rows[1][0] < scale_to else ''}  {verdict(passed)}"
                 )
             print(line)
     return ok
