@@ -21,7 +21,6 @@ are served too, and can be cleared through the hub.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -42,14 +41,13 @@ from signage.alerts.raising import RaiseRequest, templates_folder
 from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
+from signage.hub.limits import parse_json
 from signage.model import Alert
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
 log = logging.getLogger("signage.hub.alerts")
-
-MAX_BODY_BYTES = 1 << 20
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -98,13 +96,11 @@ class AlertRoom:
         return None
 
     async def _json(self, request: Request) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise AlertError(f"request body of {len(body)} bytes is over the 1 MiB limit")
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise AlertError(f"the request body is not JSON ({exc})") from None
+            return parse_json(body)
+        except ValueError as exc:
+            raise AlertError(f"the request body: {exc}") from None
 
     async def _write(self, request: Request, work: Callable[[], dict[str, Any]]) -> Response:
         self.hub.require_token(request)

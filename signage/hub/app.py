@@ -20,12 +20,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
+from signage.hub.limits import BodyLimit
 from signage.hub.state import Hub, RepublishError
 from signage.hub.watch import ChangeWatcher
 
@@ -174,6 +176,7 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(BodyLimit)],  # every body capped while it streams
         exception_handlers={HTTPException: _http_error, SignageError: _signage_error},
     )
     app.state.hub = hub

@@ -41,6 +41,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.hub.limits import check_moment, parse_json
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
 
@@ -51,7 +52,6 @@ log = logging.getLogger("signage.hub.scans")
 
 UNKNOWN_SCREEN = "desconocida"
 MAX_BATCH_EVENTS = 1000
-MAX_BATCH_BYTES = 4 * 1024 * 1024
 DEFAULT_SINCE = "30d"
 SEEN_RETENTION = timedelta(days=30)
 PRUNE_EVERY_S = 3600.0
@@ -318,15 +318,11 @@ class ScanRoom:
 
     async def events(self, request: Request) -> Response:
         self.hub.require_screen_token(request)
-        body = await request.body()
-        if len(body) > MAX_BATCH_BYTES:
-            raise HTTPException(
-                413, f"batch larger than {MAX_BATCH_BYTES} bytes; send fewer events"
-            )
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise HTTPException(400, 'the body must be JSON: {"events": [...]}') from None
+            doc = parse_json(body)
+        except ValueError as exc:
+            raise HTTPException(400, f'the body must be JSON {{"events": [...]}}: {exc}') from None
         items = doc.get("events") if isinstance(doc, dict) else None
         if not isinstance(items, list):
             raise HTTPException(400, 'the body must be JSON: {"events": [...]}')
@@ -368,8 +364,10 @@ class ScanRoom:
             since = parse_since(request.query_params.get("since", DEFAULT_SINCE), now)
             until_text = request.query_params.get("until")
             until = parse_since(until_text, now) if until_text else now + timedelta(seconds=1)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from None
+        except (ValueError, OverflowError) as exc:
+            raise HTTPException(400, f"'since'/'until': {exc}") from None
+        check_moment(since, now, "since")
+        check_moment(until, now, "until")
         return JSONResponse(await run_in_threadpool(self._report, since, until))
 
 

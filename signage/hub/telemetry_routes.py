@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
 from signage.heartbeat import HeartbeatReport, ReportError
+from signage.hub.limits import parse_json, query_seconds
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -46,7 +47,6 @@ DEFAULT_ONLINE_WINDOW_S = 90.0
 # A screen still playing an older version this long after the hub published a newer one
 # is stale (two heartbeats and a manifest poll comfortably fit in it).
 DEFAULT_STALE_GRACE_S = 75.0
-MAX_BODY_BYTES = 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS screen_heartbeats (
@@ -258,16 +258,7 @@ def _env_seconds(name: str, default: float) -> float:
 
 
 def _query_seconds(request: Request, name: str, default: float) -> float:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HTTPException(400, f"'{name}' must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise HTTPException(400, f"'{name}' must be a positive number of seconds")
-    return value
+    return query_seconds(request.query_params.get(name), name, default)
 
 
 def routes(hub: Hub) -> Sequence[BaseRoute]:
@@ -287,14 +278,9 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
 
     async def heartbeat(request: Request) -> Response:
         hub.require_screen_token(request)
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            report = HeartbeatReport.from_json(json.loads(body))
+            report = HeartbeatReport.from_json(parse_json(body))
         except (ValueError, ReportError) as exc:
             return JSONResponse({"error": f"bad heartbeat: {exc}"}, status_code=400)
         now = time.time()
