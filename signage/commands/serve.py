@@ -94,6 +94,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="most push channels open at once; more are refused with 503 (default %(default)s)",
     )
     parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a complete request head this long after "
+        "opening or after its last answer; 0 turns it off (default %(default)s)",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -177,6 +185,13 @@ def run(args: argparse.Namespace) -> int:
     from signage.errors import SignageError, UsageError, ValidationError
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
+    from signage.hub.connections import (
+        DEFAULT_KEEP_ALIVE_S,
+        MAX_HEAD_BYTES,
+        guarded_protocol,
+        plan_budget,
+        raise_open_files,
+    )
     from signage.hub.state import Hub, HubConfig
     from signage.logs import harden_root_handlers
 
@@ -211,6 +226,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--keepalive {args.keepalive}: must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0..65535")
+    if not args.header_timeout >= 0:
+        raise UsageError(f"--header-timeout {args.header_timeout}: must be 0 or more seconds")
+    if args.max_push < 0:
+        raise UsageError(f"--max-push {args.max_push}: must be 0 or more")
     if not args.refresh_check > 0:
         raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
     lifetime = parse_lifetime(args.expires)
@@ -231,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--data {data_dir}: cannot create it ({exc.strerror})") from None
     key, key_path = _key(args, data_dir, root is not None)
+    budget = plan_budget(*raise_open_files(), args.max_push)
 
     sock = _bind(args.host, args.port)
     try:
@@ -246,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
             port=port,
             public_url=args.public_url,
             keepalive_s=args.keepalive,
-            max_subscribers=args.max_push,
+            max_subscribers=budget.max_push,
             expires_in=lifetime,
             refresh_check_s=args.refresh_check,
         )
@@ -288,6 +308,16 @@ def run(args: argparse.Namespace) -> int:
         if key is not None:
             print(f"signage hub public key: {hub.public_key()}", flush=True)
         print(f"signage hub serving version {hub.current_version()} from {feed_dir}", flush=True)
+        print(f"signage hub {budget.describe()}", flush=True)
+        log.info("%s", budget.describe())
+        if budget.max_push < args.max_push:
+            log.warning(
+                "--max-push %d does not fit the open-file limit %d: at most %d push channels "
+                "(raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
+                args.max_push,
+                budget.open_files,
+                budget.max_push,
+            )
 
         class HubServer(uvicorn.Server):
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -301,7 +331,9 @@ def run(args: argparse.Namespace) -> int:
             lifespan="on",
             timeout_graceful_shutdown=2,
             backlog=2048,
-            http="h11",
+            http=guarded_protocol(budget.max_connections, args.header_timeout),
+            timeout_keep_alive=DEFAULT_KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             loop="asyncio",
         )
         if args.access_log:  # uvicorn logs requests at INFO, below the default level

@@ -100,7 +100,9 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def push(request: Request) -> Response:
         if hub.push.subscribers >= hub.config.max_subscribers:
             raise HTTPException(
-                503, "too many open push channels; poll the feed instead", {"Retry-After": "30"}
+                503,
+                "too many open push channels; poll the feed instead",
+                {"Retry-After": "30", "Connection": "close"},  # and free the descriptor
             )
         return StreamingResponse(
             hub.push.stream(hub.current_version()),
