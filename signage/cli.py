@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "sync": "sync",
     "alert": "alert",
     "status": "status",
+    "screen": "screen",
     "report": "report",
     "install-kiosk": "install_kiosk",
 }

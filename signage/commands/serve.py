@@ -94,6 +94,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="most push channels open at once; more are refused with 503 (default %(default)s)",
     )
     parser.add_argument(
+        "--max-unenrolled",
+        type=int,
+        default=200,
+        metavar="N",
+        help="screens without a token of their own (shared or admin token) the hub keeps; a "
+        "new one beyond is refused (default %(default)s; enrol screens with 'signage screen add')",
+    )
+    for what, default, kept in (
+        ("scans", 400, "QR scans"),
+        ("plays", 400, "hourly play counts"),
+        ("screens", 30, "screens that stopped reporting (and their screenshots)"),
+    ):
+        parser.add_argument(
+            f"--keep-{what}",
+            type=int,
+            default=default,
+            metavar="DAYS",
+            help=f"days the hub keeps {kept} (default %(default)s)",
+        )
+    parser.add_argument(
         "--header-timeout",
         type=float,
         default=10.0,
@@ -192,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
         plan_budget,
         raise_open_files,
     )
+    from signage.hub.policy import HubPolicy
     from signage.hub.state import Hub, HubConfig
     from signage.logs import harden_root_handlers
 
@@ -228,6 +249,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}: a port is 0..65535")
     if not args.header_timeout >= 0:
         raise UsageError(f"--header-timeout {args.header_timeout}: must be 0 or more seconds")
+    for flag in ("keep_scans", "keep_plays", "keep_screens"):
+        if not 1 <= getattr(args, flag) <= 36_600:
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name} {getattr(args, flag)}: a number of days from 1 to 36600")
+    if args.max_unenrolled < 0:
+        raise UsageError(f"--max-unenrolled {args.max_unenrolled}: must be 0 or more")
     if args.max_push < 0:
         raise UsageError(f"--max-push {args.max_push}: must be 0 or more")
     if not args.refresh_check > 0:
@@ -269,6 +296,12 @@ def run(args: argparse.Namespace) -> int:
             max_subscribers=budget.max_push,
             expires_in=lifetime,
             refresh_check_s=args.refresh_check,
+            policy=HubPolicy(
+                max_unenrolled=args.max_unenrolled,
+                keep_scans_days=args.keep_scans,
+                keep_plays_days=args.keep_plays,
+                keep_screens_days=args.keep_screens,
+            ),
         )
         hub = Hub(config, key=key)
         hub.load()

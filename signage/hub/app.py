@@ -28,12 +28,13 @@ from starlette.routing import BaseRoute
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
 from signage.hub.limits import BodyLimit
+from signage.hub.retention import keep_tidy
 from signage.hub.state import Hub, RepublishError
 from signage.hub.watch import ChangeWatcher
 
 log = logging.getLogger("signage.hub")
 
-AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes")
+AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "screen_routes")
 
 
 def area_routes(hub: Hub) -> list[BaseRoute]:
@@ -161,12 +162,14 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
             # Catch up with a folder published while the hub was down (or in between).
             watcher.poke()
         refresher = asyncio.create_task(keep_fresh(hub), name="signage-hub-refresh")
+        tidier = asyncio.create_task(keep_tidy(hub), name="signage-hub-retention")
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for task in (refresher, tidier):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             hub.push.close()
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)

@@ -46,8 +46,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from signage.errors import FeedError, SignageError, ValidationError
-from signage.hub.auth import check_bearer, check_screen_bearer
+from signage.hub.auth import check_bearer
+from signage.hub.policy import HubPolicy
 from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.hub.screens import ScreenCaller, ScreenRegister, require_screen
 from signage.model import Alert
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ class HubConfig:
         asset_grace_s: root mode: an asset file neither the current nor the previous
             version names is deleted once it is at least this old (the feed folder would
             otherwise grow with every edited image for as long as the hub runs).
+        policy: what screens may store and for how long (``signage.hub.policy``).
     """
 
     feed_dir: Path
@@ -121,6 +124,7 @@ class HubConfig:
     asset_grace_s: float = 3600.0
     refresh_check_s: float = 600.0
     refresh_fraction: float = 0.5
+    policy: HubPolicy = field(default_factory=HubPolicy)
 
     @property
     def base_url(self) -> str:
@@ -267,6 +271,7 @@ class Hub:
     ) -> None:
         self.config = config
         self.push = Broadcaster(config.keepalive_s)
+        self.screens = ScreenRegister(config.data_dir)  # per-screen tokens (screens.py)
         self.alerts_provider: AlertsProvider | None = None
         self.last_error: str | None = None
         self._key = key
@@ -326,10 +331,10 @@ class Hub:
         unless it carries the hub's admin bearer token (the screen token gets a 403)."""
         check_bearer(request, self.config.token, self.config.screen_token)
 
-    def require_screen_token(self, request: Request) -> None:
-        """Refuses ``request`` (401 ``HTTPException``) unless it carries the screen token or
-        the admin token; a hub with neither accepts it (see ``check_screen_bearer``)."""
-        check_screen_bearer(request, self.config.token, self.config.screen_token)
+    def require_screen_token(self, request: Request) -> ScreenCaller:
+        """Who sent a screen's request: a screen's own token, the shared screen token or the
+        admin token (401 ``HTTPException`` otherwise; see ``screens.require_screen``)."""
+        return require_screen(request, self.config.token, self.config.screen_token, self.screens)
 
     # -------------------------------------------------------------------- database
 
