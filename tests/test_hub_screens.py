@@ -318,7 +318,7 @@ def test_the_fleet_view_is_paged(hub: RunningHub) -> None:
     assert 'rel="next"' in r.headers["Link"] and "after=sala-09" in r.headers["Link"]
     rest = requests.get(
         hub.url + "/api/v1/screens",
-        params={"limit": 10, "after": "sala-09"},
+        params={"limit": "10", "after": "sala-09"},
         headers=hub.auth,
         timeout=10,
     )
