@@ -5,10 +5,15 @@
   answers 302 to the author's URL with the screen's attribution. Only codes the hub
   registered from its own published feeds redirect; anything else is 404, and nothing from
   the query string ever becomes part of the redirect target except the sanitised screen
-  id as a parameter value (no open redirect).
+  id as a parameter value (no open redirect). A screen id the hub does not know (not
+  enrolled, no heartbeat, no plays) is counted as ``desconocida``: invented ids never
+  become screens in the report. At most ``policy.max_scans_per_hour`` scans are stored.
 - ``POST /api/v1/events``: a player's proof-of-play batch ``{"events": [...]}``, each
   event with a unique ``eid``; duplicates are ignored (UNIQUE), so resending is safe.
-  Needs the screen token or the admin token when the hub has one (like heartbeats).
+  Needs a screen token or the admin token when the hub has one (like heartbeats); with a
+  screen's own token every event counts for that screen (naming another is refused).
+  Per screen and hour at most ``policy.max_events_per_screen_hour`` events and
+  ``policy.max_slides_per_screen_hour`` distinct slides are taken.
 - ``GET /api/v1/report?since=30d[&until=ISO]``: plays and scans counted per screen,
   playlist and slide over the period (JSON), for ``signage report``. The period is
   widened to whole UTC hours.

@@ -6,9 +6,12 @@
 online (a heartbeat within the online window, 90 s by default), stale content, last error,
 screenshot path and URL. ``GET /api/v1/screens/<screen>/screenshot`` serves the PNG.
 
-Heartbeats need the hub's screen token (``--screen-token-file``) or its admin token
-(``--token-file``) when the hub has either; a hub with neither accepts them, since it has
-no secret to share with its screens.
+Heartbeats need a screen's own token (``signage screen add``: it reports for that id
+only), the shared screen token (``--screen-token-file``, legacy: not-enrolled ids only, at
+most ``policy.max_unenrolled``) or the admin token; a hub with no token at all and no
+enrolled screen accepts them. Each report is bounded (``screens.bound_report``: id, tags,
+texts cut, a real PNG screenshot of bounded pixels). ``/api/v1/screens`` answers a page
+(``?limit=N&after=ID``, ``X-Total-Count``, ``Link rel="next"``).
 
 The decisions (online? stale? why?) are the pure function ``assess``; the rest is I/O.
 """
