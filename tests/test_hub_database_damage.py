@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
+from signage.alerts.codec import alert_to_json
 from signage.hub.dbguard import (
     KEEP_DAMAGED,
     damaged_files,
@@ -20,6 +23,9 @@ from signage.hub.dbguard import (
     quick_check,
     set_aside,
 )
+from signage.qr import track_code
+from tests.helpers_alerts import make_alert
+from tests.helpers_hub import RunningHub, make_content_root, run_hub
 
 
 def _database(path: Path, rows: int = 2000) -> Path:
@@ -79,3 +85,98 @@ def test_set_aside_renames_logs_and_keeps_the_newest(tmp_path: Path) -> None:
     assert found[0].at == "2026-11-29T03:04:00+00:00"
     assert found[0].size == len(b"garbage 4")
     assert set_aside(path, "gone already") is None
+
+
+# ------------------------------------------------------------------- against a hub
+
+ADMIN = "admin-token-damage-01234"
+SCREEN = "screen-token-damage-5678"
+TRACKED = """\
+name: Lobby
+slides:
+  - id: encuesta
+    text: {title: "Encuesta"}
+    qr: {url: "https://encuestas.example.gov.co/s", track: true}
+"""
+
+
+def _alert(hub: RunningHub) -> None:
+    alert = make_alert("corte-agua", sent=datetime.now(UTC) - timedelta(minutes=1))
+    r = requests.post(
+        hub.url + "/api/v1/alerts",
+        json={"alert": alert_to_json(alert)},
+        headers=hub.auth,
+        timeout=20,
+    )
+    assert r.status_code == 201, r.text
+
+
+def _served_alerts(hub: RunningHub) -> list[str]:
+    feed = requests.get(hub.url + "/feed.json", timeout=10)
+    assert feed.status_code == 200
+    return [a["id"] for a in feed.json().get("alerts", [])]
+
+
+def _beat(hub: RunningHub) -> requests.Response:
+    return requests.post(
+        hub.url + "/api/v1/heartbeat",
+        json={"screen": "vestibulo", "version": 1},
+        headers={"Authorization": f"Bearer {SCREEN}"},
+        timeout=10,
+    )
+
+
+def test_a_hub_starts_on_a_garbage_database(tmp_path: Path) -> None:
+    data = tmp_path / "hubdata"
+    data.mkdir()
+    (data / "hub.sqlite3").write_bytes(os.urandom(64 * 1024))
+    root = make_content_root(tmp_path / "root", TRACKED)
+    with run_hub(data=data, root=root, token=ADMIN, screen_token=SCREEN) as hub:
+        status = requests.get(hub.url + "/api/v1/feed", timeout=10).json()
+        aside = status["database"]["set_aside"]
+        assert len(aside) == 1 and aside[0]["size"] == 64 * 1024
+        assert (data / aside[0]["file"]).is_file()
+        _alert(hub)
+        assert _served_alerts(hub) == ["corte-agua"]
+        assert _beat(hub).status_code == 200
+        code = track_code("lobby", "encuesta", "https://encuestas.example.gov.co/s")
+        scan = requests.get(f"{hub.url}/q/{code}?s=vestibulo", allow_redirects=False, timeout=5)
+        assert scan.status_code == 302
+        err = hub.stderr()
+    assert "is damaged (file is not a database)" in err
+    assert "Traceback" not in err
+
+
+def test_a_database_damaged_while_running_is_set_aside(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root", TRACKED)
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, root=root, token=ADMIN, screen_token=SCREEN) as hub:
+        assert _beat(hub).status_code == 200
+        _alert(hub)
+        db = data / "hub.sqlite3"
+        size = db.stat().st_size
+        with db.open("r+b") as fh:  # the whole file overwritten under the running hub
+            fh.write(os.urandom(max(size, 64 * 1024)))
+        for side in ("hub.sqlite3-wal", "hub.sqlite3-shm"):
+            with (data / side).open("r+b") as fh:
+                fh.write(os.urandom(32 * 1024))
+        codes = []
+        for _ in range(10):
+            r = _beat(hub)
+            codes.append(r.status_code)
+            assert r.status_code in (200, 503), r.text
+            if r.status_code == 200 and 503 in codes:
+                break
+            time.sleep(0.5)
+        assert codes[-1] == 200, codes
+        status = requests.get(hub.url + "/api/v1/feed", timeout=10).json()["database"]
+        assert status["set_aside_since_start"] >= 1 and status["set_aside"]
+        # The feed and alerts never stopped; scans of the served QR still redirect.
+        assert _served_alerts(hub) == ["corte-agua"]
+        code = track_code("lobby", "encuesta", "https://encuestas.example.gov.co/s")
+        scan = requests.get(f"{hub.url}/q/{code}?s=vestibulo", allow_redirects=False, timeout=5)
+        assert scan.status_code == 302
+        report = requests.get(hub.url + "/api/v1/report?since=1d", headers=hub.auth, timeout=10)
+        assert report.status_code == 200
+        err = hub.stderr()
+    assert "Traceback" not in err

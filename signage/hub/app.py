@@ -15,10 +15,12 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
+from signage.hub.dbguard import is_damage
 from signage.hub.limits import BodyLimit
 from signage.hub.retention import keep_tidy
 from signage.hub.state import Hub, RepublishError
@@ -70,6 +73,25 @@ async def _signage_error(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, RepublishError):
         status = 409
     return JSONResponse(body, status_code=status)
+
+
+def _database_error(hub: Hub) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The answer to a request whose query met a database error: 503 and, when the file
+    is damaged, the hub sets it aside and starts a new one (the feed and alerts never
+    depend on it). Busy or locked: 503 too; the screen sends again."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if is_damage(exc):
+            await run_in_threadpool(hub.recover_database, exc)
+            reason = (
+                "the hub's database was damaged: it was set aside and a new one started; send again"
+            )
+        else:
+            log.warning("database error on %s: %s", request.url.path, exc)
+            reason = "the hub's database is busy; send again"
+        return JSONResponse({"error": reason}, status_code=503, headers={"Retry-After": "2"})
+
+    return answer
 
 
 def _root_changed(hub: Hub) -> None:
@@ -180,7 +202,11 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit)],  # every body capped while it streams
-        exception_handlers={HTTPException: _http_error, SignageError: _signage_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            SignageError: _signage_error,
+            sqlite3.DatabaseError: _database_error(hub),
+        },
     )
     app.state.hub = hub
     return app

@@ -22,6 +22,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,3 +166,108 @@ def damaged_files(path: Path) -> list[DamagedFile]:
             at = ""
         out.append(DamagedFile(p.name, size, at))
     return out
+
+
+class DamageGuard:
+    """The damage handling of one database file, for the object that owns its connections.
+
+    The owner calls ``check_at_start`` before its first connection, ``remember_schema``
+    for every area's script, ``generation`` to tell a connection opened before a reset
+    (reopen it) and ``recover`` when a query met an error ``is_damage`` recognises.
+
+    Args:
+        path: the database file.
+    """
+
+    #: A second damage error within this many seconds of a recovery is the same damage
+    #: seen by another thread's old connection, not a new one.
+    SETTLE_S = 2.0
+    #: A damage error on a file that passes ``quick_check`` within this many seconds of an
+    #: earlier one (after reconnecting) means damage ``quick_check`` cannot see.
+    SUSPECT_S = 60.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.generation = 0
+        self.recoveries = 0
+        self._checked = False
+        self._schemas: list[str] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.RLock()  # recover() opens a connection, which checks
+        self._last = -1e9
+        self._suspect_at = -1e9
+
+    def check_at_start(self) -> None:
+        """Sets the file aside if ``PRAGMA quick_check`` fails (once per process)."""
+        if self._checked:
+            return
+        with self._lock:
+            if self._checked:
+                return
+            self._checked = True
+            reason = quick_check(self.path)
+            if reason is not None:
+                set_aside(self.path, reason)
+                self.recoveries += 1
+
+    def remember_schema(self, sql: str) -> None:
+        """Keeps an area's schema script, to run again on a new database after a reset."""
+        with self._lock:
+            if sql not in self._schemas:
+                self._schemas.append(sql)
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener()`` after each reset, once the schemas exist again (an area
+        registers again what it derives from the feed, e.g. the QR codes)."""
+        self._listeners.append(listener)
+
+    def recover(
+        self,
+        exc: BaseException,
+        close_all: Callable[[], None],
+        connect: Callable[[], sqlite3.Connection],
+    ) -> None:
+        """Handles a damage error: sets the file aside and starts a new database.
+
+        Args:
+            exc: the error a query met.
+            close_all: closes every connection the owner opened.
+            connect: opens this thread's connection to the (new) file.
+
+        A file that passes ``quick_check`` is only reconnected the first time (the error
+        may have come from a connection to a file already set aside); a second damage
+        error on it within ``SUSPECT_S`` sets it aside too.
+        """
+        with self._lock:
+            if time.monotonic() - self._last < self.SETTLE_S:
+                return
+            reason = quick_check(self.path)
+            close_all()
+            self.generation += 1
+            now = time.monotonic()
+            self._last = now
+            if reason is None and now - self._suspect_at > self.SUSPECT_S:
+                self._suspect_at = now
+                log.warning("hub database error (%s); reconnecting", exc)
+                return
+            self._suspect_at = -1e9
+            set_aside(self.path, reason or str(exc))
+            self.recoveries += 1
+            conn = connect()
+            for sql in self._schemas:
+                conn.executescript(sql)
+                conn.commit()
+        for listener in tuple(self._listeners):
+            try:
+                listener()
+            except sqlite3.Error as err:
+                log.error("after starting a new hub database: %s", err)
+
+    def report(self) -> dict[str, Any]:
+        """What ``/api/v1/feed`` says under ``"database"``: the damaged files set aside
+        (newest first) and how many times this process set one aside."""
+        return {
+            "file": self.path.name,
+            "set_aside": [d.to_json() for d in damaged_files(self.path)],
+            "set_aside_since_start": self.recoveries,
+        }

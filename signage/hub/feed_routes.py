@@ -125,6 +125,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
                 "subscribers": hub.push.subscribers,
                 "last_error": hub.last_error,
                 "base_url": hub.config.base_url,
+                "database": hub.dbguard.report(),  # damaged databases set aside, if any
             }
         )
 

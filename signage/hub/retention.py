@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signage.events import rfc3339_ms
+from signage.hub.dbguard import is_damage
 from signage.hub.policy import HubPolicy
 
 if TYPE_CHECKING:
@@ -100,6 +101,11 @@ async def keep_tidy(hub: Hub) -> None:
     while True:
         try:
             await asyncio.to_thread(prune_hub, hub)
-        except Exception:  # a failed run (a locked or damaged database) must not end them
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                await asyncio.to_thread(hub.recover_database, exc)
+            else:
+                log.warning("retention run failed (%s); trying again later", exc)
+        except Exception:  # a bug here must not end the runs for good
             log.exception("retention run failed; trying again later")
         await asyncio.sleep(hub.config.policy.prune_every_s)

@@ -47,6 +47,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.hub.dbguard import is_damage
 from signage.hub.limits import check_moment, parse_json
 from signage.hub.policy import HubPolicy
 from signage.hub.screens import SCREEN_ID, ScreenCaller
@@ -233,7 +234,18 @@ class ScanRoom:
     # --- code registration (publishing thread)
 
     def on_publish(self, snapshot: FeedSnapshot) -> None:
-        self.register(snapshot)
+        try:
+            self.register(snapshot)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self.hub.recover_database(exc)  # registers again through on_database_reset
+
+    def on_database_reset(self) -> None:
+        """A new database was started after damage: the served feed's codes again."""
+        snapshot = self.hub.snapshot()
+        if snapshot.published:
+            self.register(snapshot)
 
     def register(self, snapshot: FeedSnapshot) -> int:
         """Registers the tracked codes of a published manifest; returns how many."""
@@ -508,6 +520,7 @@ class ScanRoom:
 def routes(hub: Hub) -> list[BaseRoute]:
     """The scan, proof-of-play and report endpoints; registers codes on every publish."""
     room = ScanRoom(hub)
+    hub.dbguard.on_reset(room.on_database_reset)
     hub.on_publish(room.on_publish)
     return [
         Route("/q/{code}", room.scan, methods=["GET"]),

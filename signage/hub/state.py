@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.hub.auth import check_bearer
+from signage.hub.dbguard import DamageGuard
 from signage.hub.policy import HubPolicy
 from signage.hub.push import KEEPALIVE_S, Broadcaster
 from signage.hub.screens import ScreenCaller, ScreenRegister, require_screen
@@ -280,6 +281,7 @@ class Hub:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._db_lock = threading.Lock()
+        self.dbguard = DamageGuard(config.data_dir / DB_NAME)
         self._publish_lock = threading.RLock()
         self._listeners: list[PublishListener] = []
         self._snapshot = FeedSnapshot(0, b"", None, config.feed_dir / "assets")
@@ -343,6 +345,7 @@ class Hub:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             self.config.data_dir.mkdir(parents=True, exist_ok=True)
+            self.dbguard.check_at_start()  # a damaged file is set aside, a new one started
             conn = sqlite3.connect(
                 self.config.data_dir / DB_NAME, timeout=5.0, check_same_thread=False
             )
@@ -356,6 +359,7 @@ class Hub:
 
     def schema(self, sql: str) -> None:
         """Runs an area's ``CREATE TABLE IF NOT EXISTS ...`` script (idempotent)."""
+        self.dbguard.remember_schema(sql)
         conn = self.db()
         conn.executescript(sql)
         conn.commit()
@@ -370,6 +374,11 @@ class Hub:
             except sqlite3.Error:  # a connection still busy on another thread
                 log.debug("database connection could not be closed", exc_info=True)
         self._local = threading.local()
+
+    def recover_database(self, exc: BaseException) -> None:
+        """After a query met a damaged database (``dbguard.is_damage``): sets the file
+        aside and starts a new one with every area's schema (blocking: a worker thread)."""
+        self.dbguard.recover(exc, self.close, self.db)
 
     # ------------------------------------------------------------------ publishing
 

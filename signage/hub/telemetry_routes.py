@@ -319,6 +319,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
     ``SIGNAGE_ONLINE_WINDOW_S`` / ``SIGNAGE_STALE_GRACE_S`` in the hub's environment, and
     each request to ``/api/v1/screens`` may pass ``?online_window=S&stale_grace=S``.
     """
+    hub.schema(SCHEMA)  # kept by the hub, so a new database after damage has the table
     store = TelemetryStore(hub.db, hub.config.data_dir / "screenshots")
     online_window = _env_seconds("SIGNAGE_ONLINE_WINDOW_S", DEFAULT_ONLINE_WINDOW_S)
     stale_grace = _env_seconds("SIGNAGE_STALE_GRACE_S", DEFAULT_STALE_GRACE_S)
