@@ -17,6 +17,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,14 @@ from signage.hub.screens import (
     check_screenshot,
     parse_register,
 )
-from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub
+from tests.helpers_hub import (
+    REPO,
+    RunningHub,
+    hub_env,
+    make_content_root,
+    run_hub,
+    stop_process,
+)
 
 ADMIN = "admin-token-screens-01234"
 SHARED = "shared-screen-token-56789"
@@ -330,3 +338,49 @@ def test_the_fleet_view_is_paged(hub: RunningHub) -> None:
     assert status.returncode == 0, status.stderr
     assert "showing 4 of 15 screens" in status.stdout
     assert "sala-04" not in status.stdout
+
+
+def test_a_real_player_reports_with_its_own_token(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, root=root, token=ADMIN) as hub:  # no shared screen token at all
+        token_file = tmp_path / "vestibulo.token"
+        token_file.write_text(_enrol(data, "vestibulo") + "\n", encoding="utf-8")
+        token_file.chmod(0o600)
+        config = tmp_path / "screen.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "screen": "vestibulo",
+                    "feed": hub.url + "/feed.json",
+                    "pubkey": hub.pubkey,
+                    "cache": str(tmp_path / "cache"),
+                    "hub": hub.url,
+                    "hub_token_file": str(token_file),
+                }
+            ),
+            encoding="utf-8",
+        )
+        env = hub_env() | {"QT_QPA_PLATFORM": "offscreen", "SIGNAGE_HEARTBEAT_S": "0.5"}
+        for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            env.pop(key, None)
+        log_path = tmp_path / "player.log"
+        with log_path.open("w") as log_file:
+            player = subprocess.Popen(
+                [sys.executable, "-m", "signage", "play", "--headless", "--size", "480x270",
+                 "--config", str(config), "--for", "60"],
+                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file, text=True,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 45
+            while True:
+                screens = requests.get(hub.url + "/api/v1/screens", timeout=10).json()
+                report = requests.get(hub.url + "/api/v1/report?since=1d", timeout=10).json()
+                online = any(s["screen"] == "vestibulo" and s["online"] for s in screens)
+                if online and any(p["screen"] == "vestibulo" for p in report["plays"]):
+                    break
+                assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+                time.sleep(0.3)
+        finally:
+            stop_process(player)
+    assert "refused" not in log_path.read_text(errors="replace")
