@@ -12,6 +12,10 @@ Three measurements against real hubs (``signage serve`` subprocesses, root mode)
 3. Bodies: 10 chunked bodies of 64 MB at once to heartbeat/events/alerts; the hub's peak
    RSS growth (``VmHWM`` - ``VmRSS`` before). Baseline: the sum of what the clients were
    ready to send (what a hub reading bodies whole would hold).
+4. Forged screens: 3,000 heartbeats with invented ids, each with a ~100 KB screenshot and
+   a 100 KB error text, on the shared token; then ``signage status`` timed. Measured: the
+   data folder's growth. Baseline: the screenshot bytes sent (what a hub keeping one file
+   per invented id stored).
 
 Targets: slow-header connections closed within the header timeout + 2 s; ``/healthz``
 answers under the push flood; body peak growth under 96 MB.
@@ -22,8 +26,12 @@ answers under the push flood; body peak growth under 96 MB.
 from __future__ import annotations
 
 import argparse
+import base64
+import io
+import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -144,7 +152,46 @@ def main() -> int:
                 f"bodies (read whole: {offered:.0f} MB; ratio {grown / offered:.3f}); "
                 f"target < 96 MB: {'PASS' if passed else 'FAIL'}"
             )
+        with run_hub(data=base / "data-ids", root=root, token=ADMIN, screen_token=SCREEN) as hub:
+            before_bytes = dir_bytes(hub.data_dir)
+            png = noise_png(200, 170)
+            shot = base64.b64encode(png).decode()
+            session = requests.Session()
+            headers = {"Authorization": f"Bearer {SCREEN}"}
+            codes: dict[int, int] = {}
+            for i in range(3000):
+                body = {"screen": f"falsa-{i}", "last_error": "x" * 100_000, "screenshot_png": shot}
+                r = session.post(hub.url + "/api/v1/heartbeat", json=body, headers=headers)
+                codes[r.status_code] = codes.get(r.status_code, 0) + 1
+            grown = (dir_bytes(hub.data_dir) - before_bytes) / 2**20
+            sent = 3000 * len(png) / 2**20
+            t = time.perf_counter()
+            status = subprocess.run(
+                [sys.executable, "-m", "signage", "status", "--hub", hub.url],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            status_ms = (time.perf_counter() - t) * 1000
+            passed = grown < 64 and status.returncode == 0
+            ok &= passed
+            print(
+                f"forged screens: answers {codes}; data folder +{grown:.1f} MB vs {sent:.0f} MB "
+                f"of screenshots sent (ratio {grown / sent:.3f}); signage status "
+                f"{status_ms:.0f} ms; target < 64 MB: {'PASS' if passed else 'FAIL'}"
+            )
     return 0 if ok else 1
+
+
+def dir_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def noise_png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    img = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
 
 
 if __name__ == "__main__":
