@@ -165,12 +165,12 @@ def main() -> int:
                 codes[r.status_code] = codes.get(r.status_code, 0) + 1
             grown = (dir_bytes(hub.data_dir) - before_bytes) / 2**20
             sent = 3000 * len(png) / 2**20
-            t = time.perf_counter()
+            started = time.perf_counter()
             status = subprocess.run(
                 [sys.executable, "-m", "signage", "status", "--hub", hub.url],
                 capture_output=True, text=True, timeout=60, check=False,
             )  # fmt: skip
-            status_ms = (time.perf_counter() - t) * 1000
+            status_ms = (time.perf_counter() - started) * 1000
             passed = grown < 64 and status.returncode == 0
             ok &= passed
             print(
