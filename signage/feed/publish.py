@@ -7,8 +7,9 @@ Layout written to ``out``::
     feed.json           the manifest (renamed into place last)
 
 Order and consistency: assets are copied (temp + fsync + rename, existing ones skipped)
-before anything names them. The new signature and manifest are both written and fsynced to
-temporary files, then renamed back to back: ``feed.json.sig`` first, ``feed.json`` last. A
+before anything names them. The new signature and manifest are written by
+``signage.feed.folder.write_pair`` (the hub's writer too): both fsynced to temporary files,
+then renamed back to back, ``feed.json.sig`` first, ``feed.json`` last. A
 reader that fetches ``feed.json`` and then ``feed.json.sig`` can pair a manifest with the
 signature of the next publish only if a whole publish lands between its two requests; the
 sync client then sees a bad signature, waits briefly and fetches both once more (see
@@ -28,22 +29,20 @@ way round), signed with another key, or past half its lifetime (``refresh_due``)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import mimetypes
 import os
 import re
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signage.errors import FeedError, Problem, ValidationError
+from signage.feed.folder import publish_lock, read_pair, write_pair
 from signage.feed.manifest import (
     AssetEntry,
     ContentLike,
@@ -153,9 +152,12 @@ def _same_as_served(
     """``(version, bytes)`` of the feed in ``out`` when it carries the same body as
     ``manifest``, is signed the same way, and is not yet due for a refresh; else ``None``."""
     try:
-        previous = (out / "feed.json").read_bytes()
-    except OSError:
+        served = read_pair(out)
+    except FeedError:
         return None
+    if served is None:
+        return None
+    previous = served.manifest
     try:
         parsed = parse_manifest(previous, None)
     except FeedError:
@@ -164,33 +166,23 @@ def _same_as_served(
         return None
     if manifest_body(previous) != manifest_body(manifest):
         return None
-    sig_path = out / "feed.json.sig"
     if key is None:
-        return None if sig_path.exists() else (parsed.version, previous)
+        return None if served.signature is not None else (parsed.version, previous)
+    if served.signature is None:
+        return None
     from signage.feed import signing
 
     try:
-        signature = sig_path.read_text(encoding="ascii").strip()
+        signature = served.signature.decode("ascii").strip()
         signing.verify(previous, signature, signing.public_key_b64(key))
-    except (OSError, ValueError, FeedError):
-        return None  # unsigned, unreadable or signed with another key: sign it again
+    except (ValueError, FeedError):
+        return None  # unreadable or signed with another key: sign it again
     return parsed.version, previous
 
 
 def next_version(previous: int, now: datetime) -> int:
     """``max(previous + 1, whole seconds since the epoch)``."""
     return max(previous + 1, int(now.timestamp()))
-
-
-@contextlib.contextmanager
-def _publish_lock(out: Path) -> Iterator[None]:
-    out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 class _HashIndex:
@@ -255,35 +247,13 @@ def _copy_asset(src: Path, assets_dir: Path) -> tuple[str, int, bool]:
 
 
 def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> None:
-    """Writes feed.json.sig then feed.json, each fsynced to a temp file then renamed."""
-    sig_path, man_path = out / "feed.json.sig", out / "feed.json"
-    tmp_man = out / f".feed.json.tmp-{os.getpid()}"
-    tmp_sig = out / f".feed.json.sig.tmp-{os.getpid()}"
-    pending = [(tmp_man, manifest)]
+    """Signs ``manifest`` (when there is a key) and writes the pair (``folder.write_pair``)."""
+    signature = None
     if key is not None:
         from signage.feed import signing
 
-        pending.append((tmp_sig, (signing.sign(manifest, key) + "\n").encode("ascii")))
-    # Web servers such as nginx derive ETag and Last-Modified from (mtime in whole seconds,
-    # size). Two publishes within one second of equal size would look unchanged to a
-    # conditional GET, so each new file gets an mtime at least a second after the old one.
-    mtime_ns = time.time_ns()
-    with contextlib.suppress(FileNotFoundError):
-        mtime_ns = max(mtime_ns, man_path.stat().st_mtime_ns + 1_000_000_000)
-    for tmp, data in pending:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.utime(tmp, ns=(mtime_ns, mtime_ns))
-    if key is not None:
-        tmp_sig.replace(sig_path)
-    else:
-        sig_path.unlink(missing_ok=True)  # an old signature would only mislead readers
-    tmp_man.replace(man_path)
-    fsync_dir(out)
+        signature = (signing.sign(manifest, key) + "\n").encode("ascii")
+    write_pair(out, manifest, signature)
 
 
 def publish_content(
@@ -308,7 +278,7 @@ def publish_content(
     """
     if expires_in <= timedelta(0):
         raise FeedError("the feed must expire in the future (use --expires 7d or more)")
-    with _publish_lock(out):
+    with publish_lock(out):
         assets_dir = out / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
         index = _HashIndex(out)
