@@ -17,6 +17,8 @@ from signage.errors import FeedError
 from signage.feed import folder
 from signage.feed.manifest import MAX_MANIFEST_BYTES
 from signage.feed.signing import generate_key, public_key_b64, sign
+from signage.hub.publishing import RepublishError
+from signage.hub.state import Hub, HubConfig
 
 
 def _manifest(version: int, **extra: object) -> bytes:
@@ -114,3 +116,15 @@ def test_asset_hashes_of_a_manifest(tmp_path: Path) -> None:
     assert folder.asset_hashes(_manifest(1)) == {"a" * 64}
     assert folder.asset_hashes(b"") == frozenset()
     assert folder.asset_hashes(b"{broken") == frozenset()
+
+
+def test_a_hub_does_not_serve_a_manifest_screens_would_refuse_for_its_size(
+    tmp_path: Path,
+) -> None:
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    (feed / "feed.json").write_bytes(_manifest(9, pad="x" * MAX_MANIFEST_BYTES))
+    hub = Hub(HubConfig(feed_dir=feed, data_dir=tmp_path / "data"))
+    with pytest.raises(RepublishError, match="screens accept"):
+        hub.load()
+    assert hub.current_version() == 0

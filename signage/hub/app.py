@@ -26,7 +26,8 @@ from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
-from signage.hub.state import Hub, RepublishError
+from signage.hub.publishing import RepublishError
+from signage.hub.state import Hub
 from signage.hub.watch import ChangeWatcher
 
 log = logging.getLogger("signage.hub")

@@ -45,7 +45,8 @@ from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
 
 if TYPE_CHECKING:
-    from signage.hub.state import FeedSnapshot, Hub
+    from signage.hub.publishing import FeedSnapshot
+    from signage.hub.state import Hub
 
 log = logging.getLogger("signage.hub.scans")
 

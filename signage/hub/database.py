@@ -1,0 +1,64 @@
+"""The hub's database: one SQLite file, a connection per thread, areas' schemas, closing.
+
+``DATA/hub.sqlite3`` in WAL mode, so the push channel's readers and the thread pool's writers
+do not block each other. Each thread gets its own connection (SQLite connections are not
+shared across threads here); areas register their tables once with ``schema`` (idempotent
+``CREATE TABLE IF NOT EXISTS`` scripts). ``close`` at shutdown closes every connection opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger("signage.hub")
+
+DB_NAME = "hub.sqlite3"
+BUSY_TIMEOUT_S = 5.0
+
+
+class HubDatabase:
+    """The hub's SQLite database.
+
+    Args:
+        path: the database file (its folder is created on first use).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (WAL mode, 5 s busy timeout, foreign keys on)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def schema(self, sql: str) -> None:
+        """Runs an area's ``CREATE TABLE IF NOT EXISTS ...`` script (idempotent)."""
+        conn = self.connection()
+        conn.executescript(sql)
+        conn.commit()
+
+    def close(self) -> None:
+        """Closes every connection opened so far; the next ``connection()`` opens a new one."""
+        with self._lock:
+            conns, self._connections = self._connections, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:  # a connection still busy on another thread
+                log.debug("database connection could not be closed", exc_info=True)
+        self._local = threading.local()
