@@ -6,15 +6,19 @@ Read from ``--config``, else ``/etc/signage/player.yaml``, else
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
 from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+
+log = logging.getLogger("signage.kiosk")
 
 SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
 DEFAULT_POLL_S = 15.0
@@ -61,6 +65,46 @@ class PlayerConfig:
     exercise: bool = False
     source_path: Path | None = None
     qr_link_base: str | None = None
+
+    _token: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def hub_url(self) -> str | None:
+        """The hub's base URL for the push channel, heartbeats, proof-of-play and scans:
+        ``hub`` without a trailing slash, else the origin of an http(s) ``feed``, else
+        ``None`` (a local root, or a feed on a plain file server with no hub named)."""
+        if self.hub:
+            return self.hub.rstrip("/")
+        if self.feed:
+            parts = urlsplit(self.feed)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                return f"{parts.scheme}://{parts.netloc}"
+        return None
+
+    def hub_token(self) -> str | None:
+        """The bearer token in ``hub_token_file`` (``None`` without one), read once.
+
+        An unreadable or empty file is logged once and answers ``None``: heartbeats and
+        proof-of-play still go out (the hub then says 401, with a hint to check the file).
+        """
+        path = self.hub_token_file
+        if path is None:
+            return None
+        if "token" not in self._token:
+            try:
+                self._token["token"] = path.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                log.warning(
+                    "cannot read hub_token_file %s (%s): heartbeats and proof-of-play go "
+                    "without a token",
+                    path,
+                    reason,
+                )
+                self._token["token"] = None
+        return self._token["token"]
 
     def screen_identity(self) -> Screen:
         return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)

@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -379,26 +378,12 @@ class EventUplink:
 def uplink_for(config: PlayerConfig) -> EventUplink | None:
     """The uplink a player with this configuration runs, ``None`` without a hub.
 
-    The hub is ``hub`` from the config, else the origin of ``feed`` (as for heartbeats).
-    Spools under ``{cache}/uplink``; sends with the token in ``hub_token_file`` (an
-    unreadable file is logged and the uplink sends without it, so events still spool).
+    The hub is ``config.hub_url`` and the token ``config.hub_token()`` (as for heartbeats;
+    an unreadable file is logged and the uplink sends without it, so events still spool).
+    Spools under ``{cache}/uplink``.
     Wire it as ``events.subscribe(up.offer); up.start()`` and ``up.stop()`` at exit.
     """
-    hub = config.hub
-    if not hub and config.feed:  # as the config documents: else the feed's origin
-        parts = urlsplit(config.feed)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            hub = f"{parts.scheme}://{parts.netloc}"
-    if not hub:
+    hub = config.hub_url
+    if hub is None:
         return None
-    token: str | None = None
-    if config.hub_token_file is not None:
-        try:
-            token = config.hub_token_file.read_text(encoding="utf-8").strip() or None
-        except OSError as exc:
-            log.warning(
-                "cannot read hub_token_file %s (%s): proof-of-play is sent without a token",
-                config.hub_token_file,
-                exc.strerror,
-            )
-    return EventUplink(hub, token, config.cache / "uplink", screen=config.screen)
+    return EventUplink(hub, config.hub_token(), config.cache / "uplink", screen=config.screen)

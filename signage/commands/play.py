@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
     attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
     uplink = None
-    if config.hub or config.feed:  # no hub without one of them; spares importing requests
+    if config.hub_url is not None:  # no hub, no uplink; spares importing requests
         from signage.uplink import uplink_for
 
         uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down

@@ -45,16 +45,6 @@ PUSH_REPROBE_S = 300.0  # a server without push: look again this often
 PUSH_READ_TIMEOUT_S = 60.0  # the hub sends a keep-alive every 15 s
 
 
-def hub_of(config: PlayerConfig) -> str | None:
-    """The hub base URL: ``config.hub``, else the feed URL's origin."""
-    if config.hub:
-        return config.hub.rstrip("/")
-    if not config.feed:
-        return None
-    parts = urlsplit(config.feed)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
-
-
 def parse_sse(lines: list[str]) -> tuple[str, str] | None:
     """One server-sent event from its lines (without the blank line): (event, data)."""
     event, data = "message", []
@@ -113,7 +103,7 @@ class FeedSource:
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
         self._push_enabled = push
-        self._hub = hub_of(config)
+        self._hub = config.hub_url
         self._on_content: ContentCallback | None = None
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []

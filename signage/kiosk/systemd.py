@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QObject, QTimer
 from PySide6.QtGui import QImage, QPixmap
@@ -240,27 +239,6 @@ def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
         return default
 
 
-def hub_url(config: PlayerConfig) -> str | None:
-    """The hub for heartbeats: ``hub`` from the config, else the feed's origin."""
-    if config.hub:
-        return config.hub.rstrip("/")
-    if config.feed:
-        parts = urlsplit(config.feed)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}"
-    return None
-
-
-def _read_token(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        log.warning("cannot read hub_token_file %s: %s; heartbeats go without it", path, exc)
-        return None
-
-
 def attach(
     player: Any,
     *,
@@ -279,7 +257,7 @@ def attach(
     harden_root_handlers()  # months of uptime: repeated errors once per interval
     freeze = env.get(FREEZE_ENV)
     shot_every = _env_float(env, "SIGNAGE_SCREENSHOT_EVERY_S", DEFAULT_SCREENSHOT_EVERY_S)
-    hub = hub_url(config) if config is not None else None
+    hub = config.hub_url if config is not None else None
     bridge = KioskBridge(
         player,
         Notifier.from_env(env),
@@ -314,7 +292,7 @@ def attach(
             sync=sync_state,
             screenshot=bridge.latest_screenshot,
             cache=config.cache,
-            token=_read_token(config.hub_token_file),
+            token=config.hub_token(),
             interval_s=_env_float(env, "SIGNAGE_HEARTBEAT_S", DEFAULT_INTERVAL_S),
             screenshot_every_s=shot_every,
             tracker=tracker,
