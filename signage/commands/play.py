@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         size = size or window
     events = EventLog(args.events)
     if root is not None:
-        from signage.local_source import LocalSource
+        from signage.sources.local import LocalSource
 
         local = LocalSource(
             root,
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         local.prefetch()
         source: ContentSource = local
     else:
-        from signage.feed.source import FeedSource
+        from signage.sources.feed import FeedSource
 
         source = FeedSource(config, events)
 
