@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from signage.config import PlayerConfig
-from signage.uplink import uplink_for
+from signage.telemetry.uplink import uplink_for
 
 
 @pytest.mark.parametrize(

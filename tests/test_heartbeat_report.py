@@ -11,15 +11,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from signage.events import EventLog
-from signage.heartbeat import (
-    EventTracker,
-    Heartbeat,
-    HeartbeatReport,
-    ReportError,
-    SyncState,
-    thumbnail_png,
-)
 from signage.logs import ErrorTally
+from signage.telemetry.heartbeat import EventTracker, Heartbeat, SyncState, thumbnail_png
+from signage.telemetry.wire import HeartbeatReport, ReportError
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 

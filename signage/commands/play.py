@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if headless and window is not None:
         size = size or window
     events = EventLog(args.events)
+    collect: Callable[[], int] | None = None
     if root is not None:
         from signage.sources.local import LocalSource
 
@@ -113,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from signage.sources.feed import FeedSource
 
-        source = FeedSource(config, events)
+        feed_source = FeedSource(config, events)
+        collect = feed_source.store.collect  # low free disk: the heartbeat collects this cache
+        source = feed_source
 
     app = ensure_application()
     from signage.player.player import Player
@@ -141,10 +145,10 @@ def run(args: argparse.Namespace) -> int:
         inhibit_blanking()
     from signage.kiosk.systemd import attach
 
-    attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
+    attach(player, config=config, events=events, collect=collect)  # sd_notify, watchdog, beats
     uplink = None
     if config.hub_url is not None:  # no hub, no uplink; spares importing requests
-        from signage.uplink import uplink_for
+        from signage.telemetry.uplink import uplink_for
 
         uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down
     if uplink is not None:

@@ -43,6 +43,7 @@ from starlette.routing import BaseRoute, Route
 from signage.events import rfc3339_ms
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
+from signage.telemetry.wire import EVENTS_PATH
 
 if TYPE_CHECKING:
     from signage.hub.publishing import FeedSnapshot
@@ -380,6 +381,6 @@ def routes(hub: Hub) -> list[BaseRoute]:
     hub.on_publish(room.on_publish)
     return [
         Route("/q/{code}", room.scan, methods=["GET"]),
-        Route("/api/v1/events", room.events, methods=["POST"]),
+        Route(EVENTS_PATH, room.events, methods=["POST"]),
         Route("/api/v1/report", room.report, methods=["GET"]),
     ]

@@ -35,7 +35,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
-from signage.heartbeat import HeartbeatReport, ReportError
+from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -318,7 +318,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     return [
-        Route("/api/v1/heartbeat", heartbeat, methods=["POST"]),
+        Route(HEARTBEAT_PATH, heartbeat, methods=["POST"]),
         Route("/api/v1/screens", screens, methods=["GET"]),
         Route("/api/v1/screens/{screen}/screenshot", screenshot, methods=["GET"]),
     ]

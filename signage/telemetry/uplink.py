@@ -36,18 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from signage.telemetry.wire import AUTH_REFUSED_HINT, EVENTS_PATH, events_body, rejected_in
+
 if TYPE_CHECKING:
     from signage.config import PlayerConfig
 
 __all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
 log = logging.getLogger("signage.uplink")
-
-# Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
-AUTH_REFUSED_HINT = (
-    " (hub_token_file in the player configuration must hold the hub's screen token, "
-    "the file it was started with as --screen-token-file)"
-)
 
 DEFAULT_MAX_SPOOL_BYTES = 50 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024
@@ -133,7 +129,7 @@ class EventUplink:
         session: requests.Session | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._url = hub_url.rstrip("/") + "/api/v1/events"
+        self._url = hub_url.rstrip("/") + EVENTS_PATH
         self._token = token
         self._spool = spool_dir
         self._screen = screen
@@ -337,7 +333,7 @@ class EventUplink:
         headers = {"Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        body = json.dumps({"events": events}, ensure_ascii=False, default=str).encode("utf-8")
+        body = events_body(events)
         try:
             response = self._session.post(
                 self._url, data=body, headers=headers, timeout=timeout_s or self._timeout_s
@@ -358,8 +354,8 @@ class EventUplink:
             self._note_failure(f"hub answered {response.status_code}: {response.text[:200]}{hint}")
             return False
         try:
-            refused = response.json().get("rejected") or []
-        except (ValueError, AttributeError):
+            refused = rejected_in(response.json())
+        except ValueError:
             refused = []
         if refused:
             log.warning("hub refused %d event(s) of a batch: %s", len(refused), refused[:3])
