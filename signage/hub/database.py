@@ -3,7 +3,8 @@
 ``DATA/hub.sqlite3`` in WAL mode, so the push channel's readers and the thread pool's writers
 do not block each other. Each thread gets its own connection (SQLite connections are not
 shared across threads here); areas register their tables once with ``schema`` (idempotent
-``CREATE TABLE IF NOT EXISTS`` scripts). ``close`` at shutdown closes every connection opened.
+``CREATE TABLE IF NOT EXISTS`` scripts, remembered in ``schemas``). ``close`` at shutdown
+closes every connection opened.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class HubDatabase:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._schemas: list[str] = []
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (WAL mode, 5 s busy timeout, foreign keys on)."""
@@ -47,10 +49,21 @@ class HubDatabase:
         return conn
 
     def schema(self, sql: str) -> None:
-        """Runs an area's ``CREATE TABLE IF NOT EXISTS ...`` script (idempotent)."""
+        """Registers an area's ``CREATE TABLE IF NOT EXISTS ...`` script and runs it
+        (idempotent; registering the same script again only runs it again)."""
+        with self._lock:
+            if sql not in self._schemas:
+                self._schemas.append(sql)
         conn = self.connection()
         conn.executescript(sql)
         conn.commit()
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        """Every script registered so far, in order: what a new, empty database file
+        needs to serve every area (e.g. after a damaged one was set aside)."""
+        with self._lock:
+            return tuple(self._schemas)
 
     def close(self) -> None:
         """Closes every connection opened so far; the next ``connection()`` opens a new one."""
