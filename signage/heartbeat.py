@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import io
-import logging
 import math
 import os
 import shutil
@@ -28,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from signage import __version__
 from signage.events import EventLog, rfc3339_ms
-from signage.logs import ErrorTally, error_tally
+from signage.logs import ErrorTally, area_logger, error_tally
 
 if TYPE_CHECKING:
     import requests
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 DEFAULT_INTERVAL_S = 30.0
 DEFAULT_SCREENSHOT_EVERY_S = 300.0

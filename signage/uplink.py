@@ -22,7 +22,6 @@ the ``--events`` file keeps them anyway.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import threading
@@ -37,12 +36,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from signage.logs import area_logger
+
 if TYPE_CHECKING:
     from signage.config import PlayerConfig
 
 __all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
-log = logging.getLogger("signage.uplink")
+log = area_logger("uplink")
 
 # Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
 AUTH_REFUSED_HINT = (

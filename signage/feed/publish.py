@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import mimetypes
 import os
 import re
@@ -53,6 +52,7 @@ from signage.feed.manifest import (
     referenced_assets,
 )
 from signage.feed.store import fsync_dir, hash_file, write_atomic
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
@@ -72,7 +72,7 @@ __all__ = [
     "refresh_due",
 ]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 DEFAULT_EXPIRES_IN = timedelta(days=7)
 REFRESH_FRACTION = 0.5

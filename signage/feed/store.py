@@ -25,7 +25,6 @@ import errno
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import re
 import threading
@@ -41,11 +40,12 @@ from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
+from signage.logs import area_logger
 from signage.model import Content
 
 __all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 PARTIAL_MAX_AGE_S = 24 * 3600

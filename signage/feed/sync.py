@@ -28,7 +28,6 @@ drawn in ``signage.feed.errors``; durable writes are ``signage.durable``'s.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import random
 import shutil
@@ -55,6 +54,7 @@ from signage.feed.errors import (
 from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
 from signage.feed.store import Store
 from signage.feed.transport import Timeouts, Transport, check_status
+from signage.logs import area_logger
 
 __all__ = [
     "RetryPolicy",
@@ -65,7 +65,7 @@ __all__ = [
     "manifest_url",
 ]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 Status = Literal["updated", "unchanged", "rejected", "failed"]
 MAX_SIG_BYTES = 1024

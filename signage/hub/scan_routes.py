@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -41,13 +40,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.logs import area_logger
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
 
 if TYPE_CHECKING:
     from signage.hub.state import FeedSnapshot, Hub
 
-log = logging.getLogger("signage.hub.scans")
+log = area_logger("hub.scans")
 
 UNKNOWN_SCREEN = "desconocida"
 MAX_BATCH_EVENTS = 1000

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -48,13 +47,14 @@ from typing import TYPE_CHECKING, Any
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from starlette.requests import Request
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 AlertsProvider = Callable[[datetime], Sequence[Alert]]
 PublishListener = Callable[["FeedSnapshot"], None]

@@ -20,7 +20,6 @@ with ``version``, ``playlist``, ``slide``, ``alert`` (an id, or ``True``); optio
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -44,8 +43,9 @@ from signage.heartbeat import (
 )
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 FREEZE_ENV = "SIGNAGE_TEST_FREEZE_FILE"
 STATUS_EVERY_S = 2.0

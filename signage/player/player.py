@@ -11,7 +11,6 @@ screen shows. Other areas extend it through ``first_frame_painted``, ``slide_cha
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import re
 import signal
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
+from signage.logs import area_logger
 from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
@@ -50,7 +50,7 @@ from signage.player.views import IdleView, SlideResources, SlideView, TextView, 
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 STATS_EVERY_S = 10.0
 QUICK_FADE_MS = 250  # fade into a slide that was just edited or published

@@ -5,12 +5,13 @@ Nothing here imports PySide6 at module level: ``prepare_environment`` must run f
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
 
-log = logging.getLogger("signage.player")
+from signage.logs import area_logger
+
+log = area_logger("player")
 
 _CHROMIUM_FLAGS = (
     "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update"

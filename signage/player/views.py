@@ -10,7 +10,6 @@ theme background, and it sits beneath the slide on screen anyway.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +18,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
 from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout
@@ -31,7 +31,7 @@ class WebViews(Protocol):
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView: ...
 
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 PREPARE_TIMEOUT_S = {
     SlideKind.IMAGE: 15.0,
