@@ -42,6 +42,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from signage.alerts.store import AlertStore
+from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError, Problem, ValidationError
 from signage.feed.manifest import (
     AssetEntry,
@@ -51,7 +53,7 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
-from signage.feed.store import fsync_dir, hash_file, write_atomic
+from signage.feed.store import hash_file
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_EXPIRES_IN",
     "REFRESH_FRACTION",
     "PublishResult",
+    "alerts_of_root",
     "load_valid_root",
     "manifest_body",
     "next_version",
@@ -358,11 +361,8 @@ def publish_content(
     )
 
 
-def _alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
-    try:
-        from signage.alerts.store import AlertStore
-    except ImportError:
-        return ()
+def alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
+    """The alerts of ``root/alerts`` still active at ``now`` (what a root's feed carries)."""
     return tuple(AlertStore(root / "alerts").active(now))
 
 
@@ -438,7 +438,7 @@ def publish(
         FeedError: the feed folder cannot be written.
     """
     load, files = load_valid_root(root, allowed_hosts)
-    chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
+    chosen = alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
         return publish_content(
             load,

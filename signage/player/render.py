@@ -26,8 +26,9 @@ from signage.player.clock import FixedClock
 from signage.player.decode import ImageDecoder, decode_scaled
 from signage.player.layout import fitted_size
 from signage.player.overlays import OverlayLayer, qr_overlay
+from signage.player.slides import make_view
 from signage.player.textfit import body_font, title_font
-from signage.player.views import SlideResources, SlideView, make_view
+from signage.player.views import SlideResources, SlideView
 from signage.schedule import ScheduledSlide
 
 log = area_logger("player")
