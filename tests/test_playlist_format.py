@@ -20,7 +20,7 @@ from signage.playlist import (
     parse_duration,
     sniff_media,
 )
-from signage.playlist._yaml import YMap, YScalar, YSeq
+from signage.validation import YMap, YScalar, YSeq
 from tests.helpers_playlist import ContentRoot, make_image, make_svg, make_video, valid_root
 
 REPO = Path(__file__).resolve().parents[1]
