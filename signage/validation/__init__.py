@@ -8,9 +8,12 @@ and the hub's request bodies. Two parts:
   ``YScalar`` nodes that remember their line and column, refusing bombs, binary and
   oversized files with a message instead of raising; ``kind_of`` says how a node reads
   to a person ("a list", "text ('x')").
+- ``bodies``: ``check_json(spec, data, what)`` runs the same specs over a parsed JSON
+  request body; each message names its field (``'screen': ...``).
 - ``specs``: ``Spec[T]`` turns a node into a ``T`` or reports why not, and describes
-  itself as JSON Schema. Generic specs: ``Text``, ``Boolean``, ``Choice``, ``ListOf``,
-  ``Nullable``, ``OrFalse``, ``Record`` of ``Field``s (whose ``build`` gets ``Values``).
+  itself as JSON Schema. Generic specs: ``Text``, ``Boolean``, ``Integer``, ``Number``,
+  ``Timestamp``, ``Choice``, ``ListOf``, ``MapOf``, ``Nullable``, ``OrFalse``, ``Record`` of
+  ``Field``s (whose ``build`` gets ``Values``).
   Every problem lands in the ``Context``; refuse the input whenever it holds an error.
 
 Fields that mean something to one domain (durations, assets, screen URLs, schedules)
@@ -19,6 +22,7 @@ stay with their domain as ``Spec`` subclasses.
 
 from __future__ import annotations
 
+from signage.validation.bodies import JsonContext, check_json, from_json
 from signage.validation.located import (
     MAX_BYTES,
     MAX_DEPTH,
@@ -36,13 +40,17 @@ from signage.validation.specs import (
     Choice,
     Context,
     Field,
+    Integer,
     Invalid,
     ListOf,
+    MapOf,
     Nullable,
+    Number,
     OrFalse,
     Record,
     Spec,
     Text,
+    Timestamp,
     Values,
     expect_scalar,
 )
@@ -56,19 +64,26 @@ __all__ = [
     "Choice",
     "Context",
     "Field",
+    "Integer",
     "Invalid",
+    "JsonContext",
     "ListOf",
+    "MapOf",
     "Nullable",
+    "Number",
     "OrFalse",
     "Record",
     "Spec",
     "Text",
+    "Timestamp",
     "Values",
     "YMap",
     "YNode",
     "YScalar",
     "YSeq",
+    "check_json",
     "expect_scalar",
+    "from_json",
     "kind_of",
     "load_yaml_located",
 ]

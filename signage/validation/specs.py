@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import difflib
 import enum
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from signage.errors import Problem
@@ -29,13 +30,17 @@ __all__ = [
     "Choice",
     "Context",
     "Field",
+    "Integer",
     "Invalid",
     "ListOf",
+    "MapOf",
     "Nullable",
+    "Number",
     "OrFalse",
     "Record",
     "Spec",
     "Text",
+    "Timestamp",
     "Values",
     "expect_scalar",
 ]
@@ -102,7 +107,8 @@ def expect_scalar(node: YNode, ctx: Context, expected: str) -> YScalar | Invalid
 
 
 class Text(Spec[str]):
-    """A string (numbers written unquoted are taken as their text)."""
+    """A string (numbers written unquoted are taken as their text, unless ``numbers`` is
+    off: a JSON body's ``3`` is a number, not text)."""
 
     def __init__(
         self,
@@ -113,7 +119,9 @@ class Text(Spec[str]):
         hint: str = "",
         description: str = "",
         empty_hint: str = "",
+        numbers: bool = True,
     ) -> None:
+        self.numbers = numbers
         self.min_len = min_len
         self.max_len = max_len
         self.pattern = re.compile(pattern) if pattern else None
@@ -131,6 +139,7 @@ class Text(Spec[str]):
             s.value is None
             or isinstance(s.value, bool)
             or not isinstance(s.value, str | int | float | date)
+            or (not self.numbers and not isinstance(s.value, str))
         ):
             return ctx.error(node, f"expected text, found {kind_of(s)}")
         text = s.raw if not isinstance(s.value, str) else s.value
@@ -149,7 +158,7 @@ class Text(Spec[str]):
     def schema(self) -> JSON:
         # numbers written unquoted are accepted as their text, so the schema allows them too
         out: JSON = {
-            "type": ["string", "number"],
+            "type": ["string", "number"] if self.numbers else "string",
             "minLength": self.min_len,
             "maxLength": self.max_len,
         }
@@ -198,6 +207,120 @@ class Choice(Spec[E]):
 
     def schema(self) -> JSON:
         out: JSON = {"enum": [str(m.value) for m in self.enum_type]}
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class Integer(Spec[int]):
+    """A whole number (not ``true``/``false``), optionally within ``[minimum, maximum]``."""
+
+    def __init__(
+        self, *, minimum: int | None = None, maximum: int | None = None, description: str = ""
+    ) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> int | Invalid:
+        value = node.value if isinstance(node, YScalar) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            return ctx.error(node, f"expected a whole number, found {kind_of(node)}")
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            return ctx.error(node, f"{value} is out of range ({self.schema_range()})")
+        return value
+
+    def schema_range(self) -> str:
+        low = "" if self.minimum is None else f"{self.minimum} <= "
+        high = "" if self.maximum is None else f" <= {self.maximum}"
+        return f"{low}n{high}"
+
+    def schema(self) -> JSON:
+        out: JSON = {"type": "integer"}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class Number(Spec[float]):
+    """A finite number (whole or not; not ``true``/``false``), as a float."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> float | Invalid:
+        value = node.value if isinstance(node, YScalar) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return ctx.error(node, f"expected a number, found {kind_of(node)}")
+        if not math.isfinite(value):
+            return ctx.error(node, f"expected a finite number, found {kind_of(node)}")
+        return float(value)
+
+    def schema(self) -> JSON:
+        out: JSON = {"type": "number"}
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class Timestamp(Spec[datetime]):
+    """An RFC 3339 time (``2026-11-28T10:00:00Z``); one without a zone is read as UTC."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> datetime | Invalid:
+        value = node.value if isinstance(node, YScalar) else None
+        if not isinstance(value, str) or len(value) > 64:
+            return ctx.error(node, f"expected an RFC 3339 time, found {kind_of(node)}")
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return ctx.error(node, f"expected an RFC 3339 time, got {value!r}")
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def schema(self) -> JSON:
+        out: JSON = {"type": "string", "format": "date-time"}
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class MapOf(Spec[dict[str, T]]):
+    """A mapping of free names (any text) to values that all pass ``value``."""
+
+    def __init__(self, value: Spec[T], *, max_items: int = 1000, description: str = "") -> None:
+        self.value = value
+        self.max_items = max_items
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> dict[str, T] | Invalid:
+        if not isinstance(node, YMap):
+            return ctx.error(node, f"expected a mapping of names to values, found {kind_of(node)}")
+        if len(node.items) > self.max_items:
+            return ctx.error(node, f"{len(node.items)} names; at most {self.max_items}")
+        out: dict[str, T] = {}
+        ok = True
+        for key, value_node in node.items:
+            value = self.value.convert(value_node, ctx)
+            if isinstance(value, Invalid):
+                ok = False
+            else:
+                out[key.raw] = value
+        return out if ok else INVALID
+
+    def schema(self) -> JSON:
+        out: JSON = {
+            "type": "object",
+            "additionalProperties": self.value.schema(),
+            "maxProperties": self.max_items,
+        }
         if self.description:
             out["description"] = self.description
         return out
@@ -327,6 +450,8 @@ class Record(Spec[T]):
             through the context and return ``INVALID``.
         title: a short name for messages and the schema (``a slide``, ``the schedule``).
         extra_schema: merged into the generated schema (``oneOf`` rules and the like).
+        ignore_unknown: skip keys the table does not name (wire formats that newer
+            senders may extend) instead of reporting them.
         misplaced: keys that belong somewhere else -> where, e.g. ``{"image": "a slide"}``,
             so an indentation slip reads "'image' belongs in a slide" instead of "unknown".
     """
@@ -340,7 +465,9 @@ class Record(Spec[T]):
         description: str = "",
         extra_schema: JSON | None = None,
         misplaced: Mapping[str, str] | None = None,
+        ignore_unknown: bool = False,
     ) -> None:
+        self.ignore_unknown = ignore_unknown
         self.fields = dict(fields)
         self.build = build
         self.title = title
@@ -363,6 +490,8 @@ class Record(Spec[T]):
         nodes: dict[str, YNode] = {}
         for key, value_node in node.items:
             spec_field = self.fields.get(key.raw)
+            if spec_field is None and self.ignore_unknown:
+                continue
             if spec_field is None:
                 close = difflib.get_close_matches(key.raw, list(self.fields), n=1, cutoff=0.6)
                 if key.raw in self.misplaced:
@@ -398,7 +527,11 @@ class Record(Spec[T]):
             if spec_field.description and "description" not in prop:
                 prop = {**prop, "description": spec_field.description}
             properties[name] = prop
-        out: JSON = {"type": "object", "properties": properties, "additionalProperties": False}
+        out: JSON = {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": self.ignore_unknown,
+        }
         required = [n for n, f in self.fields.items() if f.required]
         if required:
             out["required"] = required
