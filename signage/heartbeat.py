@@ -128,14 +128,15 @@ class HeartbeatReport:
 
         Checked by the validation kit (``signage.validation``, loaded only here: the player
         never parses a report); keys it does not know are ignored (newer screens)."""
+        from signage.errors import ValidationError
         from signage.validation import check_json
 
         if not isinstance(data, dict):
             raise ReportError("the heartbeat must be a JSON object")
-        checked = check_json(_report_spec(), data, "the heartbeat")
-        if checked[0] is None:
-            raise ReportError(checked[1][0].message)
-        return checked[0]
+        try:
+            return check_json(_report_spec(), data, "the heartbeat")
+        except ValidationError as exc:
+            raise ReportError(exc.problems[0].message) from None
 
 
 @functools.cache

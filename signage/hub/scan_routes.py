@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from signage.errors import ValidationError
 from signage.events import rfc3339_ms
 from signage.logs import area_logger
 from signage.model import Attribution
@@ -205,10 +206,10 @@ def check_event(item: Any, oldest: str) -> StoredEvent | str:
     """The event to keep, or why it is refused; ``oldest`` is the retention cut-off."""
     if not isinstance(item, dict):
         return "not an object"
-    checked = check_json(EVENT, item, "the event")
-    if checked[0] is None:
-        return checked[1][0].message
-    event = checked[0]
+    try:
+        event = check_json(EVENT, item, "the event")
+    except ValidationError as exc:
+        return exc.problems[0].message
     if event.ts < oldest:
         return (
             f"'ts' {event.ts} is older than the {SEEN_RETENTION.days} days the hub keeps; "

@@ -9,7 +9,8 @@ and the hub's request bodies. Two parts:
   oversized files with a message instead of raising; ``kind_of`` says how a node reads
   to a person ("a list", "text ('x')").
 - ``bodies``: ``check_json(spec, data, what)`` runs the same specs over a parsed JSON
-  request body; each message names its field (``'screen': ...``).
+  request body and raises ``ValidationError``; each message names its field
+  (``'screen': ...``).
 - ``specs``: ``Spec[T]`` turns a node into a ``T`` or reports why not, and describes
   itself as JSON Schema. Generic specs: ``Text``, ``Boolean``, ``Integer``, ``Number``,
   ``Timestamp``, ``Choice``, ``ListOf``, ``MapOf``, ``Nullable``, ``OrFalse``, ``Record`` of

@@ -1,8 +1,9 @@
 """Request bodies: a parsed JSON value checked by the same specs as the YAML files.
 
 ``check_json(spec, data, what)`` turns the value into the kit's nodes (``from_json``) and
-runs ``spec`` over them; problems name the field they concern (``'screen': expected text,
-found a number (3)``) instead of a line and column, which a JSON body does not have. The
+runs ``spec`` over them, raising ``ValidationError`` with the problems. Each names the
+field it concerns (``'screen': expected text, found a number (3)``) instead of a line and
+column, which a JSON body does not have. The
 hub's request bodies (heartbeats, proof-of-play events) are checked this way, so a wrong
 body gets one clear message and never a traceback.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from signage.errors import Problem
+from signage.errors import Problem, ValidationError
 from signage.validation.located import MAX_DEPTH, YMap, YNode, YScalar, YSeq
 from signage.validation.specs import Context, Invalid, Spec
 
@@ -86,17 +87,16 @@ class JsonContext(Context):
         return f"{where}: {message}" if where else message
 
 
-def check_json(spec: Spec[T], data: Any, what: str) -> tuple[T | None, list[Problem]]:
-    """``(value, warnings)`` when ``data`` passes ``spec``, else ``(None, problems)``; the
-    problems are in the body's order, each message naming its field."""
+def check_json(spec: Spec[T], data: Any, what: str) -> T:
+    """The value of ``data`` per ``spec``; raises ``ValidationError`` with every problem
+    (in the body's order, each message naming its field) when it does not pass."""
     ctx = JsonContext(path=what)
     try:
         node = from_json(data, ctx.paths)
     except _TooDeep as exc:
-        return None, [Problem(what, 0, 0, str(exc))]
+        raise ValidationError([Problem(what, 0, 0, str(exc))]) from None
     value = spec.convert(node, ctx)
-    if isinstance(value, Invalid) or any(p.severity == "error" for p in ctx.problems):
-        return None, [p for p in ctx.problems if p.severity == "error"] or [
-            Problem(what, 0, 0, f"{what} is not valid")
-        ]
-    return value, ctx.problems
+    errors = [p for p in ctx.problems if p.severity == "error"]
+    if isinstance(value, Invalid) or errors:
+        raise ValidationError(errors or [Problem(what, 0, 0, f"{what} is not valid")])
+    return value
