@@ -2,7 +2,9 @@
 
 Modules: ``signing`` (Ed25519 keys and signatures), ``codec`` (model values to and from
 JSON), ``manifest`` (``feed.json``), ``publish`` (content root -> static feed folder),
-``store`` (the player's content-addressed cache and trusted state), ``sync`` (HTTP client),
+``store`` (the player's content-addressed cache and trusted state), ``sync`` (keeps a cache
+in step with a feed), ``transport`` (its one HTTP client), ``errors`` (why a feed was
+refused or could not be fetched, one class per cause),
 ``source`` (``FeedSource``, the player's ContentSource for a feed), ``local`` (the same
 publish -> apply path in-process for a local content root).
 """

@@ -6,6 +6,11 @@ next slide beneath the current one, presents it with its transition and records 
 play. Broken slides are skipped with a reason; with nothing playable the branded idle
 screen shows. Other areas extend it through ``first_frame_painted``, ``slide_changed``,
 ``status()`` and ``grab_png()`` (systemd readiness, heartbeats) without touching its loop.
+
+Over 600 lines on purpose: ``Player`` is one state machine (plan -> prepare -> present ->
+record) whose timers, turns and pending slide share state; split across modules, its
+invariants (never black, one turn at a time, a late prepare never shows) would be too.
+The window, the lazy web profile and the frame grab beside it are small and only its own.
 """
 
 from __future__ import annotations
