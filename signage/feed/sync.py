@@ -212,7 +212,12 @@ class SyncClient:
             return SyncResult("failed", None, reason="sync stopped")
         try:
             with self.store.lock():
-                return self._sync(now, counters)
+                try:
+                    return self._sync(now, counters)
+                finally:
+                    # No connection outlives a sync (polls are seconds apart; abort() needs
+                    # none). Closed under the lock: a sync waiting for it has opened none.
+                    self.transport.close()
         except FeedError as exc:
             return self._refused(exc.reason, None, counters)
         except (TransportError, _Failed) as exc:
@@ -226,9 +231,6 @@ class SyncClient:
             log.exception("feed %s: unexpected error during sync", self.feed_url)
             reason = f"unexpected error: {type(exc).__name__}"
             return SyncResult("failed", None, counters.assets, counters.bytes, reason)
-        finally:
-            # No connection outlives a sync (polls are seconds apart; abort() needs none).
-            self.transport.close()
 
     @property
     def timeouts(self) -> Timeouts:

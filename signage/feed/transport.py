@@ -34,7 +34,6 @@ from signage.feed.errors import (
     StatusError,
     TooLargeError,
     TooManyRedirects,
-    TransportError,
 )
 
 __all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status"]
@@ -51,9 +50,6 @@ class Timeouts:
 
     connect: float = 5.0
     read: float = 20.0
-
-    def as_tuple(self) -> tuple[float, float]:
-        return (self.connect, self.read)
 
 
 def check_status(status: int, reason: str, what: str, url: str = "") -> None:
@@ -297,10 +293,3 @@ class Transport:
     def _cut(sock: socket.socket) -> None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-
-
-def describe(exc: BaseException) -> TransportError:
-    """``exc`` as a ``TransportError`` (an unexpected library error keeps only its type)."""
-    if isinstance(exc, TransportError):
-        return exc
-    return ReadError(type(exc).__name__)
