@@ -252,3 +252,29 @@ def test_refusals_are_classes_that_carry_their_context(tmp_path: Path) -> None:
         parse_manifest(b" " * (MAX_MANIFEST_BYTES + 1))
     assert big.value.size == MAX_MANIFEST_BYTES + 1
     assert big.value.limit == MAX_MANIFEST_BYTES
+
+
+def test_the_players_feed_path_loads_one_http_stack_and_no_yaml() -> None:
+    """The sync, the feed source and the heartbeat load no requests/urllib3 (one client)
+    and not the validation kit or YAML (the hub parses reports; the player only sends)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers_feed import REPO
+
+    code = (
+        "import sys, signage.feed.source, signage.heartbeat, signage.kiosk.systemd\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('requests', 'urllib3', 'yaml') or m.startswith('signage.validation')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
