@@ -35,13 +35,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _load(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"signage.commands.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"signage.commands.{module}":
-            return None  # not built yet: the command is left out of the parser
-        raise
+def _load(module: str) -> ModuleType:
+    return importlib.import_module(f"signage.commands.{module}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -63,8 +58,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             continue
         module = _load(module_name)
-        if module is None:
-            continue
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(p)
         p.set_defaults(_module=module)

@@ -6,7 +6,9 @@ A screen offline for a week logs "cannot reach the hub" once per interval with
 distinct messages, so neither the disk nor the memory grows with the outage.
 
 Areas: ``signage.player``, ``signage.feed``, ``signage.hub``, ``signage.kiosk``,
-``signage.alerts``, ``signage.qr``, ``signage.playlist``, ``signage.qt``.
+``signage.alerts``, ``signage.qr``, ``signage.playlist``, ``signage.uplink``, ``signage.qt``.
+Every module takes its logger from ``area_logger`` (a room inside an area may name itself:
+``area_logger("hub.scans")``), never ``logging.getLogger`` with a literal name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "qt")
+AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
 ROOT = "signage"
 DEFAULT_REPEAT_INTERVAL_S = 300.0
 DEFAULT_MAX_KEYS = 512
@@ -37,7 +39,12 @@ _SYSLOG_PRIORITY = {
 
 
 def area_logger(area: str) -> logging.Logger:
-    """The logger of one area, ``signage.<area>``."""
+    """The logger of one area, ``signage.<area>`` (or of a room in it: ``hub.scans``).
+
+    Raises ValueError for an area not in ``AREAS`` (a typo would log under a name no
+    handler or filter expects)."""
+    if area.split(".", 1)[0] not in AREAS:
+        raise ValueError(f"{area!r} is not a logging area ({', '.join(AREAS)})")
     return logging.getLogger(f"{ROOT}.{area}")
 
 

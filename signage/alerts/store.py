@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import tempfile
@@ -19,9 +18,10 @@ from pathlib import Path
 
 from signage.alerts.codec import alert_from_json, dumps
 from signage.errors import AlertError
+from signage.logs import area_logger
 from signage.model import Alert
 
-log = logging.getLogger("signage.alerts")
+log = area_logger("alerts")
 
 ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.logs import area_logger
 
 HELP = "play the schedule on this screen (fullscreen, --window, or --headless)"
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 
 def parse_size(text: str, flag: str) -> tuple[int, int]:

@@ -13,9 +13,10 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from signage.durable import write_atomic
 from signage.feed.manifest import AssetEntry, build_manifest
-from signage.feed.publish import _alerts_of_root, load_valid_root, media_type
-from signage.feed.store import Store, write_atomic
+from signage.feed.publish import alerts_of_root, load_valid_root, media_type
+from signage.feed.store import Store
 from signage.model import Content
 
 __all__ = ["LOCAL_LIFETIME", "content_from_root"]
@@ -87,7 +88,7 @@ def content_from_root(
             table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
         index.save()
         body = build_manifest(
-            load, _alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
+            load, alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
         )
         manifest = store.apply(body, None, pubkey_b64=None, now=now, check_version=False)
         store.collect(blocking=True)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import mimetypes
 import os
 import re
@@ -41,6 +40,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from signage.alerts.store import AlertStore
+from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError, Problem, ValidationError
 from signage.feed.folder import publish_lock, read_pair, write_pair
 from signage.feed.manifest import (
@@ -51,7 +52,8 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
-from signage.feed.store import fsync_dir, hash_file, write_atomic
+from signage.feed.store import hash_file
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
@@ -62,6 +64,7 @@ __all__ = [
     "DEFAULT_EXPIRES_IN",
     "REFRESH_FRACTION",
     "PublishResult",
+    "alerts_of_root",
     "load_valid_root",
     "manifest_body",
     "next_version",
@@ -71,7 +74,7 @@ __all__ = [
     "refresh_due",
 ]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 DEFAULT_EXPIRES_IN = timedelta(days=7)
 REFRESH_FRACTION = 0.5
@@ -328,11 +331,8 @@ def publish_content(
     )
 
 
-def _alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
-    try:
-        from signage.alerts.store import AlertStore
-    except ImportError:
-        return ()
+def alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
+    """The alerts of ``root/alerts`` still active at ``now`` (what a root's feed carries)."""
     return tuple(AlertStore(root / "alerts").active(now))
 
 
@@ -408,7 +408,7 @@ def publish(
         FeedError: the feed folder cannot be written.
     """
     load, files = load_valid_root(root, allowed_hosts)
-    chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
+    chosen = alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
         return publish_content(
             load,

@@ -9,12 +9,13 @@ closes every connection opened.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 from pathlib import Path
 
-log = logging.getLogger("signage.hub")
+from signage.logs import area_logger
+
+log = area_logger("hub")
 
 DB_NAME = "hub.sqlite3"
 BUSY_TIMEOUT_S = 5.0

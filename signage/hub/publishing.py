@@ -19,7 +19,6 @@ none announces anything, and the hub calls them holding its publish lock.
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.feed import folder
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ __all__ = [
     "RootPublishing",
 ]
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 UPSTREAM_BASE_NAME = "upstream.sha256"
 

@@ -29,7 +29,6 @@ half-way through its lifetime (a hub without a key warns instead, once, near the
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -48,13 +47,14 @@ from signage.hub.publishing import (
     RootPublishing,
 )
 from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from starlette.requests import Request
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 AlertsProvider = Callable[[datetime], Sequence[Alert]]
 PublishListener = Callable[[FeedSnapshot], None]

@@ -16,7 +16,6 @@ The decisions (online? stale? why?) are the pure function ``assess``; the rest i
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -35,12 +34,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.logs import area_logger
 from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 DEFAULT_ONLINE_WINDOW_S = 90.0
 # A screen still playing an older version this long after the hub published a newer one

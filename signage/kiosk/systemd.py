@@ -22,7 +22,6 @@ with ``version``, ``playlist``, ``slide``, ``alert`` (an id, or ``True``); optio
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -37,6 +36,7 @@ from signage.config import PlayerConfig
 from signage.events import EventLog
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
+from signage.logs import area_logger
 from signage.telemetry.heartbeat import (
     DEFAULT_INTERVAL_S,
     DEFAULT_SCREENSHOT_EVERY_S,
@@ -44,7 +44,7 @@ from signage.telemetry.heartbeat import (
     heartbeat_for,
 )
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 FREEZE_ENV = "SIGNAGE_TEST_FREEZE_FILE"
 STATUS_EVERY_S = 2.0

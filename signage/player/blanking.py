@@ -7,12 +7,13 @@ blanking to turn off; the kiosk unit's compositor settings decide.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
 
-log = logging.getLogger("signage.player")
+from signage.logs import area_logger
+
+log = area_logger("player")
 
 
 def inhibit_blanking() -> list[str]:

@@ -9,7 +9,6 @@ static slide costs almost no CPU.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 from collections.abc import Hashable
@@ -36,6 +35,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Overlays, Playlist, Slide, Theme
 from signage.player.clock import Clock, Timer
 from signage.player.layout import Rect, ScreenLayout, fitted_size, qr_padding, screen_layout
@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # Pillow comes with the QR maker, on its worker thread
 
 TICKER_TURN_S = 8.0
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 
 def qlocale(locale: str) -> QLocale:

@@ -6,12 +6,15 @@ next slide beneath the current one, presents it with its transition and records 
 play. Broken slides are skipped with a reason; with nothing playable the branded idle
 screen shows. Other areas extend it through ``first_frame_painted``, ``slide_changed``,
 ``status()`` and ``grab_png()`` (systemd readiness, heartbeats) without touching its loop.
+
+Over 600 lines on purpose: ``Player`` is one state machine (plan -> prepare -> present ->
+record) whose timers, turns and pending slide share state; split across modules, its
+invariants (never black, one turn at a time, a late prepare never shows) would be too.
+The window, the lazy web profile and the frame grab beside it are small and only its own.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import re
 import signal
@@ -21,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import (
     QBuffer,
@@ -39,18 +42,33 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
+from signage.logs import area_logger
 from signage.model import Content, Slide, SlideKind, Theme, Transition
+from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
+from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
-from signage.player.views import IdleView, SlideResources, SlideView, TextView, make_view
+from signage.player.views import IdleView, SlideResources, SlideView, TextView
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 
-log = logging.getLogger("signage.player")
+if TYPE_CHECKING:
+    from signage.player.web import WebContext
+
+log = area_logger("player")
+
+
+@runtime_checkable
+class SettlingSource(Protocol):
+    """A content source that holds back start-up work (a watcher, a re-validation) until
+    the first slide of its content is on screen, so that work does not compete with it."""
+
+    def screen_settled(self) -> None: ...
+
 
 STATS_EVERY_S = 10.0
 QUICK_FADE_MS = 250  # fade into a slide that was just edited or published
@@ -373,10 +391,8 @@ class Player(QObject):
         self.res = replace(self.res, content=content, theme=theme, logo=logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
-        if self.alerts is not None:
-            if hasattr(self.alerts, "set_theme"):
-                self.alerts.set_theme(theme)
-            self.alerts.set_alerts(content.alerts)
+        self.alerts.set_theme(theme)
+        self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
@@ -575,9 +591,8 @@ class Player(QObject):
             # What the content asked for is on screen: the source's deferred start-up work
             # (watcher, re-validation) no longer competes with it.
             self._source_told = True
-            settled = getattr(self.source, "screen_settled", None)
-            if callable(settled):
-                settled()
+            if isinstance(self.source, SettlingSource):
+                self.source.screen_settled()
 
     def _duration_of(self, slide: Slide, view: SlideView) -> float:
         if slide.duration_s is not None:
@@ -630,13 +645,8 @@ class Player(QObject):
             log.warning("theme logo not shown: %s", exc)
             return None
 
-    def _make_alert_layer(self, theme: Theme) -> Any:
-        try:  # the alerts helper's module; the player runs without it
-            module = importlib.import_module("signage.player.alert_layer")
-        except ImportError:
-            log.info("alert layer not available: alerts are not shown")
-            return None
-        layer = module.AlertLayer(
+    def _make_alert_layer(self, theme: Theme) -> AlertLayer:
+        layer = AlertLayer(
             self.window,
             theme,
             self.screen,
@@ -728,7 +738,7 @@ class LazyWeb(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._context: Any = None
+        self._context: WebContext | None = None
         self._missing = False
 
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
@@ -741,8 +751,7 @@ class LazyWeb(QObject):
                 self._context = WebContext(self)
         if self._context is None:
             return make_view(parent, slide, replace(res, web=None))
-        view: SlideView = self._context.make_view(parent, slide, res)
-        return view
+        return self._context.make_view(parent, slide, res)
 
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""

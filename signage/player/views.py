@@ -10,7 +10,6 @@ theme background, and it sits beneath the slide on screen anyway.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +18,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
 from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout
@@ -31,7 +31,7 @@ class WebViews(Protocol):
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView: ...
 
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 PREPARE_TIMEOUT_S = {
     SlideKind.IMAGE: 15.0,
@@ -456,39 +456,6 @@ class IdleView(SlideView):
             painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, h * 0.07), center, line)
             y += round(h * 0.06)
         painter.end()
-
-
-def make_view(
-    parent: QWidget | None, slide: Slide, res: SlideResources, *, qr_side: int | None = None
-) -> SlideView:
-    """The widget for a slide of any kind (not prepared yet).
-
-    ``qr_side``: the side of the QR drawn over it (text slides keep clear), ``None`` for none.
-    """
-    if slide.kind is SlideKind.IMAGE:
-        return ImageView(parent, slide, res)
-    if slide.kind is SlideKind.TEXT:
-        return TextView(parent, slide, res, qr_side=qr_side)
-    if slide.kind is SlideKind.VIDEO:
-        from signage.player.video import VideoView
-
-        return VideoView(parent, slide, res)
-    if slide.kind is SlideKind.WEB:
-        if res.web is None:
-            return _Unplayable(parent, slide, res, "web slides need QtWebEngine, not available")
-        return res.web.make_view(parent, slide, res)
-    return _Unplayable(parent, slide, res, f"unknown slide kind {slide.kind}")
-
-
-class _Unplayable(SlideView):
-    def __init__(
-        self, parent: QWidget | None, slide: Slide, res: SlideResources, reason: str
-    ) -> None:
-        super().__init__(parent, slide, res)
-        self._reason = reason
-
-    def _load(self) -> None:
-        raise ValueError(self._reason)
 
 
 def url_of(path: Path) -> QUrl:

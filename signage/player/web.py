@@ -9,8 +9,6 @@ a moment to paint; an HTTP error status, a network failure or a load over 10 s f
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QColor
 from PySide6.QtWebEngineCore import (
@@ -24,10 +22,11 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Slide, SlideKind
 from signage.player.views import SlideResources, SlideView
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "data", "blob", "about"})
 SETTLE_MS = 350  # after loadFinished, time for the first paint before the page is "ready"

@@ -34,19 +34,22 @@ from signage.model import (
 )
 from signage.playlist._fields import (
     IMAGE_TYPES,
-    INVALID,
-    JSON,
     VIDEO_TYPES,
     Asset,
-    Boolean,
-    Choice,
-    Context,
     DateValue,
     Days,
     Duration,
-    Field,
     Hours,
     HttpsUrl,
+)
+from signage.schedule import ever_active
+from signage.validation import (
+    INVALID,
+    JSON,
+    Boolean,
+    Choice,
+    Context,
+    Field,
     Invalid,
     ListOf,
     Nullable,
@@ -55,9 +58,9 @@ from signage.playlist._fields import (
     Spec,
     Text,
     Values,
+    YMap,
+    YNode,
 )
-from signage.playlist._yaml import YMap, YNode
-from signage.schedule import ever_active
 
 SLIDE_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 from signage.errors import Problem
 from signage.model import Playlist, Theme
-from signage.playlist._fields import Context, Invalid, Spec
+from signage.playlist._fields import ContentContext
 from signage.playlist._format import PLAYLIST, THEME
-from signage.playlist._yaml import load_yaml_located
+from signage.validation import Invalid, Spec, load_yaml_located
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def _load_record(
     node, problems = load_yaml_located(path, shown)
     if node is None:
         return None, problems
-    ctx = Context(
+    ctx = ContentContext(
         path=shown,
         root=root,
         allowed_hosts=allowed_hosts,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import logging
 import random
 import socket
 import threading
@@ -30,12 +29,13 @@ from signage.errors import ConfigError
 from signage.events import EventLog
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
 
 __all__ = ["FeedSource", "parse_sse"]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 PUSH_PATH = "/api/v1/push"
 DEFAULT_TIMEOUTS = Timeouts()

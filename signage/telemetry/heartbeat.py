@@ -14,7 +14,6 @@ What is sent, ``HeartbeatReport``, is in ``signage.telemetry.wire`` (the hub par
 from __future__ import annotations
 
 import io
-import logging
 import os
 import shutil
 import threading
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signage.events import EventLog
-from signage.logs import ErrorTally, error_tally
+from signage.logs import ErrorTally, area_logger, error_tally
 from signage.telemetry.wire import AUTH_REFUSED_HINT, HEARTBEAT_PATH, HeartbeatReport, parse_time
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
     from signage.config import PlayerConfig
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 DEFAULT_INTERVAL_S = 30.0
 DEFAULT_SCREENSHOT_EVERY_S = 300.0

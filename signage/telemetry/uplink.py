@@ -22,7 +22,6 @@ the ``--events`` file keeps them anyway.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import threading
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from signage.logs import area_logger
 from signage.telemetry.wire import AUTH_REFUSED_HINT, EVENTS_PATH, events_body, rejected_in
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
-log = logging.getLogger("signage.uplink")
+log = area_logger("uplink")
 
 DEFAULT_MAX_SPOOL_BYTES = 50 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024

@@ -17,15 +17,18 @@ player with ``AUTH_REFUSED_HINT``. No network and no threads here: the player's 
 from __future__ import annotations
 
 import base64
+import functools
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signage import __version__
 from signage.events import rfc3339_ms
+
+if TYPE_CHECKING:
+    from signage.validation import Context, Spec, YNode
 
 __all__ = [
     "AUTH_REFUSED_HINT",
@@ -133,65 +136,112 @@ class HeartbeatReport:
 
     @classmethod
     def from_json(cls, data: Any) -> HeartbeatReport:
-        """Parses what ``to_json`` wrote; raises ReportError naming the bad field."""
+        """Parses what ``to_json`` wrote; raises ReportError naming the bad field.
+
+        Checked by the validation kit (``signage.validation``, loaded only here: the player
+        never parses a report); keys it does not know are ignored (newer screens)."""
+        from signage.errors import ValidationError
+        from signage.validation import check_json
+
         if not isinstance(data, dict):
             raise ReportError("the heartbeat must be a JSON object")
-        screen = data.get("screen")
-        if not isinstance(screen, str) or not screen.strip() or len(screen) > 128:
-            raise ReportError("'screen' must be a non-empty string of at most 128 characters")
-        if "/" in screen or "\\" in screen or screen.startswith("."):
-            raise ReportError("'screen' must not contain '/' or '\\' or start with '.'")
-        tags = data.get("tags", [])
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise ReportError("'tags' must be a list of strings")
-        errors = data.get("errors", {})
-        if not isinstance(errors, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in errors.items()
-        ):
-            raise ReportError("'errors' must map names to whole numbers")
-        png: bytes | None = None
-        if data.get("screenshot_png") is not None:
-            raw = data["screenshot_png"]
+        try:
+            return check_json(_report_spec(), data, "the heartbeat")
+        except ValidationError as exc:
+            raise ReportError(exc.problems[0].message) from None
+
+
+@functools.cache
+def _report_spec() -> Spec[HeartbeatReport]:
+    """The heartbeat body as a validation-kit ``Record`` (built once, on first use)."""
+    from signage.validation import (
+        JSON,
+        Boolean,
+        Field,
+        Integer,
+        Invalid,
+        ListOf,
+        MapOf,
+        Nullable,
+        Number,
+        Record,
+        Spec,
+        Text,
+        Timestamp,
+        Values,
+        YScalar,
+    )
+
+    class Png(Spec[bytes]):
+        """A small PNG screenshot, base64 in the body."""
+
+        def convert(self, node: YNode, ctx: Context) -> bytes | Invalid:
+            raw = node.value if isinstance(node, YScalar) else None
             if not isinstance(raw, str):
-                raise ReportError("'screenshot_png' must be base64 text")
+                return ctx.error(node, "must be base64 text")
             try:
                 png = base64.b64decode(raw, validate=True)
             except ValueError:
-                raise ReportError("'screenshot_png' is not valid base64") from None
+                return ctx.error(node, "is not valid base64")
             if len(png) > MAX_SCREENSHOT_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
-                raise ReportError(f"'screenshot_png' must be a PNG under {MAX_SCREENSHOT_BYTES} B")
-        return cls(
-            screen=screen,
-            sent=parse_time(data.get("sent"), "sent") or datetime.now(UTC),
-            tags=tuple(tags),
-            version=_opt(data, "version", int),
-            playlist=_opt(data, "playlist", str),
-            slide=_opt(data, "slide", str),
-            alert=_opt(data, "alert", str),
-            last_sync=parse_time(data.get("last_sync"), "last_sync"),
-            stale=bool(data.get("stale", False)),
-            errors=dict(errors),
-            last_error=_opt(data, "last_error", str),
-            uptime_s=float(_opt(data, "uptime_s", float) or 0.0),
-            rss_mb=float(_opt(data, "rss_mb", float) or 0.0),
-            disk_free_mb=_opt(data, "disk_free_mb", float),
-            software=str(data.get("software") or "?"),
-            screenshot_png=png,
+                return ctx.error(node, f"must be a PNG under {MAX_SCREENSHOT_BYTES} B")
+            return png
+
+        def schema(self) -> JSON:
+            return {"type": "string", "contentEncoding": "base64"}
+
+    def text(max_len: int = 100_000) -> Nullable[str]:
+        return Nullable(Text(min_len=0, max_len=max_len, numbers=False))
+
+    def build(v: Values, ctx: Context) -> HeartbeatReport:
+        return HeartbeatReport(
+            screen=v.get("screen", ""),
+            sent=v.get("sent", None) or datetime.now(UTC),
+            tags=v.get("tags", ()),
+            version=v.get("version", None),
+            playlist=v.get("playlist", None),
+            slide=v.get("slide", None),
+            alert=v.get("alert", None),
+            last_sync=v.get("last_sync", None),
+            stale=bool(v.get("stale", False)),
+            errors=v.get("errors", {}),
+            last_error=v.get("last_error", None),
+            uptime_s=v.get("uptime_s", None) or 0.0,
+            rss_mb=v.get("rss_mb", None) or 0.0,
+            disk_free_mb=v.get("disk_free_mb", None),
+            software=v.get("software", None) or "?",
+            screenshot_png=v.get("screenshot_png", None),
         )
 
-
-def _opt(data: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = data.get(key)
-    if value is None:
-        return None
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ReportError(f"'{key}' must be a finite number")
-        return float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ReportError(f"'{key}' must be {'a number' if kind is not str else 'a string'}")
-    return value
+    screen = Text(
+        max_len=128,
+        numbers=False,
+        pattern=r"(?!\.)[^/\\]+",
+        hint="a screen id has no '/' or '\\' and does not start with '.'",
+    )
+    return Record(
+        {
+            "screen": Field(screen, required=True),
+            "sent": Field(Nullable(Timestamp())),
+            "tags": Field(ListOf(Text(min_len=0, numbers=False))),
+            "version": Field(Nullable(Integer())),
+            "playlist": Field(text()),
+            "slide": Field(text()),
+            "alert": Field(text()),
+            "last_sync": Field(Nullable(Timestamp())),
+            "stale": Field(Nullable(Boolean())),
+            "errors": Field(MapOf(Integer())),
+            "last_error": Field(text()),
+            "uptime_s": Field(Nullable(Number())),
+            "rss_mb": Field(Nullable(Number())),
+            "disk_free_mb": Field(Nullable(Number())),
+            "software": Field(Nullable(Text(min_len=0, max_len=200))),
+            "screenshot_png": Field(Nullable(Png())),
+        },
+        build,
+        title="the heartbeat",
+        ignore_unknown=True,
+    )
 
 
 def parse_time(value: Any, key: str) -> datetime | None:
