@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if root is not None and not (root / "playlists").is_dir():
         raise UsageError(f"{root}: no playlists/ folder here; pass the content root")
 
+    from signage.player.display import open_display
+
+    # One line and exit 1 when the named display cannot be opened (Qt would abort or hang).
+    open_display(headless=args.headless)
     headless = prepare_environment(headless=args.headless)
     if headless and window is not None:
         size = size or window
@@ -135,10 +139,11 @@ def run(args: argparse.Namespace) -> int:
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
     )
+    blanking = None
     if fullscreen:
         from signage.player.blanking import inhibit_blanking
 
-        inhibit_blanking()
+        blanking = inhibit_blanking()  # restored below: the desktop's saver comes back
     from signage.kiosk.systemd import attach
 
     attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
@@ -156,3 +161,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if uplink is not None:
             uplink.stop()
+        if blanking is not None:
+            blanking.restore()

@@ -1,0 +1,285 @@
+"""The player on a real X server (Xvfb started by each test), seen through the X server.
+
+* ``scripts/demo.sh`` with ``DISPLAY`` set opens its 1280×720 window and plays (the real
+  script, the real play command, on a copy of the repository's content).
+* Fullscreen: the slide covers the whole root window (``xwd -root``), the cursor over it is
+  hidden (XFixes), the screen saver is off while the player runs and as before after it;
+  DPMS the same where the server has it (Xvfb has not: the parsing is checked on text).
+* A named display that does not answer: one line, exit 1, no hang.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from signage.player.blanking import (
+    XBlanking,
+    off_commands,
+    parse_xset_q,
+    restore_commands,
+)
+from tests.helpers_display import (
+    cursor_visible_pixels,
+    screenshot,
+    signage_wrapper,
+    xset_query,
+    xvfb,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+NAVY = (0x0B, 0x25, 0x45)  # playlists/theme.yaml's background
+
+pytestmark = [pytest.mark.qt]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: the player exited with {proc.returncode}")
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last})")
+
+
+def _bbox_not_black(image: Image.Image) -> tuple[int, int, int, int] | None:
+    return image.convert("L").point(lambda v: 255 if v > 8 else 0).getbbox()
+
+
+@pytest.mark.slow
+def test_demo_sh_opens_a_1280x720_window_and_plays(tmp_path: Path) -> None:
+    """demo.sh as a new user runs it on a desktop: setup done, DISPLAY set, no flag."""
+    tree = tmp_path / "clone"
+    (tree / "scripts").mkdir(parents=True)
+    shutil.copy2(REPO / "scripts" / "demo.sh", tree / "scripts" / "demo.sh")
+    # setup.sh has run (its packages and .venv are this machine's): a no-op here.
+    (tree / "scripts" / "setup.sh").write_text("#!/usr/bin/env bash\n", encoding="utf-8")
+    signage_wrapper(tree / ".venv" / "bin", sys.executable, REPO)
+    shutil.copytree(REPO / "playlists", tree / "playlists")
+    shutil.copytree(REPO / "assets", tree / "assets")
+    with xvfb(1600, 900) as x:
+        env = x.env(XDG_CACHE_HOME=str(tmp_path / "cache"), HOME=str(tmp_path))
+        log = (tmp_path / "demo.log").open("wb")
+        proc = subprocess.Popen(
+            ["bash", str(tree / "scripts" / "demo.sh")], cwd=tree, env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+
+            def window_up() -> Image.Image | None:
+                shot = screenshot(x.display)
+                box = _bbox_not_black(shot)
+                if box is None or (box[2] - box[0], box[3] - box[1]) != (1280, 720):
+                    return None
+                # past the waiting screen: a bundled slide with its overlays, many colours
+                slide = shot.crop(box)
+                return slide if len(slide.getcolors(1 << 20) or []) > 2000 else None
+
+            slide = _wait_for(window_up, 60, "a 1280x720 window with a slide", proc)
+            time.sleep(3)
+            assert proc.poll() is None, (tmp_path / "demo.log").read_text(errors="replace")
+        finally:
+            _stop(proc)
+            log.close()
+    text = (tmp_path / "demo.log").read_text(errors="replace")
+    assert "Could not load the Qt platform plugin" not in text
+    assert "--headless" not in text
+    slide.save(tmp_path / "window.png")
+    # the theme's navy is the commonest colour: the bundled content, not a default window
+    _count, commonest = max(slide.getcolors(1 << 20) or [(0, (0, 0, 0))])
+    assert _close(commonest, NAVY), commonest
+    assert ImageStat.Stat(slide).stddev[0] > 10
+
+
+def test_demo_sh_plays_in_a_window_when_display_is_set() -> None:
+    """The branch demo.sh takes: with DISPLAY (or WAYLAND_DISPLAY) and no flag, --window."""
+    text = (REPO / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    window_line = next(line for line in text.splitlines() if "--window 1280x720" in line)
+    assert "play --root . --screen demo --tags lobby" in window_line
+    condition = next(line for line in text.splitlines() if "DISPLAY" in line and "if" in line)
+    assert '"${DISPLAY:-}${WAYLAND_DISPLAY:-}"' in condition
+
+
+def _picture(path: Path, size: tuple[int, int]) -> None:
+    """Four quadrants of distinct colours: coverage of the whole screen shows in corners."""
+    w, h = size
+    img = Image.new("RGB", size)
+    for (x0, y0), colour in {
+        (0, 0): (220, 30, 30),
+        (w // 2, 0): (30, 200, 30),
+        (0, h // 2): (30, 30, 220),
+        (w // 2, h // 2): (230, 200, 20),
+    }.items():
+        img.paste(colour, (x0, y0, x0 + w // 2, y0 + h // 2))
+    img.save(path)
+
+
+PICTURE_YAML = """\
+name: Prueba de pantalla completa
+defaults:
+  duration: 60s
+slides:
+  - id: cuadrantes
+    image: assets/cuadrantes.png
+"""
+
+
+@pytest.fixture
+def quadrant_root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "playlists").mkdir(parents=True)
+    (root / "assets").mkdir()
+    (root / "playlists" / "prueba.yaml").write_text(PICTURE_YAML, encoding="utf-8")
+    (root / "playlists" / "theme.yaml").write_text(
+        'background: "#000000"\nforeground: "#ffffff"\n', encoding="utf-8"
+    )
+    _picture(root / "assets" / "cuadrantes.png", (1024, 576))
+    return root
+
+
+def _corner_colours(shot: Image.Image) -> list[tuple[int, ...]]:
+    w, h = shot.size
+    points = ((3, h // 2 - 3), (w - 4, h // 2 - 3), (3, h - 4), (w - 4, h - 4))
+    return [tuple(shot.getpixel(p)) for p in points]  # type: ignore[arg-type]
+
+
+def _close(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return all(abs(x - y) <= 12 for x, y in zip(a, b, strict=False))
+
+
+@pytest.mark.slow
+def test_fullscreen_covers_the_root_window_hides_the_cursor_and_keeps_the_screen_on(
+    tmp_path: Path, quadrant_root: Path
+) -> None:
+    with xvfb(1024, 576) as x:
+        subprocess.run(["xset", "-display", x.display, "s", "600", "600"], check=True)
+        before = parse_xset_q(xset_query(x.display))
+        assert before is not None
+        assert before.timeout == 600
+        assert cursor_visible_pixels(x.display, (512, 288)) > 0  # X's own cursor on the root
+        env = x.env(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+        log = (tmp_path / "player.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "signage", "-v", "play", "--root", str(quadrant_root),
+             "--screen", "x11", "--for", "40", "--events", str(tmp_path / "events.jsonl")],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+
+            def covered() -> Image.Image | None:
+                shot = screenshot(x.display)
+                colours = _corner_colours(shot)
+                want = [(220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 200, 20)]
+                ok = all(_close(c, w) for c, w in zip(colours, want, strict=True))
+                return shot if ok else None
+
+            shot = _wait_for(covered, 60, "the slide covering the root window", proc)
+            assert shot.size == (1024, 576)
+            hidden = cursor_visible_pixels(x.display, (700, 400))
+            during = parse_xset_q(xset_query(x.display))
+        finally:
+            _stop(proc)
+            log.close()
+        after = parse_xset_q(xset_query(x.display))
+    out = (tmp_path / "player.log").read_text(errors="replace")
+    shot.save(tmp_path / "fullscreen.png")
+    # every pixel is the slide: only the four quadrant colours (and their anti-aliased seams)
+    grey = shot.convert("L")
+    assert _bbox_not_black(shot) == (0, 0, 1024, 576)
+    assert ImageStat.Stat(grey).extrema[0][0] > 8, "black pixels: something is not covered"
+    assert hidden == 0, "the cursor shows over the player"
+    assert during is not None
+    assert during.timeout == 0, out
+    assert during.prefer_blanking is False
+    assert after == before, out
+    assert proc.returncode == 0, out
+
+
+def test_a_display_that_does_not_answer_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with xvfb(320, 240) as x:
+        dead = f":{int(x.display[1:]) + 50}"  # Xvfb picks free numbers upwards: this one is free
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    cases = [
+        ({"DISPLAY": dead}, f"DISPLAY={dead}: nothing answers"),
+        ({"DISPLAY": "not-a-display"}, "is not a display name"),
+        (
+            {"WAYLAND_DISPLAY": "wayland-77", "XDG_RUNTIME_DIR": str(tmp_path)},
+            "WAYLAND_DISPLAY=wayland-77: nothing answers",
+        ),
+        ({"QT_QPA_PLATFORM": "xcb"}, "DISPLAY is not set"),
+    ]
+    for extra, expected in cases:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "signage", "play", "--root", str(REPO), "--for", "5"],
+            env={**{k: v for k, v in env.items() if k != "DISPLAY"}, **extra,
+                 "PYTHONPATH": str(REPO)},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, (extra, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (extra, done.stderr)
+        assert lines[0].startswith("signage play: cannot open the display: ")
+        assert expected in lines[0]
+        assert time.monotonic() - started < 30
+
+
+def test_a_wayland_socket_that_went_away_falls_back_to_an_x_server_that_answers(
+    tmp_path: Path,
+) -> None:
+    from signage.player.display import open_display
+
+    with xvfb(320, 240) as x:
+        env = {"DISPLAY": x.display, "WAYLAND_DISPLAY": "wayland-9",
+               "XDG_RUNTIME_DIR": str(tmp_path)}  # fmt: skip
+        assert open_display(headless=False, environ=env) == "xcb"
+        assert env["QT_QPA_PLATFORM"] == "xcb"
+    env = {"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}
+    assert open_display(headless=False, environ=env) == "offscreen"
+    assert open_display(headless=False, environ={}) is None
+
+
+XSET_Q_DPMS = """\
+Screen Saver:
+  prefer blanking:  no    allow exposures:  yes
+  timeout:  300    cycle:  600
+DPMS (Energy Star):
+  Standby: 600    Suspend: 600    Off: 600
+  DPMS is Enabled
+  Monitor is On
+"""
+
+
+def test_blanking_settings_are_read_turned_off_and_put_back() -> None:
+    before = parse_xset_q(XSET_Q_DPMS)
+    assert before == XBlanking(timeout=300, cycle=600, prefer_blanking=False, dpms=True)
+    assert off_commands(before) == [["s", "off"], ["s", "noblank"], ["-dpms"]]
+    assert restore_commands(before) == [["s", "300", "600"], ["s", "noblank"], ["+dpms"]]
+    no_dpms = XSET_Q_DPMS.replace("DPMS is Enabled", "").replace("Standby", "Server does not")
+    xvfb_like = parse_xset_q(no_dpms.replace("prefer blanking:  no", "prefer blanking:  yes"))
+    assert xvfb_like == XBlanking(300, 600, True, None)
+    assert ["-dpms"] not in off_commands(xvfb_like)
+    assert restore_commands(xvfb_like) == [["s", "300", "600"], ["s", "blank"]]
+    assert parse_xset_q("garbage") is None
