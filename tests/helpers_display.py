@@ -168,3 +168,113 @@ def signage_wrapper(folder: Path, python: str, repo: Path) -> Path:
 
 def have(*tools: str) -> bool:
     return all(shutil.which(t) for t in tools)
+
+
+# --- cage (Wayland) ---------------------------------------------------------------------------
+
+# The venv's interpreter is a link into root's home, which 'nobody' cannot enter; the system
+# interpreter of the same version runs the same code with the venv's packages.
+PLAYER_PYTHON = Path("/usr/bin/python3")
+
+
+def cage_missing() -> str | None:
+    """Why cage cannot run a player here as 'nobody', or ``None``."""
+    import sys
+
+    for tool in ("cage", "setpriv", "grim"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if not Path("/usr/bin/Xwayland").exists():
+        return "cage 0.1.4 refuses to start without Xwayland (Debian package xwayland)"
+    if not PLAYER_PYTHON.exists():
+        return f"{PLAYER_PYTHON} is missing"
+    done = subprocess.run(
+        [str(PLAYER_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if done.stdout.strip() != str(sys.version_info[:2]):
+        return f"{PLAYER_PYTHON} is not Python {sys.version_info[0]}.{sys.version_info[1]}"
+    if os.geteuid() != 0:
+        return "needs root to drop to the unprivileged user 'nobody' (cage refuses root)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Cage:
+    process: subprocess.Popen[bytes]
+    runtime: Path  # XDG_RUNTIME_DIR, where cage puts wayland-0
+    log: Path
+
+    def player_pid(self) -> int | None:
+        """cage's child: the player (cage forks it; Xwayland starts only on demand)."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids = [int(p) for p in children.read_text().split()]
+        except (OSError, ValueError):
+            return None
+        for pid in pids:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"signage" in cmdline:
+                return pid
+        return None
+
+    def grim(self) -> Image.Image:
+        """A screenshot through the compositor (wlr-screencopy), as 'nobody' like the player."""
+        out = self.runtime / "grim.png"  # a folder 'nobody' may write
+        env = {"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(self.runtime),
+               "WAYLAND_DISPLAY": "wayland-0"}  # fmt: skip
+        subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "grim", str(out)],
+            env=env, check=True, timeout=30, capture_output=True,
+        )  # fmt: skip
+        with Image.open(out) as img:
+            return img.convert("RGB")
+
+
+@contextmanager
+def cage(base: Path, player_args: list[str], *, cage_args: tuple[str, ...] = ()) -> Iterator[Cage]:
+    """cage on wlroots' headless backend (1280×720 output) as 'nobody', running the player.
+
+    ``base`` must be readable by 'nobody'. The player's environment names no Qt platform:
+    it has to pick wayland from ``WAYLAND_DISPLAY`` itself.
+    """
+    import sysconfig
+
+    repo = Path(__file__).resolve().parent.parent
+    runtime, cache = base / "run", base / "cache"
+    for sub in (runtime, cache):
+        sub.mkdir()
+        shutil.chown(sub, "nobody", "nogroup")
+    runtime.chmod(0o700)  # XDG_RUNTIME_DIR must be private to its owner
+    base.chmod(0o755)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cache),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_CACHE_HOME": str(cache),
+        "WLR_BACKENDS": "headless",
+        "WLR_LIBINPUT_NO_DEVICES": "1",
+        "WLR_RENDERER": "pixman",
+        "PYTHONPATH": f"{repo}:{sysconfig.get_paths()['purelib']}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    log = base / "cage.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cage",
+             *cage_args, "-d", "--", str(PLAYER_PYTHON), "-m", "signage", "-v", *player_args],
+            env=env, cwd=repo, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield Cage(proc, runtime, log)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
