@@ -66,6 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from signage.config import load_config
     from signage.events import EventLog
+    from signage.model import Orientation
     from signage.player.qtenv import ensure_application, prepare_environment
     from signage.sources import ContentSource
 
@@ -129,16 +130,26 @@ def run(args: argparse.Namespace) -> int:
         geometry, fullscreen = window, False
     else:
         geometry, fullscreen = None, True
+    from signage.player.rotation import RotatedScreen, content_size, primary_size
+
+    # The shape slides are laid out for (a panel turned by the player is tall): the
+    # schedule plays only playlists drawn for it.
+    turned = content_size(config.rotation, *(geometry or primary_size()))
+    config = config.with_overrides(orientation=Orientation.of(*turned))
     player = Player(
         config=config,
         source=source,
         events=events,
-        size=geometry,
+        size=turned if geometry else None,
         fullscreen=fullscreen,
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
     )
+    if config.rotation:
+        host = RotatedScreen(player.window, config.rotation)
+        host.resize(*(geometry or primary_size()))
+        player.show_through(host)
     blanking = None
     if fullscreen:
         from signage.player.blanking import inhibit_blanking

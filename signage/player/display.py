@@ -1,4 +1,4 @@
-"""Display room: which Qt platform the player opens, whether that display answers, rotation.
+"""Display room: which Qt platform the player opens and whether that display answers.
 
 Runs before Qt is imported. Qt left to itself aborts with a wall of text when its platform
 plugin cannot load or its display does not answer (or, with no display at all, may wait);
@@ -10,7 +10,6 @@ a screen's unit should instead see one line and a non-zero exit, and restart the
 * ``open_display`` (shell): probes the chosen display (the socket answers; X11 also accepts
   our credentials) and that Qt's plugin loads, falls back from Wayland to X11 when only X11
   answers, and raises ``DisplayError`` with one line naming what failed.
-* ``Rotation``: the screen's ``rotation: 0|90|180|270`` and the size the player renders for.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import re
 import socket
 import threading
 from collections.abc import Mapping
-from enum import IntEnum
 from pathlib import Path
 
 from signage.errors import DisplayError
@@ -32,30 +30,6 @@ log = logging.getLogger("signage.player")
 PROBE_TIMEOUT_S = 3.0
 _X11_DISPLAY = re.compile(r"^(?P<host>[^:]*):(?P<num>\d+)(?:\.(?P<screen>\d+))?$")
 _DISPLAY_PLATFORMS = ("xcb", "wayland")
-
-
-class Rotation(IntEnum):
-    """How the screen is mounted: degrees the picture turns clockwise to be upright."""
-
-    NONE = 0
-    RIGHT = 90
-    UPSIDE_DOWN = 180
-    LEFT = 270
-
-    @property
-    def swaps_sides(self) -> bool:
-        return self in (Rotation.RIGHT, Rotation.LEFT)
-
-    def content_size(self, width: int, height: int) -> tuple[int, int]:
-        """The size slides are laid out for on an output of ``width`` × ``height``."""
-        return (height, width) if self.swaps_sides else (width, height)
-
-
-def parse_rotation(value: object, where: str) -> Rotation:
-    """``rotation:`` from the player config; raises ``ValueError`` naming the allowed values."""
-    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 90, 180, 270):
-        raise ValueError(f"{where}: 'rotation' must be 0, 90, 180 or 270 (degrees clockwise)")
-    return Rotation(value)
 
 
 def choose_platform(env: Mapping[str, str], *, headless: bool) -> str | None:
