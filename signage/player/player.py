@@ -42,6 +42,7 @@ from signage.events import EventLog
 from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
@@ -626,7 +627,7 @@ class Player(QObject):
             screen=self.screen.id,
             allowed_hosts=self.config.allowed_hosts,
             link_base=self.link_base,
-            screen_height=max(1, self.window.height()),
+            screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),
         )
 
     def _load_logo(self, content: Content) -> QImage | None:
