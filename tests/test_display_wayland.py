@@ -10,7 +10,8 @@ scan out a fullscreen client's buffer directly when the output is not rotated; t
 backend refuses that ("Basic output test failed") and the output stops updating. An output
 turned by cage (``-r``) is composited instead, so the landscape test turns it twice (180°,
 still 1280×720 for the client and for grim) and the portrait test once (90°: a panel mounted
-on its side, the compositor rotating, the player laying out for 720×1280).
+on its side, the compositor rotating, the player laying out for 720×1280). Each playlist
+is drawn for one shape, so a player that misjudged its screen's shape would show nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def _quadrants_cover(shot: Image.Image) -> bool:
 
 def _play_and_shoot(world: Path, cage_args: tuple[str, ...], size: tuple[int, int]) -> Image.Image:
     root = world / "root"
+    shape = "portrait" if size[1] > size[0] else "landscape"
+    # drawn for one shape only: a player that misjudged its screen's shape would play nothing
+    (root / "playlists" / "prueba.yaml").write_text(
+        PLAYLIST.replace("defaults:", f"orientation: {shape}\ndefaults:"), encoding="utf-8"
+    )
     _quadrants(root / "assets" / "cuadrantes.png", size)
     (root / "assets" / "cuadrantes.png").chmod(0o644)
     (root / "playlists" / "prueba.yaml").chmod(0o644)

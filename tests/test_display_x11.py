@@ -283,3 +283,52 @@ def test_blanking_settings_are_read_turned_off_and_put_back() -> None:
     assert ["-dpms"] not in off_commands(xvfb_like)
     assert restore_commands(xvfb_like) == [["s", "300", "600"], ["s", "blank"]]
     assert parse_xset_q("garbage") is None
+
+
+TALL_YAML = """\
+name: Prueba vertical
+orientation: portrait
+defaults:
+  duration: 60s
+slides:
+  - id: cuadrantes
+    image: assets/cuadrantes-alta.png
+"""
+
+
+@pytest.mark.slow
+def test_rotation_90_turns_a_portrait_slide_onto_a_wide_x_screen(
+    tmp_path: Path, quadrant_root: Path
+) -> None:
+    """A 1280x720 output, a panel mounted on its side, the X server not rotating: the player
+    lays out for 720x1280 and turns its picture 90 degrees clockwise itself."""
+    (quadrant_root / "playlists" / "prueba.yaml").write_text(TALL_YAML, encoding="utf-8")
+    _picture(quadrant_root / "assets" / "cuadrantes-alta.png", (720, 1280))
+    config = tmp_path / "player.yaml"
+    config.write_text(f"rotation: 90\ncache: {tmp_path / 'cache'}\n", encoding="utf-8")
+    # content (x, y) on the 720x1280 slide shows at screen (1279 - y, x) once turned clockwise
+    want = {(959, 180): (220, 30, 30), (959, 540): (30, 200, 30),
+            (319, 180): (30, 30, 220), (319, 540): (230, 200, 20)}  # fmt: skip
+    with xvfb(1280, 720) as x:
+        log = (tmp_path / "player.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "signage", "play", "--root", str(quadrant_root),
+             "--config", str(config), "--for", "40"],
+            env=x.env(PYTHONPATH=str(REPO)), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+
+            def turned() -> Image.Image | None:
+                shot = screenshot(x.display)
+                ok = all(_close(tuple(shot.getpixel(p)), c) for p, c in want.items())  # type: ignore[arg-type]
+                return shot if ok else None
+
+            shot = _wait_for(turned, 60, "the portrait slide turned onto the screen", proc)
+        finally:
+            _stop(proc)
+            log.close()
+    shot.save(tmp_path / "turned.png")
+    assert shot.size == (1280, 720)
+    assert _bbox_not_black(shot) == (0, 0, 1280, 720)  # the turned slide fills the output
+    assert proc.returncode == 0, (tmp_path / "player.log").read_text(errors="replace")
