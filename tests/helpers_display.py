@@ -38,12 +38,14 @@ class XServer:
 
 
 @contextmanager
-def xvfb(width: int = 1280, height: int = 720) -> Iterator[XServer]:
-    """A fresh Xvfb (black root window, no TCP) for the duration of the block."""
+def xvfb(width: int = 1280, height: int = 720, auth: Path | None = None) -> Iterator[XServer]:
+    """A fresh Xvfb (black root window, no TCP) for the duration of the block; with
+    ``auth``, it admits only clients presenting a cookie from that Xauthority file."""
     read_fd, write_fd = os.pipe()
+    extra = ["-auth", str(auth)] if auth is not None else []
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
-         "-br", "-nolisten", "tcp", "-noreset"],
+         "-br", "-nolisten", "tcp", "-noreset", *extra],
         pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip

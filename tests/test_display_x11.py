@@ -246,6 +246,106 @@ def test_a_display_that_does_not_answer_is_one_line_and_exit_1(tmp_path: Path) -
         assert time.monotonic() - started < 30
 
 
+def _xauthority(path: Path, cookie: bytes) -> Path:
+    """An Xauthority file with one wildcard-display MIT cookie for this host."""
+    import socket
+    import struct
+
+    def field(data: bytes) -> bytes:
+        return struct.pack(">H", len(data)) + data
+
+    path.write_bytes(
+        struct.pack(">H", 256) + field(socket.gethostname().encode()) + field(b"")
+        + field(b"MIT-MAGIC-COOKIE-1") + field(cookie)
+    )  # fmt: skip
+    return path
+
+
+def test_an_x_server_that_refuses_our_credentials_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    cookie = bytes(range(16))
+    server_auth = _xauthority(tmp_path / "server.auth", cookie)
+    wrong = _xauthority(tmp_path / "wrong.auth", bytes(16))
+    with xvfb(320, 240, auth=server_auth) as x:
+        cases = (
+            (wrong, "Invalid MIT-MAGIC-COOKIE-1 key"),
+            (tmp_path / "none", "Authorization required, but no authorization protocol specified"),
+            (server_auth, None),
+        )
+        for xauthority, reason in cases:
+            done = subprocess.run(
+                [sys.executable, "-m", "signage", "play", "--root", str(REPO), "--for", "1"],
+                env=x.env(PYTHONPATH=str(REPO), XAUTHORITY=str(xauthority)),
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            if reason is not None:  # the server's own words, in our one line
+                assert done.returncode == 1, done.stderr
+                assert done.stderr.strip().splitlines() == [
+                    f"signage play: cannot open the display: DISPLAY={x.display}: the X server "
+                    f"refused the connection: {reason}"
+                ]
+            else:  # the right cookie: the check lets it through and Qt connects
+                assert done.returncode == 0, done.stderr
+
+
+def test_x11_credentials_and_set_up_replies_are_read_right() -> None:
+    from signage.player.display import (
+        parse_xauthority,
+        setup_request,
+        setup_verdict,
+        x11_address,
+        x11_cookie,
+    )
+
+    def entry(family: int, addr: bytes, num: bytes, name: bytes, data: bytes) -> bytes:
+        out = family.to_bytes(2, "big")
+        for part in (addr, num, name, data):
+            out += len(part).to_bytes(2, "big") + part
+        return out
+
+    blob = entry(256, b"otra", b"0", b"MIT-MAGIC-COOKIE-1", b"A" * 16)
+    blob += entry(256, b"pantalla", b"1", b"MIT-MAGIC-COOKIE-1", b"B" * 16)
+    blob += entry(256, b"pantalla", b"0", b"XDM-AUTHORIZATION-1", b"C" * 8)
+    blob += entry(256, b"pantalla", b"0", b"MIT-MAGIC-COOKIE-1", b"D" * 16)
+    entries = parse_xauthority(blob + b"\x01\x00\x00\x05ab")  # a truncated tail is ignored
+    assert len(entries) == 4
+    assert x11_cookie(entries, "0", "pantalla") == (b"MIT-MAGIC-COOKIE-1", b"D" * 16)
+    assert x11_cookie(entries, "1", "pantalla") == (b"MIT-MAGIC-COOKIE-1", b"B" * 16)
+    assert x11_cookie(entries, "2", "pantalla") == (b"", b"")
+    request = setup_request(b"MIT-MAGIC-COOKIE-1", b"D" * 16)
+    assert request[:2] == b"l\0"
+    assert int.from_bytes(request[2:4], "little") == 11
+    assert len(request) == 12 + 20 + 16  # the 18-byte name padded to 20
+    assert setup_verdict(b"\x01" + b"\0" * 7) is None
+    refused = b"\x00\x05\x0b\x00\x00\x00\x02\x00" + b"nope!\0\0\0"
+    assert setup_verdict(refused) == "the X server refused the connection: nope!"
+    assert setup_verdict(b"") == "the X server does not answer the connection set-up"
+    assert "credentials" in (setup_verdict(b"\x02" + b"\0" * 7) or "")
+    assert x11_address(":3.0") == ("unix", "/tmp/.X11-unix/X3")
+    assert x11_address("pantalla:1") == ("tcp", ("pantalla", 6001))
+    assert x11_address("nada") is None
+
+
+def test_a_library_qt_needs_that_does_not_load_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A fresh Debian without libxcb-cursor0, as the loader sees it: the library found first
+    is not a library at all. Qt would print a wall of text and abort; the player says one
+    line and exits 1 (the unit restarts it)."""
+    broken = tmp_path / "lib"
+    broken.mkdir()
+    (broken / "libxcb-cursor.so.0").write_bytes(b"")
+    with xvfb(320, 240) as x:
+        done = subprocess.run(
+            [sys.executable, "-m", "signage", "play", "--root", str(REPO), "--for", "5"],
+            env=x.env(PYTHONPATH=str(REPO), LD_LIBRARY_PATH=str(broken)),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("signage play: cannot open the display: Qt's platform plugin")
+    assert "libxcb-cursor0 is needed" in lines[0]
+    assert lines[0].endswith("(run scripts/setup.sh)")
+
+
 def test_a_wayland_socket_that_went_away_falls_back_to_an_x_server_that_answers(
     tmp_path: Path,
 ) -> None:

@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
         source = FeedSource(config, events)
 
+    if not headless:
+        from signage.player.display import guard_platform_start
+
+        guard_platform_start()  # Qt's plugin failure: one line and exit 1, not an abort
     app = ensure_application()
     from signage.player.player import Player
 

@@ -7,19 +7,22 @@ a screen's unit should instead see one line and a non-zero exit, and restart the
 * ``choose_platform`` (pure): ``offscreen`` when headless; a ``QT_QPA_PLATFORM`` set by hand
   is kept; otherwise ``wayland`` when ``WAYLAND_DISPLAY`` is set (cage, a Wayland desktop),
   else ``xcb`` when ``DISPLAY`` is set, else ``None`` (no display: the caller runs headless).
-* ``open_display`` (shell): probes the chosen display (the socket answers; X11 also accepts
-  our credentials) and that Qt's plugin loads, falls back from Wayland to X11 when only X11
-  answers, and raises ``DisplayError`` with one line naming what failed.
+* ``open_display`` (shell): probes the chosen display (the compositor's socket answers; a
+  local X server completes the connection set-up with our Xauthority cookie, as Xlib would,
+  within a timeout), falls back from Wayland to X11 when only X11 answers, and raises
+  ``DisplayError`` with one line naming what failed.
+* ``guard_platform_start`` (shell): until the QApplication exists, Qt's own fatal platform
+  error (its plugin cannot load: a missing ``libxcb-cursor0``...; or the X server refuses
+  our credentials) becomes one line and exit status 1 instead of Qt's wall of text and an
+  abort. Loading the plugin ahead of Qt to find
+  out would cost ~70 ms of every start; listening to Qt costs nothing.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
-import socket
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -66,69 +69,120 @@ def x11_address(display: str) -> tuple[str, str | tuple[str, int]] | None:
     return "tcp", (host, 6000 + num)
 
 
-def _connects(family: str, address: str | tuple[str, int], timeout: float) -> str | None:
-    """``None`` when something accepts a connection there, else why not."""
-    if family == "tcp":
-        targets: list[tuple[socket.AddressFamily, str | tuple[str, int]]] = [
-            (socket.AF_INET, address)
-        ]
-    else:  # Linux X servers also listen on the abstract socket of the same name
-        targets = [(socket.AF_UNIX, address), (socket.AF_UNIX, "\0" + str(address))]
-    why = ""
-    for kind, target in targets:
-        try:
-            if kind == socket.AF_INET:
-                socket.create_connection(target, timeout=timeout).close()  # type: ignore[arg-type]
-            else:
-                with socket.socket(kind, socket.SOCK_STREAM) as conn:
-                    conn.settimeout(timeout)
-                    conn.connect(target)
-        except OSError as exc:
-            why = why or (exc.strerror or str(exc))
-            continue
+def _pad4(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 4)
+
+
+def parse_xauthority(data: bytes) -> list[tuple[int, bytes, bytes, bytes, bytes]]:
+    """An Xauthority file → (family, address, display number, auth name, auth data) entries;
+    a truncated tail is ignored."""
+    entries: list[tuple[int, bytes, bytes, bytes, bytes]] = []
+    pos = 0
+    while pos + 2 <= len(data) and len(entries) < 1000:
+        family = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        fields: list[bytes] = []
+        for _ in range(4):
+            if pos + 2 > len(data):
+                return entries
+            size = int.from_bytes(data[pos : pos + 2], "big")
+            fields.append(data[pos + 2 : pos + 2 + size])
+            pos += 2 + size
+        if pos > len(data):
+            return entries
+        entries.append((family, fields[0], fields[1], fields[2], fields[3]))
+    return entries
+
+
+def x11_cookie(
+    entries: list[tuple[int, bytes, bytes, bytes, bytes]], number: str, hostname: str
+) -> tuple[bytes, bytes]:
+    """The MIT-MAGIC-COOKIE-1 for local display ``number`` (``(b"", b"")``: none)."""
+    for family, address, num, name, secret in entries:
+        local = family == 256 and address == hostname.encode()  # FamilyLocal, this host
+        wild = family == 65535  # FamilyWild
+        if (local or wild) and num in (number.encode(), b"") and name == b"MIT-MAGIC-COOKIE-1":
+            return name, secret
+    return b"", b""
+
+
+def setup_request(name: bytes, secret: bytes) -> bytes:
+    """The X11 connection-setup request (little-endian, protocol 11.0) with these credentials."""
+    head = b"l\0" + (11).to_bytes(2, "little") + (0).to_bytes(2, "little")
+    head += len(name).to_bytes(2, "little") + len(secret).to_bytes(2, "little") + b"\0\0"
+    return head + _pad4(name) + _pad4(secret)
+
+
+def setup_verdict(reply: bytes) -> str | None:
+    """``None`` when the X server accepted the connection, else its reason."""
+    if len(reply) < 8:
+        return "the X server does not answer the connection set-up"
+    if reply[0] == 1:
         return None
-    return f"nothing answers at {address} ({why})"
+    if reply[0] == 0:
+        reason = reply[8 : 8 + reply[1]].decode("latin-1", "replace").strip()
+        return f"the X server refused the connection: {reason or 'no reason given'}"
+    return "the X server asks for credentials we do not have (XAUTHORITY?)"
 
 
-def _x11_accepts(display: str, timeout: float) -> str | None:
-    """``None`` when Xlib can open the display (credentials included), else why not."""
+def _x11_accepts(path: str, number: str, env: Mapping[str, str], timeout: float) -> str | None:
+    """``None`` when the local X server at ``path`` accepts us with our Xauthority cookie
+    (what Xlib would send), else why not; without Xlib (~20 ms) or a hang."""
+    import socket
+
+    auth_file = env.get("XAUTHORITY") or str(
+        Path(env.get("HOME", "~")).expanduser() / ".Xauthority"
+    )
     try:
-        xlib = ctypes.CDLL("libX11.so.6")
+        with open(auth_file, "rb") as fh:  # noqa: PTH123 - bounded read of one small file
+            entries = parse_xauthority(fh.read(64 * 1024))
+    except OSError:
+        entries = []
+    name, secret = x11_cookie(entries, number, socket.gethostname())
+    why = ""
+    for target in (path, "\0" + path):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(timeout)
+                conn.connect(target)
+                conn.sendall(setup_request(name, secret))
+                reply = conn.recv(8)
+                # a refusal's reason follows its 8-byte header, maybe in another segment
+                while 8 <= len(reply) < 8 + reply[1] and reply[0] == 0:
+                    more = conn.recv(8 + reply[1] - len(reply))
+                    if not more:
+                        break
+                    reply += more
+        except TimeoutError:
+            return f"the X server at {path} does not answer within {timeout:.0f} s"
+        except OSError as exc:
+            why = f"nothing answers at {path} ({exc.strerror or exc})"
+            continue
+        return setup_verdict(reply)
+    return why
+
+
+def _unix_connects(path: str, timeout: float) -> str | None:
+    """``None`` when something accepts a connection at the unix socket ``path``."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(path)
     except OSError as exc:
-        return f"libX11 cannot load ({exc})"
-    xlib.XOpenDisplay.restype = ctypes.c_void_p
-    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    opened: list[int | None] = []
-
-    def attempt() -> None:
-        opened.append(xlib.XOpenDisplay(display.encode()))
-
-    worker = threading.Thread(target=attempt, name="x11-probe", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not opened:
-        return "the X server does not answer"
-    handle = opened[0]
-    if not handle:
-        return "the X server refused the connection (no access: XAUTHORITY?)"
-    xlib.XCloseDisplay(handle)
+        return f"nothing answers at {path} ({exc.strerror or exc})"
     return None
 
 
-def _plugin_loads(platform: str) -> str | None:
-    """``None`` when Qt's platform plugin and the libraries it links load, else the loader's
-    message (``libxcb-cursor.so.0: cannot open shared object file``)."""
-    import PySide6  # the package only: Qt's libraries load with the plugin below
+def _connects(family: str, address: str | tuple[str, int], timeout: float) -> str | None:
+    """``None`` when something accepts a TCP connection there, else why not."""
+    import socket
 
-    folder = Path(PySide6.__file__).resolve().parent / "Qt" / "plugins" / "platforms"
-    plugin = folder / ("libqxcb.so" if platform == "xcb" else "libqwayland.so")
-    if platform != "xcb" and not plugin.exists():  # Qt < 6.7 named it libqwayland-generic.so
-        plugin = folder / "libqwayland-generic.so"
     try:
-        ctypes.CDLL(str(plugin), mode=os.RTLD_LAZY | os.RTLD_LOCAL)
+        socket.create_connection(address, timeout=timeout).close()  # type: ignore[arg-type]
     except OSError as exc:
-        return str(exc)
+        return f"nothing answers at {address} ({exc.strerror or exc})"
     return None
 
 
@@ -141,13 +195,18 @@ def probe(platform: str, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_
         address = x11_address(display)
         if address is None:
             return f"DISPLAY={display!r} is not a display name like :0 or host:0"
-        why = _connects(*address, timeout) or _x11_accepts(display, timeout)
+        kind, target = address
+        if kind == "unix":
+            number = str(target).rsplit("X", 1)[-1]
+            why = _x11_accepts(str(target), number, env, timeout)
+        else:  # a remote server: that it listens; Qt reports its own refusal in one line
+            why = _connects(kind, target, timeout)
         return f"DISPLAY={display}: {why}" if why else None
     if platform.startswith("wayland"):
         path = wayland_socket(env)
         if path is None:
             return "WAYLAND_DISPLAY is relative and XDG_RUNTIME_DIR is not set"
-        why = _connects("unix", str(path), timeout)
+        why = _unix_connects(str(path), timeout)
         return f"WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')}: {why}" if why else None
     return None
 
@@ -175,11 +234,47 @@ def open_display(*, headless: bool, environ: dict[str, str] | None = None) -> st
         # A stale WAYLAND_DISPLAY in an X session: X11, since that one answers.
         log.warning("cannot open the Wayland display (%s): using X11", why)
         base, chosen, why = "xcb", "xcb", None
-    if why is None:
-        why = _plugin_loads("xcb" if base == "xcb" else "wayland")
-        if why is not None:
-            why = f"Qt's {base} platform plugin cannot load: {why} (run scripts/setup.sh)"
     if why is not None:
         raise DisplayError(f"cannot open the display: {why}")
     env["QT_QPA_PLATFORM"] = chosen
     return chosen
+
+
+def fatal_line(notes: list[str], fatal: str) -> str:
+    """The one line for a Qt platform failure: the reason when Qt gave one in a note before
+    its fatal message (``... is needed to load the Qt xcb platform plugin``, ``Cannot load
+    library``, ``could not connect to display``), else the fatal message itself."""
+    clues = ("needed", "Cannot load library", "could not connect", "Failed to create")
+    telling = [n for n in notes if any(clue in n for clue in clues)]
+    detail = (telling or [fatal])[0]
+    detail = " ".join(detail.split())  # one line, whatever Qt's text
+    return (
+        f"cannot open the display: Qt's platform plugin failed: {detail[:400]} "
+        "(run scripts/setup.sh)"
+    )
+
+
+def guard_platform_start(command: str = "signage play") -> None:
+    """Until ``signage.logs`` installs its own handler, Qt's fatal message (a platform plugin
+    that cannot load) prints one line and exits with status 1; platform notes before it
+    are kept for that line, other messages go to the ``signage.qt`` logger."""
+    import sys
+
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    notes: list[str] = []
+    qt_log = logging.getLogger("signage.qt")
+
+    def on_message(mode: QtMsgType, context: object, message: str) -> None:
+        category = str(getattr(context, "category", "") or "")
+        if mode == QtMsgType.QtFatalMsg:
+            sys.stderr.write(f"{command}: {fatal_line(notes, str(message))}\n")
+            sys.stderr.flush()
+            os._exit(1)
+        if category.startswith("qt.qpa"):
+            notes.append(str(message))
+            qt_log.debug("%s: %s", category, message)
+        else:
+            qt_log.warning("%s", message)
+
+    qInstallMessageHandler(on_message)
