@@ -432,3 +432,25 @@ def test_rotation_90_turns_a_portrait_slide_onto_a_wide_x_screen(
     assert shot.size == (1280, 720)
     assert _bbox_not_black(shot) == (0, 0, 1280, 720)  # the turned slide fills the output
     assert proc.returncode == 0, (tmp_path / "player.log").read_text(errors="replace")
+
+
+def test_qt_fatal_platform_messages_become_one_line() -> None:
+    from signage.player.display import fatal_line
+
+    notes = [
+        "From 6.5.0, xcb-cursor0 or libxcb-cursor0 is needed to load the Qt xcb platform plugin.",
+        'Could not load the Qt platform plugin "xcb" in "" even though it was found.',
+    ]
+    fatal = (
+        "This application failed to start because no Qt platform plugin could be\n"
+        "initialized. Reinstalling the application may fix this problem."
+    )
+    assert fatal_line(notes, fatal) == (
+        "cannot open the display: Qt's platform plugin failed: From 6.5.0, xcb-cursor0 or "
+        "libxcb-cursor0 is needed to load the Qt xcb platform plugin. (run scripts/setup.sh)"
+    )
+    refused = fatal_line(["could not connect to display :0"], fatal)
+    assert refused.endswith("failed: could not connect to display :0")  # no setup.sh advice
+    bare = fatal_line([], fatal)
+    assert "\n" not in bare
+    assert bare.endswith("Reinstalling the application may fix this problem.")

@@ -14,8 +14,8 @@ a screen's unit should instead see one line and a non-zero exit, and restart the
 * ``guard_platform_start`` (shell): until the QApplication exists, Qt's own fatal platform
   error (its plugin cannot load: a missing ``libxcb-cursor0``...; or the X server refuses
   our credentials) becomes one line and exit status 1 instead of Qt's wall of text and an
-  abort. Loading the plugin ahead of Qt to find
-  out would cost ~70 ms of every start; listening to Qt costs nothing.
+  abort. Loading the plugin ahead of Qt to find out would cost ~70 ms of every start
+  (bench/display_check.py); listening to Qt costs nothing.
 """
 
 from __future__ import annotations
@@ -130,11 +130,10 @@ def _x11_accepts(path: str, number: str, env: Mapping[str, str], timeout: float)
     (what Xlib would send), else why not; without Xlib (~20 ms) or a hang."""
     import socket
 
-    auth_file = env.get("XAUTHORITY") or str(
-        Path(env.get("HOME", "~")).expanduser() / ".Xauthority"
-    )
+    home = Path(env.get("HOME", "~")).expanduser()
+    auth_file = Path(env.get("XAUTHORITY") or home / ".Xauthority")
     try:
-        with open(auth_file, "rb") as fh:  # noqa: PTH123 - bounded read of one small file
+        with auth_file.open("rb") as fh:  # one bounded read of a small file
             entries = parse_xauthority(fh.read(64 * 1024))
     except OSError:
         entries = []
@@ -244,14 +243,13 @@ def fatal_line(notes: list[str], fatal: str) -> str:
     """The one line for a Qt platform failure: the reason when Qt gave one in a note before
     its fatal message (``... is needed to load the Qt xcb platform plugin``, ``Cannot load
     library``, ``could not connect to display``), else the fatal message itself."""
-    clues = ("needed", "Cannot load library", "could not connect", "Failed to create")
+    libraries = ("needed", "Cannot load library")
+    clues = (*libraries, "could not connect", "Failed to create")
     telling = [n for n in notes if any(clue in n for clue in clues)]
     detail = (telling or [fatal])[0]
+    hint = " (run scripts/setup.sh)" if any(c in detail for c in libraries) else ""
     detail = " ".join(detail.split())  # one line, whatever Qt's text
-    return (
-        f"cannot open the display: Qt's platform plugin failed: {detail[:400]} "
-        "(run scripts/setup.sh)"
-    )
+    return f"cannot open the display: Qt's platform plugin failed: {detail[:400]}{hint}"
 
 
 def guard_platform_start(command: str = "signage play") -> None:
