@@ -20,7 +20,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageChops
 
 from signage.config import parse_config
 from signage.errors import ConfigError
@@ -256,3 +256,40 @@ def test_preview_of_the_portrait_hall_at_1080x1920_with_qr_codes_that_scan(tmp_p
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "note: 'atencion-ciudadana' is drawn for landscape screens; a 1080x1920" in done.stderr
+
+
+@pytest.mark.qt
+def test_a_wide_picture_on_a_tall_screen_sits_above_the_qr_plate(tmp_path: Path) -> None:
+    """A playlist for both shapes on a tall screen: its wide picture is contained in the
+    band between the top bar and the QR plate, not centred across the plate."""
+    root = tmp_path / "root"
+    (root / "playlists").mkdir(parents=True)
+    (root / "assets").mkdir()
+    Image.new("RGB", (1920, 1080), (230, 0, 230)).save(root / "assets" / "ancha.png")
+    (root / "playlists" / "ambas.yaml").write_text(
+        "name: Ambas\nslides:\n  - id: ancha\n    image: assets/ancha.png\n    qr:\n"
+        "      url: https://encuestas.cartagena.gov.co/x\n      caption: Opina\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = _run("preview", "ambas", "--root", str(root), "--size", "1080x1920", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with Image.open(next(out.glob("01-*.png"))) as image:
+        shot = image.convert("RGB")
+    red = shot.getchannel("R").point(lambda v: 255 if v > 200 else 0)
+    blue = shot.getchannel("B").point(lambda v: 255 if v > 200 else 0)
+    low_green = shot.getchannel("G").point(lambda v: 255 if v < 60 else 0)
+    picture = ImageChops.multiply(ImageChops.multiply(red, blue), low_green).getbbox()
+    # the QR plate: white between the top bar's clock and the ticker's words
+    middle = shot.crop((0, 200, 1080, 1760)).convert("L")
+    plate = middle.point(lambda v: 255 if v > 245 else 0).getbbox()
+    white = None if plate is None else (plate[0], plate[1] + 200, plate[2], plate[3] + 200)
+    assert picture is not None
+    assert white is not None  # the QR plate
+    assert picture[2] - picture[0] == 1080  # full width, aspect kept
+    assert picture[3] < white[1], (picture, white)  # wholly above the plate
+    assert picture[1] > 150  # and below the top bar
+    third = shot.resize((360, 640), Image.Resampling.BOX)
+    assert [r.text.split("?")[0] for r in zxingcpp.read_barcodes(third)] == [
+        "https://encuestas.cartagena.gov.co/x"
+    ]

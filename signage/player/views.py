@@ -264,12 +264,22 @@ class ImageView(SlideView):
         self._image = QImage()
 
     def picture_rect(self) -> QRect:
-        """Where the picture is drawn: contained (centred) or covering the widget."""
+        """Where the picture is drawn: contained (centred) or covering the widget.
+
+        A contained picture wider than a tall screen is centred in the band between the top
+        bar and the QR plate (or ticker), not across them: the player draws there.
+        """
         w, h = self._size()
         image = self._image
         cover = self.slide is not None and self.slide.fit == Fit.COVER
         iw, ih = fitted_size(image.width(), image.height(), w, h, cover=cover)
-        return QRect((w - iw) // 2, (h - ih) // 2, iw, ih)
+        top = (h - ih) // 2
+        if not cover and h > w and ih < h:
+            qr = self.slide is not None and self.slide.qr is not None
+            band = screen_layout(w, h, qr=qr).text
+            if ih <= band.h:
+                top = band.y + (band.h - ih) // 2
+        return QRect((w - iw) // 2, top, iw, ih)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
