@@ -293,3 +293,27 @@ def test_a_wide_picture_on_a_tall_screen_sits_above_the_qr_plate(tmp_path: Path)
     assert [r.text.split("?")[0] for r in zxingcpp.read_barcodes(third)] == [
         "https://encuestas.cartagena.gov.co/x"
     ]
+
+
+@pytest.mark.qt
+def test_a_tall_hall_screen_plays_the_portrait_playlist_and_its_qr_scans(tmp_path: Path) -> None:
+    """The bundled content on a headless 1080x1920 hall screen: the player's own snapshot of
+    its first slide is the portrait playlist's, and its QR decodes at one third."""
+    events, snaps = tmp_path / "events.jsonl", tmp_path / "snaps"
+    (tmp_path / "player.yaml").write_text(f"cache: {tmp_path / 'cache'}\n", encoding="utf-8")
+    done = _run(
+        "play", "--root", str(REPO), "--config", str(tmp_path / "player.yaml"),
+        "--screen", "sala-vertical", "--tags", "atencion-ciudadana", "--headless",
+        "--size", "1080x1920", "--for", "5", "--events", str(events), "--snapshots", str(snaps),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = [json.loads(line) for line in events.read_text().splitlines()]
+    played = {(e["playlist"], e["slide"]) for e in shown if e.get("event") == "slide_shown"}
+    assert played == {("atencion-ciudadana-vertical", "bienvenida-sala")}, played
+    (png,) = sorted(snaps.glob("*.png"))
+    with Image.open(png) as image:
+        assert image.size == (1080, 1920)
+        third = image.convert("RGB").resize((360, 640), Image.Resampling.BOX)
+    (code,) = zxingcpp.read_barcodes(third)
+    assert code.text.startswith("https://encuestas.cartagena.gov.co/atencion?")
+    assert "utm_source=sala-vertical" in code.text
