@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
-from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
 
 log = logging.getLogger("signage.kiosk")
 
@@ -49,6 +49,10 @@ class PlayerConfig:
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
+        rotation: degrees the player turns its picture clockwise (0, 90, 180, 270) for a
+            panel mounted on its side where the compositor does not turn it.
+        orientation: the shape slides are laid out for, known once the window's size is
+            (``signage play`` sets it); ``None`` plays playlists of every orientation.
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -65,6 +69,8 @@ class PlayerConfig:
     exercise: bool = False
     source_path: Path | None = None
     qr_link_base: str | None = None
+    rotation: int = 0
+    orientation: Orientation | None = None
 
     _token: dict[str, str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -107,7 +113,13 @@ class PlayerConfig:
         return self._token["token"]
 
     def screen_identity(self) -> Screen:
-        return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
+        return Screen(
+            id=self.screen,
+            tags=self.tags,
+            timezone=self.timezone,
+            locale=self.locale,
+            orientation=self.orientation,
+        )
 
     def with_overrides(self, **changes: Any) -> PlayerConfig:
         """A copy with every non-``None`` change applied (command-line flags win)."""
@@ -127,6 +139,7 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "rotation",
 }
 
 
@@ -175,6 +188,14 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         if not isinstance(data["exercise"], bool):
             raise ConfigError(f"{where}: 'exercise' must be true or false")
         changes["exercise"] = data["exercise"]
+    if "rotation" in data:
+        rotation = data["rotation"]
+        if isinstance(rotation, bool) or rotation not in (0, 90, 180, 270):
+            raise ConfigError(
+                f"{where}: 'rotation' must be 0, 90, 180 or 270 (degrees clockwise the "
+                "player turns its picture for a panel mounted on its side)"
+            )
+        changes["rotation"] = int(rotation)
     if "qr" in data:
         qr = data["qr"]
         if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:

@@ -87,6 +87,7 @@ locale: es-CO
 # poll: 15
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
+# rotation: 90   # a panel mounted on its side, when cage does not turn it (docs/kiosk.md)
 """
 
 
