@@ -45,6 +45,8 @@ class PlayerConfig:
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
+        ca_file: PEM file of the organisation's own CA certificates, trusted in addition
+            to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -61,6 +63,7 @@ class PlayerConfig:
     exercise: bool = False
     source_path: Path | None = None
     qr_link_base: str | None = None
+    ca_file: Path | None = None
 
     def screen_identity(self) -> Screen:
         return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
@@ -83,6 +86,7 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "ca_file",
 }
 
 
@@ -122,6 +126,16 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["cache"] = Path(str(data["cache"])).expanduser()
     if "hub_token_file" in data:
         changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "ca_file" in data:
+        from signage.trust import load_ca_file
+
+        if not isinstance(data["ca_file"], str) or not data["ca_file"]:
+            raise ConfigError(f"{where}: 'ca_file' must be the path of a PEM file")
+        ca_file = Path(data["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = Path(where).parent / ca_file
+        load_ca_file(ca_file)  # a missing or garbled file is said now, not at the first page
+        changes["ca_file"] = ca_file
     if "poll" in data:
         poll = data["poll"]
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:

@@ -14,6 +14,7 @@ flood its log). Content past its ``expires`` keeps playing and ``stale`` turns t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import logging
@@ -109,6 +110,7 @@ class FeedSource:
             timeouts=timeouts,
             retry=retry,
             sleep=self._stop.wait,  # backoff waits end at once when the source stops
+            ca_bundle=_ca_bundle(config),
         )
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -189,6 +191,7 @@ class FeedSource:
     # ------------------------------------------------------------------ sync thread
 
     def _deliver(self, content: Content) -> None:
+        content = dataclasses.replace(content, signed=True)  # the cache holds verified feeds
         self._content = content
         if self._on_content is not None:
             self._on_content(content)
@@ -326,3 +329,12 @@ class FeedSource:
             self._announced = version
             log.info("push: version %d announced (%s)", version, event)
             self._wake.set()
+
+
+def _ca_bundle(config: PlayerConfig) -> str | None:
+    """The system CAs plus ``ca_file``'s, as a bundle file for HTTP clients (or ``None``)."""
+    if config.ca_file is None:
+        return None
+    from signage.trust import bundle_path
+
+    return str(bundle_path(config.ca_file, config.cache))

@@ -198,6 +198,7 @@ class SyncClient:
         workers: int = 4,
         sleep: Callable[[float], object] = time.sleep,
         rng: Callable[[], float] = random.random,
+        ca_bundle: str | None = None,
     ) -> None:
         from signage.feed.signing import load_public_key
 
@@ -207,6 +208,7 @@ class SyncClient:
         self.store = store
         self.pubkey_b64 = pubkey_b64
         self.session = session or _new_session()
+        self.ca_bundle = ca_bundle  # system CAs + ca_file (signage.trust), None: system only
         self.timeouts = timeouts
         self.max_asset_bytes = max_asset_bytes
         self.retry = retry
@@ -416,7 +418,12 @@ class SyncClient:
             try:
                 with (
                     self.session.get(
-                        url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
+                        url,
+                        headers=headers,
+                        stream=True,
+                        timeout=self.timeouts.as_tuple(),
+                        # per request: the session's own would lose to REQUESTS_CA_BUNDLE
+                        verify=self.ca_bundle or self.session.verify,
                     ) as resp,
                     self._tracked(resp.raw),
                 ):
@@ -448,10 +455,13 @@ class SyncClient:
         proxies = requests.utils.get_environ_proxies(self.manifest_url)
         proxy = proxies.get(urlsplit(self.manifest_url).scheme) or proxies.get("all")
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        tls = {"ca_certs": self.ca_bundle} if self.ca_bundle else {}
         if proxy:
             pool = urllib3.ProxyManager(proxy, num_pools=4, maxsize=self.workers, headers=headers)
+            pool.connection_pool_kw.update(tls)
             return pool, True
-        return urllib3.PoolManager(num_pools=4, maxsize=self.workers, headers=headers), False
+        plain = urllib3.PoolManager(num_pools=4, maxsize=self.workers, headers=headers, **tls)
+        return plain, False
 
     def _download_missing(self, manifest: Manifest, counters: _Counters) -> None:
         missing = self.store.missing_blobs(manifest)
@@ -747,7 +757,8 @@ class _Direct:
         self._port = parts.port
         self._timeouts = timeouts
         self._tracker = tracker
-        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        https = parts.scheme == "https"
+        self._ssl = ssl.create_default_context(cafile=tracker.ca_bundle) if https else None
         self._local = threading.local()
         self._lock = threading.Lock()
         # Each open connection and the socket it was given (http.client forgets its socket
@@ -966,6 +977,8 @@ def _describe(exc: Exception) -> Exception:
         return _Transient("server stalled (read timed out)")
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return _Transient("connection broken mid-body")
+    if isinstance(exc, requests.exceptions.SSLError | urllib3.exceptions.SSLError | ssl.SSLError):
+        return _Transient("server certificate not trusted (set ca_file for an internal CA?)")
     if isinstance(exc, requests.exceptions.ConnectionError):
         text = str(exc)
         if "timed out" in text.lower():
