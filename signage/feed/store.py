@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import BinaryIO
 
 from signage.errors import FeedError
 from signage.feed import codec
@@ -221,10 +222,11 @@ class Store:
             part.replace(target)
         return target
 
-    def import_file(self, src: Path, expected: str | None = None) -> tuple[str, int]:
+    def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:
         """Copies a local file into ``objects/`` (temp + fsync + rename); returns (sha, size).
 
-        Skips the copy when the object is already there.
+        ``src`` may be a file already opened (and checked) by the caller: it is read from
+        where it stands and not closed. Skips the copy when the object is already there.
         """
         self.ensure_dirs()
         if expected is not None and self.has_blob(expected):
@@ -232,7 +234,8 @@ class Store:
         tmp = self.partial_dir / f"import-{os.getpid()}-{threading.get_ident()}.part"
         digest = hashlib.sha256()
         size = 0
-        with src.open("rb") as fin, tmp.open("wb") as fout:
+        opened = src.open("rb") if isinstance(src, Path) else contextlib.nullcontext(src)
+        with opened as fin, tmp.open("wb") as fout:
             while chunk := fin.read(_CHUNK):
                 digest.update(chunk)
                 fout.write(chunk)

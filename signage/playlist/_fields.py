@@ -410,7 +410,7 @@ class Asset(Spec[str]):
                     hint = f" (did you mean '{close[0]}'?)"
             return ctx.error(node, f"asset {text!r} does not exist under {ctx.root}{hint}")
         if resolved not in ctx.media_cache:
-            ctx.media_cache[resolved] = sniff_media(resolved)
+            ctx.media_cache[resolved] = sniff_media(full, ctx.root)
         actual = ctx.media_cache[resolved]
         if actual != claimed:
             found = (
