@@ -90,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args._module.run(args)
     except SignageError as exc:
-        print(f"signage {args.command}: {exc}", file=sys.stderr)
+        from signage.printable import printable  # error texts may carry a server's words
+
+        print(f"signage {args.command}: {printable(exc, multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -151,6 +151,7 @@ class HeartbeatReport:
                 raise ReportError("'screenshot_png' is not valid base64") from None
             if len(png) > MAX_SCREENSHOT_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
                 raise ReportError(f"'screenshot_png' must be a PNG under {MAX_SCREENSHOT_BYTES} B")
+        _refuse_absurd(data, screen, tags, errors)
         return cls(
             screen=screen,
             sent=_time(data.get("sent"), "sent") or datetime.now(UTC),
@@ -169,6 +170,34 @@ class HeartbeatReport:
             software=str(data.get("software") or "?"),
             screenshot_png=png,
         )
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "version": (0, 2**53),  # versions are whole seconds since 1970: far below 2**53
+    "uptime_s": (0, 10 * 365 * 86400),
+    "rss_mb": (0, 1 << 24),
+    "disk_free_mb": (0, 1 << 40),
+}
+
+
+def _refuse_absurd(
+    data: Mapping[str, Any], screen: str, tags: list[str], errors: Mapping[str, int]
+) -> None:
+    """Refuses values no player sends (negative or 10**30 versions, control characters in
+    ids): stopped at the door, they never reach the database, the fleet view or a terminal."""
+    import unicodedata
+
+    for key, (low, high) in _RANGES.items():
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # absent, or refused by its own type check
+        if not low <= value <= high:
+            raise ReportError(f"'{key}' is out of range ({low:g} to {high:g})")
+    if any(not 0 <= v <= 2**31 for v in errors.values()):
+        raise ReportError("'errors' counts must be between 0 and 2**31")
+    for what, text in (("screen", screen), *(("tags", t) for t in tags)):
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+            raise ReportError(f"'{what}' must not contain control or formatting characters")
 
 
 def _opt(data: Mapping[str, Any], key: str, kind: type) -> Any:

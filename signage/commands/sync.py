@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.printable import json_printable, printable
 
 HELP = "fetch, verify and apply a signed feed into a cache (one sync with --once)"
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         while True:
             result = client.sync_once(datetime.now(UTC))
             if args.json:
-                print(json.dumps(result.to_json()), flush=True)
+                print(json_printable(json.dumps(result.to_json())), flush=True)
             elif result.ok:
                 print(
                     f"{result.status}: version {result.version} "
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
             else:
-                print(f"signage sync: {result.status}: {result.reason}", file=sys.stderr)
+                print(f"signage sync: {result.status}: {printable(result.reason)}", file=sys.stderr)
             if args.once:
                 return 0 if result.ok else 1
             time.sleep(args.poll)
