@@ -53,6 +53,7 @@ from signage.feed.manifest import (
     referenced_assets,
 )
 from signage.feed.store import fsync_dir, write_atomic
+from signage.leftovers import clean_temp_files
 from signage.model import Alert
 from signage.safeopen import UnsafeFile
 
@@ -324,6 +325,7 @@ def publish_content(
     with _publish_lock(out):
         assets_dir = out / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
+        clean_temp_files(out, assets_dir)  # what a killed publish left (.NAME.tmp-PID)
         index = _HashIndex(out)
         table: dict[str, AssetEntry] = {}
         written = written_bytes = 0

@@ -33,6 +33,7 @@ from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.model import Content
 from signage.sources import ContentCallback
+from signage.space import lacks_space, wait_for_space
 
 __all__ = ["FeedSource", "parse_sse"]
 
@@ -211,7 +212,11 @@ class FeedSource:
         while not self._stop.is_set():
             self._sync_once()
             interval = PUSH_SAFETY_POLL_S if self._push_connected else self.config.poll_s
-            self._wake.wait(interval)
+            refused = self.last_result.reason if self.last_result is not None else ""
+            if lacks_space(refused):  # sync again once space returns, within a minute
+                wait_for_space(self.store.root, refused, interval, self._wake.wait)
+            else:
+                self._wake.wait(interval)
             self._wake.clear()
 
     def _sync_once(self) -> None:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.leftovers import clean_temp_files
 from signage.model import Alert
 
 if TYPE_CHECKING:
@@ -632,6 +633,7 @@ class Hub:
         if not current.published:
             return 0
         keep = _asset_hashes(current.manifest) | _asset_hashes(previous.manifest)
+        clean_temp_files(self.config.feed_dir, current.assets_dir)  # from killed writers
         cutoff = time.time() - self.config.asset_grace_s
         removed = 0
         try:
