@@ -29,6 +29,8 @@ from signage.errors import ConfigError
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
+    from signage.config import PlayerConfig
+
 log = logging.getLogger("signage.feed")
 
 MAX_CA_FILE_BYTES = 1 << 20
@@ -88,6 +90,14 @@ def bundle_path(ca_file: Path, folder: Path) -> Path:
     return target
 
 
+def bundle_for(config: PlayerConfig) -> str | None:
+    """The CA bundle HTTP clients of this player use: ``None`` (the system store) without
+    ``ca_file``, else the system's CAs plus ``ca_file``'s, kept in the cache folder."""
+    if config.ca_file is None:
+        return None
+    return str(bundle_path(config.ca_file, config.cache))
+
+
 def chain_problem(
     chain_der: Sequence[bytes], host: str, cas: Sequence[Certificate], now: datetime
 ) -> str | None:
@@ -116,4 +126,11 @@ def chain_problem(
     return None
 
 
-__all__ = ["MAX_CA_FILE_BYTES", "bundle_path", "chain_problem", "load_ca_file", "system_bundle"]
+__all__ = [
+    "MAX_CA_FILE_BYTES",
+    "bundle_for",
+    "bundle_path",
+    "chain_problem",
+    "load_ca_file",
+    "system_bundle",
+]

@@ -14,7 +14,7 @@ from signage.errors import ConfigError
 from signage.feed.publish import publish
 from signage.feed.store import Store
 from signage.feed.sync import SyncClient
-from signage.trust import bundle_path, chain_problem, system_bundle
+from signage.trust import bundle_for, bundle_path, chain_problem, system_bundle
 from tests.helpers_feed import make_keypair, make_root
 from tests.helpers_tls import https_server, make_ca, server_cert
 
@@ -51,6 +51,30 @@ def test_sync_trusts_ca_file_in_addition_to_the_system_store(tmp_path):
     system = system_bundle()
     assert system is not None and bundle.read_bytes().startswith(system.read_bytes().rstrip())
     assert bundle.read_bytes().rstrip().endswith(ca.pem.read_bytes().rstrip())
+
+
+def test_heartbeats_and_plays_trust_ca_file_too(tmp_path):
+    from signage.heartbeat import Heartbeat
+    from signage.uplink import uplink_for
+
+    ca = make_ca(tmp_path / "ca")
+    ok = {"/api/v1/heartbeat": (204, ""), "/api/v1/events": (200, "{}")}
+    with https_server(server_cert(tmp_path / "srv", ca), ok) as (port, seen):
+        hub = f"https://127.0.0.1:{port}"
+        config = parse_config(
+            {"hub": hub, "ca_file": str(ca.pem), "cache": str(tmp_path / "cache")},
+            str(tmp_path / "player.yaml"),
+        )
+        plain = Heartbeat(hub, "s1", ())
+        assert not plain.beat()  # the system store alone does not know the CA
+        trusted = Heartbeat(hub, "s1", (), ca_bundle=bundle_for(config))
+        assert trusted.beat()
+        plain.stop()
+        trusted.stop()
+        uplink = uplink_for(config)
+        assert uplink is not None and uplink._post([{"event": "slide_shown"}])
+        uplink.stop()
+    assert seen.count("/api/v1/heartbeat") == 1 and "/api/v1/events" in seen
 
 
 def test_chain_checks_name_dates_and_signer(tmp_path):

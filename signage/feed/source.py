@@ -34,6 +34,7 @@ from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.model import Content
 from signage.sources import ContentCallback
 from signage.space import lacks_space, wait_for_space
+from signage.trust import bundle_for
 
 __all__ = ["FeedSource", "parse_sse"]
 
@@ -111,7 +112,7 @@ class FeedSource:
             timeouts=timeouts,
             retry=retry,
             sleep=self._stop.wait,  # backoff waits end at once when the source stops
-            ca_bundle=_ca_bundle(config),
+            ca_bundle=bundle_for(config),
         )
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -334,12 +335,3 @@ class FeedSource:
             self._announced = version
             log.info("push: version %d announced (%s)", version, event)
             self._wake.set()
-
-
-def _ca_bundle(config: PlayerConfig) -> str | None:
-    """The system CAs plus ``ca_file``'s, as a bundle file for HTTP clients (or ``None``)."""
-    if config.ca_file is None:
-        return None
-    from signage.trust import bundle_path
-
-    return str(bundle_path(config.ca_file, config.cache))

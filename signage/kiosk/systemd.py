@@ -44,6 +44,7 @@ from signage.heartbeat import (
 )
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
+from signage.trust import bundle_for
 
 log = logging.getLogger("signage.kiosk")
 
@@ -320,6 +321,7 @@ def attach(
             tracker=tracker,
             on_beat=guard.check if guard is not None else None,
             clock=lambda: datetime.now(UTC),
+            ca_bundle=bundle_for(config),
         )
     app = QCoreApplication.instance()
     if app is not None:
