@@ -1,13 +1,15 @@
 """Leftovers room: temporary files a killed writer left behind, found and removed.
 
-Every atomic write in signage goes through a hidden temporary file named after the
-writing process (``.NAME.tmp-PID``, ``.NAME.tmp-PID-THREAD``; the hub's screenshots
-``.NAME.PID.THREAD.tmp``) and renamed into place. A writer killed half-way (SIGKILL,
-power cut) leaves that file for ever: 8 killed publishes of a large video left 558 MB.
+Every atomic write in signage goes through a temporary file named after the writing
+process (``.NAME.tmp-PID``, ``.NAME.tmp-PID-THREAD``; the hub's screenshots
+``.NAME.PID.THREAD.tmp``; a cache's ``import-PID-THREAD.part``) renamed into place. A
+writer killed half-way (SIGKILL, power cut) leaves that file for ever: 8 killed publishes
+of a large video left 558 MB.
 ``clean_temp_files`` removes those whose process is gone, or that are older than
 ``MAX_AGE_S`` whatever their PID says (PIDs are reused); the caller's own are never
 touched. Publishing calls it on the feed folder and its assets before it writes; the hub
-with its asset pruning.
+with its asset pruning; a player's cache with its garbage collection (resumable downloads,
+``<sha256>.part``, are not temp files: they go after a day, as before).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MAX_AGE_S = 6 * 3600.0
 _PATTERNS = (
     re.compile(r"\..+\.tmp-(\d+)(?:-\d+)?"),
     re.compile(r"\..+\.(\d+)\.\d+\.tmp"),
+    re.compile(r"import-(\d+)-\d+\.part"),  # a local root's file being copied into a cache
 )
 
 

@@ -46,7 +46,9 @@ def test_the_names_and_the_rule():
     assert leftover_pid(".feed.json.sig.tmp-77") == 77
     assert leftover_pid(".state.json.tmp-5-140") == 5
     assert leftover_pid(".lobby-1.png.9.140.tmp") == 9
+    assert leftover_pid("import-12-140.part") == 12
     assert leftover_pid("feed.json") is None and leftover_pid("abc.tmp-1") is None
+    assert leftover_pid("a" * 64 + ".part") is None  # a resumable download: kept
     dead = lambda pid: False  # noqa: E731
     alive = lambda pid: True  # noqa: E731
     assert stale(".a.tmp-9", 1.0, own_pid=1, alive=dead)

@@ -40,6 +40,7 @@ from typing import BinaryIO
 from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.manifest import Manifest, parse_manifest
+from signage.leftovers import clean_temp_files
 from signage.model import Content
 
 __all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
@@ -544,6 +545,8 @@ class Store:
         for path in _listdir(self.manifests_dir):
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
+        # temp files of killed writers (.NAME.tmp-PID, import-PID-THREAD.part): not resumable
+        freed += clean_temp_files(self.root, self.manifests_dir, self.partial_dir)[1]
         cutoff = time.time() - PARTIAL_MAX_AGE_S
         for path in _listdir(self.partial_dir):
             with contextlib.suppress(FileNotFoundError):
