@@ -4,7 +4,11 @@ signer. A real HTTPS feed server with a CA made by the test."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -47,6 +51,20 @@ def test_sync_trusts_ca_file_in_addition_to_the_system_store(tmp_path):
         result = trusted.sync_once(datetime.now(UTC))
         assert result.status == "updated", result
         assert result.assets_downloaded == 3  # the assets came over the same trust
+        cli = [sys.executable, "-m", "signage", "sync", "--once", "--feed", url, "--pubkey"]
+        cli += [keys.pubkey, "--cache", str(tmp_path / "c3")]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        run = partial(subprocess.run, capture_output=True, text=True, timeout=120, env=env)
+        refused_cli = run([*cli, "--timeout", "5"], check=False)
+        assert refused_cli.returncode == 1 and "not trusted" in refused_cli.stderr
+        synced = run([*cli, "--ca-file", str(ca.pem)], check=False)
+        assert synced.returncode == 0, synced.stderr
+        assert synced.stdout.startswith("updated: version")
+        junk = tmp_path / "junk.pem"
+        junk.write_text("hola", "utf-8")
+        bad = run([*cli, "--ca-file", str(junk)], check=False)
+        assert bad.returncode != 0 and "no PEM certificate" in bad.stderr
+        assert "Traceback" not in bad.stderr
     # the bundle keeps the system's CAs: ca_file adds, never replaces
     system = system_bundle()
     assert system is not None and bundle.read_bytes().startswith(system.read_bytes().rstrip())

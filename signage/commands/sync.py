@@ -38,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=20.0, metavar="SECONDS", help="read timeout"
     )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted besides the system's",
+    )
 
 
 def read_pubkey(value: str) -> str:
@@ -60,11 +66,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0 or args.poll <= 0:
         raise UsageError("--timeout and --poll must be positive")
+    bundle = None
+    if args.ca_file is not None:
+        from signage.trust import bundle_path
+
+        bundle = str(bundle_path(args.ca_file, args.cache))
     client = SyncClient(
         args.feed,
         Store(args.cache),
         read_pubkey(args.pubkey),
         timeouts=Timeouts(read=args.timeout),
+        ca_bundle=bundle,
     )
     try:
         while True:
