@@ -83,12 +83,20 @@ HOSTILE = {
         "try{i.showPicker()}catch(e){report('picker='+e.name)}",
         "<input type=file id=f>",
     ),
+    "/webauthn": _page(
+        f"{_OK}navigator.credentials.create({{publicKey:{{challenge:new Uint8Array(16),"
+        "rp:{name:'x'},user:{id:new Uint8Array(8),name:'a',displayName:'a'},"
+        "pubKeyCredParams:[{type:'public-key',alg:-7}]}}).then(function(){report('webauthn=yes')},"
+        "function(e){report('webauthn='+e.name)});"
+        "navigator.credentials.get({publicKey:{challenge:new Uint8Array(16)}}).then("
+        "function(){report('webauthn-get=yes')},function(e){report('webauthn-get='+e.name)});"
+    ),
     "/file.bin": _download,
     "/login": _needs_login,
     "/report": (204, ""),
 }
 SHOWN = ["alert", "confirm", "prompt", "beforeunload", "open", "permissions", "download"]
-SHOWN += ["print", "chooser"]
+SHOWN += ["print", "chooser", "webauthn"]
 
 
 def center_colour(player: object) -> tuple[int, int, int]:
@@ -121,7 +129,7 @@ def test_hostile_pages_open_no_window_and_the_show_goes_on(qapp, tmp_path):
 
             player.slide_changed.connect(on_changed)
             # two full rounds: every page is loaded and shown twice, the show never stops
-            done = lambda: trap.shown().count("chooser") >= 2  # noqa: E731
+            done = lambda: trap.shown().count("webauthn") >= 2  # noqa: E731
             while not done() and len(trap.records) < 400:
                 windows.add(tuple(_visible_windows(qapp)))
                 if wait_until(qapp, done, 0.1):
@@ -145,8 +153,11 @@ def test_hostile_pages_open_no_window_and_the_show_goes_on(qapp, tmp_path):
     assert "notify%3Ddenied" in reports
     assert "full%3Dno" in reports
     assert not any(r.startswith("media%3D") and "granted" in r for r in reports)
+    assert not any(r.startswith("webauthn") and r.endswith("yes") for r in reports), reports
     assert any(r.startswith("alert() ignored: hola") for r in refusals), refusals
     assert any("download of" in r for r in refusals), refusals
+    assert "permission Geolocation refused" in refusals, refusals
+    assert "permission Notifications refused" in refusals, refusals
 
 
 def test_navigation_away_and_bad_certificates_skip_the_slide_with_a_reason(qapp, tmp_path):
