@@ -87,6 +87,7 @@ locale: es-CO
 # poll: 15
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
+# ca_file: /etc/signage/ca-interna.pem   # the organisation's own CA (PEM), besides the system's
 """
 
 
