@@ -267,3 +267,21 @@ def test_signage_play_survives_hostile_pages_and_exits_0(tmp_path):
     records = [json.loads(x) for x in events.read_text("utf-8").splitlines()]
     shown = {r["slide"] for r in records if r["event"] == "slide_shown"}
     assert set(SHOWN) <= shown, (shown, [r for r in records if r["event"] == "slide_skipped"])
+
+
+def test_navigation_rule():
+    from signage.player.web import navigation_problem
+
+    def ok(scheme: str, host: str, hosts: frozenset[str] = frozenset(), *, https_only=True):
+        return navigation_problem(scheme, host, "intranet.example", hosts, https_only=https_only)
+
+    assert ok("https", "intranet.example") is None
+    assert ok("https", "www.intranet.example") is None  # the usual www redirect
+    assert ok("https", "INTRANET.example") is None
+    assert ok("https", "sso.example", frozenset({"sso.example"})) is None
+    assert "leave intranet.example for evil.example" in str(ok("https", "evil.example"))
+    assert "leave" in str(ok("https", "example"))  # not the parent domain
+    assert "leave" in str(ok("https", "x.intranet.example"))  # nor another sub-domain
+    assert "http:" in str(ok("http", "intranet.example"))  # a signed feed's page stays https
+    assert ok("http", "intranet.example", https_only=False) is None
+    assert "javascript:" in str(ok("javascript", ""))

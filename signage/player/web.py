@@ -66,11 +66,12 @@ def navigation_problem(
     scheme: str, host: str, home_host: str, allowed_hosts: frozenset[str], *, https_only: bool
 ) -> str | None:
     """Why a web slide's page may not navigate its main frame to ``scheme://host``
-    (``None``: it may). Only the slide's own host and the allowed hosts, over http(s)."""
+    (``None``: it may). Only the slide's own host (with or without ``www.``) and the
+    allowed hosts, over http(s)."""
     scheme, host = scheme.lower(), host.lower()
     if scheme not in ("https", "http") or (https_only and scheme != "https"):
         return f"web page tried to navigate to a {scheme or 'relative'}: URL"
-    if host == home_host.lower() or host in allowed_hosts:
+    if host.removeprefix("www.") == home_host.lower().removeprefix("www.") or host in allowed_hosts:
         return None
     return f"web page tried to leave {home_host} for {host or 'no host'} (not allowed)"
 
