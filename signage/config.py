@@ -6,7 +6,6 @@ Read from ``--config``, else ``/etc/signage/player.yaml``, else
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import socket
@@ -16,9 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
+from signage.logs import area_logger
 from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
 DEFAULT_POLL_S = 15.0
@@ -53,6 +53,8 @@ class PlayerConfig:
             panel mounted on its side where the compositor does not turn it.
         orientation: the shape slides are laid out for, known once the window's size is
             (``signage play`` sets it); ``None`` plays playlists of every orientation.
+        ca_file: PEM file of the organisation's own CA certificates, trusted in addition
+            to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -112,6 +114,8 @@ class PlayerConfig:
                 self._token["token"] = None
         return self._token["token"]
 
+    ca_file: Path | None = None
+
     def screen_identity(self) -> Screen:
         return Screen(
             id=self.screen,
@@ -140,6 +144,7 @@ _KEYS = {
     "qr",
     "exercise",
     "rotation",
+    "ca_file",
 }
 
 
@@ -179,6 +184,16 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["cache"] = Path(str(data["cache"])).expanduser()
     if "hub_token_file" in data:
         changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "ca_file" in data:
+        from signage.trust import load_ca_file
+
+        if not isinstance(data["ca_file"], str) or not data["ca_file"]:
+            raise ConfigError(f"{where}: 'ca_file' must be the path of a PEM file")
+        ca_file = Path(data["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = Path(where).parent / ca_file
+        load_ca_file(ca_file)  # a missing or garbled file is said now, not at the first page
+        changes["ca_file"] = ca_file
     if "poll" in data:
         poll = data["poll"]
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:

@@ -337,6 +337,8 @@ class Content:
         version: the feed version (local roots count up from 1 on each accepted change).
         assets: asset path as written in playlists -> local file to read it from.
         source: a human description of where it came from (a URL or a folder).
+        signed: came from a feed verified against the pinned key (web slides must then be
+            https; the player checks it too, not only the validator).
     """
 
     version: int
@@ -347,6 +349,7 @@ class Content:
     published: datetime | None = None
     expires: datetime | None = None
     source: str = ""
+    signed: bool = False
 
     def asset_path(self, path: str) -> Path | None:
         """The local file for an asset path, or ``None`` when this version has no such file."""

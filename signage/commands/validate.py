@@ -83,7 +83,7 @@ def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str
         if slide.duration_s is not None:
             total += slide.duration_s
             continue
-        length = video_duration(root / slide.source) if root is not None else None
+        length = video_duration(root / slide.source, root) if root is not None else None
         if length is None:
             unknown += 1
         else:

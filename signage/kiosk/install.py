@@ -88,6 +88,7 @@ locale: es-CO
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
 # rotation: 90   # a panel mounted on its side, when cage does not turn it (docs/kiosk.md)
+# ca_file: /etc/signage/ca-interna.pem   # the organisation's own CA (PEM), besides the system's
 """
 
 

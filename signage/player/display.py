@@ -20,15 +20,15 @@ a screen's unit should instead see one line and a non-zero exit, and restart the
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from signage.errors import DisplayError
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 PROBE_TIMEOUT_S = 3.0
 _X11_DISPLAY = re.compile(r"^(?P<host>[^:]*):(?P<num>\d+)(?:\.(?P<screen>\d+))?$")
@@ -261,7 +261,7 @@ def guard_platform_start(command: str = "signage play") -> None:
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     notes: list[str] = []
-    qt_log = logging.getLogger("signage.qt")
+    qt_log = area_logger("qt")
 
     def on_message(mode: QtMsgType, context: object, message: str) -> None:
         category = str(getattr(context, "category", "") or "")

@@ -209,7 +209,7 @@ class Player(QObject):
         self._host: QWidget | None = None  # shows self.window turned (signage.player.rotation)
 
         self.decoder = ImageDecoder(self)
-        self.web = LazyWeb(self)
+        self.web = LazyWeb(self, config)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -747,10 +747,11 @@ class LazyWeb(QObject):
     needs; a player whose QtWebEngine is missing skips web slides with that reason.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, config: PlayerConfig | None = None) -> None:
         super().__init__(parent)
         self._context: WebContext | None = None
         self._missing = False
+        self._config = config
 
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
         if self._context is None and not self._missing:
@@ -759,7 +760,14 @@ class LazyWeb(QObject):
             except ImportError:
                 self._missing = True
             else:
-                self._context = WebContext(self)
+                config = self._config
+                cas: tuple[Any, ...] = ()
+                if config is not None and config.ca_file is not None:
+                    from signage.trust import load_ca_file
+
+                    cas = load_ca_file(config.ca_file)  # checked when the config was read
+                hosts = config.allowed_hosts if config is not None else frozenset()
+                self._context = WebContext(self, hosts, cas)
         if self._context is None:
             return make_view(parent, slide, replace(res, web=None))
         return self._context.make_view(parent, slide, res)
@@ -767,6 +775,11 @@ class LazyWeb(QObject):
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""
         return list(self._context.guard.blocked) if self._context is not None else []
+
+    def refusals(self) -> list[str]:
+        """What web pages asked for and did not get: dialogs, windows, permissions,
+        downloads, navigations, certificates (at most 100)."""
+        return list(self._context.refusals) if self._context is not None else []
 
     def dispose(self) -> None:
         import shiboken6
