@@ -29,7 +29,6 @@ import requests
 from PIL import Image
 
 from signage.events import rfc3339_ms
-from signage.heartbeat import HeartbeatReport, ReportError
 from signage.hub.policy import HubPolicy
 from signage.hub.retention import prune
 from signage.hub.screens import (
@@ -40,6 +39,7 @@ from signage.hub.screens import (
     check_screenshot,
     parse_register,
 )
+from signage.telemetry.wire import HeartbeatReport, ReportError
 from tests.helpers_hub import (
     REPO,
     RunningHub,

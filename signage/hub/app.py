@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -31,11 +30,13 @@ from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
 from signage.hub.dbguard import is_damage
 from signage.hub.limits import BodyLimit
+from signage.hub.publishing import RepublishError
 from signage.hub.retention import keep_tidy
-from signage.hub.state import Hub, RepublishError
+from signage.hub.state import Hub
 from signage.hub.watch import ChangeWatcher
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "screen_routes")
 

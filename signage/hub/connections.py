@@ -26,7 +26,6 @@ head larger than ``MAX_HEAD_BYTES`` is refused by h11 (400).
 from __future__ import annotations
 
 import asyncio
-import logging
 import resource
 import socket
 from dataclasses import dataclass
@@ -34,7 +33,9 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-log = logging.getLogger("signage.hub")
+from signage.logs import area_logger
+
+log = area_logger("hub")
 
 RESERVED_FILES = 192
 RESERVED_CONNECTIONS = 64

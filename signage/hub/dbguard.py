@@ -20,17 +20,18 @@ not stop the hub, nor make the screens' endpoints answer 500:
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("signage.hub")
+from signage.logs import area_logger
+
+log = area_logger("hub")
 
 DAMAGED_TAG = ".damaged-"
 KEEP_DAMAGED = 3
@@ -171,9 +172,9 @@ def damaged_files(path: Path) -> list[DamagedFile]:
 class DamageGuard:
     """The damage handling of one database file, for the object that owns its connections.
 
-    The owner calls ``check_at_start`` before its first connection, ``remember_schema``
-    for every area's script, ``generation`` to tell a connection opened before a reset
-    (reopen it) and ``recover`` when a query met an error ``is_damage`` recognises.
+    The owner (``HubDatabase``) calls ``check_at_start`` before its first connection and
+    ``recover`` when a query met an error ``is_damage`` recognises; ``recover`` closes
+    every connection (each thread opens a new one on its next query).
 
     Args:
         path: the database file.
@@ -191,7 +192,6 @@ class DamageGuard:
         self.generation = 0
         self.recoveries = 0
         self._checked = False
-        self._schemas: list[str] = []
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.RLock()  # recover() opens a connection, which checks
         self._last = -1e9
@@ -210,12 +210,6 @@ class DamageGuard:
                 set_aside(self.path, reason)
                 self.recoveries += 1
 
-    def remember_schema(self, sql: str) -> None:
-        """Keeps an area's schema script, to run again on a new database after a reset."""
-        with self._lock:
-            if sql not in self._schemas:
-                self._schemas.append(sql)
-
     def on_reset(self, listener: Callable[[], None]) -> None:
         """Calls ``listener()`` after each reset, once the schemas exist again (an area
         registers again what it derives from the feed, e.g. the QR codes)."""
@@ -226,6 +220,7 @@ class DamageGuard:
         exc: BaseException,
         close_all: Callable[[], None],
         connect: Callable[[], sqlite3.Connection],
+        schemas: Callable[[], Sequence[str]],
     ) -> None:
         """Handles a damage error: sets the file aside and starts a new database.
 
@@ -233,6 +228,7 @@ class DamageGuard:
             exc: the error a query met.
             close_all: closes every connection the owner opened.
             connect: opens this thread's connection to the (new) file.
+            schemas: every area's schema script, to run on the new file.
 
         A file that passes ``quick_check`` is only reconnected the first time (the error
         may have come from a connection to a file already set aside); a second damage
@@ -254,7 +250,7 @@ class DamageGuard:
             set_aside(self.path, reason or str(exc))
             self.recoveries += 1
             conn = connect()
-            for sql in self._schemas:
+            for sql in schemas():
                 conn.executescript(sql)
                 conn.commit()
         for listener in tuple(self._listeners):

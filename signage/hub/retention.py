@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,11 +20,12 @@ from typing import TYPE_CHECKING
 from signage.events import rfc3339_ms
 from signage.hub.dbguard import is_damage
 from signage.hub.policy import HubPolicy
+from signage.logs import area_logger
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 
 @dataclass(frozen=True, slots=True)

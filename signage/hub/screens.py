@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import io
 import json
-import logging
 import os
 import re
 import secrets
@@ -49,12 +48,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.exceptions import HTTPException
 
 from signage.errors import SignageError, UsageError
-from signage.heartbeat import HeartbeatReport, ReportError
+from signage.logs import area_logger
+from signage.telemetry.wire import HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 REGISTER_NAME = "screens.json"
 LOCK_NAME = "screens.lock"
