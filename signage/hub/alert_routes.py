@@ -98,7 +98,7 @@ class AlertRoom:
     async def _json(self, request: Request) -> Any:
         body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            return parse_json(body)
+            return await run_in_threadpool(parse_json, body)
         except ValueError as exc:
             raise AlertError(f"the request body: {exc}") from None
 

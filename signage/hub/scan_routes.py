@@ -528,7 +528,7 @@ class ScanRoom:
         caller = self.hub.require_screen_token(request)
         body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            doc = parse_json(body)
+            doc = await run_in_threadpool(parse_json, body)  # up to 4 MiB: off the loop
         except ValueError as exc:
             raise HTTPException(400, f'the body must be JSON {{"events": [...]}}: {exc}') from None
         items = doc.get("events") if isinstance(doc, dict) else None
