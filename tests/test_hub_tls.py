@@ -36,7 +36,7 @@ from tests.helpers_hub import (
     run_hub,
     stop_process,
 )
-from tests.helpers_tls import CertificateAuthority, issue_cert, make_ca
+from tests.helpers_tls import TestCA, make_ca, server_cert
 
 pytestmark = [
     pytest.mark.nginx,
@@ -62,10 +62,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_tls_proxy(hub_port: int, ca: CertificateAuthority, work: Path) -> Iterator[Proxy]:
+def run_tls_proxy(hub_port: int, ca: TestCA, work: Path) -> Iterator[Proxy]:
     """nginx with TLS on a free loopback port, including the documented snippet."""
     work.mkdir(parents=True, exist_ok=True)
-    cert = issue_cert(ca, work / "cert", names=["localhost"], ips=["127.0.0.1"])
+    cert_path, key_path = server_cert(work / "cert", ca)
     snippet = SNIPPET.read_text(encoding="utf-8")
     assert "127.0.0.1:8750" in snippet  # the documented upstream, rewritten to this hub
     (work / "signage-hub.conf").write_text(
@@ -92,8 +92,8 @@ http {{
     server {{
         listen 127.0.0.1:{port} ssl;
         server_name localhost;
-        ssl_certificate {cert.cert_path};
-        ssl_certificate_key {cert.key_path};
+        ssl_certificate {cert_path};
+        ssl_certificate_key {key_path};
         proxy_bind {PROXY_ADDR};
         include {work}/signage-hub.conf;
     }}
@@ -134,14 +134,14 @@ def _client_addresses(hub: RunningHub, path: str) -> list[str]:
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> CertificateAuthority:
+def ca(tmp_path: Path) -> TestCA:
     return make_ca(tmp_path / "ca")
 
 
 @pytest.mark.qt
 @pytest.mark.slow
 def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
-    tmp_path: Path, ca: CertificateAuthority
+    tmp_path: Path, ca: TestCA
 ) -> None:
     root = make_content_root(tmp_path / "root")
     shutil.copytree(REPO / "playlists" / "alerts", root / "playlists" / "alerts")
@@ -157,8 +157,8 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
         # Without the organisation's CA the proxy's certificate is not trusted.
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(proxy.url + "/healthz", timeout=5)
-        assert requests.get(proxy.url + "/healthz", verify=str(ca.cert_path), timeout=5).ok
-        hsts = requests.get(proxy.url + "/healthz", verify=str(ca.cert_path), timeout=5).headers
+        assert requests.get(proxy.url + "/healthz", verify=str(ca.pem), timeout=5).ok
+        hsts = requests.get(proxy.url + "/healthz", verify=str(ca.pem), timeout=5).headers
         assert hsts["Strict-Transport-Security"].startswith("max-age=")
 
         token_file = tmp_path / "screen.token"
@@ -167,7 +167,7 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
         config = tmp_path / "player.yaml"
         config.write_text(
             f"screen: recepcion-tls\nfeed: {proxy.url}/\npubkey: {hub.pubkey}\n"
-            f"cache: {tmp_path / 'cache'}\npoll: 60\nca_file: {ca.cert_path}\n"
+            f"cache: {tmp_path / 'cache'}\npoll: 60\nca_file: {ca.pem}\n"
             f"hub_token_file: {token_file}\n",
             encoding="utf-8",
         )
@@ -189,7 +189,7 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
                     "variables": {"sistema": "Correo institucional", "hora_retorno": "16:00"},
                 },
                 headers=hub.auth,
-                verify=str(ca.cert_path),
+                verify=str(ca.pem),
                 timeout=10,
             )
             assert raised.status_code in (200, 201), raised.text
@@ -203,13 +203,13 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
                 assert time.monotonic() < deadline, "no heartbeat reached the hub via nginx"
                 time.sleep(0.2)
             screens = requests.get(
-                proxy.url + "/api/v1/screens", headers=hub.auth, verify=str(ca.cert_path), timeout=5
+                proxy.url + "/api/v1/screens", headers=hub.auth, verify=str(ca.pem), timeout=5
             ).json()
             assert "recepcion-tls" in str(screens)
 
 
 def test_forwarded_headers_are_believed_from_the_proxy_only(
-    tmp_path: Path, ca: CertificateAuthority
+    tmp_path: Path, ca: TestCA
 ) -> None:
     root = make_content_root(tmp_path / "root")
     with (
@@ -229,7 +229,7 @@ def test_forwarded_headers_are_believed_from_the_proxy_only(
         # Through nginx: nginx replaces X-Forwarded-For with the address it saw, and the hub
         # believes it (the connection comes from 127.0.0.2, the allowed proxy).
         assert requests.get(
-            proxy.url + "/healthz?proxied", headers=forged, verify=str(ca.cert_path), timeout=5
+            proxy.url + "/healthz?proxied", headers=forged, verify=str(ca.pem), timeout=5
         ).ok
         time.sleep(0.3)
         assert _client_addresses(hub, "/healthz?direct") == ["127.0.0.1"]
@@ -238,7 +238,7 @@ def test_forwarded_headers_are_believed_from_the_proxy_only(
 
 
 def test_without_the_flag_forwarded_headers_are_ignored_even_from_loopback(
-    tmp_path: Path, ca: CertificateAuthority
+    tmp_path: Path, ca: TestCA
 ) -> None:
     root = make_content_root(tmp_path / "root")
     with (
@@ -252,7 +252,7 @@ def test_without_the_flag_forwarded_headers_are_ignored_even_from_loopback(
         # uvicorn alone would trust 127.0.0.1; the hub does not unless told.
         forged = {"X-Forwarded-For": "203.0.113.9"}
         assert requests.get(hub.url + "/healthz?direct", headers=forged, timeout=5).ok
-        assert requests.get(proxy.url + "/healthz?proxied", verify=str(ca.cert_path), timeout=5).ok
+        assert requests.get(proxy.url + "/healthz?proxied", verify=str(ca.pem), timeout=5).ok
         time.sleep(0.3)
         assert _client_addresses(hub, "/healthz?direct") == ["127.0.0.1"]
         # The proxy's own address, since its headers are not believed.
