@@ -36,7 +36,8 @@ from tests.helpers_hub import (
     run_hub,
     stop_process,
 )
-from tests.helpers_tls import TestCA, make_ca, server_cert
+from tests.helpers_tls import TestCA as OrgCA
+from tests.helpers_tls import make_ca, server_cert
 
 pytestmark = [
     pytest.mark.nginx,
@@ -62,7 +63,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_tls_proxy(hub_port: int, ca: TestCA, work: Path) -> Iterator[Proxy]:
+def run_tls_proxy(hub_port: int, ca: OrgCA, work: Path) -> Iterator[Proxy]:
     """nginx with TLS on a free loopback port, including the documented snippet."""
     work.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = server_cert(work / "cert", ca)
@@ -134,14 +135,14 @@ def _client_addresses(hub: RunningHub, path: str) -> list[str]:
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> TestCA:
+def ca(tmp_path: Path) -> OrgCA:
     return make_ca(tmp_path / "ca")
 
 
 @pytest.mark.qt
 @pytest.mark.slow
 def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
-    tmp_path: Path, ca: TestCA
+    tmp_path: Path, ca: OrgCA
 ) -> None:
     root = make_content_root(tmp_path / "root")
     shutil.copytree(REPO / "playlists" / "alerts", root / "playlists" / "alerts")
@@ -208,9 +209,7 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
             assert "recepcion-tls" in str(screens)
 
 
-def test_forwarded_headers_are_believed_from_the_proxy_only(
-    tmp_path: Path, ca: TestCA
-) -> None:
+def test_forwarded_headers_are_believed_from_the_proxy_only(tmp_path: Path, ca: OrgCA) -> None:
     root = make_content_root(tmp_path / "root")
     with (
         run_hub(
@@ -238,7 +237,7 @@ def test_forwarded_headers_are_believed_from_the_proxy_only(
 
 
 def test_without_the_flag_forwarded_headers_are_ignored_even_from_loopback(
-    tmp_path: Path, ca: TestCA
+    tmp_path: Path, ca: OrgCA
 ) -> None:
     root = make_content_root(tmp_path / "root")
     with (
