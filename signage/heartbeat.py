@@ -33,6 +33,8 @@ from signage.logs import ErrorTally, error_tally
 if TYPE_CHECKING:
     import requests
 
+    from signage.timebase import TimeKeeper
+
 log = logging.getLogger("signage.kiosk")
 
 DEFAULT_INTERVAL_S = 30.0
@@ -82,6 +84,7 @@ class HeartbeatReport:
     disk_free_mb: float | None = None
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
+    clock_offset_s: float | None = None  # hub time minus this clock (signage.timebase)
 
     @property
     def playing(self) -> str:
@@ -116,6 +119,9 @@ class HeartbeatReport:
             "rss_mb": round(self.rss_mb, 1),
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
+            "clock_offset_s": None
+            if self.clock_offset_s is None
+            else round(self.clock_offset_s, 3),
         }
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
@@ -168,6 +174,7 @@ class HeartbeatReport:
             disk_free_mb=_opt(data, "disk_free_mb", float),
             software=str(data.get("software") or "?"),
             screenshot_png=png,
+            clock_offset_s=_opt(data, "clock_offset_s", float),
         )
 
 
@@ -305,6 +312,7 @@ class Heartbeat:
         token: the hub token (Bearer), when the hub asks for one.
         on_beat: called after each beat with the free disk in MiB (low-disk GC hook).
         clock: aware "now"; monotonic: for uptime.
+        timekeeper: told the hub's time from each answer; its offset goes in each beat.
     """
 
     def __init__(
@@ -328,8 +336,10 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
+        self.timekeeper = timekeeper
         self.screen = screen
         self.tags = tuple(sorted(tags))
         self._status = status or dict
@@ -399,6 +409,7 @@ class Heartbeat:
             rss_mb=rss_mb(),
             disk_free_mb=disk_free_mb(self._cache),
             screenshot_png=png,
+            clock_offset_s=None if self.timekeeper is None else self.timekeeper.offset_s(),
         )
 
     def beat(self) -> bool:
@@ -419,11 +430,14 @@ class Heartbeat:
             headers["Authorization"] = f"Bearer {self._token}"
         ok = False
         try:
+            asked = time.monotonic()
             response = self._session.post(
                 self.url, json=report.to_json(), headers=headers, timeout=self._timeout
             )
             if response.status_code // 100 == 2:
                 ok = True
+                if self.timekeeper is not None:
+                    hub_time_from(response, asked, time.monotonic(), self.timekeeper)
             else:
                 log.warning(
                     "the hub refused the heartbeat at %s: HTTP %s%s",
@@ -491,6 +505,27 @@ class Heartbeat:
             thread.join(timeout_s)
         if self._session is not None:
             self._session.close()
+
+
+def hub_time_from(
+    response: requests.Response, asked: float, answered: float, keeper: TimeKeeper
+) -> None:
+    """Tells ``keeper`` the hub's time from a heartbeat answer: its ``time``, else ``Date``."""
+    told = None
+    if len(response.content) <= 4096:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("time"), str):
+            try:
+                told = _time(body["time"], "time")
+            except ReportError:
+                told = None
+    if told is not None:
+        keeper.observe_hub(told, asked, answered)
+    else:
+        keeper.observe_http_date(response.headers.get("Date"), asked, answered)
 
 
 def _alert(value: Any) -> str | None:

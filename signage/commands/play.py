@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     if headless and window is not None:
         size = size or window
     events = EventLog(args.events)
+    from signage.timebase import TimeKeeper
+
+    timekeeper = TimeKeeper()  # the hub's time: alert lifetimes, schedules when far off
     if root is not None:
         from signage.local_source import LocalSource
 
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             cache=config.cache / "local",
             allowed_hosts=config.allowed_hosts,
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
+            alert_active=timekeeper.alert_active,
         )
         # The first load (the cache, or validating a changed root) overlaps Qt's start-up.
         local.prefetch()
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from signage.feed.source import FeedSource
 
-        source = FeedSource(config, events)
+        source = FeedSource(config, events, timekeeper=timekeeper)
 
     app = ensure_application()
     from signage.player.player import Player
@@ -134,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
+        timekeeper=timekeeper,
     )
     if fullscreen:
         from signage.player.blanking import inhibit_blanking
@@ -141,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         inhibit_blanking()
     from signage.kiosk.systemd import attach
 
-    attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
+    attach(player, config=config, events=events, timekeeper=timekeeper)  # sd_notify, heartbeats
     uplink = None
     if config.hub or config.feed:  # no hub without one of them; spares importing requests
         from signage.uplink import uplink_for

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from signage.feed.manifest import AssetEntry, build_manifest
 from signage.feed.publish import _alerts_of_root, load_valid_root, media_type
 from signage.feed.store import Store, write_atomic
-from signage.model import Content
+from signage.model import Alert, Content
 
 __all__ = ["LOCAL_LIFETIME", "content_from_root"]
 
@@ -65,8 +66,13 @@ def content_from_root(
     now: datetime,
     *,
     allowed_hosts: frozenset[str] = frozenset(),
+    alert_active: Callable[[Alert], bool] | None = None,
 ) -> Content:
     """Validates ``root`` and returns its ``Content`` with assets served from ``cache``.
+
+    ``alert_active`` decides which of ``root/alerts`` are carried (default: not expired at
+    ``now``); a screen passes its ``TimeKeeper.alert_active``, so a clock running ahead does
+    not drop a fresh alert here.
 
     Raises:
         ValidationError: the root has errors (the cache's current version is untouched).
@@ -86,9 +92,14 @@ def content_from_root(
             index.remember(src, sha, st.st_size, st.st_mtime_ns)
             table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
         index.save()
-        body = build_manifest(
-            load, _alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
-        )
+        alerts = _alerts_of_root(root, now) if alert_active is None else _kept(root, alert_active)
+        body = build_manifest(load, alerts, version, now, now + LOCAL_LIFETIME, table)
         manifest = store.apply(body, None, pubkey_b64=None, now=now, check_version=False)
         store.collect(blocking=True)
     return store.content_of(manifest, source=str(root))
+
+
+def _kept(root: Path, alert_active: Callable[[Alert], bool]) -> tuple[Alert, ...]:
+    from signage.alerts.store import AlertStore
+
+    return tuple(a for a in AlertStore(root / "alerts").all() if alert_active(a))

@@ -32,6 +32,7 @@ from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.model import Content
 from signage.sources import ContentCallback
+from signage.timebase import TimeKeeper
 
 __all__ = ["FeedSource", "parse_sse"]
 
@@ -80,6 +81,7 @@ class FeedSource:
         events: where ``feed_applied``/``feed_rejected`` go (``start``'s wins if given).
         clock: the aware current time (injected by tests).
         push: ``False`` never uses the push channel (poll only).
+        timekeeper: told the server's time (HTTP ``Date``) and each verified ``published``.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class FeedSource:
         push: bool = True,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         if not config.feed:
             raise ConfigError("no feed URL: set 'feed' in player.yaml or pass --feed URL")
@@ -113,6 +116,7 @@ class FeedSource:
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
         self._push_enabled = push
+        self.timekeeper = timekeeper
         self._hub = hub_of(config)
         self._on_content: ContentCallback | None = None
         self._wake = threading.Event()
@@ -190,6 +194,8 @@ class FeedSource:
 
     def _deliver(self, content: Content) -> None:
         self._content = content
+        if self.timekeeper is not None:
+            self.timekeeper.observe_signed(content.published)  # verified when applied
         if self._on_content is not None:
             self._on_content(content)
 
@@ -215,6 +221,9 @@ class FeedSource:
         now = self._clock()
         result = self.client.sync_once(now)
         self.last_result = result
+        told = self.client.server_date
+        if self.timekeeper is not None and told is not None:
+            self.timekeeper.observe_http_date(*told)
         if result.ok:
             self.last_success = now
             self._last_refusal = None

@@ -217,6 +217,8 @@ class SyncClient:
         self._aborted = threading.Event()
         self._active: set[urllib3.BaseHTTPResponse | socket.socket] = set()
         self._active_lock = threading.Lock()
+        # The server's last HTTP Date and the monotonic readings around it (signage.timebase).
+        self.server_date: tuple[str | None, float, float] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -414,12 +416,14 @@ class SyncClient:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
+                sent = time.monotonic()
                 with (
                     self.session.get(
                         url, headers=headers, stream=True, timeout=self.timeouts.as_tuple()
                     ) as resp,
                     self._tracked(resp.raw),
                 ):
+                    self.server_date = (resp.headers.get("Date"), sent, time.monotonic())
                     if resp.status_code == 304 or (allow_404 and resp.status_code == 404):
                         return resp.status_code, b"", resp.headers
                     _raise_for_status(resp, what)

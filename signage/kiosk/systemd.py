@@ -44,6 +44,7 @@ from signage.heartbeat import (
 )
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
+from signage.timebase import TimeKeeper
 
 log = logging.getLogger("signage.kiosk")
 
@@ -267,6 +268,7 @@ def attach(
     config: PlayerConfig | None = None,
     events: EventLog | None = None,
     environ: Mapping[str, str] | None = None,
+    timekeeper: TimeKeeper | None = None,
 ) -> KioskBridge:
     """Wires a player for unattended operation; stops itself when the application quits.
 
@@ -320,6 +322,7 @@ def attach(
             tracker=tracker,
             on_beat=guard.check if guard is not None else None,
             clock=lambda: datetime.now(UTC),
+            timekeeper=timekeeper,
         )
     app = QCoreApplication.instance()
     if app is not None:
