@@ -16,6 +16,7 @@ import pytest
 from signage.alerts.select import seconds_to_expiry, visible
 from signage.events import EventLog
 from signage.model import Screen, Theme
+from signage.player.clock import ManualClock
 from signage.timebase import (
     Anchor,
     Receipt,
@@ -131,7 +132,7 @@ def test_receipts_keep_the_first_sight_and_forget_cleared_alerts() -> None:
 class Screenclock:
     """True time from a ManualClock; the screen's wall clock shifted; monotonic from start."""
 
-    def __init__(self, manual: Any, shift: timedelta) -> None:
+    def __init__(self, manual: ManualClock, shift: timedelta) -> None:
         self.manual = manual
         self.start = manual.now()
         self.shift = shift
@@ -143,14 +144,12 @@ class Screenclock:
         return 500.0 + (self.manual.now() - self.start).total_seconds()
 
 
-def keeper_for(manual: Any, shift: timedelta) -> tuple[TimeKeeper, Screenclock]:
+def keeper_for(manual: ManualClock, shift: timedelta) -> tuple[TimeKeeper, Screenclock]:
     clocks = Screenclock(manual, shift)
     return TimeKeeper(wall=clocks.wall, mono=clocks.mono), clocks
 
 
 def test_keeper_notifies_when_the_offset_moves_and_reports_it() -> None:
-    from signage.player.clock import ManualClock
-
     manual = ManualClock(NOW)
     keeper, clocks = keeper_for(manual, 2 * HOUR)
     heard: list[float | None] = []
@@ -173,7 +172,6 @@ def layer_for(qapp: Any) -> Iterator[Callable[[timedelta], Any]]:
     from PySide6.QtWidgets import QWidget
 
     from signage.player.alert_layer import AlertLayer
-    from signage.player.clock import ManualClock
 
     made: list[QWidget] = []
 
