@@ -434,10 +434,10 @@ class Heartbeat:
             response = self._session.post(
                 self.url, json=report.to_json(), headers=headers, timeout=self._timeout
             )
+            if self.timekeeper is not None:  # even a refusal tells the hub's time (Date)
+                hub_time_from(response, asked, time.monotonic(), self.timekeeper)
             if response.status_code // 100 == 2:
                 ok = True
-                if self.timekeeper is not None:
-                    hub_time_from(response, asked, time.monotonic(), self.timekeeper)
             else:
                 log.warning(
                     "the hub refused the heartbeat at %s: HTTP %s%s",
