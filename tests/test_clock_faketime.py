@@ -108,7 +108,7 @@ def wait_offset(
     while time.monotonic() < deadline:
         row = screen_row(hub, screen)
         offset = None if row is None else row.get("clock_offset_s")
-        if isinstance(offset, float | int) and abs(offset - expected) < 5:
+        if row is not None and isinstance(offset, float | int) and abs(offset - expected) < 5:
             return row
         time.sleep(0.2)
     raise AssertionError(f"no heartbeat with offset ~{expected}; last row: {row}")
