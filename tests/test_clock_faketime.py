@@ -295,6 +295,29 @@ def test_schedules_follow_the_organisations_time(tmp_path: Path, shift: str) -> 
             assert shown == {"verdad"}, f"{shift}: played {shown}"
 
 
+@pytest.mark.parametrize("shift", ["+2h", "-3d"])
+def test_a_local_root_reporting_to_a_hub_follows_its_time(tmp_path: Path, shift: str) -> None:
+    """Content from a local root, heartbeats to a hub: the hub's answers tell the time."""
+    root = scheduled_root(tmp_path / "root", SHIFTS[shift])
+    with run_hub(data=tmp_path / "hub", root=make_content_root(tmp_path / "hubroot"),
+                 screen_token=SCREEN_TOKEN) as hub:  # fmt: skip
+        config = tmp_path / "player.yaml"
+        config.write_text(
+            f"screen: sala-1\nhub: {hub.url}\nhub_token_file: {hub.screen_token_file}\n"
+            f"cache: {tmp_path / 'cache'}\n",
+            encoding="utf-8",
+        )
+        events = tmp_path / "events.jsonl"
+        with faked_player(["--root", str(root), "--config", str(config)], events, shift) as p:
+            first = wait_event(events, named("slide_shown", playlist="verdad"), 60, p)
+            row = wait_offset(hub, "sala-1", -SHIFTS[shift])
+            assert row["clock_off"] is True
+            seen = read_log(events)
+            time.sleep(4)  # once on the hub's time, the wrong clock's playlist never returns
+            after = read_log(events)[seen.index(first) + 1 :]
+            assert not [e for e in after if e.get("playlist") == "reloj"], after
+
+
 def test_a_local_root_without_a_hub_keeps_its_own_clock_for_schedules(tmp_path: Path) -> None:
     """Nothing tells a screen without a hub that its clock is wrong: it plays by it."""
     root = scheduled_root(tmp_path / "root", SHIFTS["+2h"])
