@@ -26,12 +26,19 @@ Rules (pure functions of a ``Timebase``, the local wall time and a monotonic rea
   early and a slow one never keeps it past its lifetime; an alert that arrives late
   without any hub time shows at most its lifetime from receipt.
 
+Receipts outlive a restart (``TimeKeeper(state_file=...)``, in the cache folder): within
+the same boot the monotonic clock goes on, so the time since receipt is exact; after a
+reboot it is the local clock's elapsed time (never negative). A restarted screen therefore
+does not show an alert's whole lifetime again. The hub's time, within the same boot, is
+kept too, so a restarted player judges by it before its first exchange.
+
 ``TimeKeeper`` is the thin, thread-safe shell that holds the current ``Timebase`` and the
 alerts' receipts, reads the clocks, and tells listeners when the answer moved.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -39,6 +46,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
 
 from signage.model import Alert
 
@@ -68,6 +77,9 @@ FLAG_OFFSET_S = 60.0  # `signage status` flags a screen whose clock is further o
 DRIFT = 1e-4  # monotonic clocks drift well under 100 ppm: an old sample's error grows so
 STEP_S = 2.0  # a new sample this far from the projection replaces it whatever its error
 NOTIFY_S = 1.0  # listeners hear of a change of the estimate larger than this
+MAX_RECEIPTS = 256  # kept on disk; a screen has a handful of alerts at a time
+MAX_STATE_BYTES = 64 * 1024  # a state file larger than this is not read
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +241,88 @@ def alert_now(base: Timebase, alert: Alert, receipt: Receipt | None, mono: float
     return start + timedelta(seconds=max(0.0, mono - receipt.mono))
 
 
+Receipts = dict[tuple[str, str], Receipt]
+
+
+def state_to_json(
+    base: Timebase,
+    receipts: Mapping[tuple[str, str], Receipt],
+    boot: str,
+    wall: datetime,
+    mono: float,
+) -> dict[str, Any]:
+    """What survives a restart: receipts (with the local wall time they are at) and, for the
+    same boot, the hub's time and the floor."""
+
+    def anchor(a: Anchor | None) -> list[Any] | None:
+        return None if a is None else [a.at.isoformat(), a.mono]
+
+    return {
+        "boot": boot,
+        "wall": wall.isoformat(),
+        "mono": mono,
+        "hub": anchor(base.hub),
+        "error_s": base.error_s,
+        "floor": anchor(base.floor),
+        "receipts": [
+            [key[0], key[1], r.mono, None if r.floor is None else r.floor.isoformat()]
+            for key, r in list(receipts.items())[-MAX_RECEIPTS:]
+        ],
+    }
+
+
+def state_from_json(data: Any, boot: str, wall: datetime, mono: float) -> tuple[Timebase, Receipts]:
+    """``state_to_json``'s output read back at (``boot``, ``wall``, ``mono``); anything
+    unreadable is dropped (never an error: the screen then starts knowing nothing)."""
+    if not isinstance(data, dict):
+        return Timebase(), {}
+    try:
+        same_boot = data.get("boot") == boot
+        then_mono = float(data["mono"])
+        then_wall = datetime.fromisoformat(str(data["wall"]))
+        # the monotonic reading now that stands for the saved one: exact within a boot,
+        # else moved back by the local clock's elapsed time (never forward)
+        shift = (
+            0.0 if same_boot else mono - max(0.0, (wall - then_wall).total_seconds()) - then_mono
+        )
+
+        def anchor(raw: Any) -> Anchor | None:
+            if not isinstance(raw, list) or len(raw) != 2:
+                return None
+            return Anchor(datetime.fromisoformat(str(raw[0])), float(raw[1]) + shift)
+
+        base = Timebase()
+        if same_boot:
+            base = Timebase(anchor(data.get("hub")), float(data.get("error_s") or 0.0))
+            base = replace(base, floor=anchor(data.get("floor")))
+        receipts: Receipts = {}
+        for item in data.get("receipts") or []:
+            if not isinstance(item, list) or len(item) != 4:
+                continue
+            floor = None if item[3] is None else datetime.fromisoformat(str(item[3]))
+            receipts[(str(item[0]), str(item[1]))] = Receipt(float(item[2]) + shift, floor)
+    except (KeyError, TypeError, ValueError):
+        return Timebase(), {}
+    return base, dict(list(receipts.items())[-MAX_RECEIPTS:])
+
+
+def read_boot_id() -> str:
+    """This boot's id (Linux), or ``""`` where there is none (then every start is a boot)."""
+    try:
+        with BOOT_ID.open("rb") as fh:
+            return fh.read(64).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
 class TimeKeeper:
     """Holds the screen's ``Timebase`` and alert receipts; any thread may feed or ask it.
 
     Args:
         wall: the local aware time; mono: the monotonic clock (both injected by tests).
         schedule_offset_s: the offset beyond which schedules follow the hub.
+        state_file: where receipts and this boot's hub time are kept across restarts.
+        boot: this boot's id (read from the kernel unless given).
     """
 
     def __init__(
@@ -243,15 +331,22 @@ class TimeKeeper:
         wall: Callable[[], datetime] | None = None,
         mono: Callable[[], float] = time.monotonic,
         schedule_offset_s: float = SCHEDULE_OFFSET_S,
+        state_file: Path | None = None,
+        boot: str | None = None,
     ) -> None:
         self._wall = wall or (lambda: datetime.now(UTC))
         self.mono = mono
         self.schedule_offset_s = schedule_offset_s
         self._lock = threading.Lock()
         self._base = Timebase()
-        self._receipts: dict[tuple[str, str], Receipt] = {}
+        self._receipts: Receipts = {}
         self._listeners: list[Callable[[], None]] = []
         self._told: tuple[float | None, bool] = (None, False)  # offset and mode last told
+        self.state_file = state_file
+        self._boot = read_boot_id() if boot is None else boot
+        self._saved: tuple[Any, ...] | None = None
+        if state_file is not None:
+            self._load(state_file)
 
     @property
     def base(self) -> Timebase:
@@ -302,6 +397,45 @@ class TimeKeeper:
         mono = self.mono()
         with self._lock:
             self._receipts = receipts_for(self._receipts, alerts, self._base, mono)
+        self.save()
+
+    def save(self) -> None:
+        """Writes receipts and the hub's time to ``state_file`` (atomic) if they changed."""
+        if self.state_file is None:
+            return
+        with self._lock:
+            base, receipts = self._base, dict(self._receipts)
+        key = (base.hub, base.floor, tuple(receipts.items()))
+        if key == self._saved:
+            return
+        from signage.feed.store import write_atomic
+
+        data = state_to_json(base, receipts, self._boot, self._wall(), self.mono())
+        try:
+            write_atomic(self.state_file, json.dumps(data).encode(), sync_dir=False)
+        except OSError as exc:
+            log.warning("clock state %s not written: %s", self.state_file, exc)
+            return
+        self._saved = key
+
+    def _load(self, path: Path) -> None:
+        try:
+            with path.open("rb") as fh:
+                raw = fh.read(MAX_STATE_BYTES + 1)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("clock state %s not read: %s", path, exc)
+            return
+        if len(raw) > MAX_STATE_BYTES:
+            log.warning("clock state %s is over %d bytes; ignored", path, MAX_STATE_BYTES)
+            return
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            log.warning("clock state %s is not JSON; ignored", path)
+            return
+        self._base, self._receipts = state_from_json(data, self._boot, self._wall(), self.mono())
 
     def alert_now(self, alert: Alert) -> datetime:
         """The moment ``alert``'s expiry is judged at now."""
@@ -325,6 +459,7 @@ class TimeKeeper:
                 return
             self._told = (off, far)
             listeners = list(self._listeners)
+        self.save()  # only when the answer moved: not a write per heartbeat
         if off is not None and (far != was_far or last is None):
             log.info(
                 "clock offset to the hub: %+.1f s%s",

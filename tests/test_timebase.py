@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -255,3 +256,40 @@ def test_visible_and_expiry_take_a_per_alert_judgement() -> None:
     assert seconds_to_expiry([a, b], lambda x: late[x.id]) == 7200
     assert seconds_to_expiry([a, b], NOW + timedelta(minutes=30)) == 1800
     assert seconds_to_expiry([a, b], datetime(2030, 1, 1, tzinfo=UTC)) is None
+
+
+def test_receipts_and_this_boots_hub_time_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "timebase.json"
+    manual = ManualClock(NOW)
+    clocks = Screenclock(manual, 2 * HOUR)
+    first = TimeKeeper(wall=clocks.wall, mono=clocks.mono, state_file=state, boot="boot-1")
+    alert = make_alert(sent=NOW, lifetime=HOUR)
+    first.received([alert])
+    manual.advance(1800)
+    # a restart in the same boot: 30 min of the alert are gone, not a fresh hour
+    again = TimeKeeper(wall=clocks.wall, mono=clocks.mono, state_file=state, boot="boot-1")
+    assert again.alert_now(alert) == NOW + timedelta(minutes=30)
+    assert again.offset_s() is None
+    mono = clocks.mono()
+    again.observe_hub(NOW + timedelta(minutes=30), mono, mono)
+    manual.advance(60)
+    third = TimeKeeper(wall=clocks.wall, mono=clocks.mono, state_file=state, boot="boot-1")
+    assert third.offset_s() == pytest.approx(-7200)  # the hub's time of this boot is kept
+    # after a reboot the monotonic clock restarted: the hub's time is forgotten, and the time
+    # since receipt is the local clock's elapsed time
+    manual.advance(1800)
+    rebooted = Screenclock(manual, 2 * HOUR)
+    fourth = TimeKeeper(wall=rebooted.wall, mono=lambda: 3.0, state_file=state, boot="boot-2")
+    assert fourth.offset_s() is None
+    assert not fourth.alert_active(alert)  # 61 minutes after receipt
+    assert fourth.alert_now(alert) == NOW + timedelta(minutes=61)
+
+
+def test_a_broken_state_file_is_ignored(tmp_path: Path) -> None:
+    state = tmp_path / "timebase.json"
+    alert = make_alert(sent=NOW, lifetime=HOUR)
+    for junk in (b"{not json", b"[1, 2]", b'{"mono": "x"}', b"x" * (70 * 1024)):
+        state.write_bytes(junk)
+        keeper = TimeKeeper(mono=lambda: 10.0, state_file=state, boot="b")
+        assert keeper.offset_s() is None
+        assert keeper.alert_active(alert)  # judged as just received

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     events = EventLog(args.events)
     from signage.timebase import TimeKeeper
 
-    timekeeper = TimeKeeper()  # the hub's time: alert lifetimes, schedules when far off
+    # the hub's time: alert lifetimes, and schedules when far off; kept across restarts
+    timekeeper = TimeKeeper(state_file=config.cache / "timebase.json")
     if root is not None:
         from signage.local_source import LocalSource
 
