@@ -430,12 +430,13 @@ class Heartbeat:
             headers["Authorization"] = f"Bearer {self._token}"
         ok = False
         try:
-            asked = time.monotonic()
+            keeper = self.timekeeper
+            asked = keeper.mono() if keeper is not None else 0.0
             response = self._session.post(
                 self.url, json=report.to_json(), headers=headers, timeout=self._timeout
             )
-            if self.timekeeper is not None:  # even a refusal tells the hub's time (Date)
-                hub_time_from(response, asked, time.monotonic(), self.timekeeper)
+            if keeper is not None:  # even a refusal tells the hub's time (its Date)
+                hub_time_from(response, asked, keeper.mono(), keeper)
             if response.status_code // 100 == 2:
                 ok = True
             else:
