@@ -72,7 +72,7 @@ def clock_cell(screen: Mapping[str, Any]) -> str:
     way = "fast" if offset < 0 else "slow"
     if abs(offset) <= FLAG_OFFSET_S:
         return "ok" if abs(offset) < 1 else f"ok ({abs(offset):.0f}s {way})"
-    return f"OFF {human_age(abs(offset))} {way}"
+    return f"OFF {human_age(round(abs(offset)))} {way}"
 
 
 def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
