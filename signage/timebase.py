@@ -408,7 +408,7 @@ class TimeKeeper:
         key = (base.hub, base.floor, tuple(receipts.items()))
         if key == self._saved:
             return
-        from signage.feed.store import write_atomic
+        from signage.durable import write_atomic
 
         data = state_to_json(base, receipts, self._boot, self._wall(), self.mono())
         try:

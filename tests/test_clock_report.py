@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from signage.commands.status import clock_cell, format_table
-from signage.heartbeat import HeartbeatReport, ReportError, hub_time_from
+from signage.telemetry.heartbeat import hub_time_from
+from signage.telemetry.wire import HeartbeatReport, ReportError
 from signage.timebase import TimeKeeper
 from tests.helpers_hub import RunningHub, make_content_root, run_hub
 
