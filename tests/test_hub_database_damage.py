@@ -18,6 +18,7 @@ import requests
 from signage.alerts.codec import alert_to_json
 from signage.hub.dbguard import (
     KEEP_DAMAGED,
+    DamageGuard,
     damaged_files,
     is_damage,
     quick_check,
@@ -85,6 +86,41 @@ def test_set_aside_renames_logs_and_keeps_the_newest(tmp_path: Path) -> None:
     assert found[0].at == "2026-11-29T03:04:00+00:00"
     assert found[0].size == len(b"garbage 4")
     assert set_aside(path, "gone already") is None
+
+
+def test_recover_sets_aside_only_a_damaged_file(tmp_path: Path) -> None:
+    path = _database(tmp_path / "hub.sqlite3")
+    guard = DamageGuard(path)
+    conns: list[sqlite3.Connection] = []
+    reset: list[str] = []
+    guard.on_reset(lambda: reset.append("again"))
+
+    def connect() -> sqlite3.Connection:
+        conns.append(sqlite3.connect(path))
+        return conns[-1]
+
+    def close_all() -> None:
+        for conn in conns:
+            conn.close()
+        conns.clear()
+
+    schemas = ["CREATE TABLE IF NOT EXISTS fresh (a TEXT)"]
+    # A damage error from elsewhere (another database, a file already set aside): the
+    # sound file is kept, twice in a row (the second time after a full integrity_check).
+    for _ in range(2):
+        guard._last = -1e9  # as if the settle time had passed
+        guard.recover(sqlite3.DatabaseError("database disk image is malformed"), close_all,
+                      connect, lambda: schemas)  # fmt: skip
+        assert path.exists() and not damaged_files(path) and reset == []
+    _damage_pages(path)
+    guard._last = -1e9
+    guard.recover(sqlite3.DatabaseError("database disk image is malformed"), close_all,
+                  connect, lambda: schemas)  # fmt: skip
+    assert len(damaged_files(path)) == 1 and reset == ["again"]
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT name FROM sqlite_master").fetchall() == [("fresh",)]
+    check.close()
+    close_all()
 
 
 # ------------------------------------------------------------------- against a hub

@@ -199,6 +199,15 @@ def test_screens_refuses_absurd_windows(hub: RunningHub, value: str) -> None:
     assert "online_window" in r.json()["error"]
 
 
+def test_caps_by_route() -> None:
+    assert body_limit("/api/v1/heartbeat") == 1024 * 1024
+    assert body_limit("/api/v1/events") == 4 * 1024 * 1024
+    assert body_limit("/api/v1/alerts/cap") == 1024 * 1024
+    assert body_limit("/api/v1/republish") == 16 * 1024
+    assert body_limit("/console/archivos") > 200 * 1024 * 1024  # uploads, capped inside
+    assert body_limit("/api/v1/anything-new") == 1024 * 1024
+
+
 def test_json_depth_scan_ignores_brackets_in_strings() -> None:
     assert json_depth(b'{"a": "[[[[[[", "b": [1, {"c": "\\"]]]"}]}') == 3
     assert json_depth(b'[{}, {}, [], [[1]], {"a": {}}]') == 3

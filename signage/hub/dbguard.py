@@ -57,11 +57,12 @@ def is_damage(exc: BaseException) -> bool:
     return any(word in text for word in DAMAGE_WORDS)
 
 
-def quick_check(path: Path) -> str | None:
+def quick_check(path: Path, pragma: str = "quick_check") -> str | None:
     """Why the database at ``path`` is damaged, or ``None`` when it is sound or absent.
 
     Opens its own read-only connection, runs ``PRAGMA quick_check`` (a few ms for a hub's
-    database: it checks every page's structure, not the index contents) and closes.
+    database: it checks every page's structure, not the index contents; ``pragma=
+    "integrity_check"`` checks the indexes too, slower) and closes.
     """
     if not path.exists():
         return None
@@ -70,7 +71,7 @@ def quick_check(path: Path) -> str | None:
     except sqlite3.Error as exc:
         return str(exc)
     try:
-        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        rows = conn.execute(f"PRAGMA {pragma}(5)").fetchall()
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) and not is_damage(exc):
             log.warning("cannot check %s now (%s); using it as it is", path, exc)
@@ -184,7 +185,7 @@ class DamageGuard:
     #: seen by another thread's old connection, not a new one.
     SETTLE_S = 2.0
     #: A damage error on a file that passes ``quick_check`` within this many seconds of an
-    #: earlier one (after reconnecting) means damage ``quick_check`` cannot see.
+    #: earlier one (after reconnecting) is worth the full ``integrity_check``.
     SUSPECT_S = 60.0
 
     def __init__(self, path: Path) -> None:
@@ -230,24 +231,31 @@ class DamageGuard:
             connect: opens this thread's connection to the (new) file.
             schemas: every area's schema script, to run on the new file.
 
-        A file that passes ``quick_check`` is only reconnected the first time (the error
-        may have come from a connection to a file already set aside); a second damage
-        error on it within ``SUSPECT_S`` sets it aside too.
+        A file that passes ``quick_check`` is only reconnected (the error may have come
+        from a connection to a file already set aside, or from another database); a
+        second damage error within ``SUSPECT_S`` runs the full ``integrity_check`` (the
+        indexes too), and only a file that fails it is set aside.
         """
         with self._lock:
             if time.monotonic() - self._last < self.SETTLE_S:
                 return
             reason = quick_check(self.path)
+            now = time.monotonic()
+            if reason is None and now - self._suspect_at <= self.SUSPECT_S:
+                reason = quick_check(self.path, "integrity_check")  # the indexes too
             close_all()
             self.generation += 1
-            now = time.monotonic()
             self._last = now
-            if reason is None and now - self._suspect_at > self.SUSPECT_S:
+            if reason is None:
+                # Sound file: the error came from a connection to a file already set
+                # aside, or from another database (the console's): reconnect, keep it.
                 self._suspect_at = now
-                log.warning("hub database error (%s); reconnecting", exc)
+                log.warning(
+                    "database error (%s), but %s checks sound; reconnecting", exc, self.path.name
+                )
                 return
             self._suspect_at = -1e9
-            set_aside(self.path, reason or str(exc))
+            set_aside(self.path, reason)
             self.recoveries += 1
             conn = connect()
             for sql in schemas():
