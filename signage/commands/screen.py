@@ -93,8 +93,15 @@ def run(args: argparse.Namespace) -> int:
     data = _data_dir(args)
     if data is not None and args.token_file is not None:
         raise UsageError("--token-file goes with --hub; --data/--root edit the files directly")
-    if data is not None and not data.is_dir():
-        raise UsageError(f"{data}: no such folder (the hub's data folder, made by signage serve)")
+    if data is not None and args.root is not None and not Path(args.root).is_dir():
+        raise UsageError(f"--root {args.root}: no such folder")
+    if data is not None:
+        try:
+            data.mkdir(mode=0o700, parents=args.root is not None, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"{data}: cannot create the hub's data folder ({exc.strerror})"
+            ) from None
     register = ScreenRegister(data) if data is not None else None
     if action in ("add", "rotate"):
         screen = check_screen_id(args.screen)
