@@ -31,6 +31,7 @@ from PIL import Image
 from signage.events import rfc3339_ms
 from signage.hub.policy import HubPolicy
 from signage.hub.retention import prune
+from signage.hub.scan_routes import HourlyQuota
 from signage.hub.screens import (
     MAX_ERROR_CHARS,
     RegisterError,
@@ -196,6 +197,22 @@ def test_retention_prunes_old_rows_and_silent_screens(tmp_path: Path) -> None:
     assert done == {"scans": 1, "plays": 1, "screens": 1}
     assert [p.name for p in shots.iterdir()] == ["viva.png"]
     assert conn.execute("SELECT COUNT(*) FROM qr_scans").fetchone() == (1,)
+
+
+def test_hourly_quota_counts_per_key_and_forgets_old_hours() -> None:
+    quota = HourlyQuota("things")
+    h0 = datetime(2027, 1, 1, 10, tzinfo=UTC)
+    assert all(quota.take("a", h0, 3) for _ in range(3))
+    assert not quota.take("a", h0, 3)
+    assert quota.take("b", h0, 3)  # another key has its own count
+    assert quota.take("a", h0, 3, count=False) is False
+    h1 = h0 + timedelta(hours=1)
+    assert quota.take("a", h1, 3)  # a new hour
+    quota.take("c", h1 + timedelta(hours=1), 3)
+    assert all(k[1] >= h1 for k in quota._counts)  # two hours back is forgotten
+    quota.MAX_KEYS = 5
+    new_keys = [quota.take(f"k{i}", h1 + timedelta(hours=1), 3) for i in range(10)]
+    assert new_keys.count(False) >= 5  # memory stays bounded whatever the keys
 
 
 # ------------------------------------------------------------------- against a hub
