@@ -39,7 +39,12 @@ class PlayerConfig:
     """Everything a player or a sync needs to know about itself.
 
     Args:
-        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``.
+        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``: the
+            first of ``feed:`` in the file, normally the hub.
+        mirrors: the other URLs of a ``feed:`` list (static copies of the same signed feed:
+            nginx, a file share, a CDN), polled beside the hub; see ``sources.multi``.
+        alert_keys: extra pinned public keys whose signatures may only add or clear alerts
+            (``alerts.json`` beside ``feed.json``), never change content.
         pubkey: base64 of the 32 raw bytes of the publisher's Ed25519 key.
         hub: base URL of the hub for heartbeats, proof-of-play batches and scans
             (defaults to the feed's origin when the feed is served by a hub).
@@ -54,7 +59,9 @@ class PlayerConfig:
     screen: str = field(default_factory=socket.gethostname)
     tags: frozenset[str] = frozenset()
     feed: str | None = None
+    mirrors: tuple[str, ...] = ()
     pubkey: str | None = None
+    alert_keys: tuple[str, ...] = ()
     cache: Path = field(default_factory=default_cache_dir)
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
@@ -82,6 +89,11 @@ class PlayerConfig:
             if parts.scheme in ("http", "https") and parts.netloc:
                 return f"{parts.scheme}://{parts.netloc}"
         return None
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """Every feed URL, the hub's first (empty without a feed)."""
+        return (self.feed, *self.mirrors) if self.feed else ()
 
     def hub_token(self) -> str | None:
         """The bearer token in ``hub_token_file`` (``None`` without one), read once.
@@ -127,6 +139,7 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "alert_keys",
 }
 
 
@@ -136,6 +149,21 @@ def _tags(value: Any, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ConfigError(f"{where}: 'tags' must be a list of words, e.g. [lobby, piso-1]")
     return frozenset(t.strip() for t in value)
+
+
+def _feed_list(value: list[Any], where: str) -> tuple[str, tuple[str, ...]]:
+    """``feed: [hub, mirror, ...]`` as (first, the others); each a distinct http(s) URL."""
+    urls: list[str] = []
+    for i, url in enumerate(value):
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where}: 'feed' item {i + 1} must be an http(s) URL of a feed")
+        if url in urls:
+            raise ConfigError(f"{where}: 'feed' lists {url} twice")
+        urls.append(url)
+    if not urls:
+        raise ConfigError(f"{where}: 'feed' must be a URL or a non-empty list of URLs")
+    return urls[0], tuple(urls[1:])
 
 
 def parse_config(data: Any, where: str) -> PlayerConfig:
@@ -155,8 +183,15 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         raise ConfigError(f"{where}: unknown key {', '.join(hints)}")
     cfg = PlayerConfig(source_path=Path(where))
     changes: dict[str, Any] = {}
+    if isinstance(data.get("feed"), list):
+        changes["feed"], changes["mirrors"] = _feed_list(data["feed"], where)
+    if "alert_keys" in data:
+        keys = data["alert_keys"]
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(f"{where}: 'alert_keys' must be a list of base64 public keys")
+        changes["alert_keys"] = tuple(keys)
     for key in ("screen", "feed", "pubkey", "timezone", "locale", "hub"):
-        if key in data:
+        if key in data and key not in changes:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{where}: '{key}' must be a non-empty string")
             changes[key] = data[key]

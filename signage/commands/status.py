@@ -69,13 +69,23 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 state,
                 version,
                 str(s.get("playing") or "-"),
-                human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
+                human_age(s.get("last_sync_age_s"))
+                + (" ago" if s.get("last_sync_age_s") else "")
+                + (f" via {_host(s['feed_source'])}" if s.get("feed_source") else ""),
                 stale,
                 error if len(error) <= 60 else error[:59] + "…",
                 str(shot.get("path") or "-"),
             )
         )
     return out
+
+
+def _host(url: object) -> str:
+    """The host:port of a feed URL, printable (the source a screen last used)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(str(url)).netloc or str(url)
+    return "".join(c if c.isprintable() else "?" for c in host)[:60]
 
 
 def format_table(screens: Sequence[Mapping[str, Any]]) -> str:

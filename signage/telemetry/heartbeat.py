@@ -49,6 +49,7 @@ class SyncState:
 
     last_success: datetime | None = None
     stale: bool = False
+    source: str | None = None  # the feed URL that delivered the version on screen
 
 
 class EventTracker:
@@ -240,6 +241,7 @@ class Heartbeat:
             alert=_alert(status.get("alert")),
             last_sync=sync.last_success,
             stale=sync.stale or bool(status.get("stale", False)),
+            feed_source=sync.source,
             errors=errors,
             last_error=last_error,
             uptime_s=self._monotonic() - self._started,
@@ -367,7 +369,12 @@ def heartbeat_for(
         known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
         if isinstance(known, datetime) and (last is None or known > last):
             last = known
-        return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
+        used = getattr(source, "last_source", None)
+        return SyncState(
+            last_success=last,
+            stale=bool(getattr(source, "stale", False)),
+            source=used if isinstance(used, str) else None,
+        )
 
     return Heartbeat(
         hub,

@@ -77,6 +77,8 @@ class HeartbeatReport:
         stale: the screen plays content past its ``expires`` (or could not sync in time).
         errors: counts of warnings/errors per area and of error events per event name.
         screenshot_png: a small PNG, on some beats only.
+        feed_source: the feed URL (hub or mirror) that delivered the version on screen;
+            absent from older screens' beats (``None``).
     """
 
     screen: str
@@ -95,6 +97,7 @@ class HeartbeatReport:
     disk_free_mb: float | None = None
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
+    feed_source: str | None = None
 
     @property
     def playing(self) -> str:
@@ -130,6 +133,8 @@ class HeartbeatReport:
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
         }
+        if self.feed_source is not None:
+            out["feed_source"] = self.feed_source
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -211,6 +216,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             disk_free_mb=v.get("disk_free_mb", None),
             software=v.get("software", None) or "?",
             screenshot_png=v.get("screenshot_png", None),
+            feed_source=v.get("feed_source", None),
         )
 
     screen = Text(
@@ -237,6 +243,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "disk_free_mb": Field(Nullable(Number())),
             "software": Field(Nullable(Text(min_len=0, max_len=200))),
             "screenshot_png": Field(Nullable(Png())),
+            "feed_source": Field(text(2048)),
         },
         build,
         title="the heartbeat",

@@ -1,0 +1,173 @@
+"""MultiFeedSource: one screen, several copies of the same signed feed (hub + mirrors).
+
+``feed:`` in the player config may list URLs: the hub first, then static mirrors (nginx, a
+file share, a CDN). Every URL gets its own ``SyncClient``; all of them write ONE cache, so
+the cache's trusted state (highest version applied, same version never with other bytes)
+is the replay rule across every source: whichever answers first with a newer version that
+verifies is applied, and nothing older or different at the same version is ever taken from
+any other. A version is fetched whole from one source (manifest, signature and assets), so
+files of two versions are never mixed.
+
+The hub keeps its push channel (inherited from ``FeedSource``); mirrors are polled every
+``poll_s`` whether or not push is up, because the emergency route (``signage alert raise
+--feed-dir``) writes to a mirror folder while the hub may be gone. A mirror that is merely
+behind (serves an older version than the screen has) is logged at info level and is not a
+``feed_rejected`` event; anything else a mirror is refused for is one, with its source.
+
+Beside the content each source may serve an alerts-only document (``alerts.json`` +
+``alerts.json.sig``, see ``signage.feed.emergency``); the newest one that verifies and is
+bound to the version on screen is laid over the content's alerts before delivery.
+
+``last_source`` names the URL that delivered the version on screen (heartbeat
+``feed_source``, ``signage status``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from signage.config import PlayerConfig
+from signage.events import EventLog
+from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.logs import area_logger
+from signage.model import Content
+from signage.sources.feed import DEFAULT_RETRY, DEFAULT_TIMEOUTS, PUSH_SAFETY_POLL_S, FeedSource
+
+__all__ = ["MultiFeedSource", "is_behind"]
+
+log = area_logger("feed")
+
+
+def is_behind(result: SyncResult, trusted: int) -> bool:
+    """A refusal that only says the source lags: it serves a version below the trusted one."""
+    return result.status == "rejected" and result.version is not None and result.version < trusted
+
+
+class MultiFeedSource(FeedSource):
+    """A ``FeedSource`` over ``config.feeds``: the hub (push + safety poll) and mirrors (poll).
+
+    Args: as ``FeedSource``; ``config.feeds`` lists the sources, hub first.
+    """
+
+    def __init__(
+        self,
+        config: PlayerConfig,
+        events: EventLog | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        push: bool = True,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        super().__init__(config, events, clock=clock, push=push, timeouts=timeouts, retry=retry)
+        self.client = SyncClient(
+            config.feeds[0],
+            self.store,
+            config.pubkey or "",
+            timeouts=timeouts,
+            retry=retry,
+            sleep=self._stop.wait,
+            own_validators=True,
+        )
+        self.clients = [self.client] + [
+            SyncClient(
+                url,
+                self.store,
+                config.pubkey or "",
+                timeouts=timeouts,
+                retry=RetryPolicy(attempts=1),  # a mirror down costs one try per poll
+                sleep=self._stop.wait,
+                own_validators=True,
+            )
+            for url in config.mirrors
+        ]
+        self.results: dict[str, SyncResult] = {}
+        self.last_source: str | None = None
+        self._refusals: dict[str, str] = {}
+        self._hub_due = 0.0
+        self._woken = False
+        self._base: Content | None = None  # the version on screen, before any alerts overlay
+        from signage.feed.emergency import EmergencyReader
+
+        self.emergency = EmergencyReader(self.store, config, self._emit)
+
+    def describe(self) -> str:
+        return " | ".join(self.config.feeds)
+
+    def stop(self) -> None:
+        for client in self.clients[1:]:
+            client.abort()
+        self.emergency.abort()
+        super().stop()
+        for client in self.clients[1:]:
+            client.close()
+        self.emergency.close()
+
+    def _sync_loop(self) -> None:
+        cached = self.store.current_content(self._clock(), source=self.describe())
+        if cached is not None:
+            log.info("playing cached feed version %d while syncing", cached.version)
+            self._base = cached
+            self._deliver(self.emergency.overlay(cached, self._clock(), fetch=False))
+        while not self._stop.is_set():
+            self._sync_once()
+            self._woken = self._wake.wait(self.config.poll_s)
+            self._wake.clear()
+
+    def _sync_once(self) -> None:
+        now = self._clock()
+        hub_turn = not self._push_connected or self._woken or time.monotonic() >= self._hub_due
+        updated_by: str | None = None
+        for i, client in enumerate(self.clients):
+            if self._stop.is_set():
+                return
+            if i == 0 and not hub_turn:
+                continue
+            result = client.sync_once(now)
+            self.results[client.feed_url] = result
+            if i == 0:
+                self._hub_due = time.monotonic() + PUSH_SAFETY_POLL_S
+            if result.ok:
+                self.last_success = now
+                self._refusals.pop(client.feed_url, None)
+                if result.status == "updated":
+                    updated_by = client.feed_url
+            else:
+                self._note_refusal(client.feed_url, result)
+        self.last_result = self.results.get(self.clients[0].feed_url, self.last_result)
+        base = self._base
+        if updated_by is not None or base is None:
+            fresh = self.store.current_content(now, source=updated_by or self.describe())
+            if fresh is not None and (base is None or fresh.version != base.version):
+                if updated_by is not None:
+                    self.last_source = updated_by
+                    self._emit("feed_applied", version=fresh.version, reason="", source=updated_by)
+                base = self._base = fresh
+        if base is None:
+            return
+        shown = self.emergency.overlay(base, now, fetch=True, urls=self.config.feeds)
+        if self._content is None or not _same_show(shown, self._content):
+            self._deliver(shown)
+        self._stale_check()
+
+    def _note_refusal(self, url: str, result: SyncResult) -> None:
+        if is_behind(result, self.store.trusted_version):
+            if not result.repeated:
+                log.info("feed %s is behind (version %s)", url, result.version)
+            return
+        reason = f"{result.status}: {result.reason}"
+        if self._refusals.get(url) != reason:
+            self._refusals[url] = reason
+            self._emit("feed_rejected", version=result.version, reason=reason, source=url)
+
+    def _stale_check(self) -> None:
+        stale = self.stale
+        if stale and not self._stale_logged:
+            log.warning("feed version %s expired; still playing it", self.version)
+        self._stale_logged = stale
+
+
+def _same_show(a: Content, b: Content) -> bool:
+    return a.version == b.version and a.alerts == b.alerts
