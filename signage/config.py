@@ -52,6 +52,9 @@ class PlayerConfig:
             the hub's screen token (``signage serve --screen-token-file``), never its
             admin token, which would let anyone with this screen's disk raise alerts.
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
+        audience: ``public`` (the default: a screen whose placement nobody stated may be
+            seen by citizens, so staff-only alerts stay off it) or ``internal`` (offices:
+            CAP ``Restricted`` alerts show too).
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
     """
@@ -70,6 +73,7 @@ class PlayerConfig:
     hub_token_file: Path | None = None
     allowed_hosts: frozenset[str] = frozenset()
     exercise: bool = False
+    audience: str = "public"
     source_path: Path | None = None
     qr_link_base: str | None = None
 
@@ -119,7 +123,13 @@ class PlayerConfig:
         return self._token["token"]
 
     def screen_identity(self) -> Screen:
-        return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
+        return Screen(
+            id=self.screen,
+            tags=self.tags,
+            timezone=self.timezone,
+            locale=self.locale,
+            audience=self.audience,
+        )
 
     def with_overrides(self, **changes: Any) -> PlayerConfig:
         """A copy with every non-``None`` change applied (command-line flags win)."""
@@ -140,6 +150,7 @@ _KEYS = {
     "qr",
     "exercise",
     "alert_keys",
+    "audience",
 }
 
 
@@ -210,6 +221,13 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         if not isinstance(data["exercise"], bool):
             raise ConfigError(f"{where}: 'exercise' must be true or false")
         changes["exercise"] = data["exercise"]
+    if "audience" in data:
+        if data["audience"] not in ("internal", "public"):
+            raise ConfigError(
+                f"{where}: 'audience' must be 'internal' (offices: staff-only alerts show) "
+                "or 'public' (halls citizens walk through; the default)"
+            )
+        changes["audience"] = data["audience"]
     if "qr" in data:
         qr = data["qr"]
         if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:

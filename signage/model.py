@@ -229,6 +229,7 @@ class Screen:
     tags: frozenset[str] = frozenset()
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    audience: str = "public"  # "internal": staff only see it (CAP Restricted alerts show)
 
 
 class Severity(enum.StrEnum):
@@ -271,6 +272,9 @@ class Alert:
         texts: one entry per language; the first is the fallback.
         tags: ``None`` means every screen.
         status_url: optional https URL shown as a QR (e.g. a status page).
+        restriction: set for a CAP ``Restricted`` alert: who it is for (e.g. staff); shown
+            only on screens whose audience is ``internal``. ``None``: a public alert.
+        onset: when it starts showing (CAP ``effective``/``onset``); ``None``: at once.
     """
 
     id: str
@@ -283,6 +287,8 @@ class Alert:
     tags: frozenset[str] | None = None
     status_url: str | None = None
     template: str | None = None
+    restriction: str | None = None
+    onset: datetime | None = None
 
     def text_for(self, locale: str) -> AlertText:
         """The text in ``locale`` (``es-CO`` matches ``es-CO`` then ``es``), else the first."""

@@ -414,7 +414,17 @@ def alert_to_json(alert: Alert) -> Json:
             }
             for t in alert.texts
         ],
-    }
+    } | _alert_extras(alert)
+
+
+def _alert_extras(alert: Alert) -> Json:
+    """The optional keys (written only when set, so older manifests keep their bytes)."""
+    extras: dict[str, Json] = {}
+    if alert.restriction is not None:
+        extras["restriction"] = alert.restriction
+    if alert.onset is not None:
+        extras["onset"] = format_time(alert.onset)
+    return extras
 
 
 def alert_from_json(value: Json, where: str = "alert") -> Alert:
@@ -444,6 +454,8 @@ def alert_from_json(value: Json, where: str = "alert") -> Alert:
         tags=obj.tags("tags"),
         status_url=obj.opt_string("status_url"),
         template=obj.opt_string("template"),
+        restriction=obj.opt_string("restriction"),
+        onset=parse_time(obj.req("onset"), obj.at("onset")) if obj.has("onset") else None,
     )
 
 

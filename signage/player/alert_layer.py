@@ -29,7 +29,7 @@ from PySide6.QtCore import QDate, QDateTime, QLocale, QRectF, Qt, QTime, QTimer,
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from signage.alerts.select import next_expiry, top_group, visible
+from signage.alerts.select import next_change, top_group, visible
 from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, AlertText, Screen, Severity, Theme
@@ -249,7 +249,7 @@ class AlertLayer(QWidget):
         if self._expiry_timer is not None:
             self._expiry_timer.cancel()
             self._expiry_timer = None
-        due = next_expiry(self._alerts, now)
+        due = next_change(self._alerts, now)  # an onset shows an alert, an expiry ends it
         if due is not None:
             delay = max(0.0, (due - now).total_seconds()) + 0.001
             self._expiry_timer = self.clock.call_later(delay, self._on_expiry)
