@@ -316,8 +316,15 @@ def _import_cap(args: argparse.Namespace) -> int:
         )
         print(answer["detail"])
         return 0
-    outcome = apply_cap(parse_cap(xml, now=_now()), _store(args.root))
+    message = parse_cap(xml, now=_now())
+    outcome = apply_cap(message, _store(args.root))
     print(outcome.detail)
+    if message.alert is not None and outcome.raised:
+        who = "internal screens" if message.alert.restriction else "screens"
+        print(
+            f"a content root knows no screens: it shows on the {who} following {args.root} "
+            "whose tags match (import through --hub to hear how many)"
+        )
     return 0
 
 

@@ -176,10 +176,13 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        audience: str | None = None,
+        exercise: bool | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
         self.screen = screen
         self.tags = tuple(sorted(tags))
+        self.audience, self.exercise = audience, exercise
         self._status = status or dict
         self._tracker = tracker or EventTracker()
         self._sync = sync or self._sync_from_tracker
@@ -242,6 +245,8 @@ class Heartbeat:
             last_sync=sync.last_success,
             stale=sync.stale or bool(status.get("stale", False)),
             feed_source=sync.source,
+            audience=self.audience,
+            exercise=self.exercise,
             errors=errors,
             last_error=last_error,
             uptime_s=self._monotonic() - self._started,
@@ -390,6 +395,8 @@ def heartbeat_for(
         tracker=tracker,
         on_beat=on_beat,
         clock=lambda: datetime.now(UTC),
+        audience=config.audience,
+        exercise=config.exercise,
     )
 
 

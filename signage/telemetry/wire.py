@@ -77,6 +77,8 @@ class HeartbeatReport:
         stale: the screen plays content past its ``expires`` (or could not sync in time).
         errors: counts of warnings/errors per area and of error events per event name.
         screenshot_png: a small PNG, on some beats only.
+        audience, exercise: what the screen's config says (which alerts it shows), so the hub
+            can say how many screens an alert will reach; ``None`` from older screens.
         feed_source: the feed URL (hub or mirror) that delivered the version on screen;
             absent from older screens' beats (``None``).
     """
@@ -98,6 +100,8 @@ class HeartbeatReport:
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
     feed_source: str | None = None
+    audience: str | None = None
+    exercise: bool | None = None
 
     @property
     def playing(self) -> str:
@@ -133,8 +137,10 @@ class HeartbeatReport:
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
         }
-        if self.feed_source is not None:
-            out["feed_source"] = self.feed_source
+        for key in ("feed_source", "audience", "exercise"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -217,6 +223,8 @@ def _report_spec() -> Spec[HeartbeatReport]:
             software=v.get("software", None) or "?",
             screenshot_png=v.get("screenshot_png", None),
             feed_source=v.get("feed_source", None),
+            audience=v.get("audience", None),
+            exercise=v.get("exercise", None),
         )
 
     screen = Text(
@@ -244,6 +252,8 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "software": Field(Nullable(Text(min_len=0, max_len=200))),
             "screenshot_png": Field(Nullable(Png())),
             "feed_source": Field(text(2048)),
+            "audience": Field(text(20)),
+            "exercise": Field(Nullable(Boolean())),
         },
         build,
         title="the heartbeat",
