@@ -24,6 +24,8 @@ bound to the version on screen is laid over the content's alerts before delivery
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -33,11 +35,21 @@ from signage.events import EventLog
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.logs import area_logger
 from signage.model import Content
-from signage.sources.feed import DEFAULT_RETRY, DEFAULT_TIMEOUTS, PUSH_SAFETY_POLL_S, FeedSource
+from signage.sources.feed import (
+    DEFAULT_TIMEOUTS,
+    PUSH_REPROBE_S,
+    PUSH_SAFETY_POLL_S,
+    FeedSource,
+)
 
 __all__ = ["MultiFeedSource", "is_behind"]
 
 log = area_logger("feed")
+
+
+# One quick retry per source and poll: the other sources (and the next poll) cover a failure,
+# and a dead hub must not hold up the mirrors' turn (backoff of seconds would).
+SOURCE_RETRY = RetryPolicy(attempts=2, base_s=0.2, max_s=1.0)
 
 
 def is_behind(result: SyncResult, trusted: int) -> bool:
@@ -59,7 +71,7 @@ class MultiFeedSource(FeedSource):
         clock: Callable[[], datetime] | None = None,
         push: bool = True,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retry: RetryPolicy = SOURCE_RETRY,
     ) -> None:
         super().__init__(config, events, clock=clock, push=push, timeouts=timeouts, retry=retry)
         self.client = SyncClient(
@@ -77,7 +89,7 @@ class MultiFeedSource(FeedSource):
                 self.store,
                 config.pubkey or "",
                 timeouts=timeouts,
-                retry=RetryPolicy(attempts=1),  # a mirror down costs one try per poll
+                retry=retry,
                 sleep=self._stop.wait,
                 own_validators=True,
             )
@@ -88,6 +100,7 @@ class MultiFeedSource(FeedSource):
         self._refusals: dict[str, str] = {}
         self._hub_due = 0.0
         self._woken = False
+        self._hub_back = threading.Event()  # the hub answered a sync: retry push now
         self._base: Content | None = None  # the version on screen, before any alerts overlay
         from signage.feed.emergency import EmergencyReader
 
@@ -97,6 +110,8 @@ class MultiFeedSource(FeedSource):
         return " | ".join(self.config.feeds)
 
     def stop(self) -> None:
+        self._stop.set()
+        self._hub_back.set()  # ends the push thread's wait at once
         for client in self.clients[1:]:
             client.abort()
         self.emergency.abort()
@@ -129,6 +144,8 @@ class MultiFeedSource(FeedSource):
             self.results[client.feed_url] = result
             if i == 0:
                 self._hub_due = time.monotonic() + PUSH_SAFETY_POLL_S
+                if result.ok and not self._push_connected:
+                    self._hub_back.set()
             if result.ok:
                 self.last_success = now
                 self._refusals.pop(client.feed_url, None)
@@ -151,6 +168,29 @@ class MultiFeedSource(FeedSource):
         if self._content is None or not _same_show(shown, self._content):
             self._deliver(shown)
         self._stale_check()
+
+    def _push_loop(self) -> None:
+        """``FeedSource``'s push listener, except that a wait between attempts ends as soon
+        as a sync reached the hub again (a hub back after a crisis gets push within a poll,
+        not after the backoff that grew while it was down)."""
+        attempt = 0
+        policy = RetryPolicy(attempts=1_000_000, base_s=1.0, max_s=60.0)
+        while not self._stop.is_set():
+            outcome = self._listen_once()
+            self._push_connected = False
+            if self._stop.is_set():
+                return
+            self._hub_back.clear()
+            if outcome == "unsupported":
+                log.info(
+                    "%s has no push channel; polling every %.0f s", self._hub, self.config.poll_s
+                )
+                self._stop.wait(PUSH_REPROBE_S)
+                attempt = 0
+                continue
+            attempt = 0 if outcome == "was-connected" else attempt + 1
+            self._wake.set()  # catch up on anything missed while disconnected
+            self._hub_back.wait(policy.delay(min(attempt, 6), random.random))
 
     def _note_refusal(self, url: str, result: SyncResult) -> None:
         if is_behind(result, self.store.trusted_version):
