@@ -152,3 +152,20 @@ def test_the_hub_publishes_its_alerts_as_a_cap_feed(hub: RunningHub) -> None:
     texts = b"".join(seen.values())
     assert b"<scope>Restricted</scope><restriction>Funcionarios</restriction>" in texts
     assert f"<effective>{cap_time(tomorrow)}</effective>".encode() in texts
+
+
+def test_signage_mirror_pins_the_hub_key_on_first_use(hub: RunningHub, tmp_path: Path) -> None:
+    out = tmp_path / "espejo"
+    args = [sys.executable, "-m", "signage", "mirror", "--from", hub.url + "/", "--to",
+            str(out), "--once"]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, env=hub_env(), cwd=str(REPO),
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"pinned the hub's key {hub.pubkey}" in done.stderr
+    assert (out / ".mirror-cache" / "pubkey").read_text().strip() == hub.pubkey
+    assert (out / "feed.json").read_bytes() == requests.get(
+        hub.url + "/feed.json", timeout=5
+    ).content
+    again = subprocess.run(args, capture_output=True, text=True, env=hub_env(), cwd=str(REPO),
+                           timeout=60, check=False)  # fmt: skip
+    assert again.returncode == 0 and "pinned" not in again.stderr  # the pinned key is used

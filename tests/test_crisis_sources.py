@@ -363,3 +363,24 @@ def test_mirror_puller_writes_only_verified_versions_and_never_goes_back(
     assert parse_manifest(older_manifest).version < v1
     assert not write_version(dst, older_manifest, sig, older / "assets")
     assert parse_manifest((dst / "feed.json").read_bytes()).version == v1
+
+
+# ------------------------------------------------------------------------ reporting
+
+
+def test_heartbeat_says_which_source_and_older_beats_still_parse() -> None:
+    from signage.commands.status import rows
+    from signage.telemetry.wire import HeartbeatReport
+
+    now = datetime.now(UTC)
+    report = HeartbeatReport(screen="s1", sent=now, feed_source="http://espejo:8080/feed/")
+    body = report.to_json()
+    assert body["feed_source"] == "http://espejo:8080/feed/"
+    assert HeartbeatReport.from_json(body).feed_source == "http://espejo:8080/feed/"
+    old = {k: v for k, v in body.items() if k != "feed_source"}
+    assert HeartbeatReport.from_json(old).feed_source is None
+    assert "feed_source" not in HeartbeatReport(screen="s1", sent=now).to_json()
+    row = {"screen": "s1", "online": True, "age_s": 3, "last_sync_age_s": 4,
+           "feed_source": "http://espejo:8080/feed/\x1b[31m"}  # fmt: skip
+    synced = rows([row])[0][4]
+    assert synced == "4s ago via espejo:8080" and "\x1b" not in synced
