@@ -384,3 +384,20 @@ def test_heartbeat_says_which_source_and_older_beats_still_parse() -> None:
            "feed_source": "http://espejo:8080/feed/\x1b[31m"}  # fmt: skip
     synced = rows([row])[0][4]
     assert synced == "4s ago via espejo:8080" and "\x1b" not in synced
+
+
+def test_a_document_over_a_newer_version_still_gets_a_higher_serial(
+    tmp_path: Path, keys: KeyPair
+) -> None:
+    alerts_key = make_keypair(tmp_path / "alerts", "alerts.pem")
+    root = make_root(tmp_path / "root", n_assets=1)
+    folder = tmp_path / "mirror"
+    now = datetime.now(UTC)
+    publish(root, folder, keys.key, now=now)
+    first = write_alerts(folder, alerts_key.key, now, add=[make_alert("a", sent=now)])
+    second = write_alerts(folder, alerts_key.key, now, add=[make_alert("b", sent=now)])
+    assert second.serial == first.serial + 1 and {a.id for a in second.alerts} == {"a", "b"}
+    v2 = publish(root, folder, keys.key, now=now + timedelta(seconds=5)).version
+    third = write_alerts(folder, alerts_key.key, now, add=[make_alert("c", sent=now)])
+    assert third.base_version == v2 and third.serial > second.serial
+    assert [a.id for a in third.alerts] == ["c"]  # the older document was over version 1

@@ -358,6 +358,7 @@ def write_alerts(
     pubkey = signing.public_key_b64(key)
     with publish_lock(feed_dir):
         version, content_alerts, doc = _served(feed_dir, pubkey)
+        last_serial = doc.serial if doc is not None else 0  # serials only go up, whatever base
         if doc is not None and doc.base_version != version:
             doc = None  # written over an older version: the hub has published since
         alerts = {a.id: a for a in overlay_alerts(content_alerts, version, doc, now)}
@@ -378,7 +379,7 @@ def write_alerts(
         ends = [a.expires for a in own]
         ends += [in_content[i].expires for i in cleared if i in in_content]
         expires = max([now + timedelta(hours=1), *ends])
-        serial = max((doc.serial + 1) if doc is not None else 1, int(now.timestamp()))
+        serial = max(last_serial + 1, int(now.timestamp()))
         data = build_document(serial, version, now, expires, own, sorted(cleared))
         sig = signing.sign(data, key)
         write_atomic(feed_dir / ALERTS_SIG_NAME, sig.encode("ascii"))
