@@ -67,9 +67,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    from signage.logs import PrintableFormatter  # log lines quote remote text
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args._module.run(args)
     except SignageError as exc:
-        print(f"signage {args.command}: {exc}", file=sys.stderr)
+        from signage.printable import printable  # error texts may carry a server's words
+
+        print(f"signage {args.command}: {printable(exc, multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

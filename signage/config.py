@@ -6,7 +6,6 @@ Read from ``--config``, else ``/etc/signage/player.yaml``, else
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import socket
@@ -16,9 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
-from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+from signage.logs import area_logger
+from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
 DEFAULT_POLL_S = 15.0
@@ -57,6 +57,12 @@ class PlayerConfig:
             CAP ``Restricted`` alerts show too).
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
+        rotation: degrees the player turns its picture clockwise (0, 90, 180, 270) for a
+            panel mounted on its side where the compositor does not turn it.
+        orientation: the shape slides are laid out for, known once the window's size is
+            (``signage play`` sets it); ``None`` plays playlists of every orientation.
+        ca_file: PEM file of the organisation's own CA certificates, trusted in addition
+            to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -76,6 +82,8 @@ class PlayerConfig:
     audience: str = "public"
     source_path: Path | None = None
     qr_link_base: str | None = None
+    rotation: int = 0
+    orientation: Orientation | None = None
 
     _token: dict[str, str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -122,6 +130,8 @@ class PlayerConfig:
                 self._token["token"] = None
         return self._token["token"]
 
+    ca_file: Path | None = None
+
     def screen_identity(self) -> Screen:
         return Screen(
             id=self.screen,
@@ -129,6 +139,7 @@ class PlayerConfig:
             timezone=self.timezone,
             locale=self.locale,
             audience=self.audience,
+            orientation=self.orientation,
         )
 
     def with_overrides(self, **changes: Any) -> PlayerConfig:
@@ -151,6 +162,8 @@ _KEYS = {
     "exercise",
     "alert_keys",
     "audience",
+    "rotation",
+    "ca_file",
 }
 
 
@@ -212,6 +225,16 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["cache"] = Path(str(data["cache"])).expanduser()
     if "hub_token_file" in data:
         changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "ca_file" in data:
+        from signage.trust import load_ca_file
+
+        if not isinstance(data["ca_file"], str) or not data["ca_file"]:
+            raise ConfigError(f"{where}: 'ca_file' must be the path of a PEM file")
+        ca_file = Path(data["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = Path(where).parent / ca_file
+        load_ca_file(ca_file)  # a missing or garbled file is said now, not at the first page
+        changes["ca_file"] = ca_file
     if "poll" in data:
         poll = data["poll"]
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:
@@ -228,6 +251,14 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
                 "or 'public' (halls citizens walk through; the default)"
             )
         changes["audience"] = data["audience"]
+    if "rotation" in data:
+        rotation = data["rotation"]
+        if isinstance(rotation, bool) or rotation not in (0, 90, 180, 270):
+            raise ConfigError(
+                f"{where}: 'rotation' must be 0, 90, 180 or 270 (degrees clockwise the "
+                "player turns its picture for a panel mounted on its side)"
+            )
+        changes["rotation"] = int(rotation)
     if "qr" in data:
         qr = data["qr"]
         if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from signage.printable import printable
+
 AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
 ROOT = "signage"
 DEFAULT_REPEAT_INTERVAL_S = 300.0
@@ -110,7 +112,17 @@ class RateLimitFilter(logging.Filter):
         return len(self._seen)
 
 
-class JournalFormatter(logging.Formatter):
+class PrintableFormatter(logging.Formatter):
+    """One line per message, printable: a screen id, an error text or a page's words in a
+    message can neither forge log lines (CR/LF) nor drive the terminal (escape sequences,
+    bidi overrides): ``signage.printable``. Tracebacks after the message stay as they are."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
+class JournalFormatter(PrintableFormatter):
     """``<3>signage.feed: message``: journald adds the time and reads the priority prefix."""
 
     def __init__(self, journald: bool) -> None:

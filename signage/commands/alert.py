@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from signage.printable import json_printable, printable
+
 if TYPE_CHECKING:
     from signage.model import Alert
 
@@ -276,7 +278,8 @@ def _describe(alert: Alert, now: datetime) -> str:
     left = max(0, int((alert.expires - now).total_seconds()) // 60)
     where = ",".join(sorted(alert.tags)) if alert.tags else "all screens"
     flag = "" if alert.status.value == "Actual" else f" [{alert.status.value}]"
-    return f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    return printable(line)  # ids, headlines and tags may come from a hub or a CAP feed
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -289,7 +292,8 @@ def _list(args: argparse.Namespace) -> int:
     else:
         alerts = list(_store(args.root).active(now))
     if args.json:
-        print(json.dumps([alert_to_json(a) for a in alerts], ensure_ascii=False, indent=2))
+        doc = json.dumps([alert_to_json(a) for a in alerts], ensure_ascii=False, indent=2)
+        print(json_printable(doc))
         return 0
     if not alerts:
         print("no active alerts")
@@ -314,15 +318,16 @@ def _import_cap(args: argparse.Namespace) -> int:
         answer = _HubClient(args.hub, args.token_file, args.timeout).call(
             "POST", "/api/v1/alerts/cap", data=xml
         )
-        print(answer["detail"])
+        print(printable(answer["detail"], multiline=True))
         return 0
     message = parse_cap(xml, now=_now())
     outcome = apply_cap(message, _store(args.root))
-    print(outcome.detail)
+    print(printable(outcome.detail, multiline=True))
     if message.alert is not None and outcome.raised:
         who = "internal screens" if message.alert.restriction else "screens"
         print(
-            f"a content root knows no screens: it shows on the {who} following {args.root} "
+            f"a content root knows no screens: it shows on the {who} following "
+            f"{printable(str(args.root), 200)} "
             "whose tags match (import through --hub to hear how many)"
         )
     return 0

@@ -67,6 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from signage.config import load_config
     from signage.events import EventLog
+    from signage.model import Orientation
     from signage.player.qtenv import ensure_application, prepare_environment
     from signage.sources import ContentSource
 
@@ -95,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     if root is not None and not (root / "playlists").is_dir():
         raise UsageError(f"{root}: no playlists/ folder here; pass the content root")
 
+    from signage.player.display import open_display
+
+    # One line and exit 1 when the named display cannot be opened (Qt would abort or hang).
+    open_display(headless=args.headless)
     headless = prepare_environment(headless=args.headless)
     if headless and window is not None:
         size = size or window
@@ -122,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         collect = feed_source.store.collect  # low free disk: the heartbeat collects this cache
         source = feed_source
 
+    if not headless:
+        from signage.player.display import guard_platform_start
+
+        guard_platform_start()  # Qt's plugin failure: one line and exit 1, not an abort
     app = ensure_application()
     from signage.player.player import Player
 
@@ -132,20 +141,31 @@ def run(args: argparse.Namespace) -> int:
         geometry, fullscreen = window, False
     else:
         geometry, fullscreen = None, True
+    from signage.player.rotation import RotatedScreen, content_size, primary_size
+
+    # The shape slides are laid out for (a panel turned by the player is tall): the
+    # schedule plays only playlists drawn for it.
+    turned = content_size(config.rotation, *(geometry or primary_size()))
+    config = config.with_overrides(orientation=Orientation.of(*turned))
     player = Player(
         config=config,
         source=source,
         events=events,
-        size=geometry,
+        size=turned if geometry else None,
         fullscreen=fullscreen,
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
     )
+    if config.rotation:
+        host = RotatedScreen(player.window, config.rotation)
+        host.resize(*(geometry or primary_size()))
+        player.show_through(host)
+    blanking = None
     if fullscreen:
         from signage.player.blanking import inhibit_blanking
 
-        inhibit_blanking()
+        blanking = inhibit_blanking()  # restored below: the desktop's saver comes back
     from signage.kiosk.systemd import attach
 
     attach(player, config=config, events=events, collect=collect)  # sd_notify, watchdog, beats
@@ -163,3 +183,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if uplink is not None:
             uplink.stop()
+        if blanking is not None:
+            blanking.restore()

@@ -181,15 +181,18 @@ class EmergencyReader:
         store: the feed cache (its folder holds the kept document).
         config: ``alert_keys`` and ``pubkey`` are the keys that may sign a document.
         emit: ``(event, **fields)``; ``alerts_applied`` / ``alerts_rejected``.
+        tls: the ``ssl.SSLContext`` the player's other requests use (its ``ca_file``).
     """
 
-    def __init__(self, store: Any, config: Any, emit: Callable[..., None]) -> None:
+    def __init__(
+        self, store: Any, config: Any, emit: Callable[..., None], *, tls: Any = None
+    ) -> None:
         from signage.feed.transport import Timeouts, Transport
 
         self.folder = Path(store.root) / "state"
         self.keys = tuple(config.alert_keys) + ((config.pubkey,) if config.pubkey else ())
         self._emit = emit
-        self.transport = Transport(Timeouts(connect=3.0, read=5.0))
+        self.transport = Transport(Timeouts(connect=3.0, read=5.0), ssl_context=tls)
         self.doc: EmergencyDoc | None = None
         self.source: str | None = None
         self._loaded = False

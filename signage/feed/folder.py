@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -38,6 +37,7 @@ from typing import Any
 from signage.errors import FeedError
 from signage.feed.manifest import MAX_MANIFEST_BYTES
 from signage.feed.store import fsync_dir
+from signage.logs import area_logger
 
 __all__ = [
     "ASSETS_NAME",
@@ -56,7 +56,7 @@ __all__ = [
     "write_pair",
 ]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 MANIFEST_NAME = "feed.json"
 SIGNATURE_NAME = "feed.json.sig"

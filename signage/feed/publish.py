@@ -52,9 +52,10 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
-from signage.feed.store import hash_file
+from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Alert
+from signage.safeopen import UnsafeFile
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
     from signage.feed.signing import Ed25519PrivateKey
@@ -223,30 +224,39 @@ class _HashIndex:
         write_atomic(self.path, json.dumps(self.used).encode(), sync_dir=False)
 
 
-def _copy_asset(src: Path, assets_dir: Path) -> tuple[str, int, bool]:
-    """Hashes ``src`` while copying it to a temp file; renames it to assets/<sha256>.
+def _copy_asset(src: Path, assets_dir: Path, root: Path | None) -> tuple[str, int, bool, int]:
+    """Hashes ``src`` and copies it to a temp file renamed to assets/<sha256>, all from ONE
+    open descriptor checked to be a regular file inside ``root`` (``signage.safeopen``):
+    a file swapped for a link after validation is never read.
 
-    Returns (sha256, size, written) where ``written`` is False when it was already there.
+    Returns (sha256, size, written, mtime_ns) where ``written`` is False when it was
+    already there.
     """
+    from signage.safeopen import opened_inside
 
-    sha, size = hash_file(src)
-    target = assets_dir / sha
-    if target.is_file() and target.stat().st_size == size:
-        return sha, size, False
-    tmp = assets_dir / f".{sha}.tmp-{os.getpid()}"
-    digest = hashlib.sha256()
-    with src.open("rb") as fin, tmp.open("wb") as fout:
+    with opened_inside(src, root if root is not None else src.parent) as (fin, st):
+        digest = hashlib.sha256()
         while chunk := fin.read(_CHUNK):
             digest.update(chunk)
-            fout.write(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
+        sha, size = digest.hexdigest(), fin.tell()
+        target = assets_dir / sha
+        if target.is_file() and target.stat().st_size == size:
+            return sha, size, False, st.st_mtime_ns
+        fin.seek(0)
+        tmp = assets_dir / f".{sha}.tmp-{os.getpid()}"
+        digest = hashlib.sha256()
+        with tmp.open("wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                digest.update(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
     if digest.hexdigest() != sha:
         tmp.unlink(missing_ok=True)
         raise FeedError(f"{src}: the file changed while it was being published; publish again")
     tmp.chmod(0o644)
     tmp.replace(target)
-    return sha, size, True
+    return sha, size, True, st.st_mtime_ns
 
 
 def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> None:
@@ -270,10 +280,13 @@ def publish_content(
     alerts: Sequence[Alert] = (),
     min_version: int = 0,
     skip_unchanged: bool = False,
+    root: Path | None = None,
 ) -> PublishResult:
     """Writes a feed for already-validated content whose asset paths map to local files.
 
     Args:
+        root: the content root every file must be inside (checked on the opened file);
+            without it, each file's own folder.
         skip_unchanged: when the feed in ``out`` already carries exactly this content
             (see the module docstring), write nothing and return its version with
             ``changed=False``. Without it every call writes a new version (which also
@@ -284,6 +297,7 @@ def publish_content(
     with publish_lock(out):
         assets_dir = out / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
+        clean_temp_files(out, assets_dir)  # what a killed publish left (.NAME.tmp-PID)
         index = _HashIndex(out)
         table: dict[str, AssetEntry] = {}
         written = written_bytes = 0
@@ -291,8 +305,7 @@ def publish_content(
             src = files[path]
             known = index.lookup(src, assets_dir)
             if known is None:
-                mtime_ns = src.stat().st_mtime_ns
-                sha, size, was_written = _copy_asset(src, assets_dir)
+                sha, size, was_written, mtime_ns = _copy_asset(src, assets_dir, root)
                 index.remember(src, sha, size, mtime_ns)
                 if was_written:
                     written += 1
@@ -419,6 +432,9 @@ def publish(
             expires_in=expires_in,
             alerts=chosen,
             skip_unchanged=skip_unchanged,
+            root=root,
         )
+    except UnsafeFile as exc:
+        raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None

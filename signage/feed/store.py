@@ -34,12 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import BinaryIO
 
 from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
+from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Content
 
@@ -196,10 +198,11 @@ class Store:
             part.replace(target)
         return target
 
-    def import_file(self, src: Path, expected: str | None = None) -> tuple[str, int]:
+    def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:
         """Copies a local file into ``objects/`` (temp + fsync + rename); returns (sha, size).
 
-        Skips the copy when the object is already there.
+        ``src`` may be a file already opened (and checked) by the caller: it is read from
+        where it stands and not closed. Skips the copy when the object is already there.
         """
         self.ensure_dirs()
         if expected is not None and self.has_blob(expected):
@@ -207,7 +210,8 @@ class Store:
         tmp = self.partial_dir / f"import-{os.getpid()}-{threading.get_ident()}.part"
         digest = hashlib.sha256()
         size = 0
-        with src.open("rb") as fin, tmp.open("wb") as fout:
+        opened = src.open("rb") if isinstance(src, Path) else contextlib.nullcontext(src)
+        with opened as fin, tmp.open("wb") as fout:
             while chunk := fin.read(_CHUNK):
                 digest.update(chunk)
                 fout.write(chunk)
@@ -522,6 +526,8 @@ class Store:
         for path in _listdir(self.manifests_dir):
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
+        # temp files of killed writers (.NAME.tmp-PID, import-PID-THREAD.part): not resumable
+        freed += clean_temp_files(self.root, self.manifests_dir, self.partial_dir)[1]
         cutoff = time.time() - PARTIAL_MAX_AGE_S
         for path in _listdir(self.partial_dir):
             with contextlib.suppress(FileNotFoundError):

@@ -53,7 +53,7 @@ from signage.feed.errors import (
 )
 from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
 from signage.feed.store import Store
-from signage.feed.transport import Timeouts, Transport, check_status
+from signage.feed.transport import Timeouts, Transport, check_status, tls_context
 from signage.logs import area_logger
 
 __all__ = [
@@ -167,6 +167,8 @@ class SyncClient:
         pubkey_b64: the publisher's pinned public key.
         transport: the HTTP client (default: one with ``timeouts`` and the environment's
             proxies); its connections are closed at the end of every sync.
+        ca_bundle: a PEM bundle of the certificates https is checked against (the system's
+            plus ``ca_file``'s, from ``signage.trust.bundle_for``); ``None``: the system's.
         max_asset_bytes: larger announced assets are refused.
         workers: parallel asset downloads. Each waits mostly on its request's round trip
             and on the kernel (hashing and writes release the interpreter), so 4 hide the
@@ -185,6 +187,7 @@ class SyncClient:
         *,
         transport: Transport | None = None,
         timeouts: Timeouts = _TIMEOUTS,
+        ca_bundle: str | None = None,
         max_asset_bytes: int = DEFAULT_MAX_ASSET_BYTES,
         retry: RetryPolicy = RetryPolicy(),
         workers: int = 4,
@@ -199,7 +202,7 @@ class SyncClient:
         self.manifest_url = manifest_url(feed_url)
         self.store = store
         self.pubkey_b64 = pubkey_b64
-        self.transport = transport or Transport(timeouts)
+        self.transport = transport or Transport(timeouts, ssl_context=tls_context(ca_bundle))
         self.max_asset_bytes = max_asset_bytes
         self.retry = retry
         self.workers = max(1, workers)

@@ -36,7 +36,7 @@ from signage.feed.errors import (
     TooManyRedirects,
 )
 
-__all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status"]
+__all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status", "tls_context"]
 
 USER_AGENT = "signage-sync/1"
 MAX_REDIRECTS = 5
@@ -129,6 +129,13 @@ class Response:
         if not (reuse and self._resp.isclosed()):
             self._resp.close()
             self._transport.drop(self._conn)
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext | None:
+    """The TLS settings for a PEM bundle of trusted certificates (the system's plus the
+    organisation's, ``signage.trust.bundle_for``); ``None`` (the system's) without one.
+    Certificate and host-name checks stay on either way."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
 
 
 class Transport:
@@ -243,6 +250,12 @@ class Transport:
             conn.connect()
         except ConnectionRefusedError:
             raise ConnectError("connection refused", url=url, refused=True) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectError(
+                f"server certificate not trusted ({exc.verify_message}; set ca_file for an "
+                "internal certificate authority)",
+                url=url,
+            ) from None
         except TimeoutError:
             raise ConnectTimeout("connection timed out", url=url) from None
         except (OSError, http.client.HTTPException):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.feed import folder
+from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -345,6 +346,7 @@ class RootPublishing(_Signing):
         if not current.published:
             return 0
         keep = folder.asset_hashes(current.manifest) | folder.asset_hashes(previous.manifest)
+        clean_temp_files(current.assets_dir.parent, current.assets_dir)  # killed writers'
         return folder.prune_assets(current.assets_dir, keep, time.time() - self.asset_grace_s)
 
 

@@ -47,6 +47,7 @@ from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
@@ -205,9 +206,10 @@ class Player(QObject):
         self._has_shown_slide = False
         self._quick = False
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
+        self._host: QWidget | None = None  # shows self.window turned (signage.player.rotation)
 
         self.decoder = ImageDecoder(self)
-        self.web = LazyWeb(self)
+        self.web = LazyWeb(self, config)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -280,10 +282,11 @@ class Player(QObject):
         (a cache): then the first slide is the first frame, and the waiting screen appears
         only if that slide is not ready within ``WAITING_SCREEN_S``.
         """
+        top = self._host or self.window
         if self.fullscreen:
-            self._go_fullscreen()
+            self._go_fullscreen(top)
         else:
-            self.window.show()
+            top.show()
         self.events.emit(
             "started",
             screen=self.screen.id,
@@ -297,6 +300,11 @@ class Player(QObject):
             self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
         else:
             self._show_idle("Esperando contenido")
+
+    def show_through(self, host: QWidget) -> None:
+        """Shows the window through ``host`` (a window that turns it, for a rotated panel)
+        instead of as a window of its own; call before ``start()``."""
+        self._host = host
 
     def run(self, for_s: float | None = None) -> int:
         """Plays until ``for_s`` seconds pass, ``quit()`` or SIGTERM/SIGINT; returns 0."""
@@ -347,6 +355,8 @@ class Player(QObject):
         if self._snap_writer is not None:
             self._snap_writer.shutdown(wait=True)  # every snapshot taken is on disk at exit
         self.window.close()
+        if self._host is not None:
+            self._host.close()
 
     def dispose(self) -> None:
         """Deletes the window and everything in it now (before the interpreter exits)."""
@@ -355,6 +365,8 @@ class Player(QObject):
         self.stop()
         if shiboken6.isValid(self.window):
             shiboken6.delete(self.window)
+        if self._host is not None and shiboken6.isValid(self._host):
+            shiboken6.delete(self._host)
         # Views discarded with deleteLater (web pages among them) must go before the profile.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         if shiboken6.isValid(self.web):
@@ -630,7 +642,7 @@ class Player(QObject):
             screen=self.screen.id,
             allowed_hosts=self.config.allowed_hosts,
             link_base=self.link_base,
-            screen_height=max(1, self.window.height()),
+            screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),
         )
 
     def _load_logo(self, content: Content) -> QImage | None:
@@ -712,8 +724,7 @@ class Player(QObject):
             stall_p99_ms=round(figures.p99_ms, 1),
         )
 
-    def _go_fullscreen(self) -> None:
-        window = self.window
+    def _go_fullscreen(self, window: QWidget) -> None:
         window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
         window.setCursor(QCursor(Qt.CursorShape.BlankCursor))
         primary = QGuiApplication.primaryScreen()
@@ -736,10 +747,11 @@ class LazyWeb(QObject):
     needs; a player whose QtWebEngine is missing skips web slides with that reason.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, config: PlayerConfig | None = None) -> None:
         super().__init__(parent)
         self._context: WebContext | None = None
         self._missing = False
+        self._config = config
 
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
         if self._context is None and not self._missing:
@@ -748,7 +760,14 @@ class LazyWeb(QObject):
             except ImportError:
                 self._missing = True
             else:
-                self._context = WebContext(self)
+                config = self._config
+                cas: tuple[Any, ...] = ()
+                if config is not None and config.ca_file is not None:
+                    from signage.trust import load_ca_file
+
+                    cas = load_ca_file(config.ca_file)  # checked when the config was read
+                hosts = config.allowed_hosts if config is not None else frozenset()
+                self._context = WebContext(self, hosts, cas)
         if self._context is None:
             return make_view(parent, slide, replace(res, web=None))
         return self._context.make_view(parent, slide, res)
@@ -756,6 +775,11 @@ class LazyWeb(QObject):
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""
         return list(self._context.guard.blocked) if self._context is not None else []
+
+    def refusals(self) -> list[str]:
+        """What web pages asked for and did not get: dialogs, windows, permissions,
+        downloads, navigations, certificates (at most 100)."""
+        return list(self._context.refusals) if self._context is not None else []
 
     def dispose(self) -> None:
         import shiboken6

@@ -24,7 +24,7 @@ from signage.logs import area_logger
 from signage.model import Content, Screen, SlideKind
 from signage.player.clock import FixedClock
 from signage.player.decode import ImageDecoder, decode_scaled
-from signage.player.layout import fitted_size
+from signage.player.layout import fitted_size, qr_scale
 from signage.player.overlays import OverlayLayer, qr_overlay
 from signage.player.slides import make_view
 from signage.player.textfit import body_font, title_font
@@ -131,7 +131,7 @@ def render_slides(
                 screen=screen.id,
                 allowed_hosts=cfg.allowed_hosts,
                 link_base=link_base,
-                screen_height=size[1],
+                screen_height=qr_scale(*size),
             )
             view = make_view(
                 window.stage, item.slide, res, qr_side=qr.image.width() if qr else None

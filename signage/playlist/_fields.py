@@ -279,7 +279,7 @@ class Asset(Spec[str]):
                     hint = f" (did you mean '{close[0]}'?)"
             return ctx.error(node, f"asset {text!r} does not exist under {content.root}{hint}")
         if resolved not in content.media_cache:
-            content.media_cache[resolved] = sniff_media(resolved)
+            content.media_cache[resolved] = sniff_media(full, content.root)
         actual = content.media_cache[resolved]
         if actual != claimed:
             found = (

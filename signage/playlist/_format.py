@@ -20,6 +20,7 @@ from signage.model import (
     Attribution,
     Fit,
     HourWindow,
+    Orientation,
     Origin,
     Overlays,
     Playlist,
@@ -444,6 +445,7 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
         ticker=v.get("ticker", ()),
         attribution=v.get("attribution", Attribution()),
         origin=Origin(ctx.path, v.node.line, v.node.col),
+        orientation=v.get("orientation", Orientation.BOTH),
     )
 
 
@@ -470,6 +472,11 @@ PLAYLIST: Record[Playlist] = Record(
     {
         "name": Field(Text(max_len=120), required=True, description="shown to comms staff"),
         "tags": Field(Tags()),
+        "orientation": Field(
+            Choice(Orientation),
+            description="the screens it is drawn for: landscape, portrait or both (default); "
+            "a screen plays only what fits it",
+        ),
         "defaults": Field(DEFAULTS),
         "schedule": Field(SCHEDULE, description="when the whole playlist plays"),
         "overlays": Field(OVERLAYS),

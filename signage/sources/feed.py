@@ -14,10 +14,12 @@ flood its log). Content past its ``expires`` keeps playing and ``stale`` turns t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -29,9 +31,12 @@ from signage.errors import ConfigError
 from signage.events import EventLog
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.feed.transport import tls_context
 from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
+from signage.space import lacks_space, wait_for_space
+from signage.trust import bundle_for
 
 __all__ = ["FeedSource", "parse_sse"]
 
@@ -92,6 +97,9 @@ class FeedSource:
         self.config = config
         self.store = Store(config.cache)
         self._stop = threading.Event()
+        ca_bundle = bundle_for(config)
+        # The push channel checks the hub's certificate against the same trust as the sync.
+        self._tls = tls_context(ca_bundle)
         self.client = SyncClient(
             config.feed,
             self.store,
@@ -99,6 +107,7 @@ class FeedSource:
             timeouts=timeouts,
             retry=retry,
             sleep=self._stop.wait,  # backoff waits end at once when the source stops
+            ca_bundle=ca_bundle,
         )
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -179,6 +188,7 @@ class FeedSource:
     # ------------------------------------------------------------------ sync thread
 
     def _deliver(self, content: Content) -> None:
+        content = dataclasses.replace(content, signed=True)  # the cache holds verified feeds
         self._content = content
         if self._on_content is not None:
             self._on_content(content)
@@ -198,7 +208,11 @@ class FeedSource:
         while not self._stop.is_set():
             self._sync_once()
             interval = PUSH_SAFETY_POLL_S if self._push_connected else self.config.poll_s
-            self._wake.wait(interval)
+            refused = self.last_result.reason if self.last_result is not None else ""
+            if lacks_space(refused):  # sync again once space returns, within a minute
+                wait_for_space(self.store.root, refused, interval, self._wake.wait)
+            else:
+                self._wake.wait(interval)
             self._wake.clear()
 
     def _sync_once(self) -> None:
@@ -255,10 +269,14 @@ class FeedSource:
     def _listen_once(self) -> str:
         """Listens until the channel ends: 'unsupported', 'failed' or 'was-connected'."""
         parts = urlsplit(f"{self._hub}{PUSH_PATH}")
-        conn_type = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        conn = conn_type(parts.netloc, timeout=self.client.timeouts.connect)
+        timeout = self.client.transport.timeouts.connect
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.netloc, timeout=timeout, context=self._tls or ssl.create_default_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
         connected = False
         try:
             conn.connect()

@@ -41,6 +41,8 @@ from signage.sources.feed import (
     PUSH_SAFETY_POLL_S,
     FeedSource,
 )
+from signage.space import lacks_space, wait_for_space
+from signage.trust import bundle_for
 
 __all__ = ["MultiFeedSource", "is_behind"]
 
@@ -74,6 +76,7 @@ class MultiFeedSource(FeedSource):
         retry: RetryPolicy = SOURCE_RETRY,
     ) -> None:
         super().__init__(config, events, clock=clock, push=push, timeouts=timeouts, retry=retry)
+        ca_bundle = bundle_for(config)  # every source trusts what the player trusts
         self.client = SyncClient(
             config.feeds[0],
             self.store,
@@ -82,6 +85,7 @@ class MultiFeedSource(FeedSource):
             retry=retry,
             sleep=self._stop.wait,
             own_validators=True,
+            ca_bundle=ca_bundle,
         )
         self.clients = [self.client] + [
             SyncClient(
@@ -92,6 +96,7 @@ class MultiFeedSource(FeedSource):
                 retry=retry,
                 sleep=self._stop.wait,
                 own_validators=True,
+                ca_bundle=ca_bundle,
             )
             for url in config.mirrors
         ]
@@ -104,7 +109,7 @@ class MultiFeedSource(FeedSource):
         self._base: Content | None = None  # the version on screen, before any alerts overlay
         from signage.feed.emergency import EmergencyReader
 
-        self.emergency = EmergencyReader(self.store, config, self._emit)
+        self.emergency = EmergencyReader(self.store, config, self._emit, tls=self._tls)
 
     def describe(self) -> str:
         return " | ".join(self.config.feeds)
@@ -128,7 +133,12 @@ class MultiFeedSource(FeedSource):
             self._deliver(self.emergency.overlay(cached, self._clock(), fetch=False))
         while not self._stop.is_set():
             self._sync_once()
-            self._woken = self._wake.wait(self.config.poll_s)
+            refused = [r.reason for r in self.results.values() if lacks_space(r.reason)]
+            if refused:  # sync again once space returns, within a minute (as FeedSource)
+                wait_for_space(self.store.root, refused[0], self.config.poll_s, self._wake.wait)
+                self._woken = False
+            else:
+                self._woken = self._wake.wait(self.config.poll_s)
             self._wake.clear()
 
     def _sync_once(self) -> None:

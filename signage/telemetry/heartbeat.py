@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from signage.events import EventLog
 from signage.logs import ErrorTally, area_logger, error_tally
 from signage.telemetry.wire import AUTH_REFUSED_HINT, HEARTBEAT_PATH, HeartbeatReport, parse_time
+from signage.trust import bundle_for
 
 if TYPE_CHECKING:
     import requests
@@ -173,6 +174,7 @@ class Heartbeat:
         tracker: EventTracker | None = None,
         tally: ErrorTally | None = None,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -194,6 +196,7 @@ class Heartbeat:
         self._timeout = timeout_s
         self._tally = tally if tally is not None else error_tally()
         self._session = session  # made on first use: importing requests costs ~75 ms
+        self._verify: str | bool = ca_bundle or True  # ca_file: system CAs + the org's
         self._on_beat = on_beat
         self._clock = clock or (lambda: datetime.now(UTC))
         self._monotonic = monotonic
@@ -274,7 +277,11 @@ class Heartbeat:
         ok = False
         try:
             response = self._session.post(
-                self.url, json=report.to_json(), headers=headers, timeout=self._timeout
+                self.url,
+                json=report.to_json(),
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
             )
             if response.status_code // 100 == 2:
                 ok = True
@@ -397,6 +404,7 @@ def heartbeat_for(
         clock=lambda: datetime.now(UTC),
         audience=config.audience,
         exercise=config.exercise,
+        ca_bundle=bundle_for(config),
     )
 
 

@@ -127,6 +127,7 @@ class EventUplink:
         max_backoff_s: float = 60.0,
         timeout_s: float = 10.0,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._url = hub_url.rstrip("/") + EVENTS_PATH
@@ -141,6 +142,7 @@ class EventUplink:
         self._max_backoff_s = max_backoff_s
         self._timeout_s = timeout_s
         self._session = session
+        self._verify: str | bool = ca_bundle or True  # ca_file: system CAs + the org's
         self._rng = rng
         self._queue: deque[dict[str, Any]] = deque(maxlen=MAX_QUEUED)
         self._wake = threading.Condition()
@@ -336,7 +338,11 @@ class EventUplink:
         body = events_body(events)
         try:
             response = self._session.post(
-                self._url, data=body, headers=headers, timeout=timeout_s or self._timeout_s
+                self._url,
+                data=body,
+                headers=headers,
+                timeout=timeout_s or self._timeout_s,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             self._note_failure(f"hub unreachable: {exc.__class__.__name__}")
@@ -382,4 +388,12 @@ def uplink_for(config: PlayerConfig) -> EventUplink | None:
     hub = config.hub_url
     if hub is None:
         return None
-    return EventUplink(hub, config.hub_token(), config.cache / "uplink", screen=config.screen)
+    from signage.trust import bundle_for
+
+    return EventUplink(
+        hub,
+        config.hub_token(),
+        config.cache / "uplink",
+        screen=config.screen,
+        ca_bundle=bundle_for(config),
+    )

@@ -157,9 +157,11 @@ class HeartbeatReport:
         if not isinstance(data, dict):
             raise ReportError("the heartbeat must be a JSON object")
         try:
-            return check_json(_report_spec(), data, "the heartbeat")
+            report = check_json(_report_spec(), data, "the heartbeat")
         except ValidationError as exc:
             raise ReportError(exc.problems[0].message) from None
+        _refuse_absurd(data, report.screen, report.tags, report.errors)
+        return report
 
 
 @functools.cache
@@ -259,6 +261,34 @@ def _report_spec() -> Spec[HeartbeatReport]:
         title="the heartbeat",
         ignore_unknown=True,
     )
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "version": (0, 2**53),  # versions are whole seconds since 1970: far below 2**53
+    "uptime_s": (0, 10 * 365 * 86400),
+    "rss_mb": (0, 1 << 24),
+    "disk_free_mb": (0, 1 << 40),
+}
+
+
+def _refuse_absurd(
+    data: Mapping[str, Any], screen: str, tags: Sequence[str], errors: Mapping[str, int]
+) -> None:
+    """Refuses values no player sends (negative or 10**30 versions, control characters in
+    ids): stopped at the door, they never reach the database, the fleet view or a terminal."""
+    import unicodedata
+
+    for key, (low, high) in _RANGES.items():
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # absent, or refused by its own type check
+        if not low <= value <= high:
+            raise ReportError(f"'{key}' is out of range ({low:g} to {high:g})")
+    if any(not 0 <= v <= 2**31 for v in errors.values()):
+        raise ReportError("'errors' counts must be between 0 and 2**31")
+    for what, text in (("screen", screen), *(("tags", t) for t in tags)):
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+            raise ReportError(f"'{what}' must not contain control or formatting characters")
 
 
 def parse_time(value: Any, key: str) -> datetime | None:
