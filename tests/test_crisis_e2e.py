@@ -187,3 +187,34 @@ def test_hub_down_emergency_alert_hostile_mirror_and_hub_back(tmp_path: Path) ->
         assert versions == sorted(versions) and versions[-1] == v2
         assert not [e for e in read_log(events) if e["event"] == "alert_cleared"]
         assert served_version(mirror_a) == v2
+
+
+def test_a_running_hub_takes_in_alerts_raised_into_its_mirror(tmp_path: Path) -> None:
+    """A hub that was cut off but not stopped: what was raised into its mirror meanwhile is
+    taken in within seconds and published in a newer version (and a clear there clears)."""
+    from datetime import UTC, datetime
+
+    from signage.feed.emergency import write_alerts
+    from tests.helpers_alerts import make_alert
+
+    feed_key = make_keypair(tmp_path / "keys", "hub.pem")
+    alerts_key = make_keypair(tmp_path / "keys", "alerts.pem")
+    mirror = tmp_path / "mirror"
+    args = ["--mirror", str(mirror), "--alert-key", alerts_key.pubkey]
+    with run_hub(data=tmp_path / "data", root=make_content_root(tmp_path / "root"),
+                 key=feed_key.path, extra_args=args) as hub:  # fmt: skip
+        v1 = hub.version()
+        now = datetime.now(UTC)
+        write_alerts(mirror, alerts_key.key, now, add=[make_alert("corte-red", sent=now)])
+        v2 = hub.wait_version(v1, timeout=20)
+        ids = [
+            a["id"] for a in requests.get(hub.url + "/api/v1/alerts", timeout=5).json()["alerts"]
+        ]
+        assert ids == ["corte-red"]
+        assert served_version(mirror) == v2  # the mirror carries the hub's new version
+        assert [a["id"] for a in json.loads((mirror / "feed.json").read_bytes())["alerts"]] == [
+            "corte-red"
+        ]
+        write_alerts(mirror, alerts_key.key, datetime.now(UTC), clear=["corte-red"])
+        hub.wait_version(v2, timeout=20)
+        assert requests.get(hub.url + "/api/v1/alerts", timeout=5).json()["alerts"] == []

@@ -204,6 +204,7 @@ def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
     taken = mirrors.take_in(hub, dirs, keys, hub.now()) if dirs else 0
     if dirs:
         mirrors.attach(hub, dirs)
+        mirrors.watch(hub, dirs, keys)
     return taken
 
 

@@ -3,17 +3,23 @@ alerts raised into them while the hub was down taken back in.
 
 ``signage serve ... --mirror DIR`` (repeatable): ``attach`` registers a publish listener
 that writes each new version into every DIR with ``signage.feed.mirror.write_version``
-(assets first, manifest pair last, never backwards). ``take_in`` runs once at start-up,
-before the first publish: an ``alerts.json`` found in a DIR that verifies against the hub's
-own key or an ``--alert-key`` and was not taken in before (its serial is above the one
-recorded in ``DATA/emergency-taken.json``) has its alerts raised into the hub's alert store
-and its ``cleared`` ids cleared there, so the hub's next version carries them and no screen
-loses an alert when it moves from the emergency document to the hub's new version.
+(assets first, manifest pair last, never backwards). ``take_in`` runs at start-up, before
+the first publish, before every publish after it (so no version the hub signs drops an
+alert raised in a mirror), and whenever a mirror's ``alerts.json`` changes while the hub
+runs (``watch``: a hub that was only cut off, not stopped, takes in what was raised while
+screens could not reach it, and publishes). An ``alerts.json`` found in a DIR that
+verifies against the hub's own key or an ``--alert-key`` and was not taken in before (its
+serial is above the one recorded in ``DATA/emergency-taken.json``) has its alerts raised
+into the hub's alert store and its ``cleared`` ids cleared there, so the hub's next version
+carries them and no screen loses an alert when it moves from the emergency document to the
+hub's new version.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +31,9 @@ from signage.logs import area_logger
 if TYPE_CHECKING:
     from signage.hub.publishing import FeedSnapshot
     from signage.hub.state import Hub
+    from signage.model import Alert
 
-__all__ = ["attach", "take_in"]
+__all__ = ["attach", "take_in", "watch"]
 
 log = area_logger("hub")
 
@@ -45,6 +52,58 @@ def attach(hub: Hub, dirs: Sequence[Path]) -> None:
                 log.error("mirror %s: version %d not written: %s", dst, snap.version, exc)
 
     hub.on_publish(listener)
+
+
+def watch(
+    hub: Hub, dirs: Sequence[Path], alert_keys: Sequence[str], interval_s: float = 2.0
+) -> threading.Thread:
+    """Takes in emergency documents raised into ``dirs`` while the hub runs (a daemon thread
+    looking at their ``alerts.json`` every ``interval_s``) and publishes when one changed
+    the alerts. Every publish also takes them in first (the hub's alerts provider)."""
+    from signage.feed.emergency import ALERTS_NAME
+
+    provider = hub.alerts_provider
+    lock = threading.Lock()
+
+    def take(now: datetime) -> int:
+        with lock:
+            return take_in(hub, dirs, alert_keys, now)
+
+    if provider is not None:
+
+        def alerts(now: datetime) -> Sequence[Alert]:
+            take(now)
+            return provider(now)
+
+        hub.alerts_provider = alerts
+
+    def stamp() -> list[tuple[int, int]]:
+        out = []
+        for folder in dirs:
+            try:
+                st = (folder / ALERTS_NAME).stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((0, 0))
+        return out
+
+    def loop() -> None:
+        seen = stamp()
+        while True:
+            time.sleep(interval_s)
+            now_stamp = stamp()
+            if now_stamp == seen:
+                continue
+            seen = now_stamp
+            try:
+                if take(hub.now()) and hub.can_sign:
+                    hub.republish("emergency alerts taken in")
+            except Exception:  # the watcher must outlive a bad document or a failed publish
+                log.exception("taking in emergency alerts failed")
+
+    thread = threading.Thread(target=loop, name="hub-mirror-alerts", daemon=True)
+    thread.start()
+    return thread
 
 
 def _taken(data_dir: Path) -> int:
