@@ -31,6 +31,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY",
         help="an alerts-only public key whose alerts.json is relayed too (repeatable)",
     )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted besides the system's",
+    )
     parser.add_argument("--once", action="store_true", help="pull once and exit")
     parser.add_argument(
         "--poll", type=float, default=15.0, metavar="SECONDS", help="seconds between pulls"
@@ -79,12 +85,19 @@ def run(args: argparse.Namespace) -> int:
     cache = args.to / ".mirror-cache"
     key = read_pubkey(args.pubkey) if args.pubkey else _pinned_key(args.source, cache)
     load_public_key(key)  # a bad key is said now
+    bundle = None
+    if args.ca_file is not None:
+        from signage.trust import bundle_path
+
+        cache.mkdir(parents=True, exist_ok=True)
+        bundle = str(bundle_path(args.ca_file, cache))
     puller = MirrorPuller(
         args.source,
         args.to,
         key,
         alert_keys=[read_pubkey(k) for k in args.alert_key],
         cache=cache,
+        ca_bundle=bundle,
     )
     try:
         while True:

@@ -119,6 +119,7 @@ class MirrorPuller:
         alert_keys: keys an ``alerts.json`` may be signed with to be relayed (plus pubkey).
         cache: the private verified cache (default ``dst/.mirror-cache``, which the nginx
             configuration does not serve).
+        ca_bundle: a PEM bundle https is checked against (``--ca-file``, as ``signage sync``).
     """
 
     def __init__(
@@ -129,13 +130,16 @@ class MirrorPuller:
         *,
         alert_keys: Sequence[str] = (),
         cache: Path | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         from signage.feed.store import Store
         from signage.feed.sync import RetryPolicy, SyncClient
 
         self.dst = dst
         self.store = Store(cache or dst / ".mirror-cache")
-        self.client = SyncClient(url, self.store, pubkey, retry=RetryPolicy(attempts=2))
+        self.client = SyncClient(
+            url, self.store, pubkey, retry=RetryPolicy(attempts=2), ca_bundle=ca_bundle
+        )
         self.keys = (*alert_keys, pubkey)
 
     def pull(self, now: datetime) -> MirrorResult:
