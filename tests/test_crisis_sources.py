@@ -401,3 +401,33 @@ def test_a_document_over_a_newer_version_still_gets_a_higher_serial(
     third = write_alerts(folder, alerts_key.key, now, add=[make_alert("c", sent=now)])
     assert third.base_version == v2 and third.serial > second.serial
     assert [a.id for a in third.alerts] == ["c"]  # the older document was over version 1
+
+
+def test_a_stalling_mirror_does_not_hold_up_an_alert_from_another(
+    tmp_path: Path, keys: KeyPair, screen_factory: Callable[..., Screen]
+) -> None:
+    """Every poll the stalling mirror costs the content sync its read timeout, but alerts
+    are read on their own thread, each source at once: the alert comes from the good one
+    while the stalled look is still waiting (here allowed a minute, four times the wait)."""
+    from tests.helpers_feed import Fault
+
+    alerts_key = make_keypair(tmp_path / "alerts", "alerts.pem")
+    root = make_root(tmp_path / "root", n_assets=1)
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    now = datetime.now(UTC)
+    v1 = publish(root, good, keys.key, now=now).version
+    copy_feed(good, bad)
+    write_alerts(bad, alerts_key.key, now, add=[make_alert("cebo", sent=now)])
+    stalls = [Fault("feed.json", "stall"), Fault("alerts.json", "stall")]
+    with serve_folder(bad, stalls) as b, serve_folder(good) as g:
+        screen = Screen(tmp_path / "slow", [b.url, g.url], keys.pubkey, (alerts_key.pubkey,))
+        screen.source.emergency.timeouts = Timeouts(connect=2.0, read=60.0)
+        screen.source.start(screen.on_content, screen.events)
+        try:
+            wait_for(lambda: bool(screen.versions()), timeout=15)
+            assert screen.versions()[-1] == v1
+            write_alerts(good, alerts_key.key, now, add=[make_alert("real", sent=now)])
+            wait_for(lambda: [a.id for a in screen.last().alerts] == ["real"], timeout=15)
+            assert b.requests_for("alerts.json")  # the bad mirror was asked, and stalls
+        finally:
+            screen.source.stop()

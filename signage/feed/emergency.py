@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -192,17 +193,28 @@ class EmergencyReader:
         self.folder = Path(store.root) / "state"
         self.keys = tuple(config.alert_keys) + ((config.pubkey,) if config.pubkey else ())
         self._emit = emit
-        self.transport = Transport(Timeouts(connect=3.0, read=5.0), ssl_context=tls)
+        self.timeouts = Timeouts(connect=3.0, read=5.0)
+        self._tls = tls
+        self._lock = threading.Lock()
+        self._consider_lock = threading.Lock()
+        self._transports: dict[str, Transport] = {}
         self.doc: EmergencyDoc | None = None
         self.source: str | None = None
         self._loaded = False
         self._refused: dict[str, str] = {}
 
     def close(self) -> None:
-        self.transport.close()
+        with self._lock:
+            transports = list(self._transports.values())
+        for transport in transports:
+            transport.close()
 
     def abort(self) -> None:
-        self.transport.abort()
+        """Cuts every look in progress (the source is stopping)."""
+        with self._lock:
+            transports = list(self._transports.values())
+        for transport in transports:
+            transport.abort()
 
     def _load(self) -> None:
         self._loaded = True
@@ -249,35 +261,56 @@ class EmergencyReader:
             log.warning("alerts document from %s refused: %s", url, reason)
             self._emit("alerts_rejected", reason=reason, source=url)
 
-    def fetch(self, urls: Sequence[str]) -> None:
-        """One look at every source's ``alerts.json`` (a missing one is normal)."""
-        from signage.feed.errors import TransportError
+    def fetch(self, urls: Sequence[str], on_taken: Callable[[], object] | None = None) -> None:
+        """One look at every source's ``alerts.json``, one after the other."""
+        for url in urls:
+            self.look(url, on_taken)
+
+    def look(self, feed_url: str, on_taken: Callable[[], object] | None = None) -> bool:
+        """One look at one source's ``alerts.json`` (a missing one is normal); ``True`` when
+        a newer document was taken (``on_taken`` is then called). Each source has its own
+        connection, so a player runs one thread per source: a mirror that stalls or drips
+        bytes holds up only its own looks."""
         from signage.feed.sync import manifest_url
+        from signage.feed.transport import Transport
+
+        base = manifest_url(feed_url).rsplit("/", 1)[0] + "/"
+        with self._lock:
+            transport = self._transports.get(base)
+            if transport is None or transport.aborted:
+                transport = Transport(self.timeouts, ssl_context=self._tls)
+                self._transports[base] = transport
+        got = self._read(base, transport)
+        if got is None:
+            return False
+        with self._consider_lock:
+            taken = self.consider(base, *got)
+        if taken and on_taken is not None:
+            on_taken()
+        return taken
+
+    def _read(self, base: str, transport: Any) -> tuple[bytes, str] | None:
+        got = self._get_pair(base, transport)
+        if got is None:
+            return None
+        try:
+            verify_document(got[0], got[1], self.keys)
+        except FeedError:
+            # Perhaps a write landed between the two requests (signature first, then the
+            # document): fetch both once more, as the feed's sync does.
+            time.sleep(0.3)
+            got = self._get_pair(base, transport) or got
+        return got
+
+    def _get_pair(self, base: str, transport: Any) -> tuple[bytes, str] | None:
+        """``alerts.json`` and its signature from ``base``; ``None`` when absent or down."""
+        from signage.feed.errors import TransportError
         from signage.feed.transport import check_status
 
-        for feed in urls:
-            base = manifest_url(feed).rsplit("/", 1)[0] + "/"
-            got = self._get_pair(base, check_status, TransportError)
-            if got is None:
-                continue
-            data, sig = got
-            try:
-                verify_document(data, sig, self.keys)
-            except FeedError:
-                # Perhaps a write landed between the two requests (signature first, then
-                # the document): fetch both once more, as the feed's sync does.
-                time.sleep(0.3)
-                got = self._get_pair(base, check_status, TransportError) or got
-            self.consider(base, got[0], got[1])
-
-    def _get_pair(
-        self, base: str, check_status: Callable[..., None], transport_error: type[Exception]
-    ) -> tuple[bytes, str] | None:
-        """``alerts.json`` and its signature from ``base``; ``None`` when absent or down."""
         got: list[bytes] = []
         try:
             for name, cap in ((ALERTS_NAME, MAX_DOC_BYTES), (ALERTS_SIG_NAME, MAX_SIG_BYTES)):
-                resp = self.transport.get(base + name, {})
+                resp = transport.get(base + name, {})
                 try:
                     if resp.status == 404:
                         return None
@@ -285,10 +318,10 @@ class EmergencyReader:
                     got.append(resp.read_capped(cap, name))
                 finally:
                     resp.close(reuse=True)
-        except (FeedError, transport_error):
+        except (FeedError, TransportError):
             return None  # the source is down or misbehaves: the content sync reports it
         finally:
-            self.transport.close()
+            transport.close()
         return got[0], got[1].decode("ascii", "replace")
 
     def overlay(

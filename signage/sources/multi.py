@@ -16,7 +16,10 @@ behind (serves an older version than the screen has) is logged at info level and
 
 Beside the content each source may serve an alerts-only document (``alerts.json`` +
 ``alerts.json.sig``, see ``signage.feed.emergency``); the newest one that verifies and is
-bound to the version on screen is laid over the content's alerts before delivery.
+bound to the version on screen is laid over the content's alerts before delivery. Those
+are read every ``poll_s`` on one thread per source, each with its own connection, so a
+source that stalls (the content syncs, or its own alerts document) cannot hold up an
+alert from another.
 
 ``last_source`` names the URL that delivered the version on screen (heartbeat
 ``feed_source``, ``signage status``).
@@ -35,6 +38,7 @@ from signage.events import EventLog
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.logs import area_logger
 from signage.model import Content
+from signage.sources import ContentCallback
 from signage.sources.feed import (
     DEFAULT_TIMEOUTS,
     PUSH_REPROBE_S,
@@ -105,11 +109,21 @@ class MultiFeedSource(FeedSource):
         self._refusals: dict[str, str] = {}
         self._hub_due = 0.0
         self._woken = False
+        self._show_lock = threading.Lock()
         self._hub_back = threading.Event()  # the hub answered a sync: retry push now
         self._base: Content | None = None  # the version on screen, before any alerts overlay
         from signage.feed.emergency import EmergencyReader
 
         self.emergency = EmergencyReader(self.store, config, self._emit, tls=self._tls)
+
+    def start(self, on_content: ContentCallback, events: EventLog | None = None) -> None:
+        super().start(on_content, events)
+        for url in self.config.feeds:  # one per source: a stalled one holds up only itself
+            alerts = threading.Thread(
+                target=self._alerts_loop, args=(url,), name="feed-alerts", daemon=True
+            )
+            self._threads.append(alerts)
+            alerts.start()
 
     def describe(self) -> str:
         return " | ".join(self.config.feeds)
@@ -130,7 +144,7 @@ class MultiFeedSource(FeedSource):
         if cached is not None:
             log.info("playing cached feed version %d while syncing", cached.version)
             self._base = cached
-            self._deliver(self.emergency.overlay(cached, self._clock(), fetch=False))
+            self._show(self._clock())
         while not self._stop.is_set():
             self._sync_once()
             refused = [r.reason for r in self.results.values() if lacks_space(r.reason)]
@@ -174,10 +188,25 @@ class MultiFeedSource(FeedSource):
                 base = self._base = fresh
         if base is None:
             return
-        shown = self.emergency.overlay(base, now, fetch=True, urls=self.config.feeds)
-        if self._content is None or not _same_show(shown, self._content):
-            self._deliver(shown)
+        self._show(now)
         self._stale_check()
+
+    def _show(self, now: datetime) -> None:
+        """Delivers the version on screen with the kept alerts document laid over it, when
+        that differs from what was delivered (either thread)."""
+        with self._show_lock:
+            base = self._base
+            if base is None:
+                return
+            shown = self.emergency.overlay(base, now, fetch=False)
+            if self._content is None or not _same_show(shown, self._content):
+                self._deliver(shown)
+
+    def _alerts_loop(self, url: str) -> None:
+        while not self._stop.is_set():
+            self.emergency.look(url, lambda: self._show(self._clock()))
+            self._show(self._clock())  # a kept document may have expired
+            self._stop.wait(self.config.poll_s)
 
     def _push_loop(self) -> None:
         """``FeedSource``'s push listener, except that a wait between attempts ends as soon
