@@ -9,8 +9,10 @@ clears alerts over the content but cannot change a playlist; mirrors only move f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -429,5 +431,60 @@ def test_a_stalling_mirror_does_not_hold_up_an_alert_from_another(
             write_alerts(good, alerts_key.key, now, add=[make_alert("real", sent=now)])
             wait_for(lambda: [a.id for a in screen.last().alerts] == ["real"], timeout=15)
             assert b.requests_for("alerts.json")  # the bad mirror was asked, and stalls
+        finally:
+            screen.source.stop()
+
+
+@contextlib.contextmanager
+def dripping_server() -> Iterator[str]:
+    """Answers every request with a 200 whose body comes one byte every 0.3 s, for ever:
+    each read is well inside the read timeout, so only a deadline ends such a sync."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+
+    def drip(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+            while not stop.wait(0.3):
+                conn.sendall(b"{")
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_a_dripping_source_is_cut_and_the_others_get_their_turn(
+    tmp_path: Path, keys: KeyPair
+) -> None:
+    root = make_root(tmp_path / "root", n_assets=1)
+    good = tmp_path / "good"
+    v1 = publish(root, good, keys.key, now=datetime.now(UTC)).version
+    with dripping_server() as drip, serve_folder(good) as g:
+        screen = Screen(tmp_path / "s", [drip, g.url], keys.pubkey)
+        screen.source.sync_deadline_s = 1.5
+        screen.source.start(screen.on_content, screen.events)
+        try:
+            wait_for(lambda: bool(screen.versions()), timeout=20)
+            assert screen.versions()[-1] == v1
+            assert screen.source.last_source == g.url
+            assert screen.source.clients[0] is screen.source.client  # replaced, still the hub
+            assert not screen.source.client.transport.aborted
         finally:
             screen.source.stop()

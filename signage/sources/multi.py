@@ -56,6 +56,10 @@ log = area_logger("feed")
 # One quick retry per source and poll: the other sources (and the next poll) cover a failure,
 # and a dead hub must not hold up the mirrors' turn (backoff of seconds would).
 SOURCE_RETRY = RetryPolicy(attempts=2, base_s=0.2, max_s=1.0)
+# A source's sync that runs longer is cut, so one that drips bytes just under the read
+# timeout cannot keep the others from their turn for ever. Nothing is lost: a cut asset
+# download stays in the cache's partial/ and the next sync (from any source) resumes it.
+SYNC_DEADLINE_S = 120.0
 
 
 def is_behind(result: SyncResult, trusted: int) -> bool:
@@ -80,30 +84,11 @@ class MultiFeedSource(FeedSource):
         retry: RetryPolicy = SOURCE_RETRY,
     ) -> None:
         super().__init__(config, events, clock=clock, push=push, timeouts=timeouts, retry=retry)
-        ca_bundle = bundle_for(config)  # every source trusts what the player trusts
-        self.client = SyncClient(
-            config.feeds[0],
-            self.store,
-            config.pubkey or "",
-            timeouts=timeouts,
-            retry=retry,
-            sleep=self._stop.wait,
-            own_validators=True,
-            ca_bundle=ca_bundle,
-        )
-        self.clients = [self.client] + [
-            SyncClient(
-                url,
-                self.store,
-                config.pubkey or "",
-                timeouts=timeouts,
-                retry=retry,
-                sleep=self._stop.wait,
-                own_validators=True,
-                ca_bundle=ca_bundle,
-            )
-            for url in config.mirrors
-        ]
+        self._ca_bundle = bundle_for(config)  # every source trusts what the player trusts
+        self._timeouts, self._retry = timeouts, retry
+        self.client = self._new_client(config.feeds[0])
+        self.clients = [self.client] + [self._new_client(url) for url in config.mirrors]
+        self.sync_deadline_s = SYNC_DEADLINE_S
         self.results: dict[str, SyncResult] = {}
         self.last_source: str | None = None
         self._refusals: dict[str, str] = {}
@@ -115,6 +100,18 @@ class MultiFeedSource(FeedSource):
         from signage.feed.emergency import EmergencyReader
 
         self.emergency = EmergencyReader(self.store, config, self._emit, tls=self._tls)
+
+    def _new_client(self, url: str) -> SyncClient:
+        return SyncClient(
+            url,
+            self.store,
+            self.config.pubkey or "",
+            timeouts=self._timeouts,
+            retry=self._retry,
+            sleep=self._stop.wait,
+            own_validators=True,
+            ca_bundle=self._ca_bundle,
+        )
 
     def start(self, on_content: ContentCallback, events: EventLog | None = None) -> None:
         super().start(on_content, events)
@@ -164,7 +161,7 @@ class MultiFeedSource(FeedSource):
                 return
             if i == 0 and not hub_turn:
                 continue
-            result = client.sync_once(now)
+            result = self._sync_bounded(i, client, now)
             self.results[client.feed_url] = result
             if i == 0:
                 self._hub_due = time.monotonic() + PUSH_SAFETY_POLL_S
@@ -190,6 +187,29 @@ class MultiFeedSource(FeedSource):
             return
         self._show(now)
         self._stale_check()
+
+    def _sync_bounded(self, i: int, client: SyncClient, now: datetime) -> SyncResult:
+        """``client.sync_once``, cut after ``sync_deadline_s`` (the client is then replaced:
+        an aborted one stays aborted)."""
+        watchdog = threading.Timer(self.sync_deadline_s, client.abort)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            result = client.sync_once(now)
+        finally:
+            watchdog.cancel()
+        if client.transport.aborted and not self._stop.is_set():
+            log.warning(
+                "feed %s: sync cut after %.0f s; the other sources go on",
+                client.feed_url,
+                self.sync_deadline_s,
+            )
+            client.close()
+            fresh = self._new_client(client.feed_url)
+            self.clients[i] = fresh
+            if i == 0:
+                self.client = fresh
+        return result
 
     def _show(self, now: datetime) -> None:
         """Delivers the version on screen with the kept alerts document laid over it, when
