@@ -46,6 +46,7 @@ from signage.sources.feed import (
     FeedSource,
 )
 from signage.space import lacks_space, wait_for_space
+from signage.timebase import TimeKeeper
 from signage.trust import bundle_for
 
 __all__ = ["MultiFeedSource", "is_behind"]
@@ -82,8 +83,17 @@ class MultiFeedSource(FeedSource):
         push: bool = True,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = SOURCE_RETRY,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
-        super().__init__(config, events, clock=clock, push=push, timeouts=timeouts, retry=retry)
+        super().__init__(
+            config,
+            events,
+            clock=clock,
+            push=push,
+            timeouts=timeouts,
+            retry=retry,
+            timekeeper=timekeeper,
+        )
         self._ca_bundle = bundle_for(config)  # every source trusts what the player trusts
         self._timeouts, self._retry = timeouts, retry
         self.client = self._new_client(config.feeds[0])
@@ -164,6 +174,11 @@ class MultiFeedSource(FeedSource):
             result = self._sync_bounded(i, client, now)
             self.results[client.feed_url] = result
             if i == 0:
+                # Only the hub's HTTP Date tells the organisation's time; a mirror's is
+                # whatever clock that server has (signage.timebase).
+                told = client.server_date
+                if self.timekeeper is not None and told is not None:
+                    self.timekeeper.observe_http_date(*told)
                 self._hub_due = time.monotonic() + PUSH_SAFETY_POLL_S
                 if result.ok and not self._push_connected:
                     self._hub_back.set()

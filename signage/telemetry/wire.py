@@ -102,6 +102,7 @@ class HeartbeatReport:
     feed_source: str | None = None
     audience: str | None = None
     exercise: bool | None = None
+    clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
 
     @property
     def playing(self) -> str:
@@ -136,6 +137,9 @@ class HeartbeatReport:
             "rss_mb": round(self.rss_mb, 1),
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
+            "clock_offset_s": None
+            if self.clock_offset_s is None
+            else round(self.clock_offset_s, 3),
         }
         for key in ("feed_source", "audience", "exercise"):
             value = getattr(self, key)
@@ -227,6 +231,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             feed_source=v.get("feed_source", None),
             audience=v.get("audience", None),
             exercise=v.get("exercise", None),
+            clock_offset_s=v.get("clock_offset_s", None),
         )
 
     screen = Text(
@@ -256,6 +261,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "feed_source": Field(text(2048)),
             "audience": Field(text(20)),
             "exercise": Field(Nullable(Boolean())),
+            "clock_offset_s": Field(Nullable(Number())),
         },
         build,
         title="the heartbeat",
@@ -268,6 +274,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "uptime_s": (0, 10 * 365 * 86400),
     "rss_mb": (0, 1 << 24),
     "disk_free_mb": (0, 1 << 40),
+    "clock_offset_s": (-10 * 365 * 86400, 10 * 365 * 86400),  # a clock ten years off at most
 }
 
 
