@@ -25,6 +25,7 @@ class SlideKind(enum.StrEnum):
     VIDEO = "video"
     WEB = "web"
     TEXT = "text"
+    DATA = "data"
 
 
 class Fit(enum.StrEnum):
@@ -157,6 +158,51 @@ class TextContent:
     image: str | None = None
 
 
+class Chart(enum.StrEnum):
+    """How a data slide draws its numbers."""
+
+    FIGURE = "figure"
+    BAR = "bar"
+    LINE = "line"
+    TABLE = "table"
+    RINGS = "rings"
+
+
+@dataclass(frozen=True, slots=True)
+class DataContent:
+    """A data slide: a figure, chart or small table drawn from a CSV or JSON file.
+
+    Args:
+        chart: what is drawn.
+        title: the headline; ``tag`` the category pill above it; ``credit`` the source line.
+        label: the column naming each row; ``values``: the numeric column(s) drawn.
+        note: a column of short texts under each ring (``rings``).
+        decimals, unit: how numbers are written (es-CO: ``12.400``, ``5,1``; unit after).
+        decimal_comma: the file writes numbers the es-CO way (``1.240``, ``5,1``).
+        card: the highlighted figure: ``change`` (first to last, in %), ``last``, or text.
+        rows: draw only the last N rows.
+        url, refresh_s: remote data the publisher fetches (screens never do).
+        as_of: the date of remote data (``Datos al …``), set by the publisher.
+    """
+
+    chart: Chart
+    title: str
+    label: str = ""
+    values: tuple[str, ...] = ()
+    note: str | None = None
+    tag: str | None = None
+    credit: str | None = None
+    decimals: int = 0
+    unit: str = ""
+    decimal_comma: bool = True
+    card: str | None = None
+    card_caption: str | None = None
+    rows: int | None = None
+    url: str | None = None
+    refresh_s: float | None = None
+    as_of: date | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Slide:
     """One slide of a playlist, with the playlist's defaults already applied.
@@ -164,8 +210,10 @@ class Slide:
     Args:
         id: unique within its playlist.
         kind: which of image, video, web or text.
-        source: asset path (relative to the content root) for image/video, URL for web,
+        source: asset path (relative to the content root) for image/video and the data file
+            of a data slide (empty while remote data was never fetched), URL for web,
             empty for text.
+        data: what a data slide draws (``None`` for other kinds).
         duration_s: seconds on screen; ``None`` only for a video that plays its own length.
         qr: the QR shown over it (``None``: no QR, including ``qr: false``).
         schedule: when this slide plays, within its playlist's schedule.
@@ -183,11 +231,14 @@ class Slide:
     schedule: Schedule | None = None
     muted: bool = True
     origin: Origin | None = field(default=None, compare=False)
+    data: DataContent | None = None
 
     def assets(self) -> tuple[str, ...]:
         """Asset paths this slide needs from the content root."""
         paths: list[str] = []
         if self.kind in (SlideKind.IMAGE, SlideKind.VIDEO):
+            paths.append(self.source)
+        if self.kind is SlideKind.DATA and self.source:
             paths.append(self.source)
         if self.text is not None and self.text.image:
             paths.append(self.text.image)

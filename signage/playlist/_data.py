@@ -1,0 +1,206 @@
+"""The data slide's fields: which file or URL, which columns, how numbers are written.
+
+``DATA`` is the record under a slide's ``data:`` key. With a content root to check against
+(``ContentContext.check_assets``) it also reads the file (bounded, through
+``signage.safeopen``) and draws nothing but checks everything a screen would: the columns
+the slide names exist, the numbers are numbers. A problem is reported at the key at fault
+(``values:`` for a missing column) with the file's line and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from signage.data.table import DataProblem
+from signage.model import Chart, DataContent
+from signage.playlist._fields import ContentContext, Duration, HttpsUrl, _any_case
+from signage.validation import (
+    INVALID,
+    JSON,
+    Choice,
+    Context,
+    Field,
+    Integer,
+    Invalid,
+    Record,
+    Spec,
+    Text,
+    Values,
+    YNode,
+    YScalar,
+    YSeq,
+    expect_scalar,
+    kind_of,
+)
+
+DATA_EXTENSIONS = (".csv", ".json")
+MIN_REFRESH_S = 60.0
+COLUMN = Text(max_len=80)
+
+
+class DataFile(Spec[str]):
+    """A ``.csv`` or ``.json`` file under the content root (path checks like an asset's)."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> str | Invalid:
+        s = expect_scalar(node, ctx, "the path of a .csv or .json file under the content root")
+        if isinstance(s, Invalid):
+            return s
+        if not isinstance(s.value, str) or not s.value.strip():
+            return ctx.error(node, f"expected the path of a data file, found {kind_of(s)}")
+        text = s.value.strip()
+        if "://" in text:
+            return ctx.error(node, f"{text!r} is a URL; write it as 'url:' (the hub fetches it)")
+        rel = Path(text)
+        if rel.is_absolute() or text.startswith("~") or ".." in rel.parts:
+            return ctx.error(
+                node, f"{text!r} must be a path inside the content root, e.g. assets/datos/x.csv"
+            )
+        if rel.suffix.lower() not in DATA_EXTENSIONS:
+            return ctx.error(node, f"{text!r} is not a data file; accepted files: .csv, .json")
+        if isinstance(ctx, ContentContext) and ctx.check_assets:
+            full = ctx.root / rel
+            if not full.is_file():
+                return ctx.error(node, f"data file {text!r} does not exist under {ctx.root}")
+        return rel.as_posix()
+
+    def schema(self) -> JSON:
+        exts = "|".join(_any_case(e.lstrip(".")) for e in DATA_EXTENSIONS)
+        out: JSON = {
+            "type": "string",
+            "pattern": r"^\s*(?![/~])(?!.*(^|/)\.\.(/|$)).+\.(" + exts + r")\s*$",
+        }
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class Columns(Spec[tuple[str, ...]]):
+    """One column name or a list of 1 to 6 of them."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def convert(self, node: YNode, ctx: Context) -> tuple[str, ...] | Invalid:
+        items = node.items if isinstance(node, YSeq) else (node,)
+        if not items:
+            return ctx.error(node, "no columns listed; name the column(s) holding the numbers")
+        if len(items) > 6:
+            return ctx.error(node, f"{len(items)} value columns; a chart draws at most 6")
+        out: list[str] = []
+        for item in items:
+            one = COLUMN.convert(item, ctx)
+            if isinstance(one, Invalid):
+                return one
+            out.append(one)
+        return tuple(out)
+
+    def schema(self) -> JSON:
+        one = COLUMN.schema()
+        out: JSON = {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 6}]}
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+class NumberStyle(Spec[bool]):
+    """``es-CO`` (``1.240``, ``5,1``: the default) or ``plain`` (``1240``, ``5.1``)."""
+
+    def convert(self, node: YNode, ctx: Context) -> bool | Invalid:
+        if isinstance(node, YScalar) and node.value in ("es-CO", "plain"):
+            return node.value == "es-CO"
+        return ctx.error(node, f"expected es-CO or plain, found {kind_of(node)}")
+
+    def schema(self) -> JSON:
+        return {
+            "enum": ["es-CO", "plain"],
+            "description": "how the file writes numbers: es-CO 1.240 and 5,1; plain 1240 and 5.1",
+        }
+
+
+def _build_data(v: Values, ctx: Context) -> DataContent | Invalid:
+    title: str | None = v.get("title", None)
+    chart: Chart | None = v.get("chart", None)
+    label: str | None = v.get("label", None)
+    values: tuple[str, ...] | None = v.get("values", None)
+    file: str | None = v.get("file", None)
+    url: str | None = v.get("url", None)
+    if v.written("file") == v.written("url"):
+        return ctx.error(
+            v.node, "data needs one of 'file' (a .csv or .json in the content root) or 'url'"
+        )
+    if v.written("refresh") and not v.written("url"):
+        ctx.warn(v.at("refresh"), "'refresh' only matters for 'url' data; remove it")
+    refresh: float | None = v.get("refresh", None)
+    if refresh is not None and refresh < MIN_REFRESH_S:
+        return ctx.error(v.at("refresh"), "refresh at most once a minute (write 1m or more)")
+    if title is None or chart is None or label is None or values is None:
+        return INVALID
+    if file is None and url is None:
+        return INVALID
+    data = DataContent(
+        chart=chart,
+        title=title,
+        label=label,
+        values=values,
+        note=v.get("note", None),
+        tag=v.get("tag", None),
+        credit=v.get("source", None),
+        decimals=v.get("decimals", 0),
+        unit=v.get("unit", ""),
+        decimal_comma=v.get("numbers", True),
+        card=v.get("card", None),
+        card_caption=v.get("card_caption", None),
+        rows=v.get("rows", None),
+        url=url,
+        refresh_s=(refresh or 3600.0) if url else None,
+    )
+    if file is not None and isinstance(ctx, ContentContext) and ctx.check_assets:
+        from signage.data.files import load_series
+
+        try:
+            load_series(ctx.root / file, ctx.root, file, data)
+        except DataProblem as exc:
+            key = exc.key if exc.key and v.written(exc.key) else "file"
+            return ctx.error(v.at(key), str(exc))
+    return data
+
+
+DATA: Record[DataContent] = Record(
+    {
+        "file": Field(DataFile(), description="a .csv or .json file under the content root"),
+        "url": Field(
+            HttpsUrl(),
+            description="https data fetched by the hub or 'signage publish' (never by screens); "
+            "the host must be on the allow-list",
+        ),
+        "refresh": Field(Duration(), description="how often the publisher fetches 'url' (1h)"),
+        "chart": Field(
+            Choice(Chart),
+            required=True,
+            description="figure, bar, line, table or rings (percent gauges)",
+        ),
+        "title": Field(Text(max_len=160), required=True, description="the headline"),
+        "tag": Field(Text(max_len=40), description="the category pill above the title"),
+        "source": Field(Text(max_len=160), description="the source line at the bottom"),
+        "label": Field(COLUMN, required=True, description="the column naming each row"),
+        "values": Field(Columns(), required=True, description="the column(s) with the numbers"),
+        "note": Field(COLUMN, description="a column of short texts under each ring"),
+        "numbers": Field(NumberStyle()),
+        "decimals": Field(Integer(minimum=0, maximum=3), description="decimals shown (0)"),
+        "unit": Field(Text(max_len=12), description="written after each number, e.g. %"),
+        "card": Field(
+            Text(max_len=24),
+            description="the highlighted figure: change (first to last, %), last, total, "
+            "or a text such as '90 %'",
+        ),
+        "card_caption": Field(Text(max_len=120), description="the words under the figure"),
+        "rows": Field(Integer(minimum=1, maximum=50), description="draw only the last N rows"),
+    },
+    _build_data,
+    title="a data slide",
+    description="A figure, chart or small table drawn by the player from data.",
+    extra_schema={"oneOf": [{"required": ["file"]}, {"required": ["url"]}]},
+)
