@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from signage.data.table import MAX_DATA_BYTES, DataProblem, Series, parse_table, series_of
+from signage.data.table import (
+    MAX_DATA_BYTES,
+    DataProblem,
+    Series,
+    parse_csv,
+    parse_json,
+    parse_table,
+    series_of,
+)
 from signage.model import DataContent
 from signage.safeopen import UnsafeFile, opened_inside
 
@@ -30,9 +38,19 @@ def read_bounded(path: Path, root: Path, name: str) -> bytes:
         raise DataProblem(f"{name}: cannot read it ({exc.strerror or exc})") from None
 
 
-def series_from_bytes(raw: bytes, name: str, data: DataContent) -> Series:
-    """What ``data`` draws from the file's bytes; DataProblem saying what is wrong and where."""
-    table = parse_table(raw, name)
+def series_from_bytes(
+    raw: bytes, name: str, data: DataContent, *, kind: str | None = None
+) -> Series:
+    """What ``data`` draws from the file's bytes; DataProblem saying what is wrong and where.
+
+    ``kind``: ``csv`` or ``json`` when known (a fetched body), else guessed from ``name``.
+    """
+    if kind == "json":
+        table = parse_json(raw, name)
+    elif kind == "csv":
+        table = parse_csv(raw, name)
+    else:
+        table = parse_table(raw, name)
     return series_of(
         table,
         label=data.label,
