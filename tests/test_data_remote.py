@@ -197,9 +197,11 @@ def _endless_server(cert: tuple[Path, Path], announce: bool) -> Iterator[int]:
 def test_a_one_gigabyte_body_is_refused_after_at_most_a_megabyte(
     tmp_path: Path, ca: Any, announce: bool
 ) -> None:
-    with _endless_server(server_cert(tmp_path / "pki", ca), announce) as port:
-        with pytest.raises(FetchError, match="more than|larger than") as info:
-            fetch(f"https://127.0.0.1:{port}/datos.csv", context=tls_context(ca.pem))
+    with (
+        _endless_server(server_cert(tmp_path / "pki", ca), announce) as port,
+        pytest.raises(FetchError, match=r"more than|larger than") as info,
+    ):
+        fetch(f"https://127.0.0.1:{port}/datos.csv", context=tls_context(ca.pem))
     assert "1048576 bytes" in str(info.value)
 
 
@@ -251,7 +253,7 @@ def test_the_hub_fetches_reports_keeps_the_last_good_and_pushes_new_data(
         status = requests.get(hub.url + "/api/v1/feed", timeout=5).json()
         assert status["last_error"] is None
         first = status["version"]
-        slide, blob = _served(hub.feed_dir)
+        _, blob = _served(hub.feed_dir)
         assert blob == GOOD.encode()
         # The source answers a login page: refused, reported, the last good data stays.
         answers.type, answers.body = "text/html", b"<form>Ingrese</form>"
