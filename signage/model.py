@@ -256,6 +256,25 @@ class Overlays:
 
 
 @dataclass(frozen=True, slots=True)
+class TickerFeed:
+    """News for the ticker from an RSS 2.0 or Atom feed, fetched by the publisher.
+
+    Args:
+        url: the feed (https, on the allow-list).
+        count: at most this many headlines, newest first.
+        max_age_s: headlines older than this are left out (``None``: any age).
+        refresh_s: how often the publisher fetches it.
+        position: where its headlines go among the playlist's written ones.
+    """
+
+    url: str
+    count: int = 5
+    max_age_s: float | None = None
+    refresh_s: float = 1800.0
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Playlist:
     """A named, ordered list of slides for the screens whose tags it names.
 
@@ -264,6 +283,8 @@ class Playlist:
         tags: screens with any of these tags play it; ``None`` means every screen.
         ticker: headlines for the ticker overlay.
         orientation: the screens it is drawn for; a screen plays only what fits it.
+        ticker_feeds: RSS/Atom news the publisher turns into ``ticker`` headlines (never
+            fetched by screens; not part of the feed, which carries the headlines).
     """
 
     id: str
@@ -276,6 +297,7 @@ class Playlist:
     attribution: Attribution = Attribution()
     origin: Origin | None = field(default=None, compare=False)
     orientation: Orientation = Orientation.BOTH
+    ticker_feeds: tuple[TickerFeed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -278,3 +278,80 @@ def test_the_hub_fetches_reports_keeps_the_last_good_and_pushes_new_data(
         assert pushed.version() > first
         assert _served(hub.feed_dir)[1] == answers.body
         assert requests.get(hub.url + "/api/v1/feed", timeout=5).json()["last_error"] is None
+
+
+# ----------------------------------------------------------------------------- ticker news
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Intranet OAI</title>
+<item><title>Nueva versión de la intranet</title><pubDate>Fri, 27 Nov 2026 09:00:00 -0500</pubDate></item>
+<item><title><![CDATA[Firma <b>digital</b> en todas las dependencias]]></title><pubDate>Sat, 28 Nov 2026 08:00:00 -0500</pubDate></item>
+<item><title>Noticia vieja</title><pubDate>Mon, 02 Nov 2026 09:00:00 -0500</pubDate></item>
+<item><title>Mantenimiento del correo el domingo</title><pubDate>Thu, 26 Nov 2026 18:00:00 -0500</pubDate></item>
+</channel></rss>
+"""  # noqa: E501
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Noticias</title><id>urn:x</id>
+<updated>2026-11-28T10:00:00Z</updated>
+<entry><title>Atom: jornada de ciberseguridad</title><id>urn:1</id><updated>2026-11-28T10:00:00Z</updated></entry>
+</feed>
+"""  # noqa: E501
+
+NEWS_PLAYLIST = """\
+name: Noticias
+ticker:
+  - "Mesa de ayuda: extensión 4444"
+  - feed: {url}
+    count: 2
+    max_age: 7d
+  - "La OAI nunca te pedirá tu contraseña"
+slides:
+  - id: bienvenida
+    text:
+      title: Hola
+"""
+
+
+def _ticker(out: Path) -> list[str]:
+    return json.loads((out / "feed.json").read_bytes())["playlists"][0]["ticker"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "ctype"), [(RSS, "application/rss+xml"), (ATOM, "application/atom+xml")]
+)
+def test_ticker_news_from_a_real_rss_or_atom_server_newest_first_counted_and_aged(
+    tmp_path: Path, ca: Any, doc: str, ctype: str
+) -> None:
+    answers = Answers()
+    answers.type, answers.body = ctype, doc.encode()
+    with https_server(server_cert(tmp_path / "pki", ca), {"/noticias": answers}) as (port, _):
+        url = f"https://127.0.0.1:{port}/noticias"
+        root = tmp_path / "root"
+        (root / "playlists").mkdir(parents=True)
+        (root / "playlists" / "n.yaml").write_text(NEWS_PLAYLIST.format(url=url))
+        out = tmp_path / "feed"
+        remote = RemoteData(tmp_path / "datos", ca_file=ca.pem)
+        result = publish(root, out, None, now=T0, remote=remote)
+        assert result.data_problems == ()
+        first = _ticker(out)
+        # The source breaks: a 500, then an HTML page: the last good headlines stay.
+        for status, kind, body, reason in (
+            (500, ctype, b"x", "answered 500"),
+            (200, "text/html", b"<h1>login</h1>", "answered an HTML page"),
+            (200, ctype, b"<html><body>no feed</body></html>", "not an RSS or Atom feed"),
+        ):
+            answers.status, answers.type, answers.body = status, kind, body
+            remote.force_next()
+            result = publish(root, out, None, now=T0 + timedelta(hours=1), remote=remote)
+            assert len(result.data_problems) == 1 and reason in result.data_problems[0]
+            assert _ticker(out) == first
+    if doc is RSS:
+        assert first == [
+            "Mesa de ayuda: extensión 4444",
+            "Firma digital en todas las dependencias",  # the newest, tags dropped
+            "Nueva versión de la intranet",  # count 2; the 2 Nov one is older than 7 days
+            "La OAI nunca te pedirá tu contraseña",
+        ]
+    else:
+        assert first[1] == "Atom: jornada de ciberseguridad"
+        assert len(first) == 3

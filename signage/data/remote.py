@@ -37,7 +37,7 @@ from signage.data.files import series_from_bytes
 from signage.data.table import MAX_DATA_BYTES, DataProblem
 from signage.durable import write_atomic
 from signage.logs import area_logger
-from signage.model import DEFAULT_TIMEZONE, DataContent, Playlist, Slide
+from signage.model import DEFAULT_TIMEZONE, DataContent, Playlist, Slide, TickerFeed
 
 
 class _Loaded(Protocol):
@@ -56,6 +56,11 @@ ASSET_FOLDER = "datos-remotos"
 DEFAULT_TIMEOUT_S = 10.0
 _CHUNK = 64 * 1024
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "text/tab-separated-values"})
+_NEWS_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
+     "text/xml"}
+)  # fmt: skip
+_NEWS_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8"
 
 
 class FetchError(Exception):
@@ -79,10 +84,12 @@ def fetch(
     context: ssl.SSLContext,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_bytes: int = MAX_DATA_BYTES,
+    news: bool = False,
 ) -> tuple[bytes, str]:
-    """The body of ``url`` and its kind (``csv`` or ``json``); FetchError saying why not.
+    """The body of ``url`` and its kind (``csv``, ``json`` or ``news``); FetchError saying why.
 
-    Only https; no redirects; status 200; a CSV, plain-text or JSON content type; at most
+    Only https; no redirects; status 200; a CSV, plain-text or JSON content type (with
+    ``news``: an RSS, Atom or XML one); at most
     ``max_bytes`` bytes; the whole exchange within about ``timeout_s`` seconds.
     """
     parts = urlsplit(url)
@@ -101,7 +108,7 @@ def fetch(
             "GET",
             path,
             headers={
-                "Accept": "text/csv, application/json;q=0.9, text/plain;q=0.5",
+                "Accept": _NEWS_ACCEPT if news else "text/csv, application/json;q=0.9",
                 "User-Agent": "signage-publisher",
             },
         )
@@ -111,7 +118,7 @@ def fetch(
             raise FetchError(f"{url}: redirects to {where[:200]}; give the final https URL")
         if resp.status != 200:
             raise FetchError(f"{url}: the server answered {resp.status} {resp.reason}")
-        kind = _kind_of(url, resp.getheader("Content-Type", ""))
+        kind = _kind_of(url, resp.getheader("Content-Type", ""), news=news)
         length = resp.getheader("Content-Length")
         if length is not None and length.isdigit() and int(length) > max_bytes:
             raise FetchError(
@@ -141,8 +148,12 @@ def fetch(
         conn.close()
 
 
-def _kind_of(url: str, content_type: str) -> str:
+def _kind_of(url: str, content_type: str, *, news: bool = False) -> str:
     mime = content_type.split(";", 1)[0].strip().lower()
+    if news and mime in _NEWS_TYPES:
+        return "news"
+    if news and mime not in ("text/html", "application/xhtml+xml"):
+        raise FetchError(f"{url}: the server answered {mime or 'no content type'}, not RSS/Atom")
     if mime == "application/json" or mime.endswith("+json"):
         return "json"
     if mime in _CSV_TYPES:
@@ -188,6 +199,14 @@ def _read_meta(path: Path, url: str) -> _Meta:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return _Meta(url=url)
+
+
+def _read_news(path: Path) -> dict[str, object]:
+    try:
+        raw = json.loads(path.read_bytes()[: 256 * 1024])
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def url_key(url: str) -> str:
@@ -276,7 +295,54 @@ class RemoteData:
 
     def _playlist(self, playlist: Playlist, now: datetime, files: dict[str, Path]) -> Playlist:
         slides = tuple(self._slide(s, now, files) for s in playlist.slides)
-        return playlist if slides == playlist.slides else replace(playlist, slides=slides)
+        if slides != playlist.slides:
+            playlist = replace(playlist, slides=slides)
+        if not playlist.ticker_feeds:
+            return playlist
+        news = {f.position: self._news(f, now) for f in playlist.ticker_feeds}
+        written = iter(playlist.ticker)
+        ticker: list[str] = []
+        for i in range(len(playlist.ticker) + len(news)):
+            ticker.extend(news[i] if i in news else (next(written),))
+        return replace(playlist, ticker=tuple(ticker))
+
+    def _news(self, feed: TickerFeed, now: datetime) -> list[str]:
+        """The feed's last good headlines, fetched first when due."""
+        from signage.data.news import headlines
+
+        url = feed.url
+        self._schedule[url] = min(feed.refresh_s, self._schedule.get(url, feed.refresh_s))
+        path = self.folder / f"{url_key(url)}.news.json"
+        kept = _read_news(path)
+        checked = kept.get("checked_at")
+        due = not isinstance(checked, str) or now - datetime.fromisoformat(checked) >= timedelta(
+            seconds=feed.refresh_s
+        )
+        if due or self._force:
+            kept["checked_at"] = now.isoformat()
+            try:
+                body, _ = (
+                    self._fetcher(url)
+                    if self._fetcher is not None
+                    else fetch(
+                        url,
+                        context=tls_context(self._ca_file),
+                        timeout_s=self._timeout_s,
+                        news=True,
+                    )
+                )
+                max_age = timedelta(seconds=feed.max_age_s) if feed.max_age_s else None
+                found = headlines(body, url, count=feed.count, max_age=max_age, now=now)
+                kept["headlines"], kept["good_at"], kept["error"] = found, now.isoformat(), None
+                log.info("ticker news fetched: %s (%d headlines)", url, len(found))
+            except (FetchError, DataProblem) as exc:
+                kept["error"] = str(exc)
+                log.warning("ticker news refused: %s", exc)
+            write_atomic(path, json.dumps(kept, ensure_ascii=False).encode())
+        if isinstance(kept.get("error"), str):
+            self.problems[url] = str(kept["error"])
+        lines = kept.get("headlines")
+        return [str(h) for h in lines[: feed.count]] if isinstance(lines, list) else []
 
     def _slide(self, slide: Slide, now: datetime, files: dict[str, Path]) -> Slide:
         data = slide.data

@@ -9,10 +9,11 @@ the slide names exist, the numbers are numbers. A problem is reported at the key
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from signage.data.table import DataProblem
-from signage.model import Chart, DataContent
+from signage.model import Chart, DataContent, TickerFeed
 from signage.playlist._fields import ContentContext, Duration, HttpsUrl, _any_case
 from signage.validation import (
     INVALID,
@@ -26,6 +27,7 @@ from signage.validation import (
     Spec,
     Text,
     Values,
+    YMap,
     YNode,
     YScalar,
     YSeq,
@@ -204,3 +206,62 @@ DATA: Record[DataContent] = Record(
     description="A figure, chart or small table drawn by the player from data.",
     extra_schema={"oneOf": [{"required": ["file"]}, {"required": ["url"]}]},
 )
+
+
+# ----------------------------------------------------------------------------- ticker news
+
+
+class Age(Spec[float]):
+    """An age in days or hours: ``7d``, ``48h`` (seconds)."""
+
+    def convert(self, node: YNode, ctx: Context) -> float | Invalid:
+        text = str(node.value).strip().lower() if isinstance(node, YScalar) else ""
+        match = re.fullmatch(r"(\d{1,4})\s*([dh])", text)
+        if match is None or int(match.group(1)) == 0:
+            return ctx.error(node, f"expected an age such as 7d or 48h, found {kind_of(node)}")
+        return int(match.group(1)) * (86400.0 if match.group(2) == "d" else 3600.0)
+
+    def schema(self) -> JSON:
+        return {"type": "string", "pattern": r"^\s*[0-9]{1,4}\s*[dDhH]\s*$"}
+
+
+def _build_ticker_feed(v: Values, ctx: Context) -> TickerFeed | Invalid:
+    url: str | None = v.get("feed", None)
+    if url is None:
+        return INVALID
+    refresh: float = v.get("refresh", 1800.0)
+    if refresh < MIN_REFRESH_S:
+        return ctx.error(v.at("refresh"), "refresh at most once a minute (write 1m or more)")
+    return TickerFeed(
+        url=url, count=v.get("count", 5), max_age_s=v.get("max_age", None), refresh_s=refresh
+    )
+
+
+TICKER_FEED: Record[TickerFeed] = Record(
+    {
+        "feed": Field(
+            HttpsUrl(),
+            required=True,
+            description="an RSS 2.0 or Atom feed (https, on the allow-list), fetched by the "
+            "hub or 'signage publish', never by screens",
+        ),
+        "count": Field(Integer(minimum=1, maximum=20), description="at most this many (5)"),
+        "max_age": Field(Age(), description="leave out older news: 3d, 48h"),
+        "refresh": Field(Duration(), description="how often it is fetched (30m)"),
+    },
+    _build_ticker_feed,
+    title="news for the ticker",
+)
+HEADLINE = Text(max_len=300)
+
+
+class TickerItem(Spec[str | TickerFeed]):
+    """A headline, or ``{feed: URL, count, max_age, refresh}``: news from an RSS/Atom feed."""
+
+    def convert(self, node: YNode, ctx: Context) -> str | TickerFeed | Invalid:
+        if isinstance(node, YMap):
+            return TICKER_FEED.convert(node, ctx)
+        return HEADLINE.convert(node, ctx)
+
+    def schema(self) -> JSON:
+        return {"anyOf": [HEADLINE.schema(), TICKER_FEED.schema()]}

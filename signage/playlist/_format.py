@@ -31,10 +31,11 @@ from signage.model import (
     SlideKind,
     TextContent,
     Theme,
+    TickerFeed,
     Transition,
     Weekday,
 )
-from signage.playlist._data import DATA
+from signage.playlist._data import DATA, TickerItem
 from signage.playlist._fields import (
     IMAGE_TYPES,
     VIDEO_TYPES,
@@ -462,6 +463,7 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
         )
     if not ok or name is None:
         return INVALID
+    ticker: tuple[str | TickerFeed, ...] = v.get("ticker", ())
     return Playlist(
         id="",
         name=name,
@@ -469,7 +471,10 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
         tags=v.get("tags", None),
         schedule=schedule,
         overlays=v.get("overlays", Overlays()),
-        ticker=v.get("ticker", ()),
+        ticker=tuple(t for t in ticker if isinstance(t, str)),
+        ticker_feeds=tuple(
+            replace(t, position=i) for i, t in enumerate(ticker) if not isinstance(t, str)
+        ),
         attribution=v.get("attribution", Attribution()),
         origin=Origin(ctx.path, v.node.line, v.node.col),
         orientation=v.get("orientation", Orientation.BOTH),
@@ -508,8 +513,9 @@ PLAYLIST: Record[Playlist] = Record(
         "schedule": Field(SCHEDULE, description="when the whole playlist plays"),
         "overlays": Field(OVERLAYS),
         "ticker": Field(
-            ListOf(Text(max_len=300), max_items=50),
-            description="headlines scrolling in the ticker overlay",
+            ListOf(TickerItem(), max_items=50),
+            description="headlines scrolling in the ticker overlay; an item {feed: URL, "
+            "count, max_age} brings news from an RSS/Atom feed (fetched by the publisher)",
         ),
         "attribution": Field(ATTRIBUTION),
         "slides": Field(
