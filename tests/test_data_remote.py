@@ -313,7 +313,8 @@ slides:
 
 
 def _ticker(out: Path) -> list[str]:
-    return json.loads((out / "feed.json").read_bytes())["playlists"][0]["ticker"]
+    ticker: list[str] = json.loads((out / "feed.json").read_bytes())["playlists"][0]["ticker"]
+    return ticker
 
 
 @pytest.mark.parametrize(
