@@ -182,6 +182,8 @@ class DataContent:
         card: the highlighted figure: ``change`` (first to last, in %), ``last``, or text.
         rows: draw only the last N rows.
         url, refresh_s: remote data the publisher fetches (screens never do).
+        scans: the hub's own QR scan count: a slide id of the playlist, ``playlist`` or
+            ``all``, over ``period`` (``month``, ``week`` or ``Nd``).
         as_of: the date of remote data (``Datos al …``), set by the publisher.
     """
 
@@ -201,6 +203,8 @@ class DataContent:
     url: str | None = None
     refresh_s: float | None = None
     as_of: date | None = None
+    scans: str | None = None
+    period: str = "month"
 
 
 @dataclass(frozen=True, slots=True)

@@ -356,3 +356,77 @@ def test_ticker_news_from_a_real_rss_or_atom_server_newest_first_counted_and_age
     else:
         assert first[1] == "Atom: jornada de ciberseguridad"
         assert len(first) == 3
+
+
+# ----------------------------------------------------------------------------- scans
+
+SURVEY = "https://encuestas.example.gov.co/satisfaccion"
+SCANS_YAML = f"""\
+name: Lobby con encuesta
+defaults:
+  duration: 5s
+slides:
+  - id: encuesta
+    text:
+      title: "¿Cómo te fue con la nueva intranet?"
+    qr: {{url: "{SURVEY}", caption: Escanea y opina, track: true}}
+  - id: gracias
+    data:
+      scans: encuesta
+      chart: figure
+      title: "Gracias por opinar"
+      card_caption: "personas opinaron este mes — gracias"
+"""
+
+
+def test_a_slide_says_how_many_people_scanned_the_survey_this_month(tmp_path: Path) -> None:
+    import requests
+
+    from signage.data import parse_table, series_of
+    from signage.data.drawing import plan
+    from signage.model import Chart, DataContent, Theme
+    from signage.qr import track_code
+    from tests.helpers_hub import make_content_root, run_hub
+
+    root = make_content_root(tmp_path / "root", SCANS_YAML)
+    with run_hub(data=tmp_path / "hubdata", root=root) as hub:
+        auth = {"Authorization": f"Bearer {hub.token}"}
+        slide, blob = _served_slide(hub.feed_dir, "gracias")
+        assert blob is not None and blob.endswith(b",0\n")  # nobody yet
+        code = track_code("lobby", "encuesta", SURVEY)
+        for screen in ("lobby-1", "lobby-1", "sala-2"):
+            r = requests.get(f"{hub.url}/q/{code}?s={screen}", allow_redirects=False, timeout=5)
+            assert r.status_code == 302
+        done = requests.post(hub.url + "/api/v1/data/refresh", headers=auth, timeout=15).json()
+        assert done["problems"] == []
+        slide, blob = _served_slide(hub.feed_dir, "gracias")
+    assert blob is not None
+    table = parse_table(blob, slide["source"])
+    series = series_of(table, label="periodo", values=["personas"])
+    assert series.values == ((3.0,),)
+    caption = slide["data"]["card_caption"]
+    data = DataContent(
+        chart=Chart.FIGURE, title="Gracias", label="periodo", values=("personas",),
+        card_caption=caption,
+    )  # fmt: skip
+    drawing = plan(data, series, Theme(), 1920, 1080, lambda t, px, w: len(t) * px * 0.55)
+    assert drawing.texts("figure") == ["3"]
+    assert drawing.texts("caption") == ["personas opinaron este mes — gracias"]
+
+
+def _served_slide(out: Path, slide_id: str) -> tuple[dict[str, Any], bytes | None]:
+    manifest = json.loads((out / "feed.json").read_bytes())
+    slide = next(s for s in manifest["playlists"][0]["slides"] if s["id"] == slide_id)
+    if not slide["source"]:
+        return slide, None
+    return slide, (out / "assets" / manifest["assets"][slide["source"]]["sha256"]).read_bytes()
+
+
+def test_signage_publish_says_only_the_hub_counts_scans(tmp_path: Path) -> None:
+    from tests.helpers_hub import make_content_root
+
+    root = make_content_root(tmp_path / "root", SCANS_YAML)
+    result = publish(root, tmp_path / "feed", None, now=T0)
+    assert result.data_problems == (
+        "scans: only the hub counts QR scans; publish this content from the hub",
+    )

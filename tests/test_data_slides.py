@@ -281,3 +281,13 @@ def test_theme_colours_come_from_the_theme() -> None:
     pink = Theme(accent="#ff00aa")
     drawing = plan(BARS, s, pink, 1920, 1080, fixed_measure)
     assert drawing.boxes("bar")[-1].colour == "#ff00aa"  # the latest bar is highlighted
+
+
+def test_scans_of_a_slide_that_is_not_in_the_playlist_is_refused(tmp_path: Path) -> None:
+    root = ContentRoot(tmp_path)
+    body = (
+        "- id: gracias\n  data:\n    scans: encuestaa\n    chart: figure\n"
+        "    title: Gracias\n"
+    )
+    _, problems = _playlist(root, body)
+    assert problems == ["3: scans: no slide 'encuestaa' in this playlist (or all, playlist)"]

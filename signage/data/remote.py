@@ -33,6 +33,7 @@ from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from signage.data.drawing import MONTHS
 from signage.data.files import series_from_bytes
 from signage.data.table import MAX_DATA_BYTES, DataProblem
 from signage.durable import write_atomic
@@ -164,6 +165,8 @@ def _kind_of(url: str, content_type: str, *, news: bool = False) -> str:
 
 
 Fetcher = Callable[[str], tuple[bytes, str]]
+ScanCounter = Callable[[str | None, str | None, datetime], int]
+"""``(playlist or None, slide or None, since) -> scans``: the hub's own QR scan count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +242,7 @@ class RemoteData:
         self.problems: dict[str, str] = {}
         self._schedule: dict[str, float] = {}  # url -> refresh seconds, from the last apply
         self._force = False
+        self.scan_counter: ScanCounter | None = None
 
     # ------------------------------------------------------------------ fetching
     def _fetch(self, url: str) -> tuple[bytes, str]:
@@ -256,12 +260,43 @@ class RemoteData:
         path = self._paths(url)[1].with_suffix(f".{meta.kind}")
         return path if path.is_file() else None
 
+    def _count(self, source: str, now: datetime) -> tuple[bytes, str]:
+        """``scans:PLAYLIST/SCOPE?PERIOD`` as a one-row CSV (``periodo,personas``)."""
+        if self.scan_counter is None:
+            raise FetchError(
+                "scans: only the hub counts QR scans; publish this content from the hub"
+            )
+        where, _, period = source.removeprefix("scans:").partition("?")
+        playlist, _, scope = where.partition("/")
+        local = now.astimezone(self._zone)
+        if period == "month":
+            since, label = (
+                local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                (f"{MONTHS[local.month - 1]} de {local.year}"),
+            )
+        elif period == "week":
+            start = local - timedelta(days=local.weekday())
+            since = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            label = "esta semana"
+        else:
+            days = int(period.removesuffix("d") or 30)
+            since, label = now - timedelta(days=days), f"últimos {days} días"
+        try:
+            n = self.scan_counter(
+                None if scope == "all" else playlist,
+                None if scope in ("all", "playlist") else scope,
+                since,
+            )
+        except Exception as exc:  # the database is the hub's: say it, keep the last count
+            raise FetchError(f"scans: the hub's count failed ({exc})") from None
+        return f"periodo,personas\n{label},{n}\n".encode(), "csv"
+
     def refresh(self, url: str, data: DataContent, now: datetime) -> _Meta:
         """Fetches ``url`` now and keeps the body if ``data`` can be drawn from it."""
         meta_path, _ = self._paths(url)
         meta = _read_meta(meta_path, url)
         try:
-            body, kind = self._fetch(url)
+            body, kind = self._count(url, now) if url.startswith("scans:") else self._fetch(url)
             series_from_bytes(body, url, data, kind=kind)
         except (FetchError, DataProblem) as exc:
             reason = str(exc)
@@ -294,7 +329,7 @@ class RemoteData:
         return replace(load, playlists=playlists), files  # type: ignore[type-var]
 
     def _playlist(self, playlist: Playlist, now: datetime, files: dict[str, Path]) -> Playlist:
-        slides = tuple(self._slide(s, now, files) for s in playlist.slides)
+        slides = tuple(self._slide(s, now, files, playlist.id) for s in playlist.slides)
         if slides != playlist.slides:
             playlist = replace(playlist, slides=slides)
         if not playlist.ticker_feeds:
@@ -344,11 +379,12 @@ class RemoteData:
         lines = kept.get("headlines")
         return [str(h) for h in lines[: feed.count]] if isinstance(lines, list) else []
 
-    def _slide(self, slide: Slide, now: datetime, files: dict[str, Path]) -> Slide:
+    def _slide(self, slide: Slide, now: datetime, files: dict[str, Path], playlist: str) -> Slide:
         data = slide.data
-        if data is None or data.url is None:
+        if data is None or (data.url is None and data.scans is None):
             return slide
-        url, every = data.url, data.refresh_s or 3600.0
+        url = data.url or f"scans:{playlist}/{data.scans}?{data.period}"
+        every = data.refresh_s or 3600.0
         self._schedule[url] = min(every, self._schedule.get(url, every))
         meta = _read_meta(self._paths(url)[0], url)
         due = meta.checked_at is None or now - meta.checked_at >= timedelta(seconds=every)

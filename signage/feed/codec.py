@@ -249,6 +249,8 @@ def _data_to_json(data: DataContent) -> Json:
         "url": data.url,
         "refresh_s": data.refresh_s,
         "as_of": data.as_of.isoformat() if data.as_of else None,
+        "scans": data.scans,
+        "period": data.period,
     }
 
 
@@ -272,6 +274,8 @@ def _data_from_json(value: Json, where: str) -> DataContent:
         url=obj.opt_string("url"),
         refresh_s=obj.number("refresh_s"),
         as_of=_date(obj, "as_of"),
+        scans=obj.opt_string("scans"),
+        period=obj.string("period", default="month"),
     )
 
 

@@ -457,7 +457,11 @@ def _remote_data(
     load: LoadResult, out: Path, now: datetime, remote: RemoteData | None
 ) -> tuple[LoadResult, dict[str, Path], tuple[str, ...]]:
     """The data slides' remote data applied (only when some slide has a ``url``)."""
-    remote_slides = any(s.data is not None and s.data.url for p in load.playlists for s in p.slides)
+    remote_slides = any(
+        s.data is not None and (s.data.url or s.data.scans)
+        for p in load.playlists
+        for s in p.slides
+    )
     if not remote_slides and not any(p.ticker_feeds for p in load.playlists):
         return load, {}, ()
     from signage.data.remote import ASSET_FOLDER, RemoteData

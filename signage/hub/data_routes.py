@@ -13,6 +13,7 @@ task (``signage.hub.app.keep_data_fresh``) does the same on each slide's schedul
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -22,13 +23,36 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.errors import SignageError
+from signage.events import rfc3339_ms
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
 
+class ScanCount:
+    """The hub's own QR scans since a moment (``qr_scans``), for ``scans:`` data slides."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def __call__(self, playlist: str | None, slide: str | None, since: datetime) -> int:
+        sql = "SELECT COUNT(*) FROM qr_scans WHERE ts >= ?"
+        args: list[str] = [rfc3339_ms(since)]
+        if playlist is not None:
+            sql += " AND playlist = ?"
+            args.append(playlist)
+        if slide is not None:
+            sql += " AND slide = ?"
+            args.append(slide)
+        row = self.hub.db().execute(sql, args).fetchone()
+        return int(row[0]) if row else 0
+
+
 def routes(hub: Hub) -> list[BaseRoute]:
-    """The remote data endpoints."""
+    """The remote data endpoints; gives the publisher the hub's scan count."""
+    remote = hub.remote_data()
+    if remote is not None:
+        remote.scan_counter = ScanCount(hub)
 
     async def status(request: Request) -> Response:
         hub.require_token(request)

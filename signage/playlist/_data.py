@@ -129,18 +129,27 @@ def _build_data(v: Values, ctx: Context) -> DataContent | Invalid:
     values: tuple[str, ...] | None = v.get("values", None)
     file: str | None = v.get("file", None)
     url: str | None = v.get("url", None)
-    if v.written("file") == v.written("url"):
+    scans: str | None = v.get("scans", None)
+    if [v.written("file"), v.written("url"), v.written("scans")].count(True) != 1:
         return ctx.error(
-            v.node, "data needs one of 'file' (a .csv or .json in the content root) or 'url'"
+            v.node,
+            "data needs one of 'file' (a .csv or .json in the content root), 'url' or 'scans'",
         )
-    if v.written("refresh") and not v.written("url"):
-        ctx.warn(v.at("refresh"), "'refresh' only matters for 'url' data; remove it")
+    if v.written("refresh") and v.written("file"):
+        ctx.warn(v.at("refresh"), "'refresh' only matters for 'url' and 'scans'; remove it")
+    if v.written("period") and not v.written("scans"):
+        ctx.warn(v.at("period"), "'period' only matters for 'scans'; remove it")
+    if scans is not None:  # the hub writes the table: one row, 'periodo' and 'personas'
+        label, values = label or "periodo", values or ("personas",)
+    elif label is None or values is None:
+        missing = "label" if label is None else "values"
+        return ctx.error(v.node, f"'{missing}' is missing: name the column(s) of the file")
     refresh: float | None = v.get("refresh", None)
     if refresh is not None and refresh < MIN_REFRESH_S:
         return ctx.error(v.at("refresh"), "refresh at most once a minute (write 1m or more)")
     if title is None or chart is None or label is None or values is None:
         return INVALID
-    if file is None and url is None:
+    if file is None and url is None and scans is None:
         return INVALID
     data = DataContent(
         chart=chart,
@@ -157,7 +166,9 @@ def _build_data(v: Values, ctx: Context) -> DataContent | Invalid:
         card_caption=v.get("card_caption", None),
         rows=v.get("rows", None),
         url=url,
-        refresh_s=(refresh or 3600.0) if url else None,
+        refresh_s=(refresh or 3600.0) if (url or scans) else None,
+        scans=scans,
+        period=v.get("period", "month"),
     )
     if file is not None and isinstance(ctx, ContentContext) and ctx.check_assets:
         from signage.data.files import load_series
@@ -187,8 +198,20 @@ DATA: Record[DataContent] = Record(
         "title": Field(Text(max_len=160), required=True, description="the headline"),
         "tag": Field(Text(max_len=40), description="the category pill above the title"),
         "source": Field(Text(max_len=160), description="the source line at the bottom"),
-        "label": Field(COLUMN, required=True, description="the column naming each row"),
-        "values": Field(Columns(), required=True, description="the column(s) with the numbers"),
+        "scans": Field(
+            Text(
+                pattern=r"all|playlist|[a-z0-9][a-z0-9_-]{0,63}",
+                hint="all, playlist or the id of a slide of this playlist",
+            ),
+            description="the hub's own count of QR scans: of a slide of this playlist (its id), "
+            "of the whole playlist, or all; the hub publishes it (one row: periodo, personas)",
+        ),
+        "period": Field(
+            Text(pattern=r"month|week|[0-9]{1,3}d", hint="month, week or a number of days: 30d"),
+            description="the scans counted: this month (default), this week, or the last N days",
+        ),
+        "label": Field(COLUMN, description="the column naming each row (required for files)"),
+        "values": Field(Columns(), description="the column(s) with the numbers (idem)"),
         "note": Field(COLUMN, description="a column of short texts under each ring"),
         "numbers": Field(NumberStyle()),
         "decimals": Field(Integer(minimum=0, maximum=3), description="decimals shown (0)"),
@@ -204,7 +227,9 @@ DATA: Record[DataContent] = Record(
     _build_data,
     title="a data slide",
     description="A figure, chart or small table drawn by the player from data.",
-    extra_schema={"oneOf": [{"required": ["file"]}, {"required": ["url"]}]},
+    extra_schema={
+        "oneOf": [{"required": ["file"]}, {"required": ["url"]}, {"required": ["scans"]}]
+    },
 )
 
 

@@ -220,7 +220,7 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
         source = ""
     elif data is not None:
         source = ""
-        if data.url is None:
+        if data.url is None and data.scans is None:
             source = _data_file(v)
     else:
         source = str(v.get(kind.value, ""))
@@ -461,6 +461,12 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
                 data=draft.data,
             )
         )
+    ids = {s.id for s in slides}
+    for draft, built in zip(drafts, slides, strict=True):
+        scope = built.data.scans if built.data is not None else None
+        if scope is not None and scope not in ("all", "playlist") and scope not in ids:
+            ok = False
+            ctx.error(draft.node, f"scans: no slide '{scope}' in this playlist (or all, playlist)")
     if not ok or name is None:
         return INVALID
     ticker: tuple[str | TickerFeed, ...] = v.get("ticker", ())
