@@ -285,9 +285,6 @@ def test_theme_colours_come_from_the_theme() -> None:
 
 def test_scans_of_a_slide_that_is_not_in_the_playlist_is_refused(tmp_path: Path) -> None:
     root = ContentRoot(tmp_path)
-    body = (
-        "- id: gracias\n  data:\n    scans: encuestaa\n    chart: figure\n"
-        "    title: Gracias\n"
-    )
+    body = "- id: gracias\n  data:\n    scans: encuestaa\n    chart: figure\n    title: Gracias\n"
     _, problems = _playlist(root, body)
     assert problems == ["3: scans: no slide 'encuestaa' in this playlist (or all, playlist)"]
