@@ -410,3 +410,24 @@ def test_make_content_refuses_an_unknown_asset_with_a_message(tmp_path):
     assert "unknown asset infografias/no-existe.png" in result.stderr
     assert "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_bundled_data_slides_draw_the_numbers_of_their_csv_files(playlists):
+    """The tickets and adoption infographics are drawn from assets/datos/*.csv now, with
+    the figures the old pictures showed (those pictures stay in assets/ for comparison)."""
+    from signage.data.drawing import plan as draw
+    from signage.data.files import load_series
+    from signage.model import Theme
+
+    slides = {s.id: s for p in playlists.values() for s in p.slides if s.kind is SlideKind.DATA}
+    expected = {
+        "tickets-soporte": (["1.240", "1.105", "930", "812", "705"], ["\u221243\u00a0%"]),
+        "adopcion-herramientas": (["87\u00a0%", "64\u00a0%", "78\u00a0%"], ["90 %"]),
+    }
+    for slide_id, (values, card) in expected.items():
+        slide = slides[slide_id]
+        assert slide.data is not None
+        series = load_series(ROOT / slide.source, ROOT, slide.source, slide.data)
+        drawing = draw(slide.data, series, Theme(), 1920, 1080, lambda t, px, w: len(t) * px * 0.5)
+        assert drawing.texts("value") == values, slide_id
+        assert drawing.texts("card") == card, slide_id

@@ -109,6 +109,7 @@ class Plan:
     top: str  # background gradient, top colour
     bottom: str  # and bottom colour
     items: tuple[Item, ...]
+    glow: tuple[float, float, float, str] | None = None  # soft light: centre, radius, colour
 
     def texts(self, role: str | None = None) -> list[str]:
         """The texts drawn (with ``role`` only, when given), in drawing order."""
@@ -297,7 +298,8 @@ def plan(  # noqa: PLR0917 (the slide, its numbers, its look, its size, its font
     if footer:
         c.text((f.left, f.footer_y, f.cw - 2 * f.left, 40), " · ".join(footer), 26, "regular",
                theme.muted, "source")  # fmt: skip
-    return Plan(width, height, top, bottom, tuple(c.items))
+    glow = (c.ox + 380 * c.s, c.oy + 420 * c.s, 900 * c.s, mix(bg, "#2a62b0", 0.5))
+    return Plan(width, height, top, bottom, tuple(c.items), glow)
 
 
 def _colour(i: int, theme: Theme) -> str:
@@ -424,7 +426,7 @@ def _rings(c: _Canvas, f: _Frame, data: DataContent, s: Series, theme: Theme, _:
         c.text((cx - slot / 2, cy + r + 36, slot, 52), label, 38, "bold", theme.foreground,
                "label", align="center")  # fmt: skip
         if s.notes and s.notes[i]:
-            c.text((cx - min(200, slot / 2), cy + r + 92, min(400, slot), 80), s.notes[i], 29,
+            c.text((cx - min(190, slot / 2), cy + r + 92, min(380, slot), 80), s.notes[i], 29,
                    "regular", theme.muted, "note", align="center", wrap=True)  # fmt: skip
 
 
