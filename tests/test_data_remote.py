@@ -430,3 +430,29 @@ def test_signage_publish_says_only_the_hub_counts_scans(tmp_path: Path) -> None:
     assert result.data_problems == (
         "scans: only the hub counts QR scans; publish this content from the hub",
     )
+
+
+def test_validate_reports_what_each_remote_source_last_answered(
+    tmp_path: Path, server: tuple[str, Answers], ca: Any
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers_hub import hub_env
+
+    url, answers = server
+    root, out = _root(tmp_path, url), tmp_path / "feed"
+    remote = RemoteData(out / "datos-remotos", ca_file=ca.pem)
+    publish(root, out, None, now=T0, remote=remote)
+    answers.status = 503
+    remote.force_next()
+    publish(root, out, None, now=T0 + timedelta(hours=2), remote=remote)
+    done = subprocess.run(
+        [sys.executable, "-m", "signage", "validate", "--root", str(root),
+         "--data", str(out / "datos-remotos")],
+        capture_output=True, text=True, env=hub_env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # a warning: the last good data still plays
+    assert "playlists/resultados.yaml:3:5: warning: remote data: " in done.stdout
+    assert "answered 503 Service Unavailable" in done.stdout
+    assert "(screens show the data of 2026-11-28)" in done.stdout

@@ -288,3 +288,29 @@ def test_scans_of_a_slide_that_is_not_in_the_playlist_is_refused(tmp_path: Path)
     body = "- id: gracias\n  data:\n    scans: encuestaa\n    chart: figure\n    title: Gracias\n"
     _, problems = _playlist(root, body)
     assert problems == ["3: scans: no slide 'encuestaa' in this playlist (or all, playlist)"]
+
+
+def test_remote_data_shows_its_date_on_the_source_line() -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    s = series_of(parse_table(TICKETS.encode(), "t.csv"), label="trimestre", values=["tickets"])
+    data = replace(BARS, credit="Mesa de ayuda OAI", as_of=date(2026, 11, 28))
+    drawing = plan(data, s, THEME, 1920, 1080, fixed_measure)
+    assert drawing.texts("source") == ["Mesa de ayuda OAI · Datos al 28 de noviembre de 2026"]
+
+
+@pytest.mark.qt
+def test_a_remote_data_slide_never_fetched_is_skipped_saying_so(qapp, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    photo = solid_png(tmp_path / "p.png", (30, 160, 60))
+    remote = replace(BARS, url="https://datos.example.gov.co/t.csv")
+    slides = [
+        slide("remota", SlideKind.DATA, "", data=remote, duration_s=0.5),
+        slide("foto", SlideKind.IMAGE, "assets/p.png", duration_s=30),
+    ]
+    with running_player(qapp, content(slides, {"assets/p.png": photo})) as (_, _, trap):
+        assert wait_until(qapp, lambda: "foto" in trap.shown(), 10)
+        skipped = trap.skipped()
+    assert "never fetched by the publisher" in skipped["remota"]

@@ -212,6 +212,21 @@ def _read_news(path: Path) -> dict[str, object]:
     return raw if isinstance(raw, dict) else {}
 
 
+def last_fetch(folder: Path, url: str) -> tuple[datetime | None, str | None]:
+    """(when the data of ``url`` was last good, the problem of its last fetch) as kept in a
+    publisher's data folder (``None``, ``None``: never fetched there)."""
+    key = url_key(url)
+    news = _read_news(folder / f"{key}.news.json")
+    if news:
+        good, error = news.get("good_at"), news.get("error")
+        return (
+            datetime.fromisoformat(good) if isinstance(good, str) else None,
+            error if isinstance(error, str) else None,
+        )
+    meta = _read_meta(folder / f"{key}.meta.json", url)
+    return meta.good_at, meta.error
+
+
 def url_key(url: str) -> str:
     """The file name stem of a URL's data (its sha256, shortened)."""
     return hashlib.sha256(url.encode()).hexdigest()[:24]
