@@ -456,3 +456,32 @@ def test_validate_reports_what_each_remote_source_last_answered(
     assert "playlists/resultados.yaml:3:5: warning: remote data: " in done.stdout
     assert "answered 503 Service Unavailable" in done.stdout
     assert "(screens show the data of 2026-11-28)" in done.stdout
+
+
+def test_the_hub_refreshes_on_the_slides_schedule_and_republishes_only_on_change(
+    tmp_path: Path, server: tuple[str, Answers], ca: Any
+) -> None:
+    from signage.feed.signing import generate_key
+    from signage.hub.state import Hub, HubConfig
+
+    url, answers = server
+    now = [T0]
+    data = tmp_path / "hubdata"
+    config = HubConfig(root=_root(tmp_path, url), feed_dir=data / "feed", data_dir=data,
+                       ca_file=ca.pem)  # fmt: skip
+    hub = Hub(config, key=generate_key(), clock=lambda: now[0])
+    try:
+        first = hub.publish_root("start")
+        assert hub.refresh_data() is None  # nothing due yet
+        answers.body = GOOD.replace("1.312", "1.999").encode()
+        now[0] = T0 + timedelta(minutes=59)
+        assert hub.refresh_data() is None  # refresh: 1h is not up
+        now[0] = T0 + timedelta(hours=1)
+        second = hub.refresh_data()
+        assert second is not None and second > first
+        assert _served(config.feed_dir)[1] == answers.body
+        now[0] = T0 + timedelta(hours=2)
+        assert hub.refresh_data() == second  # fetched again, same data: no new version
+        assert hub.last_error is None
+    finally:
+        hub.close()
