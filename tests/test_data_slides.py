@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from signage.data import DataProblem, format_number, parse_number, parse_table, series_of
-from signage.data.drawing import plan
+from signage.data.drawing import TextItem, plan
 from signage.model import Chart, DataContent, SlideKind, Theme
 from signage.playlist import load_playlist_file
 from tests.helpers_player import THEME, content, running_player, slide, solid_png, wait_until
@@ -210,7 +210,12 @@ def test_a_portrait_screen_gets_a_tall_layout_inside_its_width() -> None:
     drawing = plan(BARS, s, THEME, 1080, 1920, fixed_measure)
     bars = drawing.boxes("bar")
     assert all(b.x >= 0 and b.x + b.w <= 1080 for b in bars)
-    assert max(b.y + b.h for b in bars) < 1920 * 0.65  # above the QR plate
+    # Everything ends above the QR plate (half the width, from y ~1110 at 1080x1920).
+    from signage.player.layout import screen_layout
+
+    plate = screen_layout(1080, 1920, qr=True).qr
+    assert max(b.y + b.h for b in bars) < plate.y
+    assert all(t.y + t.h <= plate.y for t in drawing.items if isinstance(t, TextItem))
 
 
 # ----------------------------------------------------------------------------- player

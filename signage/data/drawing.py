@@ -245,10 +245,10 @@ class _Canvas:
 
 
 def _frame(width: int, height: int, has_card: bool) -> _Frame:
-    if height > width:  # portrait: the QR plate takes the bottom right half
-        card = (96.0, 470.0, 984.0, 690.0) if has_card else None
-        top = 760.0 if has_card else 520.0
-        return _Frame(1080, 1920, 96, 984, 888, card, top, 1180, 1250)
+    if height > width:  # portrait: the QR plate takes the bottom right half from y ~1110
+        card = (96.0, 430.0, 984.0, 630.0) if has_card else None
+        top = 730.0 if has_card else 500.0
+        return _Frame(1080, 1920, 96, 984, 888, card, top, 1010, 1040)
     card = (1360.0, 146.0, 1824.0, 376.0) if has_card else None
     return _Frame(1920, 1080, 96, 1300, 1216 if has_card else 1728, card, 430, 850, 890)
 
@@ -293,11 +293,18 @@ def plan(  # noqa: PLR0917 (the slide, its numbers, its look, its size, its font
         Chart.RINGS: _rings,
         Chart.FIGURE: _figure,
     }[data.chart]
+    first = len(c.items)
     draw(c, f, data, series, theme, figure)
     footer = [t for t in (data.credit, as_of_text(data.as_of) if data.as_of else None) if t]
     if footer:
-        c.text((f.left, f.footer_y, f.cw - 2 * f.left, 40), " · ".join(footer), 26, "regular",
-               theme.muted, "source")  # fmt: skip
+        # Below what the chart drew (axis labels, ring notes), above the ticker band; on a
+        # tall screen in the left half, beside the QR plate.
+        drawn = max(((i.y + i.h - c.oy) / c.s for i in c.items[first:]
+                     if isinstance(i, TextItem)), default=0.0)  # fmt: skip
+        y = max(f.footer_y, drawn + 8)
+        tall = f.ch > f.cw
+        c.text((f.left, y, 440 if tall else f.cw - 2 * f.left, 70 if tall else 40),
+               " · ".join(footer), 26, "regular", theme.muted, "source", wrap=tall)  # fmt: skip
     glow = (c.ox + 380 * c.s, c.oy + 420 * c.s, 900 * c.s, mix(bg, "#2a62b0", 0.5))
     return Plan(width, height, top, bottom, tuple(c.items), glow)
 
@@ -319,7 +326,7 @@ def _bars(c: _Canvas, f: _Frame, data: DataContent, s: Series, theme: Theme, _: 
         return
     slot = (f.right - f.left) / n
     bar_w = slot * 0.68 / cols
-    value_px = min(38.0, slot * 0.16 / max(1, cols * 0.6) + 14)
+    value_px = min(38.0, slot * 0.16 + 14) if cols == 1 else min(34.0, bar_w * 0.27)
     label_px = min(29.0, slot * 0.12 + 10)
     plain = mix(theme.muted, theme.background, 0.25)
     for i, label in enumerate(s.labels):
@@ -333,7 +340,8 @@ def _bars(c: _Canvas, f: _Frame, data: DataContent, s: Series, theme: Theme, _: 
             c.box((x + 2, base - h, bar_w - 4, h), colour, "bar", min(14, bar_w / 6),
                   square_bottom=True)  # fmt: skip
             tint = theme.accent if (last and cols == 1) else theme.foreground
-            c.text((x - 20, base - h - 12 - value_px * 1.3, bar_w + 40, value_px * 1.3),
+            pad = 20 if cols == 1 else 0  # side by side, each figure keeps to its own bar
+            c.text((x - pad, base - h - 12 - value_px * 1.3, bar_w + 2 * pad, value_px * 1.3),
                    _fmt(value, data), value_px, "bold", tint, "value", align="center",
                    valign="bottom")  # fmt: skip
         weight, tint = ("bold", theme.foreground) if last else ("regular", theme.muted)
