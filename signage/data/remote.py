@@ -258,6 +258,7 @@ class RemoteData:
         self._schedule: dict[str, float] = {}  # url -> refresh seconds, from the last apply
         self._force = False
         self.scan_counter: ScanCounter | None = None
+        self._sources: dict[str, DataContent | TickerFeed] = {}  # url -> what it feeds
 
     # ------------------------------------------------------------------ fetching
     def _fetch(self, url: str) -> tuple[bytes, str]:
@@ -358,41 +359,73 @@ class RemoteData:
 
     def _news(self, feed: TickerFeed, now: datetime) -> list[str]:
         """The feed's last good headlines, fetched first when due."""
-        from signage.data.news import headlines
 
         url = feed.url
         self._schedule[url] = min(feed.refresh_s, self._schedule.get(url, feed.refresh_s))
+        self._sources[url] = feed
         path = self.folder / f"{url_key(url)}.news.json"
         kept = _read_news(path)
-        checked = kept.get("checked_at")
-        due = not isinstance(checked, str) or now - datetime.fromisoformat(checked) >= timedelta(
-            seconds=feed.refresh_s
-        )
-        if due or self._force:
-            kept["checked_at"] = now.isoformat()
-            try:
-                body, _ = (
-                    self._fetcher(url)
-                    if self._fetcher is not None
-                    else fetch(
-                        url,
-                        context=tls_context(self._ca_file),
-                        timeout_s=self._timeout_s,
-                        news=True,
-                    )
-                )
-                max_age = timedelta(seconds=feed.max_age_s) if feed.max_age_s else None
-                found = headlines(body, url, count=feed.count, max_age=max_age, now=now)
-                kept["headlines"], kept["good_at"], kept["error"] = found, now.isoformat(), None
-                log.info("ticker news fetched: %s (%d headlines)", url, len(found))
-            except (FetchError, DataProblem) as exc:
-                kept["error"] = str(exc)
-                log.warning("ticker news refused: %s", exc)
-            write_atomic(path, json.dumps(kept, ensure_ascii=False).encode())
+        if self._force or self._news_due(kept, feed, now):
+            kept = self._refresh_news(feed, now)
         if isinstance(kept.get("error"), str):
             self.problems[url] = str(kept["error"])
         lines = kept.get("headlines")
         return [str(h) for h in lines[: feed.count]] if isinstance(lines, list) else []
+
+    @staticmethod
+    def _news_due(kept: dict[str, object], feed: TickerFeed, now: datetime) -> bool:
+        checked = kept.get("checked_at")
+        if not isinstance(checked, str):
+            return True
+        return now - datetime.fromisoformat(checked) >= timedelta(seconds=feed.refresh_s)
+
+    def _refresh_news(self, feed: TickerFeed, now: datetime) -> dict[str, object]:
+        """Fetches a news feed now; keeps the headlines if it is a feed (else the old ones)."""
+        from signage.data.news import headlines
+
+        url = feed.url
+        path = self.folder / f"{url_key(url)}.news.json"
+        kept = _read_news(path)
+        kept["checked_at"] = now.isoformat()
+        try:
+            body, _ = (
+                self._fetcher(url)
+                if self._fetcher is not None
+                else fetch(
+                    url,
+                    context=tls_context(self._ca_file),
+                    timeout_s=self._timeout_s,
+                    news=True,
+                )
+            )
+            max_age = timedelta(seconds=feed.max_age_s) if feed.max_age_s else None
+            found = headlines(body, url, count=feed.count, max_age=max_age, now=now)
+            kept["headlines"], kept["good_at"], kept["error"] = found, now.isoformat(), None
+            log.info("ticker news fetched: %s (%d headlines)", url, len(found))
+        except (FetchError, DataProblem) as exc:
+            kept["error"] = str(exc)
+            log.warning("ticker news refused: %s", exc)
+        write_atomic(path, json.dumps(kept, ensure_ascii=False).encode())
+        return kept
+
+    def prefetch(self, now: datetime, *, force: bool = False) -> int:
+        """Fetches the sources of the last ``apply`` that are due (all with ``force``) and
+        keeps what is good; returns how many were fetched. The hub calls this before it
+        publishes, outside its publishing lock, so a slow source never holds up an alert."""
+        fetched = 0
+        for url, source in list(self._sources.items()):
+            if isinstance(source, TickerFeed):
+                kept = _read_news(self.folder / f"{url_key(url)}.news.json")
+                if force or self._news_due(kept, source, now):
+                    self._refresh_news(source, now)
+                    fetched += 1
+                continue
+            meta = _read_meta(self._paths(url)[0], url)
+            every = timedelta(seconds=source.refresh_s or 3600.0)
+            if force or meta.checked_at is None or now - meta.checked_at >= every:
+                self.refresh(url, source, now)
+                fetched += 1
+        return fetched
 
     def _slide(self, slide: Slide, now: datetime, files: dict[str, Path], playlist: str) -> Slide:
         data = slide.data
@@ -401,6 +434,7 @@ class RemoteData:
         url = data.url or f"scans:{playlist}/{data.scans}?{data.period}"
         every = data.refresh_s or 3600.0
         self._schedule[url] = min(every, self._schedule.get(url, every))
+        self._sources[url] = data
         meta = _read_meta(self._paths(url)[0], url)
         due = meta.checked_at is None or now - meta.checked_at >= timedelta(seconds=every)
         if due or self._force:

@@ -63,7 +63,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         remote = hub.remote_data()
         if remote is None:
             raise HTTPException(409, "a --feed hub publishes nothing itself; refresh upstream")
-        remote.force_next()
+        remote.prefetch(hub.now(), force=True)  # outside the publishing lock
         try:
             version = hub.publish_root("remote data refresh", skip_unchanged=True)
         except SignageError as exc:

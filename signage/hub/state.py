@@ -302,8 +302,9 @@ class Hub:
         when it changed (the version served, ``None`` when nothing was due)."""
         remote = self.remote_data()
         due = remote.next_due() if remote is not None else None
-        if due is None or due > self._clock():
+        if remote is None or due is None or due > self._clock():
             return None
+        remote.prefetch(self._clock())  # outside the publishing lock: alerts never wait
         return self.publish_root("remote data due", skip_unchanged=True)
 
     def remote_data(self) -> RemoteData | None:
