@@ -319,3 +319,9 @@ def test_a_remote_data_slide_never_fetched_is_skipped_saying_so(qapp, tmp_path: 
         assert wait_until(qapp, lambda: "foto" in trap.shown(), 10)
         skipped = trap.skipped()
     assert "never fetched by the publisher" in skipped["remota"]
+
+
+def test_labels_are_drawn_without_control_or_bidi_characters() -> None:
+    body = 'mes,n\n"oct\u202eubre\u200b\n2026",1\n'
+    s = series_of(parse_table(body.encode(), "x.csv"), label="mes", values=["n"])
+    assert s.labels == ("oct ubre 2026",)

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -137,6 +138,13 @@ def _text_of(data: bytes, name: str) -> str:
         raise DataProblem(
             f"{name}: byte {exc.start} is not UTF-8; save the file as UTF-8"
         ) from None
+
+
+def printable(text: str) -> str:
+    """A cell as drawn: control and format characters (bidi overrides, zero-width marks,
+    line breaks) become spaces, runs of spaces one."""
+    plain = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    return " ".join(plain.split())
 
 
 def parse_csv(data: bytes, name: str) -> DataTable:
@@ -310,9 +318,9 @@ def series_of(
     numbers: list[list[float]] = [[] for _ in vis]
     for r in picked:
         cells = table.rows[r]
-        labels.append(cells[li])
+        labels.append(printable(cells[li]))
         if ni is not None:
-            notes.append(cells[ni])
+            notes.append(printable(cells[ni]))
         for c, vi in enumerate(vis):
             exact = table.numbers.get((r, vi))
             try:
