@@ -485,3 +485,41 @@ def test_the_hub_refreshes_on_the_slides_schedule_and_republishes_only_on_change
         assert hub.last_error is None
     finally:
         hub.close()
+
+
+def test_signage_publish_fetches_with_its_ca_file_and_warns_about_a_broken_source(
+    tmp_path: Path, server: tuple[str, Answers], ca: Any
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers_hub import hub_env
+
+    url, answers = server
+    root = _root(tmp_path, url)
+
+    def run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "signage", "publish", "--root", str(root),
+                   "--out", str(out), "--unsigned", *extra]  # fmt: skip
+        return subprocess.run(
+            command, capture_output=True, text=True, env=hub_env(), timeout=60, check=False
+        )
+
+    done = run(tmp_path / "feed", "--ca-file", str(ca.pem))
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    assert _served(tmp_path / "feed")[1] == GOOD.encode()
+    assert (tmp_path / "feed" / "datos-remotos").is_dir()  # the last good data, beside the feed
+    # Not due again (refresh: 1h): nothing is fetched, nothing new is written.
+    again = run(tmp_path / "feed", "--ca-file", str(ca.pem), "--if-changed")
+    assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
+    # A new feed folder without the organisation's CA: the certificate is refused by name.
+    untrusted = run(tmp_path / "feed2")
+    assert untrusted.returncode == 0, untrusted.stderr
+    assert "warning: " in untrusted.stderr and "certificate not trusted" in untrusted.stderr
+    # A source that answers 500: a warning, and the slide is left out of a new feed.
+    answers.status = 500
+    broken = run(tmp_path / "feed3", "--ca-file", str(ca.pem))
+    assert broken.returncode == 0, broken.stderr
+    assert "answered 500 Internal Server Error" in broken.stderr
+    assert _served(tmp_path / "feed3")[1] is None
