@@ -136,6 +136,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "alerts documents found in a --mirror folder the hub takes in (repeatable)",
     )
     parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted beside the system's when the hub "
+        "fetches data slides' https data (root mode)",
+    )
+    parser.add_argument(
+        "--data-check",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often the hub looks for data slides whose 'refresh' is due (root mode; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
         "--refresh-check",
         type=float,
         default=600.0,
@@ -323,6 +338,8 @@ def run(args: argparse.Namespace) -> int:
             max_subscribers=args.max_push,
             expires_in=lifetime,
             refresh_check_s=args.refresh_check,
+            ca_file=args.ca_file,
+            data_check_s=args.data_check,
         )
         hub = Hub(config, key=key)
         hub.load()
