@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "publish": "publish",
     "serve": "serve",
     "sync": "sync",
+    "mirror": "mirror",
     "alert": "alert",
     "status": "status",
     "screen": "screen",

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from signage.hub.state import Hub
+
 HELP = (
     "run the hub: serve the feed, republish on source changes, push channel, alert and "
     "heartbeat APIs"
@@ -144,6 +146,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "half-way through, so its feed never expires while it runs",
     )
     parser.add_argument(
+        "--mirror",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also write every version the hub signs into this folder (a static mirror "
+        "that nginx serves; repeatable). At start-up, alerts raised into it with "
+        "'signage alert raise --feed-dir' while the hub was down are taken in",
+    )
+    parser.add_argument(
+        "--alert-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an alerts-only public key (base64, or a file holding it) whose emergency "
+        "alerts documents found in a --mirror folder the hub takes in (repeatable)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted beside the system's when the hub "
+        "fetches data slides' https data (root mode)",
+    )
+    parser.add_argument(
+        "--data-check",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often the hub looks for data slides whose 'refresh' is due (root mode; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
         "--refresh-check",
         type=float,
         default=600.0,
@@ -227,6 +262,26 @@ def _key(
     key = generate_key()
     write_private_key(key, path)
     return key, path
+
+
+def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
+    """``--mirror``: takes in emergency alerts raised there, then mirrors every version."""
+    from signage.commands.sync import read_pubkey
+    from signage.errors import UsageError
+    from signage.hub import mirrors
+
+    dirs = [Path(d).resolve() for d in args.mirror]
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--mirror {d}: cannot create it ({exc.strerror})") from None
+    keys = [read_pubkey(k) for k in args.alert_key]
+    taken = mirrors.take_in(hub, dirs, keys, hub.now()) if dirs else 0
+    if dirs:
+        mirrors.attach(hub, dirs)
+        mirrors.watch(hub, dirs, keys)
+    return taken
 
 
 def run(args: argparse.Namespace) -> int:
@@ -336,10 +391,13 @@ def run(args: argparse.Namespace) -> int:
                 keep_plays_days=args.keep_plays,
                 keep_screens_days=args.keep_screens,
             ),
+            ca_file=args.ca_file,
+            data_check_s=args.data_check,
         )
         hub = Hub(config, key=key)
         hub.load()
         app = create_app(hub)
+        taken = _mirrors(hub, args)
         if root is not None:
             try:
                 # A restart with the same content keeps the version screens already have
@@ -355,6 +413,8 @@ def run(args: argparse.Namespace) -> int:
                 )
         elif not hub.snapshot().published:
             log.warning("%s holds no feed.json yet; serving it once it is published", feed_dir)
+        elif taken and hub.can_sign:
+            hub.republish("emergency alerts taken in")
         if token is not None and screen_token is None:
             log.warning(
                 "no --screen-token-file: screens must hold the admin token to send "

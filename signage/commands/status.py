@@ -110,7 +110,9 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 state,
                 printable(version, 40),
                 printable(s.get("playing") or "-", 80),
-                human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
+                human_age(s.get("last_sync_age_s"))
+                + (" ago" if s.get("last_sync_age_s") else "")
+                + (f" via {_host(s['feed_source'])}" if s.get("feed_source") else ""),
                 printable(stale, 80),
                 clock_cell(s),
                 printable(s.get("last_error") or "-", 60),
@@ -118,6 +120,17 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
             )
         )
     return out
+
+
+def _host(url: object) -> str:
+    """The host:port of a feed URL, printable (the source a screen last used)."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(str(url)).netloc or str(url)
+    except ValueError:  # a malformed URL from a screen: show it as text
+        host = str(url)
+    return printable(host, 60)
 
 
 def format_table(screens: Sequence[Mapping[str, Any]]) -> str:

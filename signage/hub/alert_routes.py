@@ -153,6 +153,15 @@ class AlertRoom:
         category = template.category if template is not None else "Infra"
         return Response(export_cap(alert, category=category), media_type="application/cap+xml")
 
+    async def cap_index(self, request: Request) -> Response:
+        """The active alerts as a CAP feed: an Atom index linking one CAP message each."""
+        from signage.alerts.cap_feed import atom_index
+
+        now = self.hub.now()
+        alerts = await run_in_threadpool(self.active, now)
+        body = atom_index(alerts, self.hub.config.base_url, now)
+        return Response(body, media_type="application/atom+xml")
+
     async def raise_alert(self, request: Request) -> Response:
         self.hub.require_token(request)
         try:
@@ -210,7 +219,18 @@ class AlertRoom:
         body = await request.body()
 
         def work() -> dict[str, Any]:
-            outcome = apply_cap(parse_cap(body, now=self.hub.now()), self.store)
+            now = self.hub.now()
+            message = parse_cap(body, now=now)
+            outcome = apply_cap(message, self.store)
+            detail = outcome.detail
+            screens: int | None = None
+            if message.alert is not None and outcome.raised:
+                from signage.alerts.reach import reach
+                from signage.hub.fleet import known_screens
+
+                reached = reach(message.alert, known_screens(self.hub), now)
+                screens = reached.count
+                detail = f"{detail}; {reached.sentence()}"
             version = (
                 self._publish(f"CAP {outcome.action}")
                 if outcome.action != "ignored"
@@ -220,7 +240,8 @@ class AlertRoom:
                 "action": outcome.action,
                 "raised": outcome.raised,
                 "cleared": list(outcome.cleared),
-                "detail": outcome.detail,
+                "detail": detail,
+                "screens": screens,
                 "version": version,
             }
 
@@ -283,6 +304,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
     hub.alerts_provider = room.active
     return [
         Route("/api/v1/alerts", room.list_alerts, methods=["GET"]),
+        Route("/api/v1/alerts.atom", room.cap_index, methods=["GET"]),
         Route("/api/v1/alerts", room.raise_alert, methods=["POST"]),
         Route("/api/v1/alerts", room.clear_all, methods=["DELETE"]),
         Route("/api/v1/alerts/cap", room.import_cap, methods=["POST"]),

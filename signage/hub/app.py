@@ -38,7 +38,7 @@ from signage.logs import area_logger
 
 log = area_logger("hub")
 
-AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "screen_routes")
+AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "screen_routes", "data_routes")
 
 
 def area_routes(hub: Hub) -> list[BaseRoute]:
@@ -167,6 +167,25 @@ async def keep_fresh(hub: Hub) -> None:
         await asyncio.sleep(hub.config.refresh_check_s)
 
 
+def _data_once(hub: Hub) -> None:
+    try:
+        hub.refresh_data()
+    except SignageError as exc:  # an invalid root right now: the last good feed stays
+        log.error("republishing fresh remote data failed, still serving %d: %s",
+                  hub.current_version(), exc)  # fmt: skip
+
+
+async def keep_data_fresh(hub: Hub) -> None:
+    """Root mode: every ``data_check_s``, fetches the data slides' remote data that is due
+    (on a worker thread) and republishes when it changed. Runs until cancelled."""
+    while True:
+        await asyncio.sleep(hub.config.data_check_s)
+        try:
+            await asyncio.to_thread(_data_once, hub)
+        except Exception:  # a bug here must not end the refreshing for good
+            log.exception("refreshing remote data failed")
+
+
 def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     """The hub's ASGI application.
 
@@ -186,10 +205,15 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
             watcher.poke()
         refresher = asyncio.create_task(keep_fresh(hub), name="signage-hub-refresh")
         tidier = asyncio.create_task(keep_tidy(hub), name="signage-hub-retention")
+        data = None
+        if hub.config.root is not None:
+            data = asyncio.create_task(keep_data_fresh(hub), name="signage-hub-data")
         try:
             yield
         finally:
-            for task in (refresher, tidier):
+            for task in (data, refresher, tidier):
+                if task is None:
+                    continue
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

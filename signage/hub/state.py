@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from signage.data.remote import RemoteData
 from signage.hub.auth import check_bearer
 from signage.hub.database import DB_NAME, HubDatabase
 from signage.hub.policy import HubPolicy
@@ -97,6 +98,9 @@ class HubConfig:
             version names is deleted once it is at least this old (the feed folder would
             otherwise grow with every edited image for as long as the hub runs).
         policy: what screens may store and for how long (``signage.hub.policy``).
+        ca_file: root mode: the organisation's CA certificates (PEM), trusted beside the
+            system's when the hub fetches data slides' https data.
+        data_check_s: root mode: how often the hub looks for remote data that is due.
     """
 
     feed_dir: Path
@@ -116,6 +120,8 @@ class HubConfig:
     refresh_check_s: float = 600.0
     refresh_fraction: float = 0.5
     policy: HubPolicy = field(default_factory=HubPolicy)
+    ca_file: Path | None = None
+    data_check_s: float = 30.0
 
     @property
     def base_url(self) -> str:
@@ -131,6 +137,14 @@ class HubConfig:
         return self.data_dir / OVERLAY_DIR_NAME
 
 
+def remote_data_for(config: HubConfig) -> RemoteData:
+    """Root mode's remote data: the last good kept in ``data_dir/datos-remotos``, fetched
+    trusting the system's CAs plus ``ca_file``'s."""
+    from signage.data.remote import ASSET_FOLDER
+
+    return RemoteData(config.data_dir / ASSET_FOLDER, ca_file=config.ca_file)
+
+
 def publishing_for(config: HubConfig, key: Ed25519PrivateKey | None) -> Publishing:
     """The publishing strategy of a hub run with ``config``: root mode or feed mode."""
     if config.root is not None:
@@ -140,6 +154,7 @@ def publishing_for(config: HubConfig, key: Ed25519PrivateKey | None) -> Publishi
             key,
             expires_in=config.expires_in,
             asset_grace_s=config.asset_grace_s,
+            remote=remote_data_for(config),
         )
     return FeedFolderPublishing(
         config.feed_dir, config.overlay_dir, key, expires_in=config.expires_in
@@ -291,6 +306,21 @@ class Hub:
             snap = self._publishing.upstream_changed(self._snapshot, now, self._alerts(now))
             if snap is not None:
                 self._serve(snap)
+
+    def refresh_data(self) -> int | None:
+        """Root mode: fetches the data slides' remote data that is due and republishes
+        when it changed (the version served, ``None`` when nothing was due)."""
+        remote = self.remote_data()
+        due = remote.next_due() if remote is not None else None
+        if remote is None or due is None or due > self._clock():
+            return None
+        remote.prefetch(self._clock())  # outside the publishing lock: alerts never wait
+        return self.publish_root("remote data due", skip_unchanged=True)
+
+    def remote_data(self) -> RemoteData | None:
+        """Root mode's remote data (``None`` in feed mode)."""
+        remote = getattr(self._publishing, "remote", None)
+        return remote if isinstance(remote, RemoteData) else None
 
     def refresh_if_due(self) -> int | None:
         """Keeps the served feed from expiring while nothing else publishes.

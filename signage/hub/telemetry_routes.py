@@ -98,6 +98,7 @@ class ScreenState:
             "alert": r.alert,
             "last_sync": None if r.last_sync is None else r.last_sync.isoformat(),
             "last_sync_age_s": None if sync_age is None else round(sync_age + self.age_s, 1),
+            "feed_source": r.feed_source,
             "stale": self.stale,
             "stale_reason": self.stale_reason,
             "last_error": r.last_error,
