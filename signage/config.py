@@ -12,9 +12,13 @@ import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
-from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+from signage.logs import area_logger
+from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
+
+log = area_logger("kiosk")
 
 SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
 DEFAULT_POLL_S = 15.0
@@ -35,7 +39,12 @@ class PlayerConfig:
     """Everything a player or a sync needs to know about itself.
 
     Args:
-        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``.
+        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``: the
+            first of ``feed:`` in the file, normally the hub.
+        mirrors: the other URLs of a ``feed:`` list (static copies of the same signed feed:
+            nginx, a file share, a CDN), polled beside the hub; see ``sources.multi``.
+        alert_keys: extra pinned public keys whose signatures may only add or clear alerts
+            (``alerts.json`` beside ``feed.json``), never change content.
         pubkey: base64 of the 32 raw bytes of the publisher's Ed25519 key.
         hub: base URL of the hub for heartbeats, proof-of-play batches and scans
             (defaults to the feed's origin when the feed is served by a hub).
@@ -43,14 +52,25 @@ class PlayerConfig:
             the hub's screen token (``signage serve --screen-token-file``), never its
             admin token, which would let anyone with this screen's disk raise alerts.
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
+        audience: ``public`` (the default: a screen whose placement nobody stated may be
+            seen by citizens, so staff-only alerts stay off it) or ``internal`` (offices:
+            CAP ``Restricted`` alerts show too).
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
+        rotation: degrees the player turns its picture clockwise (0, 90, 180, 270) for a
+            panel mounted on its side where the compositor does not turn it.
+        orientation: the shape slides are laid out for, known once the window's size is
+            (``signage play`` sets it); ``None`` plays playlists of every orientation.
+        ca_file: PEM file of the organisation's own CA certificates, trusted in addition
+            to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
     screen: str = field(default_factory=socket.gethostname)
     tags: frozenset[str] = frozenset()
     feed: str | None = None
+    mirrors: tuple[str, ...] = ()
     pubkey: str | None = None
+    alert_keys: tuple[str, ...] = ()
     cache: Path = field(default_factory=default_cache_dir)
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
@@ -59,11 +79,68 @@ class PlayerConfig:
     hub_token_file: Path | None = None
     allowed_hosts: frozenset[str] = frozenset()
     exercise: bool = False
+    audience: str = "public"
     source_path: Path | None = None
     qr_link_base: str | None = None
+    rotation: int = 0
+    orientation: Orientation | None = None
+
+    _token: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def hub_url(self) -> str | None:
+        """The hub's base URL for the push channel, heartbeats, proof-of-play and scans:
+        ``hub`` without a trailing slash, else the origin of an http(s) ``feed``, else
+        ``None`` (a local root, or a feed on a plain file server with no hub named)."""
+        if self.hub:
+            return self.hub.rstrip("/")
+        if self.feed:
+            parts = urlsplit(self.feed)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                return f"{parts.scheme}://{parts.netloc}"
+        return None
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """Every feed URL, the hub's first (empty without a feed)."""
+        return (self.feed, *self.mirrors) if self.feed else ()
+
+    def hub_token(self) -> str | None:
+        """The bearer token in ``hub_token_file`` (``None`` without one), read once.
+
+        An unreadable or empty file is logged once and answers ``None``: heartbeats and
+        proof-of-play still go out (the hub then says 401, with a hint to check the file).
+        """
+        path = self.hub_token_file
+        if path is None:
+            return None
+        if "token" not in self._token:
+            try:
+                self._token["token"] = path.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                log.warning(
+                    "cannot read hub_token_file %s (%s): heartbeats and proof-of-play go "
+                    "without a token",
+                    path,
+                    reason,
+                )
+                self._token["token"] = None
+        return self._token["token"]
+
+    ca_file: Path | None = None
 
     def screen_identity(self) -> Screen:
-        return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
+        return Screen(
+            id=self.screen,
+            tags=self.tags,
+            timezone=self.timezone,
+            locale=self.locale,
+            audience=self.audience,
+            orientation=self.orientation,
+        )
 
     def with_overrides(self, **changes: Any) -> PlayerConfig:
         """A copy with every non-``None`` change applied (command-line flags win)."""
@@ -83,6 +160,10 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "alert_keys",
+    "audience",
+    "rotation",
+    "ca_file",
 }
 
 
@@ -92,6 +173,21 @@ def _tags(value: Any, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ConfigError(f"{where}: 'tags' must be a list of words, e.g. [lobby, piso-1]")
     return frozenset(t.strip() for t in value)
+
+
+def _feed_list(value: list[Any], where: str) -> tuple[str, tuple[str, ...]]:
+    """``feed: [hub, mirror, ...]`` as (first, the others); each a distinct http(s) URL."""
+    urls: list[str] = []
+    for i, url in enumerate(value):
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where}: 'feed' item {i + 1} must be an http(s) URL of a feed")
+        if url in urls:
+            raise ConfigError(f"{where}: 'feed' lists {url} twice")
+        urls.append(url)
+    if not urls:
+        raise ConfigError(f"{where}: 'feed' must be a URL or a non-empty list of URLs")
+    return urls[0], tuple(urls[1:])
 
 
 def parse_config(data: Any, where: str) -> PlayerConfig:
@@ -111,8 +207,15 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         raise ConfigError(f"{where}: unknown key {', '.join(hints)}")
     cfg = PlayerConfig(source_path=Path(where))
     changes: dict[str, Any] = {}
+    if isinstance(data.get("feed"), list):
+        changes["feed"], changes["mirrors"] = _feed_list(data["feed"], where)
+    if "alert_keys" in data:
+        keys = data["alert_keys"]
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(f"{where}: 'alert_keys' must be a list of base64 public keys")
+        changes["alert_keys"] = tuple(keys)
     for key in ("screen", "feed", "pubkey", "timezone", "locale", "hub"):
-        if key in data:
+        if key in data and key not in changes:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{where}: '{key}' must be a non-empty string")
             changes[key] = data[key]
@@ -122,6 +225,16 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["cache"] = Path(str(data["cache"])).expanduser()
     if "hub_token_file" in data:
         changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "ca_file" in data:
+        from signage.trust import load_ca_file
+
+        if not isinstance(data["ca_file"], str) or not data["ca_file"]:
+            raise ConfigError(f"{where}: 'ca_file' must be the path of a PEM file")
+        ca_file = Path(data["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = Path(where).parent / ca_file
+        load_ca_file(ca_file)  # a missing or garbled file is said now, not at the first page
+        changes["ca_file"] = ca_file
     if "poll" in data:
         poll = data["poll"]
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:
@@ -131,6 +244,21 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         if not isinstance(data["exercise"], bool):
             raise ConfigError(f"{where}: 'exercise' must be true or false")
         changes["exercise"] = data["exercise"]
+    if "audience" in data:
+        if data["audience"] not in ("internal", "public"):
+            raise ConfigError(
+                f"{where}: 'audience' must be 'internal' (offices: staff-only alerts show) "
+                "or 'public' (halls citizens walk through; the default)"
+            )
+        changes["audience"] = data["audience"]
+    if "rotation" in data:
+        rotation = data["rotation"]
+        if isinstance(rotation, bool) or rotation not in (0, 90, 180, 270):
+            raise ConfigError(
+                f"{where}: 'rotation' must be 0, 90, 180 or 270 (degrees clockwise the "
+                "player turns its picture for a panel mounted on its side)"
+            )
+        changes["rotation"] = int(rotation)
     if "qr" in data:
         qr = data["qr"]
         if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:

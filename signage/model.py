@@ -25,6 +25,7 @@ class SlideKind(enum.StrEnum):
     VIDEO = "video"
     WEB = "web"
     TEXT = "text"
+    DATA = "data"
 
 
 class Fit(enum.StrEnum):
@@ -32,6 +33,24 @@ class Fit(enum.StrEnum):
 
     CONTAIN = "contain"
     COVER = "cover"
+
+
+class Orientation(enum.StrEnum):
+    """Which screens a playlist is drawn for: wide, tall, or either."""
+
+    LANDSCAPE = "landscape"
+    PORTRAIT = "portrait"
+    BOTH = "both"
+
+    @classmethod
+    def of(cls, width: int, height: int) -> Orientation:
+        """A screen's orientation from the size its slides are laid out for."""
+        return cls.PORTRAIT if height > width else cls.LANDSCAPE
+
+    def fits(self, screen: Orientation | None) -> bool:
+        """Whether a playlist of this orientation plays on a screen of ``screen`` (``None``:
+        not known yet, everything plays)."""
+        return self is Orientation.BOTH or screen is None or screen is self
 
 
 class Transition(enum.StrEnum):
@@ -139,6 +158,55 @@ class TextContent:
     image: str | None = None
 
 
+class Chart(enum.StrEnum):
+    """How a data slide draws its numbers."""
+
+    FIGURE = "figure"
+    BAR = "bar"
+    LINE = "line"
+    TABLE = "table"
+    RINGS = "rings"
+
+
+@dataclass(frozen=True, slots=True)
+class DataContent:
+    """A data slide: a figure, chart or small table drawn from a CSV or JSON file.
+
+    Args:
+        chart: what is drawn.
+        title: the headline; ``tag`` the category pill above it; ``credit`` the source line.
+        label: the column naming each row; ``values``: the numeric column(s) drawn.
+        note: a column of short texts under each ring (``rings``).
+        decimals, unit: how numbers are written (es-CO: ``12.400``, ``5,1``; unit after).
+        decimal_comma: the file writes numbers the es-CO way (``1.240``, ``5,1``).
+        card: the highlighted figure: ``change`` (first to last, in %), ``last``, or text.
+        rows: draw only the last N rows.
+        url, refresh_s: remote data the publisher fetches (screens never do).
+        scans: the hub's own QR scan count: a slide id of the playlist, ``playlist`` or
+            ``all``, over ``period`` (``month``, ``week`` or ``Nd``).
+        as_of: the date of remote data (``Datos al …``), set by the publisher.
+    """
+
+    chart: Chart
+    title: str
+    label: str = ""
+    values: tuple[str, ...] = ()
+    note: str | None = None
+    tag: str | None = None
+    credit: str | None = None
+    decimals: int = 0
+    unit: str = ""
+    decimal_comma: bool = True
+    card: str | None = None
+    card_caption: str | None = None
+    rows: int | None = None
+    url: str | None = None
+    refresh_s: float | None = None
+    as_of: date | None = None
+    scans: str | None = None
+    period: str = "month"
+
+
 @dataclass(frozen=True, slots=True)
 class Slide:
     """One slide of a playlist, with the playlist's defaults already applied.
@@ -146,8 +214,10 @@ class Slide:
     Args:
         id: unique within its playlist.
         kind: which of image, video, web or text.
-        source: asset path (relative to the content root) for image/video, URL for web,
+        source: asset path (relative to the content root) for image/video and the data file
+            of a data slide (empty while remote data was never fetched), URL for web,
             empty for text.
+        data: what a data slide draws (``None`` for other kinds).
         duration_s: seconds on screen; ``None`` only for a video that plays its own length.
         qr: the QR shown over it (``None``: no QR, including ``qr: false``).
         schedule: when this slide plays, within its playlist's schedule.
@@ -165,11 +235,14 @@ class Slide:
     schedule: Schedule | None = None
     muted: bool = True
     origin: Origin | None = field(default=None, compare=False)
+    data: DataContent | None = None
 
     def assets(self) -> tuple[str, ...]:
         """Asset paths this slide needs from the content root."""
         paths: list[str] = []
         if self.kind in (SlideKind.IMAGE, SlideKind.VIDEO):
+            paths.append(self.source)
+        if self.kind is SlideKind.DATA and self.source:
             paths.append(self.source)
         if self.text is not None and self.text.image:
             paths.append(self.text.image)
@@ -187,6 +260,25 @@ class Overlays:
 
 
 @dataclass(frozen=True, slots=True)
+class TickerFeed:
+    """News for the ticker from an RSS 2.0 or Atom feed, fetched by the publisher.
+
+    Args:
+        url: the feed (https, on the allow-list).
+        count: at most this many headlines, newest first.
+        max_age_s: headlines older than this are left out (``None``: any age).
+        refresh_s: how often the publisher fetches it.
+        position: where its headlines go among the playlist's written ones.
+    """
+
+    url: str
+    count: int = 5
+    max_age_s: float | None = None
+    refresh_s: float = 1800.0
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Playlist:
     """A named, ordered list of slides for the screens whose tags it names.
 
@@ -194,6 +286,9 @@ class Playlist:
         id: the file stem (``lobby`` for ``playlists/lobby.yaml``); unique in a content root.
         tags: screens with any of these tags play it; ``None`` means every screen.
         ticker: headlines for the ticker overlay.
+        orientation: the screens it is drawn for; a screen plays only what fits it.
+        ticker_feeds: RSS/Atom news the publisher turns into ``ticker`` headlines (never
+            fetched by screens; not part of the feed, which carries the headlines).
     """
 
     id: str
@@ -205,6 +300,8 @@ class Playlist:
     ticker: tuple[str, ...] = ()
     attribution: Attribution = Attribution()
     origin: Origin | None = field(default=None, compare=False)
+    orientation: Orientation = Orientation.BOTH
+    ticker_feeds: tuple[TickerFeed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +320,18 @@ class Theme:
 
 @dataclass(frozen=True, slots=True)
 class Screen:
-    """The screen a schedule is computed for."""
+    """The screen a schedule is computed for.
+
+    ``orientation`` is the shape its slides are laid out for (after any rotation); ``None``
+    (not known) plays playlists of every orientation.
+    """
 
     id: str
     tags: frozenset[str] = frozenset()
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    audience: str = "public"  # "internal": staff only see it (CAP Restricted alerts show)
+    orientation: Orientation | None = None
 
 
 class Severity(enum.StrEnum):
@@ -271,6 +374,9 @@ class Alert:
         texts: one entry per language; the first is the fallback.
         tags: ``None`` means every screen.
         status_url: optional https URL shown as a QR (e.g. a status page).
+        restriction: set for a CAP ``Restricted`` alert: who it is for (e.g. staff); shown
+            only on screens whose audience is ``internal``. ``None``: a public alert.
+        onset: when it starts showing (CAP ``effective``/``onset``); ``None``: at once.
     """
 
     id: str
@@ -283,6 +389,8 @@ class Alert:
     tags: frozenset[str] | None = None
     status_url: str | None = None
     template: str | None = None
+    restriction: str | None = None
+    onset: datetime | None = None
 
     def text_for(self, locale: str) -> AlertText:
         """The text in ``locale`` (``es-CO`` matches ``es-CO`` then ``es``), else the first."""
@@ -297,7 +405,10 @@ class Alert:
         return self.texts[0]
 
     def active_at(self, now: datetime) -> bool:
-        """Whether it is still on screen at ``now`` (expiry is judged by the local clock)."""
+        """Whether it is still on screen at ``now``.
+
+        Which ``now``: the hub's time, not the screen's own clock (``signage.timebase``).
+        """
         return now < self.expires
 
 
@@ -312,6 +423,8 @@ class Content:
         version: the feed version (local roots count up from 1 on each accepted change).
         assets: asset path as written in playlists -> local file to read it from.
         source: a human description of where it came from (a URL or a folder).
+        signed: came from a feed verified against the pinned key (web slides must then be
+            https; the player checks it too, not only the validator).
     """
 
     version: int
@@ -322,6 +435,7 @@ class Content:
     published: datetime | None = None
     expires: datetime | None = None
     source: str = ""
+    signed: bool = False
 
     def asset_path(self, path: str) -> Path | None:
         """The local file for an asset path, or ``None`` when this version has no such file."""

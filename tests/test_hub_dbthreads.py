@@ -1,4 +1,4 @@
-"""The hub closes the database connection of a worker thread once that thread has ended.
+"""The hub's database closes the connection of a worker thread once that thread has ended.
 
 anyio ends Starlette's idle worker threads after 10 s and starts new ones; each opened its
 own SQLite connection and the hub kept every one of them open (issue 19).
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from signage.hub.state import Hub, HubConfig
+from signage.hub.database import HubDatabase
 
 
 def _open_files(name: str) -> int:
@@ -27,12 +27,12 @@ def _open_files(name: str) -> int:
 
 
 def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
-    hub = Hub(HubConfig(feed_dir=tmp_path / "feed", data_dir=tmp_path / "data"))
-    hub.schema("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+    db = HubDatabase(tmp_path / "data" / "hub.sqlite3")
+    db.schema("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
     opened: list[sqlite3.Connection] = []
 
     def work(n: int) -> None:  # what a heartbeat does on a worker thread
-        conn = hub.db()
+        conn = db.connection()
         with conn:
             conn.execute("INSERT INTO t VALUES (?)", (n,))
         opened.append(conn)
@@ -44,11 +44,11 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
     try:
         # Each new connection closes those of ended threads: this (main) thread's and the
         # last worker's are left, never one per worker that ever ran.
-        assert len(hub._connections) == 2
+        assert len(db._connections) == 2
         for conn in opened[:-1]:
             with pytest.raises(sqlite3.ProgrammingError):
                 conn.execute("SELECT 1")  # closed
         assert _open_files("hub.sqlite3") <= 6  # database, WAL, shared index: twice, not 21x
-        assert hub.db().execute("SELECT COUNT(*) FROM t").fetchone() == (20,)
+        assert db.connection().execute("SELECT COUNT(*) FROM t").fetchone() == (20,)
     finally:
-        hub.close()
+        db.close()

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from signage.commands.status import format_table, memory_cell, memory_growing
-from signage.heartbeat import Heartbeat, HeartbeatReport
 from signage.logs import ErrorTally
+from signage.telemetry.heartbeat import Heartbeat
+from signage.telemetry.wire import HeartbeatReport
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub
 
 
