@@ -104,7 +104,13 @@ def test_status_flags_the_screen_whose_memory_grew_through_a_real_hub(hub: Runni
     r = requests.post(hub.url + "/api/v1/heartbeat", json=old, headers=hub.auth, timeout=10)
     assert r.status_code // 100 == 2, r.text
 
+    absurd = HeartbeatReport(screen="rara-4", sent=datetime.now(UTC), rss_mb=90.0).to_json()
+    absurd["rss_start_mb"] = -5
+    r = requests.post(hub.url + "/api/v1/heartbeat", json=absurd, headers=hub.auth, timeout=10)
+    assert r.status_code == 400 and "rss_start_mb" in r.text, r.text
+
     listed = {s["screen"]: s for s in json.loads(_status("--hub", hub.url, "--json").stdout)}
+    assert "rara-4" not in listed
     assert listed["fuga-2"]["rss_start_mb"] == 112.0
     assert listed["fuga-2"]["rss_growth_mb"] == 134.5
     assert listed["estable-1"]["rss_growth_mb"] == 21.0
