@@ -16,6 +16,9 @@ DEBS=(
   ffmpeg nginx-light curl
   # the kiosk compositor and systemd-analyze for kiosk.service
   cage xwayland systemd
+  # the console's tests drive a real browser (Playwright with executable_path); git keeps
+  # the console's history of the content root
+  chromium git
 )
 missing=()
 for deb in "${DEBS[@]}"; do

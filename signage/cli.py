@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "status": "status",
     "report": "report",
     "install-kiosk": "install_kiosk",
+    "user": "user",
 }
 
 
