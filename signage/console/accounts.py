@@ -35,7 +35,7 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 SESSION_IDLE_S = 2 * 3600.0
 SESSION_MAX_S = 12 * 3600.0
-# Sign-in throttling: from the 3rd failure in a row each attempt waits 2**(n-3) s; the 6th
+# Sign-in throttling: after the 3rd failure in a row the next attempt waits 2**(n-3) s; the 6th
 # failure locks the account for LOCK_S. A success clears the count.
 THROTTLE_AFTER = 3
 LOCK_AFTER = 6
@@ -106,7 +106,7 @@ def login_gate(failures: int, last_failure: float | None, now: float) -> Gate:
             return Gate(False, LOCK_S - since, locked=True)
         return Gate(True)
     if failures >= THROTTLE_AFTER:
-        delay = float(2 ** (failures - THROTTLE_AFTER + 1))
+        delay = float(2 ** (failures - THROTTLE_AFTER))
         if since < delay:
             return Gate(False, delay - since)
     return Gate(True)
@@ -327,7 +327,8 @@ class AccountStore:
                 failures,
             )
             self.audit("-", "lock", f"user:{name}", detail=f"{failures} intentos fallidos")
-        return None, login_gate(failures, now, now)
+        # Checked and wrong: the answer is "wrong password", unless this failure locked it.
+        return None, login_gate(failures, now, now) if failures >= LOCK_AFTER else gate
 
     # ------------------------------------------------------------------- sessions
 

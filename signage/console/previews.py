@@ -108,12 +108,18 @@ def render_in_worker(root: str, playlist_file: str, slide_id: str, out: str) -> 
     return out
 
 
-def _warm() -> bool:
-    from signage.player.qtenv import ensure_application, prepare_environment
+def _follow_parent(parent: int) -> None:
+    """Worker initializer: end this process when the hub that started it is gone (a hub
+    killed without a clean shutdown must not leave a Qt process behind)."""
+    import time
 
-    prepare_environment(headless=True)
-    ensure_application("signage-console-preview")
-    return True
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="signage-preview-parent", daemon=True).start()
 
 
 class Previews:
@@ -134,7 +140,10 @@ class Previews:
                 import multiprocessing
 
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_follow_parent,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

@@ -225,6 +225,7 @@ class Console:
         headers: Mapping[str, str] | None = None,
         **context: Any,
     ) -> HTMLResponse:
+        context.setdefault("active", "")
         html = self.env.get_template(template).render(
             who=who,
             csrf=who.csrf if who is not None else "",
@@ -381,7 +382,7 @@ class Console:
                     f"nuevo en {minutes} min o pide a un administrador que la desbloquee."
                 )
                 return self._signin(request, error, 429, user)
-            if not gate.allowed or gate.wait_s > 0:
+            if not gate.allowed:
                 error = (
                     "Demasiados intentos seguidos. Espera "
                     f"{max(1, round(gate.wait_s))} s antes de intentarlo otra vez."

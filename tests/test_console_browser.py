@@ -1,0 +1,219 @@
+"""The console in a real Chromium (Debian's, through Playwright) against a real hub subprocess
+and a real headless player: a communicator's whole path from sign-in to a new picture on
+screen, a bad value explained beside its field, reordering (buttons and drag), and a
+restore that puts the old slides back on the screen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
+from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
+
+pytestmark = [pytest.mark.qt, pytest.mark.slow]
+
+LOBBY = """\
+# Lobby for the console test: this comment must survive the browser's saves
+name: Lobby de prueba
+defaults:
+  duration: 2s
+slides:
+  - id: bienvenida
+    text:
+      title: "Bienvenidos"
+      body: "Oficina Asesora de Informática"
+"""
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+def _wait_events(
+    path: Path, pred: Callable[[list[dict[str, Any]]], bool], timeout: float = 40.0
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = _events(path)
+        if pred(events):
+            return events
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; events: {_events(path)[-15:]}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
+    """A hub with an admin account and a headless player following it."""
+    root = make_content_root(tmp_path / "root", LOBBY)
+    data = tmp_path / "hubdata"
+    data.mkdir()
+    add_user(data, "ana", "editor")
+    with run_hub(data=data, root=root) as hub:
+        config = tmp_path / "player.yaml"
+        config.write_text(
+            f"screen: lobby-1\nfeed: {hub.url}\npubkey: {hub.pubkey}\n"
+            f"cache: {tmp_path / 'cache'}\npoll: 120\n"
+        )
+        events = tmp_path / "events.jsonl"
+        env = hub_env()
+        env["QT_QPA_PLATFORM"] = "offscreen"
+        env.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+        with (tmp_path / "player.err").open("w") as err:
+            player = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "signage", "play", "--config", str(config)),
+                    *("--headless", "--size", "640x360", "--events", str(events)),
+                    *("--for", "240"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                cwd=str(REPO),
+            )
+        try:
+            _wait_events(events, lambda ev: any(e["event"] == "slide_shown" for e in ev), 60)
+            yield hub, events
+        finally:
+            stop_process(player)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _slide_ids(page: Page) -> list[str]:
+    return [
+        page.locator(f"input[name='s{i}.id']").input_value()
+        for i in range(page.locator("li.slide").count())
+    ]
+
+
+def test_sign_in_to_a_new_picture_on_screen_then_restore(
+    stack: tuple[RunningHub, Path], browser: Browser, tmp_path: Path
+) -> None:
+    hub, events = stack
+    assert hub.root is not None
+    picture = tmp_path / "Foto Roja.png"
+    Image.new("RGB", (640, 360), (220, 30, 30)).save(picture)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="es-CO")
+    actions = 0
+
+    # 1. Sign in.
+    page.goto(hub.url + "/console/")
+    page.get_by_label("Usuario").fill("ana")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    actions += 1
+    page.wait_for_url("**/console/listas")
+    # 2. Open the playlist.
+    page.get_by_role("link", name="Lobby de prueba").click()
+    actions += 1
+    page.wait_for_url("**/console/listas/lobby")
+    # 3. Add a picture slide.
+    page.get_by_role("button", name="+ Imagen").click()
+    actions += 1
+    assert page.locator("li.slide").count() == 2
+    # 4. Choose the file.
+    page.get_by_label("…o sube uno nuevo (arrástralo aquí o elígelo)").set_input_files(picture)
+    actions += 1
+    # 5. Save.
+    shown_before = len(_events(events))
+    page.get_by_role("button", name="Guardar y publicar").click()
+    actions += 1
+    page.wait_for_url("**/console/listas/lobby?guardado=*")
+    assert "Guardado y publicado" in page.content()
+    assert actions <= 6
+    saved = (hub.root / "playlists" / "lobby.yaml").read_text(encoding="utf-8")
+    assert "image: assets/foto-roja.png" in saved
+    assert "# Lobby for the console test" in saved
+    _wait_events(
+        events,
+        lambda ev: any(
+            e["event"] == "slide_shown" and e.get("slide") == "foto-roja" and e["kind"] == "image"
+            for e in ev[shown_before:]
+        ),
+    )
+
+    # A bad value: its Spanish message beside the field, nothing written.
+    page.get_by_label("Duración", exact=True).first.fill("tres segundos")
+    page.get_by_role("button", name="Guardar y publicar").click()
+    error = page.locator("[id='err-s0.duration']")
+    error.wait_for()
+    assert "no es una duración" in error.inner_text()
+    field = page.locator("[id='s0.duration']")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby") == "err-s0.duration"
+    assert (hub.root / "playlists" / "lobby.yaml").read_text(encoding="utf-8") == saved
+    field.fill("")
+
+    # Reorder with the keyboard-friendly button, then save.
+    page.locator("li.slide").nth(1).get_by_role("button", name="↑ Subir").click()
+    assert page.locator("input[name='s0.kind']").input_value() == "image"
+    page.get_by_role("button", name="Guardar y publicar").click()
+    page.wait_for_url("**/console/listas/lobby?guardado=*")
+    text = (hub.root / "playlists" / "lobby.yaml").read_text(encoding="utf-8")
+    assert text.index("foto-roja") < text.index("bienvenida")
+
+    # Reorder by drag: the script renumbers the positions the form sends.
+    slides = page.locator("li.slide")
+    page.set_viewport_size({"width": 1280, "height": 2400})  # both slides in view
+    slides.nth(1).locator(".handle").drag_to(slides.nth(0), target_position={"x": 40, "y": 8})
+    assert page.locator("input[name='s1.pos']").input_value() == "0"
+    assert page.locator("input[name='s0.pos']").input_value() == "1"
+    page.get_by_role("button", name="Guardar y publicar").click()
+    page.wait_for_url("**/console/listas/lobby?guardado=*")
+    text = (hub.root / "playlists" / "lobby.yaml").read_text(encoding="utf-8")
+    assert text.index("bienvenida") < text.index("foto-roja")
+
+    # Restore the first version: the picture leaves the screen.
+    page.get_by_role("link", name="Historial").click()
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() >= 4
+    version_before = hub.version()
+    rows.last.get_by_role("button", name="Restaurar esta versión").click()
+    page.wait_for_url("**/console/historial?restaurada=*")
+    assert "Versión restaurada" in page.content()
+    assert "foto-roja" not in (hub.root / "playlists" / "lobby.yaml").read_text(encoding="utf-8")
+    restored = hub.wait_version(version_before)
+    applied = _wait_events(
+        events,
+        lambda ev: any(e["event"] == "feed_applied" and e["version"] == restored for e in ev),
+    )
+    start = next(
+        i
+        for i, e in enumerate(applied)
+        if e["event"] == "feed_applied" and e["version"] == restored
+    )
+    after = _wait_events(
+        events,
+        lambda ev: sum(1 for e in ev[start:] if e["event"] == "slide_shown") >= 2,
+    )[start:]
+    shown = [e["slide"] for e in after if e["event"] == "slide_shown"]
+    assert shown[-1] == "bienvenida" and "foto-roja" not in shown[1:]
+
+    # The diff of a save is readable in the console.
+    page.goto(hub.url + "/console/historial")
+    page.locator("table.list tbody tr").nth(1).get_by_role("link", name="Ver cambios").click()
+    assert page.locator("pre.diff ins, pre.diff del").count() > 0
