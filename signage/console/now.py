@@ -77,10 +77,10 @@ def closed_because(schedule: Schedule, local: datetime) -> str:
         return f"terminó el {_d(schedule.until)}"
     if schedule.days is not None and Weekday(today.weekday()) not in schedule.days:
         names = ", ".join(DAY_NAMES[int(d)] for d in sorted(schedule.days))
-        return f"solo los días {names}"
+        return f"se muestra solo los días {names}"
     if schedule.hours:
         windows = ", ".join(str(w) for w in schedule.hours)
-        return f"solo en el horario {windows}"
+        return f"se muestra solo en el horario {windows}"
     return "su horario no incluye este momento"
 
 

@@ -68,6 +68,18 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+ACTION_LABELS = {
+    "signin": "entró a la consola",
+    "playlist.save": "guardó una lista",
+    "playlist.create": "creó una lista",
+    "asset.upload": "subió un archivo",
+    "history.restore": "restauró una versión",
+    "lock": "cuenta bloqueada por intentos fallidos",
+    "user.unlock": "desbloqueó una cuenta",
+    "user.add": "creó una cuenta",
+    "user.passwd": "cambió una contraseña",
+    "user.remove": "borró una cuenta",
+}
 KIND_LABELS = {"image": "Imagen", "video": "Video", "web": "Página web", "text": "Texto"}
 
 
@@ -188,6 +200,7 @@ class Console:
         self.env.filters["tamano"] = tamano
         self.env.filters["url"] = lambda s: quote(str(s), safe="")
         self.env.globals["KIND_LABELS"] = KIND_LABELS
+        self.env.globals["ACTION_LABELS"] = ACTION_LABELS
         self.env.globals["DAYS"] = forms.DAYS
         self.env.globals["DAY_LABELS"] = forms.DAY_LABELS
         self._load_cache: tuple[tuple[Any, ...], LoadResult] | None = None
