@@ -9,7 +9,6 @@ uses, and writes ``docs/console/<page>.png`` at 1280 px wide, plus two at phone 
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-PASSWORD = "clave-de-ejemplo-1"
+PASSWORD = "clave-de-ejemplo-1"  # noqa: S105 (a throwaway account in a temporary folder)
 ARGS = [
     "--lang=es-419",  # the browser's own words (file pickers) in Spanish, as users see them
     "--no-sandbox",
@@ -35,15 +34,16 @@ def _serve(root: Path, data: Path) -> tuple[subprocess.Popen[str], str]:
     token.write_text("screenshots-token-0123456789\n")
     token.chmod(0o600)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "signage", "serve", "--root", str(root), "--data", str(data)]
-        + ["--port", "0", "--token-file", str(token)],
+        [
+            *(sys.executable, "-m", "signage", "serve", "--root", str(root)),
+            *("--data", str(data), "--port", "0", "--token-file", str(token)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=str(REPO),
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
+    line = proc.stdout.readline() if proc.stdout is not None else ""
     url = line.strip().rsplit(" ", 1)[-1]
     for _ in range(100):
         try:
@@ -67,8 +67,10 @@ def main() -> int:
         shutil.copytree(REPO / "assets", root / "assets")
         data = Path(tmp) / "data"
         subprocess.run(
-            [sys.executable, "-m", "signage", "user", "add", "ana", "--role", "admin"]
-            + ["--data", str(data)],
+            [
+                *(sys.executable, "-m", "signage", "user", "add", "ana"),
+                *("--role", "admin", "--data", str(data)),
+            ],
             input=PASSWORD + "\n",
             text=True,
             check=True,
@@ -124,11 +126,12 @@ def main() -> int:
                 shot("personas")
                 page.get_by_role("link", name="Auditoría").click()
                 shot("auditoria")
-                phone = browser.new_page(
-                    viewport={"width": 390, "height": 844}, locale="es-CO", is_mobile=True
-                )
-                cookies = page.context.cookies()
-                phone.context.add_cookies(cookies)
+                phone = browser.new_context(
+                    viewport={"width": 390, "height": 844},
+                    locale="es-CO",
+                    is_mobile=True,
+                    storage_state=page.context.storage_state(),
+                ).new_page()
                 phone.goto(url + "/console/listas")
                 phone.screenshot(path=str(args.out / "telefono-listas.png"))
                 phone.goto(url + "/console/listas/lobby")
@@ -140,7 +143,6 @@ def main() -> int:
             proc.wait(timeout=10)
     for png in sorted(args.out.glob("*.png")):
         print(png.relative_to(REPO) if png.is_relative_to(REPO) else png)
-    _ = re  # kept for readers extending the walk with page-content checks
     return 0
 
 
