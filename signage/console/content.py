@@ -134,10 +134,21 @@ class ContentRoom:
         path = self.path(name)
         probe = path.with_name(f".{path.name}.check-{threading.get_ident()}")
         try:
-            atomic_write(probe, data)
+            # Only read back by the validator, then deleted: no fsync needed (the save
+            # itself is written with atomic_write).
+            probe.write_bytes(data)
             playlist, problems = load_playlist_file(probe, self.root)
         finally:
             probe.unlink(missing_ok=True)
+        shown = f"playlists/{path.name}"
+        return playlist, [replace(p, path=shown) for p in problems]
+
+    def check_saved(self, name: str) -> tuple[Playlist | None, list[Problem]]:
+        """The playlist file as it is on disk, through the validator (no copy made)."""
+        from signage.playlist import load_playlist_file
+
+        path = self.path(name)
+        playlist, problems = load_playlist_file(path, self.root)
         shown = f"playlists/{path.name}"
         return playlist, [replace(p, path=shown) for p in problems]
 

@@ -64,6 +64,7 @@ class History:
         self.git_dir = git_dir.resolve()
         self._lock = threading.RLock()
         self._ready = False
+        self._versions_cache: tuple[tuple[str, int], tuple[Version, ...]] | None = None
 
     def _git(self, *args: str, check: bool = True) -> str:
         env = {
@@ -138,13 +139,23 @@ class History:
             return self.head()
 
     def versions(self, limit: int = 100) -> list[Version]:
+        """The newest ``limit`` versions, newest first (cached until the branch moves)."""
         self.ensure()
+        try:
+            tip = (self.git_dir / "refs" / "heads" / "main").read_text().strip()
+        except OSError:
+            tip = ""
+        cached = self._versions_cache
+        if tip and cached is not None and cached[0] == (tip, limit):
+            return list(cached[1])
         out = self._git("log", f"-n{int(limit)}", "--format=%H%x1f%at%x1f%an%x1f%s%x1e")
         versions = []
         for record in out.split("\x1e"):
             parts = record.strip().split("\x1f")
             if len(parts) == 4:
                 versions.append(Version(parts[0], float(parts[1]), parts[2], parts[3]))
+        if tip:
+            self._versions_cache = ((tip, limit), tuple(versions))
         return versions
 
     def resolve(self, version: str) -> str:

@@ -501,11 +501,12 @@ class Console:
             )
             return state
         state.form = forms.playlist_form(doc)
-        playlist, problems = content.check(name, data)
+        playlist, problems = content.check_saved(name)
         if playlist is not None and len(playlist.slides) == len(state.form.slides):
             state.preview_ids = [s.id for s in playlist.slides]
-        locations = forms.field_locations(data.decode("utf-8", "replace"))
-        self._place(state, problems, locations)
+        if problems:  # locating needs a second YAML parse: only when there is something to place
+            locations = forms.field_locations(data.decode("utf-8", "replace"))
+            self._place(state, problems, locations)
         return state
 
     @staticmethod
