@@ -562,6 +562,7 @@ class Console:
         return self._editor(who, state)
 
     async def editor_post(self, request: Request) -> Response:
+        self.need(request, Role.EDITOR)  # who and what role, before reading a large body
         form = await read_form(request, MAX_FORM_BYTES)
         who = self.need(request, Role.EDITOR, write=True, form=form)
         content = self._need_root()
@@ -809,6 +810,7 @@ class Console:
         return self.render("assets.html", who, rows=rows, active="archivos", notice=None)
 
     async def assets_post(self, request: Request) -> Response:
+        self.need(request, Role.EDITOR)  # who and what role, before reading a large body
         form = await read_form(request, MAX_FORM_BYTES)
         who = self.need(request, Role.EDITOR, write=True, form=form)
         self._need_root()
@@ -828,9 +830,9 @@ class Console:
         )
 
     async def api_assets_post(self, request: Request) -> Response:
-        form = await read_form(request, MAX_FORM_BYTES)
-        who = self.need(request, Role.EDITOR, write=True)
+        who = self.need(request, Role.EDITOR, write=True)  # before reading a large body
         self._need_root()
+        form = await read_form(request, MAX_FORM_BYTES)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise HTTPException(400, "send the file as the multipart field 'file'")
