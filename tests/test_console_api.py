@@ -114,6 +114,32 @@ def test_sign_in_form_and_cookie_flags(hub: RunningHub) -> None:
     cookie = ok.headers["set-cookie"]
     assert "signage_console=" in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
+    assert "Secure" not in cookie  # plain http on loopback: a Secure cookie would never return
+    # Behind an https proxy (uvicorn trusts X-Forwarded-Proto from loopback) it is Secure.
+    session = requests.Session()
+    page = session.get(hub.url + "/console/entrar", timeout=10)
+    pre = re.search(r'name="pre" value="([^"]+)"', page.text)
+    assert pre is not None
+    behind = session.post(
+        hub.url + "/console/entrar",
+        data={"pre": pre.group(1), "usuario": "ana", "contrasena": PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert behind.status_code == 303 and "Secure" in behind.headers["set-cookie"]
+
+
+def test_sign_out_ends_the_session(hub: RunningHub) -> None:
+    ana, csrf = sign_in(hub.url, "ana")
+    assert ana.get(hub.url + "/api/v1/playlists", timeout=10).status_code == 200
+    cookie = ana.cookies.get("signage_console")
+    out = ana.post(hub.url + "/console/salir", data={"csrf": csrf}, timeout=10)
+    assert out.url.endswith("/console/entrar")
+    replay = requests.get(
+        hub.url + "/api/v1/playlists", cookies={"signage_console": cookie or ""}, timeout=10
+    )
+    assert replay.status_code == 401
 
 
 def test_writes_need_csrf_and_a_role(hub: RunningHub) -> None:

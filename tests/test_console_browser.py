@@ -281,3 +281,33 @@ def test_a_viewer_reads_but_cannot_save(hub_only: RunningHub, browser: Browser) 
                        b.value = 'save'; f.appendChild(b); b.click(); }"""
         )
     assert "No tienes permiso" in page.content()
+
+
+def test_a_file_that_lies_about_its_type_is_refused_beside_its_slide(
+    hub_only: RunningHub, browser: Browser, tmp_path: Path
+) -> None:
+    hub = hub_only
+    assert hub.root is not None
+    fake: Any = {  # a name no file system allows, as a browser may still send it
+        "name": "<b>foto</b>.png",
+        "mimeType": "image/png",
+        "buffer": b"MZ\x90\x00 a program, not a picture",
+    }
+    real = tmp_path / "real.png"
+    Image.new("RGB", (64, 36), (0, 128, 0)).save(real)
+    page = browser.new_page()
+    _sign_in(page, hub.url, "ana")
+    page.goto(hub.url + "/console/listas/lobby")
+    page.get_by_role("button", name="+ Imagen").click()
+    page.get_by_role("button", name="+ Imagen").click()
+    uploads = page.get_by_label("…o sube uno nuevo (arrástralo aquí o elígelo)")
+    uploads.nth(0).set_input_files(fake)
+    uploads.nth(1).set_input_files(real)
+    before = (hub.root / "playlists" / "lobby.yaml").read_bytes()
+    page.get_by_role("button", name="Guardar y publicar").click()
+    refused = page.locator("[id='err-s1.src']")
+    assert "no es una imagen" in refused.inner_text()
+    assert "<b>foto</b>.png" in refused.inner_text()  # the name shown as text, not markup
+    assert page.locator("[id='err-s2.src']").count() == 0
+    assert page.locator("[id='s2.src']").input_value() == "assets/real.png"
+    assert (hub.root / "playlists" / "lobby.yaml").read_bytes() == before

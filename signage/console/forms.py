@@ -77,6 +77,7 @@ class SlideForm:
     date_until: str = ""
     days: tuple[str, ...] = ()
     hours: str = ""
+    posted_as: int = -1  # N of the ``sN.`` fields it came from in a submitted form
 
 
 @dataclass
@@ -233,6 +234,7 @@ def form_from_post(post: Mapping[str, Any], getlist: Any) -> PlaylistForm:
             date_until=get(p + "until"),
             days=tuple(d for d in DAYS if d in getlist(p + "days")),
             hours=get(p + "hours"),
+            posted_as=i,
         )
         try:
             pos = float(get(p + "pos") or i)

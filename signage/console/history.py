@@ -17,6 +17,7 @@ import logging
 import os
 import subprocess
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,12 @@ class History:
         with self._lock:
             if self._ready:
                 return
+            # watchdog (the hub's watcher of the root, which may hold DATA) warns once per
+            # folder git creates under objects/ ("Callback with id ... already exists"); the
+            # hub ignores those events anyway, so the warning is noise in its log.
+            warnings.filterwarnings(
+                "ignore", message="Callback with id", category=RuntimeWarning, module="watchdog"
+            )
             if not (self.git_dir / "HEAD").exists():
                 self.git_dir.parent.mkdir(parents=True, exist_ok=True)
                 self._git("init", "--quiet", "--initial-branch=main")

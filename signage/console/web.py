@@ -583,21 +583,13 @@ class Console:
         self, form: FormData, posted: forms.PlaylistForm, state: EditorState, who: Principal
     ) -> None:
         """Stores the files chosen in the editor's slides and points those slides at them."""
-        indexes = sorted({k.split(".", 1)[0] for k in form if k.endswith(".upload")})
-        order = [s.key for s in posted.slides]
-        for prefix in indexes:
+        prefixes = sorted({k.split(".", 1)[0] for k in form if k.endswith(".upload")})
+        for prefix in prefixes:
             upload = form.get(f"{prefix}.upload")
             if not isinstance(upload, UploadFile) or not upload.filename:
                 continue
-            key = str(form.get(f"{prefix}.key") or "")
-            slide = next(
-                (
-                    s
-                    for s, k in zip(posted.slides, order, strict=True)
-                    if k == key and s.src == str(form.get(f"{prefix}.src") or "").strip()
-                ),
-                None,
-            )
+            number = int(prefix[1:]) if prefix[1:].isdigit() else -1
+            slide = next((s for s in posted.slides if s.posted_as == number), None)
             try:
                 path, checked = await self._store_upload(upload, who)
             except uploads.UploadRefused as exc:
