@@ -265,3 +265,27 @@ def test_what_plays_now_says_why_a_slide_is_left_out(tmp_path: Path) -> None:
     other = explain((playlist,), "sala", moment)
     assert not other.playing
     assert all("etiqueta lobby" in line.why for line in other.left_out)
+
+
+def test_the_playlist_schedule_round_trips_and_locates_its_problems(tmp_path: Path) -> None:
+    form = forms.playlist_form(forms.load_doc(YAML))
+    form.date_from = "01/02/2027"
+    form.date_until = "01/01/2027"  # before 'from': the validator refuses it
+    form.days = ("mon", "tue", "wed", "thu", "fri")
+    form.hours = "07:00-18:00"
+    text = forms.dump_doc(forms.apply_form(forms.load_doc(YAML), form))
+    assert "days: [mon, tue, wed, thu, fri]" in text and "hours: 07:00-18:00" in text
+    again = forms.playlist_form(forms.load_doc(text))
+    assert again.date_from == "01/02/2027" and again.days == form.days
+    (tmp_path / "playlists").mkdir()
+    (tmp_path / "playlists" / "l.yaml").write_text(text)
+    _, problems = load_playlist_file(tmp_path / "playlists" / "l.yaml", tmp_path)
+    until = next(p for p in problems if "'until'" in p.message)
+    field = forms.locate(forms.field_locations(text), until.line, until.col)
+    assert field == "p.until"
+    assert "anterior a la inicial" in spanish(until.message)
+    assert text.index("schedule:") < text.index("slides:")
+    cleared = forms.playlist_form(forms.load_doc(text))
+    cleared.date_from = cleared.date_until = cleared.hours = ""
+    cleared.days = ()
+    assert "schedule" not in forms.dump_doc(forms.apply_form(forms.load_doc(text), cleared))

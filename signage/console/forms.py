@@ -92,6 +92,10 @@ class PlaylistForm:
     qr_caption: str = ""
     overlays: tuple[str, ...] = OVERLAYS
     ticker: str = ""
+    date_from: str = ""  # the whole playlist's schedule
+    date_until: str = ""
+    days: tuple[str, ...] = ()
+    hours: str = ""
     slides: list[SlideForm] = field(default_factory=list)
 
 
@@ -181,6 +185,12 @@ def playlist_form(doc: Any) -> PlaylistForm:
     ticker = doc.get("ticker")
     if isinstance(ticker, list):
         form.ticker = "\n".join(str(t) for t in ticker)
+    schedule = doc.get("schedule")
+    if isinstance(schedule, Mapping):
+        form.date_from = _text(schedule.get("from"))
+        form.date_until = _text(schedule.get("until"))
+        form.days = expand_days(schedule.get("days"))
+        form.hours = _hours_text(schedule.get("hours"))
     slides = doc.get("slides")
     if isinstance(slides, list):
         form.slides = [slide_form(s, str(i)) for i, s in enumerate(slides[:MAX_SLIDES])]
@@ -209,6 +219,10 @@ def form_from_post(post: Mapping[str, Any], getlist: Any) -> PlaylistForm:
         qr_caption=get("d.qr_caption"),
         overlays=tuple(o for o in OVERLAYS if o in getlist("overlays")),
         ticker=get("ticker"),
+        date_from=get("p.from"),
+        date_until=get("p.until"),
+        days=tuple(d for d in DAYS if d in getlist("p.days")),
+        hours=get("p.hours"),
     )
     indexes = sorted(
         {int(m.group(1)) for k in post for m in [re.match(r"^s(\d{1,3})\.kind$", k)] if m}
@@ -350,19 +364,25 @@ def apply_slide(node: CommentedMap, form: SlideForm) -> None:
         _set(qr, "caption", form.qr_caption)
     else:
         node.pop("qr", None)
-    wanted_schedule = form.date_from or form.date_until or form.days or form.hours
+    apply_schedule(node, form.date_from, form.date_until, form.days, form.hours)
+
+
+def apply_schedule(
+    node: CommentedMap, date_from: str, date_until: str, days: tuple[str, ...], hours_text: str
+) -> None:
+    """Sets (or removes, when every part is empty) ``node``'s ``schedule``."""
     schedule = node.get("schedule")
-    if not wanted_schedule:
+    if not (date_from or date_until or days or hours_text):
         node.pop("schedule", None)
         return
     if not isinstance(schedule, CommentedMap):
         schedule = CommentedMap()
         node["schedule"] = schedule
-    _set(schedule, "from", parse_date(form.date_from) if form.date_from else "")
-    _set(schedule, "until", parse_date(form.date_until) if form.date_until else "")
-    if expand_days(schedule.get("days")) != form.days:
-        _set(schedule, "days", _flow(form.days) if form.days else "")
-    hours = [h.strip() for h in form.hours.split(",") if h.strip()]
+    _set(schedule, "from", parse_date(date_from) if date_from else "")
+    _set(schedule, "until", parse_date(date_until) if date_until else "")
+    if expand_days(schedule.get("days")) != days:
+        _set(schedule, "days", _flow(days) if days else "")
+    hours = [h.strip() for h in hours_text.split(",") if h.strip()]
     written = [h.strip() for h in _hours_text(schedule.get("hours")).split(",") if h.strip()]
     if hours != written:
         _set(schedule, "hours", hours[0] if len(hours) == 1 else _flow(hours))
@@ -415,6 +435,12 @@ def apply_form(doc: Any, form: PlaylistForm) -> Any:
     current_ticker = doc.get("ticker")
     if ticker != ([str(t) for t in current_ticker] if isinstance(current_ticker, list) else []):
         _set(doc, "ticker", CommentedSeq(ticker) if ticker else "")
+    wants_schedule = form.date_from or form.date_until or form.days or form.hours
+    if wants_schedule and "schedule" not in doc and "slides" in doc:
+        # A new playlist schedule goes above the slides, where people look for it.
+        doc.insert(list(doc).index("slides"), "schedule", CommentedMap())
+    if wants_schedule or "schedule" in doc:
+        apply_schedule(doc, form.date_from, form.date_until, form.days, form.hours)
     old = doc.get("slides")
     old_list = list(old) if isinstance(old, list) else []
     new: list[Any] = []
@@ -467,6 +493,9 @@ def _field_of(path: tuple[Any, ...]) -> str:
         if sub == "qr":
             return "d.qr_caption" if path[2:3] == ("caption",) else "d.qr_url"
         return f"d.{sub}" if sub in ("duration", "transition", "fit") else "d.duration"
+    if head == "schedule":
+        sub = path[1] if len(path) > 1 else "from"
+        return "p." + {"until": "until", "days": "days", "hours": "hours"}.get(str(sub), "from")
     if head in ("name", "tags", "ticker", "overlays"):
         return str(head)
     return ""

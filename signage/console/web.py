@@ -557,7 +557,7 @@ class Console:
         saved = request.query_params.get("guardado")
         if saved:
             state.notices.append(
-                Notice("ok", f"Guardado y publicado: las pantallas reciben la versión {saved}.")
+                Notice("ok", "Guardado y publicado: las pantallas ya lo están recibiendo.")
             )
         return self._editor(who, state)
 
