@@ -371,3 +371,45 @@ def test_preview_is_drawn_and_then_cached(hub: RunningHub) -> None:
     again = ana.get(url, timeout=30)
     assert again.content == first.content
     assert ana.get(hub.url + "/api/v1/preview/lobby/nope.png", timeout=30).status_code == 404
+
+
+def test_the_list_names_the_screens_that_play_each_playlist(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    (root / "playlists" / "sala.yaml").write_text(
+        "name: Sala\ntags: [sala]\nslides:\n  - text: {title: Hola}\n", encoding="utf-8"
+    )
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, root=root) as hub:
+        for screen, tags in (("recepcion-1", ["lobby"]), ("sala-2", ["sala"])):
+            r = requests.post(
+                hub.url + "/api/v1/heartbeat",
+                json={"screen": screen, "tags": tags},
+                headers=hub.auth,
+                timeout=10,
+            )
+            assert r.status_code in (200, 202, 204), r.text
+        listed = requests.get(hub.url + "/api/v1/playlists", headers=hub.auth, timeout=10).json()
+        by_name = {p["name"]: p for p in listed["playlists"]}
+        assert by_name["lobby"]["tags"] is None  # no tags: every screen plays it
+        assert by_name["lobby"]["screens"] == ["recepcion-1", "sala-2"]
+        assert by_name["sala"]["tags"] == ["sala"]
+        assert by_name["sala"]["screens"] == ["sala-2"]
+        assert by_name["sala"]["slides"] == 1 and by_name["sala"]["loop_seconds"] == 10.0
+
+
+def test_a_new_playlist_from_the_console(hub: RunningHub) -> None:
+    eva, csrf = sign_in(hub.url, "eva")
+    r = eva.post(
+        hub.url + "/console/listas",
+        data={"csrf": csrf, "titulo": "Avisos de la semana"},
+        timeout=30,
+    )
+    assert r.url.endswith("/console/listas/avisos-de-la-semana")
+    created = _root(hub) / "playlists" / "avisos-de-la-semana.yaml"
+    assert "Avisos de la semana" in created.read_text(encoding="utf-8")
+    listed = eva.get(hub.url + "/api/v1/playlists", timeout=10).json()["playlists"]
+    assert any(p["name"] == "avisos-de-la-semana" and not p["problems"] for p in listed)
+    # Without the CSRF token nothing is created.
+    r = eva.post(hub.url + "/console/listas", data={"titulo": "Otra"}, timeout=30)
+    assert r.status_code == 403
+    assert not (_root(hub) / "playlists" / "otra.yaml").exists()
