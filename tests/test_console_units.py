@@ -289,3 +289,17 @@ def test_the_playlist_schedule_round_trips_and_locates_its_problems(tmp_path: Pa
     cleared.date_from = cleared.date_until = cleared.hours = ""
     cleared.days = ()
     assert "schedule" not in forms.dump_doc(forms.apply_form(forms.load_doc(text), cleared))
+
+
+def test_the_preview_cache_keeps_the_newest(tmp_path: Path) -> None:
+    import os
+
+    from signage.console.previews import Previews
+
+    previews = Previews(tmp_path)
+    for i in range(5):
+        png = tmp_path / f"{i}.png"
+        png.write_bytes(b"x")
+        os.utime(png, (1000 + i, 1000 + i))
+    assert previews.prune(keep=2) == 3
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["3.png", "4.png"]

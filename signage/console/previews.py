@@ -22,7 +22,8 @@ from typing import Any
 log = logging.getLogger("signage.hub.console")
 
 SIZE = (960, 540)
-CACHE_KEEP = 2000
+CACHE_KEEP = 2000  # cached PNGs kept (~100 KB each); the oldest go first
+RENDER_TIMEOUT_S = 30.0  # a web slide whose page never loads must not block later previews
 
 
 def _asset_stamp(root: Path, path: str) -> str:
@@ -133,6 +134,7 @@ class Previews:
         self.cache = cache
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._renders = 0
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -148,10 +150,16 @@ class Previews:
             return self._pool
 
     def close(self) -> None:
+        """Stops the worker (its process is ended if it is stuck in a render)."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
+            return
+        # ProcessPoolExecutor has no public way to end a busy worker before Python 3.14.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
     async def render(self, root: Path, playlist_file: Path, slide_id: str) -> bytes:
         """The PNG of one slide (``LookupError`` when there is no such valid slide)."""
@@ -172,14 +180,33 @@ class Previews:
             str(cached),
         )
         try:
-            await future
+            await asyncio.wait_for(future, RENDER_TIMEOUT_S)
         except LookupError:
             raise
         except Exception as exc:
-            log.warning("console preview of %s/%s failed: %s", playlist_file.stem, slide_id, exc)
-            with self._lock:  # a crashed worker is replaced on next use
-                pool, self._pool = self._pool, None
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            raise LookupError(f"the preview could not be drawn: {exc}") from None
+            reason = "took too long" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("console preview of %s/%s failed: %s", playlist_file.stem, slide_id, reason)
+            self.close()  # a stuck or crashed worker is replaced on next use
+            raise LookupError(f"the preview could not be drawn: {reason}") from None
+        self._renders += 1
+        if self._renders % 50 == 0:
+            await asyncio.to_thread(self.prune)
         return await asyncio.to_thread(cached.read_bytes)
+
+    def prune(self, keep: int = CACHE_KEEP) -> int:
+        """Deletes the least recently written cached PNGs beyond ``keep``; returns how many."""
+        try:
+            entries = [e for e in os.scandir(self.cache) if e.name.endswith(".png")]
+        except OSError:
+            return 0
+        if len(entries) <= keep:
+            return 0
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        removed = 0
+        for entry in entries[: len(entries) - keep]:
+            try:
+                Path(entry.path).unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed

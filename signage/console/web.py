@@ -859,7 +859,13 @@ class Console:
         target = inside(self._root() / "assets", rel)
         if target is None or not target.is_file():
             raise HTTPException(404, "no such asset")
-        return FileResponse(target, headers={"Content-Security-Policy": "default-src 'none'"})
+        return FileResponse(
+            target,
+            headers={
+                "Content-Security-Policy": "default-src 'none'; img-src 'self'; media-src 'self'",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     # -------------------------------------------------------------------- history
 
