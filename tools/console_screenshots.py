@@ -9,6 +9,7 @@ uses, and writes ``docs/console/<page>.png`` at 1280 px wide, plus two at phone 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -80,7 +81,11 @@ def main() -> int:
         proc, url = _serve(root, data)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    args=ARGS,
+                    env={**os.environ, "LANGUAGE": "es"},  # the browser's own words too
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="es-CO")
 
                 def shot(name: str, full: bool = False) -> None:

@@ -164,7 +164,7 @@ class EditorState:
     errors: dict[str, list[str]] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    preview_ids: list[str] = field(default_factory=list)
+    saved_ids: list[str] | None = None  # the slide ids of the file as saved, by position
 
 
 def _local(ts: float) -> datetime:
@@ -503,7 +503,7 @@ class Console:
         state.form = forms.playlist_form(doc)
         playlist, problems = content.check_saved(name)
         if playlist is not None and len(playlist.slides) == len(state.form.slides):
-            state.preview_ids = [s.id for s in playlist.slides]
+            state.saved_ids = [s.id for s in playlist.slides]
         if problems:  # locating needs a second YAML parse: only when there is something to place
             locations = forms.field_locations(data.decode("utf-8", "replace"))
             self._place(state, problems, locations)
@@ -534,10 +534,28 @@ class Console:
                     out.append(rel.as_posix())
         return out
 
+    def _previews(self, state: EditorState) -> dict[int, str]:
+        """Position in the form -> the saved slide id whose preview it shows (a slide moved,
+        copied or edited in the form still shows its saved self until the save)."""
+        if state.saved_ids is None and self.content is not None:
+            try:
+                playlist, _ = self.content.check_saved(state.name)
+            except (ContentError, OSError):
+                playlist = None
+            state.saved_ids = [s.id for s in playlist.slides] if playlist is not None else []
+        ids = state.saved_ids or []
+        out: dict[int, str] = {}
+        for i, slide in enumerate(state.form.slides):
+            key = slide.key
+            if key.isdigit() and int(key) < len(ids):
+                out[i] = ids[int(key)]
+        return out
+
     def _editor(
         self, who: Principal, state: EditorState, status: int = 200, **extra: Any
     ) -> Response:
         assets = self._assets_for_picker()
+        previews = self._previews(state)
         return self.render(
             "editor.html",
             who,
@@ -545,8 +563,8 @@ class Console:
             s=state,
             f=state.form,
             assets=assets,
+            previews=previews,
             active="listas",
-            now=int(time.time()),
             **extra,
         )
 
@@ -559,7 +577,7 @@ class Console:
             state.notices.append(
                 Notice("ok", "Guardado y publicado: las pantallas ya lo están recibiendo.")
             )
-        return self._editor(who, state)
+        return await run_in_threadpool(self._editor, who, state)
 
     async def editor_post(self, request: Request) -> Response:
         self.need(request, Role.EDITOR)  # who and what role, before reading a large body
@@ -576,7 +594,7 @@ class Console:
         action = str(form.get("action") or "save")
         if action != "save":
             state.form = forms.structural(posted, action)
-            return self._editor(who, state)
+            return await run_in_threadpool(self._editor, who, state)
         return await run_in_threadpool(self._save_form, who, state)
 
     async def _take_uploads(

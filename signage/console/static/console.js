@@ -42,9 +42,30 @@
       });
     });
   }
+  function setupPicker(input) {
+    // The browser's own file button speaks the browser's language; ours speaks Spanish.
+    var box = document.createElement("div");
+    box.className = "filepick";
+    var button = document.createElement("label");
+    button.className = "filebutton";
+    button.htmlFor = input.id;
+    button.textContent = "Elegir archivo";
+    var name = document.createElement("span");
+    name.className = "filename";
+    name.textContent = "Ningún archivo elegido";
+    input.parentNode.insertBefore(box, input);
+    box.appendChild(input);
+    box.appendChild(button);
+    box.appendChild(name);
+    input.classList.add("enhanced");
+    input.addEventListener("change", function () {
+      name.textContent = input.files && input.files.length ? input.files[0].name : "Ningún archivo elegido";
+    });
+  }
   function setupDrop(zone) {
     var input = zone.querySelector("input[type=file]");
     if (!input) { return; }
+    setupPicker(input);
     zone.addEventListener("dragover", function (ev) {
       if (ev.dataTransfer && Array.prototype.indexOf.call(ev.dataTransfer.types, "Files") >= 0) {
         ev.preventDefault(); zone.classList.add("over");
