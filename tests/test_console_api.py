@@ -413,3 +413,13 @@ def test_a_new_playlist_from_the_console(hub: RunningHub) -> None:
     r = eva.post(hub.url + "/console/listas", data={"titulo": "Otra"}, timeout=30)
     assert r.status_code == 403
     assert not (_root(hub) / "playlists" / "otra.yaml").exists()
+
+
+def test_a_broken_console_database_leaves_the_hub_serving(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    data = tmp_path / "hubdata"
+    (data / "console.sqlite3").mkdir(parents=True)  # not a database: cannot be opened
+    with run_hub(data=data, root=root) as hub:
+        assert requests.get(hub.url + "/feed.json", timeout=10).status_code == 200
+        assert requests.get(hub.url + "/console/", timeout=10).status_code == 404
+        assert "the console is off" in hub.stderr()

@@ -109,4 +109,23 @@ def run(args: argparse.Namespace) -> int:
         raise SignageError(str(exc)) from None
     finally:
         store.close()
+        _give_back(folder)
     return 0
+
+
+def _give_back(folder: Path) -> None:
+    """Run as root (sudo) on a hub's data folder owned by its service user: the database
+    files go to that user, or the hub could no longer open them."""
+    import os
+
+    from signage.console.accounts import DB_NAME
+
+    if os.geteuid() != 0:
+        return
+    owner = folder.stat()
+    if owner.st_uid == 0:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = folder / f"{DB_NAME}{suffix}"
+        if path.exists():
+            os.chown(path, owner.st_uid, owner.st_gid)

@@ -211,7 +211,10 @@ class AccountStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
-        self.path.chmod(0o600)
+        try:
+            self.path.chmod(0o600)  # password hashes: the hub's user only
+        except OSError as exc:  # owned by someone else (made with sudo): say so, go on
+            log.warning("cannot restrict %s to its owner: %s", self.path, exc.strerror)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

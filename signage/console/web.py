@@ -1076,5 +1076,15 @@ class Console:
 
 
 def routes(hub: Hub) -> list[BaseRoute]:
-    """The console's routes for the hub's app (``signage.hub.app`` area hook)."""
-    return Console(hub).routes()
+    """The console's routes for the hub's app (``signage.hub.app`` area hook).
+
+    A console that cannot open its own database (a file left unreadable by hand) is left
+    out with an error in the log; the hub goes on serving screens."""
+    import sqlite3
+
+    try:
+        console = Console(hub)
+    except (sqlite3.Error, OSError) as exc:
+        log.error("the console is off: cannot open %s (%s)", hub.config.data_dir, exc)
+        return []
+    return console.routes()
