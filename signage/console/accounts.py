@@ -206,8 +206,7 @@ class AccountStore:
         self._clock = clock
         self._local = threading.local()
         self._hasher = PasswordHasher()
-        # Verified against when the name is unknown, so timing does not tell names apart.
-        self._dummy = self._hasher.hash(secrets.token_hex(16))
+        self._dummy: str | None = None  # made on first use (hashing costs 64 MiB and ~0.1 s)
         data_dir.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
@@ -304,7 +303,13 @@ class AccountStore:
         gate = login_gate(row[0] if row else 0, row[1] if row else None, now)
         if not gate.allowed:
             return None, gate
-        stored = found[1] if found else self._dummy
+        if found is not None:
+            stored = str(found[1])
+        else:
+            if self._dummy is None:
+                # Verified against when the name is unknown: timing does not tell names apart.
+                self._dummy = self._hasher.hash(secrets.token_hex(16))
+            stored = self._dummy
         try:
             ok = self._hasher.verify(stored, password[:PASSWORD_MAX]) and found is not None
         except (VerificationError, InvalidHashError):
