@@ -29,7 +29,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     add_user(data, "ana", "admin")
     add_user(data, "eva", "editor")
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root) as running:
+    with run_hub(data=data, root=root, screen_token="screen-token-0123456789") as running:
         yield running
 
 
@@ -181,11 +181,18 @@ def test_writes_need_csrf_and_a_role(hub: RunningHub) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["version"] > before
     assert "Hola" in (_root(hub) / "playlists" / "lobby.yaml").read_text()
-    # The screen token never opens the console's API.
-    assert (
-        requests.get(hub.url + "/console/listas", timeout=10, allow_redirects=False).status_code
-        == 303
+    # The screen token (what a screen in a public hall holds) never opens the console's API.
+    r = requests.put(
+        hub.url + "/api/v1/playlists/lobby",
+        data=body,
+        headers={**hub.screen_auth, "If-Match": "*"},
+        timeout=10,
     )
+    assert r.status_code == 403
+    screen_read = requests.get(hub.url + "/api/v1/playlists", headers=hub.screen_auth, timeout=10)
+    assert screen_read.status_code == 403
+    page = requests.get(hub.url + "/console/listas", timeout=10, allow_redirects=False)
+    assert page.status_code == 303
 
 
 def test_playlist_api_etag_semantics(hub: RunningHub) -> None:

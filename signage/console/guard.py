@@ -11,6 +11,7 @@ Rules, the same for pages and the API:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -21,6 +22,8 @@ from signage.console.accounts import AccountStore, Role, Session, role_allows
 COOKIE = "signage_console"
 PRE_COOKIE = "signage_console_pre"  # double-submit token of the sign-in form
 CSRF_HEADER = "x-csrf-token"
+
+TokenCheck = Callable[[Request], None]  # the hub's admin-token guard (raises HTTPException)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,11 @@ class SignInNeeded(HTTPException):
 
 
 def principal(
-    request: Request, accounts: AccountStore, hub_require_token: object
+    request: Request, accounts: AccountStore, hub_require_token: TokenCheck
 ) -> Principal | None:
     """Who the request acts for, or ``None``. A bearer header is checked (401/403 when wrong)."""
     if request.headers.get("authorization"):
-        hub_require_token(request)  # type: ignore[operator]
+        hub_require_token(request)
         return Principal("token", Role.ADMIN)
     token = request.cookies.get(COOKIE, "")
     session = accounts.session(token) if token else None
@@ -60,7 +63,7 @@ def principal(
 def require(
     request: Request,
     accounts: AccountStore,
-    hub_require_token: object,
+    hub_require_token: TokenCheck,
     needed: Role,
     *,
     write: bool,
