@@ -55,7 +55,6 @@ def main() -> int:
 
     from signage.config import PlayerConfig
     from signage.events import EventLog
-    from signage.local_source import StaticSource
     from signage.model import (
         Content,
         Fit,
@@ -69,6 +68,7 @@ def main() -> int:
     )
     from signage.player.player import Player
     from signage.player.probe import rss_mb
+    from signage.sources.local import StaticSource
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()

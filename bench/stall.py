@@ -74,9 +74,9 @@ def main() -> int:
 
     from signage.config import PlayerConfig
     from signage.events import EventLog
-    from signage.local_source import LocalSource
     from signage.player.player import Player
     from signage.player.probe import percentile
+    from signage.sources.local import LocalSource
 
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)

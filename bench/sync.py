@@ -43,10 +43,10 @@ from signage.config import PlayerConfig
 from signage.events import EventLog
 from signage.feed.manifest import Manifest, parse_manifest
 from signage.feed.publish import publish
-from signage.feed.source import FeedSource
 from signage.feed.store import Store
 from signage.feed.sync import SyncClient
 from signage.model import Content
+from signage.sources.feed import FeedSource
 from tests.helpers_feed import make_keypair, make_root, run_nginx, write_asset
 from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
 

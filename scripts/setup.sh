@@ -9,6 +9,11 @@ DEBS=(
   # Qt offscreen/xcb rendering, fonts
   libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3
   fonts-dejavu-core fonts-noto-core
+  # Qt's xcb platform plugin (X11) since Qt 6.5, and its wayland plugin (cage, Wayland
+  # desktops); tests/test_display_libs.py fails when PySide6 needs one that is not here
+  libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0
+  libxcb-xkb1 libx11-xcb1 libwayland-client0 libwayland-cursor0 libwayland-egl1
   # QtMultimedia (video) and QtWebEngine (web slides)
   libpulse0 libasound2 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxkbfile1
   libxshmfence1 libgbm1
@@ -16,6 +21,9 @@ DEBS=(
   ffmpeg nginx-light curl
   # the kiosk compositor and systemd-analyze for kiosk.service
   cage xwayland systemd
+  # tests on real display servers: an X server, its screenshot and screen-saver tools, and
+  # a Wayland screenshot through the compositor (tests/test_display_x11.py, _wayland.py)
+  xvfb x11-apps x11-xserver-utils grim
   # the console's tests drive a real browser (Playwright with executable_path); git keeps
   # the console's history of the content root
   chromium git

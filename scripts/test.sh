@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check the project keeps: ruff, mypy --strict, then the whole pytest suite
-# (Qt offscreen, real hub and nginx on loopback ports, real QR decoding).
+# Runs every check the project keeps: ruff, mypy --strict, the import-linter contracts
+# (pyproject.toml: layers, no circles, private modules), then the whole pytest suite, slow
+# tests included (Qt offscreen, real hub and nginx on loopback ports, real QR decoding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,4 +9,5 @@ export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

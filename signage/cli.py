@@ -36,13 +36,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _load(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"signage.commands.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"signage.commands.{module}":
-            return None  # not built yet: the command is left out of the parser
-        raise
+def _load(module: str) -> ModuleType:
+    return importlib.import_module(f"signage.commands.{module}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -64,8 +59,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             continue
         module = _load(module_name)
-        if module is None:
-            continue
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(p)
         p.set_defaults(_module=module)
@@ -74,9 +67,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    from signage.logs import PrintableFormatter  # log lines quote remote text
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args._module.run(args)
     except SignageError as exc:
-        print(f"signage {args.command}: {exc}", file=sys.stderr)
+        from signage.printable import printable  # error texts may carry a server's words
+
+        print(f"signage {args.command}: {printable(exc, multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

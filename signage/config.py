@@ -12,9 +12,13 @@ import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from signage.errors import ConfigError
-from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Screen
+from signage.logs import area_logger
+from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
+
+log = area_logger("kiosk")
 
 SYSTEM_CONFIG = Path("/etc/signage/player.yaml")
 DEFAULT_POLL_S = 15.0
@@ -45,6 +49,12 @@ class PlayerConfig:
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
+        rotation: degrees the player turns its picture clockwise (0, 90, 180, 270) for a
+            panel mounted on its side where the compositor does not turn it.
+        orientation: the shape slides are laid out for, known once the window's size is
+            (``signage play`` sets it); ``None`` plays playlists of every orientation.
+        ca_file: PEM file of the organisation's own CA certificates, trusted in addition
+            to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
     screen: str = field(default_factory=socket.gethostname)
@@ -61,9 +71,59 @@ class PlayerConfig:
     exercise: bool = False
     source_path: Path | None = None
     qr_link_base: str | None = None
+    rotation: int = 0
+    orientation: Orientation | None = None
+
+    _token: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def hub_url(self) -> str | None:
+        """The hub's base URL for the push channel, heartbeats, proof-of-play and scans:
+        ``hub`` without a trailing slash, else the origin of an http(s) ``feed``, else
+        ``None`` (a local root, or a feed on a plain file server with no hub named)."""
+        if self.hub:
+            return self.hub.rstrip("/")
+        if self.feed:
+            parts = urlsplit(self.feed)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                return f"{parts.scheme}://{parts.netloc}"
+        return None
+
+    def hub_token(self) -> str | None:
+        """The bearer token in ``hub_token_file`` (``None`` without one), read once.
+
+        An unreadable or empty file is logged once and answers ``None``: heartbeats and
+        proof-of-play still go out (the hub then says 401, with a hint to check the file).
+        """
+        path = self.hub_token_file
+        if path is None:
+            return None
+        if "token" not in self._token:
+            try:
+                self._token["token"] = path.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                log.warning(
+                    "cannot read hub_token_file %s (%s): heartbeats and proof-of-play go "
+                    "without a token",
+                    path,
+                    reason,
+                )
+                self._token["token"] = None
+        return self._token["token"]
+
+    ca_file: Path | None = None
 
     def screen_identity(self) -> Screen:
-        return Screen(id=self.screen, tags=self.tags, timezone=self.timezone, locale=self.locale)
+        return Screen(
+            id=self.screen,
+            tags=self.tags,
+            timezone=self.timezone,
+            locale=self.locale,
+            orientation=self.orientation,
+        )
 
     def with_overrides(self, **changes: Any) -> PlayerConfig:
         """A copy with every non-``None`` change applied (command-line flags win)."""
@@ -83,6 +143,8 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "rotation",
+    "ca_file",
 }
 
 
@@ -122,6 +184,16 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         changes["cache"] = Path(str(data["cache"])).expanduser()
     if "hub_token_file" in data:
         changes["hub_token_file"] = Path(str(data["hub_token_file"])).expanduser()
+    if "ca_file" in data:
+        from signage.trust import load_ca_file
+
+        if not isinstance(data["ca_file"], str) or not data["ca_file"]:
+            raise ConfigError(f"{where}: 'ca_file' must be the path of a PEM file")
+        ca_file = Path(data["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = Path(where).parent / ca_file
+        load_ca_file(ca_file)  # a missing or garbled file is said now, not at the first page
+        changes["ca_file"] = ca_file
     if "poll" in data:
         poll = data["poll"]
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0:
@@ -131,6 +203,14 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         if not isinstance(data["exercise"], bool):
             raise ConfigError(f"{where}: 'exercise' must be true or false")
         changes["exercise"] = data["exercise"]
+    if "rotation" in data:
+        rotation = data["rotation"]
+        if isinstance(rotation, bool) or rotation not in (0, 90, 180, 270):
+            raise ConfigError(
+                f"{where}: 'rotation' must be 0, 90, 180 or 270 (degrees clockwise the "
+                "player turns its picture for a panel mounted on its side)"
+            )
+        changes["rotation"] = int(rotation)
     if "qr" in data:
         qr = data["qr"]
         if not isinstance(qr, dict) or set(qr) - {"allowed_hosts", "link_base"}:

@@ -6,6 +6,7 @@ Exception tree::
     ├── UsageError            the command line itself is wrong (exit 2)
     ├── ValidationError       content failed validation; carries every Problem (exit 1)
     ├── ConfigError           the player configuration is wrong (exit 1)
+    ├── DisplayError          the player cannot open the display it was given (exit 1)
     ├── FeedError             a feed could not be fetched, verified or applied (exit 1)
     └── AlertError            an alert could not be raised, cleared or imported (exit 1)
 """
@@ -48,6 +49,10 @@ class UsageError(SignageError):
     """Raised when command-line arguments contradict each other or name nothing usable."""
 
     exit_code = 2
+
+
+class DisplayError(SignageError):
+    """Raised when the display the player was given (DISPLAY, WAYLAND_DISPLAY) cannot be opened."""
 
 
 class ValidationError(SignageError):

@@ -6,7 +6,9 @@ A screen offline for a week logs "cannot reach the hub" once per interval with
 distinct messages, so neither the disk nor the memory grows with the outage.
 
 Areas: ``signage.player``, ``signage.feed``, ``signage.hub``, ``signage.kiosk``,
-``signage.alerts``, ``signage.qr``, ``signage.playlist``, ``signage.qt``.
+``signage.alerts``, ``signage.qr``, ``signage.playlist``, ``signage.uplink``, ``signage.qt``.
+Every module takes its logger from ``area_logger`` (a room inside an area may name itself:
+``area_logger("hub.scans")``), never ``logging.getLogger`` with a literal name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "qt")
+from signage.printable import printable
+
+AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
 ROOT = "signage"
 DEFAULT_REPEAT_INTERVAL_S = 300.0
 DEFAULT_MAX_KEYS = 512
@@ -37,7 +41,12 @@ _SYSLOG_PRIORITY = {
 
 
 def area_logger(area: str) -> logging.Logger:
-    """The logger of one area, ``signage.<area>``."""
+    """The logger of one area, ``signage.<area>`` (or of a room in it: ``hub.scans``).
+
+    Raises ValueError for an area not in ``AREAS`` (a typo would log under a name no
+    handler or filter expects)."""
+    if area.split(".", 1)[0] not in AREAS:
+        raise ValueError(f"{area!r} is not a logging area ({', '.join(AREAS)})")
     return logging.getLogger(f"{ROOT}.{area}")
 
 
@@ -103,7 +112,17 @@ class RateLimitFilter(logging.Filter):
         return len(self._seen)
 
 
-class JournalFormatter(logging.Formatter):
+class PrintableFormatter(logging.Formatter):
+    """One line per message, printable: a screen id, an error text or a page's words in a
+    message can neither forge log lines (CR/LF) nor drive the terminal (escape sequences,
+    bidi overrides): ``signage.printable``. Tracebacks after the message stay as they are."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
+class JournalFormatter(PrintableFormatter):
     """``<3>signage.feed: message``: journald adds the time and reads the priority prefix."""
 
     def __init__(self, journald: bool) -> None:

@@ -34,6 +34,24 @@ class Fit(enum.StrEnum):
     COVER = "cover"
 
 
+class Orientation(enum.StrEnum):
+    """Which screens a playlist is drawn for: wide, tall, or either."""
+
+    LANDSCAPE = "landscape"
+    PORTRAIT = "portrait"
+    BOTH = "both"
+
+    @classmethod
+    def of(cls, width: int, height: int) -> Orientation:
+        """A screen's orientation from the size its slides are laid out for."""
+        return cls.PORTRAIT if height > width else cls.LANDSCAPE
+
+    def fits(self, screen: Orientation | None) -> bool:
+        """Whether a playlist of this orientation plays on a screen of ``screen`` (``None``:
+        not known yet, everything plays)."""
+        return self is Orientation.BOTH or screen is None or screen is self
+
+
 class Transition(enum.StrEnum):
     """How a slide replaces the previous one."""
 
@@ -194,6 +212,7 @@ class Playlist:
         id: the file stem (``lobby`` for ``playlists/lobby.yaml``); unique in a content root.
         tags: screens with any of these tags play it; ``None`` means every screen.
         ticker: headlines for the ticker overlay.
+        orientation: the screens it is drawn for; a screen plays only what fits it.
     """
 
     id: str
@@ -205,6 +224,7 @@ class Playlist:
     ticker: tuple[str, ...] = ()
     attribution: Attribution = Attribution()
     origin: Origin | None = field(default=None, compare=False)
+    orientation: Orientation = Orientation.BOTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +243,17 @@ class Theme:
 
 @dataclass(frozen=True, slots=True)
 class Screen:
-    """The screen a schedule is computed for."""
+    """The screen a schedule is computed for.
+
+    ``orientation`` is the shape its slides are laid out for (after any rotation); ``None``
+    (not known) plays playlists of every orientation.
+    """
 
     id: str
     tags: frozenset[str] = frozenset()
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    orientation: Orientation | None = None
 
 
 class Severity(enum.StrEnum):
@@ -312,6 +337,8 @@ class Content:
         version: the feed version (local roots count up from 1 on each accepted change).
         assets: asset path as written in playlists -> local file to read it from.
         source: a human description of where it came from (a URL or a folder).
+        signed: came from a feed verified against the pinned key (web slides must then be
+            https; the player checks it too, not only the validator).
     """
 
     version: int
@@ -322,6 +349,7 @@ class Content:
     published: datetime | None = None
     expires: datetime | None = None
     source: str = ""
+    signed: bool = False
 
     def asset_path(self, path: str) -> Path | None:
         """The local file for an asset path, or ``None`` when this version has no such file."""

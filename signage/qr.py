@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import logging
 import math
 import re
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ import qrcode.constants
 import qrcode.exceptions
 from PIL import Image
 
+from signage.logs import area_logger
 from signage.model import Attribution, Playlist, QRCode
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     "tracked_link",
 ]
 
-log = logging.getLogger("signage.qr")
+log = area_logger("qr")
 
 QUIET_ZONE_MODULES = 4
 """White border around the symbol, in modules (the QR standard's minimum)."""

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from signage.printable import printable
+
 __all__ = [
     "Count",
     "Report",
@@ -198,13 +200,14 @@ def report_table(report: Report) -> str:
     period = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
     lines = [f"QR scans and plays from {period}", ""]
     for title, rows in (("screen", report.by_screen), ("slide", report.by_slide)):
-        width = max([len(title), len("total")] + [len(r.label) for r in rows])
+        labels = {r.label: printable(r.label, 120) for r in (*rows, report.total)}  # remote ids
+        width = max([len(title), len("total")] + [len(labels[r.label]) for r in rows])
         header = f"{title:<{width}}  {'plays':>9}  {'scans':>7}  {'per 1000':>8}"
         lines.append(header)
         lines.append("-" * len(header))
         for row in (*rows, report.total):
             lines.append(
-                f"{row.label:<{width}}  {_number(row.plays):>9}  {_number(row.scans):>7}  "
+                f"{labels[row.label]:<{width}}  {_number(row.plays):>9}  {_number(row.scans):>7}  "
                 f"{_rate(row.per_1000):>8}"
             )
         lines.append("")

@@ -4,7 +4,8 @@ Pure functions of (playlists, screen, now); nothing here reads a clock or a file
 
 Rules, all in the screen's local wall-clock time (``Screen.timezone``, via ``zoneinfo``):
 
-- A playlist plays on a screen when it has no tags, or shares a tag with the screen.
+- A playlist plays on a screen when it has no tags, or shares a tag with the screen, and its
+  ``orientation`` (landscape, portrait, both) fits the screen's.
 - A slide plays when its playlist's schedule and its own schedule are both active
   (an absent schedule is always active).
 - ``from`` / ``until`` are inclusive dates. ``days`` lists the weekdays. A day that is
@@ -144,7 +145,10 @@ def ever_active(*schedules: Schedule | None) -> bool:
 
 
 def playlist_matches(playlist: Playlist, screen: Screen) -> bool:
-    """Whether ``screen`` plays ``playlist``: no tags means every screen, else a common tag."""
+    """Whether ``screen`` plays ``playlist``: no tags means every screen, else a common tag;
+    and the playlist is drawn for the screen's orientation (or both)."""
+    if not playlist.orientation.fits(screen.orientation):
+        return False
     return playlist.tags is None or bool(playlist.tags & screen.tags)
 
 

@@ -254,6 +254,7 @@ def running_player(
     screen: str = "pantalla-1",
     allowed_hosts: frozenset[str] = frozenset(),
     source: Any = None,
+    ca_file: Path | None = None,
 ) -> Iterator[tuple[Any, Any, EventTrap]]:
     """A started Player fed by ``source`` (default: a GivenSource of ``first``)."""
     from signage.config import PlayerConfig
@@ -263,7 +264,7 @@ def running_player(
     trap = EventTrap(events)
     source = source if source is not None else GivenSource(first)
     player = Player(
-        config=PlayerConfig(screen=screen, allowed_hosts=allowed_hosts),
+        config=PlayerConfig(screen=screen, allowed_hosts=allowed_hosts, ca_file=ca_file),
         source=source,
         events=events,
         size=size,

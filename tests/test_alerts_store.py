@@ -98,3 +98,13 @@ def test_next_expiry_is_the_earliest_future_one() -> None:
     assert next_expiry([a, b], NOW) == NOW + timedelta(minutes=10)
     assert next_expiry([a, b], NOW + timedelta(minutes=10)) == NOW + timedelta(minutes=30)
     assert next_expiry([a, b], NOW + timedelta(hours=1)) is None
+
+
+def test_an_alert_file_linked_from_outside_the_folder_is_skipped(tmp_path: Path) -> None:
+    folder, outside = tmp_path / "alerts", tmp_path / "fuera"
+    store = AlertStore(folder)
+    store.raise_alert(make_alert("propia"))
+    AlertStore(outside).raise_alert(make_alert("ajena"))
+    (folder / "ajena.json").symlink_to(outside / "ajena.json")  # a valid alert, elsewhere
+    (folder / "otra.json").symlink_to(folder / "propia.json")  # a link inside: fine
+    assert sorted(a.id for a in store.all()) == ["propia", "propia"]

@@ -3,8 +3,9 @@
 They load without a single problem, cover what the OAI communications plan asks for
 (infographics, news, a success story, the webinar, cybersecurity, RUNT appointments,
 suggestion box and survey with QR codes, a video, text slides), keep something on screen at
-every hour of the week, and every picture is a real 1920×1080 drawing that leaves the
-player's QR corner and ticker band calm. tools/make_content.py redraws them byte for byte.
+every hour of the week, and every picture is a real 1920×1080 drawing (1080×1920 for the
+portrait hall playlist) that leaves the player's QR corner and ticker band calm.
+tools/make_content.py redraws them byte for byte.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from signage.model import Playlist, SlideKind
+from signage.model import Orientation, Playlist, SlideKind
 from signage.model import Screen as ScreenModel
 from signage.playlist import load_content_root
 from signage.schedule import plan
@@ -35,6 +36,14 @@ EXPECTED = {
     "lobby": "lobby",
     "sala-capacitacion": "capacitacion",
     "atencion-ciudadana": "atencion-ciudadana",
+    "atencion-ciudadana-vertical": "atencion-ciudadana",
+}
+# The shape each playlist is drawn for (a hall screen plays the one of its own shape).
+SHAPES = {
+    "lobby": Orientation.BOTH,
+    "sala-capacitacion": Orientation.BOTH,
+    "atencion-ciudadana": Orientation.LANDSCAPE,
+    "atencion-ciudadana-vertical": Orientation.PORTRAIT,
 }
 # Where the player draws over a slide at 1920×1080 (signage/player/layout.py, with the plate
 # grown for a QR code of a URL with attribution parameters): slides must leave these calm.
@@ -43,7 +52,21 @@ CALM_ZONES = {
     "QR plate": (1360, 400, 1920, 1080),
     "ticker band": (0, 955, 1920, 1080),
 }
+# The same at 1080×1920 for portrait pictures (assets/vertical/): the plate sits at the
+# bottom right, above the ticker, and is wider than half the screen.
+PORTRAIT_CALM_ZONES = {
+    "top bar (logo, clock)": (0, 0, 1080, 160),
+    "QR plate": (430, 1030, 1080, 1920),
+    "ticker band": (0, 1765, 1080, 1920),
+}
 LOGO = "marca/logo-oai.png"
+PORTRAIT_FOLDER = "vertical/"
+
+
+def picture_size(path: Path) -> tuple[int, int]:
+    """What a bundled picture must measure: portrait under assets/vertical/."""
+    portrait = path.relative_to(ASSETS).as_posix().startswith(PORTRAIT_FOLDER)
+    return (1080, 1920) if portrait else (1920, 1080)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +105,33 @@ def test_three_playlists_for_lobby_training_room_and_citizen_hall(playlists):
     assert len(playlists) >= 3
     for playlist_id, tag in EXPECTED.items():
         assert playlists[playlist_id].tags == frozenset({tag}), playlist_id
+        assert playlists[playlist_id].orientation is SHAPES[playlist_id], playlist_id
+
+
+def test_a_hall_screen_plays_the_hall_playlist_of_its_own_shape(playlists):
+    every = list(playlists.values())
+    noon = datetime(2026, 11, 25, 12, 0, tzinfo=BOGOTA)
+    tags = frozenset({"atencion-ciudadana"})
+
+    def played(orientation: Orientation | None) -> set[str]:
+        screen = ScreenModel(id="sala-1", tags=tags, orientation=orientation)
+        return {s.playlist.id for s in plan(every, screen, noon).slides}
+
+    assert played(Orientation.PORTRAIT) == {"atencion-ciudadana-vertical"}
+    assert played(Orientation.LANDSCAPE) == {"atencion-ciudadana"}
+    assert played(None) == {"atencion-ciudadana", "atencion-ciudadana-vertical"}
+    # the lobby's playlist is drawn for both: a portrait lobby screen still has content
+    lobby = ScreenModel(id="lobby-v", tags=frozenset({"lobby"}), orientation=Orientation.PORTRAIT)
+    assert {s.playlist.id for s in plan(every, lobby, noon).slides} == {"lobby"}
+
+
+def test_portrait_pictures_are_only_in_the_portrait_playlist(playlists):
+    for playlist in playlists.values():
+        for slide in playlist.slides:
+            if slide.kind is not SlideKind.IMAGE:
+                continue
+            portrait = slide.source.startswith(f"assets/{PORTRAIT_FOLDER}")
+            assert portrait == (playlist.orientation is Orientation.PORTRAIT), slide.source
 
 
 def test_at_least_twelve_slides_of_every_kind_the_plan_asks_for(playlists):
@@ -123,8 +173,9 @@ def test_suggestion_box_and_surveys_carry_https_qr_codes_with_spanish_captions(p
     assert qrs[("lobby", "encuesta-herramientas")].track
     assert qrs[("atencion-ciudadana", "encuesta-atencion")].track
     assert not qrs[("atencion-ciudadana", "citas-runt")].track
+    assert qrs[("atencion-ciudadana-vertical", "encuesta-atencion")].track
     # Only those: elsewhere a screen without a hub link base would warn on every slide.
-    assert sum(qr.track for qr in qrs.values()) == 4
+    assert sum(qr.track for qr in qrs.values()) == 5
     # A slide that says "no QR" really has none.
     lobby = {s.id: s for s in playlists["lobby"].slides}
     assert lobby["correo-sospechoso"].qr is None
@@ -145,7 +196,12 @@ def test_user_visible_text_is_spanish_with_its_accents():
 
 
 def test_playlists_reference_the_schema_for_editors():
-    for name in ("lobby.yaml", "sala-capacitacion.yaml", "atencion-ciudadana.yaml"):
+    for name in (
+        "lobby.yaml",
+        "sala-capacitacion.yaml",
+        "atencion-ciudadana.yaml",
+        "atencion-ciudadana-vertical.yaml",
+    ):
         first = (PLAYLISTS / name).read_text(encoding="utf-8").splitlines()[0]
         assert first == "# yaml-language-server: $schema=../signage/schema/playlist.schema.json"
 
@@ -169,9 +225,10 @@ def test_theme_is_the_institutional_palette_with_a_transparent_logo(loaded):
 def test_every_picture_is_a_real_1920x1080_drawing():
     pictures = slide_pictures()
     assert len(pictures) >= 12
+    assert sum(picture_size(p) == (1080, 1920) for p in pictures) >= 4  # the portrait hall
     for path in pictures:
         with Image.open(path) as image:
-            assert image.size == (1920, 1080), path.name
+            assert image.size == picture_size(path), path.name
             rgb = image.convert("RGB")
         stddev = ImageStat.Stat(rgb).stddev
         assert min(stddev) > 15, f"{path.name} is nearly one colour: stddev {stddev}"
@@ -193,7 +250,8 @@ def test_pictures_leave_calm_the_places_the_player_draws_over(playlists):
         path = ROOT / source
         with Image.open(path) as image:
             rgb = image.convert("RGB")
-        for name, box in CALM_ZONES.items():
+        zones = PORTRAIT_CALM_ZONES if picture_size(path) == (1080, 1920) else CALM_ZONES
+        for name, box in zones.items():
             region = rgb.crop(box)
             stddev = max(ImageStat.Stat(region).stddev)
             brightest = max(ImageStat.Stat(region).extrema[channel][1] for channel in range(3))
@@ -208,11 +266,14 @@ def test_the_players_own_overlays_never_cover_content_of_a_bundled_picture(playl
     with a long screen id), so it is computed per slide from signage.qr and the player's
     pure layout, not assumed.
     """
-    from signage.player.layout import screen_layout  # pure geometry, no Qt
+    from signage.player.layout import qr_scale, screen_layout  # pure geometry, no Qt
     from signage.qr import attributed_url, qr_layout
 
     checked = 0
     for playlist in playlists.values():
+        tall = playlist.orientation is Orientation.PORTRAIT
+        width, height = (1080, 1920) if tall else (1920, 1080)
+        plate_at = PORTRAIT_CALM_ZONES["QR plate"] if tall else CALM_ZONES["QR plate"]
         for slide in playlist.slides:
             if slide.kind is not SlideKind.IMAGE:
                 continue
@@ -222,9 +283,9 @@ def test_the_players_own_overlays_never_cover_content_of_a_bundled_picture(playl
                     slide.qr, playlist.attribution, "pantalla-atencion-piso-1", playlist.id,
                     slide.id,
                 )  # fmt: skip
-                side = qr_layout(url, 1080).side_px
+                side = qr_layout(url, qr_scale(width, height)).side_px
             layout = screen_layout(
-                1920, 1080, qr=slide.qr is not None, ticker=playlist.overlays.ticker,
+                width, height, qr=slide.qr is not None, ticker=playlist.overlays.ticker,
                 qr_side=side,
             )  # fmt: skip
             zones = {"top bar": layout.top_bar}
@@ -232,8 +293,8 @@ def test_the_players_own_overlays_never_cover_content_of_a_bundled_picture(playl
                 zones["ticker"] = layout.ticker
             if slide.qr is not None:
                 zones["QR plate"] = layout.qr
-                assert layout.qr.x >= 1360
-                assert layout.qr.y >= 400
+                assert layout.qr.x >= plate_at[0]
+                assert layout.qr.y >= plate_at[1]
             with Image.open(ROOT / slide.source) as image:
                 rgb = image.convert("RGB")
             for name, rect in zones.items():
@@ -278,7 +339,12 @@ def test_assets_folder_stays_small():
 def test_every_screen_has_plenty_to_show_at_any_hour_of_the_week(playlists):
     start = datetime(2026, 11, 23, 0, 30, tzinfo=BOGOTA)  # a Monday
     for playlist_id, tag in EXPECTED.items():
-        screen = ScreenModel(id=f"pantalla-{playlist_id}", tags=frozenset({tag}))
+        shape = SHAPES[playlist_id]
+        screen = ScreenModel(
+            id=f"pantalla-{playlist_id}",
+            tags=frozenset({tag}),
+            orientation=None if shape is Orientation.BOTH else shape,
+        )
         fewest = min(
             len(plan(list(playlists.values()), screen, start + timedelta(hours=h)).slides)
             for h in range(0, 7 * 24, 1)
@@ -315,8 +381,10 @@ def make_content(out: Path, *only: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_make_content_is_deterministic_and_matches_the_committed_picture(tmp_path):
-    picture = "infografias/eficiencia-tramites.png"
+@pytest.mark.parametrize(
+    "picture", ["infografias/eficiencia-tramites.png", "vertical/citas-runt.png"]
+)
+def test_make_content_is_deterministic_and_matches_the_committed_picture(tmp_path, picture):
     first, second = tmp_path / "first", tmp_path / "second"
     for out in (first, second):
         result = make_content(out, picture)

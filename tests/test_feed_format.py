@@ -378,7 +378,7 @@ def test_every_accepted_asset_path_stays_inside_the_root(path: str) -> None:
 def test_feed_source_needs_a_feed_and_a_pinned_key(tmp_path) -> None:
     from signage.config import PlayerConfig
     from signage.errors import ConfigError
-    from signage.feed.source import FeedSource
+    from signage.sources.feed import FeedSource
 
     with pytest.raises(ConfigError, match="no feed URL"):
         FeedSource(PlayerConfig(screen="s", pubkey="x", cache=tmp_path))

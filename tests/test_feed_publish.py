@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,8 +177,9 @@ def test_local_path_runs_publish_and_apply_in_process(tmp_path, monkeypatch) -> 
     copied: list[Path] = []
     real_import = Store.import_file
 
-    def counting_import(self: Store, src: Path, expected: str | None = None) -> tuple[str, int]:
-        copied.append(src)
+    def counting_import(self: Store, src: Any, expected: str | None = None) -> tuple[str, int]:
+        # the file comes opened (and checked) by the caller: named by its descriptor
+        copied.append(Path(f"/proc/self/fd/{src.fileno()}").resolve())
         return real_import(self, src, expected)
 
     monkeypatch.setattr(Store, "import_file", counting_import)

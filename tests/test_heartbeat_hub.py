@@ -15,8 +15,9 @@ import pytest
 import requests
 from PIL import Image
 
-from signage.heartbeat import EventTracker, Heartbeat, HeartbeatReport, SyncState
 from signage.logs import ErrorTally, setup
+from signage.telemetry.heartbeat import EventTracker, Heartbeat, SyncState
+from signage.telemetry.wire import HeartbeatReport
 from tests.helpers_hub import RunningHub, make_content_root, run_hub
 
 

@@ -29,12 +29,13 @@ from starlette.requests import Request
 
 from signage.config import parse_config
 from signage.events import rfc3339_ms
-from signage.heartbeat import Heartbeat, HeartbeatReport
 from signage.hub.auth import check_bearer, check_screen_bearer
 from signage.hub.state import HubConfig
 from signage.kiosk.install import config_template
 from signage.logs import ErrorTally
-from signage.uplink import EventUplink
+from signage.telemetry.heartbeat import Heartbeat
+from signage.telemetry.uplink import EventUplink
+from signage.telemetry.wire import HeartbeatReport
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
 
 ADMIN = "admin-token-0123456789"

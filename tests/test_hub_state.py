@@ -17,7 +17,8 @@ import pytest
 from signage.errors import ValidationError
 from signage.feed.publish import publish
 from signage.feed.signing import generate_key, public_key_b64, verify
-from signage.hub.state import FeedSnapshot, Hub, HubConfig, RepublishError
+from signage.hub.publishing import FeedSnapshot, RepublishError
+from signage.hub.state import Hub, HubConfig
 from signage.model import Alert, AlertText, Severity
 from tests.helpers_hub import make_content_root
 

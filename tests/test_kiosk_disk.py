@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from signage.feed.local import content_from_root
 from signage.feed.store import Store
-from signage.heartbeat import Heartbeat, disk_free_mb
 from signage.kiosk.disk import LowDiskGuard
 from signage.logs import ErrorTally
+from signage.telemetry.heartbeat import Heartbeat, disk_free_mb
 from tests.helpers_hub import make_content_root
 
 
@@ -65,3 +67,45 @@ def test_heartbeat_runs_the_guard_with_the_free_disk_it_measured(tmp_path: Path)
         beat.stop()
     assert guard.collections == 1
     assert not orphan.exists()
+
+
+@pytest.mark.qt
+def test_attach_collects_the_players_own_cache_when_a_heartbeat_finds_low_disk(
+    qapp: object, tmp_path: Path
+) -> None:
+    import socket
+
+    from PySide6.QtCore import QObject, Signal
+
+    from signage.config import PlayerConfig
+    from signage.kiosk.systemd import attach
+
+    class StandIn(QObject):
+        first_frame_painted = Signal()
+
+        def status(self) -> dict[str, object]:
+            return {}
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: the hub is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    collected: list[int] = []
+
+    def collect() -> int:
+        collected.append(1)
+        return 0
+
+    config = PlayerConfig(hub=f"http://127.0.0.1:{port}", cache=tmp_path, screen="sala")
+    bridge = attach(
+        StandIn(), config=config, environ={"SIGNAGE_MIN_FREE_MB": "1e15"}, collect=collect
+    )
+    without_hub = attach(StandIn(), config=PlayerConfig(cache=tmp_path), environ={})
+    try:
+        assert without_hub.heartbeat is None
+        assert bridge.heartbeat is not None
+        assert bridge.heartbeat.beat() is False  # nobody answers; the disk check still runs
+        assert collected == [1]
+        assert not (tmp_path / "state").exists()  # attach opened no cache of its own
+    finally:
+        bridge.stop()
+        without_hub.stop()

@@ -7,7 +7,6 @@ on its own; the subprocess test below runs the real ``signage play --headless``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -132,13 +131,8 @@ def test_status_changes_are_sent_once_each(qapp: Any, tmp_path: Path) -> None:
     assert bridge.latest_status()["alert"] == "corte-red"
 
 
-def _player_available() -> bool:
-    return importlib.util.find_spec("signage.commands.play") is not None
-
-
 @pytest.mark.slow
 @pytest.mark.qt
-@pytest.mark.skipif(not _player_available(), reason="signage play has not landed yet")
 def test_headless_player_under_a_fake_systemd(tmp_path: Path) -> None:
     """READY=1 and regular pings from the real player; a frozen GUI thread stops them.
 

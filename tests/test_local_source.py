@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from signage.events import EventLog
-from signage.local_source import LocalSource
 from signage.model import Content
+from signage.sources.local import LocalSource
 from tests.helpers_player import EventTrap, running_player, solid_png, wait_until
 
 LOBBY = """\

@@ -76,11 +76,25 @@ def test_journald_lines_carry_syslog_priorities() -> None:
     finally:
         installed.remove()
         logging.getLogger("signage").propagate = True
+    # a line feed inside a message is escaped: remote text cannot forge log lines
     assert stream.getvalue().splitlines() == [
-        "<3>signage.hub: boom",
-        "<3>second line",
+        "<3>signage.hub: boom\\nsecond line",
         "<6>signage.hub: hello",
     ]
+    stream = io.StringIO()
+    installed = setup(1, stream=stream, journald=True)
+    try:
+        try:
+            raise ValueError("x")
+        except ValueError:
+            area_logger("hub").exception("screen \x1b[2Jlobby failed")
+    finally:
+        installed.remove()
+        logging.getLogger("signage").propagate = True
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "<3>signage.hub: screen \\x1b[2Jlobby failed"
+    assert lines[1] == "<3>Traceback (most recent call last):"  # tracebacks keep their lines
+    assert lines[-1] == "<3>ValueError: x"
 
 
 def test_tally_counts_every_record_even_suppressed_ones(

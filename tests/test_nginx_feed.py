@@ -22,10 +22,10 @@ from signage.config import PlayerConfig
 from signage.events import EventLog, read_events
 from signage.feed.manifest import parse_manifest
 from signage.feed.publish import publish
-from signage.feed.source import FeedSource
 from signage.feed.store import Store
 from signage.feed.sync import SyncClient
 from signage.model import Content
+from signage.sources.feed import FeedSource
 from tests.helpers_feed import (
     REPO,
     KeyPair,

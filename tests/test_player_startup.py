@@ -15,8 +15,8 @@ from pathlib import Path
 
 from signage.events import EventLog
 from signage.feed.store import Store
-from signage.local_source import STAMP_FILE, LocalSource, root_stamp, same_content
 from signage.model import Content, Overlays, QRCode, SlideKind, Theme
+from signage.sources.local import STAMP_FILE, LocalSource, root_stamp, same_content
 from tests.helpers_player import EventTrap, GivenSource, content, slide, solid_png, wait_until
 from tests.test_local_source import Inbox, make_root
 

@@ -326,7 +326,7 @@ def test_pure_python_parser_gives_the_same_answers(
     """Where PyYAML lacks libyaml, the pure-Python parser must locate errors the same way."""
     import yaml
 
-    from signage.playlist import _yaml
+    from signage.validation import located as _yaml
 
     texts = [c[1] for c in CASES] + ["x: " + "[" * 200 + "]" * 200 + "\n"]
     root = _root(tmp_path)

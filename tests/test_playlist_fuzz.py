@@ -17,6 +17,10 @@ from signage.model import Playlist
 from signage.playlist import load_playlist_file
 from tests.helpers_playlist import VALID_PLAYLIST, valid_root
 
+# ~50 s on the shared 2-core box (2,100 generated documents); scripts/test.sh and CI run
+# slow tests too (pytest runs every marker unless told `-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 KEYS = [
     "name", "tags", "defaults", "schedule", "overlays", "ticker", "attribution", "slides",
     "id", "image", "video", "web", "text", "title", "body", "duration", "transition", "fit",

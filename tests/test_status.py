@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from signage.commands.status import format_table, human_age
-from signage.heartbeat import Heartbeat, HeartbeatReport
 from signage.hub.telemetry_routes import assess
 from signage.logs import ErrorTally
+from signage.telemetry.heartbeat import Heartbeat
+from signage.telemetry.wire import HeartbeatReport
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub
 
 

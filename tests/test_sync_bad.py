@@ -23,10 +23,10 @@ from signage.events import EventLog, read_events
 from signage.feed import signing
 from signage.feed.manifest import canonical_json, parse_manifest
 from signage.feed.publish import publish
-from signage.feed.source import FeedSource
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, Timeouts
 from signage.model import Content
+from signage.sources.feed import FeedSource
 from tests.helpers_feed import (
     Fault,
     FeedServer,

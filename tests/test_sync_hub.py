@@ -16,8 +16,8 @@ import pytest
 
 from signage.config import PlayerConfig
 from signage.events import EventLog, read_events
-from signage.feed.source import FeedSource
 from signage.model import Content
+from signage.sources.feed import FeedSource
 from tests.helpers_hub import LOBBY_YAML, REPO, make_content_root, run_hub
 
 

@@ -1,11 +1,10 @@
 """The fast cold-sync path: direct keep-alive connections, their fallbacks, and the flush.
 
-The sync fetches assets over ``http.client`` connections of its own (one per download
-thread) and reads bodies straight into a reused buffer; anything unusual goes through
-urllib3's pool. Each case runs a real loopback server that behaves one particular way
-(redirects assets, closes connections with or without saying so, sends a body with no
-Content-Length that is too long) and checks the cache afterwards. nginx's access log
-shows how many connections a cold sync opened.
+The sync fetches everything over its transport's ``http.client`` connections (one per
+download thread) and reads bodies straight into a reused buffer. Each case runs a real
+loopback server that behaves one particular way (redirects assets, closes connections with
+or without saying so, sends a body with no Content-Length that is too long) and checks the
+cache afterwards. nginx's access log shows how many connections a cold sync opened.
 """
 
 from __future__ import annotations
@@ -21,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from signage.feed import sync as sync_mod
+from signage import durable
+from signage.durable import flush_filesystem
 from signage.feed.publish import publish
 from signage.feed.store import Store
-from signage.feed.sync import RetryPolicy, SyncClient, Timeouts, flush_filesystem
+from signage.feed.sync import RetryPolicy, SyncClient, Timeouts
 from tests.helpers_feed import (
     KeyPair,
     make_keypair,
@@ -156,7 +156,7 @@ def test_connections_the_server_closes_are_reopened(tmp_path: Path, mode: str) -
     assert result.assets_downloaded == 6
     # No socket stays registered for abort() after the sync (a long-lived player's client
     # would otherwise keep one per closed connection).
-    assert not sync._active
+    assert not sync.transport.open_sockets()
     assert_whole(tmp_path / "cache", 6)
     # Every asset needed a connection of its own; "drop" costs one failed reuse each time,
     # answered on a new connection without a backoff or a second request of the asset.
@@ -164,7 +164,7 @@ def test_connections_the_server_closes_are_reopened(tmp_path: Path, mode: str) -
     assert len(odd.connections) == 6
 
 
-def test_redirected_assets_are_fetched_through_the_pool(tmp_path: Path) -> None:
+def test_redirected_assets_are_followed_to_the_other_server(tmp_path: Path) -> None:
     feed, keys = make_feed(tmp_path)
     with serve_folder(feed) as real:
         odd = Odd("redirect", feed, redirect_to=real.url)
@@ -232,7 +232,7 @@ def test_flush_uses_syncfs_and_falls_back_to_sync(
     (tmp_path / "f").write_bytes(b"x" * 100_000)
     flush_filesystem(tmp_path)
     assert calls == [], "syncfs exists on Linux: the whole machine must not be flushed"
-    monkeypatch.setitem(sync_mod._libc_fns, "syncfs", None)  # a libc without syncfs
+    monkeypatch.setitem(durable._libc_fns, "syncfs", None)  # a libc without syncfs
     flush_filesystem(tmp_path)
     assert calls == ["sync"]
 
@@ -242,10 +242,10 @@ def test_writeback_head_start_never_fails_a_download(tmp_path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
         os.write(fd, b"y" * 200_000)
-        sync_mod.start_writeback(fd, 0, 200_000)
+        durable.start_writeback(fd, 0, 200_000)
     finally:
         os.close(fd)
-    sync_mod.start_writeback(fd, 0, 10)  # a closed descriptor: only the head start is lost
+    durable.start_writeback(fd, 0, 10)  # a closed descriptor: only the head start is lost
     assert path.read_bytes() == b"y" * 200_000
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from signage.events import EventLog
-from signage.uplink import EventUplink
+from signage.telemetry.uplink import EventUplink
 from tests.helpers_hub import make_content_root, run_hub
 
 FAST: dict[str, Any] = {"flush_s": 0.05, "backoff_s": 0.05, "max_backoff_s": 0.3, "timeout_s": 2.0}
@@ -161,7 +161,7 @@ def test_offer_adds_eid_and_screen_without_touching_disk(tmp_path):
 
 def test_uplink_for_a_player_config(tmp_path):
     from signage.config import PlayerConfig
-    from signage.uplink import uplink_for
+    from signage.telemetry.uplink import uplink_for
 
     assert uplink_for(PlayerConfig(screen="s", cache=tmp_path)) is None
     from_feed = uplink_for(PlayerConfig(cache=tmp_path, feed="https://hub.example:8750/feed.json"))

@@ -149,8 +149,7 @@ def test_schema_command_prints_the_committed_schema(
 
 
 def test_bundled_content_validates() -> None:
-    if not (REPO / "playlists" / "lobby.yaml").exists():
-        pytest.skip("the bundled content has not landed yet")
+    assert (REPO / "playlists" / "lobby.yaml").is_file(), "the bundled content is missing"
     done = signage("validate", "--root", str(REPO), cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all valid" in done.stdout.splitlines()[-1]

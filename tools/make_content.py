@@ -5,9 +5,10 @@ write elsewhere, ``--only PATH`` to redraw some files). The output is determinis
 same fonts and the same Pillow/ffmpeg give byte-identical files, so a diff of ``assets/``
 shows only what a change to this script meant to change.
 
-Every slide is 1920×1080, drawn at twice that size and scaled down (Pillow draws shapes
-without anti-aliasing; supersampling smooths them). Layout rules every slide keeps, because
-the player draws over these places:
+Every slide is 1920×1080 (those under ``vertical/``: 1080×1920, for portrait screens; their
+calm places are the ``P_*`` constants), drawn at twice that size and scaled down (Pillow
+draws shapes without anti-aliasing; supersampling smooths them). Layout rules every slide
+keeps, because the player draws over these places:
 
 * the top bar (y < 130) stays calm: the theme's logo and the clock and date go there;
 * the right column below y 400 (x ≥ 1360) stays calm: the QR code and its caption;
@@ -1181,6 +1182,156 @@ def slide_fondo_texto() -> Image.Image:
     return c.finish()
 
 
+# -- portrait slides (1080×1920) -----------------------------------------------------------
+
+PW, PH = 1080, 1920  # a panel mounted on its side, as the portrait playlist is drawn for
+
+# Where the player draws over a portrait slide (signage/player/layout.py at 1080×1920): the
+# top bar, the QR plate (bottom right, half the width and more, above the ticker) and the
+# ticker band. Content goes above the plate and, beside it, in the left column.
+P_TOP_BAR_BOTTOM = 160
+P_QR_PLATE = (430, 1030, PW, PH)
+P_TICKER_TOP = 1765
+P_LEFT = 80
+P_RIGHT = PW - 80
+P_CONTENT_BOTTOM = P_QR_PLATE[1] - 30  # full-width content ends here
+P_COLUMN_RIGHT = P_QR_PLATE[0] - 40  # the left column beside the QR plate
+
+
+def portrait_slide(kicker_label: str, heading: str) -> Canvas:
+    """A new 1080×1920 slide with background, kicker and title (two lines at most)."""
+    c = Canvas(PW, PH)
+    c.img.paste(vertical_gradient(c.img.size, "#0e2d55", NAVY_DEEP), (0, 0))
+    c.draw = ImageDraw.Draw(c.img, "RGBA")
+    glow(c, (300, 560), 820, "#1a4680", 110)
+    c.rect((0, P_TOP_BAR_BOTTOM + 10, 10, P_TICKER_TOP - 20), ACCENT)
+    kicker(c, kicker_label, y=196)
+    c.paragraph(
+        (LEFT, 268), heading, "bold", 64, WHITE, width=P_RIGHT - LEFT, line_height=1.12,
+        max_lines=2,
+    )  # fmt: skip
+    return c
+
+
+def step_rows(
+    c: Canvas,
+    steps: Sequence[tuple[Callable[..., None], str, str, str]],
+    top: float = 440,
+    row_h: float = 170,
+    gap: float = 26,
+) -> float:
+    """Numbered steps as full-width rows (a tall screen reads top to bottom); returns bottom."""
+    y = top
+    for i, (icon, colour, head, body) in enumerate(steps):
+        box = (P_LEFT, y, P_RIGHT, y + row_h)
+        c.card(box)
+        c.circle((P_LEFT + 48, y + 48), 30, colour)
+        c.text((P_LEFT + 48, y + 49), str(i + 1), "bold", 34, NAVY, anchor="mm")
+        icon(c, (P_LEFT + 170, y + row_h / 2), 54, colour)
+        c.text((P_LEFT + 260, y + 30), head, "bold", 44, WHITE)
+        c.paragraph(
+            (P_LEFT + 260, y + 90), body, "regular", 30, MUTED, width=P_RIGHT - P_LEFT - 300,
+            max_lines=2, line_height=1.2,
+        )  # fmt: skip
+        y += row_h + gap
+    return y - gap
+
+
+def column_hint(c: Canvas, label: str, y: float) -> None:
+    """Words in the left column with an arrow towards the QR plate at their right."""
+    c.paragraph(
+        (P_LEFT, y), label, "bold", 40, ACCENT, width=P_COLUMN_RIGHT - P_LEFT - 10,
+        max_lines=3, line_height=1.15,
+    )  # fmt: skip
+    arrow(c, (P_LEFT + 10, y + 190), (P_COLUMN_RIGHT, y + 190), ACCENT, 14)
+
+
+def slide_v_bienvenida() -> Image.Image:
+    c = portrait_slide("SALA DE ATENCIÓN AL CIUDADANO", "Bienvenido: así te atendemos")
+    step_rows(
+        c,
+        (
+            (
+                icon_document,
+                ACCENT,
+                "Toma tu turno",
+                "En el módulo de la entrada, con tu documento.",
+            ),
+            (icon_clock, TEAL, "Espera tu llamado", "Tu número aparece en el tablero de turnos."),
+            (icon_people, CORAL, "Pasa al módulo", "Un servidor te atiende y resuelve tu trámite."),
+        ),
+    )
+    c.card((P_LEFT, P_QR_PLATE[1] + 10, P_COLUMN_RIGHT, P_QR_PLATE[1] + 270), PANEL_LIGHT)
+    icon_check(c, (P_LEFT + 70, P_QR_PLATE[1] + 80), 40, TEAL)
+    c.text((P_LEFT + 122, P_QR_PLATE[1] + 58), "Gratuito", "bold", 36, WHITE)
+    c.paragraph(
+        (P_LEFT + 32, P_QR_PLATE[1] + 140), "Ningún trámite necesita intermediarios.", "regular",
+        28, MUTED, width=P_COLUMN_RIGHT - P_LEFT - 56, max_lines=3, line_height=1.2,
+    )  # fmt: skip
+    column_hint(c, "¿Cómo te atendimos? Escanea", 1350)
+    return c.finish()
+
+
+def slide_v_citas_runt() -> Image.Image:
+    c = portrait_slide("SERVICIO A LA CIUDADANÍA", "Agenda tu cita RUNT en línea, sin filas")
+    step_rows(
+        c,
+        (
+            (icon_phone, TEAL, "Entra", "Desde tu celular o computador, a cualquier hora."),
+            (icon_calendar, ACCENT, "Elige", "El trámite, el día y la hora que prefieras."),
+            (icon_check, CORAL, "Llega", "10 minutos antes, con tu documento de identidad."),
+        ),
+    )
+    card = (P_LEFT, P_QR_PLATE[1] + 10, P_COLUMN_RIGHT, P_QR_PLATE[1] + 250)
+    c.card(card, PANEL_LIGHT)
+    icon_car(c, ((card[0] + card[2]) / 2, card[1] + 90), 80, ACCENT)
+    c.text(((card[0] + card[2]) / 2, card[1] + 170), "Servicio gratuito", "bold", 32, WHITE,
+           anchor="ma")  # fmt: skip
+    column_hint(c, "Agenda aquí: escanea el código", 1350)
+    return c.finish()
+
+
+def slide_v_tramites() -> Image.Image:
+    c = portrait_slide("EFICIENCIA", "Trámites en línea: más rápidos para ti")
+    c.text((LEFT - 10, 420), "–38 %", "display", 200, ACCENT)
+    c.text((LEFT, 680), "menos tiempo por trámite", "bold", 46, WHITE)
+    c.text((LEFT, 742), "de 8,2 a 5,1 días hábiles en promedio", "regular", 32, MUTED)
+    panel = (P_LEFT, 810, P_RIGHT, P_CONTENT_BOTTOM)
+    x0, x1 = panel[0] + 40, panel[2]
+    c.card(panel)
+    bar_row(c, 880, "2025", 8.2, vmax=8.2, colour=CORAL, value_text="8,2", x0=x0, x1=x1)
+    bar_row(c, 955, "2026", 5.1, vmax=8.2, colour=TEAL, value_text="5,1", x0=x0, x1=x1)
+    y = P_QR_PLATE[1] + 30
+    for icon, figure, label in (
+        (icon_clock, "3,1 días", "ahorrados"),
+        (icon_check, "96 %", "a tiempo"),
+        (icon_document, "12.400", "en línea"),
+    ):
+        icon(c, (P_LEFT + 38, y + 34), 34, TEAL)
+        c.text((P_LEFT + 92, y), figure, "bold", 42, WHITE)
+        c.text((P_LEFT + 92, y + 52), label, "regular", 28, MUTED)
+        y += 150
+    c.paragraph(
+        (P_LEFT, 1500), "Fuente: OAI, enero a octubre de 2026 frente al mismo periodo de 2025.",
+        "regular", 24, MUTED, width=P_COLUMN_RIGHT - P_LEFT, max_lines=3,
+    )  # fmt: skip
+    return c.finish()
+
+
+def slide_v_encuesta() -> Image.Image:
+    c = portrait_slide("TU OPINIÓN CUENTA", "¿Cómo te atendimos hoy?")
+    faces_row(c, 520, x0=170, step=185, r=72)
+    c.text((LEFT, 660), "Califícanos en 1 minuto.", "bold", 48, WHITE)
+    c.text((LEFT, 724), "Es anónimo.", "bold", 48, WHITE)
+    c.paragraph(
+        (LEFT, 810), "Tus respuestas nos ayudan a mejorar la atención en esta sala y los "
+        "servicios en línea de la Alcaldía.", "regular", 34, MUTED, width=P_RIGHT - LEFT,
+        max_lines=3,
+    )  # fmt: skip
+    column_hint(c, "Escanea y califícanos", 1250)
+    return c.finish()
+
+
 # -- the tutorial video --------------------------------------------------------------------
 
 VIDEO_SIZE = (1280, 720)
@@ -1329,6 +1480,10 @@ ASSETS: tuple[Asset, ...] = (
     Asset("participacion/encuesta-herramientas.png", slide_encuesta_herramientas),
     Asset("participacion/encuesta-atencion.png", slide_encuesta_atencion),
     Asset("videos/tutorial-citas-runt.mp4", video=True),
+    Asset("vertical/bienvenida-sala.png", slide_v_bienvenida),
+    Asset("vertical/citas-runt.png", slide_v_citas_runt),
+    Asset("vertical/tramites-en-linea.png", slide_v_tramites),
+    Asset("vertical/encuesta-atencion.png", slide_v_encuesta),
 )
 
 

@@ -37,7 +37,7 @@ from signage.alerts.raising import RaiseRequest, parse_tags
 from signage.alerts.templates import MAPPING_FILE, TemplateSet
 from signage.errors import AlertError, Problem
 from signage.model import Severity
-from signage.playlist import (
+from signage.validation import (
     Context,
     Field,
     Invalid,
@@ -49,9 +49,9 @@ from signage.playlist import (
     YMap,
     YNode,
     YScalar,
+    kind_of,
     load_yaml_located,
 )
-from signage.playlist._yaml import kind_of  # not exported (yet): "a list", "text ('x')"...
 
 LABEL_SEVERITY = {
     "critical": Severity.EXTREME,
@@ -172,7 +172,7 @@ def load_mapping(folder: Path | None) -> tuple[AlertmanagerMapping, list[Problem
     node, problems = load_yaml_located(path, str(path))
     if node is None:
         return AlertmanagerMapping(), problems
-    ctx = Context(path=str(path), root=folder, check_assets=False, problems=list(problems))
+    ctx = Context(path=str(path), problems=list(problems))
     built = MAPPING.convert(node, ctx)
     if isinstance(built, Invalid) or any(p.severity == "error" for p in ctx.problems):
         return AlertmanagerMapping(), ctx.problems

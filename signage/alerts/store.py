@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import tempfile
@@ -19,10 +18,13 @@ from pathlib import Path
 
 from signage.alerts.codec import alert_from_json, dumps
 from signage.errors import AlertError
+from signage.logs import area_logger
 from signage.model import Alert
+from signage.safeopen import opened_inside
 
-log = logging.getLogger("signage.alerts")
+log = area_logger("alerts")
 
+_MAX_ALERT_BYTES = 1 << 20  # an alert file is a few KB; anything larger is not one
 ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -130,7 +132,12 @@ class AlertStore:
 
     def _read(self, path: Path) -> Alert | None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # one open, checked: a link in the alerts folder cannot pull in another file
+            with opened_inside(path, self.folder) as (fh, _):
+                raw = fh.read(_MAX_ALERT_BYTES + 1)
+            if len(raw) > _MAX_ALERT_BYTES:
+                raise AlertError(f"larger than {_MAX_ALERT_BYTES} bytes")
+            data = json.loads(raw.decode("utf-8"))
             return alert_from_json(data, where=str(path))
         except FileNotFoundError:
             return None

@@ -38,10 +38,10 @@ from typing import TypeVar
 
 from signage.errors import AlertError, Problem
 from signage.model import Alert, AlertStatus, AlertText, Severity
-from signage.playlist import (
+from signage.playlist import Duration, check_url
+from signage.validation import (
     INVALID,
     Context,
-    Duration,
     Field,
     Invalid,
     ListOf,
@@ -52,10 +52,9 @@ from signage.playlist import (
     YMap,
     YNode,
     YScalar,
-    check_url,
+    kind_of,
     load_yaml_located,
 )
-from signage.playlist._yaml import kind_of  # not exported (yet): "a list", "text ('x')"...
 
 DEFAULT_LIFETIME = timedelta(hours=4)
 DEFAULT_SENDER = "oai-signage"
@@ -372,7 +371,7 @@ def load_template_file(
     node, problems = load_yaml_located(path, where)
     if node is None:
         return None, problems
-    ctx = Context(path=where, root=path.parent, check_assets=False, problems=list(problems))
+    ctx = Context(path=where, problems=list(problems))
     built = TEMPLATE.convert(node, ctx)
     errors = [p for p in ctx.problems if p.severity == "error"]
     if isinstance(built, Invalid) or errors:

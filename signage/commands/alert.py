@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from signage.printable import json_printable, printable
+
 if TYPE_CHECKING:
     from signage.model import Alert
 
@@ -225,7 +227,8 @@ def _describe(alert: Alert, now: datetime) -> str:
     left = max(0, int((alert.expires - now).total_seconds()) // 60)
     where = ",".join(sorted(alert.tags)) if alert.tags else "all screens"
     flag = "" if alert.status.value == "Actual" else f" [{alert.status.value}]"
-    return f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    return printable(line)  # ids, headlines and tags may come from a hub or a CAP feed
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -238,7 +241,8 @@ def _list(args: argparse.Namespace) -> int:
     else:
         alerts = list(_store(args.root).active(now))
     if args.json:
-        print(json.dumps([alert_to_json(a) for a in alerts], ensure_ascii=False, indent=2))
+        doc = json.dumps([alert_to_json(a) for a in alerts], ensure_ascii=False, indent=2)
+        print(json_printable(doc))
         return 0
     if not alerts:
         print("no active alerts")
@@ -261,10 +265,10 @@ def _import_cap(args: argparse.Namespace) -> int:
         answer = _HubClient(args.hub, args.token_file, args.timeout).call(
             "POST", "/api/v1/alerts/cap", data=xml
         )
-        print(answer["detail"])
+        print(printable(answer["detail"], multiline=True))
         return 0
     outcome = apply_cap(parse_cap(xml, now=_now()), _store(args.root))
-    print(outcome.detail)
+    print(printable(outcome.detail, multiline=True))
     return 0
 
 

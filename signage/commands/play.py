@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.logs import area_logger
 
 HELP = "play the schedule on this screen (fullscreen, --window, or --headless)"
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 
 def parse_size(text: str, flag: str) -> tuple[int, int]:
@@ -66,6 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from signage.config import load_config
     from signage.events import EventLog
+    from signage.model import Orientation
     from signage.player.qtenv import ensure_application, prepare_environment
     from signage.sources import ContentSource
 
@@ -94,12 +96,17 @@ def run(args: argparse.Namespace) -> int:
     if root is not None and not (root / "playlists").is_dir():
         raise UsageError(f"{root}: no playlists/ folder here; pass the content root")
 
+    from signage.player.display import open_display
+
+    # One line and exit 1 when the named display cannot be opened (Qt would abort or hang).
+    open_display(headless=args.headless)
     headless = prepare_environment(headless=args.headless)
     if headless and window is not None:
         size = size or window
     events = EventLog(args.events)
+    collect: Callable[[], int] | None = None
     if root is not None:
-        from signage.local_source import LocalSource
+        from signage.sources.local import LocalSource
 
         local = LocalSource(
             root,
@@ -111,10 +118,16 @@ def run(args: argparse.Namespace) -> int:
         local.prefetch()
         source: ContentSource = local
     else:
-        from signage.feed.source import FeedSource
+        from signage.sources.feed import FeedSource
 
-        source = FeedSource(config, events)
+        feed_source = FeedSource(config, events)
+        collect = feed_source.store.collect  # low free disk: the heartbeat collects this cache
+        source = feed_source
 
+    if not headless:
+        from signage.player.display import guard_platform_start
+
+        guard_platform_start()  # Qt's plugin failure: one line and exit 1, not an abort
     app = ensure_application()
     from signage.player.player import Player
 
@@ -125,26 +138,37 @@ def run(args: argparse.Namespace) -> int:
         geometry, fullscreen = window, False
     else:
         geometry, fullscreen = None, True
+    from signage.player.rotation import RotatedScreen, content_size, primary_size
+
+    # The shape slides are laid out for (a panel turned by the player is tall): the
+    # schedule plays only playlists drawn for it.
+    turned = content_size(config.rotation, *(geometry or primary_size()))
+    config = config.with_overrides(orientation=Orientation.of(*turned))
     player = Player(
         config=config,
         source=source,
         events=events,
-        size=geometry,
+        size=turned if geometry else None,
         fullscreen=fullscreen,
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
     )
+    if config.rotation:
+        host = RotatedScreen(player.window, config.rotation)
+        host.resize(*(geometry or primary_size()))
+        player.show_through(host)
+    blanking = None
     if fullscreen:
         from signage.player.blanking import inhibit_blanking
 
-        inhibit_blanking()
+        blanking = inhibit_blanking()  # restored below: the desktop's saver comes back
     from signage.kiosk.systemd import attach
 
-    attach(player, config=config, events=events)  # sd_notify, watchdog, heartbeats
+    attach(player, config=config, events=events, collect=collect)  # sd_notify, watchdog, beats
     uplink = None
-    if config.hub or config.feed:  # no hub without one of them; spares importing requests
-        from signage.uplink import uplink_for
+    if config.hub_url is not None:  # no hub, no uplink; spares importing requests
+        from signage.telemetry.uplink import uplink_for
 
         uplink = uplink_for(config)  # proof-of-play batches to the hub, spooled while it is down
     if uplink is not None:
@@ -156,3 +180,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if uplink is not None:
             uplink.stop()
+        if blanking is not None:
+            blanking.restore()

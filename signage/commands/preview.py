@@ -27,7 +27,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screen", help="screen id (QR attribution; default 'vista-previa')")
     parser.add_argument("--tags", help="screen tags, comma-separated (default: the playlist's)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--size", default="1920x1080", metavar="WxH", help="default 1920x1080")
+    parser.add_argument(
+        "--size",
+        metavar="WxH",
+        help="the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)",
+    )
     parser.add_argument("--config", type=Path, help="player configuration (locale, zone, hosts)")
 
 
@@ -54,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
     from signage.model import Content, Screen
     from signage.playlist import load_content_root
 
-    size = parse_size(args.size, "--size")
     root: Path = args.root
     if not (root / "playlists").is_dir():
         raise UsageError(f"{root}: no playlists/ folder here; pass --root CONTENT_ROOT")
@@ -75,6 +78,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"no playlist '{wanted}' in {root / 'playlists'}{hint}; there are: "
             f"{', '.join(ids) or 'none'}"
+        )
+    from signage.model import Orientation
+
+    portrait = playlist.orientation is Orientation.PORTRAIT
+    size = parse_size(args.size or ("1080x1920" if portrait else "1920x1080"), "--size")
+    if not playlist.orientation.fits(Orientation.of(*size)):
+        print(
+            f"note: '{playlist.id}' is drawn for {playlist.orientation} screens; a "
+            f"{size[0]}x{size[1]} screen does not play it",
+            file=sys.stderr,
         )
     tags = parse_tags(args.tags)
     screen = Screen(

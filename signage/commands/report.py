@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from signage.printable import json_printable
+
 HELP = "plays and QR scans per screen and slide"
 
 
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SignageError(f"{url}: not a report answer ({exc}); is this a signage hub?") from None
     if args.json:
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        print(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
     report = build_report(plays, scans, since, until)
     if not args.json:
         sys.stdout.write(report_table(report))

@@ -178,10 +178,10 @@ def run(args: argparse.Namespace) -> int:
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
     from signage.hub.state import Hub, HubConfig
-    from signage.logs import harden_root_handlers
+    from signage.logs import area_logger, harden_root_handlers
 
     harden_root_handlers()  # a hub runs for months: a repeated error reaches stderr once
-    log = logging.getLogger("signage.hub")
+    log = area_logger("hub")
     root: Path | None = None
     if args.feed is not None:
         feed_dir = args.feed.resolve()

@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from signage.printable import json_printable, printable
+
 HELP = "the fleet: each screen, online or not, what it plays, last sync"
 
 
@@ -62,17 +64,20 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
         if s.get("stale") and s.get("stale_reason"):
             stale += f": {s['stale_reason']}"
         shot = s.get("screenshot") or {}
-        error = str(s.get("last_error") or "-")
+        if not isinstance(shot, Mapping):
+            shot = {}
+        # Every cell comes from screens (ids, errors, slides): made printable, so escape
+        # sequences, CR/LF or bidi overrides can neither drive the terminal nor forge rows.
         out.append(
             (
-                str(s.get("screen", "?")),
+                printable(s.get("screen", "?"), 120),
                 state,
-                version,
-                str(s.get("playing") or "-"),
+                printable(version, 40),
+                printable(s.get("playing") or "-", 80),
                 human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
-                stale,
-                error if len(error) <= 60 else error[:59] + "…",
-                str(shot.get("path") or "-"),
+                printable(stale, 80),
+                printable(s.get("last_error") or "-", 60),
+                printable(shot.get("path") or "-", 200),
             )
         )
     return out
@@ -118,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if response.status_code != 200:
         raise SignageError(
-            f"the hub at {url} answered HTTP {response.status_code}: {response.text[:200]}"
+            f"the hub at {url} answered HTTP {response.status_code}: "
+            f"{printable(response.text, 200)}"
         )
     try:
         screens = response.json()
@@ -127,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(screens, list) or not all(isinstance(s, dict) for s in screens):
         raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
     if args.json:
-        print(json.dumps(screens, ensure_ascii=False, indent=2))
+        print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
     elif not screens:
         print("no screens have sent a heartbeat to this hub yet")
     else:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.printable import json_printable, printable
 
 HELP = "fetch, verify and apply a signed feed into a cache (one sync with --once)"
 
@@ -37,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=20.0, metavar="SECONDS", help="read timeout"
     )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted besides the system's",
+    )
 
 
 def read_pubkey(value: str) -> str:
@@ -59,17 +66,23 @@ def run(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0 or args.poll <= 0:
         raise UsageError("--timeout and --poll must be positive")
+    bundle = None
+    if args.ca_file is not None:
+        from signage.trust import bundle_path
+
+        bundle = str(bundle_path(args.ca_file, args.cache))
     client = SyncClient(
         args.feed,
         Store(args.cache),
         read_pubkey(args.pubkey),
         timeouts=Timeouts(read=args.timeout),
+        ca_bundle=bundle,
     )
     try:
         while True:
             result = client.sync_once(datetime.now(UTC))
             if args.json:
-                print(json.dumps(result.to_json()), flush=True)
+                print(json_printable(json.dumps(result.to_json())), flush=True)
             elif result.ok:
                 print(
                     f"{result.status}: version {result.version} "
@@ -77,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
             else:
-                print(f"signage sync: {result.status}: {result.reason}", file=sys.stderr)
+                print(f"signage sync: {result.status}: {printable(result.reason)}", file=sys.stderr)
             if args.once:
                 return 0 if result.ok else 1
             time.sleep(args.poll)

@@ -83,7 +83,7 @@ def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str
         if slide.duration_s is not None:
             total += slide.duration_s
             continue
-        length = video_duration(root / slide.source) if root is not None else None
+        length = video_duration(root / slide.source, root) if root is not None else None
         if length is None:
             unknown += 1
         else:
@@ -93,9 +93,10 @@ def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str
         loop += f" + {unknown} video(s) of unknown length"
     tags = ", ".join(sorted(playlist.tags)) if playlist.tags is not None else "every screen"
     count = len(playlist.slides)
+    shape = "" if playlist.orientation.value == "both" else f", {playlist.orientation} screens"
     return (
         f"{path}: {playlist.name!r}: {count} slide{'s' if count != 1 else ''}, "
-        f"loop {loop}, tags: {tags}"
+        f"loop {loop}, tags: {tags}{shape}"
     )
 
 
@@ -152,7 +153,10 @@ class Report:
             )
 
     def playlist(self, shown: str, playlist: Playlist, root: Path) -> None:
+        from signage.playlist.aspect import orientation_warnings
+
         self.problems.extend(expired_warnings(playlist, self.today))
+        self.problems.extend(orientation_warnings(playlist, root))
         self.playlists += 1
         self.summaries.append(summary_line(shown, playlist, root))
 

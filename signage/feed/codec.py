@@ -21,6 +21,7 @@ from signage.model import (
     Attribution,
     Fit,
     HourWindow,
+    Orientation,
     Overlays,
     Playlist,
     QRCode,
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 Json = Any  # a JSON value as json.loads returns it
-E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus)
+E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus, Orientation)
 
 _DAYS = {d: d.name.lower() for d in Weekday}
 _DAY_BY_NAME = {v: k for k, v in _DAYS.items()}
@@ -306,6 +307,12 @@ def playlist_to_json(playlist: Playlist) -> Json:
             "medium_value": a.medium_value,
         },
         "slides": [_slide_to_json(s) for s in playlist.slides],
+        # only when not the default: manifests of content without it stay byte for byte
+        **(
+            {"orientation": playlist.orientation.value}
+            if playlist.orientation.value != "both"
+            else {}
+        ),
     }
 
 
@@ -356,6 +363,7 @@ def playlist_from_json(value: Json, where: str = "playlist") -> Playlist:
         overlays=overlays,
         ticker=obj.strings("ticker"),
         attribution=_attribution_from_json(obj.data.get("attribution"), obj.at("attribution")),
+        orientation=obj.enum("orientation", Orientation, default=Orientation.BOTH),
     )
 
 

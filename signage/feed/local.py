@@ -8,15 +8,22 @@ the manifest, the store and the atomic switch, and cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
+from signage.durable import write_atomic
+from signage.errors import Problem, ValidationError
 from signage.feed.manifest import AssetEntry, build_manifest
-from signage.feed.publish import _alerts_of_root, load_valid_root, media_type
-from signage.feed.store import Store, write_atomic
+from signage.feed.publish import alerts_of_root, load_valid_root, media_type
+from signage.feed.store import Store
 from signage.model import Content
+from signage.safeopen import UnsafeFile, open_inside
 
 __all__ = ["LOCAL_LIFETIME", "content_from_root"]
 
@@ -58,6 +65,17 @@ class _LocalIndex:
         write_atomic(self.path, json.dumps(self.used).encode(), sync_dir=False)
 
 
+@contextlib.contextmanager
+def _checked(src: Path, root: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """``opened_inside``, its refusal said as a ValidationError naming the file."""
+    try:
+        fin, st = open_inside(src, root)
+    except UnsafeFile as exc:
+        raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
+    with fin:
+        yield fin, st
+
+
 def content_from_root(
     root: Path,
     cache: Path,
@@ -77,17 +95,17 @@ def content_from_root(
         table: dict[str, AssetEntry] = {}
         index = _LocalIndex(store)
         for path, src in sorted(files.items()):
-            st = src.stat()
-            known = index.lookup(src, st.st_size, st.st_mtime_ns)
-            if known is not None:
-                sha, size = known, st.st_size
-            else:
-                sha, size = store.import_file(src)
+            with _checked(src, root) as (fin, st):  # one open, checked: no swapped links
+                known = index.lookup(src, st.st_size, st.st_mtime_ns)
+                if known is not None:
+                    sha, size = known, st.st_size
+                else:
+                    sha, size = store.import_file(fin)
             index.remember(src, sha, st.st_size, st.st_mtime_ns)
             table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
         index.save()
         body = build_manifest(
-            load, _alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
+            load, alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
         )
         manifest = store.apply(body, None, pubkey_b64=None, now=now, check_version=False)
         store.collect(blocking=True)

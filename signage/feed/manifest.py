@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from signage.errors import FeedError
 from signage.feed import codec
+from signage.feed.errors import ExpiredError, TooLargeError
 from signage.model import Alert, Playlist, Theme
 
 __all__ = [
@@ -208,7 +209,12 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
     import hashlib
 
     if len(data) > MAX_MANIFEST_BYTES:
-        raise FeedError(f"manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} allowed")
+        raise TooLargeError(
+            f"manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} allowed",
+            what="manifest",
+            size=len(data),
+            limit=MAX_MANIFEST_BYTES,
+        )
     try:
         text = data.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
@@ -232,7 +238,11 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
     if expires <= published:
         raise FeedError("manifest expires before it was published")
     if now is not None and now >= expires:
-        raise FeedError(f"manifest version {version} expired at {codec.format_time(expires)}")
+        raise ExpiredError(
+            f"manifest version {version} expired at {codec.format_time(expires)}",
+            version=version,
+            expires=expires,
+        )
 
     raw_assets = doc["assets"]
     if not isinstance(raw_assets, dict):

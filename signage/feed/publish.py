@@ -7,8 +7,9 @@ Layout written to ``out``::
     feed.json           the manifest (renamed into place last)
 
 Order and consistency: assets are copied (temp + fsync + rename, existing ones skipped)
-before anything names them. The new signature and manifest are both written and fsynced to
-temporary files, then renamed back to back: ``feed.json.sig`` first, ``feed.json`` last. A
+before anything names them. The new signature and manifest are written by
+``signage.feed.folder.write_pair`` (the hub's writer too): both fsynced to temporary files,
+then renamed back to back, ``feed.json.sig`` first, ``feed.json`` last. A
 reader that fetches ``feed.json`` and then ``feed.json.sig`` can pair a manifest with the
 signature of the next publish only if a whole publish lands between its two requests; the
 sync client then sees a bad signature, waits briefly and fetches both once more (see
@@ -28,22 +29,21 @@ way round), signed with another key, or past half its lifetime (``refresh_due``)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-import logging
 import mimetypes
 import os
 import re
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from signage.alerts.store import AlertStore
+from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError, Problem, ValidationError
+from signage.feed.folder import publish_lock, read_pair, write_pair
 from signage.feed.manifest import (
     AssetEntry,
     ContentLike,
@@ -52,8 +52,10 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
-from signage.feed.store import fsync_dir, hash_file, write_atomic
+from signage.leftovers import clean_temp_files
+from signage.logs import area_logger
 from signage.model import Alert
+from signage.safeopen import UnsafeFile
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
     from signage.feed.signing import Ed25519PrivateKey
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_EXPIRES_IN",
     "REFRESH_FRACTION",
     "PublishResult",
+    "alerts_of_root",
     "load_valid_root",
     "manifest_body",
     "next_version",
@@ -72,7 +75,7 @@ __all__ = [
     "refresh_due",
 ]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 DEFAULT_EXPIRES_IN = timedelta(days=7)
 REFRESH_FRACTION = 0.5
@@ -153,9 +156,12 @@ def _same_as_served(
     """``(version, bytes)`` of the feed in ``out`` when it carries the same body as
     ``manifest``, is signed the same way, and is not yet due for a refresh; else ``None``."""
     try:
-        previous = (out / "feed.json").read_bytes()
-    except OSError:
+        served = read_pair(out)
+    except FeedError:
         return None
+    if served is None:
+        return None
+    previous = served.manifest
     try:
         parsed = parse_manifest(previous, None)
     except FeedError:
@@ -164,33 +170,23 @@ def _same_as_served(
         return None
     if manifest_body(previous) != manifest_body(manifest):
         return None
-    sig_path = out / "feed.json.sig"
     if key is None:
-        return None if sig_path.exists() else (parsed.version, previous)
+        return None if served.signature is not None else (parsed.version, previous)
+    if served.signature is None:
+        return None
     from signage.feed import signing
 
     try:
-        signature = sig_path.read_text(encoding="ascii").strip()
+        signature = served.signature.decode("ascii").strip()
         signing.verify(previous, signature, signing.public_key_b64(key))
-    except (OSError, ValueError, FeedError):
-        return None  # unsigned, unreadable or signed with another key: sign it again
+    except (ValueError, FeedError):
+        return None  # unreadable or signed with another key: sign it again
     return parsed.version, previous
 
 
 def next_version(previous: int, now: datetime) -> int:
     """``max(previous + 1, whole seconds since the epoch)``."""
     return max(previous + 1, int(now.timestamp()))
-
-
-@contextlib.contextmanager
-def _publish_lock(out: Path) -> Iterator[None]:
-    out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 class _HashIndex:
@@ -228,62 +224,49 @@ class _HashIndex:
         write_atomic(self.path, json.dumps(self.used).encode(), sync_dir=False)
 
 
-def _copy_asset(src: Path, assets_dir: Path) -> tuple[str, int, bool]:
-    """Hashes ``src`` while copying it to a temp file; renames it to assets/<sha256>.
+def _copy_asset(src: Path, assets_dir: Path, root: Path | None) -> tuple[str, int, bool, int]:
+    """Hashes ``src`` and copies it to a temp file renamed to assets/<sha256>, all from ONE
+    open descriptor checked to be a regular file inside ``root`` (``signage.safeopen``):
+    a file swapped for a link after validation is never read.
 
-    Returns (sha256, size, written) where ``written`` is False when it was already there.
+    Returns (sha256, size, written, mtime_ns) where ``written`` is False when it was
+    already there.
     """
+    from signage.safeopen import opened_inside
 
-    sha, size = hash_file(src)
-    target = assets_dir / sha
-    if target.is_file() and target.stat().st_size == size:
-        return sha, size, False
-    tmp = assets_dir / f".{sha}.tmp-{os.getpid()}"
-    digest = hashlib.sha256()
-    with src.open("rb") as fin, tmp.open("wb") as fout:
+    with opened_inside(src, root if root is not None else src.parent) as (fin, st):
+        digest = hashlib.sha256()
         while chunk := fin.read(_CHUNK):
             digest.update(chunk)
-            fout.write(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
+        sha, size = digest.hexdigest(), fin.tell()
+        target = assets_dir / sha
+        if target.is_file() and target.stat().st_size == size:
+            return sha, size, False, st.st_mtime_ns
+        fin.seek(0)
+        tmp = assets_dir / f".{sha}.tmp-{os.getpid()}"
+        digest = hashlib.sha256()
+        with tmp.open("wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                digest.update(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
     if digest.hexdigest() != sha:
         tmp.unlink(missing_ok=True)
         raise FeedError(f"{src}: the file changed while it was being published; publish again")
     tmp.chmod(0o644)
     tmp.replace(target)
-    return sha, size, True
+    return sha, size, True, st.st_mtime_ns
 
 
 def _write_feed(out: Path, manifest: bytes, key: Ed25519PrivateKey | None) -> None:
-    """Writes feed.json.sig then feed.json, each fsynced to a temp file then renamed."""
-    sig_path, man_path = out / "feed.json.sig", out / "feed.json"
-    tmp_man = out / f".feed.json.tmp-{os.getpid()}"
-    tmp_sig = out / f".feed.json.sig.tmp-{os.getpid()}"
-    pending = [(tmp_man, manifest)]
+    """Signs ``manifest`` (when there is a key) and writes the pair (``folder.write_pair``)."""
+    signature = None
     if key is not None:
         from signage.feed import signing
 
-        pending.append((tmp_sig, (signing.sign(manifest, key) + "\n").encode("ascii")))
-    # Web servers such as nginx derive ETag and Last-Modified from (mtime in whole seconds,
-    # size). Two publishes within one second of equal size would look unchanged to a
-    # conditional GET, so each new file gets an mtime at least a second after the old one.
-    mtime_ns = time.time_ns()
-    with contextlib.suppress(FileNotFoundError):
-        mtime_ns = max(mtime_ns, man_path.stat().st_mtime_ns + 1_000_000_000)
-    for tmp, data in pending:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.utime(tmp, ns=(mtime_ns, mtime_ns))
-    if key is not None:
-        tmp_sig.replace(sig_path)
-    else:
-        sig_path.unlink(missing_ok=True)  # an old signature would only mislead readers
-    tmp_man.replace(man_path)
-    fsync_dir(out)
+        signature = (signing.sign(manifest, key) + "\n").encode("ascii")
+    write_pair(out, manifest, signature)
 
 
 def publish_content(
@@ -297,10 +280,13 @@ def publish_content(
     alerts: Sequence[Alert] = (),
     min_version: int = 0,
     skip_unchanged: bool = False,
+    root: Path | None = None,
 ) -> PublishResult:
     """Writes a feed for already-validated content whose asset paths map to local files.
 
     Args:
+        root: the content root every file must be inside (checked on the opened file);
+            without it, each file's own folder.
         skip_unchanged: when the feed in ``out`` already carries exactly this content
             (see the module docstring), write nothing and return its version with
             ``changed=False``. Without it every call writes a new version (which also
@@ -308,9 +294,10 @@ def publish_content(
     """
     if expires_in <= timedelta(0):
         raise FeedError("the feed must expire in the future (use --expires 7d or more)")
-    with _publish_lock(out):
+    with publish_lock(out):
         assets_dir = out / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
+        clean_temp_files(out, assets_dir)  # what a killed publish left (.NAME.tmp-PID)
         index = _HashIndex(out)
         table: dict[str, AssetEntry] = {}
         written = written_bytes = 0
@@ -318,8 +305,7 @@ def publish_content(
             src = files[path]
             known = index.lookup(src, assets_dir)
             if known is None:
-                mtime_ns = src.stat().st_mtime_ns
-                sha, size, was_written = _copy_asset(src, assets_dir)
+                sha, size, was_written, mtime_ns = _copy_asset(src, assets_dir, root)
                 index.remember(src, sha, size, mtime_ns)
                 if was_written:
                     written += 1
@@ -358,11 +344,8 @@ def publish_content(
     )
 
 
-def _alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
-    try:
-        from signage.alerts.store import AlertStore
-    except ImportError:
-        return ()
+def alerts_of_root(root: Path, now: datetime) -> tuple[Alert, ...]:
+    """The alerts of ``root/alerts`` still active at ``now`` (what a root's feed carries)."""
     return tuple(AlertStore(root / "alerts").active(now))
 
 
@@ -438,7 +421,7 @@ def publish(
         FeedError: the feed folder cannot be written.
     """
     load, files = load_valid_root(root, allowed_hosts)
-    chosen = _alerts_of_root(root, now) if alerts is None else tuple(alerts)
+    chosen = alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
         return publish_content(
             load,
@@ -449,6 +432,9 @@ def publish(
             expires_in=expires_in,
             alerts=chosen,
             skip_unchanged=skip_unchanged,
+            root=root,
         )
+    except UnsafeFile as exc:
+        raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None

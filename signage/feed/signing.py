@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from signage.errors import FeedError
+from signage.feed.errors import SignatureError
 
 __all__ = [
     "Ed25519PrivateKey",
@@ -111,16 +112,16 @@ def verify(data: bytes, sig_b64: str, pubkey_b64: str) -> None:
     pub = load_public_key(pubkey_b64)
     text = sig_b64.strip()
     if len(text) > MAX_SIGNATURE_CHARS:
-        raise FeedError("the signature file is too large to be an Ed25519 signature")
+        raise SignatureError("the signature file is too large to be an Ed25519 signature")
     try:
         sig = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise FeedError("the signature is not valid base64") from None
+        raise SignatureError("the signature is not valid base64") from None
     if len(sig) != 64:
-        raise FeedError(f"the signature has {len(sig)} bytes, an Ed25519 signature has 64")
+        raise SignatureError(f"the signature has {len(sig)} bytes, an Ed25519 signature has 64")
     try:
         pub.verify(sig, data)
     except InvalidSignature:
-        raise FeedError(
+        raise SignatureError(
             "the signature does not match the manifest and the pinned public key"
         ) from None

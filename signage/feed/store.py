@@ -25,7 +25,6 @@ import errno
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import re
 import threading
@@ -35,15 +34,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import BinaryIO
 
+from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError
 from signage.feed import codec
+from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
+from signage.leftovers import clean_temp_files
+from signage.logs import area_logger
 from signage.model import Content
 
 __all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 PARTIAL_MAX_AGE_S = 24 * 3600
@@ -52,33 +56,6 @@ _CHUNK = 1 << 20
 
 class StoreBusy(Exception):
     """Raised by ``Store.lock(blocking=False)`` when another writer holds the cache."""
-
-
-def fsync_dir(path: Path) -> None:
-    """Makes renames inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
-    """Writes ``data`` to ``path`` via a temp file in the same folder, fsync, atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
-    if sync_dir:
-        fsync_dir(path.parent)
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -221,10 +198,11 @@ class Store:
             part.replace(target)
         return target
 
-    def import_file(self, src: Path, expected: str | None = None) -> tuple[str, int]:
+    def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:
         """Copies a local file into ``objects/`` (temp + fsync + rename); returns (sha, size).
 
-        Skips the copy when the object is already there.
+        ``src`` may be a file already opened (and checked) by the caller: it is read from
+        where it stands and not closed. Skips the copy when the object is already there.
         """
         self.ensure_dirs()
         if expected is not None and self.has_blob(expected):
@@ -232,7 +210,8 @@ class Store:
         tmp = self.partial_dir / f"import-{os.getpid()}-{threading.get_ident()}.part"
         digest = hashlib.sha256()
         size = 0
-        with src.open("rb") as fin, tmp.open("wb") as fout:
+        opened = src.open("rb") if isinstance(src, Path) else contextlib.nullcontext(src)
+        with opened as fin, tmp.open("wb") as fout:
             while chunk := fin.read(_CHUNK):
                 digest.update(chunk)
                 fout.write(chunk)
@@ -316,27 +295,33 @@ class Store:
         """
         if pubkey_b64 is not None:
             if sig is None:
-                raise FeedError("the feed has no signature (feed.json.sig)")
+                raise SignatureError("the feed has no signature (feed.json.sig)")
             from signage.feed import signing  # cryptography: only for signed feeds
 
             signing.verify(manifest_bytes, sig, pubkey_b64)
         manifest = self._parse(manifest_bytes)
         if manifest.expired(now):
-            raise FeedError(
+            raise ExpiredError(
                 f"manifest version {manifest.version} expired at "
-                f"{codec.format_time(manifest.expires)}"
+                f"{codec.format_time(manifest.expires)}",
+                version=manifest.version,
+                expires=manifest.expires,
             )
         if check_version:
             state = self.state()
             if state is not None:
                 if manifest.version < state.version:
-                    raise FeedError(
+                    raise ReplayError(
                         f"version {manifest.version} is older than the applied version "
-                        f"{state.version} (a replayed feed?)"
+                        f"{state.version} (a replayed feed?)",
+                        version=manifest.version,
+                        trusted=state.version,
                     )
                 if manifest.version == state.version and manifest.sha256 != state.manifest:
-                    raise FeedError(
-                        f"version {manifest.version} is already applied with different content"
+                    raise ReplayError(
+                        f"version {manifest.version} is already applied with different content",
+                        version=manifest.version,
+                        trusted=state.version,
                     )
         return manifest
 
@@ -541,6 +526,8 @@ class Store:
         for path in _listdir(self.manifests_dir):
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
+        # temp files of killed writers (.NAME.tmp-PID, import-PID-THREAD.part): not resumable
+        freed += clean_temp_files(self.root, self.manifests_dir, self.partial_dir)[1]
         cutoff = time.time() - PARTIAL_MAX_AGE_S
         for path in _listdir(self.partial_dir):
             with contextlib.suppress(FileNotFoundError):

@@ -22,7 +22,6 @@ are served too, and can be cleared through the hub.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -42,12 +41,13 @@ from signage.alerts.raising import RaiseRequest, templates_folder
 from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
+from signage.logs import area_logger
 from signage.model import Alert
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
-log = logging.getLogger("signage.hub.alerts")
+log = area_logger("hub.alerts")
 
 MAX_BODY_BYTES = 1 << 20
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,10 +25,12 @@ from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
-from signage.hub.state import Hub, RepublishError
+from signage.hub.publishing import RepublishError
+from signage.hub.state import Hub
 from signage.hub.watch import ChangeWatcher
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "signage.console.web")
 

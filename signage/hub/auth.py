@@ -10,7 +10,6 @@ takes its SD card can at worst send false heartbeats, never put an alert on ever
 from __future__ import annotations
 
 import hmac
-import logging
 import stat
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from signage.errors import UsageError
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 MAX_TOKEN_BYTES = 4096
 

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from signage.hub.state import Hub, RepublishError
+from signage.hub.publishing import RepublishError
+from signage.hub.state import Hub
 
 ASSET_NAME = re.compile(r"[0-9a-f]{64}")
 MANIFEST_TYPE = "application/json"

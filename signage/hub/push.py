@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
 from collections.abc import AsyncIterator
 
-log = logging.getLogger("signage.hub")
+from signage.logs import area_logger
+
+log = area_logger("hub")
 
 KEEPALIVE_S = 15.0
 # Subscriptions woken per event-loop iteration: between batches the loop reads new

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -40,14 +39,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from signage.errors import ValidationError
 from signage.events import rfc3339_ms
+from signage.logs import area_logger
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
+from signage.telemetry.wire import EVENTS_PATH
+from signage.validation import (
+    JSON,
+    Context,
+    Field,
+    Invalid,
+    Record,
+    Spec,
+    Text,
+    Values,
+    YNode,
+    YScalar,
+    check_json,
+)
 
 if TYPE_CHECKING:
-    from signage.hub.state import FeedSnapshot, Hub
+    from signage.hub.publishing import FeedSnapshot
+    from signage.hub.state import Hub
 
-log = logging.getLogger("signage.hub.scans")
+log = area_logger("hub.scans")
 
 UNKNOWN_SCREEN = "desconocida"
 MAX_BATCH_EVENTS = 1000
@@ -132,30 +148,76 @@ class StoredEvent:
         return self.ts[:13]
 
 
+class _EventTime(Spec[str]):
+    """An event's ``ts``: RFC 3339 with a zone, kept as sortable ``...mmmZ`` text."""
+
+    def convert(self, node: YNode, ctx: Context) -> str | Invalid:
+        ts = normalise_ts(node.value if isinstance(node, YScalar) else None)
+        if ts is None:
+            return ctx.error(node, "must be an RFC 3339 time with a zone")
+        return ts
+
+    def schema(self) -> JSON:
+        return {"type": "string", "format": "date-time"}
+
+
+class _Label(Spec[str]):
+    """Where a play happened (screen, playlist, slide): text cut at 200, else empty."""
+
+    def convert(self, node: YNode, ctx: Context) -> str | Invalid:
+        value = node.value if isinstance(node, YScalar) else None
+        return value[:200] if isinstance(value, str) else ""
+
+    def schema(self) -> JSON:
+        return {"type": "string"}
+
+
+def _build_event(v: Values, ctx: Context) -> StoredEvent:
+    return StoredEvent(
+        v.get("eid", ""),
+        v.get("ts", ""),
+        v.get("event", ""),
+        v.get("screen", ""),
+        v.get("playlist", ""),
+        v.get("slide", ""),
+    )
+
+
+EVENT = Record(
+    {
+        "eid": Field(
+            Text(pattern=_EID.pattern, numbers=False, hint="8-64 letters, digits or dashes"),
+            required=True,
+        ),
+        "ts": Field(_EventTime(), required=True),
+        "event": Field(
+            Text(pattern=_EVENT_NAME.pattern, numbers=False, hint="a lower-case event name"),
+            required=True,
+        ),
+        "screen": Field(_Label()),
+        "playlist": Field(_Label()),
+        "slide": Field(_Label()),
+    },
+    _build_event,
+    title="the event",
+    ignore_unknown=True,  # events carry more than the hub keeps
+)
+
+
 def check_event(item: Any, oldest: str) -> StoredEvent | str:
     """The event to keep, or why it is refused; ``oldest`` is the retention cut-off."""
     if not isinstance(item, dict):
         return "not an object"
-    eid = item.get("eid")
-    if not isinstance(eid, str) or not _EID.fullmatch(eid):
-        return "'eid' must be 8-64 letters, digits or dashes"
-    ts = normalise_ts(item.get("ts"))
-    if ts is None:
-        return "'ts' must be an RFC 3339 time with a zone"
-    if ts < oldest:
+    try:
+        event = check_json(EVENT, item, "the event")
+    except ValidationError as exc:
+        return exc.problems[0].message
+    if event.ts < oldest:
         return (
-            f"'ts' {ts} is older than the {SEEN_RETENTION.days} days the hub keeps; "
+            f"'ts' {event.ts} is older than the {SEEN_RETENTION.days} days the hub keeps; "
             "check the screen's clock (NTP)"
         )
-    event = item.get("event")
-    if not isinstance(event, str) or not _EVENT_NAME.fullmatch(event):
-        return "'event' must be a lower-case event name"
-
-    def text(key: str) -> str:
-        value = item.get(key)
-        return value[:200] if isinstance(value, str) else ""
-
-    return StoredEvent(eid, ts, event, text("screen"), text("playlist"), text("slide"))
+    return event
 
 
 def hour_floor(moment: datetime) -> datetime:
@@ -379,6 +441,6 @@ def routes(hub: Hub) -> list[BaseRoute]:
     hub.on_publish(room.on_publish)
     return [
         Route("/q/{code}", room.scan, methods=["GET"]),
-        Route("/api/v1/events", room.events, methods=["POST"]),
+        Route(EVENTS_PATH, room.events, methods=["POST"]),
         Route("/api/v1/report", room.report, methods=["GET"]),
     ]

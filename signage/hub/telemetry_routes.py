@@ -16,7 +16,6 @@ The decisions (online? stale? why?) are the pure function ``assess``; the rest i
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -35,12 +34,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
-from signage.heartbeat import HeartbeatReport, ReportError
+from signage.logs import area_logger
+from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 DEFAULT_ONLINE_WINDOW_S = 90.0
 # A screen still playing an older version this long after the hub published a newer one
@@ -318,7 +318,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     return [
-        Route("/api/v1/heartbeat", heartbeat, methods=["POST"]),
+        Route(HEARTBEAT_PATH, heartbeat, methods=["POST"]),
         Route("/api/v1/screens", screens, methods=["GET"]),
         Route("/api/v1/screens/{screen}/screenshot", screenshot, methods=["GET"]),
     ]

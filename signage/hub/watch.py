@@ -12,7 +12,6 @@ destination is an ordinary name.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,9 +21,9 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from signage.logs import quiet_watchdog_stop
+from signage.logs import area_logger, quiet_watchdog_stop
 
-log = logging.getLogger("signage.hub")
+log = area_logger("hub")
 
 CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
 _SWAP_SUFFIXES = (".swp", ".swx", ".swo", "~")

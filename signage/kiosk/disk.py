@@ -6,11 +6,12 @@ cool-down so a disk that stays full is not scanned every 30 s.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("signage.kiosk")
+from signage.logs import area_logger
+
+log = area_logger("kiosk")
 
 DEFAULT_MIN_FREE_MB = 500.0
 DEFAULT_COOLDOWN_S = 600.0

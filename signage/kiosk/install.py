@@ -87,6 +87,8 @@ locale: es-CO
 # poll: 15
 # qr:
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
+# rotation: 90   # a panel mounted on its side, when cage does not turn it (docs/kiosk.md)
+# ca_file: /etc/signage/ca-interna.pem   # the organisation's own CA (PEM), besides the system's
 """
 
 

@@ -13,14 +13,15 @@ cage the main PID systemd watches is the compositor, our direct parent, so a
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-log = logging.getLogger("signage.kiosk")
+from signage.logs import area_logger
+
+log = area_logger("kiosk")
 
 _MAX_STATUS = 480  # keep one datagram small; systemctl status shows one line anyway
 

@@ -5,7 +5,9 @@ sends READY=1 when the player paints its first frame, STATUS= with what is playi
 feed version, and WATCHDOG=1 from a QTimer on the GUI thread every WATCHDOG_USEC/2: a hung
 GUI thread stops the pings and systemd restarts the player. It keeps a copy of the
 player's status and a screenshot, both taken on the GUI thread, for the heartbeat thread
-to read, and starts the heartbeats when the player has a hub.
+to read, and starts and stops that thread (built by ``signage.telemetry.heartbeat``) when
+the player has a hub. It derives nothing from the configuration and opens no cache: the
+hub and token come from ``PlayerConfig``, the low-disk collection from the caller.
 
 Test hook: with ``SIGNAGE_TEST_FREEZE_FILE=PATH`` in the environment, the GUI thread looks
 for PATH every 100 ms and, when it appears, deletes it and blocks in ``time.sleep`` for
@@ -20,32 +22,29 @@ with ``version``, ``playlist``, ``slide``, ``alert`` (an id, or ``True``); optio
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QObject, QTimer
 from PySide6.QtGui import QImage, QPixmap
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
-from signage.heartbeat import (
-    DEFAULT_INTERVAL_S,
-    DEFAULT_SCREENSHOT_EVERY_S,
-    EventTracker,
-    Heartbeat,
-    SyncState,
-)
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
+from signage.logs import area_logger
+from signage.telemetry.heartbeat import (
+    DEFAULT_INTERVAL_S,
+    DEFAULT_SCREENSHOT_EVERY_S,
+    Heartbeat,
+    heartbeat_for,
+)
 
-log = logging.getLogger("signage.kiosk")
+log = area_logger("kiosk")
 
 FREEZE_ENV = "SIGNAGE_TEST_FREEZE_FILE"
 STATUS_EVERY_S = 2.0
@@ -240,35 +239,19 @@ def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
         return default
 
 
-def hub_url(config: PlayerConfig) -> str | None:
-    """The hub for heartbeats: ``hub`` from the config, else the feed's origin."""
-    if config.hub:
-        return config.hub.rstrip("/")
-    if config.feed:
-        parts = urlsplit(config.feed)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}"
-    return None
-
-
-def _read_token(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        log.warning("cannot read hub_token_file %s: %s; heartbeats go without it", path, exc)
-        return None
-
-
 def attach(
     player: Any,
     *,
     config: PlayerConfig | None = None,
     events: EventLog | None = None,
     environ: Mapping[str, str] | None = None,
+    collect: Callable[[], int] | None = None,
 ) -> KioskBridge:
     """Wires a player for unattended operation; stops itself when the application quits.
+
+    With a hub (``config.hub_url``) it also runs the heartbeat (``telemetry.heartbeat``);
+    ``collect`` (the feed cache's ``Store.collect``, from the ``FeedSource`` the player
+    plays) is then run after a heartbeat that measured low free disk.
 
     Environment knobs (documented in docs/kiosk.md): ``SIGNAGE_HEARTBEAT_S`` (30),
     ``SIGNAGE_SCREENSHOT_EVERY_S`` (300), ``SIGNAGE_MIN_FREE_MB`` (500).
@@ -279,7 +262,7 @@ def attach(
     harden_root_handlers()  # months of uptime: repeated errors once per interval
     freeze = env.get(FREEZE_ENV)
     shot_every = _env_float(env, "SIGNAGE_SCREENSHOT_EVERY_S", DEFAULT_SCREENSHOT_EVERY_S)
-    hub = hub_url(config) if config is not None else None
+    hub = config.hub_url if config is not None else None
     bridge = KioskBridge(
         player,
         Notifier.from_env(env),
@@ -288,38 +271,20 @@ def attach(
         parent=player if isinstance(player, QObject) else None,  # lives as long as the player
     )
     if config is not None and hub is not None:
-        tracker = EventTracker(events)
-        source = getattr(player, "source", None)
-
-        def sync_state() -> SyncState:
-            last = tracker.last_sync()
-            known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
-            if isinstance(known, datetime) and (last is None or known > last):
-                last = known
-            return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
-
         guard: LowDiskGuard | None = None
-        if config.feed:
-            from signage.feed.store import Store
-
-            store = Store(config.cache)
+        if collect is not None:
             guard = LowDiskGuard(
-                store.collect, _env_float(env, "SIGNAGE_MIN_FREE_MB", DEFAULT_MIN_FREE_MB)
+                collect, _env_float(env, "SIGNAGE_MIN_FREE_MB", DEFAULT_MIN_FREE_MB)
             )
-        bridge.heartbeat = Heartbeat(
-            hub,
-            config.screen,
-            config.tags,
+        bridge.heartbeat = heartbeat_for(
+            config,
             status=bridge.latest_status,
-            sync=sync_state,
             screenshot=bridge.latest_screenshot,
-            cache=config.cache,
-            token=_read_token(config.hub_token_file),
+            source=getattr(player, "source", None),
+            events=events,
             interval_s=_env_float(env, "SIGNAGE_HEARTBEAT_S", DEFAULT_INTERVAL_S),
             screenshot_every_s=shot_every,
-            tracker=tracker,
             on_beat=guard.check if guard is not None else None,
-            clock=lambda: datetime.now(UTC),
         )
     app = QCoreApplication.instance()
     if app is not None:

@@ -20,7 +20,6 @@ leaves the screen.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,10 +31,11 @@ from PySide6.QtWidgets import QWidget
 
 from signage.alerts.select import next_expiry, top_group, visible
 from signage.events import EventLog
+from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, AlertText, Screen, Severity, Theme
 from signage.player.clock import Clock, QtClock, Timer
 
-log = logging.getLogger("signage.player.alerts")
+log = area_logger("player.alerts")
 
 ROTATE_S = 8.0
 HEADLINE_MIN = 0.05  # of the screen height: legible from five metres

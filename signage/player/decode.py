@@ -8,15 +8,15 @@ JPEG or PNG does not stall transitions, the clock or video.
 from __future__ import annotations
 
 import itertools
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
+from signage.logs import area_logger
 from signage.player.layout import fitted_size
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 # Decoded pictures larger than this many pixels are refused (a hostile or broken file that
 # claims 100 000 × 100 000 would otherwise take gigabytes).

@@ -68,8 +68,21 @@ class ScreenLayout:
     text: Rect
 
 
+def size_unit(width: int, height: int) -> int:
+    """What bars, fonts and paddings scale with: the screen's short side (its height on a
+    wide screen, its width on a tall one), so a panel turned on its side keeps their size."""
+    return max(1, min(width, height))
+
+
+def qr_scale(width: int, height: int) -> int:
+    """The screen height QR codes are sized for (``signage.qr.qr_image``): the height on a
+    wide screen; on a tall one 1.25 times its width, so the code (at most 40 % of that,
+    half the width) is larger than on a wide screen of the same panel and still fits."""
+    return height if width >= height else max(1, min(height, round(width * 1.25)))
+
+
 def qr_padding(height: int) -> int:
-    """White border around the QR code inside its plate."""
+    """White border around the QR code inside its plate (``height``: the size unit)."""
     return max(8, round(height * 0.012))
 
 
@@ -86,25 +99,40 @@ def screen_layout(
 
     ``qr_side`` is the QR image's side in pixels: the plate grows to hold it (QR modules are
     never scaled down), and a text slide's box shrinks to stay clear of it.
+
+    A wide screen puts the QR plate at the right, above the ticker, and text to its left; a
+    tall one (portrait) puts the plate at the bottom right, half the width, above the ticker,
+    and text across the whole width above it.
     """
+    unit = size_unit(width, height)
+    portrait = height > width
     mx = round(width * SAFE_MARGIN)
     my = round(height * SAFE_MARGIN)
     safe = Rect(mx, my, width - 2 * mx, height - 2 * my)
-    gap = round(height * 0.02)
-    bar_h = round(height * 0.075)
+    gap = round(unit * 0.02)
+    bar_h = round(unit * 0.075)
     bar = Rect(safe.x, safe.y, safe.w, bar_h)
     logo = Rect(bar.x, bar.y, min(round(bar.w * 0.3), round(bar_h * 4)), bar_h)
-    clock_w = min(round(bar.w * 0.45), round(height * 0.62))
+    clock_w = min(round(bar.w * (0.66 if portrait else 0.45)), round(unit * 0.62))
     clock = Rect(bar.right - clock_w, bar.y, clock_w, bar_h)
-    ticker_h = round(height * 0.065)
+    ticker_h = round(unit * 0.065)
     tick = Rect(safe.x, safe.bottom - ticker_h, safe.w, ticker_h)
-    plate_w = max(round(height * 0.35), qr_side + 2 * qr_padding(height))
-    plate_h = round(height * 0.42)
+    held = qr_side + 2 * qr_padding(unit)
+    if portrait:
+        plate_w = min(safe.w, max(round(width * 0.5), held))
+        plate_h = round(plate_w * 1.2)
+    else:
+        plate_w = max(round(height * 0.35), held)
+        plate_h = round(height * 0.42)
     plate_bottom = (tick.y - gap) if ticker else safe.bottom
     qr_rect = Rect(safe.right - plate_w, plate_bottom - plate_h, plate_w, plate_h)
     text_top = (bar.bottom + gap) if top_bar else safe.y
     text_bottom = (tick.y - gap) if ticker else safe.bottom
-    text_right = (qr_rect.x - gap) if qr else safe.right
+    text_right = safe.right
+    if qr and portrait:
+        text_bottom = qr_rect.y - gap
+    elif qr:
+        text_right = qr_rect.x - gap
     text = Rect(safe.x, text_top, max(1, text_right - safe.x), max(1, text_bottom - text_top))
     return ScreenLayout(width, height, safe, bar, logo, clock, tick, qr_rect, text)
 

@@ -9,7 +9,6 @@ static slide costs almost no CPU.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 from collections.abc import Hashable
@@ -36,9 +35,17 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Overlays, Playlist, Slide, Theme
 from signage.player.clock import Clock, Timer
-from signage.player.layout import Rect, ScreenLayout, fitted_size, qr_padding, screen_layout
+from signage.player.layout import (
+    Rect,
+    ScreenLayout,
+    fitted_size,
+    qr_padding,
+    screen_layout,
+    size_unit,
+)
 from signage.player.textfit import body_font, title_font
 
 if TYPE_CHECKING:  # Pillow comes with the QR maker, on its worker thread
@@ -46,7 +53,7 @@ if TYPE_CHECKING:  # Pillow comes with the QR maker, on its worker thread
 
 TICKER_TURN_S = 8.0
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 
 def qlocale(locale: str) -> QLocale:
@@ -422,7 +429,7 @@ class OverlayLayer(QWidget):
         if self.qr is None:
             return None
         lay = self.screen_layout()
-        pad = qr_padding(self.height())
+        pad = qr_padding(self._unit())
         side = self.qr.image.width()
         cap_h = self._caption_height(lay.qr.w - 2 * pad) if self.qr.caption else 0
         w = max(side + 2 * pad, lay.qr.w)
@@ -462,13 +469,17 @@ class OverlayLayer(QWidget):
         return self.overlays.ticker and bool(self.headlines)
 
     # -- painting -----------------------------------------------------------------------
+    def _unit(self) -> int:
+        """What fonts and paddings scale with: the short side (portrait keeps their size)."""
+        return size_unit(self.width(), self.height())
+
     def _caption_height(self, width: int) -> int:
         if self.qr is None or not self.qr.caption:
             return 0
-        font = body_font(self.theme.font_family, max(12, round(self.height() * 0.022)))
+        font = body_font(self.theme.font_family, max(12, round(self._unit() * 0.022)))
         flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
         rect = QFontMetrics(font).boundingRect(QRect(0, 0, width, 10000), flags, self.qr.caption)
-        return rect.height() + max(4, round(self.height() * 0.008))
+        return rect.height() + max(4, round(self._unit() * 0.008))
 
     def _plate(self, painter: QPainter, rect: Rect, alpha: int = 200) -> None:
         colour = QColor(self.theme.background)
@@ -483,7 +494,7 @@ class OverlayLayer(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         lay = self.screen_layout()
-        h = max(1, self.height())
+        h = self._unit()
         if self.overlays.logo and self.logo is not None and not self.logo.isNull():
             box = lay.logo
             lw, lh = fitted_size(self.logo.width(), self.logo.height(), box.w, box.h, cover=False)

@@ -6,12 +6,15 @@ next slide beneath the current one, presents it with its transition and records 
 play. Broken slides are skipped with a reason; with nothing playable the branded idle
 screen shows. Other areas extend it through ``first_frame_painted``, ``slide_changed``,
 ``status()`` and ``grab_png()`` (systemd readiness, heartbeats) without touching its loop.
+
+Over 600 lines on purpose: ``Player`` is one state machine (plan -> prepare -> present ->
+record) whose timers, turns and pending slide share state; split across modules, its
+invariants (never black, one turn at a time, a late prepare never shows) would be too.
+The window, the lazy web profile and the frame grab beside it are small and only its own.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import re
 import signal
@@ -21,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import (
     QBuffer,
@@ -39,18 +42,34 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
+from signage.logs import area_logger
 from signage.model import Content, Slide, SlideKind, Theme, Transition
+from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
+from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
-from signage.player.views import IdleView, SlideResources, SlideView, TextView, make_view
+from signage.player.views import IdleView, SlideResources, SlideView, TextView
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 
-log = logging.getLogger("signage.player")
+if TYPE_CHECKING:
+    from signage.player.web import WebContext
+
+log = area_logger("player")
+
+
+@runtime_checkable
+class SettlingSource(Protocol):
+    """A content source that holds back start-up work (a watcher, a re-validation) until
+    the first slide of its content is on screen, so that work does not compete with it."""
+
+    def screen_settled(self) -> None: ...
+
 
 STATS_EVERY_S = 10.0
 QUICK_FADE_MS = 250  # fade into a slide that was just edited or published
@@ -187,9 +206,10 @@ class Player(QObject):
         self._has_shown_slide = False
         self._quick = False
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
+        self._host: QWidget | None = None  # shows self.window turned (signage.player.rotation)
 
         self.decoder = ImageDecoder(self)
-        self.web = LazyWeb(self)
+        self.web = LazyWeb(self, config)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -262,10 +282,11 @@ class Player(QObject):
         (a cache): then the first slide is the first frame, and the waiting screen appears
         only if that slide is not ready within ``WAITING_SCREEN_S``.
         """
+        top = self._host or self.window
         if self.fullscreen:
-            self._go_fullscreen()
+            self._go_fullscreen(top)
         else:
-            self.window.show()
+            top.show()
         self.events.emit(
             "started",
             screen=self.screen.id,
@@ -279,6 +300,11 @@ class Player(QObject):
             self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
         else:
             self._show_idle("Esperando contenido")
+
+    def show_through(self, host: QWidget) -> None:
+        """Shows the window through ``host`` (a window that turns it, for a rotated panel)
+        instead of as a window of its own; call before ``start()``."""
+        self._host = host
 
     def run(self, for_s: float | None = None) -> int:
         """Plays until ``for_s`` seconds pass, ``quit()`` or SIGTERM/SIGINT; returns 0."""
@@ -329,6 +355,8 @@ class Player(QObject):
         if self._snap_writer is not None:
             self._snap_writer.shutdown(wait=True)  # every snapshot taken is on disk at exit
         self.window.close()
+        if self._host is not None:
+            self._host.close()
 
     def dispose(self) -> None:
         """Deletes the window and everything in it now (before the interpreter exits)."""
@@ -337,6 +365,8 @@ class Player(QObject):
         self.stop()
         if shiboken6.isValid(self.window):
             shiboken6.delete(self.window)
+        if self._host is not None and shiboken6.isValid(self._host):
+            shiboken6.delete(self._host)
         # Views discarded with deleteLater (web pages among them) must go before the profile.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         if shiboken6.isValid(self.web):
@@ -373,10 +403,8 @@ class Player(QObject):
         self.res = replace(self.res, content=content, theme=theme, logo=logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
-        if self.alerts is not None:
-            if hasattr(self.alerts, "set_theme"):
-                self.alerts.set_theme(theme)
-            self.alerts.set_alerts(content.alerts)
+        self.alerts.set_theme(theme)
+        self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
@@ -575,9 +603,8 @@ class Player(QObject):
             # What the content asked for is on screen: the source's deferred start-up work
             # (watcher, re-validation) no longer competes with it.
             self._source_told = True
-            settled = getattr(self.source, "screen_settled", None)
-            if callable(settled):
-                settled()
+            if isinstance(self.source, SettlingSource):
+                self.source.screen_settled()
 
     def _duration_of(self, slide: Slide, view: SlideView) -> float:
         if slide.duration_s is not None:
@@ -615,7 +642,7 @@ class Player(QObject):
             screen=self.screen.id,
             allowed_hosts=self.config.allowed_hosts,
             link_base=self.link_base,
-            screen_height=max(1, self.window.height()),
+            screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),
         )
 
     def _load_logo(self, content: Content) -> QImage | None:
@@ -630,13 +657,8 @@ class Player(QObject):
             log.warning("theme logo not shown: %s", exc)
             return None
 
-    def _make_alert_layer(self, theme: Theme) -> Any:
-        try:  # the alerts helper's module; the player runs without it
-            module = importlib.import_module("signage.player.alert_layer")
-        except ImportError:
-            log.info("alert layer not available: alerts are not shown")
-            return None
-        layer = module.AlertLayer(
+    def _make_alert_layer(self, theme: Theme) -> AlertLayer:
+        layer = AlertLayer(
             self.window,
             theme,
             self.screen,
@@ -702,8 +724,7 @@ class Player(QObject):
             stall_p99_ms=round(figures.p99_ms, 1),
         )
 
-    def _go_fullscreen(self) -> None:
-        window = self.window
+    def _go_fullscreen(self, window: QWidget) -> None:
         window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
         window.setCursor(QCursor(Qt.CursorShape.BlankCursor))
         primary = QGuiApplication.primaryScreen()
@@ -726,10 +747,11 @@ class LazyWeb(QObject):
     needs; a player whose QtWebEngine is missing skips web slides with that reason.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, config: PlayerConfig | None = None) -> None:
         super().__init__(parent)
-        self._context: Any = None
+        self._context: WebContext | None = None
         self._missing = False
+        self._config = config
 
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
         if self._context is None and not self._missing:
@@ -738,15 +760,26 @@ class LazyWeb(QObject):
             except ImportError:
                 self._missing = True
             else:
-                self._context = WebContext(self)
+                config = self._config
+                cas: tuple[Any, ...] = ()
+                if config is not None and config.ca_file is not None:
+                    from signage.trust import load_ca_file
+
+                    cas = load_ca_file(config.ca_file)  # checked when the config was read
+                hosts = config.allowed_hosts if config is not None else frozenset()
+                self._context = WebContext(self, hosts, cas)
         if self._context is None:
             return make_view(parent, slide, replace(res, web=None))
-        view: SlideView = self._context.make_view(parent, slide, res)
-        return view
+        return self._context.make_view(parent, slide, res)
 
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""
         return list(self._context.guard.blocked) if self._context is not None else []
+
+    def refusals(self) -> list[str]:
+        """What web pages asked for and did not get: dialogs, windows, permissions,
+        downloads, navigations, certificates (at most 100)."""
+        return list(self._context.refusals) if self._context is not None else []
 
     def dispose(self) -> None:
         import shiboken6

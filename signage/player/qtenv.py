@@ -5,12 +5,13 @@ Nothing here imports PySide6 at module level: ``prepare_environment`` must run f
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
 
-log = logging.getLogger("signage.player")
+from signage.logs import area_logger
+
+log = area_logger("player")
 
 _CHROMIUM_FLAGS = (
     "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
@@ -92,12 +93,7 @@ def ensure_application(name: str = "signage") -> Any:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
         app = QApplication([name])
         app.setApplicationName(name)
-        try:
-            from signage import logs  # the kiosk helper's Qt message routing, when present
+        from signage.logs import install_qt_handler
 
-            install = getattr(logs, "install_qt_handler", None)
-            if install is not None:
-                install()
-        except ImportError:
-            pass
+        install_qt_handler()  # Qt's own messages into the signage.qt logger
     return app

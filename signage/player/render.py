@@ -9,7 +9,6 @@ why (a video frame that cannot be grabbed, a web page that does not load, a brok
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,16 +20,18 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
 from signage.config import PlayerConfig
+from signage.logs import area_logger
 from signage.model import Content, Screen, SlideKind
 from signage.player.clock import FixedClock
 from signage.player.decode import ImageDecoder, decode_scaled
-from signage.player.layout import fitted_size
+from signage.player.layout import fitted_size, qr_scale
 from signage.player.overlays import OverlayLayer, qr_overlay
+from signage.player.slides import make_view
 from signage.player.textfit import body_font, title_font
-from signage.player.views import SlideResources, SlideView, make_view
+from signage.player.views import SlideResources, SlideView
 from signage.schedule import ScheduledSlide
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 WAIT_S = {SlideKind.WEB: 12.0, SlideKind.VIDEO: 10.0}
 SETTLE_S = 0.15
@@ -130,7 +131,7 @@ def render_slides(
                 screen=screen.id,
                 allowed_hosts=cfg.allowed_hosts,
                 link_base=link_base,
-                screen_height=size[1],
+                screen_height=qr_scale(*size),
             )
             view = make_view(
                 window.stage, item.slide, res, qr_side=qr.image.width() if qr else None

@@ -7,18 +7,17 @@ between two videos: the view is ready only once its first frame has been decoded
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QRectF, QUrl
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Fit, Slide, SlideKind
 from signage.player.layout import fitted_size
 from signage.player.views import SlideResources, SlideView, asset_file, url_of
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 
 class VideoView(SlideView):

@@ -10,7 +10,6 @@ theme background, and it sits beneath the slide on screen anyway.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,9 +18,10 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
+from signage.logs import area_logger
 from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
-from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout
+from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout, size_unit
 from signage.player.textfit import body_font, fit_text, title_font
 
 
@@ -31,7 +31,7 @@ class WebViews(Protocol):
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView: ...
 
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 PREPARE_TIMEOUT_S = {
     SlideKind.IMAGE: 15.0,
@@ -264,12 +264,22 @@ class ImageView(SlideView):
         self._image = QImage()
 
     def picture_rect(self) -> QRect:
-        """Where the picture is drawn: contained (centred) or covering the widget."""
+        """Where the picture is drawn: contained (centred) or covering the widget.
+
+        A contained picture wider than a tall screen is centred in the band between the top
+        bar and the QR plate (or ticker), not across them: the player draws there.
+        """
         w, h = self._size()
         image = self._image
         cover = self.slide is not None and self.slide.fit == Fit.COVER
         iw, ih = fitted_size(image.width(), image.height(), w, h, cover=cover)
-        return QRect((w - iw) // 2, (h - ih) // 2, iw, ih)
+        top = (h - ih) // 2
+        if not cover and h > w and ih < h:
+            qr = self.slide is not None and self.slide.qr is not None
+            band = screen_layout(w, h, qr=qr).text
+            if ih <= band.h:
+                top = band.y + (band.h - ih) // 2
+        return QRect((w - iw) // 2, top, iw, ih)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -303,18 +313,31 @@ class TextView(SlideView):
         res.decoder.decoded.connect(self._on_decoded)
 
     def text_box(self) -> Rect:
-        """Where the title and body go (clear of overlays and of the picture)."""
+        """Where the title and body go (clear of overlays and of the picture).
+
+        With a picture: text on the left 58 % of a wide screen, the top 55 % of a tall one.
+        """
         box = self._layout().text
         if self._has_image():
+            if self._tall():
+                return Rect(box.x, box.y, box.w, round(box.h * 0.55))
             text_w = round(box.w * 0.58)
             return Rect(box.x, box.y, text_w, box.h)
         return box
 
     def image_box(self) -> Rect:
         box = self._layout().text
+        if self._tall():
+            gap = round(box.h * 0.03)
+            top = box.y + round(box.h * 0.55) + gap
+            return Rect(box.x, top, box.w, box.bottom - top)
         gap = round(box.w * 0.04)
         left = box.x + round(box.w * 0.58) + gap
         return Rect(left, box.y, box.right - left, box.h)
+
+    def _tall(self) -> bool:
+        w, h = self._size()
+        return h > w
 
     def set_qr_side(self, side: int | None) -> None:
         """The QR drawn over this slide changed size (it was still being made)."""
@@ -363,7 +386,8 @@ class TextView(SlideView):
             return self._fit_cache[1]
         _, title, body, _ = self._need_text()
         outer = self.text_box()
-        pad = max(4, round(size[1] * 0.01))
+        unit = size_unit(*size)
+        pad = max(4, round(unit * 0.01))
         box = Rect(outer.x + pad, outer.y, max(1, outer.w - 2 * pad), outer.h)
         theme = self.res.theme
         fit = fit_text(
@@ -373,7 +397,7 @@ class TextView(SlideView):
             box.h,
             title_family=theme.title_font_family,
             body_family=theme.font_family,
-            max_body_px=max(12, round(size[1] * 0.06)),
+            max_body_px=max(12, round(unit * 0.06)),
         )
         result = (box, fit.title_px, fit.body_px, fit.height)
         self._fit_cache = (size, result)
@@ -433,62 +457,30 @@ class IdleView(SlideView):
         self._background(painter)
         theme = self.res.theme
         w, h = self._size()
+        u = size_unit(w, h)  # font sizes: the short side (a tall screen keeps them)
         lay = screen_layout(w, h, qr=False, ticker=False)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         y = lay.safe.y + round(h * 0.22)
         logo = self.res.logo
         if logo is not None and not logo.isNull():
             lw, lh = fitted_size(
-                logo.width(), logo.height(), round(w * 0.3), round(h * 0.18), cover=False
+                logo.width(), logo.height(), round(w * 0.3), round(u * 0.18), cover=False
             )
-            painter.drawImage(QRectF((w - lw) / 2, y - lh - h * 0.04, lw, lh), logo)
+            painter.drawImage(QRectF((w - lw) / 2, y - lh - u * 0.04, lw, lh), logo)
         painter.setPen(QColor(theme.foreground))
-        painter.setFont(title_font(theme.title_font_family, round(h * 0.055)))
+        painter.setFont(title_font(theme.title_font_family, round(u * 0.055)))
         center = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.TextFlag.TextWordWrap)
-        painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, h * 0.1), center, theme.organisation)
-        y += round(h * 0.12)
+        painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, u * 0.2), center, theme.organisation)
+        y += round(u * 0.12 if w >= h else u * 0.2)
         painter.setPen(QColor(theme.accent))
         painter.drawLine(QPointF(w * 0.4, y), QPointF(w * 0.6, y))
-        y += round(h * 0.05)
-        painter.setFont(body_font(theme.font_family, round(h * 0.032)))
+        y += round(u * 0.05)
+        painter.setFont(body_font(theme.font_family, round(u * 0.032)))
         for i, line in enumerate(self.lines()):
             painter.setPen(QColor(theme.foreground if i == 0 else theme.muted))
-            painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, h * 0.07), center, line)
-            y += round(h * 0.06)
+            painter.drawText(QRectF(lay.safe.x, y, lay.safe.w, u * 0.07), center, line)
+            y += round(u * 0.06)
         painter.end()
-
-
-def make_view(
-    parent: QWidget | None, slide: Slide, res: SlideResources, *, qr_side: int | None = None
-) -> SlideView:
-    """The widget for a slide of any kind (not prepared yet).
-
-    ``qr_side``: the side of the QR drawn over it (text slides keep clear), ``None`` for none.
-    """
-    if slide.kind is SlideKind.IMAGE:
-        return ImageView(parent, slide, res)
-    if slide.kind is SlideKind.TEXT:
-        return TextView(parent, slide, res, qr_side=qr_side)
-    if slide.kind is SlideKind.VIDEO:
-        from signage.player.video import VideoView
-
-        return VideoView(parent, slide, res)
-    if slide.kind is SlideKind.WEB:
-        if res.web is None:
-            return _Unplayable(parent, slide, res, "web slides need QtWebEngine, not available")
-        return res.web.make_view(parent, slide, res)
-    return _Unplayable(parent, slide, res, f"unknown slide kind {slide.kind}")
-
-
-class _Unplayable(SlideView):
-    def __init__(
-        self, parent: QWidget | None, slide: Slide, res: SlideResources, reason: str
-    ) -> None:
-        super().__init__(parent, slide, res)
-        self._reason = reason
-
-    def _load(self) -> None:
-        raise ValueError(self._reason)
 
 
 def url_of(path: Path) -> QUrl:

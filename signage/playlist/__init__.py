@@ -14,6 +14,8 @@ Public surface::
 Defining another YAML format "like playlists" (alert templates do this)
 -----------------------------------------------------------------------
 
+The generic kit is ``signage.validation`` (re-exported here with the playlist fields).
+
 1. Read the file with ``load_yaml_located(path_or_text, display_path)``. It returns a tree
    of ``YMap`` / ``YSeq`` / ``YScalar`` nodes, each with ``line`` and ``col``, or ``None``
    with problems; it refuses oversized, binary, non-UTF-8, aliased and too-deep input.
@@ -26,7 +28,8 @@ Defining another YAML format "like playlists" (alert templates do this)
    ``ListOf(spec)``, ``Nullable(spec)``, ``OrFalse(spec)`` and nested ``Record``s; subclass
    ``Spec[T]`` (``convert`` and ``schema``) for anything else. ``Values.get(key, default)``,
    ``.has``, ``.written`` and ``.at(key)`` (the node, for locating a message) help ``build``.
-3. ``record.convert(node, Context(path=shown, root=root, allowed_hosts=...))`` gives the
+3. ``record.convert(node, ContentContext(path=shown, root=root, allowed_hosts=...))`` (a
+   plain ``Context(path=shown)`` when no spec reads files or URLs of a root) gives the
    object or ``INVALID``; ``ctx.problems`` holds every problem. ``build`` runs with the
    valid values even when other keys failed (so problems involving several keys are still
    found), so **refuse the file whenever ``ctx.problems`` holds an error**, whatever
@@ -38,26 +41,14 @@ from __future__ import annotations
 
 from signage.playlist._fields import (
     IMAGE_TYPES,
-    INVALID,
     VIDEO_TYPES,
     Asset,
-    Boolean,
-    Choice,
-    Context,
+    ContentContext,
     DateValue,
     Days,
     Duration,
-    Field,
     Hours,
     HttpsUrl,
-    Invalid,
-    ListOf,
-    Nullable,
-    OrFalse,
-    Record,
-    Spec,
-    Text,
-    Values,
     check_url,
     parse_duration,
     parse_hours,
@@ -79,9 +70,22 @@ from signage.playlist._load import (
     playlist_files,
 )
 from signage.playlist._media import sniff_media, video_duration
-from signage.playlist._yaml import (
+from signage.validation import (
+    INVALID,
     MAX_BYTES,
     MAX_DEPTH,
+    Boolean,
+    Choice,
+    Context,
+    Field,
+    Invalid,
+    ListOf,
+    Nullable,
+    OrFalse,
+    Record,
+    Spec,
+    Text,
+    Values,
     YMap,
     YNode,
     YScalar,
@@ -102,6 +106,7 @@ __all__ = [
     "Asset",
     "Boolean",
     "Choice",
+    "ContentContext",
     "Context",
     "DateValue",
     "Days",

@@ -20,6 +20,7 @@ from signage.model import (
     Attribution,
     Fit,
     HourWindow,
+    Orientation,
     Origin,
     Overlays,
     Playlist,
@@ -34,19 +35,22 @@ from signage.model import (
 )
 from signage.playlist._fields import (
     IMAGE_TYPES,
-    INVALID,
-    JSON,
     VIDEO_TYPES,
     Asset,
-    Boolean,
-    Choice,
-    Context,
     DateValue,
     Days,
     Duration,
-    Field,
     Hours,
     HttpsUrl,
+)
+from signage.schedule import ever_active
+from signage.validation import (
+    INVALID,
+    JSON,
+    Boolean,
+    Choice,
+    Context,
+    Field,
     Invalid,
     ListOf,
     Nullable,
@@ -55,9 +59,9 @@ from signage.playlist._fields import (
     Spec,
     Text,
     Values,
+    YMap,
+    YNode,
 )
-from signage.playlist._yaml import YMap, YNode
-from signage.schedule import ever_active
 
 SLIDE_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
@@ -441,6 +445,7 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
         ticker=v.get("ticker", ()),
         attribution=v.get("attribution", Attribution()),
         origin=Origin(ctx.path, v.node.line, v.node.col),
+        orientation=v.get("orientation", Orientation.BOTH),
     )
 
 
@@ -467,6 +472,11 @@ PLAYLIST: Record[Playlist] = Record(
     {
         "name": Field(Text(max_len=120), required=True, description="shown to comms staff"),
         "tags": Field(Tags()),
+        "orientation": Field(
+            Choice(Orientation),
+            description="the screens it is drawn for: landscape, portrait or both (default); "
+            "a screen plays only what fits it",
+        ),
         "defaults": Field(DEFAULTS),
         "schedule": Field(SCHEDULE, description="when the whole playlist plays"),
         "overlays": Field(OVERLAYS),

@@ -10,9 +10,10 @@ from typing import TypeVar
 
 from signage.errors import Problem
 from signage.model import Playlist, Theme
-from signage.playlist._fields import Context, Invalid, Spec
+from signage.playlist._fields import ContentContext
 from signage.playlist._format import PLAYLIST, THEME
-from signage.playlist._yaml import load_yaml_located
+from signage.safeopen import UnsafeFile, open_inside
+from signage.validation import MAX_BYTES, Invalid, Spec, load_yaml_located
 
 T = TypeVar("T")
 
@@ -60,6 +61,30 @@ class LoadResult:
         return dict(out)
 
 
+def _read_record(path: Path, root: Path, shown: str) -> bytes | Problem:
+    """The bytes of a playlist or theme file, read from ONE open checked to be a regular
+    file inside ``root`` (``signage.safeopen``), bounded by ``MAX_BYTES``."""
+    try:
+        fh, st = open_inside(path, root)
+    except UnsafeFile as exc:
+        return Problem(shown, 0, 0, exc.reason)
+    except OSError as exc:
+        return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+    with fh:
+        if st.st_size > MAX_BYTES:
+            return Problem(
+                shown,
+                0,
+                0,
+                f"file is {st.st_size:,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
+                "(put pictures and videos in assets/, not in the YAML)",
+            )
+        try:
+            return fh.read(MAX_BYTES)
+        except OSError as exc:
+            return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+
+
 def _load_record(
     spec: Spec[T],
     path: Path,
@@ -68,10 +93,13 @@ def _load_record(
     check_assets: bool,
 ) -> tuple[T | None, list[Problem]]:
     shown = display_path(path)
-    node, problems = load_yaml_located(path, shown)
+    data = _read_record(path, root, shown)
+    if isinstance(data, Problem):
+        return None, [data]
+    node, problems = load_yaml_located(data, shown)
     if node is None:
         return None, problems
-    ctx = Context(
+    ctx = ContentContext(
         path=shown,
         root=root,
         allowed_hosts=allowed_hosts,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from signage.safeopen import opened_inside
+
 HEADER_BYTES = 4096
 
 _SVG_ROOT = re.compile(
@@ -35,10 +37,11 @@ def sniff_bytes(head: bytes) -> str | None:
     return None
 
 
-def sniff_media(path: Path) -> str | None:
-    """The media type of the file at ``path`` (``None``: unreadable or not a known medium)."""
+def sniff_media(path: Path, root: Path | None = None) -> str | None:
+    """The media type of the file at ``path`` (``None``: unreadable, not a known medium,
+    or, with ``root``, not a regular file inside it: ``signage.safeopen``)."""
     try:
-        with path.open("rb") as fh:
+        with opened_inside(path, root if root is not None else path.parent) as (fh, _):
             return sniff_bytes(fh.read(HEADER_BYTES))
     except OSError:
         return None
@@ -67,15 +70,15 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
 MAX_MOOV_BYTES = 32 * 1024 * 1024
 
 
-def video_duration(path: Path) -> float | None:
+def video_duration(path: Path, root: Path | None = None) -> float | None:
     """An MP4/MOV's length in seconds from its ``moov/mvhd`` box; ``None`` when unknown.
 
     Walks the top-level boxes by their headers (seeking past ``mdat``, so a ``moov`` at the
     end of a large file costs a few reads) and reads only ``moov``. WebM is not parsed.
     """
     try:
-        with path.open("rb") as fh:
-            size_total = path.stat().st_size
+        with opened_inside(path, root if root is not None else path.parent) as (fh, st):
+            size_total = st.st_size
             pos = 0
             for _ in range(1000):
                 if pos + 8 > size_total:

@@ -23,7 +23,6 @@ refuses a root with any error, which would hold back the valid edits of other fi
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -34,10 +33,11 @@ from typing import Any
 
 from signage.errors import Problem, ValidationError
 from signage.events import EventLog
+from signage.logs import area_logger
 from signage.model import Content, Playlist, Theme
 from signage.sources import ContentCallback
 
-log = logging.getLogger("signage.player")
+log = area_logger("player")
 
 DEBOUNCE_S = 0.15
 WATCHED = ("playlists", "assets", "alerts")

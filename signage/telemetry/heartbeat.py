@@ -7,193 +7,41 @@ free disk of the cache and, every few minutes, a small screenshot (PNG, 320 px w
 It runs on its own thread with bounded timeouts and keeps nothing while the hub is down:
 each beat is built fresh from the current state, sent once, and dropped if it fails (the
 rate-limited ``signage.kiosk`` logger says so once per interval, not every 30 s).
-``HeartbeatReport`` is also what the hub parses (``signage.hub.telemetry_routes``).
+What is sent, ``HeartbeatReport``, is in ``signage.telemetry.wire`` (the hub parses it).
+``heartbeat_for`` builds the heartbeat a player with a given configuration runs.
 """
 
 from __future__ import annotations
 
-import base64
 import io
-import logging
-import math
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from signage import __version__
-from signage.events import EventLog, rfc3339_ms
-from signage.logs import ErrorTally, error_tally
+from signage.events import EventLog
+from signage.logs import ErrorTally, area_logger, error_tally
+from signage.telemetry.wire import AUTH_REFUSED_HINT, HEARTBEAT_PATH, HeartbeatReport, parse_time
+from signage.trust import bundle_for
 
 if TYPE_CHECKING:
     import requests
 
-log = logging.getLogger("signage.kiosk")
+    from signage.config import PlayerConfig
+
+log = area_logger("kiosk")
 
 DEFAULT_INTERVAL_S = 30.0
 DEFAULT_SCREENSHOT_EVERY_S = 300.0
 SCREENSHOT_WIDTH = 320
-MAX_SCREENSHOT_BYTES = 512 * 1024  # the hub refuses bigger; ours are ~20-80 KB
-HEARTBEAT_PATH = "/api/v1/heartbeat"
-# Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
-AUTH_REFUSED_HINT = (
-    " (hub_token_file in the player configuration must hold the hub's screen token, "
-    "the file it was started with as --screen-token-file)"
-)
 
 # Proof-of-play events that mean something went wrong on screen or in the feed.
 ERROR_EVENTS = ("slide_skipped", "feed_rejected", "playlist_rejected")
-
-
-class ReportError(ValueError):
-    """Raised when a heartbeat body is not a valid report; the message names the field."""
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatReport:
-    """One heartbeat, as sent by a screen and kept by the hub.
-
-    Args:
-        playing: a human line: ``lobby/eficiencia`` or ``alert:corte-red``.
-        last_sync: when content was last fetched or confirmed unchanged (``None``: never).
-        stale: the screen plays content past its ``expires`` (or could not sync in time).
-        errors: counts of warnings/errors per area and of error events per event name.
-        screenshot_png: a small PNG, on some beats only.
-    """
-
-    screen: str
-    sent: datetime
-    tags: tuple[str, ...] = ()
-    version: int | None = None
-    playlist: str | None = None
-    slide: str | None = None
-    alert: str | None = None
-    last_sync: datetime | None = None
-    stale: bool = False
-    errors: Mapping[str, int] = field(default_factory=dict)
-    last_error: str | None = None
-    uptime_s: float = 0.0
-    rss_mb: float = 0.0
-    disk_free_mb: float | None = None
-    software: str = __version__
-    screenshot_png: bytes | None = field(default=None, repr=False)
-
-    @property
-    def playing(self) -> str:
-        if self.alert:
-            return f"alert:{self.alert}"
-        if self.playlist and self.slide:
-            return f"{self.playlist}/{self.slide}"
-        return self.playlist or "idle"
-
-    @property
-    def last_sync_age_s(self) -> float | None:
-        if self.last_sync is None:
-            return None
-        return max(0.0, (self.sent - self.last_sync).total_seconds())
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "screen": self.screen,
-            "sent": rfc3339_ms(self.sent),
-            "tags": list(self.tags),
-            "version": self.version,
-            "playing": self.playing,
-            "playlist": self.playlist,
-            "slide": self.slide,
-            "alert": self.alert,
-            "last_sync": None if self.last_sync is None else rfc3339_ms(self.last_sync),
-            "last_sync_age_s": self.last_sync_age_s,
-            "stale": self.stale,
-            "errors": dict(self.errors),
-            "last_error": self.last_error,
-            "uptime_s": round(self.uptime_s, 1),
-            "rss_mb": round(self.rss_mb, 1),
-            "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
-            "software": self.software,
-        }
-        if self.screenshot_png is not None:
-            out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
-        return out
-
-    @classmethod
-    def from_json(cls, data: Any) -> HeartbeatReport:
-        """Parses what ``to_json`` wrote; raises ReportError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ReportError("the heartbeat must be a JSON object")
-        screen = data.get("screen")
-        if not isinstance(screen, str) or not screen.strip() or len(screen) > 128:
-            raise ReportError("'screen' must be a non-empty string of at most 128 characters")
-        if "/" in screen or "\\" in screen or screen.startswith("."):
-            raise ReportError("'screen' must not contain '/' or '\\' or start with '.'")
-        tags = data.get("tags", [])
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise ReportError("'tags' must be a list of strings")
-        errors = data.get("errors", {})
-        if not isinstance(errors, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in errors.items()
-        ):
-            raise ReportError("'errors' must map names to whole numbers")
-        png: bytes | None = None
-        if data.get("screenshot_png") is not None:
-            raw = data["screenshot_png"]
-            if not isinstance(raw, str):
-                raise ReportError("'screenshot_png' must be base64 text")
-            try:
-                png = base64.b64decode(raw, validate=True)
-            except ValueError:
-                raise ReportError("'screenshot_png' is not valid base64") from None
-            if len(png) > MAX_SCREENSHOT_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
-                raise ReportError(f"'screenshot_png' must be a PNG under {MAX_SCREENSHOT_BYTES} B")
-        return cls(
-            screen=screen,
-            sent=_time(data.get("sent"), "sent") or datetime.now(UTC),
-            tags=tuple(tags),
-            version=_opt(data, "version", int),
-            playlist=_opt(data, "playlist", str),
-            slide=_opt(data, "slide", str),
-            alert=_opt(data, "alert", str),
-            last_sync=_time(data.get("last_sync"), "last_sync"),
-            stale=bool(data.get("stale", False)),
-            errors=dict(errors),
-            last_error=_opt(data, "last_error", str),
-            uptime_s=float(_opt(data, "uptime_s", float) or 0.0),
-            rss_mb=float(_opt(data, "rss_mb", float) or 0.0),
-            disk_free_mb=_opt(data, "disk_free_mb", float),
-            software=str(data.get("software") or "?"),
-            screenshot_png=png,
-        )
-
-
-def _opt(data: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = data.get(key)
-    if value is None:
-        return None
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ReportError(f"'{key}' must be a finite number")
-        return float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ReportError(f"'{key}' must be {'a number' if kind is not str else 'a string'}")
-    return value
-
-
-def _time(value: Any, key: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ReportError(f"'{key}' must be an RFC 3339 time")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ReportError(f"'{key}' must be an RFC 3339 time, got {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +70,7 @@ class EventTracker:
     def on_event(self, record: dict[str, Any]) -> None:
         name = record.get("event")
         if name == "feed_applied":
-            self.synced(_time(record.get("ts"), "ts") or datetime.now(UTC))
+            self.synced(parse_time(record.get("ts"), "ts") or datetime.now(UTC))
         elif name in ERROR_EVENTS:
             reason = record.get("reason") or record.get("errors") or ""
             with self._lock:
@@ -325,6 +173,7 @@ class Heartbeat:
         tracker: EventTracker | None = None,
         tally: ErrorTally | None = None,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -343,6 +192,7 @@ class Heartbeat:
         self._timeout = timeout_s
         self._tally = tally if tally is not None else error_tally()
         self._session = session  # made on first use: importing requests costs ~75 ms
+        self._verify: str | bool = ca_bundle or True  # ca_file: system CAs + the org's
         self._on_beat = on_beat
         self._clock = clock or (lambda: datetime.now(UTC))
         self._monotonic = monotonic
@@ -420,7 +270,11 @@ class Heartbeat:
         ok = False
         try:
             response = self._session.post(
-                self.url, json=report.to_json(), headers=headers, timeout=self._timeout
+                self.url,
+                json=report.to_json(),
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
             )
             if response.status_code // 100 == 2:
                 ok = True
@@ -491,6 +345,53 @@ class Heartbeat:
             thread.join(timeout_s)
         if self._session is not None:
             self._session.close()
+
+
+def heartbeat_for(
+    config: PlayerConfig,
+    *,
+    status: StatusProvider,
+    screenshot: Callable[[], bytes | None] | None = None,
+    source: object = None,
+    events: EventLog | None = None,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    screenshot_every_s: float = DEFAULT_SCREENSHOT_EVERY_S,
+    on_beat: Callable[[float | None], object] | None = None,
+) -> Heartbeat | None:
+    """The heartbeat a player with ``config`` runs (not started), ``None`` without a hub.
+
+    The hub is ``config.hub_url``, the token ``config.hub_token()``. The last sync is the
+    later of the last ``feed_applied`` in ``events`` and what ``source`` knows
+    (``last_success`` or ``last_sync``, and ``stale``), so an unchanged poll counts too.
+    """
+    hub = config.hub_url
+    if hub is None:
+        return None
+    tracker = EventTracker(events)
+
+    def sync_state() -> SyncState:
+        last = tracker.last_sync()
+        known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
+        if isinstance(known, datetime) and (last is None or known > last):
+            last = known
+        return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
+
+    return Heartbeat(
+        hub,
+        config.screen,
+        config.tags,
+        status=status,
+        sync=sync_state,
+        screenshot=screenshot,
+        cache=config.cache,
+        token=config.hub_token(),
+        interval_s=interval_s,
+        screenshot_every_s=screenshot_every_s,
+        tracker=tracker,
+        on_beat=on_beat,
+        clock=lambda: datetime.now(UTC),
+        ca_bundle=bundle_for(config),
+    )
 
 
 def _alert(value: Any) -> str | None:

@@ -14,11 +14,12 @@ flood its log). Content past its ``expires`` keeps playing and ``stale`` turns t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
-import logging
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -30,12 +31,16 @@ from signage.errors import ConfigError
 from signage.events import EventLog
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.feed.transport import tls_context
+from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
+from signage.space import lacks_space, wait_for_space
+from signage.trust import bundle_for
 
 __all__ = ["FeedSource", "parse_sse"]
 
-log = logging.getLogger("signage.feed")
+log = area_logger("feed")
 
 PUSH_PATH = "/api/v1/push"
 DEFAULT_TIMEOUTS = Timeouts()
@@ -43,16 +48,6 @@ DEFAULT_RETRY = RetryPolicy()
 PUSH_SAFETY_POLL_S = 300.0  # with push connected, a cheap conditional poll now and then
 PUSH_REPROBE_S = 300.0  # a server without push: look again this often
 PUSH_READ_TIMEOUT_S = 60.0  # the hub sends a keep-alive every 15 s
-
-
-def hub_of(config: PlayerConfig) -> str | None:
-    """The hub base URL: ``config.hub``, else the feed URL's origin."""
-    if config.hub:
-        return config.hub.rstrip("/")
-    if not config.feed:
-        return None
-    parts = urlsplit(config.feed)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
 
 
 def parse_sse(lines: list[str]) -> tuple[str, str] | None:
@@ -102,6 +97,9 @@ class FeedSource:
         self.config = config
         self.store = Store(config.cache)
         self._stop = threading.Event()
+        ca_bundle = bundle_for(config)
+        # The push channel checks the hub's certificate against the same trust as the sync.
+        self._tls = tls_context(ca_bundle)
         self.client = SyncClient(
             config.feed,
             self.store,
@@ -109,11 +107,12 @@ class FeedSource:
             timeouts=timeouts,
             retry=retry,
             sleep=self._stop.wait,  # backoff waits end at once when the source stops
+            ca_bundle=ca_bundle,
         )
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
         self._push_enabled = push
-        self._hub = hub_of(config)
+        self._hub = config.hub_url
         self._on_content: ContentCallback | None = None
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -189,6 +188,7 @@ class FeedSource:
     # ------------------------------------------------------------------ sync thread
 
     def _deliver(self, content: Content) -> None:
+        content = dataclasses.replace(content, signed=True)  # the cache holds verified feeds
         self._content = content
         if self._on_content is not None:
             self._on_content(content)
@@ -208,7 +208,11 @@ class FeedSource:
         while not self._stop.is_set():
             self._sync_once()
             interval = PUSH_SAFETY_POLL_S if self._push_connected else self.config.poll_s
-            self._wake.wait(interval)
+            refused = self.last_result.reason if self.last_result is not None else ""
+            if lacks_space(refused):  # sync again once space returns, within a minute
+                wait_for_space(self.store.root, refused, interval, self._wake.wait)
+            else:
+                self._wake.wait(interval)
             self._wake.clear()
 
     def _sync_once(self) -> None:
@@ -265,10 +269,14 @@ class FeedSource:
     def _listen_once(self) -> str:
         """Listens until the channel ends: 'unsupported', 'failed' or 'was-connected'."""
         parts = urlsplit(f"{self._hub}{PUSH_PATH}")
-        conn_type = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        conn = conn_type(parts.netloc, timeout=self.client.timeouts.connect)
+        timeout = self.client.transport.timeouts.connect
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.netloc, timeout=timeout, context=self._tls or ssl.create_default_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
         connected = False
         try:
             conn.connect()

@@ -3,6 +3,11 @@
 Both deliver the same thing, a verified ``Content``, through the same interface, so the
 player does not know or care which one it has. Callbacks arrive on a background thread;
 the player marshals them to its GUI thread.
+
+Modules: this package holds the ``ContentSource`` protocol; ``local`` (``LocalSource``, a
+content root on disk, watched; ``StaticSource``, content built in-process) and ``feed``
+(``FeedSource``, a signed feed through the cache, woken by the hub's push channel). The
+publish-to-store steps both share live in ``signage.feed`` (``feed.local``, ``feed.sync``).
 """
 
 from __future__ import annotations

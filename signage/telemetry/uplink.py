@@ -22,7 +22,6 @@ the ``--events`` file keeps them anyway.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import threading
@@ -33,22 +32,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
+
+from signage.logs import area_logger
+from signage.telemetry.wire import AUTH_REFUSED_HINT, EVENTS_PATH, events_body, rejected_in
 
 if TYPE_CHECKING:
     from signage.config import PlayerConfig
 
 __all__ = ["EventUplink", "UplinkStats", "uplink_for"]
 
-log = logging.getLogger("signage.uplink")
-
-# Said with a 401/403: the usual cause is a screen holding no token, or the wrong one.
-AUTH_REFUSED_HINT = (
-    " (hub_token_file in the player configuration must hold the hub's screen token, "
-    "the file it was started with as --screen-token-file)"
-)
+log = area_logger("uplink")
 
 DEFAULT_MAX_SPOOL_BYTES = 50 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024
@@ -132,9 +127,10 @@ class EventUplink:
         max_backoff_s: float = 60.0,
         timeout_s: float = 10.0,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._url = hub_url.rstrip("/") + "/api/v1/events"
+        self._url = hub_url.rstrip("/") + EVENTS_PATH
         self._token = token
         self._spool = spool_dir
         self._screen = screen
@@ -146,6 +142,7 @@ class EventUplink:
         self._max_backoff_s = max_backoff_s
         self._timeout_s = timeout_s
         self._session = session
+        self._verify: str | bool = ca_bundle or True  # ca_file: system CAs + the org's
         self._rng = rng
         self._queue: deque[dict[str, Any]] = deque(maxlen=MAX_QUEUED)
         self._wake = threading.Condition()
@@ -338,10 +335,14 @@ class EventUplink:
         headers = {"Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        body = json.dumps({"events": events}, ensure_ascii=False, default=str).encode("utf-8")
+        body = events_body(events)
         try:
             response = self._session.post(
-                self._url, data=body, headers=headers, timeout=timeout_s or self._timeout_s
+                self._url,
+                data=body,
+                headers=headers,
+                timeout=timeout_s or self._timeout_s,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             self._note_failure(f"hub unreachable: {exc.__class__.__name__}")
@@ -359,8 +360,8 @@ class EventUplink:
             self._note_failure(f"hub answered {response.status_code}: {response.text[:200]}{hint}")
             return False
         try:
-            refused = response.json().get("rejected") or []
-        except (ValueError, AttributeError):
+            refused = rejected_in(response.json())
+        except ValueError:
             refused = []
         if refused:
             log.warning("hub refused %d event(s) of a batch: %s", len(refused), refused[:3])
@@ -379,26 +380,20 @@ class EventUplink:
 def uplink_for(config: PlayerConfig) -> EventUplink | None:
     """The uplink a player with this configuration runs, ``None`` without a hub.
 
-    The hub is ``hub`` from the config, else the origin of ``feed`` (as for heartbeats).
-    Spools under ``{cache}/uplink``; sends with the token in ``hub_token_file`` (an
-    unreadable file is logged and the uplink sends without it, so events still spool).
+    The hub is ``config.hub_url`` and the token ``config.hub_token()`` (as for heartbeats;
+    an unreadable file is logged and the uplink sends without it, so events still spool).
+    Spools under ``{cache}/uplink``.
     Wire it as ``events.subscribe(up.offer); up.start()`` and ``up.stop()`` at exit.
     """
-    hub = config.hub
-    if not hub and config.feed:  # as the config documents: else the feed's origin
-        parts = urlsplit(config.feed)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            hub = f"{parts.scheme}://{parts.netloc}"
-    if not hub:
+    hub = config.hub_url
+    if hub is None:
         return None
-    token: str | None = None
-    if config.hub_token_file is not None:
-        try:
-            token = config.hub_token_file.read_text(encoding="utf-8").strip() or None
-        except OSError as exc:
-            log.warning(
-                "cannot read hub_token_file %s (%s): proof-of-play is sent without a token",
-                config.hub_token_file,
-                exc.strerror,
-            )
-    return EventUplink(hub, token, config.cache / "uplink", screen=config.screen)
+    from signage.trust import bundle_for
+
+    return EventUplink(
+        hub,
+        config.hub_token(),
+        config.cache / "uplink",
+        screen=config.screen,
+        ca_bundle=bundle_for(config),
+    )
