@@ -430,3 +430,16 @@ def test_a_broken_console_database_leaves_the_hub_serving(tmp_path: Path) -> Non
         assert requests.get(hub.url + "/feed.json", timeout=10).status_code == 200
         assert requests.get(hub.url + "/console/", timeout=10).status_code == 404
         assert "the console is off" in hub.stderr()
+
+
+def test_a_hand_broken_playlist_is_listed_with_its_problems_in_spanish(hub: RunningHub) -> None:
+    (_root(hub) / "playlists" / "rota.yaml").write_text(
+        "name: Rota\nslides:\n  - text: {title: Hola}\n    duration: diez\n", encoding="utf-8"
+    )
+    listed = requests.get(hub.url + "/api/v1/playlists", headers=hub.auth, timeout=10).json()
+    rota = next(p for p in listed["playlists"] if p["name"] == "rota")
+    assert rota["problems"] and "no es una duración" in rota["problems"][0]
+    assert "(línea 4)" in rota["problems"][0]
+    ana, _ = sign_in(hub.url, "ana")
+    editor = ana.get(hub.url + "/console/listas/rota", timeout=10).text
+    assert 'id="err-s0.duration"' in editor and "«diez» no es una duración" in editor
