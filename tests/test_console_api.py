@@ -443,3 +443,29 @@ def test_a_hand_broken_playlist_is_listed_with_its_problems_in_spanish(hub: Runn
     ana, _ = sign_in(hub.url, "ana")
     editor = ana.get(hub.url + "/console/listas/rota", timeout=10).text
     assert 'id="err-s0.duration"' in editor and "«diez» no es una duración" in editor
+
+
+def test_user_passwd_and_remove_take_effect_on_a_running_hub(hub: RunningHub) -> None:
+    eva, _ = sign_in(hub.url, "eva")
+
+    def user(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "signage", "user", *args, "--data", str(hub.data_dir)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=hub_env(),
+            cwd=str(REPO),
+            timeout=60,
+            check=False,
+        )
+
+    assert user("passwd", "eva", stdin="otra-clave-larga\n").returncode == 0
+    # A new password closes her open sessions, and only the new one opens a new one.
+    assert eva.get(hub.url + "/api/v1/playlists", timeout=10).status_code == 401
+    assert try_sign_in(hub.url, "eva", PASSWORD).status_code == 401
+    sign_in(hub.url, "eva", "otra-clave-larga")
+    assert user("remove", "eva").returncode == 0
+    assert try_sign_in(hub.url, "eva", "otra-clave-larga").status_code == 401
+    missing = user("remove", "eva")
+    assert missing.returncode == 1 and "no user named" in missing.stderr
