@@ -364,6 +364,7 @@ def test_a_session_cookie_from_another_hub_is_refused(tmp_path: Path, hub: Runni
     assert r.status_code == 401
 
 
+@pytest.mark.qt
 def test_preview_is_drawn_and_then_cached(hub: RunningHub) -> None:
     ana, _ = sign_in(hub.url, "ana")
     url = hub.url + "/api/v1/preview/lobby/bienvenida.png"

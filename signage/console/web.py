@@ -11,6 +11,7 @@ files, the validator) runs on the thread pool so the event loop never waits on i
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import time
@@ -57,6 +58,8 @@ HERE = Path(__file__).parent
 MAX_FORM_BYTES = uploads.MAX_UPLOAD_BYTES + 4 * 1024 * 1024
 MAX_YAML_BYTES = 1_000_000
 MAX_ASSETS_LISTED = 5000
+EDITOR_CACHE = 64  # playlists whose parsed editor state is kept
+ASSET_WALK_TTL_S = 5.0  # a file copied by hand into a subfolder shows up within this
 ZONE = "America/Bogota"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -204,6 +207,8 @@ class Console:
         self.env.globals["DAYS"] = forms.DAYS
         self.env.globals["DAY_LABELS"] = forms.DAY_LABELS
         self._load_cache: tuple[tuple[Any, ...], LoadResult] | None = None
+        self._editor_cache: dict[tuple[Any, ...], EditorState] = {}
+        self._asset_walk: tuple[int, float, tuple[str, ...]] | None = None
         from signage.console.previews import Previews
 
         self.previews = Previews(cfg.data_dir / "previews")
@@ -486,6 +491,30 @@ class Console:
         return RedirectResponse(f"/console/listas/{name}", status_code=303)
 
     def _editor_state(self, name: str) -> EditorState:
+        """The editor's state for the playlist as saved. Parsing (round-trip YAML) and
+        validating cost ~25 ms for 40 slides; an unchanged file at an unchanged hub version
+        (any content change the hub accepts makes a new one) reuses the last result."""
+        content = self._need_root()
+        try:
+            st = content.path(name).stat()
+        except OSError:
+            st = None
+        key = (
+            (name, st.st_mtime_ns, st.st_size, st.st_ino, self.hub.current_version())
+            if st is not None
+            else None
+        )
+        cached = self._editor_cache.get(key) if key is not None else None
+        if cached is not None:
+            return copy.deepcopy(cached)
+        state = self._read_editor_state(name)
+        if key is not None and state.etag:
+            if len(self._editor_cache) >= EDITOR_CACHE:
+                self._editor_cache.pop(next(iter(self._editor_cache)))
+            self._editor_cache[key] = copy.deepcopy(state)
+        return state
+
+    def _read_editor_state(self, name: str) -> EditorState:
         content = self._need_root()
         try:
             data, etag = content.read(name)
@@ -522,7 +551,22 @@ class Console:
                 state.general.append(message)
 
     def _assets_for_picker(self) -> list[str]:
+        """Every file under ``assets/`` (dot-files left out), at most ``MAX_ASSETS_LISTED``;
+        the walk is reused for ``ASSET_WALK_TTL_S`` unless ``assets/`` itself changed."""
         root = self._root()
+        try:
+            stamp = (root / "assets").stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        now = time.monotonic()
+        cached = self._asset_walk
+        if cached is not None and cached[0] == stamp and now - cached[1] < ASSET_WALK_TTL_S:
+            return list(cached[2])
+        found = self._walk_assets(root)
+        self._asset_walk = (stamp, now, tuple(found))
+        return found
+
+    def _walk_assets(self, root: Path) -> list[str]:
         folder = root / "assets"
         out: list[str] = []
         if folder.is_dir():
