@@ -122,6 +122,13 @@ def main() -> int:
             for _ in range(args.requests):
                 for name, url in pages.items():  # interleaved, so load hits all alike
                     times[name].append(timed(session, url))
+            # The editor on a file that just changed (its parsed state cannot be reused).
+            fresh: list[float] = []
+            p08 = root / "playlists" / "p08.yaml"
+            for i in range(args.requests):
+                p08.write_text(big_playlist(8, 40).replace("# playlist 8", f"# edit {i}"))
+                fresh.append(timed(session, hub.url + "/console/listas/p08"))
+            times["editor, file changed"] = fresh
             base = pct(times["/healthz"], 0.95)
             print(f"pages, p95 of {args.requests} (loopback, request to last byte):")
             print(f"  /healthz baseline: {base * 1000:.1f} ms")
