@@ -135,6 +135,8 @@ def test_sign_in_to_a_new_picture_on_screen_then_restore(
     page.get_by_role("button", name="+ Imagen").click()
     actions += 1
     assert page.locator("li.slide").count() == 2
+    # The new slide's file field has the focus (and the page scrolled to it).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 's1.upload'")
     # 4. Choose the file.
     page.get_by_label("…o sube uno nuevo (arrástralo aquí o elígelo)").set_input_files(picture)
     actions += 1

@@ -303,3 +303,13 @@ def test_the_preview_cache_keeps_the_newest(tmp_path: Path) -> None:
         os.utime(png, (1000 + i, 1000 + i))
     assert previews.prune(keep=2) == 3
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["3.png", "4.png"]
+
+
+def test_focus_follows_the_slide_a_button_changed() -> None:
+    form = forms.playlist_form(forms.load_doc(YAML))
+    added = forms.structural(form, "add:text")
+    assert forms.focus_after(added, "add:text") == "s2.title"
+    assert forms.focus_after(forms.structural(form, "down:0"), "down:0") == "s1.up"
+    assert forms.focus_after(forms.structural(added, "down:0"), "down:0") == "s1.down"
+    assert forms.focus_after(forms.structural(form, "dup:0"), "dup:0") == "s1.id"
+    assert forms.focus_after(form, "del:0") == ""

@@ -284,6 +284,31 @@ def structural(form: PlaylistForm, action: str) -> PlaylistForm:
     return replace(form, slides=slides)
 
 
+def focus_after(form: PlaylistForm, action: str) -> str:
+    """The control to focus after ``structural(form, action)`` redrew the editor: the new
+    slide's first field, or the moved slide's same button (so pressing it again keeps
+    moving it). "" when nothing in particular."""
+    verb, _, arg = action.partition(":")
+    count = len(form.slides)
+    if verb == "add" and count:
+        slide = form.slides[-1]
+        first = {"image": "upload", "video": "upload", "web": "src", "text": "title"}
+        return f"s{count - 1}.{first.get(slide.kind, 'id')}"
+    if not arg.isdigit():
+        return ""
+    n = int(arg)
+    target = {"dup": n + 1, "up": n - 1, "down": n + 1}.get(verb)
+    if target is None or not 0 <= target < count:
+        return ""
+    if verb == "dup":
+        return f"s{target}.id"
+    if verb == "up" and target == 0:
+        return f"s{target}.down"
+    if verb == "down" and target == count - 1:
+        return f"s{target}.up"
+    return f"s{target}.{verb}"
+
+
 # --------------------------------------------------------------- applying to the document
 
 

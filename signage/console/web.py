@@ -168,6 +168,7 @@ class EditorState:
     general: list[str] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     saved_ids: list[str] | None = None  # the slide ids of the file as saved, by position
+    focus: str = ""  # the control that gets the focus (and the scroll) when drawn
 
 
 def _local(ts: float) -> datetime:
@@ -638,6 +639,7 @@ class Console:
         action = str(form.get("action") or "save")
         if action != "save":
             state.form = forms.structural(posted, action)
+            state.focus = forms.focus_after(state.form, action)
             return await run_in_threadpool(self._editor, who, state)
         return await run_in_threadpool(self._save_form, who, state)
 
