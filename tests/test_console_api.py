@@ -470,3 +470,33 @@ def test_user_passwd_and_remove_take_effect_on_a_running_hub(hub: RunningHub) ->
     assert try_sign_in(hub.url, "eva", "otra-clave-larga").status_code == 401
     missing = user("remove", "eva")
     assert missing.returncode == 1 and "no user named" in missing.stderr
+
+
+def test_a_feed_folder_hub_says_the_console_needs_a_content_root(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    feed = tmp_path / "feed"
+    key = tmp_path / "k.pem"
+    for args in (
+        ["keygen", "--out", str(key)],
+        ["publish", "--root", str(root), "--out", str(feed), "--key", str(key)],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "signage", *args],
+            capture_output=True,
+            env=hub_env(),
+            cwd=str(REPO),
+            timeout=60,
+            check=True,
+        )
+    data = tmp_path / "hubdata"
+    add_user(data, "ana", "viewer")
+    with run_hub(data=data, feed=feed, key=key) as hub:
+        signed = try_sign_in(hub.url, "ana", PASSWORD)
+        assert signed.status_code == 303  # signing in works; the pages explain the rest
+        page = requests.get(
+            hub.url + "/console/listas",
+            cookies={"signage_console": signed.cookies.get("signage_console") or ""},
+            timeout=10,
+        )
+        assert page.status_code == 409 and "carpeta de contenido" in page.text
+        assert requests.get(hub.url + "/feed.json", timeout=10).status_code == 200

@@ -274,6 +274,8 @@ class Console:
                     "a un administrador. (También pasa si la página lleva mucho tiempo "
                     "abierta: recárgala.)",
                     404: "No encontramos lo que buscas.",
+                    409: "Este servidor publica una carpeta de feed hecha en otro lado; la consola "
+                    "edita una carpeta de contenido (signage serve --root CARPETA).",
                     413: "El envío es demasiado grande.",
                 }
                 text = messages.get(exc.status_code, f"No se pudo completar: {exc.detail}")
