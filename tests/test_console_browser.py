@@ -313,3 +313,31 @@ def test_a_file_that_lies_about_its_type_is_refused_beside_its_slide(
     assert page.locator("[id='err-s2.src']").count() == 0
     assert page.locator("[id='s2.src']").input_value() == "assets/real.png"
     assert (hub.root / "playlists" / "lobby.yaml").read_bytes() == before
+
+
+@pytest.mark.qt
+def test_a_draft_is_previewed_without_being_saved(hub_only: RunningHub, browser: Browser) -> None:
+    import base64
+
+    hub = hub_only
+    assert hub.root is not None
+    lobby = hub.root / "playlists" / "lobby.yaml"
+    before = lobby.read_bytes()
+    version = hub.version()
+    page = browser.new_page()
+    _sign_in(page, hub.url, "ana")
+    page.goto(hub.url + "/console/listas/lobby")
+    saved_src = page.locator("li.slide").nth(0).locator(".preview img").get_attribute("src")
+    assert saved_src is not None and saved_src.startswith("/api/v1/preview/lobby/bienvenida.png")
+    saved_png = page.request.get(hub.url + saved_src).body()
+    page.locator("[id='s0.title']").fill("Borrador: aún no se publica")
+    page.get_by_role("button", name="Ver cómo queda").click()
+    draft = page.get_by_alt_text("Vista previa del borrador de la diapositiva 1 (sin guardar)")
+    src = draft.get_attribute("src")
+    assert src is not None and src.startswith("data:image/png;base64,")
+    draft_png = base64.b64decode(src.split(",", 1)[1])
+    assert draft_png.startswith(b"\x89PNG") and draft_png != saved_png
+    # Nothing was written or published, and the typed title is still in the form.
+    assert lobby.read_bytes() == before and hub.version() == version
+    assert page.locator("[id='s0.title']").input_value() == "Borrador: aún no se publica"
+    assert not list((hub.root / "playlists").glob(".lobby.yaml.preview-*"))

@@ -143,6 +143,12 @@ class ContentRoom:
         shown = f"playlists/{path.name}"
         return playlist, [replace(p, path=shown) for p in problems]
 
+    def check_file(self, path: Path) -> tuple[Playlist | None, list[Problem]]:
+        """A playlist file under ``playlists/`` (a draft's dot-file) through the validator."""
+        from signage.playlist import load_playlist_file
+
+        return load_playlist_file(path, self.root)
+
     def check_saved(self, name: str) -> tuple[Playlist | None, list[Problem]]:
         """The playlist file as it is on disk, through the validator (no copy made)."""
         from signage.playlist import load_playlist_file

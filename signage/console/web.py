@@ -169,6 +169,7 @@ class EditorState:
     notices: list[Notice] = field(default_factory=list)
     saved_ids: list[str] | None = None  # the slide ids of the file as saved, by position
     focus: str = ""  # the control that gets the focus (and the scroll) when drawn
+    drafts: dict[int, str] = field(default_factory=dict)  # position -> data: URL of a draft
 
 
 def _local(ts: float) -> datetime:
@@ -639,6 +640,9 @@ class Console:
         state = EditorState(name, posted, etag)
         await self._take_uploads(form, posted, state, who)
         action = str(form.get("action") or "save")
+        if action.startswith("preview:") and action[8:].isdigit():
+            await self._draft_preview(state, int(action[8:]))
+            return await run_in_threadpool(self._editor, who, state)
         if action != "save":
             state.form = forms.structural(posted, action)
             state.focus = forms.focus_after(state.form, action)
@@ -704,17 +708,46 @@ class Console:
         )
         return path, checked
 
-    def _save_form(self, who: Principal, state: EditorState) -> Response:
+    def _draft_text(self, state: EditorState) -> str:
+        """The YAML the editor's values make of the file as it is on disk."""
         content = self._need_root()
         try:
             data, _ = content.read(state.name)
             doc = forms.load_doc(data.decode("utf-8", "replace"))
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
-        except Exception:
+        except Exception:  # a file broken by hand: the form's values make a new document
             doc = None
-        doc = forms.apply_form(doc, state.form)
-        text = forms.dump_doc(doc)
+        return forms.dump_doc(forms.apply_form(doc, state.form))
+
+    async def _draft_preview(self, state: EditorState, index: int) -> None:
+        """Draws slide ``index`` of the unsaved draft (nothing is saved or published) and
+        puts it beside the slide; problems in the draft are placed as a save would."""
+        import base64
+
+        content = self._need_root()
+        text = await run_in_threadpool(self._draft_text, state)
+        path = content.path(state.name)
+        probe = path.with_name(f".{path.name}.preview-{secrets.token_hex(6)}")
+        try:
+            await run_in_threadpool(probe.write_text, text, "utf-8")
+            playlist, problems = await run_in_threadpool(content.check_file, probe)
+            if playlist is None or not 0 <= index < len(playlist.slides):
+                self._place(state, problems, forms.field_locations(text))
+                state.general.insert(0, "No se puede dibujar: corrige lo marcado en rojo.")
+                return
+            png = await self.previews.render(self._root(), probe, playlist.slides[index].id)
+        except LookupError as exc:
+            state.general.append(f"No se pudo dibujar la vista previa ({exc}).")
+            return
+        finally:
+            probe.unlink(missing_ok=True)
+        state.drafts[index] = "data:image/png;base64," + base64.b64encode(png).decode()
+        state.focus = f"s{index}.preview"
+
+    def _save_form(self, who: Principal, state: EditorState) -> Response:
+        content = self._need_root()
+        text = self._draft_text(state)
         if state.errors:  # an upload was refused: say so, keep the form, write nothing
             state.general.insert(0, "No se guardó: revisa los avisos marcados.")
             return self._editor(who, state, status=422)
