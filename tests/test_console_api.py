@@ -29,7 +29,13 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     add_user(data, "ana", "admin")
     add_user(data, "eva", "editor")
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root, screen_token="screen-token-0123456789") as running:
+    with run_hub(
+        data=data,
+        root=root,
+        screen_token="screen-token-0123456789",
+        # The test client stands for an https reverse proxy on loopback (see the cookie test).
+        extra_args=["--forwarded-allow-ips", "127.0.0.1"],
+    ) as running:
         yield running
 
 
@@ -115,7 +121,8 @@ def test_sign_in_form_and_cookie_flags(hub: RunningHub) -> None:
     assert "signage_console=" in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
     assert "Secure" not in cookie  # plain http on loopback: a Secure cookie would never return
-    # Behind an https proxy (uvicorn trusts X-Forwarded-Proto from loopback) it is Secure.
+    # Behind an https proxy (X-Forwarded-Proto from an address in --forwarded-allow-ips) it
+    # is Secure.
     session = requests.Session()
     page = session.get(hub.url + "/console/entrar", timeout=10)
     pre = re.search(r'name="pre" value="([^"]+)"', page.text)

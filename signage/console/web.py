@@ -423,7 +423,7 @@ class Console:
             samesite="strict",
             secure=request.url.scheme == "https",
         )
-        response.delete_cookie(PRE_COOKIE, path="/console/")
+        response.delete_cookie(PRE_COOKIE, path="/console/", httponly=True, samesite="strict")
         return response
 
     async def signout(self, request: Request) -> Response:
@@ -432,7 +432,7 @@ class Console:
         if who.session is not None:
             await run_in_threadpool(self.accounts.close_session, who.session)
         response = RedirectResponse("/console/entrar", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
 
     async def home(self, request: Request) -> Response:
