@@ -16,7 +16,6 @@ import enum
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 import sqlite3
 import threading
@@ -27,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("signage.hub.console")
+from signage.logs import area_logger
+
+log = area_logger("hub.console")
 
 DB_NAME = "console.sqlite3"
 NAME_MAX = 64

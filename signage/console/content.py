@@ -12,7 +12,6 @@ version; the watcher, which sees the rename too, then finds nothing new to publi
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,9 +20,10 @@ from pathlib import Path
 from signage.console.files import PLAYLIST_NAME, atomic_write, playlist_path
 from signage.console.history import History
 from signage.errors import Problem, ValidationError
+from signage.logs import area_logger
 from signage.model import Playlist
 
-log = logging.getLogger("signage.hub.console")
+log = area_logger("hub.console")
 
 MAX_PLAYLIST_BYTES = 1_000_000  # the validator's own limit (signage.playlist.MAX_BYTES)
 

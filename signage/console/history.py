@@ -13,7 +13,6 @@ Edits made by hand on the server are committed as such before the next console s
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import threading
@@ -22,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.console.files import atomic_write
+from signage.logs import area_logger
 
-log = logging.getLogger("signage.hub.console")
+log = area_logger("hub.console")
 
 TRACKED = ("playlists", "assets")
 GIT_TIMEOUT_S = 60.0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("signage.hub.console")
+from signage.logs import area_logger
+
+log = area_logger("hub.console")
 
 SIZE = (960, 540)
 CACHE_KEEP = 2000  # cached PNGs kept (~100 KB each); the oldest go first

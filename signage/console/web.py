@@ -12,7 +12,6 @@ files, the validator) runs on the thread pool so the event loop never waits on i
 from __future__ import annotations
 
 import copy
-import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,13 +45,14 @@ from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
 from signage.console.messages import duracion, fecha, spanish, tamano
+from signage.logs import area_logger
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
     from signage.model import Playlist
     from signage.playlist import LoadResult
 
-log = logging.getLogger("signage.hub.console")
+log = area_logger("hub.console")
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = uploads.MAX_UPLOAD_BYTES + 4 * 1024 * 1024
