@@ -507,3 +507,26 @@ def test_a_feed_folder_hub_says_the_console_needs_a_content_root(tmp_path: Path)
         )
         assert page.status_code == 409 and "carpeta de contenido" in page.text
         assert requests.get(hub.url + "/feed.json", timeout=10).status_code == 200
+
+
+def test_without_git_a_save_still_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no git (nor anything) found
+    root = make_content_root(tmp_path / "root")
+    data = tmp_path / "hubdata"
+    with run_hub(data=data, root=root) as hub:
+        url = hub.url + "/api/v1/playlists/lobby"
+        got = requests.get(url, headers=hub.auth, timeout=10)
+        before = hub.version()
+        r = requests.put(
+            url,
+            data=got.text.replace("Bienvenidos", "Sin git").encode(),
+            headers={**hub.auth, "If-Match": got.headers["etag"]},
+            timeout=30,
+        )
+        assert r.status_code == 200 and r.json()["version"] > before
+        assert "Sin git" in (root / "playlists" / "lobby.yaml").read_text()
+        history = requests.get(hub.url + "/api/v1/history", headers=hub.auth, timeout=10)
+        assert history.status_code == 503
+        assert "history not recorded" in hub.stderr()

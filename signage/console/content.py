@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from signage.console.files import PLAYLIST_NAME, atomic_write, playlist_path
-from signage.console.history import History
+from signage.console.history import HAND_EDITS, History, HistoryError
 from signage.errors import Problem, ValidationError
 from signage.logs import area_logger
 from signage.model import Playlist
@@ -187,11 +187,20 @@ class ContentRoom:
             problems = self.validate(name, data)
             if any(p.severity == "error" for p in problems):
                 raise InvalidError(problems, text)
-            before = self.history.commit("Cambios hechos a mano en el servidor", "servidor")
+            before = self._record(HAND_EDITS, "servidor")
             atomic_write(path, data)
-            after = self.history.commit(f"{name}: guardada por {user}", user)
+            after = self._record(f"{name}: guardada por {user}", user)
             version, published, note = self.publish(f"console: playlists/{path.name} by {user}")
         return Saved(version, etag_of(data), before, after, published, note)
+
+    def _record(self, message: str, author: str) -> str | None:
+        """Commits the root to the history; a history that fails (no git, a full disk) is
+        logged and the save goes on: the file is the source of truth, not its history."""
+        try:
+            return self.history.commit(message, author)
+        except HistoryError as exc:
+            log.error("console history not recorded (%s): %s", message, exc)
+            return None
 
     def publish(self, reason: str) -> tuple[int, bool, str]:
         """Asks the hub to publish the root now; (version, published, note)."""

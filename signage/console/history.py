@@ -26,6 +26,7 @@ from signage.logs import area_logger
 log = area_logger("hub.console")
 
 TRACKED = ("playlists", "assets")
+HAND_EDITS = "Cambios hechos fuera del editor (a mano en el servidor, o archivos subidos)"
 GIT_TIMEOUT_S = 60.0
 MAX_DIFF_BYTES = 512 * 1024
 
@@ -186,7 +187,7 @@ class History:
         """Writes back the tracked files of ``version`` and records that as a new version."""
         with self._lock:
             full = self.resolve(version)
-            self.commit("Cambios hechos a mano en el servidor", "servidor")
+            self.commit(HAND_EDITS, "servidor")
             wanted = set(
                 self._git("ls-tree", "-r", "--name-only", full, "--", *TRACKED).split("\n")
             )

@@ -278,6 +278,8 @@ class Console:
                     409: "Este servidor publica una carpeta de feed hecha en otro lado; la consola "
                     "edita una carpeta de contenido (signage serve --root CARPETA).",
                     413: "El envío es demasiado grande.",
+                    503: "El historial no se puede leer en este servidor (¿falta git?); "
+                    "avísale a TI. Las listas se siguen guardando y publicando.",
                 }
                 text = messages.get(exc.status_code, f"No se pudo completar: {exc.detail}")
                 who = None
@@ -976,7 +978,11 @@ class Console:
     async def history_page(self, request: Request) -> Response:
         who = self.need(request, Role.VIEWER)
         history = self._history()
-        versions = await run_in_threadpool(history.versions, 200)
+        try:
+            versions = await run_in_threadpool(history.versions, 200)
+        except HistoryError as exc:
+            log.error("console history unreadable: %s", exc)
+            raise HTTPException(503, "the history cannot be read (is git installed?)") from None
         restored = request.query_params.get("restaurada")
         return self.render(
             "history.html", who, versions=versions, restored=restored, active="historial"
@@ -1027,7 +1033,10 @@ class Console:
     async def api_history(self, request: Request) -> Response:
         self.need(request, Role.VIEWER)
         history = self._history()
-        versions = await run_in_threadpool(history.versions, 200)
+        try:
+            versions = await run_in_threadpool(history.versions, 200)
+        except HistoryError as exc:
+            raise HTTPException(503, f"the history cannot be read: {exc}") from None
         return JSONResponse(
             {
                 "versions": [
