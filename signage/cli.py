@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "screen": "screen",
     "report": "report",
     "install-kiosk": "install_kiosk",
+    "user": "user",
 }
 
 
