@@ -239,6 +239,38 @@ class Theme:
     title_font_family: str = "DejaVu Sans"
     logo: str | None = None
     organisation: str = "Oficina Asesora de Informática"
+    # from playlists/settings.yaml (links_base), carried in the signed feed with the theme so
+    # that no screen needs its own qr.link_base for tracked QR codes
+    links_base: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """Where people get help: the help desk's e-mail and extension, the status page."""
+
+    help_desk_email: str | None = None
+    help_desk_extension: str | None = None
+    status_page: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A content root's ``playlists/settings.yaml``: one place for what every tool applies.
+
+    Args:
+        organisation: the organisation's name as people know it.
+        contacts: help desk and status page (alert templates' defaults refer to them).
+        allowed_hosts: QR and web hosts allowed (empty: any https host); a screen's own
+            ``qr.allowed_hosts`` may narrow it, never widen it.
+        links_base: the public https base of tracked QR links (the hub's public URL).
+        language: ``es`` or ``en`` for messages (``None``: the environment decides).
+    """
+
+    organisation: str | None = None
+    contacts: Contacts = field(default_factory=Contacts)
+    allowed_hosts: frozenset[str] = frozenset()
+    links_base: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The schema comes from the same field tables the validator uses, so editors that read it
 (``# yaml-language-server: $schema=...``) complete and check exactly what ``validate`` does.
-``--theme`` prints the schema of ``playlists/theme.yaml``.
+``--theme`` prints the schema of ``playlists/theme.yaml``, ``--settings`` that of
+``playlists/settings.yaml``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the schema of playlists/theme.yaml instead of a playlist's",
     )
     parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="the schema of playlists/settings.yaml instead of a playlist's",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         metavar="FILE",
@@ -27,13 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def schema_text(*, theme: bool = False) -> str:
-    """The schema as committed in ``signage/schema/playlist.schema.json`` (or theme's)."""
+def schema_text(*, theme: bool = False, settings: bool = False) -> str:
+    """The schema as committed in ``signage/schema/playlist.schema.json`` (or theme's...)."""
     import json
 
-    from signage.playlist import json_schema, theme_json_schema
+    from signage.playlist import json_schema, settings_json_schema, theme_json_schema
 
-    schema = theme_json_schema() if theme else json_schema()
+    schema = settings_json_schema() if settings else theme_json_schema() if theme else json_schema()
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     from signage.errors import SignageError
 
-    text = schema_text(theme=args.theme)
+    text = schema_text(theme=args.theme, settings=args.settings)
     if args.out is None:
         print(text, end="")
         return 0

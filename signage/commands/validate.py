@@ -40,13 +40,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST",
-        help="a host web slides and QR codes may use (repeatable; default: any https host)",
+        help="narrow the allow-list of playlists/settings.yaml to this host (repeatable; "
+        "without settings, the allow-list itself)",
     )
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help="a player configuration whose qr.allowed_hosts are added to the allow-list",
+        help="a player configuration whose qr.allowed_hosts narrow the settings' allow-list",
     )
     parser.add_argument(
         "--no-assets",
@@ -205,7 +206,13 @@ def _check_files(
     check_assets: bool,
 ) -> None:
     from signage.errors import Problem
-    from signage.playlist import display_path, load_playlist_file, load_theme_file
+    from signage.playlist import (
+        display_path,
+        effective_hosts,
+        load_playlist_file,
+        load_settings,
+        load_theme_file,
+    )
 
     for file in files:
         shown = display_path(file)
@@ -218,6 +225,10 @@ def _check_files(
             )
             continue
         file_root = _root_for(file, root)
+        if file.name == "settings.yaml" and file.parent.name == "playlists":
+            report.checked += 1
+            report.problems.extend(load_settings(file_root)[1])
+            continue
         if _is_template(file):
             report.template(file)
             continue
@@ -226,8 +237,12 @@ def _check_files(
             _, found = load_theme_file(file, file_root, check_assets=check_assets)
             report.problems.extend(found)
             continue
+        settings, _problems = load_settings(file_root)  # reported when the file itself is named
         playlist, found = load_playlist_file(
-            file, file_root, allowed_hosts=hosts, check_assets=check_assets
+            file,
+            file_root,
+            allowed_hosts=effective_hosts(settings.allowed_hosts, hosts),
+            check_assets=check_assets,
         )
         report.problems.extend(found)
         if playlist is not None:

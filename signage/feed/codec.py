@@ -385,6 +385,8 @@ def theme_to_json(theme: Theme) -> Json:
     """The theme as the manifest's ``theme`` object."""
     out: dict[str, Json] = {name: getattr(theme, name) for name in _THEME_FIELDS}
     out["logo"] = theme.logo
+    if theme.links_base is not None:  # absent in feeds of roots without settings
+        out["links_base"] = theme.links_base
     return out
 
 
@@ -395,7 +397,7 @@ def theme_from_json(value: Json, where: str = "theme") -> Theme:
     obj = _Obj(value, where)
     default = Theme()
     fields = {name: obj.string(name, default=getattr(default, name)) for name in _THEME_FIELDS}
-    return Theme(logo=obj.opt_string("logo"), **fields)
+    return Theme(logo=obj.opt_string("logo"), links_base=obj.opt_string("links_base"), **fields)
 
 
 # ---------------------------------------------------------------------------- alerts

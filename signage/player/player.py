@@ -641,7 +641,8 @@ class Player(QObject):
             item.slide,
             screen=self.screen.id,
             allowed_hosts=self.config.allowed_hosts,
-            link_base=self.link_base,
+            # the screen's own qr.link_base, else the settings' links_base the feed carries
+            link_base=self.link_base or self.res.theme.links_base,
             screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),
         )
 

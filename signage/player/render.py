@@ -130,7 +130,7 @@ def render_slides(
                 item.slide,
                 screen=screen.id,
                 allowed_hosts=cfg.allowed_hosts,
-                link_base=link_base,
+                link_base=link_base or content.theme.links_base,
                 screen_height=qr_scale(*size),
             )
             view = make_view(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -52,6 +53,16 @@ class ContentContext(Context):
     allowed_hosts: frozenset[str] = frozenset()
     check_assets: bool = True
     media_cache: dict[Path, str | None] = field(default_factory=dict)
+
+
+def display_path(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working folder when inside it."""
+    try:
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        rel = os.path.relpath(absolute, Path.cwd())
+    except (OSError, ValueError):
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def _content(ctx: Context) -> ContentContext:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import Problem
-from signage.model import Playlist, Theme
-from signage.playlist._fields import ContentContext
+from signage.model import Playlist, Settings, Theme
+from signage.playlist._fields import ContentContext, display_path
 from signage.playlist._format import PLAYLIST, THEME
 from signage.safeopen import UnsafeFile, open_inside
 from signage.validation import MAX_BYTES, Invalid, Spec, load_yaml_located
@@ -18,17 +17,8 @@ from signage.validation import MAX_BYTES, Invalid, Spec, load_yaml_located
 T = TypeVar("T")
 
 THEME_FILE = "theme.yaml"
+SETTINGS_FILE = "settings.yaml"  # signage.playlist._settings reads it
 PLAYLIST_SUFFIXES = (".yaml", ".yml")
-
-
-def display_path(path: Path) -> str:
-    """``path`` as the user would type it: relative to the working folder when inside it."""
-    try:
-        absolute = path if path.is_absolute() else Path.cwd() / path
-        rel = os.path.relpath(absolute, Path.cwd())
-    except (OSError, ValueError):
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +30,14 @@ class LoadResult:
         theme: from ``playlists/theme.yaml`` (defaults when absent or invalid).
         problems: every error and warning, in file then line order.
         files: every file read (playlists and theme).
+        settings: from ``playlists/settings.yaml`` (defaults when absent or invalid).
     """
 
     playlists: tuple[Playlist, ...]
     theme: Theme
     problems: tuple[Problem, ...]
     files: tuple[Path, ...]
+    settings: Settings = field(default_factory=Settings)
 
     @property
     def ok(self) -> bool:
@@ -154,7 +146,7 @@ def playlist_files(root: Path) -> list[Path]:
         p
         for p in folder.iterdir()
         if p.suffix in PLAYLIST_SUFFIXES
-        and p.name != THEME_FILE
+        and p.name not in (THEME_FILE, SETTINGS_FILE)
         and not p.name.startswith((".", "~", "#"))
         and p.is_file()
     )
@@ -170,7 +162,11 @@ def load_content_root(
 
     Alert templates under ``ROOT/playlists/alerts/`` are not read here. Invalid playlists
     are left out of ``playlists`` and their problems reported; the others still load.
+    ``ROOT/playlists/settings.yaml`` applies: its allow-list (narrowed by ``allowed_hosts``
+    when both are given, never widened) and its ``links_base`` (carried with the theme).
     """
+    from signage.playlist._settings import effective_hosts, load_settings
+
     problems: list[Problem] = []
     files: list[Path] = []
     folder = root / "playlists"
@@ -185,6 +181,11 @@ def load_content_root(
             )
         )
         return LoadResult((), Theme(), tuple(problems), ())
+    settings, settings_problems = load_settings(root)
+    problems.extend(settings_problems)
+    if (folder / SETTINGS_FILE).is_file():
+        files.append(folder / SETTINGS_FILE)
+    allowed_hosts = effective_hosts(settings.allowed_hosts, allowed_hosts)
     theme = Theme()
     theme_path = folder / THEME_FILE
     if theme_path.is_file():
@@ -215,4 +216,6 @@ def load_content_root(
         problems.extend(file_problems)
         if playlist is not None:
             playlists.append(playlist)
-    return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files))
+    if settings.links_base is not None:
+        theme = replace(theme, links_base=settings.links_base)
+    return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files), settings)

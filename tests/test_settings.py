@@ -1,0 +1,123 @@
+"""A content root's playlists/settings.yaml: checked, applied by default, narrowed not widened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from signage.feed import codec
+from signage.playlist import (
+    effective_hosts,
+    load_content_root,
+    load_settings,
+    settings_json_schema,
+)
+from tests.helpers_playlist import valid_root
+from tests.test_validate_cli import LOCATED, REPO, signage
+
+SETTINGS = """\
+organisation: Alcaldía de Cartagena
+contacts:
+  help_desk_email: mesadeayuda@cartagena.gov.co
+  help_desk_extension: "4444"
+  status_page: https://estado.cartagena.gov.co
+qr:
+  allowed_hosts: [intranet.example.gov.co, encuestas.example.gov.co]
+links_base: https://pantallas.cartagena.gov.co/
+language: en
+"""
+
+
+def test_bundled_settings_are_valid_and_agree_with_the_slides() -> None:
+    settings, problems = load_settings(REPO)
+    assert problems == []
+    assert settings.contacts.help_desk_extension == "4444"
+    assert settings.contacts.help_desk_email == "mesadeayuda@cartagena.gov.co"
+    assert settings.links_base == "https://pantallas.cartagena.gov.co"
+    assert settings.language == "es"
+    load = load_content_root(REPO, check_assets=False)
+    assert load.ok, load.problems
+    assert load.settings == settings
+    assert load.theme.links_base == settings.links_base
+    lobby = (REPO / "playlists" / "lobby.yaml").read_text("utf-8")
+    assert "extensión 4444" in lobby
+
+
+def test_committed_settings_schema_is_the_generated_one() -> None:
+    committed = json.loads((REPO / "signage/schema/settings.schema.json").read_text("utf-8"))
+    assert committed == settings_json_schema(), (
+        "run: signage schema --settings --out signage/schema/settings.schema.json"
+    )
+    assert set(committed["properties"]) == {
+        "organisation", "contacts", "qr", "links_base", "language",
+    }  # fmt: skip
+
+
+def test_validate_applies_the_settings_allow_list_without_a_flag(tmp_path: Path) -> None:
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(
+        SETTINGS.replace("encuestas.example.gov.co", "citas.example.gov.co"), encoding="utf-8"
+    )
+    done = signage("validate", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    first = LOCATED.match(done.stdout.splitlines()[0])
+    assert first is not None
+    assert (first["path"], first["line"], first["col"]) == ("playlists/lobby.yaml", "8", "10")
+    assert "host 'encuestas.example.gov.co' is not on the allow-list" in first["message"]
+    # a file named alone is checked against its root's settings too
+    alone = signage("validate", "playlists/lobby.yaml", cwd=tmp_path)
+    assert alone.returncode == 1
+    assert "'encuestas.example.gov.co' is not on the allow-list" in alone.stdout
+
+
+def test_a_flag_or_a_screen_config_narrows_never_widens(tmp_path: Path) -> None:
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(SETTINGS, encoding="utf-8")
+    assert signage("validate", cwd=tmp_path).returncode == 0
+    wider = signage("validate", "--allowed-host", "otro.example.org", cwd=tmp_path)
+    assert wider.returncode == 1, "a host off the settings' list cannot be added by a flag"
+    assert "'intranet.example.gov.co' is not on the allow-list" in wider.stdout
+    config = tmp_path / "player.yaml"
+    config.write_text("qr:\n  allowed_hosts: [intranet.example.gov.co]\n", encoding="utf-8")
+    narrower = signage("validate", "--config", str(config), cwd=tmp_path)
+    assert narrower.returncode == 1
+    assert "'encuestas.example.gov.co' is not on the allow-list" in narrower.stdout
+    assert effective_hosts(frozenset({"a.co", "b.co"}), frozenset({"b.co"})) == {"b.co"}
+    assert effective_hosts(frozenset(), frozenset({"b.co"})) == {"b.co"}
+    assert effective_hosts(frozenset({"a.co"}), frozenset()) == {"a.co"}
+    assert "c.co" not in effective_hosts(frozenset({"a.co"}), frozenset({"c.co"}))
+
+
+def test_bad_settings_are_located_and_refuse_the_root(tmp_path: Path) -> None:
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(
+        "contacts:\n  help_desk_email: mesa de ayuda\nlanguage: fr\nlinks_base: http://x.co\n"
+        "qr:\n  alowed_hosts: [a.co]\n",
+        encoding="utf-8",
+    )
+    done = signage("validate", cwd=tmp_path)
+    assert done.returncode == 1
+    lines = [m.groupdict() for m in map(LOCATED.match, done.stdout.splitlines()) if m]
+    where = {(p["line"], p["col"]) for p in lines if p["path"] == "playlists/settings.yaml"}
+    assert {("2", "20"), ("3", "11"), ("4", "13"), ("6", "3")} <= where, done.stdout
+    assert "did you mean 'allowed_hosts'?" in done.stdout
+    assert "'settings.yaml'" not in done.stdout, "the settings are not read as a playlist"
+
+
+def test_links_base_travels_with_the_theme_in_the_feed(tmp_path: Path) -> None:
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(SETTINGS, encoding="utf-8")
+    load = load_content_root(root.root)
+    assert load.ok, load.problems
+    assert load.theme.links_base == "https://pantallas.cartagena.gov.co"
+    encoded = codec.theme_to_json(load.theme)
+    assert isinstance(encoded, dict)
+    assert encoded["links_base"] == "https://pantallas.cartagena.gov.co"
+    assert codec.theme_from_json(encoded) == load.theme
+    out = tmp_path / "feed"
+    done = signage(
+        "publish", "--root", str(root.root), "--out", str(out), "--unsigned", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifests = [p for p in out.rglob("*.json") if "links_base" in p.read_text("utf-8")]
+    assert manifests, sorted(p.name for p in out.rglob("*"))
