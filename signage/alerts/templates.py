@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import AlertError, Problem
+from signage.i18n import N_, _
 from signage.model import Alert, AlertStatus, AlertText, Severity
 from signage.playlist import Duration, check_url
 from signage.validation import (
@@ -52,6 +53,7 @@ from signage.validation import (
     YMap,
     YNode,
     YScalar,
+    did_you_mean,
     kind_of,
     load_yaml_located,
 )
@@ -117,7 +119,10 @@ class AlertTemplate:
 
     def needs(self) -> str:
         """``sistema, hora_retorno (optional)``: what to pass, for messages and listings."""
-        parts = [v.name if v.required else f"{v.name} (optional)" for v in self.variables]
+        parts = [
+            v.name if v.required else _("{name} (optional)").format(name=v.name)
+            for v in self.variables
+        ]
         return ", ".join(parts) or "no variables"
 
 
@@ -133,8 +138,10 @@ def placeholders(text: str) -> list[str]:
             continue
         if spec or conversion or not _VARIABLE_NAME.fullmatch(field_name):
             raise ValueError(
-                f"'{{{field_name}}}' is not a variable; use {{name}} with lowercase letters, "
-                "digits and _ (write {{ and }} for literal braces)"
+                _(
+                    "'{{{field_name}}}' is not a variable; use {{name}} with lowercase "
+                    "letters, digits and _ (write {{{{ and }}}} for literal braces)"
+                ).format(field_name=field_name)
             )
         names.append(field_name)
     return names
@@ -183,7 +190,7 @@ _VARIABLE = Record(
         example=v.get("example", ""),
         default=v.get("default", None),
     ),
-    title="a variable",
+    title=N_("a variable"),
 )
 
 _TEXT_BLOCK = Record(
@@ -198,7 +205,7 @@ _TEXT_BLOCK = Record(
         description=v.get("description", ""),
         instruction=v.get("instruction", ""),
     ),
-    title="a language block",
+    title=N_("a language block"),
 )
 
 
@@ -216,11 +223,21 @@ class _Named(Spec[tuple[tuple[str, YScalar, N], ...]]):
 
     def convert(self, node: YNode, ctx: Context) -> tuple[tuple[str, YScalar, N], ...] | Invalid:
         if not isinstance(node, YMap):
-            return ctx.error(node, f"expected a mapping of {self.noun}s, found {kind_of(node)}")
+            return ctx.error(
+                node,
+                _("expected a mapping of {noun}s, found {found}").format(
+                    noun=self.noun, found=kind_of(node)
+                ),
+            )
         out = []
         for key, value in node.items:
             if not self.key.fullmatch(key.raw):
-                ctx.error(key, f"{key.raw!r} is not a valid {self.noun} name: {self.hint}")
+                ctx.error(
+                    key,
+                    _("{raw} is not a valid {noun} name: {hint}").format(
+                        raw=repr(key.raw), noun=self.noun, hint=self.hint
+                    ),
+                )
                 continue
             converted = self.item.convert(value, ctx)
             if not isinstance(converted, Invalid):
@@ -247,7 +264,7 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
         if isinstance(value, TextBlock):
             texts.append(TextBlock(language, value.headline, value.description, value.instruction))
     if v.written("texts") and not texts and v.has("texts"):
-        return ctx.error(v.at("texts"), "give the words in at least one language, e.g. 'es:'")
+        return ctx.error(v.at("texts"), _("give the words in at least one language, e.g. 'es:'"))
     declared = {var.name for var in variables}
     used: set[str] = set()
     ok = True
@@ -263,10 +280,12 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
                     ok = False
                     where = block_node.get(key) if isinstance(block_node, YMap) else None
                     close = difflib.get_close_matches(name, sorted(declared), n=1)
-                    hint = f" (did you mean '{{{close[0]}}}'?)" if close else ""
+                    hint = did_you_mean("{" + close[0] + "}") if close else ""
                     ctx.error(
                         where or texts_node,
-                        f"'{{{name}}}' is not declared under 'variables'{hint}",
+                        _("'{{{name}}}' is not declared under 'variables'{hint}").format(
+                            name=name, hint=hint
+                        ),
                     )
     status_url = v.get("status_url", None)
     if status_url is not None:
@@ -274,12 +293,17 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
             used.add(name)
             if name not in declared:
                 ok = False
-                ctx.error(v.at("status_url"), f"'{{{name}}}' is not declared under 'variables'")
+                ctx.error(
+                    v.at("status_url"),
+                    _("'{{{name}}}' is not declared under 'variables'").format(name=name),
+                )
     vars_node = v.at("variables")
     for var in variables:
         if var.name not in used:
             node = vars_node.key_node(var.name) if isinstance(vars_node, YMap) else None
-            ctx.warn(node, f"variable '{var.name}' is declared but no text uses it")
+            ctx.warn(
+                node, _("variable '{name}' is declared but no text uses it").format(name=var.name)
+            )
     if not ok or not texts or not v.has("name") or not v.has("severity"):
         return INVALID
     tags = v.get("tags", None)
@@ -310,8 +334,13 @@ class _Severity(Spec[Severity]):
         raw = node.raw if isinstance(node, YScalar) else kind_of(node)
         choices = [s.value for s in Severity]
         close = difflib.get_close_matches(str(raw).capitalize(), choices, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return ctx.error(node, f"{raw!r} is not one of {', '.join(choices)}{hint}")
+        hint = did_you_mean(close[0]) if close else ""
+        return ctx.error(
+            node,
+            _("{raw} is not one of {items}{hint}").format(
+                raw=repr(raw), items=", ".join(choices), hint=hint
+            ),
+        )
 
     def schema(self) -> dict[str, object]:
         return {"enum": [s.value for s in Severity]}
@@ -354,7 +383,7 @@ TEMPLATE = Record(
         ),
     },
     _build,
-    title="an alert template",
+    title=N_("an alert template"),
 )
 
 
@@ -417,14 +446,20 @@ class TemplateSet:
         if template_id in self.broken:
             errors = [str(p) for p in self.problems if p.path.endswith(f"{template_id}.yaml")]
             raise AlertError(
-                f"template '{template_id}' has errors; fix them first:\n" + "\n".join(errors)
+                _("template '{id}' has errors; fix them first:").format(id=template_id)
+                + "\n"
+                + "\n".join(errors)
             )
         known = sorted(self.templates)
         close = difflib.get_close_matches(template_id, known, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = _("did you mean '{name}'? ").format(name=close[0]) if close else ""
         raise AlertError(
-            f"unknown template '{template_id}' in {self.folder}; {hint}"
-            f"available: {', '.join(known) or 'none'}"
+            _("unknown template '{template_id}' in {folder}; {hint}available: {value}").format(
+                template_id=template_id,
+                folder=self.folder,
+                hint=hint,
+                value=", ".join(known) or "none",
+            )
         )
 
 
@@ -479,17 +514,22 @@ def render(
         hints = []
         for name in unknown:
             close = difflib.get_close_matches(name, names, n=1)
-            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            hints.append(f"'{name}'" + (did_you_mean(close[0]) if close else ""))
         raise AlertError(
-            f"template '{template.id}' has no variable {', '.join(hints)}; "
-            f"it takes: {template.needs()}"
+            _("template '{id}' has no variable {items}; it takes: {needs}").format(
+                id=template.id, items=", ".join(hints), needs=template.needs()
+            )
         )
     values: dict[str, str] = {}
     missing = []
     for var in template.variables:
         given = variables.get(var.name)
         if given is not None and not given.strip():
-            raise AlertError(f"variable '{var.name}' is empty; give it a value or leave it out")
+            raise AlertError(
+                _("variable '{name}' is empty; give it a value or leave it out").format(
+                    name=var.name
+                )
+            )
         value = given if given is not None else var.default
         if value is None:
             missing.append(var.name)
@@ -502,23 +542,35 @@ def render(
             if v.name in missing
         )
         raise AlertError(
-            f"template '{template.id}' needs {', '.join(repr(m) for m in missing)}; "
-            f"it takes: {template.needs()}. For example: {examples}"
+            _("template '{id}' needs {items}; it takes: {needs}. For example: {examples}").format(
+                id=template.id,
+                items=", ".join(repr(m) for m in missing),
+                needs=template.needs(),
+                examples=examples,
+            )
         )
     if expires is None:
         expiry = sent + template.lifetime
     elif isinstance(expires, timedelta):
         if expires <= timedelta(0):
-            raise AlertError(f"expiry {expires} is not in the future; give a positive duration")
+            raise AlertError(
+                _("expiry {expires} is not in the future; give a positive duration").format(
+                    expires=expires
+                )
+            )
         expiry = sent + expires
     else:
         expiry = expires
     if expiry.tzinfo is None:
-        raise AlertError("expiry needs a time zone offset, e.g. 2026-11-28T18:00-05:00")
+        raise AlertError(_("expiry needs a time zone offset, e.g. 2026-11-28T18:00-05:00"))
     if expiry <= now:
         raise AlertError(
-            f"expiry {expiry.isoformat(timespec='minutes')} is in the past "
-            f"(now {now.isoformat(timespec='minutes')}); nothing would be shown"
+            _(
+                "expiry {isoformat} is in the past (now {isoformat2}); nothing would be shown"
+            ).format(
+                isoformat=expiry.isoformat(timespec="minutes"),
+                isoformat2=now.isoformat(timespec="minutes"),
+            )
         )
     texts = tuple(
         AlertText(
@@ -533,7 +585,9 @@ def render(
     if status_url is not None:
         problem = check_url(status_url, frozenset())
         if problem is not None:
-            raise AlertError(f"template '{template.id}': status page {problem}")
+            raise AlertError(
+                _("template '{id}': status page {problem}").format(id=template.id, problem=problem)
+            )
     chosen_tags = frozenset(t.strip() for t in tags if t.strip()) if tags is not None else None
     return Alert(
         id=alert_id or new_alert_id(template.id, sent),

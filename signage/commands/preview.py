@@ -11,28 +11,31 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signage.errors import UsageError, ValidationError
+from signage.i18n import N_, _
 
-HELP = "render every slide of a playlist active at a moment to PNGs and a contact sheet"
+HELP = N_("render every slide of a playlist active at a moment to PNGs and a contact sheet")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("playlist", metavar="PLAYLIST", help="playlist id or its YAML file")
-    parser.add_argument("--root", type=Path, default=Path(), help="content root (default .)")
+    parser.add_argument("playlist", metavar="PLAYLIST", help=_("playlist id or its YAML file"))
+    parser.add_argument("--root", type=Path, default=Path(), help=_("content root (default .)"))
     parser.add_argument(
         "--at",
         metavar="ISO-8601",
-        help="the moment to preview (default now; without an offset, the "
-        "screen's local time), e.g. 2027-01-04T09:00",
+        help=_(
+            "the moment to preview (default now; without an offset, the screen's "
+            "local time), e.g. 2027-01-04T09:00"
+        ),
     )
-    parser.add_argument("--screen", help="screen id (QR attribution; default 'vista-previa')")
-    parser.add_argument("--tags", help="screen tags, comma-separated (default: the playlist's)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--screen", help=_("screen id (QR attribution; default 'vista-previa')"))
+    parser.add_argument("--tags", help=_("screen tags, comma-separated (default: the playlist's)"))
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=_("output folder"))
     parser.add_argument(
         "--size",
         metavar="WxH",
-        help="the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)",
+        help=_("the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)"),
     )
-    parser.add_argument("--config", type=Path, help="player configuration (locale, zone, hosts)")
+    parser.add_argument("--config", type=Path, help=_("player configuration (locale, zone, hosts)"))
 
 
 def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
@@ -40,14 +43,18 @@ def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {timezone!r}") from None
+        raise UsageError(
+            _("unknown time zone {timezone}").format(timezone=repr(timezone))
+        ) from None
     if text is None:
         return now.astimezone(zone)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
-            f"--at {text!r}: expected ISO 8601, e.g. 2027-01-04T09:00 or 2027-01-04T09:00-05:00"
+            _(
+                "--at {text}: expected ISO 8601, e.g. 2027-01-04T09:00 or 2027-01-04T09:00-05:00"
+            ).format(text=repr(text))
         ) from None
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
@@ -60,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
     root: Path = args.root
     if not (root / "playlists").is_dir():
-        raise UsageError(f"{root}: no playlists/ folder here; pass --root CONTENT_ROOT")
+        raise UsageError(
+            _("{root}: no playlists/ folder here; pass --root CONTENT_ROOT").format(root=root)
+        )
     config = load_config(args.config) if args.config else PlayerConfig(screen="vista-previa")
     wanted = (
         Path(args.playlist).stem if args.playlist.endswith((".yaml", ".yml")) else (args.playlist)
@@ -76,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         close = difflib.get_close_matches(wanted, ids, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise UsageError(
-            f"no playlist '{wanted}' in {root / 'playlists'}{hint}; there are: "
-            f"{', '.join(ids) or 'none'}"
+            _("no playlist '{wanted}' in {value}{hint}; there are: {value2}").format(
+                wanted=wanted, value=root / "playlists", hint=hint, value2=", ".join(ids) or "none"
+            )
         )
     from signage.model import Orientation
 

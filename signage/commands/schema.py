@@ -11,25 +11,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "print the JSON Schema of the playlist format (the validator's own definition)"
+from signage.i18n import N_, _
+
+HELP = N_("print the JSON Schema of the playlist format (the validator's own definition)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--theme",
         action="store_true",
-        help="the schema of playlists/theme.yaml instead of a playlist's",
+        help=_("the schema of playlists/theme.yaml instead of a playlist's"),
     )
     parser.add_argument(
         "--settings",
         action="store_true",
-        help="the schema of playlists/settings.yaml instead of a playlist's",
+        help=_("the schema of playlists/settings.yaml instead of a playlist's"),
     )
     parser.add_argument(
         "--out",
         type=Path,
         metavar="FILE",
-        help="write it to FILE (atomically) instead of printing it",
+        help=_("write it to FILE (atomically) instead of printing it"),
     )
 
 
@@ -62,5 +64,7 @@ def run(args: argparse.Namespace) -> int:
             os.fsync(fh.fileno())
         Path(tmp).replace(target)
     except OSError as exc:
-        raise SignageError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise SignageError(
+            _("cannot write {target}: {value}").format(target=target, value=exc.strerror or exc)
+        ) from None
     return 0

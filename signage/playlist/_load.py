@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import Problem
+from signage.i18n import _
 from signage.model import Playlist, Settings, Theme
 from signage.playlist._fields import ContentContext, display_path
 from signage.playlist._format import PLAYLIST, THEME
@@ -61,20 +62,26 @@ def _read_record(path: Path, root: Path, shown: str) -> bytes | Problem:
     except UnsafeFile as exc:
         return Problem(shown, 0, 0, exc.reason)
     except OSError as exc:
-        return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+        return Problem(
+            shown, 0, 0, _("cannot read the file: {reason}").format(reason=exc.strerror or exc)
+        )
     with fh:
         if st.st_size > MAX_BYTES:
             return Problem(
                 shown,
                 0,
                 0,
-                f"file is {st.st_size:,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
-                "(put pictures and videos in assets/, not in the YAML)",
+                _(
+                    "file is {size:,} bytes; playlists are limited to {limit:,} bytes "
+                    "(put pictures and videos in assets/, not in the YAML)"
+                ).format(size=st.st_size, limit=MAX_BYTES),
             )
         try:
             return fh.read(MAX_BYTES)
         except OSError as exc:
-            return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+            return Problem(
+                shown, 0, 0, _("cannot read the file: {reason}").format(reason=exc.strerror or exc)
+            )
 
 
 def _load_record(
@@ -176,8 +183,10 @@ def load_content_root(
                 display_path(folder),
                 0,
                 0,
-                f"no playlists/ folder in {display_path(root)}; "
-                "is this the content root (the folder that holds playlists/ and assets/)?",
+                _(
+                    "no playlists/ folder in {root}; is this the content root (the "
+                    "folder that holds playlists/ and assets/)?"
+                ).format(root=display_path(root)),
             )
         )
         return LoadResult((), Theme(), tuple(problems), ())
@@ -204,8 +213,9 @@ def load_content_root(
                     display_path(path),
                     0,
                     0,
-                    f"another playlist file has the id '{path.stem}' "
-                    f"({seen[path.stem].name}); rename one of them",
+                    _(
+                        "another playlist file has the id '{stem}' ({name}); rename one of them"
+                    ).format(stem=path.stem, name=seen[path.stem].name),
                 )
             )
             continue
