@@ -31,14 +31,14 @@ import re
 import secrets
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import AlertError, Problem
 from signage.i18n import N_, _
-from signage.model import Alert, AlertStatus, AlertText, Severity
+from signage.model import Alert, AlertStatus, AlertText, Settings, Severity
 from signage.playlist import Duration, check_url
 from signage.validation import (
     INVALID,
@@ -157,6 +157,89 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+# {token} in a variable's default -> what playlists/settings.yaml says (apply_settings)
+SETTINGS_TOKENS = (
+    "correo_mesa_de_ayuda",
+    "extension_mesa_de_ayuda",
+    "pagina_de_estado",
+    "organizacion",
+)
+
+
+def settings_values(settings: Settings) -> dict[str, str | None]:
+    """The settings' contacts by the names a template default may use."""
+    return {
+        "correo_mesa_de_ayuda": settings.contacts.help_desk_email,
+        "extension_mesa_de_ayuda": settings.contacts.help_desk_extension,
+        "pagina_de_estado": settings.contacts.status_page,
+        "organizacion": settings.organisation,
+    }
+
+
+class _SettingsDefault(Spec[str]):
+    """A default value; its ``{names}`` may only be the settings' contacts."""
+
+    def __init__(self) -> None:
+        self.inner = Text(min_len=0, max_len=500)
+
+    def convert(self, node: YNode, ctx: Context) -> str | Invalid:
+        value = self.inner.convert(node, ctx)
+        if isinstance(value, Invalid):
+            return value
+        try:
+            names = placeholders(value)
+        except ValueError as exc:
+            return ctx.error(node, str(exc))
+        for name in names:
+            if name not in SETTINGS_TOKENS:
+                return ctx.error(
+                    node,
+                    _(
+                        "'{{{name}}}' is not one of the settings' contacts a default may use: "
+                        "{tokens}"
+                    ).format(name=name, tokens=", ".join(SETTINGS_TOKENS))
+                    + (did_you_mean(close[0]) if (close := _close(name)) else ""),
+                )
+        return value
+
+    def schema(self) -> dict[str, object]:
+        return self.inner.schema()
+
+
+def _close(name: str) -> list[str]:
+    return difflib.get_close_matches(name, SETTINGS_TOKENS, n=1)
+
+
+def apply_settings(template: AlertTemplate, settings: Settings) -> AlertTemplate:
+    """The template with its defaults' ``{contacts}`` filled from the settings.
+
+    A default that names a contact the settings do not give is dropped, so the variable
+    becomes required (``raise`` then says which value to pass) instead of printing a
+    placeholder on a wall. Without its own ``status_url`` the template takes the
+    settings' status page (the QR code of an alert screen).
+    """
+    values = settings_values(settings)
+    variables = []
+    for var in template.variables:
+        default = var.default
+        if default is not None and placeholders(default):
+            given = {n: values.get(n) for n in placeholders(default)}
+            default = (
+                fill(default, {k: v for k, v in given.items() if v is not None})
+                if all(v is not None for v in given.values())
+                else None
+            )
+        variables.append(replace(var, default=default))
+    status_url = template.status_url or settings.contacts.status_page
+    return replace(template, variables=tuple(variables), status_url=status_url)
+
+
+def capitalised(text: str) -> str:
+    """A sentence that starts with a capital, whatever value opened it ("el correo ..." ->
+    "El correo ..."): variables are written as they read mid-sentence, with their article."""
+    return text[:1].upper() + text[1:]
+
+
 class _TemplateText(Spec[str]):
     """Text that may hold ``{variables}``; the names are checked against ``variables``."""
 
@@ -182,7 +265,11 @@ _VARIABLE = Record(
     {
         "description": Field(Text(max_len=200), description="what the value is, for IT staff"),
         "example": Field(Text(max_len=200), description="an example value"),
-        "default": Field(Text(min_len=0, max_len=500), description="used when none is given"),
+        "default": Field(
+            _SettingsDefault(),
+            description="used when none is given; may name the settings' contacts: "
+            + ", ".join("{" + t + "}" for t in SETTINGS_TOKENS),
+        ),
     },
     lambda v, _ctx: Variable(
         name="",
@@ -474,19 +561,29 @@ def template_files(folder: Path) -> list[Path]:
     )
 
 
+def _settings_for(folder: Path) -> Settings:
+    """The settings of the content root whose ``playlists/alerts`` is ``folder``."""
+    from signage.playlist import load_settings
+
+    if folder.name == "alerts" and folder.parent.name == "playlists":
+        return load_settings(folder.parent.parent)[0]
+    return Settings()
+
+
 def load_templates(folder: Path | None = None) -> TemplateSet:
     """Loads and validates every template in ``folder`` (default: the bundled ones)."""
     folder = folder if folder is not None else bundled_templates_dir()
     templates: dict[str, AlertTemplate] = {}
     problems: list[Problem] = []
     broken: set[str] = set()
+    settings = _settings_for(folder)
     for path in template_files(folder):
         template, found = load_template_file(path)
         problems.extend(found)
         if template is None:
             broken.add(path.stem)
         else:
-            templates[template.id] = template
+            templates[template.id] = apply_settings(template, settings)
     return TemplateSet(folder, templates, tuple(problems), frozenset(broken))
 
 
@@ -575,9 +672,9 @@ def render(
     texts = tuple(
         AlertText(
             language=b.language,
-            headline=fill(b.headline, values),
-            description=fill(b.description, values),
-            instruction=fill(b.instruction, values),
+            headline=capitalised(fill(b.headline, values)),
+            description=capitalised(fill(b.description, values)),
+            instruction=capitalised(fill(b.instruction, values)),
         )
         for b in template.texts
     )
