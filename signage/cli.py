@@ -66,6 +66,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _deepest(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand parser ``args`` went through (``alert list``, not ``alert``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and action.dest:
+            chosen = getattr(args, action.dest, None)
+            if isinstance(chosen, str) and chosen in action.choices:
+                return _deepest(action.choices[chosen], args)
+    return parser
+
+
 _SETTINGS_LANGUAGE = re.compile(rb"^language:[ \t]*[\"']?([A-Za-z]{2})\b", re.MULTILINE)
 
 
@@ -110,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(given)
     if extra:
         # a subcommand's unknown argument: its own usage, not the whole CLI's
-        target = getattr(args, "_parser", None) or parser
-        target.error(_("unrecognized arguments: %s") % " ".join(extra))
+        _deepest(getattr(args, "_parser", None) or parser, args).error(
+            _("unrecognized arguments: %s") % " ".join(extra)
+        )
     if getattr(args, "_module", None) is None:
         parser.print_help(sys.stderr)
         return 2

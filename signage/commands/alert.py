@@ -28,10 +28,14 @@ def _target(p: argparse.ArgumentParser, *, write: bool) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--root", type=Path, metavar="DIR", help=_("a content root (alerts/ in it)"))
     where.add_argument("--hub", metavar="URL", help=_("a hub's base URL, e.g. http://hub:8750"))
-    if write:
-        p.add_argument(
-            "--token-file", type=Path, metavar="F", help=_("file holding the hub's write token")
-        )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help=_("file holding the hub's write token (needed with --hub for this action)")
+        if write
+        else _("file holding a hub token, sent with --hub (optional for this action)"),
+    )
     p.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
@@ -46,9 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help=_("a template variable")
     )
-    p.add_argument("--severity", metavar="S", help=_("Extreme, Severe, Moderate or Minor"))
+    p.add_argument("--severity", metavar="SEVERITY", help=_("Extreme, Severe, Moderate or Minor"))
     p.add_argument("--expires", metavar="DURATION", help=_("e.g. 2h or 2026-11-28T18:00-05:00"))
-    p.add_argument("--tags", metavar="a,b", help=_("only screens with one of these tags"))
+    p.add_argument(
+        "--tags", metavar="TAGS", help=_("only screens with one of these tags (comma-separated)")
+    )
     p.add_argument(
         "--exercise", action="store_true", help=_("a drill: shown only on exercise screens")
     )
@@ -171,7 +177,7 @@ def _need_token(args: argparse.Namespace) -> None:
     from signage.errors import UsageError
 
     if args.hub and args.token_file is None:
-        raise UsageError(_("--hub needs --token-file F (the hub's write token) for this action"))
+        raise UsageError(_("--hub needs --token-file FILE (the hub's write token) for this action"))
 
 
 # ------------------------------------------------------------------------- actions
@@ -263,7 +269,7 @@ def _list(args: argparse.Namespace) -> int:
 
     now = _now()
     if args.hub:
-        answer = _HubClient(args.hub, None, args.timeout).call("GET", "/api/v1/alerts")
+        answer = _HubClient(args.hub, args.token_file, args.timeout).call("GET", "/api/v1/alerts")
         alerts = [alert_from_json(a, f"hub alerts[{i}]") for i, a in enumerate(answer["alerts"])]
     else:
         alerts = list(_store(args.root).active(now))
@@ -308,7 +314,9 @@ def _export_cap(args: argparse.Namespace) -> int:
     from signage.errors import AlertError
 
     if args.hub:
-        xml = _HubClient(args.hub, None, args.timeout).call("GET", f"/api/v1/alerts/{args.id}/cap")
+        xml = _HubClient(args.hub, args.token_file, args.timeout).call(
+            "GET", f"/api/v1/alerts/{args.id}/cap"
+        )
     else:
         alert = _store(args.root).get(args.id)
         if alert is None:

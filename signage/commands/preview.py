@@ -8,9 +8,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signage.errors import UsageError, ValidationError
+from signage.validation import did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from signage.model import Playlist, Schedule
 from signage.i18n import N_, _
 
 HELP = N_("render every slide of a playlist active at a moment to PNGs and a contact sheet")
@@ -18,7 +25,9 @@ HELP = N_("render every slide of a playlist active at a moment to PNGs and a con
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("playlist", metavar="PLAYLIST", help=_("playlist id or its YAML file"))
-    parser.add_argument("--root", type=Path, default=Path(), help=_("content root (default .)"))
+    parser.add_argument(
+        "--root", type=Path, default=Path(), metavar="DIR", help=_("content root (default .)")
+    )
     parser.add_argument(
         "--at",
         metavar="ISO-8601",
@@ -27,15 +36,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "local time), e.g. 2027-01-04T09:00"
         ),
     )
-    parser.add_argument("--screen", help=_("screen id (QR attribution; default 'vista-previa')"))
-    parser.add_argument("--tags", help=_("screen tags, comma-separated (default: the playlist's)"))
+    parser.add_argument(
+        "--screen", metavar="ID", help=_("screen id (QR attribution; default 'vista-previa')")
+    )
+    parser.add_argument(
+        "--tags", metavar="TAGS", help=_("screen tags, comma-separated (default: the playlist's)")
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=_("output folder"))
     parser.add_argument(
         "--size",
         metavar="WxH",
         help=_("the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)"),
     )
-    parser.add_argument("--config", type=Path, help=_("player configuration (locale, zone, hosts)"))
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=_("player configuration (locale, zone, hosts)"),
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=_("render every slide, also those the schedule leaves out at that moment"),
+    )
 
 
 def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
@@ -57,6 +80,48 @@ def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
             ).format(text=repr(text))
         ) from None
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _days(days: Iterable[int]) -> str:
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return " ".join(names[d] for d in sorted(days))
+
+
+def inactive_reason(schedule: Schedule | None, local: datetime) -> str | None:
+    """Why ``schedule`` leaves a slide out at ``local`` (the screen's wall-clock time), in
+    the user's words (dates, day, hour), or ``None`` when it is active then."""
+    from signage.schedule import is_active
+
+    if schedule is None or is_active(schedule, local):
+        return None
+    today = local.date()
+    if schedule.start is not None and today < schedule.start:
+        return _("starts on {date}").format(date=schedule.start.isoformat())
+    if schedule.until is not None and today > schedule.until:
+        return _("ended on {date}").format(date=schedule.until.isoformat())
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[today.weekday()]
+    if schedule.days is not None and today.weekday() not in schedule.days:
+        return _("plays only on {days}; that moment is a {day}").format(
+            days=_days(schedule.days), day=day
+        )
+    windows = ", ".join(str(w) for w in schedule.hours)
+    return _("plays only {windows}; that moment is {time}").format(
+        windows=windows, time=local.strftime("%H:%M")
+    )
+
+
+def left_out(playlist: Playlist, local: datetime) -> list[tuple[str, str]]:
+    """``(slide id, reason)`` for every slide of ``playlist`` not active at ``local``."""
+    whole = inactive_reason(playlist.schedule, local)
+    out = []
+    for slide in playlist.slides:
+        if whole is not None:
+            out.append((slide.id, _("the playlist {reason}").format(reason=whole)))
+            continue
+        reason = inactive_reason(slide.schedule, local)
+        if reason is not None:
+            out.append((slide.id, reason))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if playlist is None:
         ids = sorted(p.id for p in load.playlists)
         close = difflib.get_close_matches(wanted, ids, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(close[0]) if close else ""
         raise UsageError(
             _("no playlist '{wanted}' in {value}{hint}; there are: {value2}").format(
                 wanted=wanted, value=root / "playlists", hint=hint, value2=", ".join(ids) or "none"
@@ -95,8 +160,15 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size or ("1080x1920" if portrait else "1920x1080"), "--size")
     if not playlist.orientation.fits(Orientation.of(*size)):
         print(
-            f"note: '{playlist.id}' is drawn for {playlist.orientation} screens; a "
-            f"{size[0]}x{size[1]} screen does not play it",
+            _(
+                "note: '{playlist}' is drawn for {orientation} screens; "
+                "a {width}x{height} screen does not play it"
+            ).format(
+                playlist=playlist.id,
+                orientation=playlist.orientation,
+                width=size[0],
+                height=size[1],
+            ),
             file=sys.stderr,
         )
     tags = parse_tags(args.tags)
@@ -123,11 +195,29 @@ def run(args: argparse.Namespace) -> int:
         assets=MappingProxyType(assets),
         source=str(root.resolve()),
     )
+    from signage.schedule import ScheduledSlide, screen_zone
+
     items = plan((playlist,), screen, at).slides
+    skipped = left_out(playlist, at.astimezone(screen_zone(screen)))
+    for slide_id, reason in skipped:
+        line = (
+            _("rendered although not active at {moment}: slide '{id}': {reason}")
+            if args.all
+            else _("not active at {moment}: slide '{id}': {reason} (--all renders it)")
+        )
+        print(line.format(moment=at.strftime("%Y-%m-%d %H:%M"), id=slide_id, reason=reason))
+    if args.all:
+        items = tuple(ScheduledSlide(playlist, slide) for slide in playlist.slides)
     if not items:
         print(
-            f"no slide of '{playlist.id}' is active at {at.isoformat()} for screen "
-            f"{screen.id} (tags: {', '.join(sorted(screen.tags)) or 'none'})"
+            _(
+                "no slide of '{playlist}' is active at {moment} for screen {screen} (tags: {tags})"
+            ).format(
+                playlist=playlist.id,
+                moment=at.isoformat(),
+                screen=screen.id,
+                tags=", ".join(sorted(screen.tags)) or _("none"),
+            )
         )
         return 0
 
@@ -148,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         link_base=config.qr_link_base,
     )
     for r in rendered:
-        note = f"  (poster: {r.problem})" if r.problem else ""
+        note = _("  (poster: {problem})").format(problem=r.problem) if r.problem else ""
         print(f"{r.path}{note}")
     title = f"{playlist.name} · {at.strftime('%Y-%m-%d %H:%M')} · {screen.id}"
     sheet = contact_sheet(rendered, args.out, title=title)
@@ -156,5 +246,8 @@ def run(args: argparse.Namespace) -> int:
     del app
     problems = [r for r in rendered if r.problem]
     if problems:
-        print(f"{len(problems)} slide(s) cannot be shown; see the posters", file=sys.stderr)
+        print(
+            _("{count} slide(s) cannot be shown; see the posters").format(count=len(problems)),
+            file=sys.stderr,
+        )
     return 0

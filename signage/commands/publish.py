@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--root", type=Path, default=Path(), metavar="DIR", help=_("the content root (default .)")
     )
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="FEED_DIR", help=_("the feed folder to write")
+        "--out", required=True, type=Path, metavar="DIR", help=_("the feed folder to write")
     )
     parser.add_argument(
         "--key",
@@ -79,7 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--if-changed",
         action="store_true",
         help=_(
-            "write nothing when FEED_DIR already serves exactly this content (same "
+            "write nothing when the --out folder already serves exactly this content (same "
             "playlists, theme, alerts and assets, same key) and has not used up half "
             "its lifetime; for cron jobs and hooks that should not make every screen "
             "sync"

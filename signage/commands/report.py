@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from signage.commands import add_token_file, hub_headers
 from signage.printable import json_printable
 
 HELP = "plays and QR scans per screen and slide"
@@ -16,6 +17,7 @@ HELP = "plays and QR scans per screen and slide"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
+    add_token_file(parser)
     parser.add_argument(
         "--since",
         default="30d",
@@ -24,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--until", metavar="DATE", help="end of the period (default: now)")
     parser.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
-    parser.add_argument("--chart", metavar="FILE.png", help="also write a PNG bar chart")
+    parser.add_argument("--chart", metavar="FILE", help="also write a PNG bar chart")
     parser.add_argument("--json", action="store_true", help="print the hub's counts as JSON")
     parser.add_argument("--timeout", type=float, default=15.0, help=argparse.SUPPRESS)
 
@@ -61,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if args.until:
         params["until"] = args.until
     try:
-        response = requests.get(url, params=params, timeout=args.timeout)
+        response = requests.get(
+            url, params=params, timeout=args.timeout, headers=hub_headers(args.token_file)
+        )
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {args.hub} ({exc.__class__.__name__}); check the URL "

@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--feed",
         type=Path,
-        metavar="FEED_DIR",
+        metavar="DIR",
         help="serve a feed folder published elsewhere ('signage publish --out FEED_DIR')",
     )
     parser.add_argument(

@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from signage.commands import add_token_file, hub_headers
 from signage.printable import json_printable, printable
 
 HELP = "the fleet: each screen, online or not, what it plays, last sync"
@@ -18,6 +19,7 @@ HELP = "the fleet: each screen, online or not, what it plays, last sync"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
+    add_token_file(parser)
     parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
     parser.add_argument(
         "--online-window",
@@ -115,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
             params[key] = str(value)
     url = f"{base}/api/v1/screens"
     try:
-        response = requests.get(url, params=params, timeout=args.timeout)
+        response = requests.get(
+            url, params=params, timeout=args.timeout, headers=hub_headers(args.token_file)
+        )
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "

@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-file",
         type=Path,
-        metavar="PEM",
+        metavar="FILE",
         help="the organisation's CA certificates, trusted besides the system's",
     )
 
