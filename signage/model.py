@@ -150,11 +150,18 @@ class Attribution:
 
 @dataclass(frozen=True, slots=True)
 class TextContent:
-    """A text slide: a title, an optional body and an optional image beside them."""
+    """A text slide: a title, an optional body and an optional image beside them.
+
+    ``background`` is a picture filling the whole slide under a scrim in the theme's
+    background colour (the text stays legible on any photo); ``tag`` a short category
+    label drawn above the title in the theme's accent colour ("CIBERSEGURIDAD").
+    """
 
     title: str
     body: str | None = None
     image: str | None = None
+    background: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +198,8 @@ class Slide:
             paths.append(self.source)
         if self.text is not None and self.text.image:
             paths.append(self.text.image)
+        if self.text is not None and self.text.background:
+            paths.append(self.text.background)
         return tuple(paths)
 
 

@@ -229,16 +229,21 @@ def _schedule_from_json(value: Json, where: str) -> Schedule | None:
 # ---------------------------------------------------------------------------- slides
 
 
+def _text_to_json(text: TextContent) -> Json:
+    out: dict[str, Json] = {"title": text.title, "body": text.body, "image": text.image}
+    if text.background is not None:  # absent in feeds of text slides without them
+        out["background"] = text.background
+    if text.tag is not None:
+        out["tag"] = text.tag
+    return out
+
+
 def _slide_to_json(slide: Slide) -> Json:
     return {
         "id": slide.id,
         "kind": slide.kind.value,
         "source": slide.source,
-        "text": (
-            None
-            if slide.text is None
-            else {"title": slide.text.title, "body": slide.text.body, "image": slide.text.image}
-        ),
+        "text": (None if slide.text is None else _text_to_json(slide.text)),
         "duration_s": slide.duration_s,
         "transition": slide.transition.value,
         "fit": slide.fit.value,
@@ -259,7 +264,11 @@ def _slide_from_json(value: Json, where: str) -> Slide:
     if obj.has("text"):
         t = _Obj(obj.data["text"], obj.at("text"))
         text = TextContent(
-            title=t.string("title"), body=t.opt_string("body"), image=t.opt_string("image")
+            title=t.string("title"),
+            body=t.opt_string("body"),
+            image=t.opt_string("image"),
+            background=t.opt_string("background"),
+            tag=t.opt_string("tag"),
         )
     if kind is SlideKind.TEXT and text is None:
         raise FeedError(f"{obj.at('text')}: a text slide needs its text")

@@ -179,7 +179,13 @@ def _build_text(v: Values, ctx: Context) -> TextContent | Invalid:
     title: str | None = v.get("title", None)
     if title is None:
         return INVALID
-    return TextContent(title=title, body=v.get("body", None), image=v.get("image", None))
+    return TextContent(
+        title=title,
+        body=v.get("body", None),
+        image=v.get("image", None),
+        background=v.get("background", None),
+        tag=v.get("tag", None),
+    )
 
 
 TEXT: Record[TextContent] = Record(
@@ -188,6 +194,14 @@ TEXT: Record[TextContent] = Record(
         "body": Field(Text(max_len=1200), description="a few lines under the title"),
         "image": Field(
             Asset(IMAGE_TYPES, N_("an image")), description="a picture beside the text (asset path)"
+        ),
+        "background": Field(
+            Asset(IMAGE_TYPES, N_("an image")),
+            description="a picture filling the slide under a legible scrim (asset path)",
+        ),
+        "tag": Field(
+            Text(max_len=40),
+            description="a short category label above the title, e.g. CIBERSEGURIDAD",
         ),
     },
     _build_text,
