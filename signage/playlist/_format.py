@@ -298,6 +298,13 @@ SLIDE: Record[SlideDraft] = Record(
 # ----------------------------------------------------------------------------- playlist
 
 
+def _default_qr(defaults: Defaults, kind: SlideKind) -> QRCode | None:
+    """The playlist's default QR for a slide of ``kind`` that says nothing about its QR."""
+    if defaults.qr_kinds is not None and kind not in defaults.qr_kinds:
+        return None
+    return defaults.qr
+
+
 @dataclass(frozen=True, slots=True)
 class Defaults:
     """A playlist's ``defaults:``; ``qr_written`` tells ``qr: false`` from no ``qr``."""
@@ -306,6 +313,7 @@ class Defaults:
     transition: Transition = Transition.FADE
     fit: Fit = Fit.CONTAIN
     qr: QRCode | None = None
+    qr_kinds: frozenset[SlideKind] | None = None  # None: the default QR on every kind
 
 
 def _build_defaults(v: Values, ctx: Context) -> Defaults:
@@ -314,6 +322,7 @@ def _build_defaults(v: Values, ctx: Context) -> Defaults:
         transition=v.get("transition", Transition.FADE),
         fit=v.get("fit", Fit.CONTAIN),
         qr=v.get("qr", None),
+        qr_kinds=frozenset(v.get("qr_on", ())) if v.has("qr_on") else None,
     )
 
 
@@ -323,6 +332,11 @@ DEFAULTS: Record[Defaults] = Record(
         "transition": Field(Choice(Transition)),
         "fit": Field(Choice(Fit)),
         "qr": Field(QR_OR_FALSE, description="QR shown on every slide unless it says otherwise"),
+        "qr_on": Field(
+            ListOf(Choice(SlideKind), max_items=4),
+            description="the kinds of slide the default QR goes on (absent: every kind), "
+            "e.g. [text, video]: infographics that carry their own QR get none",
+        ),
     },
     _build_defaults,
     title=N_("defaults"),
@@ -450,7 +464,7 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
                 duration_s=duration,
                 transition=draft.transition or defaults.transition,
                 fit=draft.fit or defaults.fit,
-                qr=draft.qr if draft.qr_written else defaults.qr,
+                qr=draft.qr if draft.qr_written else _default_qr(defaults, draft.kind),
                 schedule=draft.schedule,
                 muted=draft.muted,
                 origin=Origin(ctx.path, draft.node.line, draft.node.col),
