@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication, QWidget
 
     from signage.alerts.templates import load_templates, render
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         layer = AlertLayer(window, theme, screen, False, EventLog(None, clock=clock.now), None,
                            clock=clock)  # fmt: skip
         layer.setGeometry(window.rect())
+        if theme.logo:
+            layer.set_logo(QImage(str(args.root / theme.logo)))
         layer.set_alerts([alert])
         for _ in range(6):
             app.processEvents()

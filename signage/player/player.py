@@ -404,6 +404,7 @@ class Player(QObject):
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         self.alerts.set_theme(theme)
+        self.alerts.set_logo(logo)
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
