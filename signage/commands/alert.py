@@ -235,14 +235,14 @@ def _clear(args: argparse.Namespace) -> int:
         client = _HubClient(args.hub, args.token_file, args.timeout)
         if args.all:
             answer = client.call("DELETE", "/api/v1/alerts")
-            print(f"cleared {answer['cleared']} alert(s)")
+            print(_("cleared {count} alert(s)").format(count=answer["cleared"]))
         else:
             client.call("DELETE", f"/api/v1/alerts/{args.id}")
-            print(f"cleared {args.id}")
+            print(_("cleared {id}").format(id=args.id))
         return 0
     store = _store(args.root)
     if args.all:
-        print(f"cleared {store.clear_all()} alert(s)")
+        print(_("cleared {count} alert(s)").format(count=store.clear_all()))
         return 0
     if not store.clear(args.id):
         known = ", ".join(a.id for a in store.active(_now())) or "none"
@@ -251,16 +251,18 @@ def _clear(args: argparse.Namespace) -> int:
                 id=args.id, folder=store.folder, known=known
             )
         )
-    print(f"cleared {args.id}")
+    print(_("cleared {id}").format(id=args.id))
     return 0
 
 
 def _describe(alert: Alert, now: datetime) -> str:
     text = alert.texts[0]
     left = max(0, int((alert.expires - now).total_seconds()) // 60)
-    where = ",".join(sorted(alert.tags)) if alert.tags else "all screens"
+    where = ",".join(sorted(alert.tags)) if alert.tags else _("all screens")
     flag = "" if alert.status.value == "Actual" else f" [{alert.status.value}]"
-    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  " + _(
+        "({where}; {left} min left)"
+    ).format(where=where, left=left)
     return printable(line)  # ids, headlines and tags may come from a hub or a CAP feed
 
 
@@ -278,7 +280,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json_printable(doc))
         return 0
     if not alerts:
-        print("no active alerts")
+        print(_("no active alerts"))
     for alert in alerts:
         print(_describe(alert, now))
     return 0
@@ -328,7 +330,7 @@ def _export_cap(args: argparse.Namespace) -> int:
         xml = export_cap(alert, category=category)
     if args.out:
         args.out.write_bytes(xml)
-        print(f"wrote {args.out}")
+        print(_("wrote {file}").format(file=args.out))
     else:
         sys.stdout.buffer.write(xml + b"\n")
     return 0
@@ -363,15 +365,17 @@ def _templates(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0 if found.ok else 1
-    print(f"templates in {found.folder}:")
+    print(_("templates in {folder}:").format(folder=found.folder))
     for t in found.templates.values():
         langs = ", ".join(b.language for b in t.texts)
         print(f"\n{t.id}  ({t.severity.value}, {langs}) — {t.name}")
         if t.description:
             print(f"    {t.description}")
         for v in t.variables:
-            extra = " (required)" if v.required else f" (default: {v.default})"
-            example = f"; e.g. {v.example}" if v.example else ""
+            extra = (
+                _(" (required)") if v.required else _(" (default: {value})").format(value=v.default)
+            )
+            example = _("; e.g. {value}").format(value=v.example) if v.example else ""
             print(f"    --set {v.name}=...  {v.description}{example}{extra}")
     return 0 if found.ok else 1
 

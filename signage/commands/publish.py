@@ -121,17 +121,28 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(
-            f"signage publish: refused, {len(exc.problems)} error(s) in {args.root}; "
-            "nothing was published (fix them, 'signage validate' lists them too)",
+            _(
+                "signage publish: refused, {count} error(s) in {root}; nothing was published "
+                "(fix them, 'signage validate' lists them too)"
+            ).format(count=len(exc.problems), root=args.root),
             file=sys.stderr,
         )
         return 1
     if not result.changed:
-        print(f"unchanged: {args.out} already serves this content as version {result.version}")
+        print(
+            _("unchanged: {out} already serves this content as version {version}").format(
+                out=args.out, version=result.version
+            )
+        )
         return 0
     print(
-        f"published version {result.version} to {args.out} "
-        f"({result.assets_written} new asset(s), {result.bytes_written} bytes"
-        f"{', unsigned' if not result.signed else ''})"
+        _("published version {version} to {out} ({assets} new asset(s), {size} bytes").format(
+            version=result.version,
+            out=args.out,
+            assets=result.assets_written,
+            size=result.bytes_written,
+        )
+        + (_(", unsigned") if not result.signed else "")
+        + ")"
     )
     return 0
