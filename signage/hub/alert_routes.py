@@ -41,6 +41,7 @@ from signage.alerts.raising import RaiseRequest, templates_folder
 from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -92,8 +93,10 @@ class AlertRoom:
         if not self.hub.can_sign:
             return _error(
                 409,
-                "this hub holds no signing key, so it cannot put alerts in the feed; "
-                "start it with --key FILE",
+                _(
+                    "this hub holds no signing key, so it cannot put alerts in the feed; "
+                    "start it with --key FILE"
+                ),
             )
         return None
 
@@ -141,7 +144,7 @@ class AlertRoom:
         except AlertError as exc:
             return _error(400, str(exc))
         if alert is None:
-            return _error(404, f"no alert '{alert_id}'")
+            return _error(404, _("no alert '{id}'").format(id=alert_id))
         return JSONResponse(alert_to_json(alert))
 
     async def get_cap(self, request: Request) -> Response:
@@ -151,7 +154,7 @@ class AlertRoom:
         except AlertError as exc:
             return _error(400, str(exc))
         if alert is None:
-            return _error(404, f"no alert '{alert_id}'")
+            return _error(404, _("no alert '{id}'").format(id=alert_id))
         templates = load_templates(self._templates_dir()).templates
         template = templates.get(alert.template or "")
         category = template.category if template is not None else "Infra"
@@ -195,7 +198,7 @@ class AlertRoom:
             check_alert_id(alert_id)
             cleared = [s for s in self._stores() if s.clear(alert_id)]
             if not cleared:
-                return {"_status": 404, "error": f"no alert '{alert_id}' to clear"}
+                return {"_status": 404, "error": _("no alert '{id}' to clear").format(id=alert_id)}
             version = self._publish(f"alert cleared: {alert_id}")
             return {"cleared": alert_id, "version": version}
 
