@@ -19,6 +19,8 @@ DEBS=(
   libxshmfence1 libgbm1
   # test videos, a static web server for feeds, curl as a throughput baseline
   ffmpeg nginx-light curl
+  # libfaketime: players started with a shifted clock (tests/test_clock_faketime.py)
+  faketime
   # the kiosk compositor and systemd-analyze for kiosk.service
   cage xwayland systemd
   # tests on real display servers: an X server, its screenshot and screen-saver tools, and

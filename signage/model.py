@@ -363,7 +363,10 @@ class Alert:
         return self.texts[0]
 
     def active_at(self, now: datetime) -> bool:
-        """Whether it is still on screen at ``now`` (expiry is judged by the local clock)."""
+        """Whether it is still on screen at ``now``.
+
+        Which ``now``: the hub's time, not the screen's own clock (``signage.timebase``).
+        """
         return now < self.expires
 
 

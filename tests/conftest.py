@@ -7,6 +7,7 @@ its sandbox (tests run as root here) and without GPU.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -54,3 +55,16 @@ def qapp() -> Iterator[Any]:
             import PySide6.QtWebEngineWidgets  # noqa: F401
         app = QApplication(["signage-tests"])
     yield app
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Whatever a test hardens on the root logger (``harden_root_handlers`` adds filters and
+    a journald formatter to the handlers it finds, pytest's own included) is undone after
+    it, so the next test sees the root logger as pytest set it up."""
+    root = logging.getLogger()
+    saved = {h: (list(h.filters), h.formatter) for h in root.handlers}
+    yield
+    for handler, (filters, formatter) in saved.items():
+        handler.filters[:] = filters
+        handler.setFormatter(formatter)

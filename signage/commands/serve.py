@@ -80,6 +80,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="base URL screens and phones reach the hub at (default http://HOST:PORT)",
     )
     parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRS",
+        help="comma-separated addresses or networks of the reverse proxies in front of the "
+        "hub (e.g. 127.0.0.1 for nginx on this machine): only their X-Forwarded-Proto and "
+        "X-Forwarded-For are believed. Default: none, the headers are ignored",
+    )
+    parser.add_argument(
         "--keepalive",
         type=float,
         default=15.0,
@@ -151,6 +158,32 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _proxy_list(value: str | None) -> list[str]:
+    """``--forwarded-allow-ips`` as a list of addresses or networks, each checked."""
+    import ipaddress
+
+    from signage.errors import UsageError
+
+    if value is None:
+        return []
+    found: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if part == "*":
+            found.append(part)
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise UsageError(
+                f"--forwarded-allow-ips {value}: {part!r} is not an address or network; "
+                "give e.g. 127.0.0.1 or 10.0.0.0/24"
+            ) from None
+        found.append(part)
+    return found
+
+
 def _key(
     args: argparse.Namespace, data_dir: Path, root_mode: bool
 ) -> tuple[Ed25519PrivateKey | None, Path | None]:
@@ -214,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.refresh_check > 0:
         raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
     lifetime = parse_lifetime(args.expires)
+    proxies = _proxy_list(args.forwarded_allow_ips)
     token = read_token_file(args.token_file) if args.token_file is not None else None
     screen_token = (
         read_token_file(args.screen_token_file, "--screen-token-file")
@@ -303,6 +337,11 @@ def run(args: argparse.Namespace) -> int:
             backlog=2048,
             http="h11",
             loop="asyncio",
+            # Forwarded headers are believed from the named proxies only; with none named
+            # they are not read at all (uvicorn would otherwise trust 127.0.0.1 by default,
+            # and any local process could claim another address or https).
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
         )
         if args.access_log:  # uvicorn logs requests at INFO, below the default level
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)

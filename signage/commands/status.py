@@ -1,8 +1,9 @@
 """``signage status``: the fleet at a glance, from the hub's ``GET /api/v1/screens``.
 
 One row per screen: online or offline (with the age of its last heartbeat), the version
-and slide it plays, how long ago it last synced, stale content, its last error and the
-path of its latest screenshot. ``--json`` prints the hub's list unchanged, for scripts.
+and slide it plays, how long ago it last synced, stale content, how far its clock is from
+the hub's (flagged past a minute), its last error and the path of its latest screenshot.
+``--json`` prints the hub's list unchanged, for scripts.
 """
 
 from __future__ import annotations
@@ -50,7 +51,32 @@ def human_age(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
-COLUMNS = ("SCREEN", "STATE", "VERSION", "PLAYING", "SYNCED", "STALE", "LAST ERROR", "SCREENSHOT")
+COLUMNS = (
+    "SCREEN",
+    "STATE",
+    "VERSION",
+    "PLAYING",
+    "SYNCED",
+    "STALE",
+    "CLOCK",
+    "LAST ERROR",
+    "SCREENSHOT",
+)
+FLAG_OFFSET_S = 60.0  # as signage.timebase.FLAG_OFFSET_S (not imported: status stays light)
+
+
+def clock_cell(screen: Mapping[str, Any]) -> str:
+    """``ok``, or how far the screen's clock is off: ``OFF 2h00m fast`` past a minute.
+
+    ``clock_offset_s`` is hub time minus screen time: negative means the screen runs ahead.
+    """
+    offset = screen.get("clock_offset_s")
+    if not isinstance(offset, int | float) or isinstance(offset, bool):
+        return "-"
+    way = "fast" if offset < 0 else "slow"
+    if abs(offset) <= FLAG_OFFSET_S:
+        return "ok" if abs(offset) < 1 else f"ok ({abs(offset):.0f}s {way})"
+    return f"OFF {human_age(round(abs(offset)))} {way}"
 
 
 def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
@@ -78,6 +104,7 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 printable(s.get("playing") or "-", 80),
                 human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
                 printable(stale, 80),
+                clock_cell(s),
                 printable(s.get("last_error") or "-", 60),
                 printable(shot.get("path") or "-", 200),
             )
@@ -92,9 +119,12 @@ def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     online = sum(1 for s in screens if s.get("online"))
     stale = sum(1 for s in screens if s.get("stale"))
-    lines.append(
-        f"{len(screens)} screens: {online} online, {len(screens) - online} offline, {stale} stale"
-    )
+    off = sum(1 for s in screens if clock_cell(s).startswith("OFF"))
+    summary = f"{len(screens)} screens: {online} online, {len(screens) - online} offline, "
+    summary += f"{stale} stale"
+    if off:
+        summary += f", {off} with the clock off by more than a minute"
+    lines.append(summary)
     return "\n".join(lines)
 
 

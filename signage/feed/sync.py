@@ -205,6 +205,8 @@ class SyncClient:
         self._sleep = sleep
         self._rng = rng
         self._rejected: tuple[str | None, str | None, str, int | None] | None = None
+        # The server's last HTTP Date and the monotonic readings around it (signage.timebase).
+        self.server_date: tuple[str | None, float, float] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -387,7 +389,9 @@ class SyncClient:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
+                sent = time.monotonic()
                 resp = self.transport.get(url, headers)
+                self.server_date = (resp.headers.get("Date"), sent, time.monotonic())
                 try:
                     if resp.status == 304 or (allow_404 and resp.status == 404):
                         return resp.status, b"", resp.headers

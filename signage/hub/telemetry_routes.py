@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from signage.events import rfc3339_ms
 from signage.logs import area_logger
 from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
+from signage.timebase import FLAG_OFFSET_S
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -98,6 +99,7 @@ class ScreenState:
             "rss_mb": r.rss_mb,
             "disk_free_mb": r.disk_free_mb,
             "software": r.software,
+            **clock_fields(r, self.received),
             "screenshot": None
             if self.screenshot_path is None
             else {
@@ -106,6 +108,21 @@ class ScreenState:
                 "taken": None if self.screenshot_taken is None else _iso(self.screenshot_taken),
             },
         }
+
+
+def clock_fields(report: HeartbeatReport, received: float) -> dict[str, Any]:
+    """The screen's clock offset (hub minus screen, seconds) and whether it is flagged.
+
+    The screen's own estimate when it sends one (``clock_offset_s``), else what the hub
+    measures: when the beat arrived by its clock minus when it was sent by the screen's.
+    """
+    measured = received - report.sent.timestamp()
+    offset = report.clock_offset_s if report.clock_offset_s is not None else measured
+    return {
+        "clock_offset_s": round(offset, 1),
+        "clock_offset_measured_s": round(measured, 1),
+        "clock_off": abs(offset) > FLAG_OFFSET_S,
+    }
 
 
 def _iso(epoch: float) -> str:
@@ -300,7 +317,9 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         now = time.time()
         store.note_hub_version(hub_version(), now)
         await run_in_threadpool(store.record, report, now)
-        return JSONResponse({"ok": True, "screen": report.screen})
+        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
+        told = rfc3339_ms(datetime.now(UTC))
+        return JSONResponse({"ok": True, "screen": report.screen, "time": told})
 
     async def screens(request: Request) -> Response:
         window = _query_seconds(request, "online_window", online_window)

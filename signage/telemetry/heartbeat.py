@@ -26,13 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 from signage.events import EventLog
 from signage.logs import ErrorTally, area_logger, error_tally
-from signage.telemetry.wire import AUTH_REFUSED_HINT, HEARTBEAT_PATH, HeartbeatReport, parse_time
+from signage.telemetry.wire import (
+    AUTH_REFUSED_HINT,
+    HEARTBEAT_PATH,
+    HeartbeatReport,
+    ReportError,
+    parse_time,
+)
 from signage.trust import bundle_for
 
 if TYPE_CHECKING:
     import requests
 
     from signage.config import PlayerConfig
+    from signage.timebase import TimeKeeper
 
 log = area_logger("kiosk")
 
@@ -153,6 +160,7 @@ class Heartbeat:
         token: the hub token (Bearer), when the hub asks for one.
         on_beat: called after each beat with the free disk in MiB (low-disk GC hook).
         clock: aware "now"; monotonic: for uptime.
+        timekeeper: told the hub's time from each answer; its offset goes in each beat.
     """
 
     def __init__(
@@ -177,8 +185,10 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
+        self.timekeeper = timekeeper
         self.screen = screen
         self.tags = tuple(sorted(tags))
         self._status = status or dict
@@ -249,6 +259,7 @@ class Heartbeat:
             rss_mb=rss_mb(),
             disk_free_mb=disk_free_mb(self._cache),
             screenshot_png=png,
+            clock_offset_s=None if self.timekeeper is None else self.timekeeper.offset_s(),
         )
 
     def beat(self) -> bool:
@@ -269,6 +280,8 @@ class Heartbeat:
             headers["Authorization"] = f"Bearer {self._token}"
         ok = False
         try:
+            keeper = self.timekeeper
+            asked = keeper.mono() if keeper is not None else 0.0
             response = self._session.post(
                 self.url,
                 json=report.to_json(),
@@ -276,6 +289,8 @@ class Heartbeat:
                 timeout=self._timeout,
                 verify=self._verify,
             )
+            if keeper is not None:  # even a refusal tells the hub's time (its Date)
+                hub_time_from(response, asked, keeper.mono(), keeper)
             if response.status_code // 100 == 2:
                 ok = True
             else:
@@ -347,6 +362,27 @@ class Heartbeat:
             self._session.close()
 
 
+def hub_time_from(
+    response: requests.Response, asked: float, answered: float, keeper: TimeKeeper
+) -> None:
+    """Tells ``keeper`` the hub's time from a heartbeat answer: its ``time``, else ``Date``."""
+    told = None
+    if len(response.content) <= 4096:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("time"), str):
+            try:
+                told = parse_time(body["time"], "time")
+            except ReportError:
+                told = None
+    if told is not None:
+        keeper.observe_hub(told, asked, answered)
+    else:
+        keeper.observe_http_date(response.headers.get("Date"), asked, answered)
+
+
 def heartbeat_for(
     config: PlayerConfig,
     *,
@@ -357,6 +393,7 @@ def heartbeat_for(
     interval_s: float = DEFAULT_INTERVAL_S,
     screenshot_every_s: float = DEFAULT_SCREENSHOT_EVERY_S,
     on_beat: Callable[[float | None], object] | None = None,
+    timekeeper: TimeKeeper | None = None,
 ) -> Heartbeat | None:
     """The heartbeat a player with ``config`` runs (not started), ``None`` without a hub.
 
@@ -391,6 +428,7 @@ def heartbeat_for(
         on_beat=on_beat,
         clock=lambda: datetime.now(UTC),
         ca_bundle=bundle_for(config),
+        timekeeper=timekeeper,
     )
 
 

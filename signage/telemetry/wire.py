@@ -95,6 +95,7 @@ class HeartbeatReport:
     disk_free_mb: float | None = None
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
+    clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
 
     @property
     def playing(self) -> str:
@@ -129,6 +130,9 @@ class HeartbeatReport:
             "rss_mb": round(self.rss_mb, 1),
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
+            "clock_offset_s": None
+            if self.clock_offset_s is None
+            else round(self.clock_offset_s, 3),
         }
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
@@ -213,6 +217,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             disk_free_mb=v.get("disk_free_mb", None),
             software=v.get("software", None) or "?",
             screenshot_png=v.get("screenshot_png", None),
+            clock_offset_s=v.get("clock_offset_s", None),
         )
 
     screen = Text(
@@ -239,6 +244,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "disk_free_mb": Field(Nullable(Number())),
             "software": Field(Nullable(Text(min_len=0, max_len=200))),
             "screenshot_png": Field(Nullable(Png())),
+            "clock_offset_s": Field(Nullable(Number())),
         },
         build,
         title="the heartbeat",
@@ -251,6 +257,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "uptime_s": (0, 10 * 365 * 86400),
     "rss_mb": (0, 1 << 24),
     "disk_free_mb": (0, 1 << 40),
+    "clock_offset_s": (-10 * 365 * 86400, 10 * 365 * 86400),  # a clock ten years off at most
 }
 
 
