@@ -15,6 +15,7 @@ METAVARS = {
     "DIR", "FILE", "URL", "KEY", "ID", "NAME", "HOST", "DURATION", "TAGS", "SEVERITY",
     "KEY=VALUE", "WxH", "ISO-8601", "PLAYLIST", "ACTION", "COMMAND", "SECONDS", "N", "DATE",
     "USER", "LEVEL", "PERIOD",
+    "ADDRS",  # serve --forwarded-allow-ips: proxy addresses, comma-separated
 }  # fmt: skip
 
 
