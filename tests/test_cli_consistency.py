@@ -16,6 +16,7 @@ METAVARS = {
     "KEY=VALUE", "WxH", "ISO-8601", "PLAYLIST", "ACTION", "COMMAND", "SECONDS", "N", "DATE",
     "USER", "LEVEL", "PERIOD",
     "ADDRS",  # serve --forwarded-allow-ips: proxy addresses, comma-separated
+    "SERVERS",  # install-kiosk --ntp: time servers, space-separated
 }  # fmt: skip
 
 
