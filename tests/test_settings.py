@@ -121,3 +121,24 @@ def test_links_base_travels_with_the_theme_in_the_feed(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     manifests = [p for p in out.rglob("*.json") if "links_base" in p.read_text("utf-8")]
     assert manifests, sorted(p.name for p in out.rglob("*"))
+
+
+def test_hostile_settings_files_are_refused_with_a_message(tmp_path: Path) -> None:
+    root = valid_root(tmp_path / "root")
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("language: en\n", encoding="utf-8")
+    settings = root.root / "playlists" / "settings.yaml"
+    settings.symlink_to(outside)
+    found, problems = load_settings(root.root)
+    assert found.language is None
+    assert len(problems) == 1 and problems[0].path.endswith("settings.yaml")
+    settings.unlink()
+    settings.write_bytes(b"organisation: " + b"x" * 1_100_000 + b"\n")
+    found, problems = load_settings(root.root)
+    assert found.organisation is None
+    assert [p.message for p in problems] == [
+        "file is 1,100,015 bytes; playlists are limited to 1,000,000 bytes "
+        "(put pictures and videos in assets/, not in the YAML)"
+    ]
+    load = load_content_root(root.root)
+    assert not load.ok, "a refused settings file refuses the root (publish keeps the last good)"

@@ -39,6 +39,7 @@ from signage.validation import (
     Values,
     load_yaml_located,
 )
+from signage.validation.located import too_big
 
 SETTINGS_FILE = "settings.yaml"
 
@@ -166,7 +167,15 @@ def load_settings(root: Path) -> tuple[Settings, list[Problem]]:
             )
         ]
     with fh:
-        data = fh.read(MAX_BYTES + 1) if st.st_size <= MAX_BYTES else b"x" * (MAX_BYTES + 1)
+        if st.st_size > MAX_BYTES:
+            return Settings(), [Problem(shown, 0, 0, too_big(st.st_size))]
+        try:
+            data = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            return Settings(), [
+                Problem(shown, 0, 0, _("cannot read the file: {reason}").format(reason=reason))
+            ]
     node, problems = load_yaml_located(data, shown)
     if node is None:
         return Settings(), problems

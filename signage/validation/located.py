@@ -119,7 +119,8 @@ class _Frame:
         self.seen: dict[str, int] = {}
 
 
-def _too_big(size: int) -> str:
+def too_big(size: int) -> str:
+    """The message for a file of ``size`` bytes over ``MAX_BYTES``."""
     return _(
         "file is {size:,} bytes; playlists are limited to {limit:,} bytes "
         "(put pictures and videos in assets/, not in the YAML)"
@@ -133,7 +134,7 @@ def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
                 where,
                 0,
                 0,
-                _too_big(len(data)),
+                too_big(len(data)),
             )
         ]
     if b"\x00" in data:
@@ -317,7 +318,7 @@ def load_yaml_located(
                         where,
                         0,
                         0,
-                        _too_big(size),
+                        too_big(size),
                     )
                 ]
             data = source.read_bytes()
