@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.logs import area_logger
 
-HELP = "play the schedule on this screen (fullscreen, --window, or --headless)"
+HELP = N_("play the schedule on this screen (fullscreen, --window, or --headless)")
 
 log = area_logger("player")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 
 from signage.commands import add_token_file, hub_headers
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable
 
-HELP = "plays and QR scans per screen and slide"
+HELP = N_("plays and QR scans per screen and slide")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-HELP = (
+from signage.i18n import N_  # the one-line help, translated where shown
+
+HELP = N_(
     "run the hub: serve the feed, republish on source changes, push channel, alert and "
     "heartbeat APIs"
 )

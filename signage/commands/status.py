@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from signage.commands import add_token_file, hub_headers
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable, printable
 
-HELP = "the fleet: each screen, online or not, what it plays, last sync"
+HELP = N_("the fleet: each screen, online or not, what it plays, last sync")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable, printable
 
-HELP = "fetch, verify and apply a signed feed into a cache (one sync with --once)"
+HELP = N_("fetch, verify and apply a signed feed into a cache (one sync with --once)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
