@@ -248,9 +248,22 @@ class Theme:
     title_font_family: str = "DejaVu Sans"
     logo: str | None = None
     organisation: str = "Oficina Asesora de Informática"
-    # from playlists/settings.yaml (links_base), carried in the signed feed with the theme so
-    # that no screen needs its own qr.link_base for tracked QR codes
+    # from playlists/settings.yaml, carried in the signed feed with the theme: links_base so
+    # that no screen needs its own qr.link_base for tracked QR codes, and the allow-list so
+    # that a screen's own qr.allowed_hosts can narrow it but never widen it
     links_base: str | None = None
+    allowed_hosts: frozenset[str] = frozenset()
+
+
+def narrowed_hosts(root_hosts: frozenset[str], narrower: frozenset[str]) -> frozenset[str]:
+    """The allow-list to apply: the content root's, narrowed by a screen's or a flag's,
+    never widened. Empty means "any https host"; with both given only hosts on both pass
+    (none in common: nothing passes); with one, that one."""
+    root = frozenset(h.lower() for h in root_hosts)
+    other = frozenset(h.lower() for h in narrower)
+    if root and other:
+        return root & other or frozenset({"-"})  # "-" is no host name: nothing passes
+    return root or other
 
 
 @dataclass(frozen=True, slots=True)

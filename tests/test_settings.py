@@ -142,3 +142,25 @@ def test_hostile_settings_files_are_refused_with_a_message(tmp_path: Path) -> No
     ]
     load = load_content_root(root.root)
     assert not load.ok, "a refused settings file refuses the root (publish keeps the last good)"
+
+
+def test_the_allow_list_travels_in_the_feed_and_a_screen_only_narrows_it(tmp_path: Path) -> None:
+    import pytest
+
+    from signage.errors import FeedError
+    from signage.model import narrowed_hosts
+
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(SETTINGS, encoding="utf-8")
+    theme = load_content_root(root.root).theme
+    assert theme.allowed_hosts == {"intranet.example.gov.co", "encuestas.example.gov.co"}
+    encoded = codec.theme_to_json(theme)
+    assert isinstance(encoded, dict)
+    assert encoded["allowed_hosts"] == ["encuestas.example.gov.co", "intranet.example.gov.co"]
+    assert codec.theme_from_json(encoded) == theme
+    with pytest.raises(FeedError, match="allowed_hosts"):
+        codec.theme_from_json({**encoded, "allowed_hosts": "encuestas.example.gov.co"})
+    # what the player applies: the feed's list narrowed by its own qr.allowed_hosts
+    screen = frozenset({"encuestas.example.gov.co", "otro.example.org"})
+    assert narrowed_hosts(theme.allowed_hosts, screen) == {"encuestas.example.gov.co"}
+    assert narrowed_hosts(theme.allowed_hosts, frozenset()) == theme.allowed_hosts

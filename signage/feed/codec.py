@@ -396,6 +396,8 @@ def theme_to_json(theme: Theme) -> Json:
     out["logo"] = theme.logo
     if theme.links_base is not None:  # absent in feeds of roots without settings
         out["links_base"] = theme.links_base
+    if theme.allowed_hosts:
+        out["allowed_hosts"] = sorted(theme.allowed_hosts)
     return out
 
 
@@ -406,7 +408,15 @@ def theme_from_json(value: Json, where: str = "theme") -> Theme:
     obj = _Obj(value, where)
     default = Theme()
     fields = {name: obj.string(name, default=getattr(default, name)) for name in _THEME_FIELDS}
-    return Theme(logo=obj.opt_string("logo"), links_base=obj.opt_string("links_base"), **fields)
+    hosts = obj.data.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise FeedError(f"{obj.at('allowed_hosts')}: expected a list of host names")
+    return Theme(
+        logo=obj.opt_string("logo"),
+        links_base=obj.opt_string("links_base"),
+        allowed_hosts=frozenset(h.lower() for h in hosts),
+        **fields,
+    )
 
 
 # ---------------------------------------------------------------------------- alerts

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from signage.config import PlayerConfig
 from signage.events import EventLog
 from signage.logs import area_logger
-from signage.model import Content, Slide, SlideKind, Theme, Transition
+from signage.model import Content, Slide, SlideKind, Theme, Transition, narrowed_hosts
 from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
@@ -663,7 +663,8 @@ class Player(QObject):
             item.playlist,
             item.slide,
             screen=self.screen.id,
-            allowed_hosts=self.config.allowed_hosts,
+            # the content's allow-list (the settings'), narrowed by this screen's
+            allowed_hosts=narrowed_hosts(self.res.theme.allowed_hosts, self.config.allowed_hosts),
             # the screen's own qr.link_base, else the settings' links_base the feed carries
             link_base=self.link_base or self.res.theme.links_base,
             screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),

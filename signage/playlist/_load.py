@@ -226,6 +226,6 @@ def load_content_root(
         problems.extend(file_problems)
         if playlist is not None:
             playlists.append(playlist)
-    if settings.links_base is not None:
-        theme = replace(theme, links_base=settings.links_base)
+    if settings.links_base is not None or settings.allowed_hosts:
+        theme = replace(theme, links_base=settings.links_base, allowed_hosts=settings.allowed_hosts)
     return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files), settings)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from signage.errors import Problem
 from signage.i18n import N_, _
-from signage.model import Contacts, Settings
+from signage.model import Contacts, Settings, narrowed_hosts
 from signage.playlist._fields import ContentContext, HttpsUrl, display_path
 from signage.safeopen import UnsafeFile, open_inside
 from signage.validation import (
@@ -189,13 +189,6 @@ def load_settings(root: Path) -> tuple[Settings, list[Problem]]:
 
 
 def effective_hosts(root_hosts: frozenset[str], narrower: frozenset[str]) -> frozenset[str]:
-    """The allow-list to apply: the root's, narrowed by a screen's or a flag's, never widened.
-
-    Empty means "any https host". With both given, only hosts on both lists pass; with one,
-    that one.
-    """
-    root = frozenset(h.lower() for h in root_hosts)
-    other = frozenset(h.lower() for h in narrower)
-    if root and other:
-        return root & other or frozenset({"-"})  # nothing in common: nothing passes
-    return root or other
+    """The allow-list to apply: the root's, narrowed by a screen's or a flag's, never widened
+    (``signage.model.narrowed_hosts``, which the player applies to the feed's list too)."""
+    return narrowed_hosts(root_hosts, narrower)
