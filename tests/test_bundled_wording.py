@@ -78,3 +78,19 @@ def test_a_default_naming_a_missing_contact_makes_the_variable_required() -> Non
     assert template is not None, problems
     bare = apply_settings(template, Settings(contacts=Contacts(help_desk_email="a@b.co")))
     assert "canal_soporte" in [v.name for v in bare.variables if v.required]
+
+
+def test_templates_copied_into_a_root_without_settings_keep_the_bundled_contacts(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    folder = tmp_path / "playlists" / "alerts"
+    shutil.copytree(REPO / "playlists" / "alerts", folder)
+    template = load_templates(folder).get("interrupcion-servicio")
+    alert = render(template, {"sistema": "la intranet", "hora_retorno": "16:00"}, now=NOW)
+    assert "mesadeayuda@cartagena.gov.co, ext. 4444" in alert.texts[0].instruction
+    # a root with settings of its own that lack the help desk: the value must be given
+    (tmp_path / "playlists" / "settings.yaml").write_text("language: es\n", encoding="utf-8")
+    bare = load_templates(folder).get("interrupcion-servicio")
+    assert "canal_soporte" in [v.name for v in bare.variables if v.required]

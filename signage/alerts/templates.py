@@ -562,12 +562,16 @@ def template_files(folder: Path) -> list[Path]:
 
 
 def _settings_for(folder: Path) -> Settings:
-    """The settings of the content root whose ``playlists/alerts`` is ``folder``."""
+    """The settings of the content root whose ``playlists/alerts`` is ``folder``; a root
+    without a settings file of its own (a copy of the bundled templates, say) takes the
+    bundled ones, whose contacts those templates were written for."""
     from signage.playlist import load_settings
 
-    if folder.name == "alerts" and folder.parent.name == "playlists":
+    own = folder.parent / "settings.yaml"
+    if folder.name == "alerts" and folder.parent.name == "playlists" and own.is_file():
         return load_settings(folder.parent.parent)[0]
-    return Settings()
+    bundled = bundled_templates_dir().parent.parent
+    return load_settings(bundled)[0]
 
 
 def load_templates(folder: Path | None = None) -> TemplateSet:
