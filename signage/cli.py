@@ -30,8 +30,10 @@ COMMANDS: dict[str, str] = {
     "publish": "publish",
     "serve": "serve",
     "sync": "sync",
+    "mirror": "mirror",
     "alert": "alert",
     "status": "status",
+    "screen": "screen",
     "report": "report",
     "install-kiosk": "install_kiosk",
 }

@@ -16,6 +16,7 @@ METAVARS = {
     "KEY=VALUE", "WxH", "ISO-8601", "PLAYLIST", "ACTION", "COMMAND", "SECONDS", "N", "DATE",
     "USER", "LEVEL", "PERIOD",
     "ADDRS",  # serve --forwarded-allow-ips: proxy addresses, comma-separated
+    "DAYS",  # serve --keep-scans/--keep-plays/--keep-screens: a number of days
     "SERVERS",  # install-kiosk --ntp: time servers, space-separated
 }  # fmt: skip
 

@@ -86,6 +86,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="FILE",
+        help="the organisation's CA certificates, trusted beside the system's when fetching "
+        "data slides' https data",
+    )
+    parser.add_argument(
         "--allowed-host",
         action="append",
         default=[],
@@ -107,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(_("--key and --unsigned contradict each other"))
     lifetime = parse_lifetime(args.expires)
     key = load_private_key(args.key) if args.key is not None else None
+    from signage.data.remote import ASSET_FOLDER, RemoteData
+
+    remote = RemoteData(args.out / ASSET_FOLDER, ca_file=args.ca_file)
     try:
         result = publish(
             args.root,
@@ -116,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             expires_in=lifetime,
             allowed_hosts=frozenset(h.lower() for h in args.allowed_host),
             skip_unchanged=args.if_changed,
+            remote=remote,
         )
     except ValidationError as exc:
         for problem in exc.problems:
@@ -128,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    for note in result.data_problems:
+        print(f"warning: {note}", file=sys.stderr)
     if not result.changed:
         print(
             _("unchanged: {out} already serves this content as version {version}").format(
