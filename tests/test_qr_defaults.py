@@ -47,5 +47,5 @@ def test_a_misspelt_kind_is_located(tmp_path: Path) -> None:
     playlist, problems = load_playlist_file(path, tmp_path)
     assert playlist is None
     assert [(p.line, p.col, p.message) for p in problems] == [
-        (4, 11, "'imagen' is not one of image, video, web, text (did you mean 'image'?)")
+        (4, 11, "'imagen' is not one of image, video, web, text, data (did you mean 'image'?)")
     ]

@@ -358,7 +358,7 @@ DEFAULTS: Record[Defaults] = Record(
         "fit": Field(Choice(Fit)),
         "qr": Field(QR_OR_FALSE, description="QR shown on every slide unless it says otherwise"),
         "qr_on": Field(
-            ListOf(Choice(SlideKind), max_items=4),
+            ListOf(Choice(SlideKind), max_items=len(SlideKind)),
             description="the kinds of slide the default QR goes on (absent: every kind), "
             "e.g. [text, video]: infographics that carry their own QR get none",
         ),
