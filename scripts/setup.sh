@@ -26,6 +26,9 @@ DEBS=(
   # tests on real display servers: an X server, its screenshot and screen-saver tools, and
   # a Wayland screenshot through the compositor (tests/test_display_x11.py, _wayland.py)
   xvfb x11-apps x11-xserver-utils grim
+  # the console's tests drive a real browser (Playwright with executable_path); git keeps
+  # the console's history of the content root
+  chromium git
 )
 missing=()
 for deb in "${DEBS[@]}"; do

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "screen": "screen",
     "report": "report",
     "install-kiosk": "install_kiosk",
+    "user": "user",
 }
 
 

@@ -38,14 +38,21 @@ from signage.logs import area_logger
 
 log = area_logger("hub")
 
-AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes", "screen_routes", "data_routes")
+AREA_MODULES = (
+    "alert_routes",
+    "telemetry_routes",
+    "scan_routes",
+    "screen_routes",
+    "data_routes",
+    "signage.console.web",
+)
 
 
 def area_routes(hub: Hub) -> list[BaseRoute]:
     """The routes of every optional area module present in ``signage.hub``."""
     found: list[BaseRoute] = []
     for name in AREA_MODULES:
-        qualified = f"signage.hub.{name}"
+        qualified = name if "." in name else f"signage.hub.{name}"
         try:
             module = importlib.import_module(qualified)
         except ModuleNotFoundError as exc:
