@@ -164,3 +164,16 @@ def test_the_allow_list_travels_in_the_feed_and_a_screen_only_narrows_it(tmp_pat
     screen = frozenset({"encuestas.example.gov.co", "otro.example.org"})
     assert narrowed_hosts(theme.allowed_hosts, screen) == {"encuestas.example.gov.co"}
     assert narrowed_hosts(theme.allowed_hosts, frozenset()) == theme.allowed_hosts
+
+
+def test_a_single_playlist_file_is_checked_against_its_roots_settings(tmp_path: Path) -> None:
+    """What the console's editor and `validate FILE` use: the root's allow-list applies."""
+    from signage.playlist import load_playlist_file
+
+    root = valid_root(tmp_path)
+    (root.root / "playlists" / "settings.yaml").write_text(
+        SETTINGS.replace("encuestas.example.gov.co", "citas.example.gov.co"), encoding="utf-8"
+    )
+    playlist, problems = load_playlist_file(root.root / "playlists" / "lobby.yaml", root.root)
+    assert playlist is None
+    assert any("'encuestas.example.gov.co' is not on the allow-list" in p.message for p in problems)

@@ -124,13 +124,18 @@ def load_playlist_file(
     Args:
         path: the YAML file.
         root: the content root its asset paths are relative to.
-        allowed_hosts: hosts accepted in web and QR URLs; empty accepts any https host.
+        allowed_hosts: hosts accepted in web and QR URLs, narrowing the root's
+            ``playlists/settings.yaml`` allow-list (never widening it); both empty accepts
+            any https host.
         check_assets: open the asset files (exists, inside the root, right media type).
 
     Returns:
         The playlist (id = file stem) when it has no error, else ``None``; and every problem.
     """
-    loaded = _load_record(PLAYLIST, path, root, allowed_hosts, check_assets)
+    from signage.playlist._settings import effective_hosts, load_settings
+
+    hosts = effective_hosts(load_settings(root)[0].allowed_hosts, allowed_hosts)
+    loaded = _load_record(PLAYLIST, path, root, hosts, check_assets)
     playlist, problems = loaded
     if playlist is None:
         return None, problems
