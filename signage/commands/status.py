@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from signage.printable import json_printable, printable
@@ -20,6 +21,12 @@ HELP = "the fleet: each screen, online or not, what it plays, last sync"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
     parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="F",
+        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+    )
     parser.add_argument(
         "--online-window",
         type=float,
@@ -145,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
             params[key] = str(value)
     url = f"{base}/api/v1/screens"
     try:
-        response = requests.get(url, params=params, timeout=args.timeout)
+        response = requests.get(
+            url, params=params, headers=_auth(args.token_file), timeout=args.timeout
+        )
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "
@@ -155,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
         raise SignageError(
             f"the hub at {url} answered HTTP {response.status_code}: "
             f"{printable(response.text, 200)}"
+            + (
+                " (give --token-file F, the hub's admin token)"
+                if response.status_code == 401
+                else ""
+            )
         )
     try:
         screens = response.json()
@@ -169,3 +183,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(screens))
     return 0
+
+
+def _auth(token_file: Path | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``--token-file`` (none without it)."""
+    if token_file is None:
+        return {}
+    from signage.hub.auth import read_token_file
+
+    return {"Authorization": f"Bearer {read_token_file(token_file)}"}

@@ -425,6 +425,7 @@ class ScanRoom:
     async def report(self, request: Request) -> Response:
         from signage.report import parse_since
 
+        self.hub.require_reader(request)
         now = self.hub.now()
         try:
             since = parse_since(request.query_params.get("since", DEFAULT_SINCE), now)

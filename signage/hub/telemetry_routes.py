@@ -322,12 +322,14 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return JSONResponse({"ok": True, "screen": report.screen, "time": told})
 
     async def screens(request: Request) -> Response:
+        hub.require_reader(request)
         window = _query_seconds(request, "online_window", online_window)
         grace = _query_seconds(request, "stale_grace", stale_grace)
         states = await run_in_threadpool(store.screens, time.time(), hub_version(), window, grace)
         return JSONResponse([s.to_json() for s in states])
 
     async def screenshot(request: Request) -> Response:
+        hub.require_reader(request)
         screen = request.path_params["screen"]
         if "/" in screen or screen.startswith("."):
             raise HTTPException(404, "no such screen")
