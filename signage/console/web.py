@@ -217,6 +217,9 @@ class Console:
         from signage.console.alert_desk import AlertDesk
 
         self.desk = AlertDesk(self, read_form)
+        from signage.console.fleet import Fleet
+
+        self.fleet = Fleet(self)
 
     def _publish(self, reason: str) -> int:
         return self.hub.publish_root(reason, skip_unchanged=True)
@@ -1166,6 +1169,7 @@ class Console:
             Route("/api/v1/history/{id}/restore", self.api_restore, methods=["POST"]),
             Route("/api/v1/preview/{playlist}/{slide}.png", self.preview, methods=["GET"]),
             *self.desk.routes(),
+            *self.fleet.routes(),
         ]
 
 

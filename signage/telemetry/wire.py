@@ -96,6 +96,7 @@ class HeartbeatReport:
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
     clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
+    stopped: bool = False  # the last beat of a player that stops cleanly
 
     @property
     def playing(self) -> str:
@@ -134,6 +135,8 @@ class HeartbeatReport:
             if self.clock_offset_s is None
             else round(self.clock_offset_s, 3),
         }
+        if self.stopped:
+            out["stopped"] = True
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -218,6 +221,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             software=v.get("software", None) or "?",
             screenshot_png=v.get("screenshot_png", None),
             clock_offset_s=v.get("clock_offset_s", None),
+            stopped=bool(v.get("stopped", False)),
         )
 
     screen = Text(
@@ -245,6 +249,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "software": Field(Nullable(Text(min_len=0, max_len=200))),
             "screenshot_png": Field(Nullable(Png())),
             "clock_offset_s": Field(Nullable(Number())),
+            "stopped": Field(Nullable(Boolean())),
         },
         build,
         title="the heartbeat",
