@@ -220,6 +220,9 @@ class Console:
         from signage.console.fleet import Fleet
 
         self.fleet = Fleet(self)
+        from signage.console.report_page import ReportRoom
+
+        self.report_room = ReportRoom(self)
 
     def _publish(self, reason: str) -> int:
         return self.hub.publish_root(reason, skip_unchanged=True)
@@ -1170,6 +1173,7 @@ class Console:
             Route("/api/v1/preview/{playlist}/{slide}.png", self.preview, methods=["GET"]),
             *self.desk.routes(),
             *self.fleet.routes(),
+            *self.report_room.routes(),
         ]
 
 

@@ -403,6 +403,11 @@ class ScanRoom:
         rows = self.hub.db().execute(sql, (since, until)).fetchall()
         return [{"screen": s, "playlist": p, "slide": sl, "count": n} for s, p, sl, n in rows]
 
+    def counts(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """What ``GET /api/v1/report`` answers for ``since``..``until`` (the console's report
+        page reads the same numbers)."""
+        return self._report(since, until)
+
     def _report(self, since: datetime, until: datetime) -> dict[str, Any]:
         since, until = hour_floor(since), hour_ceil(until)
         lo, hi = rfc3339_ms(since), rfc3339_ms(until)
