@@ -180,3 +180,51 @@ def test_a_viewer_sees_alerts_but_cannot_raise(stack: tuple[RunningHub, Path]) -
         timeout=10,
     )
     assert ok.status_code == 201, ok.text
+
+
+def test_a_cap_file_imported_from_the_page_is_raised_logged_and_cleared_by_its_cancel(
+    tmp_path: Path,
+) -> None:
+    data_dir = REPO / "tests" / "data" / "cap"
+    alert = (data_dir / "alerta-es-en.xml").read_bytes()
+    alert = alert.replace(b"2026-11-28T18:00", b"2099-11-28T18:00")
+    data = tmp_path / "hubdata"
+    data.mkdir()
+    add_user(data, "olga", "operator")
+    add_user(data, "vic", "viewer")
+    with run_hub(data=data, root=make_content_root(tmp_path / "root", LOBBY)) as hub:
+        viewer, vcsrf = sign_in(hub.url, "vic")
+        refused = viewer.post(
+            hub.url + "/console/alertas/cap",
+            data={"csrf": vcsrf},
+            files={"cap": ("a.xml", alert, "application/xml")},
+            timeout=10,
+        )
+        assert refused.status_code == 403
+        olga, csrf = sign_in(hub.url, "olga")
+        r = olga.post(
+            hub.url + "/console/alertas/cap",
+            data={"csrf": csrf},
+            files={"cap": ("a.xml", alert, "application/xml")},
+            timeout=20,
+        )
+        assert r.status_code == 200 and "Archivo CAP procesado" in r.text, r.text[-500:]
+        active = requests.get(hub.url + "/api/v1/alerts", headers=hub.auth, timeout=5).json()
+        assert len(active["alerts"]) == 1
+        assert "importó CAP" in r.text
+        bad = olga.post(
+            hub.url + "/console/alertas/cap",
+            data={"csrf": csrf},
+            files={"cap": ("x.xml", (data_dir / "xxe.xml").read_bytes(), "application/xml")},
+            timeout=20,
+        )
+        assert bad.status_code == 422 and "El archivo CAP no sirve" in bad.text
+        cancel = olga.post(
+            hub.url + "/console/alertas/cap",
+            data={"csrf": csrf},
+            files={"cap": ("c.xml", (data_dir / "cancelacion.xml").read_bytes(), "text/xml")},
+            timeout=20,
+        )
+        assert cancel.status_code == 200
+        after = requests.get(hub.url + "/api/v1/alerts", headers=hub.auth, timeout=5).json()
+        assert after["alerts"] == []

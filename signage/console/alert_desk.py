@@ -152,6 +152,34 @@ class AlertDesk:
         entries = self.console.accounts.audit_log(300)
         return [e for e in entries if str(e.action).startswith("alert.")][:50]
 
+    @staticmethod
+    def history_text(detail: str) -> str:
+        """Pure: an audit entry's detail as a comms person reads it (the raw text if odd)."""
+        try:
+            d = json.loads(detail) if detail else {}
+        except ValueError:
+            return detail
+        if not isinstance(d, dict):
+            return detail
+        parts = []
+        if d.get("estado"):
+            parts.append("SIMULACRO" if d["estado"] == "Exercise" else "REAL")
+        if d.get("gravedad"):
+            try:
+                parts.append(SEVERITY_LABELS[Severity(d["gravedad"])])
+            except ValueError:
+                parts.append(str(d["gravedad"]))
+        if "etiquetas" in d:
+            tags = d["etiquetas"]
+            parts.append("todas las pantallas" if not tags else "etiquetas " + ", ".join(tags))
+        if d.get("plantilla"):
+            parts.append(f"plantilla {d['plantilla']}")
+        if "retiradas" in d:
+            parts.append(f"{d['retiradas']} retirada(s)")
+        if d.get("accion"):
+            parts.append(f"CAP: {d['accion']}")
+        return " · ".join(parts) or detail
+
     async def _page(
         self,
         request: Request,
@@ -188,6 +216,7 @@ class AlertDesk:
             raised_by=raised_by,
             tags=tags,
             history=history,
+            history_text=self.history_text,
             can_raise=who.role >= Role.OPERATOR,
             severities=SEVERITY_LABELS,
             notice=request.query_params.get("aviso", "")[:200],
