@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
@@ -136,7 +136,8 @@ def test_sign_in_to_a_new_picture_on_screen_then_restore(
     actions += 1
     assert page.locator("li.slide").count() == 2
     # The new slide's file field has the focus (and the page scrolled to it).
-    page.wait_for_function("document.activeElement && document.activeElement.id === 's1.upload'")
+    # (expect() polls without eval, which the console's CSP rightly forbids.)
+    expect(page.locator("[id='s1.upload']")).to_be_focused()
     # 4. Choose the file.
     page.get_by_label("…o sube uno nuevo (arrástralo aquí o elígelo)").set_input_files(picture)
     actions += 1

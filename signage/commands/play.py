@@ -124,8 +124,11 @@ def run(args: argparse.Namespace) -> int:
         source: ContentSource = local
     else:
         from signage.sources.feed import FeedSource
+        from signage.sources.multi import MultiFeedSource
 
-        feed_source = FeedSource(config, events, timekeeper=timekeeper)
+        # Mirrors or an alerts-only key: several sources behind one cache (sources.multi).
+        kind = MultiFeedSource if config.mirrors or config.alert_keys else FeedSource
+        feed_source = kind(config, events, timekeeper=timekeeper)
         collect = feed_source.store.collect  # low free disk: the heartbeat collects this cache
         source = feed_source
 

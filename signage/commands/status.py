@@ -16,6 +16,8 @@ from typing import Any
 from signage.printable import json_printable, printable
 
 HELP = "the fleet: each screen, online or not, what it plays, last sync"
+DEFAULT_LIMIT = 500
+PAGE = 500  # the hub answers at most 1,000 screens a request
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a screen may play an older version than the hub's (hub default: 75)",
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help="show at most N screens, by id (default %(default)s); the total is always told",
+    )
+    parser.add_argument("--after", default="", metavar="ID", help="start after this screen id")
     parser.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
@@ -107,7 +117,9 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 state,
                 printable(version, 40),
                 printable(s.get("playing") or "-", 80),
-                human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
+                human_age(s.get("last_sync_age_s"))
+                + (" ago" if s.get("last_sync_age_s") else "")
+                + (f" via {_host(s['feed_source'])}" if s.get("feed_source") else ""),
                 printable(stale, 80),
                 clock_cell(s),
                 printable(s.get("last_error") or "-", 60),
@@ -115,6 +127,17 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
             )
         )
     return out
+
+
+def _host(url: object) -> str:
+    """The host:port of a feed URL, printable (the source a screen last used)."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(str(url)).netloc or str(url)
+    except ValueError:  # a malformed URL from a screen: show it as text
+        host = str(url)
+    return printable(host, 60)
 
 
 def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
@@ -136,9 +159,7 @@ def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import requests
-
-    from signage.errors import SignageError, UsageError
+    from signage.errors import UsageError
 
     base = str(args.hub).rstrip("/")
     if not base.startswith(("http://", "https://")):
@@ -150,11 +171,53 @@ def run(args: argparse.Namespace) -> int:
             if value <= 0:
                 raise UsageError(f"--{flag.replace('_', '-')} must be a positive number")
             params[key] = str(value)
+    if not 1 <= args.limit <= 100_000:
+        raise UsageError(f"--limit {args.limit}: a number of screens from 1 to 100000")
     url = f"{base}/api/v1/screens"
+    auth = _auth(args.token_file)
+    screens: list[dict[str, Any]] = []
+    total: int | None = None
+    after = args.after
+    while len(screens) < args.limit:
+        want = min(PAGE, args.limit - len(screens))
+        page, total = _page(url, params, after, want, args.timeout, headers=auth)
+        screens += page[:want]  # a hub without paging answers every screen at once
+        if len(page) != want:
+            break  # the last page (or an unpaged answer)
+        after = str(page[-1].get("screen", ""))
+    if args.json:
+        print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
+    elif not screens:
+        print("no screens have sent a heartbeat to this hub yet")
+    else:
+        print(format_table(screens))
+        if total is not None and total > len(screens):
+            print(
+                f"showing {len(screens)} of {total} screens; see the rest with --after "
+                "LAST-ID or a larger --limit"
+            )
+    return 0
+
+
+def _page(
+    url: str,
+    params: dict[str, str],
+    after: str,
+    limit: int,
+    timeout: float,
+    *,
+    headers: dict[str, str],
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the hub's fleet list and the total it reports (``None``: not told)."""
+    import requests
+
+    from signage.errors import SignageError
+
+    query = {**params, "limit": str(limit)}
+    if after:
+        query["after"] = after
     try:
-        response = requests.get(
-            url, params=params, headers=_auth(args.token_file), timeout=args.timeout
-        )
+        response = requests.get(url, params=query, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "
@@ -176,13 +239,8 @@ def run(args: argparse.Namespace) -> int:
         raise SignageError(f"the hub at {url} did not answer JSON; is it a signage hub?") from None
     if not isinstance(screens, list) or not all(isinstance(s, dict) for s in screens):
         raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
-    if args.json:
-        print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
-    elif not screens:
-        print("no screens have sent a heartbeat to this hub yet")
-    else:
-        print(format_table(screens))
-    return 0
+    told = response.headers.get("x-total-count", "")
+    return screens, int(told) if told.isdigit() and len(told) < 12 else None
 
 
 def _auth(token_file: Path | None) -> dict[str, str]:

@@ -115,6 +115,9 @@ locale: es-CO
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
 # rotation: 90   # a panel mounted on its side, when cage does not turn it (docs/kiosk.md)
 # ca_file: /etc/signage/ca-interna.pem   # the organisation's own CA (PEM), besides the system's
+# feed: [https://hub.example.gov.co:8750/, https://espejo.example.gov.co/feed/]  # hub + mirrors
+# alert_keys: [BASE64-OF-THE-ALERTS-ONLY-KEY]   # emergency alerts with the hub down
+# audience: public   # or internal (offices): staff-only (CAP Restricted) alerts show too
 """
 
 

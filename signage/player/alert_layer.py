@@ -29,7 +29,7 @@ from PySide6.QtCore import QDate, QDateTime, QLocale, QRectF, Qt, QTime, QTimer,
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from signage.alerts.select import AlertClock, seconds_to_expiry, top_group, visible
+from signage.alerts.select import AlertClock, seconds_to_change, top_group, visible
 from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, AlertText, Screen, Severity, Theme
@@ -257,7 +257,7 @@ class AlertLayer(QWidget):
         if self._expiry_timer is not None:
             self._expiry_timer.cancel()
             self._expiry_timer = None
-        left = seconds_to_expiry(self._alerts, now)
+        left = seconds_to_change(self._alerts, now)  # an onset shows one, an expiry ends it
         if left is not None:
             delay = left + 0.001
             self._expiry_timer = self.clock.call_later(delay, self._on_expiry)

@@ -58,6 +58,7 @@ class SyncState:
 
     last_success: datetime | None = None
     stale: bool = False
+    source: str | None = None  # the feed URL that delivered the version on screen
 
 
 class EventTracker:
@@ -186,12 +187,15 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        audience: str | None = None,
+        exercise: bool | None = None,
         timekeeper: TimeKeeper | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
         self.timekeeper = timekeeper
         self.screen = screen
         self.tags = tuple(sorted(tags))
+        self.audience, self.exercise = audience, exercise
         self._status = status or dict
         self._tracker = tracker or EventTracker()
         self._sync = sync or self._sync_from_tracker
@@ -266,6 +270,9 @@ class Heartbeat:
             alert=_alert(status.get("alert")),
             last_sync=sync.last_success,
             stale=sync.stale or bool(status.get("stale", False)),
+            feed_source=sync.source,
+            audience=self.audience,
+            exercise=self.exercise,
             errors=errors,
             last_error=last_error,
             uptime_s=self._monotonic() - self._started,
@@ -434,7 +441,12 @@ def heartbeat_for(
         known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
         if isinstance(known, datetime) and (last is None or known > last):
             last = known
-        return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
+        used = getattr(source, "last_source", None)
+        return SyncState(
+            last_success=last,
+            stale=bool(getattr(source, "stale", False)),
+            source=used if isinstance(used, str) else None,
+        )
 
     return Heartbeat(
         hub,
@@ -450,6 +462,8 @@ def heartbeat_for(
         tracker=tracker,
         on_beat=on_beat,
         clock=lambda: datetime.now(UTC),
+        audience=config.audience,
+        exercise=config.exercise,
         ca_bundle=bundle_for(config),
         timekeeper=timekeeper,
     )

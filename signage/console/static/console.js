@@ -58,6 +58,8 @@
     box.appendChild(button);
     box.appendChild(name);
     input.classList.add("enhanced");
+    // Moving the field into its box drops the focus the page gave it (autofocus).
+    if (input.hasAttribute("autofocus")) { input.focus(); }
     input.addEventListener("change", function () {
       name.textContent = input.files && input.files.length ? input.files[0].name : "Ningún archivo elegido";
     });
