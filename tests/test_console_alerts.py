@@ -180,6 +180,28 @@ def test_a_viewer_sees_alerts_but_cannot_raise(stack: tuple[RunningHub, Path]) -
         timeout=10,
     )
     assert ok.status_code == 201, ok.text
+    # a SIMULACRO reaches only exercise screens: the review counts by the players' rules
+    review = olga.post(
+        hub.url + "/console/alertas/revisar",
+        data={
+            "csrf": olga_csrf,
+            "plantilla": "interrupcion-servicio",
+            "var_sistema": "Correo",
+            "var_hora_retorno": "16:00",
+            "objetivo": "todas",
+            "modo": "simulacro",
+        },
+        timeout=60,
+    )
+    assert review.status_code == 200
+    assert "Se mostrará en 0 pantallas" in review.text
+    assert "No la mostrarán" in review.text and "SIMULACRO" in review.text
+    unsure = olga.post(
+        hub.url + "/console/alertas/revisar",
+        data={"csrf": olga_csrf, "plantilla": "interrupcion-servicio", "var_sistema": "X"},
+        timeout=60,
+    )
+    assert unsure.status_code == 422 and "SIMULACRO o una alerta REAL" in unsure.text
 
 
 def test_a_cap_file_imported_from_the_page_is_raised_logged_and_cleared_by_its_cancel(

@@ -101,6 +101,8 @@ def test_the_fleet_page_follows_the_screen_and_shows_a_clean_stop(
     page.goto(hub.url + "/console/pantallas")
     card = page.locator("li.screen-card[data-screen='recepcion-1']")
     card.wait_for(timeout=30_000)
+    # the first beat may predate the content ("desactualizada"); the page catches up by itself
+    page.locator("li.screen-card.state-online[data-screen='recepcion-1']").wait_for(timeout=30_000)
     assert "en línea" in card.inner_text()
     assert page.locator("section[aria-label='Etiqueta lobby']").count() == 1
 

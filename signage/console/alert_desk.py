@@ -148,6 +148,21 @@ class AlertDesk:
             out.append((str(screen), tags, float(received)))
         return sorted(out)
 
+    def _screens_for(
+        self, alert: Alert
+    ) -> tuple[list[tuple[str, tuple[str, ...], float]], tuple[str, ...]]:
+        """The screens that will show ``alert`` by the players' own rules (tags, audience,
+        SIMULACRO only on exercise screens: ``signage.alerts.reach``), and why the others
+        will not."""
+        from signage.alerts.reach import reach as crisis_reach
+        from signage.hub.fleet import known_screens
+
+        now = self.console.hub.now()
+        facts = known_screens(self.console.hub)
+        showing = {f.id for f in facts if crisis_reach(alert, [f], now).count}
+        why = crisis_reach(alert, facts, now).why
+        return [s for s in self._screens() if s[0] in showing], why
+
     def _history(self) -> list[Any]:
         entries = self.console.accounts.audit_log(300)
         return [e for e in entries if str(e.action).startswith("alert.")][:50]
@@ -251,7 +266,7 @@ class AlertDesk:
             return await self._page(
                 request, who, chosen=template.id, values=values, error=str(exc), status=422
             )
-        screens = await run_in_threadpool(self._screens)
+        screens, refused = await run_in_threadpool(self._screens_for, alert)
         where = reach(alert.tags, screens, time.time())
         try:
             png = await self.console.previews.render_alert(json.dumps(alert_to_json(alert)))
@@ -265,6 +280,7 @@ class AlertDesk:
             alert=_row(alert),
             preview=preview,
             reach=where,
+            refused=refused,
             request_json=json.dumps(req.to_json(), ensure_ascii=False),
             tpl=template,
             active="alertas",
