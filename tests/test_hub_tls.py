@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from tests.helpers_alerts import event_time, run_player, wait_event
+from tests.helpers_console import PASSWORD, add_user
 from tests.helpers_feed import nginx_available
 from tests.helpers_hub import (
     REPO,
@@ -209,8 +210,26 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
             assert "recepcion-tls" in str(screens)
 
 
+def _sign_in(url: str, verify: str | bool, headers: dict[str, str]) -> requests.Response:
+    """A console sign-in as ``ana``; the answer that sets the session cookie."""
+    session = requests.Session()  # verify per request: an environment bundle beats the session's
+    page = session.get(url + "/console/entrar", verify=verify, timeout=10)
+    assert page.status_code == 200 and ">Contraseña<" in page.text
+    pre = re.search(r'name="pre" value="([^"]+)"', page.text)
+    assert pre is not None
+    return session.post(
+        url + "/console/entrar",
+        data={"pre": pre.group(1), "usuario": "ana", "contrasena": PASSWORD},
+        headers=headers,
+        verify=verify,
+        timeout=30,
+        allow_redirects=False,
+    )
+
+
 def test_forwarded_headers_are_believed_from_the_proxy_only(tmp_path: Path, ca: OrgCA) -> None:
     root = make_content_root(tmp_path / "root")
+    add_user(tmp_path / "hubdata", "ana", "editor")
     with (
         run_hub(
             data=tmp_path / "hubdata",
@@ -234,6 +253,14 @@ def test_forwarded_headers_are_believed_from_the_proxy_only(tmp_path: Path, ca: 
         assert _client_addresses(hub, "/healthz?direct") == ["127.0.0.1"]
         assert _client_addresses(hub, "/healthz?proxied") == ["127.0.0.1"]
         assert "203.0.113.9" not in "\n".join(hub.stdout_lines) + hub.stderr()
+        # The console through the proxy: its session cookie is Secure. Straight to the hub
+        # with a forged X-Forwarded-Proto from a non-proxy address: it is not.
+        proxied = _sign_in(proxy.url, str(ca.pem), {})
+        assert proxied.status_code == 303, proxied.text
+        assert "Secure" in proxied.headers["set-cookie"]
+        direct = _sign_in(hub.url, True, {"X-Forwarded-Proto": "https"})
+        assert direct.status_code == 303, direct.text
+        assert "Secure" not in direct.headers["set-cookie"]
 
 
 def test_without_the_flag_forwarded_headers_are_ignored_even_from_loopback(
