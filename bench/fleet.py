@@ -342,7 +342,9 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     listed, health = [], []
     for _ in range(10):
         t0 = time.perf_counter()
-        status, _, body = await admin.request("GET", "/api/v1/screens")
+        status, _, body = await admin.request(
+            "GET", "/api/v1/screens", {"Authorization": f"Bearer {token}"}
+        )
         listed.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         await admin.request("GET", "/healthz")

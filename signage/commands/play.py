@@ -120,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
             alert_active=timekeeper.alert_active,
         )
-        # The first load (the cache, or validating a changed root) overlaps Qt's start-up.
+        # The first load (the cache, or validating a changed root) overlaps Qt's start-up,
+        # but only after QtCore is in: shiboken's one-time signature set-up walks a dict
+        # that a thread importing modules at the same moment changes, and the process
+        # aborts ("could not initialize part 2 … dictionary changed size during iteration",
+        # seen about once in 20 starts under load). QtWidgets and the rest still overlap.
+        import PySide6.QtCore  # noqa: F401
+
         local.prefetch()
         source: ContentSource = local
     else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from signage.commands import add_token_file, hub_headers
 from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable, printable
 
@@ -23,8 +23,13 @@ PAGE = 500  # the hub answers at most 1,000 screens a request
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
-    add_token_file(parser)
     parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+    )
     parser.add_argument(
         "--online-window",
         type=float,
@@ -170,14 +175,13 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100_000:
         raise UsageError(f"--limit {args.limit}: a number of screens from 1 to 100000")
     url = f"{base}/api/v1/screens"
+    auth = _auth(args.token_file)
     screens: list[dict[str, Any]] = []
     total: int | None = None
     after = args.after
     while len(screens) < args.limit:
         want = min(PAGE, args.limit - len(screens))
-        page, total = _page(
-            url, params, after, want, args.timeout, headers=hub_headers(args.token_file)
-        )
+        page, total = _page(url, params, after, want, args.timeout, headers=auth)
         screens += page[:want]  # a hub without paging answers every screen at once
         if len(page) != want:
             break  # the last page (or an unpaged answer)
@@ -203,7 +207,7 @@ def _page(
     limit: int,
     timeout: float,
     *,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str],
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the hub's fleet list and the total it reports (``None``: not told)."""
     import requests
@@ -214,7 +218,7 @@ def _page(
     if after:
         query["after"] = after
     try:
-        response = requests.get(url, params=query, timeout=timeout, headers=headers)
+        response = requests.get(url, params=query, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "
@@ -224,6 +228,11 @@ def _page(
         raise SignageError(
             f"the hub at {url} answered HTTP {response.status_code}: "
             f"{printable(response.text, 200)}"
+            + (
+                " (give --token-file F, the hub's admin token)"
+                if response.status_code == 401
+                else ""
+            )
         )
     try:
         screens = response.json()
@@ -233,3 +242,12 @@ def _page(
         raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
     told = response.headers.get("x-total-count", "")
     return screens, int(told) if told.isdigit() and len(told) < 12 else None
+
+
+def _auth(token_file: Path | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``--token-file`` (none without it)."""
+    if token_file is None:
+        return {}
+    from signage.hub.auth import read_token_file
+
+    return {"Authorization": f"Bearer {read_token_file(token_file)}"}

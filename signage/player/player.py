@@ -369,6 +369,7 @@ class Player(QObject):
         self.window.close()
         if self._host is not None:
             self._host.close()
+        self.events.emit("stopped")  # CONTRACT: the last event of a clean exit
 
     def dispose(self) -> None:
         """Deletes the window and everything in it now (before the interpreter exits)."""

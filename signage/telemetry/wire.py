@@ -103,6 +103,7 @@ class HeartbeatReport:
     audience: str | None = None
     exercise: bool | None = None
     clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
+    stopped: bool = False  # the last beat of a player that stops cleanly
 
     @property
     def playing(self) -> str:
@@ -145,6 +146,8 @@ class HeartbeatReport:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.stopped:
+            out["stopped"] = True
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -232,6 +235,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             audience=v.get("audience", None),
             exercise=v.get("exercise", None),
             clock_offset_s=v.get("clock_offset_s", None),
+            stopped=bool(v.get("stopped", False)),
         )
 
     screen = Text(
@@ -262,6 +266,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "audience": Field(text(20)),
             "exercise": Field(Nullable(Boolean())),
             "clock_offset_s": Field(Nullable(Number())),
+            "stopped": Field(Nullable(Boolean())),
         },
         build,
         title="the heartbeat",
