@@ -170,11 +170,13 @@ def _key(
 
 def run(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     import uvicorn
 
     from signage.commands.publish import parse_lifetime
     from signage.errors import SignageError, UsageError, ValidationError
+    from signage.hub import server_pieces
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
     from signage.hub.state import Hub, HubConfig
@@ -294,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
                 await super().shutdown(sockets)
 
+        http_impl, loop_impl = server_pieces.choose(os.environ, server_pieces.installed())
         uv_config = uvicorn.Config(
             app,
             log_level=args.log_level,
@@ -301,8 +304,8 @@ def run(args: argparse.Namespace) -> int:
             lifespan="on",
             timeout_graceful_shutdown=2,
             backlog=2048,
-            http="h11",
-            loop="asyncio",
+            http=http_impl,
+            loop=loop_impl,
         )
         if args.access_log:  # uvicorn logs requests at INFO, below the default level
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)
