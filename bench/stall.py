@@ -1,30 +1,19 @@
-"""GUI stalls while slides play with fades: p99 and max event-loop lateness.
+"""GUI stalls while 4K pictures, then data slides, play with fades: p99 and max lateness.
 
-A headless player (1920x1080 by default) plays a root with fades between all slides; the
-player's own 10 ms probe records how late the GUI event loop runs, from the first slide
-on. Two cases, each in its own process (a fresh Qt, so each engine's first use counts):
-
-- ``pictures``: 4K JPEG and PNG pictures. Baseline in the same run: how long a naive
-  synchronous ``QPixmap(path)`` load and scale of the same files blocks the loop.
-- ``mixed``: a 4K JPEG, a broken picture, a long text, a video, a web page that fails
-  (nothing listens on its port), a 4K PNG: every kind, and the first use of QtMultimedia
-  and QtWebEngine included. Baseline in the same run: the same playlist with the engine
-  warm-up turned off (``signage.player.warmup``; the engines then start on the GUI thread
-  when the first video / web slide is prepared). Also printed: what the warm-up cost
-  before the first slide.
-
-Targets: p99 <= 20 ms, max <= 50 ms.
-
-    .venv/bin/python bench/stall.py [--case both|pictures|mixed|mixed-cold] [--changes 12]
+A headless player (1920x1080 by default) plays a root of 4K JPEG and PNG pictures with
+fades; the player's own 10 ms probe records how late the GUI event loop runs. Baseline in
+the same run: how long a naive synchronous ``QPixmap(path)`` load and scale of the same
+files blocks the loop. Then the same player plays data slides (bar, line, table, rings and
+figure charts from CSV files of 500 rows, the last rows drawn) and the probe measures
+again: a data slide's first frame must stay within the picture's stall budget. Its baseline:
+how long parsing, planning and painting one data slide takes when done synchronously (what
+the GUI thread would block for without the worker). Targets: p99 <= 20 ms, max <= 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +45,92 @@ def make_pictures(folder: Path, count: int) -> list[str]:
     return names
 
 
+CHARTS = ("bar", "line", "table", "rings", "figure")
+
+
+def make_data(folder: Path, count: int) -> str:
+    """``count`` data slides over CSV files of 500 rows each; returns the slides' YAML."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slides = []
+    for i in range(count):
+        rows = "".join(
+            f"T{r % 4 + 1} {2000 + r // 4},{(r * 37 + i * 11) % 1000 + 100}.{r % 1000:03d},"
+            f"{(r * 13 + i) % 100}\n"
+            for r in range(500)
+        )
+        (folder / f"datos-{i}.csv").write_text("periodo,tickets,porcentaje\n" + rows)
+        chart = CHARTS[i % len(CHARTS)]
+        values = "porcentaje" if chart == "rings" else "tickets"
+        shown = 3 if chart == "rings" else 6
+        slides.append(
+            f"  - id: d{i}\n    data:\n      file: assets/datos-{i}.csv\n"
+            f"      chart: {chart}\n      title: Datos {i}\n      tag: MÉTRICAS\n"
+            f"      label: periodo\n      values: {values}\n      rows: {shown}\n"
+            f"      card: change\n      card_caption: en seis trimestres\n"
+        )
+    return "".join(slides)
+
+
+def naive_data_ms(root: Path, size: tuple[int, int]) -> list[float]:
+    """Parse, plan and paint each data slide synchronously (the GUI-thread alternative)."""
+    from signage.player.dataview import render_data
+    from signage.playlist import load_content_root
+
+    load = load_content_root(root)
+    out = []
+    for playlist in load.playlists:
+        for slide in playlist.slides:
+            assert slide.data is not None
+            start = time.perf_counter()
+            render_data(root / slide.source, slide.source, slide.data, load.theme, *size)
+            out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def play(app: object, root: Path, cache: Path, size: tuple[int, int], changes: int) -> list[float]:
+    """Plays ``root`` headless; returns the probe's lateness samples (ms) from the first
+    slide shown until ``changes`` more were shown."""
+    from PySide6.QtCore import QTimer
+
+    from signage.config import PlayerConfig
+    from signage.events import EventLog
+    from signage.player.player import Player
+    from signage.sources.local import LocalSource
+
+    events = EventLog(None)
+    shown: list[float] = []
+    player = Player(
+        config=PlayerConfig(screen="bench"),
+        source=LocalSource(root, cache=cache),
+        events=events,
+        size=size,
+    )
+    samples: list[float] = []
+
+    def on_event(record: dict[str, object]) -> None:
+        if record["event"] == "slide_skipped":
+            raise SystemExit(f"a slide was skipped: {record}")
+        if record["event"] != "slide_shown":
+            return
+        shown.append(time.monotonic())
+        if len(shown) == 1:
+            player.probe.all_late = samples  # measure from the first slide on
+        if len(shown) > changes:
+            QTimer.singleShot(0, app.quit)  # type: ignore[attr-defined]
+
+    events.subscribe(on_event)
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(app.quit)  # type: ignore[attr-defined]
+    guard.start(int((changes * 4 + 30) * 1000))
+    player.start()
+    app.exec()  # type: ignore[attr-defined]
+    player.dispose()
+    if len(shown) <= changes:
+        raise SystemExit(f"only {len(shown)} slides were shown")
+    return samples
+
+
 def naive_block_ms(paths: list[Path], size: tuple[int, int]) -> list[float]:
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QPixmap
@@ -74,165 +149,75 @@ def naive_block_ms(paths: list[Path], size: tuple[int, int]) -> list[float]:
     return out
 
 
-def make_mixed(root: Path) -> None:
-    """Every kind of slide, first uses included (see the module's docstring)."""
-    from tests.helpers_player import make_video
-
-    assets = root / "assets"
-    names = make_pictures(assets, 2)  # foto-0.jpg, foto-1.png
-    (assets / "rota.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
-    make_video(assets / "clip.mp4", seconds=3.0)
-    with socket.socket() as sock:  # a port nothing listens on: the page fails
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
-    body = " ".join(["Texto largo de prueba para medir el ajuste del texto en pantalla."] * 12)
-    (root / "playlists").mkdir(parents=True)
-    (root / "playlists" / "mixta.yaml").write_text(
-        "name: Mixta\noverlays: {qr: false, ticker: false, clock: true, logo: false}\n"
-        "defaults: {duration: 1.5s, transition: fade}\nslides:\n"
-        f"  - id: jpeg\n    image: assets/{names[0]}\n"
-        "  - id: rota\n    image: assets/rota.png\n"
-        f'  - id: texto\n    text:\n      title: Aviso\n      body: "{body}"\n'
-        "  - id: video\n    video: assets/clip.mp4\n"
-        f"  - id: web\n    web: https://127.0.0.1:{dead}/\n"
-        f"  - id: png\n    image: assets/{names[1]}\n",
-        encoding="utf-8",
-    )
-
-
-def run_case(case: str, changes: int, size: tuple[int, int]) -> dict[str, object]:
-    """Plays one case in this process; returns its figures."""
-    from signage.player.qtenv import ensure_application, prepare_environment
-
-    prepare_environment(headless=True)
-    app = ensure_application("bench-stall")
-    from PySide6.QtCore import QTimer
-
-    from signage.config import PlayerConfig
-    from signage.events import EventLog
-    from signage.player.player import Player
-    from signage.player.probe import percentile
-    from signage.sources.local import LocalSource
-
-    out: dict[str, object] = {"case": case}
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        root = tmp / "root"
-        if case == "pictures":
-            names = make_pictures(root / "assets", 6)
-            slides = "".join(f"  - id: s{i}\n    image: assets/{n}\n" for i, n in enumerate(names))
-            (root / "playlists").mkdir(parents=True)
-            (root / "playlists" / "fotos.yaml").write_text(
-                "name: Fotos 4K\noverlays: {qr: false, ticker: false, clock: true, logo: false}\n"
-                f"defaults: {{duration: 1.5s, transition: fade}}\nslides:\n{slides}",
-                encoding="utf-8",
-            )
-            out["naive_ms"] = naive_block_ms([root / "assets" / n for n in names], size)
-        else:
-            make_mixed(root)
-        events = EventLog(None)
-        shown: list[str] = []
-        skipped: list[str] = []
-        player = Player(
-            config=PlayerConfig(screen="bench"),
-            source=LocalSource(root, cache=tmp / "cache"),
-            events=events,
-            size=size,
-        )
-        if case == "mixed-cold":  # the baseline: engines start when a slide first needs them
-            player.warmer.want = lambda slides: None  # type: ignore[method-assign]
-        samples: list[float] = []
-
-        def on_event(record: dict[str, object]) -> None:
-            if record["event"] == "slide_skipped":
-                skipped.append(str(record["slide"]))
-            if record["event"] != "slide_shown":
-                return
-            shown.append(str(record["slide"]))
-            if len(shown) == 1:
-                player.probe.all_late = samples  # measure from the first slide on
-            if len(shown) > changes:
-                QTimer.singleShot(0, app.quit)
-
-        events.subscribe(on_event)
-        guard = QTimer()
-        guard.setSingleShot(True)
-        guard.timeout.connect(app.quit)
-        guard.start(int((changes * 5 + 40) * 1000))
-        started = time.perf_counter()
-        player.start()
-        app.exec()
-        out["run_s"] = time.perf_counter() - started
-        out["warmup_ms"] = dict(player.warmer.timings_ms)
-        player.dispose()
-    if len(shown) <= changes:
-        raise SystemExit(f"{case}: only {len(shown)} slides were shown")
-    out.update(
-        p99=percentile(samples, 0.99),
-        max=max(samples),
-        ticks=len(samples),
-        worst=sorted(samples)[-3:],
-        kinds=sorted(set(shown)),
-        skipped=sorted(set(skipped)),
-    )
-    return out
-
-
-def in_process(case: str, args: argparse.Namespace) -> dict[str, object]:
-    """Runs one case in a fresh interpreter (a fresh Qt: first uses count)."""
-    cmd = [sys.executable, __file__, "--case", case, "--changes", str(args.changes)]
-    done = subprocess.run(
-        [*cmd, "--size", args.size, "--json"], capture_output=True, text=True, check=False
-    )
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    if done.returncode or not lines:
-        raise SystemExit(f"case {case} failed: {done.stderr[-2000:]}")
-    figures: dict[str, object] = json.loads(lines[-1])
-    return figures
-
-
-def report(fig: dict[str, object]) -> None:
-    p99, worst = float(fig["p99"]), float(fig["max"])  # type: ignore[arg-type]
-    print(
-        f"{fig['case']}: p99 {p99:.1f} ms, max {worst:.1f} ms ({fig['ticks']} probe ticks, "
-        f"worst {[round(v) for v in fig['worst']]} ms; slides {fig['kinds']}, "  # type: ignore[attr-defined]
-        f"skipped {fig['skipped']}); warm-up before the first slide "
-        f"{ {k: round(v) for k, v in fig['warmup_ms'].items()} } ms"  # type: ignore[attr-defined]
-        f"  target p99 <= {P99_TARGET_MS:g} ms {verdict(p99 <= P99_TARGET_MS)}, "
-        f"max <= {MAX_TARGET_MS:g} ms {verdict(worst <= MAX_TARGET_MS)}"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--changes", type=int, default=12, help="slide changes to measure")
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument(
-        "--case", default="both", choices=["both", "pictures", "mixed", "mixed-cold"]
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--pictures", type=int, default=6)
     args = parser.parse_args()
-    size = (int(args.size.split("x")[0]), int(args.size.split("x")[1]))
-    if args.case != "both":
-        fig = run_case(args.case, args.changes, size)
-        print(json.dumps(fig) if args.json else fig)
-        return 0
-    figures = {c: in_process(c, args) for c in ("pictures", "mixed-cold", "mixed")}
-    print(f"stall at {args.size}, {args.changes} slide changes with fades, from the first slide:")
-    for fig in figures.values():
-        report(fig)
-    naive = figures["pictures"]["naive_ms"]
-    assert isinstance(naive, list)
-    base = statistics.mean(naive)
+    w, h = (int(v) for v in args.size.split("x"))
+    size = (w, h)
+    from signage.player.qtenv import ensure_application, prepare_environment
+
+    prepare_environment(headless=True)
+    app = ensure_application("bench-stall")
+    from signage.player.probe import percentile
+
+    overlays = "overlays: {qr: false, ticker: false, clock: true, logo: false}\n"
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        root = tmp / "root"
+        names = make_pictures(root / "assets", args.pictures)
+        slides = "".join(f"  - id: s{i}\n    image: assets/{n}\n" for i, n in enumerate(names))
+        (root / "playlists").mkdir(parents=True)
+        (root / "playlists" / "fotos.yaml").write_text(
+            f"name: Fotos 4K\n{overlays}"
+            f"defaults: {{duration: 1.5s, transition: fade}}\nslides:\n{slides}",
+            encoding="utf-8",
+        )
+        naive = naive_block_ms([root / "assets" / n for n in names], size)
+        samples = play(app, root, tmp / "cache", size, args.changes)
+        data_root = tmp / "datos"
+        data_slides = make_data(data_root / "assets", args.pictures)
+        (data_root / "playlists").mkdir(parents=True)
+        (data_root / "playlists" / "datos.yaml").write_text(
+            f"name: Datos\n{overlays}"
+            f"defaults: {{duration: 1.5s, transition: fade}}\nslides:\n{data_slides}",
+            encoding="utf-8",
+        )
+        naive_data = naive_data_ms(data_root, size)
+        data_samples = play(app, data_root, tmp / "cache-datos", size, args.changes)
+    p99, worst = percentile(samples, 0.99), max(samples)
+    d99, dworst = percentile(data_samples, 0.99), max(data_samples)
+    base, dbase = statistics.mean(naive), statistics.mean(naive_data)
     print(
-        f"baseline (pictures): naive synchronous QPixmap load+scale blocks {base:.0f} ms on "
-        f"average (max {max(naive):.0f} ms) per picture; naive / player max = "
-        f"{base / max(float(figures['pictures']['max']), 0.1):.1f}x"  # type: ignore[arg-type]
+        f"stall: {args.changes} fades of 4K pictures at {args.size}: p99 {p99:.1f} ms, "
+        f"max {worst:.1f} ms ({len(samples)} probe ticks)"
     )
-    cold, warm = float(figures["mixed-cold"]["max"]), float(figures["mixed"]["max"])  # type: ignore[arg-type]
     print(
-        f"baseline (mixed): warm-up off max {cold:.0f} ms / warm-up on max {warm:.0f} ms = "
-        f"{cold / max(warm, 0.1):.1f}x"
+        f"baseline: naive synchronous QPixmap load+scale blocks {base:.0f} ms on average "
+        f"(max {max(naive):.0f} ms) per picture"
+    )
+    print(f"ratio: naive block / player max stall = {base / max(worst, 0.1):.1f}x")
+    print(
+        f"target p99 <= {P99_TARGET_MS:g} ms {verdict(p99 <= P99_TARGET_MS)}, "
+        f"max <= {MAX_TARGET_MS:g} ms {verdict(worst <= MAX_TARGET_MS)}"
+    )
+    print(
+        f"data slides: {args.changes} fades of charts from 500-row CSVs: p99 {d99:.1f} ms, "
+        f"max {dworst:.1f} ms ({len(data_samples)} probe ticks)"
+    )
+    print(
+        f"baseline: parse+plan+paint of one data slide on the GUI thread would block "
+        f"{dbase:.0f} ms on average (max {max(naive_data):.0f} ms)"
+    )
+    print(
+        f"data vs picture (same run): p99 {d99 / max(p99, 0.1):.2f}x, "
+        f"max {dworst / max(worst, 0.1):.2f}x"
+    )
+    print(
+        f"data target p99 <= {P99_TARGET_MS:g} ms {verdict(d99 <= P99_TARGET_MS)}, "
+        f"max <= {MAX_TARGET_MS:g} ms {verdict(dworst <= MAX_TARGET_MS)}"
     )
     return 0
 

@@ -19,11 +19,16 @@ DEBS=(
   libxshmfence1 libgbm1
   # test videos, a static web server for feeds, curl as a throughput baseline
   ffmpeg nginx-light curl
+  # libfaketime: players started with a shifted clock (tests/test_clock_faketime.py)
+  faketime
   # the kiosk compositor and systemd-analyze for kiosk.service
   cage xwayland systemd
   # tests on real display servers: an X server, its screenshot and screen-saver tools, and
   # a Wayland screenshot through the compositor (tests/test_display_x11.py, _wayland.py)
   xvfb x11-apps x11-xserver-utils grim
+  # the console's tests drive a real browser (Playwright with executable_path); git keeps
+  # the console's history of the content root
+  chromium git
 )
 missing=()
 for deb in "${DEBS[@]}"; do

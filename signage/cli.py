@@ -28,10 +28,13 @@ COMMANDS: dict[str, str] = {
     "publish": "publish",
     "serve": "serve",
     "sync": "sync",
+    "mirror": "mirror",
     "alert": "alert",
     "status": "status",
+    "screen": "screen",
     "report": "report",
     "install-kiosk": "install_kiosk",
+    "user": "user",
 }
 
 

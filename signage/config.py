@@ -39,7 +39,12 @@ class PlayerConfig:
     """Everything a player or a sync needs to know about itself.
 
     Args:
-        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``.
+        feed: URL of a feed (``https://hub/feed.json`` or its folder) or ``None``: the
+            first of ``feed:`` in the file, normally the hub.
+        mirrors: the other URLs of a ``feed:`` list (static copies of the same signed feed:
+            nginx, a file share, a CDN), polled beside the hub; see ``sources.multi``.
+        alert_keys: extra pinned public keys whose signatures may only add or clear alerts
+            (``alerts.json`` beside ``feed.json``), never change content.
         pubkey: base64 of the 32 raw bytes of the publisher's Ed25519 key.
         hub: base URL of the hub for heartbeats, proof-of-play batches and scans
             (defaults to the feed's origin when the feed is served by a hub).
@@ -47,6 +52,9 @@ class PlayerConfig:
             the hub's screen token (``signage serve --screen-token-file``), never its
             admin token, which would let anyone with this screen's disk raise alerts.
         allowed_hosts: QR and web hosts allowed on screen; empty allows any https host.
+        audience: ``public`` (the default: a screen whose placement nobody stated may be
+            seen by citizens, so staff-only alerts stay off it) or ``internal`` (offices:
+            CAP ``Restricted`` alerts show too).
         qr_link_base: ``qr.link_base``, the hub's public https URL that tracked QR codes
             point phones to (``{link_base}/q/<code>``); ``None`` shows survey URLs directly.
         rotation: degrees the player turns its picture clockwise (0, 90, 180, 270) for a
@@ -60,7 +68,9 @@ class PlayerConfig:
     screen: str = field(default_factory=socket.gethostname)
     tags: frozenset[str] = frozenset()
     feed: str | None = None
+    mirrors: tuple[str, ...] = ()
     pubkey: str | None = None
+    alert_keys: tuple[str, ...] = ()
     cache: Path = field(default_factory=default_cache_dir)
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
@@ -69,6 +79,7 @@ class PlayerConfig:
     hub_token_file: Path | None = None
     allowed_hosts: frozenset[str] = frozenset()
     exercise: bool = False
+    audience: str = "public"
     source_path: Path | None = None
     qr_link_base: str | None = None
     rotation: int = 0
@@ -90,6 +101,11 @@ class PlayerConfig:
             if parts.scheme in ("http", "https") and parts.netloc:
                 return f"{parts.scheme}://{parts.netloc}"
         return None
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """Every feed URL, the hub's first (empty without a feed)."""
+        return (self.feed, *self.mirrors) if self.feed else ()
 
     def hub_token(self) -> str | None:
         """The bearer token in ``hub_token_file`` (``None`` without one), read once.
@@ -122,6 +138,7 @@ class PlayerConfig:
             tags=self.tags,
             timezone=self.timezone,
             locale=self.locale,
+            audience=self.audience,
             orientation=self.orientation,
         )
 
@@ -143,6 +160,8 @@ _KEYS = {
     "hub_token_file",
     "qr",
     "exercise",
+    "alert_keys",
+    "audience",
     "rotation",
     "ca_file",
 }
@@ -154,6 +173,21 @@ def _tags(value: Any, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ConfigError(f"{where}: 'tags' must be a list of words, e.g. [lobby, piso-1]")
     return frozenset(t.strip() for t in value)
+
+
+def _feed_list(value: list[Any], where: str) -> tuple[str, tuple[str, ...]]:
+    """``feed: [hub, mirror, ...]`` as (first, the others); each a distinct http(s) URL."""
+    urls: list[str] = []
+    for i, url in enumerate(value):
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where}: 'feed' item {i + 1} must be an http(s) URL of a feed")
+        if url in urls:
+            raise ConfigError(f"{where}: 'feed' lists {url} twice")
+        urls.append(url)
+    if not urls:
+        raise ConfigError(f"{where}: 'feed' must be a URL or a non-empty list of URLs")
+    return urls[0], tuple(urls[1:])
 
 
 def parse_config(data: Any, where: str) -> PlayerConfig:
@@ -173,8 +207,15 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         raise ConfigError(f"{where}: unknown key {', '.join(hints)}")
     cfg = PlayerConfig(source_path=Path(where))
     changes: dict[str, Any] = {}
+    if isinstance(data.get("feed"), list):
+        changes["feed"], changes["mirrors"] = _feed_list(data["feed"], where)
+    if "alert_keys" in data:
+        keys = data["alert_keys"]
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(f"{where}: 'alert_keys' must be a list of base64 public keys")
+        changes["alert_keys"] = tuple(keys)
     for key in ("screen", "feed", "pubkey", "timezone", "locale", "hub"):
-        if key in data:
+        if key in data and key not in changes:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{where}: '{key}' must be a non-empty string")
             changes[key] = data[key]
@@ -203,6 +244,13 @@ def parse_config(data: Any, where: str) -> PlayerConfig:
         if not isinstance(data["exercise"], bool):
             raise ConfigError(f"{where}: 'exercise' must be true or false")
         changes["exercise"] = data["exercise"]
+    if "audience" in data:
+        if data["audience"] not in ("internal", "public"):
+            raise ConfigError(
+                f"{where}: 'audience' must be 'internal' (offices: staff-only alerts show) "
+                "or 'public' (halls citizens walk through; the default)"
+            )
+        changes["audience"] = data["audience"]
     if "rotation" in data:
         rotation = data["rotation"]
         if isinstance(rotation, bool) or rotation not in (0, 90, 180, 270):

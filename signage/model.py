@@ -25,6 +25,7 @@ class SlideKind(enum.StrEnum):
     VIDEO = "video"
     WEB = "web"
     TEXT = "text"
+    DATA = "data"
 
 
 class Fit(enum.StrEnum):
@@ -157,6 +158,55 @@ class TextContent:
     image: str | None = None
 
 
+class Chart(enum.StrEnum):
+    """How a data slide draws its numbers."""
+
+    FIGURE = "figure"
+    BAR = "bar"
+    LINE = "line"
+    TABLE = "table"
+    RINGS = "rings"
+
+
+@dataclass(frozen=True, slots=True)
+class DataContent:
+    """A data slide: a figure, chart or small table drawn from a CSV or JSON file.
+
+    Args:
+        chart: what is drawn.
+        title: the headline; ``tag`` the category pill above it; ``credit`` the source line.
+        label: the column naming each row; ``values``: the numeric column(s) drawn.
+        note: a column of short texts under each ring (``rings``).
+        decimals, unit: how numbers are written (es-CO: ``12.400``, ``5,1``; unit after).
+        decimal_comma: the file writes numbers the es-CO way (``1.240``, ``5,1``).
+        card: the highlighted figure: ``change`` (first to last, in %), ``last``, or text.
+        rows: draw only the last N rows.
+        url, refresh_s: remote data the publisher fetches (screens never do).
+        scans: the hub's own QR scan count: a slide id of the playlist, ``playlist`` or
+            ``all``, over ``period`` (``month``, ``week`` or ``Nd``).
+        as_of: the date of remote data (``Datos al …``), set by the publisher.
+    """
+
+    chart: Chart
+    title: str
+    label: str = ""
+    values: tuple[str, ...] = ()
+    note: str | None = None
+    tag: str | None = None
+    credit: str | None = None
+    decimals: int = 0
+    unit: str = ""
+    decimal_comma: bool = True
+    card: str | None = None
+    card_caption: str | None = None
+    rows: int | None = None
+    url: str | None = None
+    refresh_s: float | None = None
+    as_of: date | None = None
+    scans: str | None = None
+    period: str = "month"
+
+
 @dataclass(frozen=True, slots=True)
 class Slide:
     """One slide of a playlist, with the playlist's defaults already applied.
@@ -164,8 +214,10 @@ class Slide:
     Args:
         id: unique within its playlist.
         kind: which of image, video, web or text.
-        source: asset path (relative to the content root) for image/video, URL for web,
+        source: asset path (relative to the content root) for image/video and the data file
+            of a data slide (empty while remote data was never fetched), URL for web,
             empty for text.
+        data: what a data slide draws (``None`` for other kinds).
         duration_s: seconds on screen; ``None`` only for a video that plays its own length.
         qr: the QR shown over it (``None``: no QR, including ``qr: false``).
         schedule: when this slide plays, within its playlist's schedule.
@@ -183,11 +235,14 @@ class Slide:
     schedule: Schedule | None = None
     muted: bool = True
     origin: Origin | None = field(default=None, compare=False)
+    data: DataContent | None = None
 
     def assets(self) -> tuple[str, ...]:
         """Asset paths this slide needs from the content root."""
         paths: list[str] = []
         if self.kind in (SlideKind.IMAGE, SlideKind.VIDEO):
+            paths.append(self.source)
+        if self.kind is SlideKind.DATA and self.source:
             paths.append(self.source)
         if self.text is not None and self.text.image:
             paths.append(self.text.image)
@@ -205,6 +260,25 @@ class Overlays:
 
 
 @dataclass(frozen=True, slots=True)
+class TickerFeed:
+    """News for the ticker from an RSS 2.0 or Atom feed, fetched by the publisher.
+
+    Args:
+        url: the feed (https, on the allow-list).
+        count: at most this many headlines, newest first.
+        max_age_s: headlines older than this are left out (``None``: any age).
+        refresh_s: how often the publisher fetches it.
+        position: where its headlines go among the playlist's written ones.
+    """
+
+    url: str
+    count: int = 5
+    max_age_s: float | None = None
+    refresh_s: float = 1800.0
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Playlist:
     """A named, ordered list of slides for the screens whose tags it names.
 
@@ -213,6 +287,8 @@ class Playlist:
         tags: screens with any of these tags play it; ``None`` means every screen.
         ticker: headlines for the ticker overlay.
         orientation: the screens it is drawn for; a screen plays only what fits it.
+        ticker_feeds: RSS/Atom news the publisher turns into ``ticker`` headlines (never
+            fetched by screens; not part of the feed, which carries the headlines).
     """
 
     id: str
@@ -225,6 +301,7 @@ class Playlist:
     attribution: Attribution = Attribution()
     origin: Origin | None = field(default=None, compare=False)
     orientation: Orientation = Orientation.BOTH
+    ticker_feeds: tuple[TickerFeed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +330,7 @@ class Screen:
     tags: frozenset[str] = frozenset()
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    audience: str = "public"  # "internal": staff only see it (CAP Restricted alerts show)
     orientation: Orientation | None = None
 
 
@@ -296,6 +374,9 @@ class Alert:
         texts: one entry per language; the first is the fallback.
         tags: ``None`` means every screen.
         status_url: optional https URL shown as a QR (e.g. a status page).
+        restriction: set for a CAP ``Restricted`` alert: who it is for (e.g. staff); shown
+            only on screens whose audience is ``internal``. ``None``: a public alert.
+        onset: when it starts showing (CAP ``effective``/``onset``); ``None``: at once.
     """
 
     id: str
@@ -308,6 +389,8 @@ class Alert:
     tags: frozenset[str] | None = None
     status_url: str | None = None
     template: str | None = None
+    restriction: str | None = None
+    onset: datetime | None = None
 
     def text_for(self, locale: str) -> AlertText:
         """The text in ``locale`` (``es-CO`` matches ``es-CO`` then ``es``), else the first."""
@@ -322,7 +405,10 @@ class Alert:
         return self.texts[0]
 
     def active_at(self, now: datetime) -> bool:
-        """Whether it is still on screen at ``now`` (expiry is judged by the local clock)."""
+        """Whether it is still on screen at ``now``.
+
+        Which ``now``: the hub's time, not the screen's own clock (``signage.timebase``).
+        """
         return now < self.expires
 
 

@@ -148,6 +148,7 @@ def run_hub(
     screen_token: str | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 30.0,
+    open_files: int | None = None,
 ) -> Iterator[RunningHub]:
     """Starts ``python -m signage serve`` on a free loopback port and yields it running.
 
@@ -160,6 +161,7 @@ def run_hub(
             ``--screen-token-file`` (``None``: none).
         extra_args: more ``serve`` flags, e.g. ``["--keepalive", "1"]``.
         timeout: seconds to wait for ``/healthz``.
+        open_files: run the hub under ``ulimit -n`` this (soft and hard ``RLIMIT_NOFILE``).
     """
     if (root is None) == (feed is None):
         raise ValueError("run_hub needs exactly one of root= or feed=")
@@ -181,6 +183,8 @@ def run_hub(
     if key is not None:
         args += ["--key", str(key)]
     args += list(extra_args)
+    if open_files is not None:  # util-linux prlimit execs the hub: same pid, lower limit
+        args = ["prlimit", f"--nofile={open_files}:{open_files}", "--", *args]
     stderr_path = data.parent / f"{data.name}.stderr.log"
     with stderr_path.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(

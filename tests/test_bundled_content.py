@@ -138,13 +138,12 @@ def test_at_least_twelve_slides_of_every_kind_the_plan_asks_for(playlists):
     slides = [s for p in playlists.values() for s in p.slides]
     assert len(slides) >= 12
     kinds = {s.kind for s in slides}
-    assert {SlideKind.IMAGE, SlideKind.VIDEO, SlideKind.TEXT} <= kinds
+    assert {SlideKind.IMAGE, SlideKind.VIDEO, SlideKind.TEXT, SlideKind.DATA} <= kinds
     # Web slides cannot load here; the lobby in particular must stay clean for the demo.
     assert all(s.kind is not SlideKind.WEB for s in playlists["lobby"].slides)
     pictures = {s.source for s in slides if s.kind is SlideKind.IMAGE}
     for topic in (
         "infografias/eficiencia",
-        "infografias/tickets",
         "innovacion/",
         "historias/",
         "capacitacion/webinar",
@@ -155,6 +154,10 @@ def test_at_least_twelve_slides_of_every_kind_the_plan_asks_for(playlists):
     ):
         assert any(topic in source for source in pictures), topic
     assert len(pictures) >= 12
+    # The figures that change (support tickets, tool adoption) are drawn from data files.
+    data = {s.id: s for s in slides if s.kind is SlideKind.DATA}
+    assert data["tickets-soporte"].source == "assets/datos/tickets-soporte.csv"
+    assert data["adopcion-herramientas"].source == "assets/datos/adopcion-herramientas.csv"
 
 
 def test_suggestion_box_and_surveys_carry_https_qr_codes_with_spanish_captions(playlists):
@@ -407,3 +410,24 @@ def test_make_content_refuses_an_unknown_asset_with_a_message(tmp_path):
     assert "unknown asset infografias/no-existe.png" in result.stderr
     assert "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_bundled_data_slides_draw_the_numbers_of_their_csv_files(playlists):
+    """The tickets and adoption infographics are drawn from assets/datos/*.csv now, with
+    the figures the old pictures showed (those pictures stay in assets/ for comparison)."""
+    from signage.data.drawing import plan as draw
+    from signage.data.files import load_series
+    from signage.model import Theme
+
+    slides = {s.id: s for p in playlists.values() for s in p.slides if s.kind is SlideKind.DATA}
+    expected = {
+        "tickets-soporte": (["1.240", "1.105", "930", "812", "705"], ["\u221243\u00a0%"]),
+        "adopcion-herramientas": (["87\u00a0%", "64\u00a0%", "78\u00a0%"], ["90 %"]),
+    }
+    for slide_id, (values, card) in expected.items():
+        slide = slides[slide_id]
+        assert slide.data is not None
+        series = load_series(ROOT / slide.source, ROOT, slide.source, slide.data)
+        drawing = draw(slide.data, series, Theme(), 1920, 1080, lambda t, px, w: len(t) * px * 0.5)
+        assert drawing.texts("value") == values, slide_id
+        assert drawing.texts("card") == card, slide_id

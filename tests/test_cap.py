@@ -11,7 +11,7 @@ import xmlschema
 
 from signage.alerts.actions import apply_cap
 from signage.alerts.cap import cap_alert_id, export_cap, parse_cap
-from signage.alerts.select import visible
+from signage.alerts.select import next_change, visible
 from signage.alerts.store import AlertStore
 from signage.errors import AlertError
 from signage.model import AlertStatus, AlertText, Screen, Severity
@@ -105,14 +105,63 @@ def test_test_draft_and_system_messages_are_never_shown(tmp_path: Path, status: 
     assert AlertStore(tmp_path).all() == ()
 
 
-@pytest.mark.parametrize("scope", ["Restricted", "Private"])
-def test_restricted_and_private_messages_stay_off_public_screens(scope: str) -> None:
+def test_restricted_shows_on_internal_screens_only_and_private_never(
+    cap_schema: xmlschema.XMLSchema,
+) -> None:
     xml = sample("alerta-es-en.xml").replace(
-        b"<scope>Public</scope>", f"<scope>{scope}</scope>".encode()
+        b"<scope>Public</scope>",
+        "<scope>Restricted</scope><restriction>Funcionarios de la alcaldía</restriction>".encode(),
     )
-    message = parse_cap(xml, now=NOW)
-    assert message.alert is None
-    assert f"scope {scope}" in message.ignored
+    alert = parse_cap(xml, now=NOW).alert
+    assert alert is not None
+    assert alert.restriction == "Funcionarios de la alcaldía"
+    office = Screen(id="oficina-1", tags=frozenset({"lobby"}), audience="internal")
+    assert visible([alert], office, NOW, exercise=False) == (alert,)
+    assert visible([alert], LOBBY, NOW, exercise=False) == ()  # public is the default
+    exported = export_cap(alert)
+    cap_schema.validate(exported)
+    assert b"<scope>Restricted</scope>" in exported
+    again = parse_cap(exported, now=NOW).alert
+    assert again is not None and again.restriction == alert.restriction
+    bare = sample("alerta-es-en.xml").replace(
+        b"<scope>Public</scope>", b"<scope>Restricted</scope>"
+    )
+    unnamed = parse_cap(bare, now=NOW).alert
+    assert unnamed is not None and unnamed.restriction == "Restricted"
+    private = sample("alerta-es-en.xml").replace(
+        b"<scope>Public</scope>", b"<scope>Private</scope>"
+    )
+    message = parse_cap(private, now=NOW)
+    assert message.alert is None and "scope Private" in message.ignored
+
+
+def test_effective_in_the_future_shows_when_due(
+    tmp_path: Path, cap_schema: xmlschema.XMLSchema
+) -> None:
+    tomorrow = "2026-11-29T08:00:00-05:00"
+    xml = (
+        sample("alerta-es-en.xml")
+        .replace(b"<expires>", f"<effective>{tomorrow}</effective><expires>".encode())
+        .replace(b"2026-11-28T18:00:00-05:00", b"2026-11-29T18:00:00-05:00")
+    )
+    alert = parse_cap(xml, now=NOW).alert
+    assert alert is not None
+    assert alert.onset == datetime(2026, 11, 29, 8, 0, tzinfo=BOGOTA)
+    assert visible([alert], LOBBY, NOW, exercise=False) == ()  # stored, not yet shown
+    due = datetime(2026, 11, 29, 8, 0, tzinfo=BOGOTA)
+    assert next_change([alert], NOW) == due  # the player re-decides then
+    assert visible([alert], LOBBY, due, exercise=False) == (alert,)
+    store = AlertStore(tmp_path)
+    assert apply_cap(parse_cap(xml, now=NOW), store).action == "raised"
+    assert store.active(NOW)[0].onset == alert.onset  # kept through the store's JSON
+    cap_schema.validate(export_cap(alert))
+    # onset after effective: the later one counts; starting after expiry is refused.
+    both = xml.replace(b"<expires>", b"<onset>2026-11-29T09:30:00-05:00</onset><expires>")
+    later = parse_cap(both, now=NOW).alert
+    assert later is not None and later.onset == datetime(2026, 11, 29, 9, 30, tzinfo=BOGOTA)
+    never = xml.replace(tomorrow.encode(), b"2026-11-30T08:00:00-05:00")
+    with pytest.raises(AlertError, match="nothing would ever show"):
+        parse_cap(never, now=NOW)
 
 
 def test_exercise_shows_only_on_exercise_screens() -> None:

@@ -269,9 +269,10 @@ def test_schema_mirrors_the_field_tables() -> None:
     slide = schema["properties"]["slides"]["items"]
     assert set(slide["properties"]) == {
         "id", "image", "video", "web", "text", "duration", "transition", "fit", "qr",
-        "schedule", "muted",
+        "schedule", "muted", "data",
     }  # fmt: skip
-    assert slide["oneOf"] == [{"required": [k]} for k in ("image", "video", "web", "text")]
+    kinds = ("image", "video", "web", "text", "data")
+    assert slide["oneOf"] == [{"required": [k]} for k in kinds]
     assert slide["properties"]["transition"]["enum"] == ["fade", "cut"]
     qr = slide["properties"]["qr"]["anyOf"]
     assert qr[0] == {"const": False} and qr[1]["required"] == ["url"]

@@ -78,6 +78,14 @@ def test_tracked_scan_is_recorded_and_redirected(tracked_hub):
         link_base="https://hub.alcaldia.example.gov.co",
     )
     assert link == f"https://hub.alcaldia.example.gov.co/q/{code}?s=lobby-1"
+    for screen in ("lobby-1", "sala-2"):  # scans count for screens the hub knows
+        beat = requests.post(
+            tracked_hub.url + "/api/v1/heartbeat",
+            json={"screen": screen},
+            headers=tracked_hub.auth,
+            timeout=5,
+        )
+        assert beat.status_code == 200, beat.text
 
     r = requests.get(f"{tracked_hub.url}/q/{code}?s=lobby-1", allow_redirects=False, timeout=5)
     assert r.status_code == 302
@@ -95,9 +103,15 @@ def test_tracked_scan_is_recorded_and_redirected(tracked_hub):
     requests.get(f"{tracked_hub.url}/q/{code}?s=sala-2", allow_redirects=False, timeout=5)
     head = requests.head(f"{tracked_hub.url}/q/{code}?s=sala-2", timeout=5)
     assert head.status_code == 302  # a link preview probes, but is not a scan
+    for invented in ("inventada-1", "inventada-2"):  # still redirected, counted as unknown
+        r = requests.get(
+            f"{tracked_hub.url}/q/{code}?s={invented}", allow_redirects=False, timeout=5
+        )
+        assert r.status_code == 302
 
     scans = _report(tracked_hub, since="1d")["scans"]
     assert sorted((s["screen"], s["playlist"], s["slide"], s["count"]) for s in scans) == [
+        ("desconocida", "lobby", "encuesta", 2),
         ("lobby-1", "lobby", "encuesta", 1),
         ("sala-2", "lobby", "encuesta", 2),
     ]

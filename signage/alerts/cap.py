@@ -8,7 +8,13 @@ Import rules (``parse_cap``):
       ``<`` or ``&``; times must carry an offset.
     * ``status`` Actual and Exercise produce an Alert (Exercise is marked and shown only on
       exercise screens); Test, Draft and System produce none: never shown.
-    * ``scope`` Restricted and Private produce none: screens hang in public halls.
+    * ``scope`` Public shows on every screen; Restricted becomes an alert for staff
+      (``Alert.restriction`` = the ``restriction`` text, else "Restricted"), shown only on
+      screens with ``audience: internal``; Private produces none (it names addressees, and
+      a screen is nobody's inbox).
+    * ``effective`` / ``onset`` (per ``info``; the later of the two) set when the alert
+      starts showing (the earliest among the blocks); it is stored at once and appears
+      when due. One that starts at or after its expiry is refused.
     * ``msgType`` Alert and Update produce an Alert (an Update replaces the alerts its
       ``references`` name); Cancel produces none and names the alerts it removes; Ack and
       Error are not for screens and produce none.
@@ -170,7 +176,9 @@ def _severity(values: list[str]) -> Severity:
     return min(ranks, key=lambda s: s.rank)
 
 
-def _alert_from_infos(root: ET.Element, header: CapMessage, now: datetime) -> Alert:
+def _alert_from_infos(
+    root: ET.Element, header: CapMessage, now: datetime, restriction: str | None = None
+) -> Alert:
     identifier, sender, sent, status = header.identifier, header.sender, header.sent, header.status
     infos = root.findall(_q("info"))
     if not infos:
@@ -178,6 +186,7 @@ def _alert_from_infos(root: ET.Element, header: CapMessage, now: datetime) -> Al
     texts: dict[str, AlertText] = {}
     severities: list[str] = []
     expiries: list[datetime] = []
+    starts: list[datetime] = []
     tags: frozenset[str] | None = None
     template: str | None = None
     web: str | None = None
@@ -190,6 +199,13 @@ def _alert_from_infos(root: ET.Element, header: CapMessage, now: datetime) -> Al
         severities.append(_choice(info, "severity", where, _SEVERITIES))
         _choice(info, "certainty", where, _CERTAINTIES)
         language = _text(info, "language", where, required=False) or "en-US"
+        begin = [
+            _time(value, name, where)
+            for name in ("effective", "onset")
+            if (value := _text(info, name, where, required=False))
+        ]
+        if begin:
+            starts.append(max(begin))
         expires = _text(info, "expires", where, required=False)
         if expires:
             expiries.append(_time(expires, "expires", where))
@@ -219,6 +235,12 @@ def _alert_from_infos(root: ET.Element, header: CapMessage, now: datetime) -> Al
         )
     if expiry <= sent:
         raise AlertError("CAP message refused: <expires> is not after <sent>")
+    onset = min(starts) if starts else None
+    if onset is not None and onset >= expiry:
+        raise AlertError(
+            f"CAP message refused: it starts ({onset.isoformat()}) only when it has already "
+            f"expired ({expiry.isoformat()}); nothing would ever show"
+        )
     return Alert(
         id=cap_alert_id(sender, identifier),
         severity=_severity(severities),
@@ -230,6 +252,8 @@ def _alert_from_infos(root: ET.Element, header: CapMessage, now: datetime) -> Al
         tags=tags,
         status_url=web,
         template=template,
+        restriction=restriction,
+        onset=onset if onset is not None and onset > sent else None,
     )
 
 
@@ -260,11 +284,14 @@ def parse_cap(xml: bytes, *, now: datetime) -> CapMessage:
         return _with(base, ignored=f"status {status}: never shown on screens")
     if msg_type in ("Ack", "Error"):
         return _with(base, ignored=f"msgType {msg_type}: nothing to show on screens")
-    if scope != "Public" and msg_type != "Cancel":
-        return _with(base, ignored=f"scope {scope}: not for screens in public halls")
+    if scope == "Private" and msg_type != "Cancel":
+        return _with(base, ignored="scope Private: addressed to named people, never on screens")
     if msg_type == "Cancel":
         return base
-    return _with(base, alert=_alert_from_infos(root, base, now))
+    restriction = None
+    if scope == "Restricted":
+        restriction = _text(root, "restriction", where, required=False) or "Restricted"
+    return _with(base, alert=_alert_from_infos(root, base, now, restriction))
 
 
 def _with(message: CapMessage, *, alert: Alert | None = None, ignored: str = "") -> CapMessage:
@@ -314,7 +341,9 @@ def export_cap(alert: Alert, *, category: str = "Infra", event: str | None = Non
     add(root, "sent", cap_time(alert.sent))
     add(root, "status", alert.status.value)
     add(root, "msgType", "Alert")
-    add(root, "scope", "Public")
+    add(root, "scope", "Public" if alert.restriction is None else "Restricted")
+    if alert.restriction is not None:
+        add(root, "restriction", alert.restriction)
     for text in alert.texts:
         info = ET.SubElement(root, _q("info"))
         add(info, "language", text.language)
@@ -323,6 +352,9 @@ def export_cap(alert: Alert, *, category: str = "Infra", event: str | None = Non
         add(info, "urgency", _URGENCY_FOR[alert.severity])
         add(info, "severity", alert.severity.value)
         add(info, "certainty", "Observed")
+        if alert.onset is not None:
+            add(info, "effective", cap_time(alert.onset))
+            add(info, "onset", cap_time(alert.onset))
         add(info, "expires", cap_time(alert.expires))
         add(info, "senderName", alert.sender)
         add(info, "headline", text.headline)

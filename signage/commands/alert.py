@@ -28,8 +28,21 @@ def _target(p: argparse.ArgumentParser, *, write: bool) -> None:
     where.add_argument("--root", type=Path, metavar="DIR", help="a content root (alerts/ in it)")
     where.add_argument("--hub", metavar="URL", help="a hub's base URL, e.g. http://hub:8750")
     if write:
+        where.add_argument(
+            "--feed-dir",
+            type=Path,
+            metavar="DIR",
+            help="the emergency route, with the hub down: sign an alerts-only update into "
+            "this feed folder (a mirror the screens poll) with --key",
+        )
         p.add_argument(
             "--token-file", type=Path, metavar="F", help="file holding the hub's write token"
+        )
+        p.add_argument(
+            "--key",
+            type=Path,
+            metavar="FILE",
+            help="with --feed-dir: the alerts-only private key screens pin in alert_keys",
         )
     p.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
@@ -184,6 +197,10 @@ def _raise(args: argparse.Namespace) -> int:
     )
     if args.expires:
         parse_expiry(args.expires)  # refuse a typo before anything else happens
+    if getattr(args, "feed_dir", None) is not None:
+        # Templates from the content root in the current folder (as --root .), else bundled.
+        alert = request.build(load_templates(templates_folder(Path())), _now())
+        return _emergency(args, add=[alert])
     if args.hub:
         _need_token(args)
         answer = _HubClient(args.hub, args.token_file, args.timeout).call(
@@ -198,9 +215,43 @@ def _raise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emergency(
+    args: argparse.Namespace,
+    *,
+    add: list[Alert] | None = None,
+    clear: list[str] | None = None,
+    clear_all: bool = False,
+) -> int:
+    """``--feed-dir DIR --key FILE``: an alerts-only update signed into a feed folder."""
+    from signage.errors import UsageError
+    from signage.feed.emergency import write_alerts
+    from signage.feed.signing import load_private_key
+
+    if args.key is None:
+        raise UsageError("--feed-dir needs --key FILE (the alerts-only private key)")
+    if not args.feed_dir.is_dir():
+        raise UsageError(f"--feed-dir {args.feed_dir}: no such folder")
+    key = load_private_key(args.key)
+    written = write_alerts(
+        args.feed_dir, key, _now(), add=add or (), clear=clear or (), clear_all=clear_all
+    )
+    for alert in add or ():
+        print(alert.id)
+    if clear_all or clear:
+        print(f"cleared {', '.join(sorted(written.cleared)) or 'nothing'}")
+    print(
+        f"alerts document serial {written.serial} over version {written.base_version} "
+        f"written to {args.feed_dir}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _clear(args: argparse.Namespace) -> int:
     from signage.errors import AlertError
 
+    if getattr(args, "feed_dir", None) is not None:
+        return _emergency(args, clear=[] if args.all else [args.id], clear_all=args.all)
     if args.hub:
         _need_token(args)
         client = _HubClient(args.hub, args.token_file, args.timeout)
@@ -256,6 +307,8 @@ def _import_cap(args: argparse.Namespace) -> int:
     from signage.alerts.cap import parse_cap
     from signage.errors import UsageError
 
+    if args.feed_dir is not None:
+        raise UsageError("--feed-dir takes 'raise' and 'clear'; import CAP with --root or --hub")
     try:
         xml = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     except OSError as exc:
@@ -267,8 +320,16 @@ def _import_cap(args: argparse.Namespace) -> int:
         )
         print(printable(answer["detail"], multiline=True))
         return 0
-    outcome = apply_cap(parse_cap(xml, now=_now()), _store(args.root))
+    message = parse_cap(xml, now=_now())
+    outcome = apply_cap(message, _store(args.root))
     print(printable(outcome.detail, multiline=True))
+    if message.alert is not None and outcome.raised:
+        who = "internal screens" if message.alert.restriction else "screens"
+        print(
+            f"a content root knows no screens: it shows on the {who} following "
+            f"{printable(str(args.root), 200)} "
+            "whose tags match (import through --hub to hear how many)"
+        )
     return 0
 
 

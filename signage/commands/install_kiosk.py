@@ -3,7 +3,8 @@
 Creates the unprivileged user, writes ``/etc/signage/player.yaml`` from a template (an
 existing one is kept), installs the hub's screen token (``--screen-token``), creates the
 cache folder, installs ``signage-kiosk.service`` (from
-``kiosk.service``) and enables it. ``--dry-run`` prints every step and changes nothing.
+``kiosk.service``) and enables it, and turns on time sync (systemd-timesyncd, with
+``--ntp`` servers when given). ``--dry-run`` prints every step and changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "never its --token-file): installed beside the config as screen.token, mode 0640 "
         "root:USER, and named by hub_token_file in a new config",
     )
+    parser.add_argument(
+        "--ntp",
+        metavar="SERVERS",
+        help="NTP servers for systemd-timesyncd (space-separated), e.g. the hub's host "
+        "where the network blocks public time servers",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         screen=args.screen,
         enable=not args.no_enable,
         screen_token=screen_token,
+        ntp=args.ntp,
     )
     if args.dry_run:
         print("signage install-kiosk would:")

@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         size = size or window
     events = EventLog(args.events)
     collect: Callable[[], int] | None = None
+    from signage.timebase import TimeKeeper
+
+    # the hub's time: alert lifetimes, and schedules when far off; kept across restarts
+    timekeeper = TimeKeeper(state_file=config.cache / "timebase.json")
     if root is not None:
         from signage.sources.local import LocalSource
 
@@ -113,14 +117,18 @@ def run(args: argparse.Namespace) -> int:
             cache=config.cache / "local",
             allowed_hosts=config.allowed_hosts,
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
+            alert_active=timekeeper.alert_active,
         )
         # The first load (the cache, or validating a changed root) overlaps Qt's start-up.
         local.prefetch()
         source: ContentSource = local
     else:
         from signage.sources.feed import FeedSource
+        from signage.sources.multi import MultiFeedSource
 
-        feed_source = FeedSource(config, events)
+        # Mirrors or an alerts-only key: several sources behind one cache (sources.multi).
+        kind = MultiFeedSource if config.mirrors or config.alert_keys else FeedSource
+        feed_source = kind(config, events, timekeeper=timekeeper)
         collect = feed_source.store.collect  # low free disk: the heartbeat collects this cache
         source = feed_source
 
@@ -153,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
+        timekeeper=timekeeper,
     )
     if config.rotation:
         host = RotatedScreen(player.window, config.rotation)
@@ -165,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
         blanking = inhibit_blanking()  # restored below: the desktop's saver comes back
     from signage.kiosk.systemd import attach
 
-    attach(player, config=config, events=events, collect=collect)  # sd_notify, watchdog, beats
+    attach(  # sd_notify, watchdog, beats
+        player, config=config, events=events, collect=collect, timekeeper=timekeeper
+    )
     uplink = None
     if config.hub_url is not None:  # no hub, no uplink; spares importing requests
         from signage.telemetry.uplink import uplink_for

@@ -75,6 +75,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "lifetime; for cron jobs and hooks that should not make every screen sync",
     )
     parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted beside the system's when fetching "
+        "data slides' https data",
+    )
+    parser.add_argument(
         "--allowed-host",
         action="append",
         default=[],
@@ -96,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--key and --unsigned contradict each other")
     lifetime = parse_lifetime(args.expires)
     key = load_private_key(args.key) if args.key is not None else None
+    from signage.data.remote import ASSET_FOLDER, RemoteData
+
+    remote = RemoteData(args.out / ASSET_FOLDER, ca_file=args.ca_file)
     try:
         result = publish(
             args.root,
@@ -105,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             expires_in=lifetime,
             allowed_hosts=frozenset(h.lower() for h in args.allowed_host),
             skip_unchanged=args.if_changed,
+            remote=remote,
         )
     except ValidationError as exc:
         for problem in exc.problems:
@@ -115,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    for note in result.data_problems:
+        print(f"warning: {note}", file=sys.stderr)
     if not result.changed:
         print(f"unchanged: {args.out} already serves this content as version {result.version}")
         return 0

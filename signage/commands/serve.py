@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from signage.hub.state import Hub
+
 HELP = (
     "run the hub: serve the feed, republish on source changes, push channel, alert and "
     "heartbeat APIs"
@@ -80,6 +82,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="base URL screens and phones reach the hub at (default http://HOST:PORT)",
     )
     parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRS",
+        help="comma-separated addresses or networks of the reverse proxies in front of the "
+        "hub (e.g. 127.0.0.1 for nginx on this machine): only their X-Forwarded-Proto and "
+        "X-Forwarded-For are believed. Default: none, the headers are ignored",
+    )
+    parser.add_argument(
         "--keepalive",
         type=float,
         default=15.0,
@@ -92,6 +101,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=10_000,
         metavar="N",
         help="most push channels open at once; more are refused with 503 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-unenrolled",
+        type=int,
+        default=200,
+        metavar="N",
+        help="screens without a token of their own (shared or admin token) the hub keeps; a "
+        "new one beyond is refused (default %(default)s; enrol screens with 'signage screen add')",
+    )
+    for what, default, kept in (
+        ("scans", 400, "QR scans"),
+        ("plays", 400, "hourly play counts"),
+        ("screens", 30, "screens that stopped reporting (and their screenshots)"),
+    ):
+        parser.add_argument(
+            f"--keep-{what}",
+            type=int,
+            default=default,
+            metavar="DAYS",
+            help=f"days the hub keeps {kept} (default %(default)s)",
+        )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a complete request head this long after "
+        "opening or after its last answer; 0 turns it off (default %(default)s)",
     )
     parser.add_argument(
         "--log-level",
@@ -107,6 +144,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="lifetime of each version the hub signs: how long screens keep playing it if "
         "the hub goes away (default 7d). A running hub signs the same content again "
         "half-way through, so its feed never expires while it runs",
+    )
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also write every version the hub signs into this folder (a static mirror "
+        "that nginx serves; repeatable). At start-up, alerts raised into it with "
+        "'signage alert raise --feed-dir' while the hub was down are taken in",
+    )
+    parser.add_argument(
+        "--alert-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an alerts-only public key (base64, or a file holding it) whose emergency "
+        "alerts documents found in a --mirror folder the hub takes in (repeatable)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="the organisation's CA certificates, trusted beside the system's when the hub "
+        "fetches data slides' https data (root mode)",
+    )
+    parser.add_argument(
+        "--data-check",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often the hub looks for data slides whose 'refresh' is due (root mode; "
+        "default %(default)s)",
     )
     parser.add_argument(
         "--refresh-check",
@@ -151,6 +221,32 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _proxy_list(value: str | None) -> list[str]:
+    """``--forwarded-allow-ips`` as a list of addresses or networks, each checked."""
+    import ipaddress
+
+    from signage.errors import UsageError
+
+    if value is None:
+        return []
+    found: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if part == "*":
+            found.append(part)
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise UsageError(
+                f"--forwarded-allow-ips {value}: {part!r} is not an address or network; "
+                "give e.g. 127.0.0.1 or 10.0.0.0/24"
+            ) from None
+        found.append(part)
+    return found
+
+
 def _key(
     args: argparse.Namespace, data_dir: Path, root_mode: bool
 ) -> tuple[Ed25519PrivateKey | None, Path | None]:
@@ -168,17 +264,43 @@ def _key(
     return key, path
 
 
+def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
+    """``--mirror``: takes in emergency alerts raised there, then mirrors every version."""
+    from signage.commands.sync import read_pubkey
+    from signage.errors import UsageError
+    from signage.hub import mirrors
+
+    dirs = [Path(d).resolve() for d in args.mirror]
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--mirror {d}: cannot create it ({exc.strerror})") from None
+    keys = [read_pubkey(k) for k in args.alert_key]
+    taken = mirrors.take_in(hub, dirs, keys, hub.now()) if dirs else 0
+    if dirs:
+        mirrors.attach(hub, dirs)
+        mirrors.watch(hub, dirs, keys)
+    return taken
+
+
 def run(args: argparse.Namespace) -> int:
     import logging
-    import os
 
     import uvicorn
 
     from signage.commands.publish import parse_lifetime
     from signage.errors import SignageError, UsageError, ValidationError
-    from signage.hub import server_pieces
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
+    from signage.hub.connections import (
+        DEFAULT_KEEP_ALIVE_S,
+        MAX_HEAD_BYTES,
+        guarded_protocol,
+        plan_budget,
+        raise_open_files,
+    )
+    from signage.hub.policy import HubPolicy
     from signage.hub.state import Hub, HubConfig
     from signage.logs import area_logger, harden_root_handlers
 
@@ -213,9 +335,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--keepalive {args.keepalive}: must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0..65535")
+    if not args.header_timeout >= 0:
+        raise UsageError(f"--header-timeout {args.header_timeout}: must be 0 or more seconds")
+    for flag in ("keep_scans", "keep_plays", "keep_screens"):
+        if not 1 <= getattr(args, flag) <= 36_600:
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name} {getattr(args, flag)}: a number of days from 1 to 36600")
+    if args.max_unenrolled < 0:
+        raise UsageError(f"--max-unenrolled {args.max_unenrolled}: must be 0 or more")
+    if args.max_push < 0:
+        raise UsageError(f"--max-push {args.max_push}: must be 0 or more")
     if not args.refresh_check > 0:
         raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
     lifetime = parse_lifetime(args.expires)
+    proxies = _proxy_list(args.forwarded_allow_ips)
     token = read_token_file(args.token_file) if args.token_file is not None else None
     screen_token = (
         read_token_file(args.screen_token_file, "--screen-token-file")
@@ -233,6 +366,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--data {data_dir}: cannot create it ({exc.strerror})") from None
     key, key_path = _key(args, data_dir, root is not None)
+    budget = plan_budget(*raise_open_files(), args.max_push)
 
     sock = _bind(args.host, args.port)
     try:
@@ -248,13 +382,22 @@ def run(args: argparse.Namespace) -> int:
             port=port,
             public_url=args.public_url,
             keepalive_s=args.keepalive,
-            max_subscribers=args.max_push,
+            max_subscribers=budget.max_push,
             expires_in=lifetime,
             refresh_check_s=args.refresh_check,
+            policy=HubPolicy(
+                max_unenrolled=args.max_unenrolled,
+                keep_scans_days=args.keep_scans,
+                keep_plays_days=args.keep_plays,
+                keep_screens_days=args.keep_screens,
+            ),
+            ca_file=args.ca_file,
+            data_check_s=args.data_check,
         )
         hub = Hub(config, key=key)
         hub.load()
         app = create_app(hub)
+        taken = _mirrors(hub, args)
         if root is not None:
             try:
                 # A restart with the same content keeps the version screens already have
@@ -270,6 +413,8 @@ def run(args: argparse.Namespace) -> int:
                 )
         elif not hub.snapshot().published:
             log.warning("%s holds no feed.json yet; serving it once it is published", feed_dir)
+        elif taken and hub.can_sign:
+            hub.republish("emergency alerts taken in")
         if token is not None and screen_token is None:
             log.warning(
                 "no --screen-token-file: screens must hold the admin token to send "
@@ -290,13 +435,22 @@ def run(args: argparse.Namespace) -> int:
         if key is not None:
             print(f"signage hub public key: {hub.public_key()}", flush=True)
         print(f"signage hub serving version {hub.current_version()} from {feed_dir}", flush=True)
+        print(f"signage hub {budget.describe()}", flush=True)
+        log.info("%s", budget.describe())
+        if budget.max_push < args.max_push:
+            log.warning(
+                "--max-push %d does not fit the open-file limit %d: at most %d push channels "
+                "(raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
+                args.max_push,
+                budget.open_files,
+                budget.max_push,
+            )
 
         class HubServer(uvicorn.Server):
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
                 await super().shutdown(sockets)
 
-        http_impl, loop_impl = server_pieces.choose(os.environ, server_pieces.installed())
         uv_config = uvicorn.Config(
             app,
             log_level=args.log_level,
@@ -304,8 +458,15 @@ def run(args: argparse.Namespace) -> int:
             lifespan="on",
             timeout_graceful_shutdown=2,
             backlog=2048,
-            http=http_impl,
-            loop=loop_impl,
+            http=guarded_protocol(budget.max_connections, args.header_timeout),
+            timeout_keep_alive=DEFAULT_KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            loop="asyncio",
+            # Forwarded headers are believed from the named proxies only; with none named
+            # they are not read at all (uvicorn would otherwise trust 127.0.0.1 by default,
+            # and any local process could claim another address or https).
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
         )
         if args.access_log:  # uvicorn logs requests at INFO, below the default level
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)

@@ -1,8 +1,9 @@
 """``signage status``: the fleet at a glance, from the hub's ``GET /api/v1/screens``.
 
 One row per screen: online or offline (with the age of its last heartbeat), the version
-and slide it plays, how long ago it last synced, stale content, its last error and the
-path of its latest screenshot. ``--json`` prints the hub's list unchanged, for scripts.
+and slide it plays, how long ago it last synced, stale content, how far its clock is from
+the hub's (flagged past a minute), its last error and the path of its latest screenshot.
+``--json`` prints the hub's list unchanged, for scripts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from signage.printable import json_printable, printable
 
 HELP = "the fleet: each screen, online or not, what it plays, last sync"
+DEFAULT_LIMIT = 500
+PAGE = 500  # the hub answers at most 1,000 screens a request
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a screen may play an older version than the hub's (hub default: 75)",
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help="show at most N screens, by id (default %(default)s); the total is always told",
+    )
+    parser.add_argument("--after", default="", metavar="ID", help="start after this screen id")
     parser.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
@@ -48,7 +59,32 @@ def human_age(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
-COLUMNS = ("SCREEN", "STATE", "VERSION", "PLAYING", "SYNCED", "STALE", "LAST ERROR", "SCREENSHOT")
+COLUMNS = (
+    "SCREEN",
+    "STATE",
+    "VERSION",
+    "PLAYING",
+    "SYNCED",
+    "STALE",
+    "CLOCK",
+    "LAST ERROR",
+    "SCREENSHOT",
+)
+FLAG_OFFSET_S = 60.0  # as signage.timebase.FLAG_OFFSET_S (not imported: status stays light)
+
+
+def clock_cell(screen: Mapping[str, Any]) -> str:
+    """``ok``, or how far the screen's clock is off: ``OFF 2h00m fast`` past a minute.
+
+    ``clock_offset_s`` is hub time minus screen time: negative means the screen runs ahead.
+    """
+    offset = screen.get("clock_offset_s")
+    if not isinstance(offset, int | float) or isinstance(offset, bool):
+        return "-"
+    way = "fast" if offset < 0 else "slow"
+    if abs(offset) <= FLAG_OFFSET_S:
+        return "ok" if abs(offset) < 1 else f"ok ({abs(offset):.0f}s {way})"
+    return f"OFF {human_age(round(abs(offset)))} {way}"
 
 
 def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
@@ -74,13 +110,27 @@ def rows(screens: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
                 state,
                 printable(version, 40),
                 printable(s.get("playing") or "-", 80),
-                human_age(s.get("last_sync_age_s")) + (" ago" if s.get("last_sync_age_s") else ""),
+                human_age(s.get("last_sync_age_s"))
+                + (" ago" if s.get("last_sync_age_s") else "")
+                + (f" via {_host(s['feed_source'])}" if s.get("feed_source") else ""),
                 printable(stale, 80),
+                clock_cell(s),
                 printable(s.get("last_error") or "-", 60),
                 printable(shot.get("path") or "-", 200),
             )
         )
     return out
+
+
+def _host(url: object) -> str:
+    """The host:port of a feed URL, printable (the source a screen last used)."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(str(url)).netloc or str(url)
+    except ValueError:  # a malformed URL from a screen: show it as text
+        host = str(url)
+    return printable(host, 60)
 
 
 def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
@@ -90,18 +140,19 @@ def format_table(screens: Sequence[Mapping[str, Any]]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     online = sum(1 for s in screens if s.get("online"))
     stale = sum(1 for s in screens if s.get("stale"))
-    lines.append(
-        f"{len(screens)} screens: {online} online, {len(screens) - online} offline, {stale} stale"
-    )
+    off = sum(1 for s in screens if clock_cell(s).startswith("OFF"))
+    summary = f"{len(screens)} screens: {online} online, {len(screens) - online} offline, "
+    summary += f"{stale} stale"
+    if off:
+        summary += f", {off} with the clock off by more than a minute"
+    lines.append(summary)
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import requests
-
-    from signage.errors import SignageError, UsageError
+    from signage.errors import UsageError
 
     base = str(args.hub).rstrip("/")
     if not base.startswith(("http://", "https://")):
@@ -113,9 +164,46 @@ def run(args: argparse.Namespace) -> int:
             if value <= 0:
                 raise UsageError(f"--{flag.replace('_', '-')} must be a positive number")
             params[key] = str(value)
+    if not 1 <= args.limit <= 100_000:
+        raise UsageError(f"--limit {args.limit}: a number of screens from 1 to 100000")
     url = f"{base}/api/v1/screens"
+    screens: list[dict[str, Any]] = []
+    total: int | None = None
+    after = args.after
+    while len(screens) < args.limit:
+        want = min(PAGE, args.limit - len(screens))
+        page, total = _page(url, params, after, want, args.timeout)
+        screens += page[:want]  # a hub without paging answers every screen at once
+        if len(page) != want:
+            break  # the last page (or an unpaged answer)
+        after = str(page[-1].get("screen", ""))
+    if args.json:
+        print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
+    elif not screens:
+        print("no screens have sent a heartbeat to this hub yet")
+    else:
+        print(format_table(screens))
+        if total is not None and total > len(screens):
+            print(
+                f"showing {len(screens)} of {total} screens; see the rest with --after "
+                "LAST-ID or a larger --limit"
+            )
+    return 0
+
+
+def _page(
+    url: str, params: dict[str, str], after: str, limit: int, timeout: float
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the hub's fleet list and the total it reports (``None``: not told)."""
+    import requests
+
+    from signage.errors import SignageError
+
+    query = {**params, "limit": str(limit)}
+    if after:
+        query["after"] = after
     try:
-        response = requests.get(url, params=params, timeout=args.timeout)
+        response = requests.get(url, params=query, timeout=timeout)
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "
@@ -132,10 +220,5 @@ def run(args: argparse.Namespace) -> int:
         raise SignageError(f"the hub at {url} did not answer JSON; is it a signage hub?") from None
     if not isinstance(screens, list) or not all(isinstance(s, dict) for s in screens):
         raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
-    if args.json:
-        print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
-    elif not screens:
-        print("no screens have sent a heartbeat to this hub yet")
-    else:
-        print(format_table(screens))
-    return 0
+    told = response.headers.get("x-total-count", "")
+    return screens, int(told) if told.isdigit() and len(told) < 12 else None

@@ -49,6 +49,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a player configuration whose qr.allowed_hosts are added to the allow-list",
     )
     parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="the publisher's remote data folder (the hub's DATA/datos-remotos, or "
+        "FEED/datos-remotos after 'signage publish'): report what each data or news URL "
+        "last answered",
+    )
+    parser.add_argument(
         "--no-assets",
         action="store_true",
         help="do not open asset files (check only the YAML)",
@@ -129,6 +137,7 @@ class Report:
     """What ``validate`` found: problems, one summary line per valid file, counts."""
 
     today: date
+    data: Path | None = None
     problems: list[Problem] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     checked: int = 0
@@ -157,6 +166,8 @@ class Report:
 
         self.problems.extend(expired_warnings(playlist, self.today))
         self.problems.extend(orientation_warnings(playlist, root))
+        if self.data is not None:
+            self.problems.extend(remote_warnings(playlist, self.data))
         self.playlists += 1
         self.summaries.append(summary_line(shown, playlist, root))
 
@@ -179,6 +190,29 @@ class Report:
             f"{errors} error(s), {warnings} warning(s)"
         )
         return 1 if errors else 0
+
+
+def remote_warnings(playlist: Playlist, folder: Path) -> list[Problem]:
+    """What each data slide's ``url`` and ticker news feed last answered the publisher."""
+    from signage.data.remote import last_fetch
+    from signage.errors import Problem
+
+    where = playlist.origin.path if playlist.origin else playlist.id
+    found: list[Problem] = []
+    sources = [(s.data.url, s.origin) for s in playlist.slides if s.data and s.data.url]
+    sources += [(f.url, playlist.origin) for f in playlist.ticker_feeds]
+    for url, origin in sources:
+        good, error = last_fetch(folder, url)
+        line, col = (origin.line, origin.col) if origin else (0, 0)
+        if error is not None:
+            since = f" (screens show the data of {good.date().isoformat()})" if good else ""
+            message = f"remote data: {error}{since}"
+        elif good is None:
+            message = f"remote data: {url} was never fetched into {folder}; screens skip it"
+        else:
+            continue
+        found.append(Problem(where, line, col, message, severity="warning"))
+    return found
 
 
 def _root_for(file: Path, explicit: Path | None) -> Path:
@@ -266,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
         today = datetime.now(ZoneInfo(zone)).date()
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         today = datetime.now().astimezone().date()
-    report = Report(today=today)
+    report = Report(today=today, data=args.data)
     if args.files:
         _check_files(report, args.files, args.root, allowed, check_assets)
     else:

@@ -19,6 +19,8 @@ from signage.model import (
     AlertStatus,
     AlertText,
     Attribution,
+    Chart,
+    DataContent,
     Fit,
     HourWindow,
     Orientation,
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 Json = Any  # a JSON value as json.loads returns it
-E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus, Orientation)
+E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus, Orientation, Chart)
 
 _DAYS = {d: d.name.lower() for d in Weekday}
 _DAY_BY_NAME = {v: k for k, v in _DAYS.items()}
@@ -229,7 +231,62 @@ def _schedule_from_json(value: Json, where: str) -> Schedule | None:
 # ---------------------------------------------------------------------------- slides
 
 
+def _data_to_json(data: DataContent) -> Json:
+    return {
+        "chart": data.chart.value,
+        "title": data.title,
+        "label": data.label,
+        "values": list(data.values),
+        "note": data.note,
+        "tag": data.tag,
+        "credit": data.credit,
+        "decimals": data.decimals,
+        "unit": data.unit,
+        "decimal_comma": data.decimal_comma,
+        "card": data.card,
+        "card_caption": data.card_caption,
+        "rows": data.rows,
+        "url": data.url,
+        "refresh_s": data.refresh_s,
+        "as_of": data.as_of.isoformat() if data.as_of else None,
+        "scans": data.scans,
+        "period": data.period,
+    }
+
+
+def _data_from_json(value: Json, where: str) -> DataContent:
+    obj = _Obj(value, where)
+    decimals, rows = obj.number("decimals"), obj.number("rows")
+    return DataContent(
+        chart=obj.enum("chart", Chart),
+        title=obj.string("title"),
+        label=obj.string("label"),
+        values=obj.strings("values"),
+        note=obj.opt_string("note"),
+        tag=obj.opt_string("tag"),
+        credit=obj.opt_string("credit"),
+        decimals=min(3, int(decimals or 0)),
+        unit=obj.string("unit", default=""),
+        decimal_comma=obj.boolean("decimal_comma", True),
+        card=obj.opt_string("card"),
+        card_caption=obj.opt_string("card_caption"),
+        rows=int(rows) if rows else None,
+        url=obj.opt_string("url"),
+        refresh_s=obj.number("refresh_s"),
+        as_of=_date(obj, "as_of"),
+        scans=obj.opt_string("scans"),
+        period=obj.string("period", default="month"),
+    )
+
+
 def _slide_to_json(slide: Slide) -> Json:
+    out = _slide_fields(slide)
+    if slide.data is not None:  # only data slides carry the key: other manifests unchanged
+        out["data"] = _data_to_json(slide.data)
+    return out
+
+
+def _slide_fields(slide: Slide) -> dict[str, Json]:
     return {
         "id": slide.id,
         "kind": slide.kind.value,
@@ -264,7 +321,10 @@ def _slide_from_json(value: Json, where: str) -> Slide:
     if kind is SlideKind.TEXT and text is None:
         raise FeedError(f"{obj.at('text')}: a text slide needs its text")
     source = obj.string("source", default="")
-    if kind is not SlideKind.TEXT and not source:
+    data = _data_from_json(obj.data["data"], obj.at("data")) if obj.has("data") else None
+    if kind is SlideKind.DATA and data is None:
+        raise FeedError(f"{obj.at('data')}: a data slide needs its data")
+    if kind not in (SlideKind.TEXT, SlideKind.DATA) and not source:
         raise FeedError(f"{obj.at('source')}: a {kind.value} slide needs a source")
     qr: QRCode | None = None
     if obj.has("qr"):
@@ -283,6 +343,7 @@ def _slide_from_json(value: Json, where: str) -> Slide:
         qr=qr,
         schedule=_schedule_from_json(obj.data.get("schedule"), obj.at("schedule")),
         muted=obj.boolean("muted", True),
+        data=data,
     )
 
 
@@ -422,7 +483,17 @@ def alert_to_json(alert: Alert) -> Json:
             }
             for t in alert.texts
         ],
-    }
+    } | _alert_extras(alert)
+
+
+def _alert_extras(alert: Alert) -> Json:
+    """The optional keys (written only when set, so older manifests keep their bytes)."""
+    extras: dict[str, Json] = {}
+    if alert.restriction is not None:
+        extras["restriction"] = alert.restriction
+    if alert.onset is not None:
+        extras["onset"] = format_time(alert.onset)
+    return extras
 
 
 def alert_from_json(value: Json, where: str = "alert") -> Alert:
@@ -452,6 +523,8 @@ def alert_from_json(value: Json, where: str = "alert") -> Alert:
         tags=obj.tags("tags"),
         status_url=obj.opt_string("status_url"),
         template=obj.opt_string("template"),
+        restriction=obj.opt_string("restriction"),
+        onset=parse_time(obj.req("onset"), obj.at("onset")) if obj.has("onset") else None,
     )
 
 

@@ -12,8 +12,8 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,13 +22,14 @@ from signage.errors import Problem, ValidationError
 from signage.feed.manifest import AssetEntry, build_manifest
 from signage.feed.publish import alerts_of_root, load_valid_root, media_type
 from signage.feed.store import Store
-from signage.model import Content
+from signage.model import Alert, Content
 from signage.safeopen import UnsafeFile, open_inside
 
 __all__ = ["LOCAL_LIFETIME", "content_from_root"]
 
 # A local root never goes stale by the clock; the manifest still needs an expiry.
 LOCAL_LIFETIME = timedelta(days=3650)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -83,8 +84,13 @@ def content_from_root(
     now: datetime,
     *,
     allowed_hosts: frozenset[str] = frozenset(),
+    alert_active: Callable[[Alert], bool] | None = None,
 ) -> Content:
     """Validates ``root`` and returns its ``Content`` with assets served from ``cache``.
+
+    ``alert_active`` decides which of ``root/alerts`` are carried (default: not expired at
+    ``now``); a screen passes its ``TimeKeeper.alert_active``, so a clock running ahead does
+    not drop a fresh alert here.
 
     Raises:
         ValidationError: the root has errors (the cache's current version is untouched).
@@ -104,9 +110,11 @@ def content_from_root(
             index.remember(src, sha, st.st_size, st.st_mtime_ns)
             table[path] = AssetEntry(sha256=sha, size=size, media_type=media_type(path))
         index.save()
-        body = build_manifest(
-            load, alerts_of_root(root, now), version, now, now + LOCAL_LIFETIME, table
-        )
+        if alert_active is None:
+            alerts = alerts_of_root(root, now)
+        else:  # every stored alert (none has expired at the dawn of time), then the screen's say
+            alerts = tuple(a for a in alerts_of_root(root, _EARLIEST) if alert_active(a))
+        body = build_manifest(load, alerts, version, now, now + LOCAL_LIFETIME, table)
         manifest = store.apply(body, None, pubkey_b64=None, now=now, check_version=False)
         store.collect(blocking=True)
     return store.content_of(manifest, source=str(root))

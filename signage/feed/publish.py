@@ -35,7 +35,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +58,7 @@ from signage.model import Alert
 from signage.safeopen import UnsafeFile
 
 if TYPE_CHECKING:  # cryptography is imported only to sign or verify (a local root never does)
+    from signage.data.remote import RemoteData
     from signage.feed.signing import Ed25519PrivateKey
     from signage.playlist import LoadResult  # the validator loads only when a root is read
 
@@ -103,6 +104,7 @@ class PublishResult:
     manifest_sha256: str = ""
     signed: bool = True
     changed: bool = True
+    data_problems: tuple[str, ...] = ()
 
 
 def media_type(path: str) -> str:
@@ -281,12 +283,15 @@ def publish_content(
     min_version: int = 0,
     skip_unchanged: bool = False,
     root: Path | None = None,
+    fetched: Mapping[str, Path] | None = None,
 ) -> PublishResult:
     """Writes a feed for already-validated content whose asset paths map to local files.
 
     Args:
         root: the content root every file must be inside (checked on the opened file);
             without it, each file's own folder.
+        fetched: asset path -> file of remote data the publisher fetched (kept in its own
+            data folder, outside the root: each is checked inside its own folder).
         skip_unchanged: when the feed in ``out`` already carries exactly this content
             (see the module docstring), write nothing and return its version with
             ``changed=False``. Without it every call writes a new version (which also
@@ -301,11 +306,13 @@ def publish_content(
         index = _HashIndex(out)
         table: dict[str, AssetEntry] = {}
         written = written_bytes = 0
-        for path in sorted(files):
-            src = files[path]
+        fetched = fetched or {}
+        for path in sorted({**files, **fetched}):
+            src = fetched.get(path) or files[path]
             known = index.lookup(src, assets_dir)
             if known is None:
-                sha, size, was_written, mtime_ns = _copy_asset(src, assets_dir, root)
+                inside = src.parent if path in fetched else root
+                sha, size, was_written, mtime_ns = _copy_asset(src, assets_dir, inside)
                 index.remember(src, sha, size, mtime_ns)
                 if was_written:
                     written += 1
@@ -407,6 +414,7 @@ def publish(
     alerts: Sequence[Alert] | None = None,
     allowed_hosts: frozenset[str] = frozenset(),
     skip_unchanged: bool = False,
+    remote: RemoteData | None = None,
 ) -> PublishResult:
     """Validates ``root`` and writes a static feed to ``out``.
 
@@ -415,15 +423,18 @@ def publish(
         alerts: the alerts to carry; ``None`` takes the active ones of ``root/alerts``.
         skip_unchanged: write nothing when ``out`` already serves this content (the
             result then has ``changed=False`` and the previous version).
+        remote: fetches the data slides' ``url`` data when due and keeps the last good
+            (``signage.data.remote``); default: kept in ``out/datos-remotos``, system CAs.
 
     Raises:
         ValidationError: the content root has an error (nothing is written then).
         FeedError: the feed folder cannot be written.
     """
     load, files = load_valid_root(root, allowed_hosts)
+    load, fetched, data_problems = _remote_data(load, out, now, remote)
     chosen = alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
-        return publish_content(
+        result = publish_content(
             load,
             files,
             out,
@@ -433,8 +444,28 @@ def publish(
             alerts=chosen,
             skip_unchanged=skip_unchanged,
             root=root,
+            fetched=fetched,
         )
     except UnsafeFile as exc:
         raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None
+    return replace(result, data_problems=data_problems)
+
+
+def _remote_data(
+    load: LoadResult, out: Path, now: datetime, remote: RemoteData | None
+) -> tuple[LoadResult, dict[str, Path], tuple[str, ...]]:
+    """The data slides' remote data applied (only when some slide has a ``url``)."""
+    remote_slides = any(
+        s.data is not None and (s.data.url or s.data.scans)
+        for p in load.playlists
+        for s in p.slides
+    )
+    if not remote_slides and not any(p.ticker_feeds for p in load.playlists):
+        return load, {}, ()
+    from signage.data.remote import ASSET_FOLDER, RemoteData
+
+    remote = remote or RemoteData(out / ASSET_FOLDER)
+    load, fetched = remote.apply(load, now)
+    return load, fetched, tuple(remote.problems.values())

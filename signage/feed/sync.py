@@ -174,6 +174,9 @@ class SyncClient:
             and on the kernel (hashing and writes release the interpreter), so 4 hide the
             per-asset latency best on a 2-core box (A/B in bench/README.md).
         sleep, rng: injected for tests (backoff waits and jitter).
+        own_validators: condition manifest requests on what THIS client last saw from its
+            server, not on the cache's record (several clients share one cache, one per
+            source: another server's ETag must not answer for this one).
     """
 
     def __init__(
@@ -190,6 +193,7 @@ class SyncClient:
         workers: int = 4,
         sleep: Callable[[float], object] = time.sleep,
         rng: Callable[[], float] = random.random,
+        own_validators: bool = False,
     ) -> None:
         from signage.feed.signing import load_public_key
 
@@ -205,6 +209,9 @@ class SyncClient:
         self._sleep = sleep
         self._rng = rng
         self._rejected: tuple[str | None, str | None, str, int | None] | None = None
+        self._own: dict[str, str] | None = {} if own_validators else None
+        # The server's last HTTP Date and the monotonic readings around it (signage.timebase).
+        self.server_date: tuple[str | None, float, float] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -266,7 +273,7 @@ class SyncClient:
         if self._rejected is not None and (self._rejected[0] or self._rejected[1]):
             etag, modified = self._rejected[0], self._rejected[1]
         else:
-            found = self.store.http_validators()
+            found = self.store.http_validators() if self._own is None else self._own
             etag, modified = found.get("etag"), found.get("last_modified")
         headers: dict[str, str] = {}
         if etag:
@@ -335,7 +342,11 @@ class SyncClient:
 
         already = state is not None and state.manifest == manifest.sha256
         self.store.apply(body, sig, pubkey_b64=self.pubkey_b64, now=now)
-        self.store.save_http_validators(manifest.sha256, *validators)
+        if self._own is None:
+            self.store.save_http_validators(manifest.sha256, *validators)
+        else:
+            etag, modified = validators
+            self._own = {k: v for k, v in (("etag", etag), ("last_modified", modified)) if v}
         self._rejected = None
         self.store.collect(blocking=True)
         if already:
@@ -387,7 +398,9 @@ class SyncClient:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
+                sent = time.monotonic()
                 resp = self.transport.get(url, headers)
+                self.server_date = (resp.headers.get("Date"), sent, time.monotonic())
                 try:
                     if resp.status == 304 or (allow_404 and resp.status == 404):
                         return resp.status, b"", resp.headers

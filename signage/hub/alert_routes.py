@@ -21,7 +21,6 @@ are served too, and can be cleared through the hub.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -41,6 +40,7 @@ from signage.alerts.raising import RaiseRequest, templates_folder
 from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
+from signage.hub.limits import parse_json
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     from signage.hub.state import Hub
 
 log = area_logger("hub.alerts")
-
-MAX_BODY_BYTES = 1 << 20
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -98,13 +96,11 @@ class AlertRoom:
         return None
 
     async def _json(self, request: Request) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise AlertError(f"request body of {len(body)} bytes is over the 1 MiB limit")
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise AlertError(f"the request body is not JSON ({exc})") from None
+            return await run_in_threadpool(parse_json, body)
+        except ValueError as exc:
+            raise AlertError(f"the request body: {exc}") from None
 
     async def _write(self, request: Request, work: Callable[[], dict[str, Any]]) -> Response:
         self.hub.require_token(request)
@@ -156,6 +152,15 @@ class AlertRoom:
         template = templates.get(alert.template or "")
         category = template.category if template is not None else "Infra"
         return Response(export_cap(alert, category=category), media_type="application/cap+xml")
+
+    async def cap_index(self, request: Request) -> Response:
+        """The active alerts as a CAP feed: an Atom index linking one CAP message each."""
+        from signage.alerts.cap_feed import atom_index
+
+        now = self.hub.now()
+        alerts = await run_in_threadpool(self.active, now)
+        body = atom_index(alerts, self.hub.config.base_url, now)
+        return Response(body, media_type="application/atom+xml")
 
     async def raise_alert(self, request: Request) -> Response:
         self.hub.require_token(request)
@@ -214,7 +219,18 @@ class AlertRoom:
         body = await request.body()
 
         def work() -> dict[str, Any]:
-            outcome = apply_cap(parse_cap(body, now=self.hub.now()), self.store)
+            now = self.hub.now()
+            message = parse_cap(body, now=now)
+            outcome = apply_cap(message, self.store)
+            detail = outcome.detail
+            screens: int | None = None
+            if message.alert is not None and outcome.raised:
+                from signage.alerts.reach import reach
+                from signage.hub.fleet import known_screens
+
+                reached = reach(message.alert, known_screens(self.hub), now)
+                screens = reached.count
+                detail = f"{detail}; {reached.sentence()}"
             version = (
                 self._publish(f"CAP {outcome.action}")
                 if outcome.action != "ignored"
@@ -224,7 +240,8 @@ class AlertRoom:
                 "action": outcome.action,
                 "raised": outcome.raised,
                 "cleared": list(outcome.cleared),
-                "detail": outcome.detail,
+                "detail": detail,
+                "screens": screens,
                 "version": version,
             }
 
@@ -287,6 +304,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
     hub.alerts_provider = room.active
     return [
         Route("/api/v1/alerts", room.list_alerts, methods=["GET"]),
+        Route("/api/v1/alerts.atom", room.cap_index, methods=["GET"]),
         Route("/api/v1/alerts", room.raise_alert, methods=["POST"]),
         Route("/api/v1/alerts", room.clear_all, methods=["DELETE"]),
         Route("/api/v1/alerts/cap", room.import_cap, methods=["POST"]),

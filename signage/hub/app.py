@@ -14,32 +14,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
+from signage.hub.dbguard import is_damage
+from signage.hub.limits import BodyLimit
 from signage.hub.publishing import RepublishError
+from signage.hub.retention import keep_tidy
 from signage.hub.state import Hub
 from signage.hub.watch import ChangeWatcher
 from signage.logs import area_logger
 
 log = area_logger("hub")
 
-AREA_MODULES = ("alert_routes", "telemetry_routes", "scan_routes")
+AREA_MODULES = (
+    "alert_routes",
+    "telemetry_routes",
+    "scan_routes",
+    "screen_routes",
+    "data_routes",
+    "signage.console.web",
+)
 
 
 def area_routes(hub: Hub) -> list[BaseRoute]:
     """The routes of every optional area module present in ``signage.hub``."""
     found: list[BaseRoute] = []
     for name in AREA_MODULES:
-        qualified = f"signage.hub.{name}"
+        qualified = name if "." in name else f"signage.hub.{name}"
         try:
             module = importlib.import_module(qualified)
         except ModuleNotFoundError as exc:
@@ -68,6 +81,25 @@ async def _signage_error(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, RepublishError):
         status = 409
     return JSONResponse(body, status_code=status)
+
+
+def _database_error(hub: Hub) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The answer to a request whose query met a database error: 503 and, when the file
+    is damaged, the hub sets it aside and starts a new one (the feed and alerts never
+    depend on it). Busy or locked: 503 too; the screen sends again."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if is_damage(exc):
+            await run_in_threadpool(hub.recover_database, exc)
+            reason = (
+                "the hub's database was damaged: it was set aside and a new one started; send again"
+            )
+        else:
+            log.warning("database error on %s: %s", request.url.path, exc)
+            reason = "the hub's database is busy; send again"
+        return JSONResponse({"error": reason}, status_code=503, headers={"Retry-After": "2"})
+
+    return answer
 
 
 def _root_changed(hub: Hub) -> None:
@@ -142,6 +174,25 @@ async def keep_fresh(hub: Hub) -> None:
         await asyncio.sleep(hub.config.refresh_check_s)
 
 
+def _data_once(hub: Hub) -> None:
+    try:
+        hub.refresh_data()
+    except SignageError as exc:  # an invalid root right now: the last good feed stays
+        log.error("republishing fresh remote data failed, still serving %d: %s",
+                  hub.current_version(), exc)  # fmt: skip
+
+
+async def keep_data_fresh(hub: Hub) -> None:
+    """Root mode: every ``data_check_s``, fetches the data slides' remote data that is due
+    (on a worker thread) and republishes when it changed. Runs until cancelled."""
+    while True:
+        await asyncio.sleep(hub.config.data_check_s)
+        try:
+            await asyncio.to_thread(_data_once, hub)
+        except Exception:  # a bug here must not end the refreshing for good
+            log.exception("refreshing remote data failed")
+
+
 def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     """The hub's ASGI application.
 
@@ -160,12 +211,19 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
             # Catch up with a folder published while the hub was down (or in between).
             watcher.poke()
         refresher = asyncio.create_task(keep_fresh(hub), name="signage-hub-refresh")
+        tidier = asyncio.create_task(keep_tidy(hub), name="signage-hub-retention")
+        data = None
+        if hub.config.root is not None:
+            data = asyncio.create_task(keep_data_fresh(hub), name="signage-hub-data")
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for task in (data, refresher, tidier):
+                if task is None:
+                    continue
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             hub.push.close()
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)
@@ -175,7 +233,12 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, SignageError: _signage_error},
+        middleware=[Middleware(BodyLimit)],  # every body capped while it streams
+        exception_handlers={
+            HTTPException: _http_error,
+            SignageError: _signage_error,
+            sqlite3.DatabaseError: _database_error(hub),
+        },
     )
     app.state.hub = hub
     return app

@@ -5,6 +5,9 @@ republish, and the screens' own endpoints. The screen token (``--screen-token-fi
 opens only what a screen sends: heartbeats and proof-of-play batches
 (``check_screen_bearer``). A screen in a public hall holds the screen token, so whoever
 takes its SD card can at worst send false heartbeats, never put an alert on every screen.
+Per-screen tokens, and which screen a screen request may speak for, are in
+``signage.hub.screens`` (the hub's guard of the screens' endpoints is
+``screens.require_screen``; ``check_screen_bearer`` stays for the token pair alone).
 """
 
 from __future__ import annotations

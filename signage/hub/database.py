@@ -5,14 +5,21 @@ do not block each other. Each thread gets its own connection (SQLite connections
 shared across threads here); areas register their tables once with ``schema`` (idempotent
 ``CREATE TABLE IF NOT EXISTS`` scripts, remembered in ``schemas``). ``close`` at shutdown
 closes every connection opened.
+
+A damaged file never stops the hub (``signage.hub.dbguard``): it is checked at the first
+connection and set aside when damaged; ``recover`` does the same when a query meets
+damage while running, and starts a new file with every registered schema.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from signage.hub.dbguard import DamageGuard
 from signage.logs import area_logger
 
 log = area_logger("hub")
@@ -34,12 +41,14 @@ class HubDatabase:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._schemas: list[str] = []
+        self.guard = DamageGuard(path)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (WAL mode, 5 s busy timeout, foreign keys on)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.guard.check_at_start()  # a damaged file is set aside, a new one started
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -76,3 +85,16 @@ class HubDatabase:
             except sqlite3.Error:  # a connection still busy on another thread
                 log.debug("database connection could not be closed", exc_info=True)
         self._local = threading.local()
+
+    def recover(self, exc: BaseException) -> None:
+        """After a query met a damaged file (``dbguard.is_damage``): sets it aside and
+        starts a new one with every registered schema (blocking: call it off the loop)."""
+        self.guard.recover(exc, self.close, self.connection, lambda: self.schemas)
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener()`` after a new file was started (see ``DamageGuard.on_reset``)."""
+        self.guard.on_reset(listener)
+
+    def damage_report(self) -> dict[str, Any]:
+        """The damaged files set aside, for ``GET /api/v1/feed`` (``"database"``)."""
+        return self.guard.report()

@@ -101,7 +101,9 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def push(request: Request) -> Response:
         if hub.push.subscribers >= hub.config.max_subscribers:
             raise HTTPException(
-                503, "too many open push channels; poll the feed instead", {"Retry-After": "30"}
+                503,
+                "too many open push channels; poll the feed instead",
+                {"Retry-After": "30", "Connection": "close"},  # and free the descriptor
             )
         return StreamingResponse(
             hub.push.stream(hub.current_version()),
@@ -124,6 +126,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
                 "subscribers": hub.push.subscribers,
                 "last_error": hub.last_error,
                 "base_url": hub.config.base_url,
+                "database": hub.database.damage_report(),  # damaged databases set aside, if any
             }
         )
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
+from signage.data.remote import RemoteData
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.feed import folder
 from signage.leftovers import clean_temp_files
@@ -252,10 +253,12 @@ class RootPublishing(_Signing):
         *,
         expires_in: timedelta,
         asset_grace_s: float,
+        remote: RemoteData | None = None,
     ) -> None:
         super().__init__(feed_dir, key, expires_in)
         self.root = root
         self.asset_grace_s = asset_grace_s
+        self.remote = remote
 
     def load(self) -> FeedSnapshot:
         return self.read(self.feed_dir)
@@ -284,6 +287,7 @@ class RootPublishing(_Signing):
                 expires_in=self.expires_in,
                 alerts=alerts,
                 skip_unchanged=skip_unchanged,
+                remote=self.remote,
             )
         except ValidationError as exc:
             first = str(exc.problems[0]) if exc.problems else str(self.root)
@@ -294,6 +298,8 @@ class RootPublishing(_Signing):
             self.last_error = f"{reason}: {exc.reason}"
             raise RepublishError(f"{reason}: {exc.reason}") from exc
         self.last_error = None
+        if result.data_problems and self.remote is not None:
+            self.last_error = f"{reason}: {self.remote.summary()}"
         if not result.changed and served.version == result.version:
             log.debug("%s: content unchanged, still serving %d", reason, result.version)
             return None

@@ -5,10 +5,15 @@
   answers 302 to the author's URL with the screen's attribution. Only codes the hub
   registered from its own published feeds redirect; anything else is 404, and nothing from
   the query string ever becomes part of the redirect target except the sanitised screen
-  id as a parameter value (no open redirect).
+  id as a parameter value (no open redirect). A screen id the hub does not know (not
+  enrolled, no heartbeat, no plays) is counted as ``desconocida``: invented ids never
+  become screens in the report. At most ``policy.max_scans_per_hour`` scans are stored.
 - ``POST /api/v1/events``: a player's proof-of-play batch ``{"events": [...]}``, each
   event with a unique ``eid``; duplicates are ignored (UNIQUE), so resending is safe.
-  Needs the screen token or the admin token when the hub has one (like heartbeats).
+  Needs a screen token or the admin token when the hub has one (like heartbeats); with a
+  screen's own token every event counts for that screen (naming another is refused).
+  Per screen and hour at most ``policy.max_events_per_screen_hour`` events and
+  ``policy.max_slides_per_screen_hour`` distinct slides are taken.
 - ``GET /api/v1/report?since=30d[&until=ISO]``: plays and scans counted per screen,
   playlist and slide over the period (JSON), for ``signage report``. The period is
   widened to whole UTC hours.
@@ -29,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,6 +47,10 @@ from starlette.routing import BaseRoute, Route
 
 from signage.errors import ValidationError
 from signage.events import rfc3339_ms
+from signage.hub.dbguard import is_damage
+from signage.hub.limits import check_moment, parse_json
+from signage.hub.policy import HubPolicy
+from signage.hub.screens import SCREEN_ID, ScreenCaller
 from signage.logs import area_logger
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
@@ -66,8 +76,8 @@ if TYPE_CHECKING:
 log = area_logger("hub.scans")
 
 UNKNOWN_SCREEN = "desconocida"
+ADMIN_CALLER = ScreenCaller("admin")
 MAX_BATCH_EVENTS = 1000
-MAX_BATCH_BYTES = 4 * 1024 * 1024
 DEFAULT_SINCE = "30d"
 SEEN_RETENTION = timedelta(days=30)
 PRUNE_EVERY_S = 3600.0
@@ -106,6 +116,7 @@ CREATE TABLE IF NOT EXISTS pop_counts (
     plays INTEGER NOT NULL,
     PRIMARY KEY (hour, screen, playlist, slide)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pop_counts_screen ON pop_counts (screen);
 """
 
 _NOT_FOUND_PAGE = """<!doctype html><html lang="es"><meta charset="utf-8">
@@ -220,6 +231,45 @@ def check_event(item: Any, oldest: str) -> StoredEvent | str:
     return event
 
 
+class HourlyQuota:
+    """Counts things per key and UTC hour, and says when a key's hour is full (thread-safe).
+
+    Only the latest hour and the one before are remembered, at most ``MAX_KEYS`` keys, so
+    memory stays bounded whatever the keys; a full key is logged once per hour.
+    """
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, datetime], int] = {}
+        self._latest: datetime | None = None
+        self._warned: set[tuple[str, datetime]] = set()
+
+    def take(self, key: str, hour: datetime, limit: int, *, count: bool = True) -> bool:
+        """Whether one more fits under ``limit`` for ``key`` in ``hour`` (counted when
+        ``count``)."""
+        slot = (key, hour)
+        with self._lock:
+            if self._latest is None or hour > self._latest:
+                self._latest = hour
+                cutoff = hour - timedelta(hours=1)
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= cutoff}
+                self._warned.clear()
+            n = self._counts.get(slot, 0)
+            if n >= limit or (n == 0 and len(self._counts) >= self.MAX_KEYS):
+                if slot not in self._warned and len(self._warned) < 100:
+                    self._warned.add(slot)
+                    log.warning(
+                        "more than %d %s this hour; the rest are not stored", limit, self.what
+                    )
+                return False
+            if count:
+                self._counts[slot] = n + 1
+            return True
+
+
 def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -239,12 +289,25 @@ class ScanRoom:
         self.hub = hub
         self._prune_lock = threading.Lock()
         self._pruned: datetime | None = None
+        self._scans = HourlyQuota("QR scans stored")
+        self._events = HourlyQuota("proof-of-play events from one screen")
         hub.schema(SCHEMA)
 
     # --- code registration (publishing thread)
 
     def on_publish(self, snapshot: FeedSnapshot) -> None:
-        self.register(snapshot)
+        try:
+            self.register(snapshot)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self.hub.recover_database(exc)  # registers again through on_database_reset
+
+    def on_database_reset(self) -> None:
+        """A new database was started after damage: the served feed's codes again."""
+        snapshot = self.hub.snapshot()
+        if snapshot.published:
+            self.register(snapshot)
 
     def register(self, snapshot: FeedSnapshot) -> int:
         """Registers the tracked codes of a published manifest; returns how many."""
@@ -297,16 +360,43 @@ class ScanRoom:
 
     # --- scans
 
+    def _known_screen(self, screen: str) -> bool:
+        """Whether ``screen`` is enrolled, has sent a heartbeat or has plays counted: a
+        scan names it only then."""
+        if self.hub.screens.is_enrolled(screen):
+            return True
+        try:
+            row = (
+                self.hub.db()
+                .execute("SELECT 1 FROM screen_heartbeats WHERE screen = ?", (screen,))
+                .fetchone()
+            )
+        except sqlite3.OperationalError:  # no telemetry table: no screen has reported
+            row = None
+        if row is None:  # or its proof-of-play reached the hub
+            row = (
+                self.hub.db()
+                .execute("SELECT 1 FROM pop_counts WHERE screen = ? LIMIT 1", (screen,))
+                .fetchone()
+            )
+        return row is not None
+
     def _scan(self, code: str, screen: str) -> str | None:
         tracked = self.lookup(code)
         if tracked is None:
             return None
-        conn = self.hub.db()
-        with conn:
-            conn.execute(
-                "INSERT INTO qr_scans (ts, code, screen, playlist, slide) VALUES (?, ?, ?, ?, ?)",
-                (rfc3339_ms(self.hub.now()), code, screen, tracked.playlist, tracked.slide),
-            )
+        counted = screen
+        if screen != UNKNOWN_SCREEN and not self._known_screen(screen):
+            counted = UNKNOWN_SCREEN  # an invented id is not a new screen in the report
+        now = self.hub.now()
+        if self._scans.take("", hour_floor(now), self.hub.config.policy.max_scans_per_hour):
+            conn = self.hub.db()
+            with conn:
+                conn.execute(
+                    "INSERT INTO qr_scans (ts, code, screen, playlist, slide) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (rfc3339_ms(now), code, counted, tracked.playlist, tracked.slide),
+                )
         return tracked.target(screen)
 
     async def scan(self, request: Request) -> Response:
@@ -329,26 +419,54 @@ class ScanRoom:
 
     # --- proof of play
 
-    def _store_events(self, items: list[Any]) -> dict[str, Any]:
+    def _store_events(
+        self, items: list[Any], caller: ScreenCaller = ADMIN_CALLER
+    ) -> dict[str, Any]:
         now = self.hub.now()
+        policy = self.hub.config.policy
         oldest = rfc3339_ms(now - SEEN_RETENTION)
         rejected: list[dict[str, Any]] = []
-        good: list[StoredEvent] = []
+        good: list[tuple[int, StoredEvent]] = []
         for i, item in enumerate(items):
             checked = check_event(item, oldest)
+            if isinstance(checked, StoredEvent):
+                checked, why = self._speaks_for(caller, checked)
+                if why is not None:
+                    checked = why
             if isinstance(checked, str):
                 rejected.append({"index": i, "reason": checked})
             else:
-                good.append(checked)
-        accepted = 0
+                good.append((i, checked))
+        accepted = duplicates = 0
         conn = self.hub.db()
         with conn:
-            for e in good:
+            for i, e in good:
+                hour = hour_floor(now)
+                limit = policy.max_events_per_screen_hour
+                if not self._events.take(e.screen, hour, limit, count=False):
+                    rejected.append(
+                        {
+                            "index": i,
+                            "reason": "too many events from this screen "
+                            "this hour; the rest are dropped",
+                        }
+                    )
+                    continue
+                if e.event == "slide_shown" and not self._room_for_slide(conn, e, policy):
+                    rejected.append(
+                        {
+                            "index": i,
+                            "reason": "too many distinct slides from this screen this hour",
+                        }
+                    )
+                    continue
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO pop_seen (eid, ts) VALUES (?, ?)", (e.eid, e.ts)
                 )
                 if cur.rowcount != 1:
+                    duplicates += 1
                     continue  # a resend: already counted
+                self._events.take(e.screen, hour, limit)
                 accepted += 1
                 if e.event == "slide_shown":
                     conn.execute(
@@ -362,9 +480,37 @@ class ScanRoom:
             log.warning("events batch: %d event(s) refused, e.g. %s", len(rejected), rejected[0])
         return {
             "accepted": accepted,
-            "duplicates": len(good) - accepted,
+            "duplicates": duplicates,
             "rejected": rejected,
         }
+
+    def _speaks_for(self, caller: ScreenCaller, e: StoredEvent) -> tuple[StoredEvent, str | None]:
+        """The event as counted for ``caller``, or why it is refused: a screen's token
+        counts for its own screen only; other callers name screens by valid ids."""
+        if caller.kind == "screen" and caller.screen is not None:
+            if e.screen not in ("", caller.screen):
+                return e, f"this token belongs to screen {caller.screen!r}, not {e.screen[:80]!r}"
+            return dataclasses.replace(e, screen=caller.screen), None
+        if e.screen and not SCREEN_ID.fullmatch(e.screen):
+            return e, "'screen' must be 1-64 letters, digits, '.', '_' or '-'"
+        if caller.kind != "admin" and e.screen and self.hub.screens.is_enrolled(e.screen):
+            return e, f"screen {e.screen!r} is enrolled: it reports with its own token"
+        return e, None
+
+    @staticmethod
+    def _room_for_slide(conn: sqlite3.Connection, e: StoredEvent, policy: HubPolicy) -> bool:
+        """Whether a play of ``e``'s slide may be counted: it is counted already this hour,
+        or the screen has fewer than ``max_slides_per_screen_hour`` slides this hour."""
+        hit = conn.execute(
+            "SELECT 1 FROM pop_counts WHERE hour = ? AND screen = ? AND playlist = ? AND slide = ?",
+            (e.hour, e.screen, e.playlist, e.slide),
+        ).fetchone()
+        if hit is not None:
+            return True
+        (n,) = conn.execute(
+            "SELECT COUNT(*) FROM pop_counts WHERE hour = ? AND screen = ?", (e.hour, e.screen)
+        ).fetchone()
+        return int(n) < policy.max_slides_per_screen_hour
 
     def _prune(self, now: datetime, oldest: str) -> None:
         """Forgets event ids past the retention, at most once an hour."""
@@ -379,22 +525,18 @@ class ScanRoom:
             log.info("forgot %d proof-of-play event id(s) older than %s", gone, oldest)
 
     async def events(self, request: Request) -> Response:
-        self.hub.require_screen_token(request)
-        body = await request.body()
-        if len(body) > MAX_BATCH_BYTES:
-            raise HTTPException(
-                413, f"batch larger than {MAX_BATCH_BYTES} bytes; send fewer events"
-            )
+        caller = self.hub.require_screen_token(request)
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise HTTPException(400, 'the body must be JSON: {"events": [...]}') from None
+            doc = await run_in_threadpool(parse_json, body)  # up to 4 MiB: off the loop
+        except ValueError as exc:
+            raise HTTPException(400, f'the body must be JSON {{"events": [...]}}: {exc}') from None
         items = doc.get("events") if isinstance(doc, dict) else None
         if not isinstance(items, list):
             raise HTTPException(400, 'the body must be JSON: {"events": [...]}')
         if len(items) > MAX_BATCH_EVENTS:
             raise HTTPException(413, f"more than {MAX_BATCH_EVENTS} events in one batch")
-        result = await run_in_threadpool(self._store_events, items)
+        result = await run_in_threadpool(self._store_events, items, caller)
         return JSONResponse(result)
 
     # --- report
@@ -430,14 +572,17 @@ class ScanRoom:
             since = parse_since(request.query_params.get("since", DEFAULT_SINCE), now)
             until_text = request.query_params.get("until")
             until = parse_since(until_text, now) if until_text else now + timedelta(seconds=1)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from None
+        except (ValueError, OverflowError) as exc:
+            raise HTTPException(400, f"'since'/'until': {exc}") from None
+        check_moment(since, now, "since")
+        check_moment(until, now, "until")
         return JSONResponse(await run_in_threadpool(self._report, since, until))
 
 
 def routes(hub: Hub) -> list[BaseRoute]:
     """The scan, proof-of-play and report endpoints; registers codes on every publish."""
     room = ScanRoom(hub)
+    hub.database.on_reset(room.on_database_reset)
     hub.on_publish(room.on_publish)
     return [
         Route("/q/{code}", room.scan, methods=["GET"]),

@@ -37,8 +37,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signage.hub.auth import check_bearer, check_screen_bearer
+from signage.data.remote import RemoteData
+from signage.hub.auth import check_bearer
 from signage.hub.database import DB_NAME, HubDatabase
+from signage.hub.policy import HubPolicy
 from signage.hub.publishing import (
     ExpiryWatch,
     FeedFolderPublishing,
@@ -47,6 +49,7 @@ from signage.hub.publishing import (
     RootPublishing,
 )
 from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.hub.screens import ScreenCaller, ScreenRegister, require_screen
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -94,6 +97,10 @@ class HubConfig:
         asset_grace_s: root mode: an asset file neither the current nor the previous
             version names is deleted once it is at least this old (the feed folder would
             otherwise grow with every edited image for as long as the hub runs).
+        policy: what screens may store and for how long (``signage.hub.policy``).
+        ca_file: root mode: the organisation's CA certificates (PEM), trusted beside the
+            system's when the hub fetches data slides' https data.
+        data_check_s: root mode: how often the hub looks for remote data that is due.
     """
 
     feed_dir: Path
@@ -112,6 +119,9 @@ class HubConfig:
     asset_grace_s: float = 3600.0
     refresh_check_s: float = 600.0
     refresh_fraction: float = 0.5
+    policy: HubPolicy = field(default_factory=HubPolicy)
+    ca_file: Path | None = None
+    data_check_s: float = 30.0
 
     @property
     def base_url(self) -> str:
@@ -127,6 +137,14 @@ class HubConfig:
         return self.data_dir / OVERLAY_DIR_NAME
 
 
+def remote_data_for(config: HubConfig) -> RemoteData:
+    """Root mode's remote data: the last good kept in ``data_dir/datos-remotos``, fetched
+    trusting the system's CAs plus ``ca_file``'s."""
+    from signage.data.remote import ASSET_FOLDER
+
+    return RemoteData(config.data_dir / ASSET_FOLDER, ca_file=config.ca_file)
+
+
 def publishing_for(config: HubConfig, key: Ed25519PrivateKey | None) -> Publishing:
     """The publishing strategy of a hub run with ``config``: root mode or feed mode."""
     if config.root is not None:
@@ -136,6 +154,7 @@ def publishing_for(config: HubConfig, key: Ed25519PrivateKey | None) -> Publishi
             key,
             expires_in=config.expires_in,
             asset_grace_s=config.asset_grace_s,
+            remote=remote_data_for(config),
         )
     return FeedFolderPublishing(
         config.feed_dir, config.overlay_dir, key, expires_in=config.expires_in
@@ -160,6 +179,7 @@ class Hub:
     ) -> None:
         self.config = config
         self.push = Broadcaster(config.keepalive_s)
+        self.screens = ScreenRegister(config.data_dir)  # per-screen tokens (screens.py)
         self.database = HubDatabase(config.data_dir / DB_NAME)
         self.alerts_provider: AlertsProvider | None = None
         self._publishing = publishing_for(config, key)
@@ -212,10 +232,10 @@ class Hub:
         unless it carries the hub's admin bearer token (the screen token gets a 403)."""
         check_bearer(request, self.config.token, self.config.screen_token)
 
-    def require_screen_token(self, request: Request) -> None:
-        """Refuses ``request`` (401 ``HTTPException``) unless it carries the screen token or
-        the admin token; a hub with neither accepts it (see ``check_screen_bearer``)."""
-        check_screen_bearer(request, self.config.token, self.config.screen_token)
+    def require_screen_token(self, request: Request) -> ScreenCaller:
+        """Who sent a screen's request: a screen's own token, the shared screen token or the
+        admin token (401 ``HTTPException`` otherwise; see ``screens.require_screen``)."""
+        return require_screen(request, self.config.token, self.config.screen_token, self.screens)
 
     # -------------------------------------------------------------------- database
 
@@ -230,6 +250,11 @@ class Hub:
     def close(self) -> None:
         """Closes every database connection this hub opened (at shutdown)."""
         self.database.close()
+
+    def recover_database(self, exc: BaseException) -> None:
+        """After a query met a damaged database (``dbguard.is_damage``): sets the file
+        aside and starts a new one with every area's schema (blocking: a worker thread)."""
+        self.database.recover(exc)
 
     # ------------------------------------------------------------------ publishing
 
@@ -281,6 +306,21 @@ class Hub:
             snap = self._publishing.upstream_changed(self._snapshot, now, self._alerts(now))
             if snap is not None:
                 self._serve(snap)
+
+    def refresh_data(self) -> int | None:
+        """Root mode: fetches the data slides' remote data that is due and republishes
+        when it changed (the version served, ``None`` when nothing was due)."""
+        remote = self.remote_data()
+        due = remote.next_due() if remote is not None else None
+        if remote is None or due is None or due > self._clock():
+            return None
+        remote.prefetch(self._clock())  # outside the publishing lock: alerts never wait
+        return self.publish_root("remote data due", skip_unchanged=True)
+
+    def remote_data(self) -> RemoteData | None:
+        """Root mode's remote data (``None`` in feed mode)."""
+        remote = getattr(self._publishing, "remote", None)
+        return remote if isinstance(remote, RemoteData) else None
 
     def refresh_if_due(self) -> int | None:
         """Keeps the served feed from expiring while nothing else publishes.

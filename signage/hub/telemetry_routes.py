@@ -6,9 +6,12 @@
 online (a heartbeat within the online window, 90 s by default), stale content, last error,
 screenshot path and URL. ``GET /api/v1/screens/<screen>/screenshot`` serves the PNG.
 
-Heartbeats need the hub's screen token (``--screen-token-file``) or its admin token
-(``--token-file``) when the hub has either; a hub with neither accepts them, since it has
-no secret to share with its screens.
+Heartbeats need a screen's own token (``signage screen add``: it reports for that id
+only), the shared screen token (``--screen-token-file``, legacy: not-enrolled ids only, at
+most ``policy.max_unenrolled``) or the admin token; a hub with no token at all and no
+enrolled screen accepts them. Each report is bounded (``screens.bound_report``: id, tags,
+texts cut, a real PNG screenshot of bounded pixels). ``/api/v1/screens`` answers a page
+(``?limit=N&after=ID``, ``X-Total-Count``, ``Link rel="next"``).
 
 The decisions (online? stale? why?) are the pure function ``assess``; the rest is I/O.
 """
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,8 +37,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.hub.limits import parse_json, query_seconds
+from signage.hub.screens import ScreenCaller, ScreenRegister, bound_report
 from signage.logs import area_logger
 from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
+from signage.timebase import FLAG_OFFSET_S
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -46,7 +52,9 @@ DEFAULT_ONLINE_WINDOW_S = 90.0
 # A screen still playing an older version this long after the hub published a newer one
 # is stale (two heartbeats and a manifest poll comfortably fit in it).
 DEFAULT_STALE_GRACE_S = 75.0
-MAX_BODY_BYTES = 1024 * 1024
+# /api/v1/screens answers a page of screens at a time (by id, ``?after=ID&limit=N``).
+DEFAULT_PAGE = 500
+MAX_PAGE = 1000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS screen_heartbeats (
@@ -90,6 +98,7 @@ class ScreenState:
             "alert": r.alert,
             "last_sync": None if r.last_sync is None else r.last_sync.isoformat(),
             "last_sync_age_s": None if sync_age is None else round(sync_age + self.age_s, 1),
+            "feed_source": r.feed_source,
             "stale": self.stale,
             "stale_reason": self.stale_reason,
             "last_error": r.last_error,
@@ -98,6 +107,7 @@ class ScreenState:
             "rss_mb": r.rss_mb,
             "disk_free_mb": r.disk_free_mb,
             "software": r.software,
+            **clock_fields(r, self.received),
             "screenshot": None
             if self.screenshot_path is None
             else {
@@ -106,6 +116,21 @@ class ScreenState:
                 "taken": None if self.screenshot_taken is None else _iso(self.screenshot_taken),
             },
         }
+
+
+def clock_fields(report: HeartbeatReport, received: float) -> dict[str, Any]:
+    """The screen's clock offset (hub minus screen, seconds) and whether it is flagged.
+
+    The screen's own estimate when it sends one (``clock_offset_s``), else what the hub
+    measures: when the beat arrived by its clock minus when it was sent by the screen's.
+    """
+    measured = received - report.sent.timestamp()
+    offset = report.clock_offset_s if report.clock_offset_s is not None else measured
+    return {
+        "clock_offset_s": round(offset, 1),
+        "clock_offset_measured_s": round(measured, 1),
+        "clock_off": abs(offset) > FLAG_OFFSET_S,
+    }
 
 
 def _iso(epoch: float) -> str:
@@ -189,6 +214,31 @@ class TelemetryStore:
                 (report.screen, received, body, shot_taken),
             )
 
+    def count(self) -> int:
+        """How many screens the hub knows."""
+        row = self._db().execute("SELECT COUNT(*) FROM screen_heartbeats").fetchone()
+        return int(row[0])
+
+    def known(self, screen: str) -> bool:
+        """Whether ``screen`` has sent a heartbeat the hub still keeps."""
+        row = (
+            self._db()
+            .execute("SELECT 1 FROM screen_heartbeats WHERE screen = ?", (screen,))
+            .fetchone()
+        )
+        return row is not None
+
+    def refusal(
+        self, caller: ScreenCaller, screen: str, register: ScreenRegister, max_unenrolled: int
+    ) -> str | None:
+        """Why ``caller`` may not report for ``screen`` (see ``ScreenCaller.refusal``)."""
+        room = True
+        if caller.kind != "screen" and not register.is_enrolled(screen) and not self.known(screen):
+            enrolled = register.screens()
+            names = self._db().execute("SELECT screen FROM screen_heartbeats").fetchall()
+            room = sum(1 for (name,) in names if name not in enrolled) < max_unenrolled
+        return caller.refusal(screen, register, room)
+
     def _write_screenshot(self, screen: str, png: bytes) -> None:
         self.screenshots.mkdir(parents=True, exist_ok=True)
         final = self.screenshots / f"{screen}.png"
@@ -205,11 +255,16 @@ class TelemetryStore:
         hub_version: int | None,
         online_window_s: float = DEFAULT_ONLINE_WINDOW_S,
         stale_grace_s: float = DEFAULT_STALE_GRACE_S,
+        *,
+        after: str = "",
+        limit: int = MAX_PAGE,
     ) -> list[ScreenState]:
+        """One page of the fleet, by screen id: up to ``limit`` screens after ``after``."""
         since = self.note_hub_version(hub_version, now)
         rows = self._db().execute(
             "SELECT screen, received, report, screenshot_taken FROM screen_heartbeats "
-            "ORDER BY screen"
+            "WHERE screen > ? ORDER BY screen LIMIT ?",
+            (after, limit),
         )
         out: list[ScreenState] = []
         for screen, received, body, shot_taken in rows.fetchall():
@@ -257,17 +312,22 @@ def _env_seconds(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def _query_seconds(request: Request, name: str, default: float) -> float:
-    raw = request.query_params.get(name)
+def _read_report(body: bytes) -> HeartbeatReport:
+    """A heartbeat body as a bounded report (JSON depth, field sizes, a real screenshot)."""
+    return bound_report(HeartbeatReport.from_json(parse_json(body)))
+
+
+def _query_limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
     if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HTTPException(400, f"'{name}' must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise HTTPException(400, f"'{name}' must be a positive number of seconds")
-    return value
+        return DEFAULT_PAGE
+    if not raw.isdigit() or not 1 <= int(raw[:8]) <= MAX_PAGE:
+        raise HTTPException(400, f"'limit' must be a whole number from 1 to {MAX_PAGE}")
+    return int(raw)
+
+
+def _query_seconds(request: Request, name: str, default: float) -> float:
+    return query_seconds(request.query_params.get(name), name, default)
 
 
 def routes(hub: Hub) -> Sequence[BaseRoute]:
@@ -277,6 +337,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
     ``SIGNAGE_ONLINE_WINDOW_S`` / ``SIGNAGE_STALE_GRACE_S`` in the hub's environment, and
     each request to ``/api/v1/screens`` may pass ``?online_window=S&stale_grace=S``.
     """
+    hub.schema(SCHEMA)  # kept by the hub, so a new database after damage has the table
     store = TelemetryStore(hub.db, hub.config.data_dir / "screenshots")
     online_window = _env_seconds("SIGNAGE_ONLINE_WINDOW_S", DEFAULT_ONLINE_WINDOW_S)
     stale_grace = _env_seconds("SIGNAGE_STALE_GRACE_S", DEFAULT_STALE_GRACE_S)
@@ -286,27 +347,42 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return version if version > 0 else None  # 0: nothing published yet
 
     async def heartbeat(request: Request) -> Response:
-        hub.require_screen_token(request)
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "heartbeat too large"}, status_code=413)
+        caller = hub.require_screen_token(request)
+        body = await request.body()  # capped while it streams (limits.BodyLimit)
         try:
-            report = HeartbeatReport.from_json(json.loads(body))
+            report = await run_in_threadpool(_read_report, body)
         except (ValueError, ReportError) as exc:
             return JSONResponse({"error": f"bad heartbeat: {exc}"}, status_code=400)
+        refusal = await run_in_threadpool(
+            store.refusal, caller, report.screen, hub.screens, hub.config.policy.max_unenrolled
+        )
+        if refusal is not None:
+            return JSONResponse({"error": refusal}, status_code=403)
         now = time.time()
         store.note_hub_version(hub_version(), now)
         await run_in_threadpool(store.record, report, now)
-        return JSONResponse({"ok": True, "screen": report.screen})
+        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
+        told = rfc3339_ms(datetime.now(UTC))
+        return JSONResponse({"ok": True, "screen": report.screen, "time": told})
 
     async def screens(request: Request) -> Response:
         window = _query_seconds(request, "online_window", online_window)
         grace = _query_seconds(request, "stale_grace", stale_grace)
-        states = await run_in_threadpool(store.screens, time.time(), hub_version(), window, grace)
-        return JSONResponse([s.to_json() for s in states])
+        after = request.query_params.get("after", "")
+        limit = _query_limit(request)
+
+        def page() -> tuple[list[ScreenState], int]:
+            states = store.screens(
+                time.time(), hub_version(), window, grace, after=after, limit=limit
+            )
+            return states, store.count()
+
+        states, total = await run_in_threadpool(page)
+        headers = {"X-Total-Count": str(total)}
+        if len(states) == limit:
+            query = urlencode({**request.query_params, "after": states[-1].screen})
+            headers["Link"] = f'</api/v1/screens?{query}>; rel="next"'
+        return JSONResponse([s.to_json() for s in states], headers=headers)
 
     async def screenshot(request: Request) -> Response:
         screen = request.path_params["screen"]

@@ -2,9 +2,10 @@
 
 ``plan_install`` is pure: it returns the ordered steps (create the user, write the config
 template, install the hub's screen token, make the cache folder, install and enable the
-unit), each with the words printed by ``--dry-run`` and the effect run otherwise. Nothing
-already there is overwritten: an existing user, config or cache is kept (a re-install only
-refreshes the unit, and the screen token when one is given).
+unit, keep the clock right with systemd-timesyncd), each with the words printed by
+``--dry-run`` and the effect run otherwise. Nothing already there is overwritten: an
+existing user, config or cache is kept (a re-install only refreshes the unit, and the
+screen token when one is given).
 """
 
 from __future__ import annotations
@@ -31,6 +32,31 @@ DEFAULT_USER = "signage"
 TEMPLATE_EXE = "/usr/local/bin/signage"
 TEMPLATE_CONFIG = "/etc/signage/player.yaml"
 SCREEN_TOKEN_NAME = "screen.token"  # noqa: S105 (a file name, installed beside the config)
+TIMESYNC_UNIT = "systemd-timesyncd.service"
+# Another NTP client already keeping the clock is kept (two would fight over it).
+OTHER_TIME_SYNC = ("chrony.service", "ntpsec.service", "ntp.service", "openntpd.service")
+TIMESYNC_DROPIN = Path("/etc/systemd/timesyncd.conf.d/signage.conf")
+UNIT_FOLDERS = (
+    Path("/etc/systemd/system"),
+    Path("/usr/lib/systemd/system"),
+    Path("/lib/systemd/system"),
+)
+
+
+def time_sync_installed() -> str | None:
+    """The time-sync unit installed here: systemd-timesyncd, another NTP client, or None."""
+    for unit in (TIMESYNC_UNIT, *OTHER_TIME_SYNC):
+        if any((folder / unit).exists() for folder in UNIT_FOLDERS):
+            return unit
+    return None
+
+
+def timesyncd_dropin(ntp: str) -> str:
+    """``timesyncd.conf.d/signage.conf``: the organisation's NTP servers first."""
+    return (
+        "# Written by signage install-kiosk: the organisation's time servers (docs/kiosk.md).\n"
+        f"[Time]\nNTP={ntp}\n"
+    )
 
 
 def unit_template() -> Path:
@@ -89,6 +115,9 @@ locale: es-CO
 #   allowed_hosts: [encuestas.example.gov.co, intranet.example.gov.co]
 # rotation: 90   # a panel mounted on its side, when cage does not turn it (docs/kiosk.md)
 # ca_file: /etc/signage/ca-interna.pem   # the organisation's own CA (PEM), besides the system's
+# feed: [https://hub.example.gov.co:8750/, https://espejo.example.gov.co/feed/]  # hub + mirrors
+# alert_keys: [BASE64-OF-THE-ALERTS-ONLY-KEY]   # emergency alerts with the hub down
+# audience: public   # or internal (offices): staff-only (CAP Restricted) alerts show too
 """
 
 
@@ -181,6 +210,8 @@ def plan_install(
     user_exists: Callable[[str], bool] = _user_exists,
     enable: bool = True,
     screen_token: str | None = None,
+    ntp: str | None = None,
+    time_sync: Callable[[], str | None] = time_sync_installed,
 ) -> list[Step]:
     """The steps that make this machine a screen.
 
@@ -191,7 +222,12 @@ def plan_install(
         command: how systemd starts signage (``/usr/local/bin/signage``).
         screen_token: the hub's screen token: installed as ``screen.token`` beside the
             config (0640, group ``user``) and named by a new config's ``hub_token_file``.
+        ntp: NTP servers (space-separated) for systemd-timesyncd, e.g. the hub's host when
+            the network blocks public time servers.
+        time_sync: which time-sync unit this machine has (probed; injected by tests).
     """
+    if ntp is not None and (not ntp.strip() or any(c in ntp for c in "\n\r[]=#;")):
+        raise UsageError(f"--ntp {ntp!r}: give host names or addresses separated by spaces")
     if not user or not user.replace("-", "").replace("_", "").isalnum() or user[0] == "-":
         raise UsageError(f"--user {user!r}: give a plain user name such as 'signage'")
 
@@ -246,6 +282,7 @@ def plan_install(
             _write_new(unit_path, unit, 0o644),
         )
     )
+    steps += _time_sync_steps(real=real, ntp=ntp, found=time_sync() if real else None, place=place)
     if real:
         steps.append(
             Step(
@@ -265,4 +302,33 @@ def plan_install(
                     _command(["systemctl", "set-default", "graphical.target"]),
                 )
             )
+    return steps
+
+
+def _time_sync_steps(
+    *, real: bool, ntp: str | None, found: str | None, place: Callable[[Path], Path]
+) -> list[Step]:
+    """Keep the clock right: alerts and schedules are judged by the hub's time anyway
+    (signage.timebase), but logs, TLS certificates and a screen without a hub need a true
+    clock. Another NTP client already installed is kept."""
+    steps: list[Step] = []
+    if found is not None and found != TIMESYNC_UNIT:
+        steps.append(Step(f"keep {found} for time sync (not installing timesyncd)", lambda: None))
+        return steps
+    if ntp is not None:
+        target = place(TIMESYNC_DROPIN)
+        steps.append(
+            Step(
+                f"write {target}: time from NTP={ntp}",
+                _write_new(target, timesyncd_dropin(ntp), 0o644),
+            )
+        )
+    if not real:
+        steps.append(Step(f"(enable {TIMESYNC_UNIT} in the image for time sync)", lambda: None))
+        return steps
+    if found is None:
+        argv = ["apt-get", "install", "-y", "--no-install-recommends", "systemd-timesyncd"]
+        steps.append(Step(f"install time sync: {shlex.join(argv)}", _command(argv)))
+    argv = ["systemctl", "enable", "--now", TIMESYNC_UNIT]
+    steps.append(Step(f"keep the clock right: {shlex.join(argv)}", _command(argv)))
     return steps

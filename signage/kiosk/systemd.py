@@ -43,6 +43,7 @@ from signage.telemetry.heartbeat import (
     Heartbeat,
     heartbeat_for,
 )
+from signage.timebase import TimeKeeper
 
 log = area_logger("kiosk")
 
@@ -246,6 +247,7 @@ def attach(
     events: EventLog | None = None,
     environ: Mapping[str, str] | None = None,
     collect: Callable[[], int] | None = None,
+    timekeeper: TimeKeeper | None = None,
 ) -> KioskBridge:
     """Wires a player for unattended operation; stops itself when the application quits.
 
@@ -285,6 +287,7 @@ def attach(
             interval_s=_env_float(env, "SIGNAGE_HEARTBEAT_S", DEFAULT_INTERVAL_S),
             screenshot_every_s=shot_every,
             on_beat=guard.check if guard is not None else None,
+            timekeeper=timekeeper,
         )
     app = QCoreApplication.instance()
     if app is not None:

@@ -29,7 +29,7 @@ from PySide6.QtCore import QDate, QDateTime, QLocale, QRectF, Qt, QTime, QTimer,
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from signage.alerts.select import next_expiry, top_group, visible
+from signage.alerts.select import AlertClock, seconds_to_change, top_group, visible
 from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, AlertText, Screen, Severity, Theme
@@ -159,6 +159,8 @@ class AlertLayer(QWidget):
         events: the proof-of-play log (``alert_shown``, ``alert_cleared``).
         snap: writes a snapshot of the window, called once per alert when first shown.
         clock: wall time and delays (tests pass a ``ManualClock``).
+        judge: the moment each alert's expiry is judged at (``TimeKeeper.alert_now``: the
+            hub's time); default the clock's ``now``.
     """
 
     active_changed = Signal(bool)
@@ -173,6 +175,7 @@ class AlertLayer(QWidget):
         snap: Callable[[str], object] | None,
         *,
         clock: Clock | None = None,
+        judge: AlertClock | None = None,
         rotate_s: float = ROTATE_S,
     ) -> None:
         super().__init__(parent)
@@ -182,6 +185,7 @@ class AlertLayer(QWidget):
         self.events = events
         self.snap = snap
         self.clock: Clock = clock if clock is not None else QtClock(self)
+        self._judge = judge
         self.rotate_s = rotate_s
         self._alerts: tuple[Alert, ...] = ()
         self._shown: tuple[Alert, ...] = ()
@@ -224,10 +228,14 @@ class AlertLayer(QWidget):
         self._alerts = tuple(alerts)
         self._refresh()
 
+    def clock_changed(self) -> None:
+        """The organisation's time estimate moved (GUI thread): re-decides and re-arms."""
+        self._refresh()
+
     # ------------------------------------------------------------------ decisions
 
     def _refresh(self) -> None:
-        now = self.clock.now()
+        now: datetime | AlertClock = self._judge or self.clock.now()
         shown = visible(self._alerts, self.screen_info, now, self.exercise)
         for alert in self._shown:
             if alert.id not in {a.id for a in shown} and alert.id in self._announced:
@@ -245,13 +253,13 @@ class AlertLayer(QWidget):
         self._show(group[self._turn])
         self._arm_rotation(len(group))
 
-    def _arm_expiry(self, now: datetime) -> None:
+    def _arm_expiry(self, now: datetime | AlertClock) -> None:
         if self._expiry_timer is not None:
             self._expiry_timer.cancel()
             self._expiry_timer = None
-        due = next_expiry(self._alerts, now)
-        if due is not None:
-            delay = max(0.0, (due - now).total_seconds()) + 0.001
+        left = seconds_to_change(self._alerts, now)  # an onset shows one, an expiry ends it
+        if left is not None:
+            delay = left + 0.001
             self._expiry_timer = self.clock.call_later(delay, self._on_expiry)
 
     def _arm_rotation(self, group_size: int) -> None:

@@ -10,9 +10,12 @@ import heapq
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
+
+if TYPE_CHECKING:
+    from signage.timebase import TimeKeeper
 
 # QTimer takes an int of milliseconds; longer waits are cut and simply re-armed by callers
 # (re-planning is idempotent), so a schedule change weeks away is still hit on time.
@@ -73,6 +76,21 @@ class QtClock(QObject):
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> Timer:
         return _QtTimer(self, delay_s, callback)
+
+
+class OrgClock(QtClock):
+    """Real time as schedules should see it: the local clock, or the hub's when far off.
+
+    ``now`` is ``TimeKeeper.schedule_now`` (``signage.timebase``); delays stay QTimer's
+    monotonic ones.
+    """
+
+    def __init__(self, keeper: TimeKeeper, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.keeper = keeper
+
+    def now(self) -> datetime:
+        return self.keeper.schedule_now()
 
 
 class FixedClock(QtClock):

@@ -45,7 +45,7 @@ from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Content, Slide, SlideKind, Theme, Transition
 from signage.player.alert_layer import AlertLayer
-from signage.player.clock import Clock, QtClock, Timer
+from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
 from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
@@ -57,6 +57,7 @@ from signage.player.views import IdleView, SlideResources, SlideView, TextView
 from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
+from signage.timebase import TimeKeeper
 
 if TYPE_CHECKING:
     from signage.player.web import WebContext
@@ -146,12 +147,15 @@ class Player(QObject):
         snapshots: folder for a PNG of each slide and alert as it is first fully shown.
         link_base: the hub's public URL for tracked QR links.
         qr_keep: folder where made QR images are kept for the next start (``None``: none).
+        timekeeper: the organisation's time (``signage.timebase``): alerts end by it and,
+            without ``clock``, schedules follow it when this clock is far off.
     """
 
     first_frame_painted = Signal()
     slide_changed = Signal(str, str)  # playlist id, slide id ("", "" for the idle screen)
     content_changed = Signal(int)  # version now playing
     _content_arrived = Signal(object)
+    _clock_moved = Signal()
 
     def __init__(
         self,
@@ -167,13 +171,17 @@ class Player(QObject):
         fade_ms: int = FADE_MS,
         stats_every_s: float = STATS_EVERY_S,
         qr_keep: Path | None = None,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         super().__init__()
+        self.timekeeper = timekeeper
         self.config = config
         self.screen = config.screen_identity()
         self.source = source
         self.events = events
-        self.clock: Clock = clock if clock is not None else QtClock(self)
+        if clock is None:
+            clock = OrgClock(timekeeper, self) if timekeeper is not None else QtClock(self)
+        self.clock: Clock = clock
         self.fullscreen = fullscreen
         self.snapshots = snapshots
         self.link_base = link_base
@@ -235,6 +243,9 @@ class Player(QObject):
         if size is not None:
             self.window.resize(*size)
         self._content_arrived.connect(self._on_content, Qt.ConnectionType.QueuedConnection)
+        if timekeeper is not None:
+            self._clock_moved.connect(self._on_clock_moved, Qt.ConnectionType.QueuedConnection)
+            timekeeper.subscribe(self._clock_moved.emit)  # any thread → the GUI thread
 
         self.probe = StallProbe(self)
         self._stats = QTimer(self)
@@ -259,6 +270,7 @@ class Player(QObject):
             "alert": self._alert_active,
             "since": self._shown_since.isoformat() if self._shown_since else None,
             "slides_planned": len(self._plan),
+            "clock_offset_s": None if self.timekeeper is None else self.timekeeper.offset_s(),
         }
 
     def grab_image(self) -> QImage:
@@ -408,6 +420,8 @@ class Player(QObject):
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         self.alerts.set_theme(theme)
+        if self.timekeeper is not None:
+            self.timekeeper.received(content.alerts)
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
@@ -419,6 +433,14 @@ class Player(QObject):
         current = self.stage.current
         moving = current is not None and current.kind in (SlideKind.VIDEO, SlideKind.WEB)
         return not self.stage.transitioning and not moving
+
+    def _on_clock_moved(self) -> None:
+        """The organisation's time estimate moved: alerts and schedules are decided again."""
+        if self._stopped:
+            return
+        if self.alerts is not None and hasattr(self.alerts, "clock_changed"):
+            self.alerts.clock_changed()
+        self._replan(show_changes=False, reason="clock offset changed")
 
     def _on_plan_time(self) -> None:
         self._plan_timer = None
@@ -677,6 +699,7 @@ class Player(QObject):
             self.events,
             self.snap,
             clock=self.clock,
+            judge=None if self.timekeeper is None else self.timekeeper.alert_now,
         )
         self.window.add_layer(layer, show=False)
         layer.active_changed.connect(self._on_alert_active)

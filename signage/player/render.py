@@ -208,7 +208,13 @@ class _PosterView(SlideView):
         flags = int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap)
         painter.setPen(QColor(theme.foreground))
         painter.setFont(title_font(theme.title_font_family, max(10, round(h * 0.05))))
-        kind = {"video": "Video", "web": "Página web", "image": "Imagen", "text": "Texto"}
+        kind = {
+            "video": "Video",
+            "web": "Página web",
+            "image": "Imagen",
+            "text": "Texto",
+            "data": "Datos",
+        }
         label = f"{kind.get(str(self.item.slide.kind), 'Diapositiva')}: {self.item.slide.id}"
         painter.drawText(QRectF(w * 0.12, h * 0.25, w * 0.76, h * 0.22), flags, label)
         painter.setFont(body_font(theme.font_family, max(8, round(h * 0.028))))

@@ -30,6 +30,10 @@ def make_view(
         from signage.player.video import VideoView
 
         return VideoView(parent, slide, res)
+    if slide.kind is SlideKind.DATA:
+        from signage.player.dataview import DataView
+
+        return DataView(parent, slide, res)
     if slide.kind is SlideKind.WEB:
         if res.web is None:
             return _Unplayable(parent, slide, res, "web slides need QtWebEngine, not available")

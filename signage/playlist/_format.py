@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from signage.model import (
     DEFAULT_DURATION_S,
     Attribution,
+    DataContent,
     Fit,
     HourWindow,
     Orientation,
@@ -30,9 +31,11 @@ from signage.model import (
     SlideKind,
     TextContent,
     Theme,
+    TickerFeed,
     Transition,
     Weekday,
 )
+from signage.playlist._data import DATA, TickerItem
 from signage.playlist._fields import (
     IMAGE_TYPES,
     VIDEO_TYPES,
@@ -61,6 +64,7 @@ from signage.validation import (
     Values,
     YMap,
     YNode,
+    YScalar,
 )
 
 SLIDE_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
@@ -169,6 +173,7 @@ class SlideDraft:
     schedule: Schedule | None
     muted: bool
     node: YMap
+    data: DataContent | None = None
 
 
 def _build_text(v: Values, ctx: Context) -> TextContent | Invalid:
@@ -190,13 +195,15 @@ TEXT: Record[TextContent] = Record(
     title="a text slide",
 )
 
-KINDS = ("image", "video", "web", "text")
+KINDS = ("image", "video", "web", "text", "data")
 
 
 def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
     written = [k for k in KINDS if v.written(k)]
     if not written:
-        return ctx.error(v.node, "a slide needs one of image, video, web or text; none is given")
+        return ctx.error(
+            v.node, "a slide needs one of image, video, web, text or data; none is given"
+        )
     if len(written) > 1:
         return ctx.error(
             v.at(written[1]),
@@ -208,7 +215,15 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
         return INVALID
     if v.written("muted") and kind is not SlideKind.VIDEO:
         ctx.warn(v.at("muted"), "'muted' only matters for video slides; remove it")
-    source = "" if kind is SlideKind.TEXT else str(v.get(kind.value, ""))
+    data: DataContent | None = v.get("data", None) if kind is SlideKind.DATA else None
+    if kind is SlideKind.TEXT:
+        source = ""
+    elif data is not None:
+        source = ""
+        if data.url is None and data.scans is None:
+            source = _data_file(v)
+    else:
+        source = str(v.get(kind.value, ""))
     text: TextContent | None = v.get("text", None) if kind is SlideKind.TEXT else None
     return SlideDraft(
         id=v.get("id", None),
@@ -223,7 +238,16 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
         schedule=v.get("schedule", None),
         muted=v.get("muted", True),
         node=v.node,
+        data=data,
     )
+
+
+def _data_file(v: Values) -> str:
+    """The ``file:`` written under a slide's ``data:`` (already checked by ``DATA``)."""
+    node = v.at("data")
+    file_node = node.get("file") if isinstance(node, YMap) else None
+    value = file_node.value if isinstance(file_node, YScalar) else ""
+    return str(value).strip()
 
 
 SLIDE: Record[SlideDraft] = Record(
@@ -245,6 +269,7 @@ SLIDE: Record[SlideDraft] = Record(
         ),
         "web": Field(HttpsUrl(), description="an https page shown full screen"),
         "text": Field(TEXT, description="a title and body drawn in the theme's colours"),
+        "data": Field(DATA, description="a figure, chart or table drawn from a CSV/JSON file"),
         "duration": Field(
             Duration(),
             description="time on screen: 10s, 2m, 1m30s; a video plays its own length if absent",
@@ -368,6 +393,8 @@ def _derived_id(draft: SlideDraft, index: int) -> str:
         base = slugify(draft.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
     elif draft.kind is SlideKind.TEXT and draft.text is not None:
         base = slugify(draft.text.title)
+    elif draft.data is not None:
+        base = slugify(draft.data.title)
     else:
         parts = urlsplit(draft.source)
         last = [p for p in parts.path.split("/") if p]
@@ -431,10 +458,18 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
                 schedule=draft.schedule,
                 muted=draft.muted,
                 origin=Origin(ctx.path, draft.node.line, draft.node.col),
+                data=draft.data,
             )
         )
+    ids = {s.id for s in slides}
+    for draft, built in zip(drafts, slides, strict=True):
+        scope = built.data.scans if built.data is not None else None
+        if scope is not None and scope not in ("all", "playlist") and scope not in ids:
+            ok = False
+            ctx.error(draft.node, f"scans: no slide '{scope}' in this playlist (or all, playlist)")
     if not ok or name is None:
         return INVALID
+    ticker: tuple[str | TickerFeed, ...] = v.get("ticker", ())
     return Playlist(
         id="",
         name=name,
@@ -442,7 +477,10 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
         tags=v.get("tags", None),
         schedule=schedule,
         overlays=v.get("overlays", Overlays()),
-        ticker=v.get("ticker", ()),
+        ticker=tuple(t for t in ticker if isinstance(t, str)),
+        ticker_feeds=tuple(
+            replace(t, position=i) for i, t in enumerate(ticker) if not isinstance(t, str)
+        ),
         attribution=v.get("attribution", Attribution()),
         origin=Origin(ctx.path, v.node.line, v.node.col),
         orientation=v.get("orientation", Orientation.BOTH),
@@ -481,14 +519,16 @@ PLAYLIST: Record[Playlist] = Record(
         "schedule": Field(SCHEDULE, description="when the whole playlist plays"),
         "overlays": Field(OVERLAYS),
         "ticker": Field(
-            ListOf(Text(max_len=300), max_items=50),
-            description="headlines scrolling in the ticker overlay",
+            ListOf(TickerItem(), max_items=50),
+            description="headlines scrolling in the ticker overlay; an item {feed: URL, "
+            "count, max_age} brings news from an RSS/Atom feed (fetched by the publisher)",
         ),
         "attribution": Field(ATTRIBUTION),
         "slides": Field(
             ListOf(SLIDE, min_items=1, max_items=500),
             required=True,
-            description="shown in this order, each with exactly one of image, video, web, text",
+            description="shown in this order, each with exactly one of image, video, web, "
+            "text, data",
         ),
     },
     _build_playlist,

@@ -36,6 +36,7 @@ from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
 from signage.space import lacks_space, wait_for_space
+from signage.timebase import TimeKeeper
 from signage.trust import bundle_for
 
 __all__ = ["FeedSource", "parse_sse"]
@@ -75,6 +76,7 @@ class FeedSource:
         events: where ``feed_applied``/``feed_rejected`` go (``start``'s wins if given).
         clock: the aware current time (injected by tests).
         push: ``False`` never uses the push channel (poll only).
+        timekeeper: told the server's time (HTTP ``Date``) and each verified ``published``.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class FeedSource:
         push: bool = True,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         if not config.feed:
             raise ConfigError("no feed URL: set 'feed' in player.yaml or pass --feed URL")
@@ -112,6 +115,7 @@ class FeedSource:
         self._events = events
         self._clock = clock or (lambda: datetime.now(UTC))
         self._push_enabled = push
+        self.timekeeper = timekeeper
         self._hub = config.hub_url
         self._on_content: ContentCallback | None = None
         self._wake = threading.Event()
@@ -190,6 +194,8 @@ class FeedSource:
     def _deliver(self, content: Content) -> None:
         content = dataclasses.replace(content, signed=True)  # the cache holds verified feeds
         self._content = content
+        if self.timekeeper is not None:
+            self.timekeeper.observe_signed(content.published)  # verified when applied
         if self._on_content is not None:
             self._on_content(content)
 
@@ -219,6 +225,9 @@ class FeedSource:
         now = self._clock()
         result = self.client.sync_once(now)
         self.last_result = result
+        told = self.client.server_date
+        if self.timekeeper is not None and told is not None:
+            self.timekeeper.observe_http_date(*told)
         if result.ok:
             self.last_success = now
             self._last_refusal = None

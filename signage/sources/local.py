@@ -34,7 +34,7 @@ from typing import Any
 from signage.errors import Problem, ValidationError
 from signage.events import EventLog
 from signage.logs import area_logger
-from signage.model import Content, Playlist, Theme
+from signage.model import Alert, Content, Playlist, Theme
 from signage.sources import ContentCallback
 
 log = area_logger("player")
@@ -115,6 +115,8 @@ class LocalSource:
         wait_for_screen: after the first delivery, hold the watcher and the deferred full
             load until ``screen_settled()`` is called (at most ``SETTLE_WAIT_S``), so they
             do not compete with the first slide's preparation. The player calls it.
+        alert_active: which alerts of ``alerts/`` are carried (``TimeKeeper.alert_active``);
+            default: not expired by ``clock``.
     """
 
     def __init__(
@@ -126,8 +128,10 @@ class LocalSource:
         clock: Callable[[], datetime] | None = None,
         debounce_s: float = DEBOUNCE_S,
         wait_for_screen: bool = False,
+        alert_active: Callable[[Alert], bool] | None = None,
     ) -> None:
         self.root = root
+        self.alert_active = alert_active
         self.cache = cache
         self.allowed_hosts = allowed_hosts
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -355,7 +359,12 @@ class LocalSource:
         stamp = self._stamp = self._read_stamp()  # before reading: a later edit mismatches
         try:
             content = content_from_root(
-                self.root, self.cache, version, now, allowed_hosts=self.allowed_hosts
+                self.root,
+                self.cache,
+                version,
+                now,
+                allowed_hosts=self.allowed_hosts,
+                alert_active=self.alert_active,
             )
         except ValidationError as exc:
             self._forget_stamp()

@@ -26,13 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 from signage.events import EventLog
 from signage.logs import ErrorTally, area_logger, error_tally
-from signage.telemetry.wire import AUTH_REFUSED_HINT, HEARTBEAT_PATH, HeartbeatReport, parse_time
+from signage.telemetry.wire import (
+    AUTH_REFUSED_HINT,
+    HEARTBEAT_PATH,
+    HeartbeatReport,
+    ReportError,
+    parse_time,
+)
 from signage.trust import bundle_for
 
 if TYPE_CHECKING:
     import requests
 
     from signage.config import PlayerConfig
+    from signage.timebase import TimeKeeper
 
 log = area_logger("kiosk")
 
@@ -50,6 +57,7 @@ class SyncState:
 
     last_success: datetime | None = None
     stale: bool = False
+    source: str | None = None  # the feed URL that delivered the version on screen
 
 
 class EventTracker:
@@ -153,6 +161,7 @@ class Heartbeat:
         token: the hub token (Bearer), when the hub asks for one.
         on_beat: called after each beat with the free disk in MiB (low-disk GC hook).
         clock: aware "now"; monotonic: for uptime.
+        timekeeper: told the hub's time from each answer; its offset goes in each beat.
     """
 
     def __init__(
@@ -177,10 +186,15 @@ class Heartbeat:
         on_beat: Callable[[float | None], object] | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        audience: str | None = None,
+        exercise: bool | None = None,
+        timekeeper: TimeKeeper | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
+        self.timekeeper = timekeeper
         self.screen = screen
         self.tags = tuple(sorted(tags))
+        self.audience, self.exercise = audience, exercise
         self._status = status or dict
         self._tracker = tracker or EventTracker()
         self._sync = sync or self._sync_from_tracker
@@ -243,12 +257,16 @@ class Heartbeat:
             alert=_alert(status.get("alert")),
             last_sync=sync.last_success,
             stale=sync.stale or bool(status.get("stale", False)),
+            feed_source=sync.source,
+            audience=self.audience,
+            exercise=self.exercise,
             errors=errors,
             last_error=last_error,
             uptime_s=self._monotonic() - self._started,
             rss_mb=rss_mb(),
             disk_free_mb=disk_free_mb(self._cache),
             screenshot_png=png,
+            clock_offset_s=None if self.timekeeper is None else self.timekeeper.offset_s(),
         )
 
     def beat(self) -> bool:
@@ -269,6 +287,8 @@ class Heartbeat:
             headers["Authorization"] = f"Bearer {self._token}"
         ok = False
         try:
+            keeper = self.timekeeper
+            asked = keeper.mono() if keeper is not None else 0.0
             response = self._session.post(
                 self.url,
                 json=report.to_json(),
@@ -276,6 +296,8 @@ class Heartbeat:
                 timeout=self._timeout,
                 verify=self._verify,
             )
+            if keeper is not None:  # even a refusal tells the hub's time (its Date)
+                hub_time_from(response, asked, keeper.mono(), keeper)
             if response.status_code // 100 == 2:
                 ok = True
             else:
@@ -347,6 +369,27 @@ class Heartbeat:
             self._session.close()
 
 
+def hub_time_from(
+    response: requests.Response, asked: float, answered: float, keeper: TimeKeeper
+) -> None:
+    """Tells ``keeper`` the hub's time from a heartbeat answer: its ``time``, else ``Date``."""
+    told = None
+    if len(response.content) <= 4096:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("time"), str):
+            try:
+                told = parse_time(body["time"], "time")
+            except ReportError:
+                told = None
+    if told is not None:
+        keeper.observe_hub(told, asked, answered)
+    else:
+        keeper.observe_http_date(response.headers.get("Date"), asked, answered)
+
+
 def heartbeat_for(
     config: PlayerConfig,
     *,
@@ -357,6 +400,7 @@ def heartbeat_for(
     interval_s: float = DEFAULT_INTERVAL_S,
     screenshot_every_s: float = DEFAULT_SCREENSHOT_EVERY_S,
     on_beat: Callable[[float | None], object] | None = None,
+    timekeeper: TimeKeeper | None = None,
 ) -> Heartbeat | None:
     """The heartbeat a player with ``config`` runs (not started), ``None`` without a hub.
 
@@ -374,7 +418,12 @@ def heartbeat_for(
         known = getattr(source, "last_success", None) or getattr(source, "last_sync", None)
         if isinstance(known, datetime) and (last is None or known > last):
             last = known
-        return SyncState(last_success=last, stale=bool(getattr(source, "stale", False)))
+        used = getattr(source, "last_source", None)
+        return SyncState(
+            last_success=last,
+            stale=bool(getattr(source, "stale", False)),
+            source=used if isinstance(used, str) else None,
+        )
 
     return Heartbeat(
         hub,
@@ -390,7 +439,10 @@ def heartbeat_for(
         tracker=tracker,
         on_beat=on_beat,
         clock=lambda: datetime.now(UTC),
+        audience=config.audience,
+        exercise=config.exercise,
         ca_bundle=bundle_for(config),
+        timekeeper=timekeeper,
     )
 
 

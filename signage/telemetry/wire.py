@@ -77,6 +77,10 @@ class HeartbeatReport:
         stale: the screen plays content past its ``expires`` (or could not sync in time).
         errors: counts of warnings/errors per area and of error events per event name.
         screenshot_png: a small PNG, on some beats only.
+        audience, exercise: what the screen's config says (which alerts it shows), so the hub
+            can say how many screens an alert will reach; ``None`` from older screens.
+        feed_source: the feed URL (hub or mirror) that delivered the version on screen;
+            absent from older screens' beats (``None``).
     """
 
     screen: str
@@ -95,6 +99,10 @@ class HeartbeatReport:
     disk_free_mb: float | None = None
     software: str = __version__
     screenshot_png: bytes | None = field(default=None, repr=False)
+    feed_source: str | None = None
+    audience: str | None = None
+    exercise: bool | None = None
+    clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
 
     @property
     def playing(self) -> str:
@@ -129,7 +137,14 @@ class HeartbeatReport:
             "rss_mb": round(self.rss_mb, 1),
             "disk_free_mb": None if self.disk_free_mb is None else round(self.disk_free_mb, 1),
             "software": self.software,
+            "clock_offset_s": None
+            if self.clock_offset_s is None
+            else round(self.clock_offset_s, 3),
         }
+        for key in ("feed_source", "audience", "exercise"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -213,6 +228,10 @@ def _report_spec() -> Spec[HeartbeatReport]:
             disk_free_mb=v.get("disk_free_mb", None),
             software=v.get("software", None) or "?",
             screenshot_png=v.get("screenshot_png", None),
+            feed_source=v.get("feed_source", None),
+            audience=v.get("audience", None),
+            exercise=v.get("exercise", None),
+            clock_offset_s=v.get("clock_offset_s", None),
         )
 
     screen = Text(
@@ -239,6 +258,10 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "disk_free_mb": Field(Nullable(Number())),
             "software": Field(Nullable(Text(min_len=0, max_len=200))),
             "screenshot_png": Field(Nullable(Png())),
+            "feed_source": Field(text(2048)),
+            "audience": Field(text(20)),
+            "exercise": Field(Nullable(Boolean())),
+            "clock_offset_s": Field(Nullable(Number())),
         },
         build,
         title="the heartbeat",
@@ -251,6 +274,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "uptime_s": (0, 10 * 365 * 86400),
     "rss_mb": (0, 1 << 24),
     "disk_free_mb": (0, 1 << 40),
+    "clock_offset_s": (-10 * 365 * 86400, 10 * 365 * 86400),  # a clock ten years off at most
 }
 
 

@@ -1,0 +1,213 @@
+"""The console's preview room: a slide drawn by the player's own widgets, in a worker process.
+
+``signage preview``'s renderer (``signage.player.render.render_slides``) runs in one
+long-lived worker process (spawned, so no Qt state leaks into the hub, and the hub's event
+loop only awaits a future). Each PNG is cached under ``DATA/previews/<hash>.png``, the hash
+covering the slide as the validator built it, the theme, the size, and each asset's path,
+size and modification time: an unchanged slide is answered from the cache at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from signage.logs import area_logger
+
+log = area_logger("hub.console")
+
+SIZE = (960, 540)
+CACHE_KEEP = 2000  # cached PNGs kept (~100 KB each); the oldest go first
+RENDER_TIMEOUT_S = 30.0  # a web slide whose page never loads must not block later previews
+
+
+def _asset_stamp(root: Path, path: str) -> str:
+    try:
+        st = (root / path).stat()
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _load(root: Path, playlist_file: Path, slide_id: str) -> tuple[Any, Any, Any]:
+    from signage.playlist import load_playlist_file, load_theme_file
+
+    playlist, _ = load_playlist_file(playlist_file, root)
+    if playlist is None:
+        raise LookupError("the playlist has problems; fix them to see previews")
+    slide = next((s for s in playlist.slides if s.id == slide_id), None)
+    if slide is None:
+        raise LookupError(f"no slide {slide_id!r} in this playlist")
+    theme_file = root / "playlists" / "theme.yaml"
+    theme = None
+    if theme_file.is_file():
+        theme, _ = load_theme_file(theme_file, root)
+    if theme is None:
+        from signage.model import Theme
+
+        theme = Theme()
+    return playlist, slide, theme
+
+
+def cache_key(root: Path, playlist_file: Path, slide_id: str) -> str:
+    """The content hash a slide's preview is cached under (raises ``LookupError``)."""
+    playlist, slide, theme = _load(root, playlist_file, slide_id)
+    parts = [repr(slide), repr(theme), repr(playlist.overlays), repr(SIZE)]
+    for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
+        if path and slide.kind != "web":
+            parts.append(_asset_stamp(root, path))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def render_in_worker(root: str, playlist_file: str, slide_id: str, out: str) -> str:
+    """Runs in the worker process: draws one slide to ``out`` (a PNG path)."""
+    import shutil
+    import tempfile
+    from types import MappingProxyType
+
+    from signage.player.qtenv import ensure_application, prepare_environment
+
+    prepare_environment(headless=True)
+    ensure_application("signage-console-preview")
+    from signage.model import Content, Screen
+    from signage.player.render import render_slides
+    from signage.schedule import ScheduledSlide
+
+    base = Path(root)
+    playlist, slide, theme = _load(base, Path(playlist_file), slide_id)
+    assets = {}
+    for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
+        if path and (base / path).is_file():
+            assets[path] = (base / path).resolve()
+    content = Content(
+        version=0,
+        playlists=(playlist,),
+        theme=theme,
+        assets=MappingProxyType(assets),
+        source=str(base),
+    )
+    screen = Screen(id="vista-previa", tags=playlist.tags or frozenset())
+    with tempfile.TemporaryDirectory(prefix="signage-preview-") as tmp:
+        rendered = render_slides(
+            content,
+            [ScheduledSlide(playlist, slide)],
+            out=Path(tmp),
+            size=SIZE,
+            at=datetime.now().astimezone(),
+            screen=screen,
+        )
+        if not rendered:
+            raise LookupError("nothing was drawn")
+        partial = Path(out).with_name(f".{Path(out).name}.{os.getpid()}")
+        shutil.copyfile(rendered[0].path, partial)
+        partial.replace(out)
+    return out
+
+
+def _follow_parent(parent: int) -> None:
+    """Worker initializer: end this process when the hub that started it is gone (a hub
+    killed without a clean shutdown must not leave a Qt process behind)."""
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="signage-preview-parent", daemon=True).start()
+
+
+class Previews:
+    """Cached previews drawn by one worker process (started on first use).
+
+    Args:
+        cache: the folder of cached PNGs.
+    """
+
+    def __init__(self, cache: Path) -> None:
+        self.cache = cache
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._renders = 0
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_follow_parent,
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Stops the worker (its process is ended if it is stuck in a render)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # ProcessPoolExecutor has no public way to end a busy worker before Python 3.14.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+    async def render(self, root: Path, playlist_file: Path, slide_id: str) -> bytes:
+        """The PNG of one slide (``LookupError`` when there is no such valid slide)."""
+        key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id)
+        cached = self.cache / f"{key}.png"
+        try:
+            return await asyncio.to_thread(cached.read_bytes)
+        except FileNotFoundError:
+            pass
+        self.cache.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._executor(),
+            render_in_worker,
+            str(root),
+            str(playlist_file),
+            slide_id,
+            str(cached),
+        )
+        try:
+            await asyncio.wait_for(future, RENDER_TIMEOUT_S)
+        except LookupError:
+            raise
+        except Exception as exc:
+            reason = "took too long" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("console preview of %s/%s failed: %s", playlist_file.stem, slide_id, reason)
+            self.close()  # a stuck or crashed worker is replaced on next use
+            raise LookupError(f"the preview could not be drawn: {reason}") from None
+        self._renders += 1
+        if self._renders % 50 == 0:
+            await asyncio.to_thread(self.prune)
+        return await asyncio.to_thread(cached.read_bytes)
+
+    def prune(self, keep: int = CACHE_KEEP) -> int:
+        """Deletes the least recently written cached PNGs beyond ``keep``; returns how many."""
+        try:
+            entries = [e for e in os.scandir(self.cache) if e.name.endswith(".png")]
+        except OSError:
+            return 0
+        if len(entries) <= keep:
+            return 0
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        removed = 0
+        for entry in entries[: len(entries) - keep]:
+            try:
+                Path(entry.path).unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed

@@ -1,0 +1,166 @@
+"""The console's upload room: a received file checked by its content, then put under assets/.
+
+What a file is comes from its bytes (``signage.playlist.sniff_media``), never its name:
+pictures are opened with Pillow (pixel count bounded before decoding, so a decompression
+bomb is refused without being inflated, then fully decoded so a truncated or corrupt file
+is caught), videos are asked of ffprobe. The stored name is made from the uploaded one
+(ASCII letters, digits and ``-``) with the extension of what the file really is, so no
+name can leave ``assets/``. Messages are in Spanish: they are shown to the comms team.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from signage.console.files import safe_stem
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_IMAGE_BYTES = 30 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # 8K is 33 Mpx; anything bigger is not meant for a screen
+MAX_VIDEO_S = 3600.0
+IMAGE_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
+VIDEO_EXT = {"mp4": "mp4", "webm": "webm"}
+FOLDER = "assets"
+
+
+class UploadRefused(Exception):
+    """Raised when an upload is refused; the message (Spanish) says why and the limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    kind: str  # "image" | "video"
+    media: str  # png, jpeg, ... mp4, webm
+    width: int = 0
+    height: int = 0
+    seconds: float | None = None
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB"
+
+
+def check_image(path: Path, media: str) -> Checked:
+    from PIL import Image
+
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise UploadRefused(
+            f"la imagen pesa {_mb(size)}; el límite para imágenes es {_mb(MAX_IMAGE_BYTES)}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > MAX_PIXELS:
+                    raise UploadRefused(
+                        f"la imagen mide {width}×{height} píxeles; el límite es "
+                        f"{MAX_PIXELS // 1_000_000} megapíxeles (una pantalla 4K tiene 8)"
+                    )
+                im.load()  # decodes every pixel: catches truncated and corrupt files
+    except UploadRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRefused("la imagen es demasiado grande para descomprimirla") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise UploadRefused(f"el archivo no es una imagen válida ({exc})") from None
+    return Checked("image", media, width, height)
+
+
+def check_video(path: Path, media: str) -> Checked:
+    if shutil.which("ffprobe") is None:
+        raise UploadRefused("el servidor no tiene ffprobe para revisar videos; avísale a TI")
+    try:
+        done = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_entries",
+                "stream=codec_type,width,height:format=duration",
+                str(path),
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        info = json.loads(done.stdout or b"{}")
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        raise UploadRefused("no se pudo revisar el video (¿está dañado?)") from None
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    if done.returncode != 0 or not streams:
+        raise UploadRefused("el archivo no es un video que las pantallas puedan mostrar")
+    try:
+        seconds = float(info.get("format", {}).get("duration", "0"))
+    except ValueError:
+        seconds = 0.0
+    if seconds > MAX_VIDEO_S:
+        raise UploadRefused(
+            f"el video dura {seconds / 60:.0f} min; el límite es {MAX_VIDEO_S / 60:.0f} min"
+        )
+    return Checked(
+        "video", media, int(streams[0].get("width", 0)), int(streams[0].get("height", 0)), seconds
+    )
+
+
+def check_file(path: Path) -> Checked:
+    """What ``path`` really is, checked; ``UploadRefused`` with the reason otherwise."""
+    from signage.playlist import sniff_media
+
+    size = path.stat().st_size
+    if size == 0:
+        raise UploadRefused("el archivo está vacío")
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadRefused(f"el archivo pesa {_mb(size)}; el límite es {_mb(MAX_UPLOAD_BYTES)}")
+    media = sniff_media(path)
+    if media in IMAGE_EXT:
+        return check_image(path, media)
+    if media in VIDEO_EXT:
+        return check_video(path, media)
+    if media == "svg":
+        raise UploadRefused("no se aceptan SVG subidos; expórtalo como PNG")
+    raise UploadRefused(
+        "el contenido del archivo no es una imagen (PNG, JPEG, WebP, GIF) ni un video "
+        "(MP4, WebM), se llame como se llame"
+    )
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def store(root: Path, received: Path, filename: str) -> tuple[str, Checked]:
+    """Checks ``received`` and moves it under ``ROOT/assets/``; returns its asset path.
+
+    The same bytes already stored under that name are reused (no copy ``-2``)."""
+    checked = check_file(received)
+    ext = (IMAGE_EXT | VIDEO_EXT)[checked.media]
+    stem = safe_stem(filename, "imagen" if checked.kind == "image" else "video")
+    folder = (root / FOLDER).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = _digest(received)
+    for n in range(1, 1000):
+        name = f"{stem}.{ext}" if n == 1 else f"{stem}-{n}.{ext}"
+        target = folder / name
+        if target.exists():
+            if target.is_file() and _digest(target) == digest:
+                received.unlink(missing_ok=True)
+                return f"{FOLDER}/{name}", checked
+            continue
+        received.chmod(0o644)
+        received.replace(target)
+        return f"{FOLDER}/{name}", checked
+    raise UploadRefused("hay demasiados archivos con ese nombre; cámbiale el nombre")

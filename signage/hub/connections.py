@@ -1,0 +1,198 @@
+"""The hub's connection room: the open-file budget, the connection cap and the header timeout.
+
+A hub holds one file descriptor per open connection, and a push channel stays open for
+as long as a screen is on. Left alone, about a thousand push channels (a common limit is
+1,024) use every descriptor: the hub can no longer accept ``/healthz``, the feed or a
+heartbeat, nor open its database. So, at start:
+
+- ``raise_open_files`` lifts the soft ``RLIMIT_NOFILE`` to the hard limit;
+- ``plan_budget`` splits what there is (pure): ``RESERVED_FILES`` descriptors stay for
+  everything that is not a connection (the database, one connection per worker thread,
+  asset files being sent, logs, the watcher), and of the connections ``RESERVED_CONNECTIONS``
+  are never push channels. Push channels beyond the budget get a 503 with ``Retry-After``
+  (``max_push``); connections beyond ``max_connections`` are answered 503 and closed as
+  soon as they are accepted, so the process never runs out;
+- ``guarded_protocol`` is uvicorn's h11 protocol with two more rules: a connection must
+  deliver a complete request head within ``header_timeout_s`` of opening (or of its last
+  response), else it is closed (uvicorn has no such timeout: a client sending one header
+  byte every few seconds, or nothing at all, held its connection for ever), and TCP
+  keep-alive probes plus ``TCP_USER_TIMEOUT`` close connections whose peer vanished
+  without a word (a screen unplugged mid push channel).
+
+Idle keep-alive connections are closed by uvicorn's ``timeout_keep_alive``; a request
+head larger than ``MAX_HEAD_BYTES`` is refused by h11 (400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import socket
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from signage.logs import area_logger
+
+log = area_logger("hub")
+
+RESERVED_FILES = 192
+RESERVED_CONNECTIONS = 64
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_KEEP_ALIVE_S = 5
+MAX_HEAD_BYTES = 16 * 1024
+# Half-open detection: first probe after 60 s of silence, then every 10 s, give up after 3;
+# unacknowledged data is given up on after 60 s.
+KEEPIDLE_S = 60
+KEEPINTVL_S = 10
+KEEPCNT = 3
+USER_TIMEOUT_MS = 60_000
+RETRY_AFTER_S = 5
+
+_BUSY_BODY = b'{"error": "the hub holds all the connections it can now; retry later"}\n'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(_BUSY_BODY)}\r\n".encode()
+    + b"Connection: close\r\n\r\n"
+    + _BUSY_BODY
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How the hub spends its file descriptors.
+
+    Args:
+        open_files: the soft ``RLIMIT_NOFILE`` the hub runs with.
+        raised_from: the soft limit it had before ``raise_open_files`` (same if unchanged).
+        max_connections: connections held at once; more are answered 503 and closed.
+        max_push: push channels open at once; more get a 503 with ``Retry-After``.
+    """
+
+    open_files: int
+    raised_from: int
+    max_connections: int
+    max_push: int
+
+    def describe(self) -> str:
+        """One line for the hub's start-up output."""
+        raised = f" (raised from {self.raised_from})" if self.raised_from != self.open_files else ""
+        return (
+            f"open-file limit {self.open_files}{raised}: up to {self.max_connections} "
+            f"connections, {self.max_push} of them push channels"
+        )
+
+
+def plan_budget(open_files: int, raised_from: int, max_push: int) -> Budget:
+    """The connection and push caps that fit ``open_files`` descriptors; pure.
+
+    Args:
+        open_files: the soft limit the hub runs with (``RLIM_INFINITY`` counts as huge).
+        raised_from: the soft limit before raising it (reported only).
+        max_push: the operator's ``--max-push`` (an upper bound).
+    """
+    connections = max(8, open_files - RESERVED_FILES)
+    push = max(0, min(max_push, connections - RESERVED_CONNECTIONS))
+    return Budget(open_files, raised_from, connections, push)
+
+
+def raise_open_files() -> tuple[int, int]:
+    """Lifts the soft open-file limit to the hard one; returns (limit now, limit before)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, target, exc)
+            return soft, soft
+        return target, soft
+    now = soft if soft != resource.RLIM_INFINITY else 1 << 20
+    return now, now
+
+
+def _probe_dead_peers(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (
+            ("TCP_KEEPIDLE", KEEPIDLE_S),
+            ("TCP_KEEPINTVL", KEEPINTVL_S),
+            ("TCP_KEEPCNT", KEEPCNT),
+            ("TCP_USER_TIMEOUT", USER_TIMEOUT_MS),
+        ):
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except OSError as exc:  # not fatal: the connection works, only detection is slower
+        log.debug("cannot set TCP keep-alive options: %s", exc)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a connection cap, a request-head deadline and TCP
+    keep-alive. Made per hub by ``guarded_protocol`` (class attributes carry the limits)."""
+
+    max_connections: ClassVar[int] = 1 << 20
+    header_timeout_s: ClassVar[float] = DEFAULT_HEADER_TIMEOUT_S
+    refused: ClassVar[int] = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            type(self).refused += 1
+            transport.write(_BUSY)
+            transport.close()
+            return
+        _probe_dead_peers(transport)
+        self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:  # a complete request head arrived
+            self._disarm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        # Armed before the base class looks at pipelined requests: a head already waiting
+        # disarms it at once through handle_events.
+        if not self.transport.is_closing():
+            self._arm_head_deadline()
+        super().on_response_complete()
+
+    def _arm_head_deadline(self) -> None:
+        self._disarm_head_deadline()
+        if self.header_timeout_s > 0:
+            self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_late)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_late(self) -> None:
+        self._head_deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being answered (a push channel): not ours to cut
+        self.transport.close()
+
+
+def guarded_protocol(max_connections: int, header_timeout_s: float) -> type[GuardedH11Protocol]:
+    """A ``GuardedH11Protocol`` class bound to these limits, for ``uvicorn.Config(http=...)``."""
+    return type(
+        "HubH11Protocol",
+        (GuardedH11Protocol,),
+        {"max_connections": max_connections, "header_timeout_s": header_timeout_s},
+    )
