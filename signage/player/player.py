@@ -54,6 +54,7 @@ from signage.player.probe import StallProbe, rss_mb
 from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
 from signage.player.views import IdleView, SlideResources, SlideView, TextView
+from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
@@ -218,6 +219,7 @@ class Player(QObject):
 
         self.decoder = ImageDecoder(self)
         self.web = LazyWeb(self, config)
+        self.warmer = EngineWarmer(self, self.web, self._still, lambda: self._has_shown_slide)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -382,6 +384,8 @@ class Player(QObject):
             shiboken6.delete(self._host)
         # Views discarded with deleteLater (web pages among them) must go before the profile.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        if shiboken6.isValid(self.warmer):
+            self.warmer.dispose()  # its blank page goes before the profile
         if shiboken6.isValid(self.web):
             self.web.dispose()
 
@@ -423,7 +427,14 @@ class Player(QObject):
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
+        self.warmer.want(s for p in content.playlists for s in p.slides)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
+
+    def _still(self) -> bool:
+        """Nothing moves on screen: no fade under way, no video or web page shown."""
+        current = self.stage.current
+        moving = current is not None and current.kind in (SlideKind.VIDEO, SlideKind.WEB)
+        return not self.stage.transitioning and not moving
 
     def _on_clock_moved(self) -> None:
         """The organisation's time estimate moved: alerts and schedules are decided again."""
@@ -780,7 +791,19 @@ class LazyWeb(QObject):
         self._missing = False
         self._config = config
 
+    def warm(self) -> object | None:
+        """Creates the shared profile now (``signage.player.warmup``); returns it, or
+        None without QtWebEngine."""
+        self._ensure()
+        return self._context.profile if self._context is not None else None
+
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
+        self._ensure()
+        if self._context is None:
+            return make_view(parent, slide, replace(res, web=None))
+        return self._context.make_view(parent, slide, res)
+
+    def _ensure(self) -> None:
         if self._context is None and not self._missing:
             try:
                 from signage.player.web import WebContext
@@ -795,9 +818,6 @@ class LazyWeb(QObject):
                     cas = load_ca_file(config.ca_file)  # checked when the config was read
                 hosts = config.allowed_hosts if config is not None else frozenset()
                 self._context = WebContext(self, hosts, cas)
-        if self._context is None:
-            return make_view(parent, slide, replace(res, web=None))
-        return self._context.make_view(parent, slide, res)
 
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""
