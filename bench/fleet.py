@@ -1,4 +1,4 @@
-"""Benchmark: one hub serving a fleet of 1,000 simulated screens, and nginx under the same polls.
+"""Benchmark: one hub serving a fleet of simulated screens, and nginx under the same polls.
 
 Each simulated screen does what a real player does, with raw asyncio streams (stdlib only):
 holds the hub's push channel open (SSE ``/api/v1/push``), polls ``/feed.json`` every 15 s
@@ -18,9 +18,14 @@ Figures, each with a baseline measured in the same run:
   feed to the same 1,000 screens polling every 15 s: manifest p99, and hub p99 / nginx p99.
 
 The load generator shares the 2 cores with the server, so latencies include its own
-scheduling delays (equally for hub and nginx).
+scheduling delays (equally for hub and nginx). It runs as ``--clients`` processes (default
+4), each with its share of the screens on its own loopback source address; ``--profile
+FILE`` records the hub with py-spy (raw format) during the hub phase. Descriptor limits
+are raised as far as the hard limit allows (the hub and the clients inherit them).
 
-    .venv/bin/python bench/fleet.py [--screens 1000] [--duration 60] [--nginx-duration 40]
+    .venv/bin/python bench/fleet.py [--screens 1000] [--clients 4] [--duration 60]
+        [--nginx-duration 40] [--profile FILE]
+    .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~4.5 min)
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,6 +67,14 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -74,13 +88,16 @@ def pct(values: list[float], q: float) -> float:
 class Http:
     """One keep-alive HTTP/1.1 connection (reconnects when the server closes it)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
+        self.host, self.port, self.source = host, port, source
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def _connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        local = (self.source, 0) if self.source else None
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, local_addr=local
+        )
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
@@ -144,17 +161,28 @@ class Stats:
     heartbeat_ms: list[float] = field(default_factory=list)
     heartbeat_fail: int = 0
     errors: int = 0
+    push_failed: int = 0  # push channels that could not be opened
+    push_closed: int = 0  # push channels the hub closed during the run
 
 
 class Screen:
     """A simulated player: push channel, conditional manifest polls, heartbeats."""
 
-    def __init__(self, n: int, host: str, port: int, token: str | None, stats: Stats) -> None:
-        self.name = f"bench-{n:04d}"
+    def __init__(  # noqa: PLR0917 (a bench helper)
+        self,
+        n: int,
+        host: str,
+        port: int,
+        token: str | None,
+        stats: Stats,
+        source: str | None = None,
+    ) -> None:
+        self.name = f"bench-{n:05d}"
         self.host, self.port, self.token, self.stats = host, port, token, stats
+        self.source = source
         # like a real player: the feed sync and the heartbeat thread have their own pools
-        self.http = Http(host, port)
-        self.beat_http = Http(host, port)
+        self.http = Http(host, port, source)
+        self.beat_http = Http(host, port, source)
         self.etag: str | None = None
         self.version = -1
         self.seen: dict[int, float] = {}
@@ -162,7 +190,8 @@ class Screen:
         self.sse: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def open_push(self) -> None:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        local = (self.source, 0) if self.source else None
+        reader, writer = await asyncio.open_connection(self.host, self.port, local_addr=local)
         writer.write(
             f"GET /api/v1/push HTTP/1.1\r\nHost: {self.host}\r\n"
             "Accept: text/event-stream\r\n\r\n".encode()
@@ -175,8 +204,12 @@ class Screen:
         assert self.sse is not None
         reader = self.sse[0]
         while True:
-            line = await reader.readline()
+            try:
+                line = await reader.readline()
+            except OSError:
+                line = b""
             if not line:
+                self.stats.push_closed += 1
                 return
             if line.startswith(b"data: "):
                 version = int(json.loads(line[6:])["version"])
@@ -292,7 +325,11 @@ async def connect_all(screens: list[Screen], push: bool) -> None:
     for i in range(0, len(screens), 100):  # batches: do not flood the listen backlog
         batch = screens[i : i + 100]
         if push:
-            await asyncio.gather(*(s.open_push() for s in batch))
+            for result in await asyncio.gather(
+                *(s.open_push() for s in batch), return_exceptions=True
+            ):
+                if isinstance(result, BaseException):
+                    batch[0].stats.push_failed += 1
         await asyncio.gather(*(s.poll_once() for s in batch))  # opens the keep-alive conn
 
 
@@ -315,18 +352,12 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
 
     await asyncio.sleep(1.0)
     rss0 = rss_kb(pid)
-    stats = Stats()
-    screens = [Screen(n, host, port, token, stats) for n in range(args.screens)]
     t_connect = time.perf_counter()
-    await connect_all(screens, push=True)
-    readers = [asyncio.create_task(s.read_push()) for s in screens]
+    procs = await start_clients(host, port, token, args, push=True, duration=args.duration)
     out["connect_s"] = time.perf_counter() - t_connect
-    stats.manifest_ms.clear()  # the connection burst is not steady-state polling
-    until = time.perf_counter() + args.duration
-    loops = [asyncio.create_task(s.every(args.poll, "poll_once", until)) for s in screens]
-    loops += [
-        asyncio.create_task(s.every(args.heartbeat, "heartbeat_once", until)) for s in screens
-    ]
+    await send_all(procs, "go")
+    t_go = time.perf_counter()
+    cpu_go = cpu_s(pid)
     await asyncio.sleep(min(5.0, args.duration / 4))
     out["rss_connected_kb"] = rss_kb(pid)
     out["rss_idle_kb"] = rss0
@@ -334,15 +365,23 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     times = []
     for i in range(args.announces):
         await asyncio.sleep(gap)
-        times.append(await announce(host, port, token, screens, i))
-    await asyncio.gather(*loops)
+        times.append(await fleet_announce(host, port, token, procs, i))
+    if time.perf_counter() > t_go + args.duration:
+        print("note: the alerts took longer than the load phase (polls had ended)")
+    await send_all(procs, "stop")
+    stats = await collect_stats(procs)
+    out["hub_cpu_s"] = cpu_s(pid) - cpu_go
+    out["load_s"] = time.perf_counter() - t_go
     out["rss_end_kb"] = rss_kb(pid)
+    await finish_clients(procs)
     # what `signage status` costs with the whole fleet known, against /healthz
     admin = Http(host, port)
     listed, health = [], []
     for _ in range(10):
         t0 = time.perf_counter()
-        status, _, body = await admin.request("GET", "/api/v1/screens")
+        status, _, body = await admin.request(
+            "GET", "/api/v1/screens", {"Authorization": f"Bearer {token}"}
+        )
         listed.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         await admin.request("GET", "/healthz")
@@ -351,10 +390,6 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     out["screens_listed"] = len(json.loads(body)) if status == 200 else 0
     out["screens_list_ms"] = statistics.median(listed)
     out["healthz_ms"] = statistics.median(health)
-    for r in readers:
-        r.cancel()
-    for s in screens:
-        s.close()
     out["announce_max_s"] = max(times)
     out["announce_median_s"] = statistics.median(times)
     out["manifest_p50_ms"] = pct(stats.manifest_ms, 50)
@@ -365,6 +400,8 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     out["heartbeats_ok"] = len(stats.heartbeat_ms)
     out["heartbeats_failed"] = stats.heartbeat_fail
     out["errors"] = stats.errors
+    out["push_failed"] = stats.push_failed
+    out["push_closed"] = stats.push_closed
     return out
 
 
@@ -375,14 +412,12 @@ async def poll_phase(url: str, args: argparse.Namespace) -> dict[str, float]:
     for _ in range(200):
         await one.poll_once()
     one.close()
-    stats = Stats()
-    screens = [Screen(n, host, port, None, stats) for n in range(args.screens)]
-    await connect_all(screens, push=False)
-    stats.manifest_ms.clear()
-    until = time.perf_counter() + args.nginx_duration
-    await asyncio.gather(*(s.every(args.poll, "poll_once", until) for s in screens))
-    for s in screens:
-        s.close()
+    procs = await start_clients(host, port, None, args, push=False, duration=args.nginx_duration)
+    await send_all(procs, "go")
+    await asyncio.sleep(args.nginx_duration)
+    await send_all(procs, "stop")
+    stats = await collect_stats(procs)
+    await finish_clients(procs)
     return {
         "idle_manifest_p99_ms": pct(one.stats.manifest_ms, 99),
         "manifest_p50_ms": pct(stats.manifest_ms, 50),
@@ -391,6 +426,186 @@ async def poll_phase(url: str, args: argparse.Namespace) -> dict[str, float]:
         "manifest_304": stats.manifest_status.get(304, 0),
         "errors": stats.errors,
     }
+
+
+# ------------------------------------------------------------------ client processes
+#
+# The fleet is split over --clients processes (one asyncio loop each could not keep up with
+# 10,000 screens next to the hub on 2 cores). Each binds its connections to its own
+# loopback address (127.0.0.2, .3, ...): 30,000 connections to one port from one address
+# would run out of ephemeral ports. A client speaks lines on stdin/stdout: "ready" once its
+# screens are connected; "go" starts the polls and heartbeats; "version V" is answered with
+# "arrived V T", T the perf_counter (CLOCK_MONOTONIC, one clock for every process) when
+# its last screen had V; at the end "stats {json}".
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def client_main(spec: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    random.seed(spec["first"])
+    stats = Stats()
+    screens = [
+        Screen(n, spec["host"], spec["port"], spec["token"], stats, spec["source"])
+        for n in range(spec["first"], spec["first"] + spec["count"])
+    ]
+    await connect_all(screens, push=spec["push"])
+    readers = [asyncio.create_task(s.read_push()) for s in screens if s.sse is not None]
+    stats.manifest_ms.clear()  # the connection burst is not steady-state polling
+    _emit("ready")
+    await commands.readline()  # "go"
+    until = time.perf_counter() + spec["duration"]
+    loops = [asyncio.create_task(s.every(spec["poll"], "poll_once", until)) for s in screens]
+    if spec["heartbeat"]:
+        loops += [
+            asyncio.create_task(s.every(spec["heartbeat"], "heartbeat_once", until))
+            for s in screens
+        ]
+
+    loops_done = asyncio.gather(*loops)
+    while line := await commands.readline():
+        word, _, arg = line.decode().strip().partition(" ")
+        if word == "version":
+            waits = [asyncio.create_task(s.wait_version(int(arg))) for s in screens]
+            done, late = await asyncio.wait(waits, timeout=20)
+            for task in late:
+                task.cancel()
+            last = max((t.result() for t in done), default=float("nan"))
+            _emit(f"arrived {arg} {last!r} {len(late)}")
+        elif word == "stop":  # the polls and heartbeats end at `until`; push stays open
+            await loops_done
+            figures = {
+                "manifest_ms": stats.manifest_ms,
+                "manifest_status": stats.manifest_status,
+                "heartbeat_ms": stats.heartbeat_ms,
+                "heartbeat_fail": stats.heartbeat_fail,
+                "errors": stats.errors,
+                "push_failed": stats.push_failed,
+                "push_closed": stats.push_closed,
+            }
+            _emit("stats " + json.dumps(figures))
+        elif word == "bye":  # the hub's memory was read with the fleet connected
+            break
+    for r in readers:
+        r.cancel()
+    for screen in screens:
+        screen.close()
+
+
+async def start_clients(
+    host: str,
+    port: int,
+    token: str | None,
+    args: argparse.Namespace,
+    *,
+    push: bool,
+    duration: float,
+) -> list[asyncio.subprocess.Process]:
+    """Starts the client processes and returns once all their screens are connected."""
+    per = -(-args.screens // args.clients)
+    procs = []
+    for k in range(args.clients):
+        first = k * per
+        count = min(per, args.screens - first)
+        if count <= 0:
+            break
+        spec = {
+            "host": host,
+            "port": port,
+            "token": token,
+            "source": f"127.0.0.{k + 2}",
+            "first": first,
+            "count": count,
+            "push": push,
+            "duration": duration,
+            "poll": args.poll,
+            "heartbeat": args.heartbeat if push else 0,
+        }
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--client",
+                json.dumps(spec),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=1 << 26,
+            )
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError(f"a client process failed to connect its screens: {line[:200]!r}")
+    return procs
+
+
+async def send_all(procs: list[asyncio.subprocess.Process], line: str) -> None:
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(line.encode() + b"\n")
+        await proc.stdin.drain()
+
+
+async def fleet_announce(
+    host: str, port: int, token: str, procs: list[asyncio.subprocess.Process], i: int
+) -> float:
+    """Raises an alert; seconds until the last screen of every client has the version."""
+    admin = Http(host, port)
+    t0 = time.perf_counter()
+    status, _, data = await admin.request(
+        "POST",
+        "/api/v1/alerts",
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        raise_alert_body(i),
+    )
+    admin.close()
+    if status // 100 != 2:
+        raise RuntimeError(f"alert raise refused: {status} {data[:200]!r}")
+    version = int(json.loads(data)["version"])
+    await send_all(procs, f"version {version}")
+    last, missed = [], 0
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if not line.startswith(b"arrived "):
+            raise RuntimeError(f"a client process answered {line[:200]!r}")
+        last.append(float(line.split()[2]))
+        missed += int(line.split()[3])
+    if missed:
+        print(f"alert {i}: {missed} screens did not get version {version} within 20 s")
+    return max(last) - t0
+
+
+async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
+    """Every client's figures, merged (they arrive when the load phase ends)."""
+    stats = Stats()
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if not line.startswith(b"stats "):
+            raise RuntimeError(f"a client process ended badly: {line[:200]!r}")
+        figures = json.loads(line[6:])
+        stats.manifest_ms += figures["manifest_ms"]
+        for code, count in figures["manifest_status"].items():
+            stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
+        stats.heartbeat_ms += figures["heartbeat_ms"]
+        stats.heartbeat_fail += figures["heartbeat_fail"]
+        stats.errors += figures["errors"]
+        stats.push_failed += figures["push_failed"]
+        stats.push_closed += figures["push_closed"]
+    return stats
+
+
+async def finish_clients(procs: list[asyncio.subprocess.Process]) -> None:
+    await send_all(procs, "bye")
+    for proc in procs:
+        await proc.wait()
 
 
 @contextmanager
@@ -464,21 +679,51 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=15.0)
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--announces", type=int, default=3)
+    parser.add_argument(
+        "--clients", type=int, default=4, help="load-generator processes (default 4)"
+    )
+    parser.add_argument("--profile", help="record the hub with py-spy into this file (raw)")
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run one client
     args = parser.parse_args()
+    if args.client:
+        asyncio.run(client_main(json.loads(args.client)))
+        return 0
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = args.screens * 3 + 512  # a screen: push channel, feed polls, heartbeats
+    # The hub and the client processes (children of this one) inherit this limit; the hard
+    # limit is raised too when allowed (root).
+    # A screen holds its push channel open; its poll and heartbeat connections are closed
+    # by the hub 5 s after each use (uvicorn's keep-alive timeout), so with 15 s polls and
+    # 30 s heartbeats the hub holds ~1.5 descriptors a screen (3 at most).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want, need = args.screens * 3 + 512, args.screens * 3 // 2 + 1024
+    if hard < want:
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < need:
         print(f"file descriptor hard limit {hard} < {need}: lower --screens", file=sys.stderr)
         return 2
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     random.seed(7)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         root = make_content_root(Path(tmp) / "root")
         with run_hub(data=Path(tmp) / "data", root=root) as hub:
             assert hub.token is not None
+            spy = None
+            if args.profile:  # where the hub's time goes: py-spy (pip install py-spy)
+                exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+                seconds = str(int(args.duration) + 30)
+                record = ["record", "-p", str(hub.process.pid), "-r", "50", "-f", "raw"]
+                spy = subprocess.Popen(
+                    [exe, *record, "-o", args.profile, "-d", seconds],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
+            if spy is not None:
+                spy.terminate()  # ends the recording; it writes what it has
+                spy.wait(30)
             feed_copy = Path(tmp) / "static-feed"
             shutil.copytree(hub.feed_dir, feed_copy, ignore=shutil.ignore_patterns(".*"))
         with nginx(feed_copy, Path(tmp) / "nginx", args.screens) as nginx_url:
@@ -512,13 +757,23 @@ def main() -> int:
     )
     print(
         f"hub heartbeats: {hub_fig['heartbeats_ok']:.0f} ok, {hub_fig['heartbeats_failed']:.0f}"
-        f" failed, p99 {hub_fig['heartbeat_p99_ms']:.1f} ms; request errors {hub_fig['errors']:.0f}"
+        f" failed, p99 {hub_fig['heartbeat_p99_ms']:.1f} ms;"
+        f" request errors {hub_fig['errors']:.0f};"
+        f" push channels not opened {hub_fig['push_failed']:.0f}, closed by the hub"
+        f" {hub_fig['push_closed']:.0f}"
     )
     print(
         f"hub memory: idle {hub_fig['rss_idle_kb'] / 1024:.1f} MiB, {n} connected"
         f" {hub_fig['rss_connected_kb'] / 1024:.1f} MiB, at end {hub_fig['rss_end_kb'] / 1024:.1f}"
         f" MiB -> {per_screen_kb:.1f} KiB per connected screen (push + polls),"
         f" {(hub_fig['rss_end_kb'] - hub_fig['rss_idle_kb']) / n:.1f} KiB with heartbeats too"
+    )
+    answered = hub_fig["manifest_requests"] + hub_fig["heartbeats_ok"]
+    print(
+        f"hub CPU during the load phase: {hub_fig['hub_cpu_s']:.1f} s in"
+        f" {hub_fig['load_s']:.0f} s ({hub_fig['hub_cpu_s'] / hub_fig['load_s'] * 100:.0f} % of"
+        f" one core), {hub_fig['hub_cpu_s'] / max(answered, 1) * 1000:.2f} ms per poll or"
+        f" heartbeat answered (push fan-out and connections included)"
     )
     print(
         f"fleet list (GET /api/v1/screens, {hub_fig['screens_listed']:.0f} screens): median"
@@ -536,6 +791,9 @@ def main() -> int:
         hub_fig["announce_max_s"] <= ANNOUNCE_TARGET_S
         and hub_fig["manifest_p99_ms"] <= MANIFEST_P99_TARGET_MS
         and hub_fig["errors"] == 0
+        and hub_fig["heartbeats_failed"] == 0
+        and hub_fig["push_failed"] == 0
+        and hub_fig["push_closed"] == 0
     )
     print(f"overall: {verdict(ok)}")
     return 0 if ok else 1

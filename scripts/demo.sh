@@ -18,8 +18,10 @@ out=out/demo
 rm -rf "$out"; mkdir -p "$out"
 $SIGNAGE play --root . --screen demo --tags lobby --headless --for "${DEMO_SECONDS:-40}" \
   --snapshots "$out/snapshots" --events "$out/events.jsonl"
-$SIGNAGE preview --root . lobby --out "$out/preview" >/dev/null
+# every slide of the lobby, also those its schedule leaves out right now (the 40 s run
+# above shows only the first few): the contact sheet is the whole playlist
+$SIGNAGE preview --root . lobby --all --out "$out/preview" >/dev/null
 echo
 echo "snapshots:      $(pwd)/$out/snapshots/ ($(ls "$out/snapshots" | wc -l) PNG files)"
 echo "proof of play:  $(pwd)/$out/events.jsonl ($(wc -l < "$out/events.jsonl") events)"
-echo "contact sheet:  $(pwd)/$out/preview/contact-sheet.png"
+echo "contact sheet:  $(pwd)/$out/preview/contact-sheet.png (every slide of the lobby)"

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from signage.i18n import _
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -35,7 +37,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        prefix = "" if self.severity == "error" else _("warning: ")
         return f"{self.path}:{self.line}:{self.col}: {prefix}{self.message}"
 
 

@@ -151,11 +151,18 @@ class Attribution:
 
 @dataclass(frozen=True, slots=True)
 class TextContent:
-    """A text slide: a title, an optional body and an optional image beside them."""
+    """A text slide: a title, an optional body and an optional image beside them.
+
+    ``background`` is a picture filling the whole slide under a scrim in the theme's
+    background colour (the text stays legible on any photo); ``tag`` a short category
+    label drawn above the title in the theme's accent colour ("CIBERSEGURIDAD").
+    """
 
     title: str
     body: str | None = None
     image: str | None = None
+    background: str | None = None
+    tag: str | None = None
 
 
 class Chart(enum.StrEnum):
@@ -246,6 +253,8 @@ class Slide:
             paths.append(self.source)
         if self.text is not None and self.text.image:
             paths.append(self.text.image)
+        if self.text is not None and self.text.background:
+            paths.append(self.text.background)
         return tuple(paths)
 
 
@@ -316,6 +325,51 @@ class Theme:
     title_font_family: str = "DejaVu Sans"
     logo: str | None = None
     organisation: str = "Oficina Asesora de Informática"
+    # from playlists/settings.yaml, carried in the signed feed with the theme: links_base so
+    # that no screen needs its own qr.link_base for tracked QR codes, and the allow-list so
+    # that a screen's own qr.allowed_hosts can narrow it but never widen it
+    links_base: str | None = None
+    allowed_hosts: frozenset[str] = frozenset()
+
+
+def narrowed_hosts(root_hosts: frozenset[str], narrower: frozenset[str]) -> frozenset[str]:
+    """The allow-list to apply: the content root's, narrowed by a screen's or a flag's,
+    never widened. Empty means "any https host"; with both given only hosts on both pass
+    (none in common: nothing passes); with one, that one."""
+    root = frozenset(h.lower() for h in root_hosts)
+    other = frozenset(h.lower() for h in narrower)
+    if root and other:
+        return root & other or frozenset({"-"})  # "-" is no host name: nothing passes
+    return root or other
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """Where people get help: the help desk's e-mail and extension, the status page."""
+
+    help_desk_email: str | None = None
+    help_desk_extension: str | None = None
+    status_page: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A content root's ``playlists/settings.yaml``: one place for what every tool applies.
+
+    Args:
+        organisation: the organisation's name as people know it.
+        contacts: help desk and status page (alert templates' defaults refer to them).
+        allowed_hosts: QR and web hosts allowed (empty: any https host); a screen's own
+            ``qr.allowed_hosts`` may narrow it, never widen it.
+        links_base: the public https base of tracked QR links (the hub's public URL).
+        language: ``es`` or ``en`` for messages (``None``: the environment decides).
+    """
+
+    organisation: str | None = None
+    contacts: Contacts = field(default_factory=Contacts)
+    allowed_hosts: frozenset[str] = frozenset()
+    links_base: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,22 @@ os.environ.setdefault(
     "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update",
 )
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false;qt.webenginecontext=false")
+# Messages in English unless a test asks for another language (the `language` fixture, or
+# SIGNAGE_LANGUAGE in a subprocess's environment): the override beats the bundled
+# settings' `language: es` and the machine's LANG, so assertions do not depend on either.
+os.environ["SIGNAGE_LANGUAGE"] = "en"
+
+
+@pytest.fixture
+def language() -> Iterator[Any]:
+    """``language("es")`` speaks Spanish in this process until the test ends."""
+    from signage import i18n
+
+    def speak(code: str) -> None:
+        i18n.set_language(code)
+
+    yield speak
+    i18n.set_language("en")
 
 
 @pytest.fixture(scope="session")

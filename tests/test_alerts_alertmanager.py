@@ -50,8 +50,8 @@ def test_firing_maps_labels_annotations_and_rule_values() -> None:
     assert action.request is not None
     alert = action.request.build(TEMPLATES, NOW)
     assert alert.id == "am-abc123"
-    assert alert.texts[0].headline == "Correo institucional: servicio interrumpido"
-    assert "17:30" in alert.texts[0].instruction  # the annotation beats the rule's value
+    assert alert.texts[0].headline == "El correo institucional no está disponible"
+    assert "17:30" in alert.texts[0].description  # the annotation beats the rule's value
     assert alert.expires - alert.sent == timedelta(hours=4)
 
 
@@ -64,7 +64,7 @@ def test_label_placeholders_severity_and_tags() -> None:
     assert action.request is not None
     alert = action.request.build(TEMPLATES, NOW)
     assert alert.severity is Severity.EXTREME
-    assert alert.texts[0].headline == "SIGEP: servicio interrumpido"  # sistema: "{job}"
+    assert alert.texts[0].headline == "SIGEP no está disponible"  # sistema: "{job}"
     assert alert.tags == frozenset({"lobby", "b"})
 
 

@@ -84,7 +84,7 @@ def test_raise_from_the_cli_lands_in_the_signed_feed_and_clear_removes_it(
     version, alerts = feed_alerts(hub)
     assert version > before
     assert [a["id"] for a in alerts] == [alert_id]
-    assert alerts[0]["texts"][0]["headline"] == "Correo institucional: servicio interrumpido"
+    assert alerts[0]["texts"][0]["headline"] == "Correo institucional no está disponible"
     assert alerts[0]["tags"] == ["lobby"]
     listed = cli("list", "--hub", hub.url)
     assert alert_id in listed.stdout and "Severe" in listed.stdout
@@ -231,8 +231,8 @@ def test_alertmanager_firing_raises_and_resolved_clears(clean: RunningHub) -> No
     _, alerts = feed_alerts(hub)
     assert [a["id"] for a in alerts] == ["am-4f1c2a9e"]
     assert alerts[0]["severity"] == "Extreme"  # label severity=critical
-    assert alerts[0]["texts"][0]["headline"] == "Correo institucional: servicio interrumpido"
-    assert "17:30" in alerts[0]["texts"][0]["instruction"]  # from the annotation
+    assert alerts[0]["texts"][0]["headline"] == "El correo institucional no está disponible"
+    assert "17:30" in alerts[0]["texts"][0]["description"]  # from the annotation
     # a resend of the same alert keeps one alert with the same id
     again = requests.post(
         url, headers=hub.auth, json=webhook("firing", "4f1c2a9e", labels, annotations), timeout=10

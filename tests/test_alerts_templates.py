@@ -45,9 +45,9 @@ def test_render_fills_variables_in_every_language() -> None:
         now=NOW,
     )
     assert alert.severity is Severity.SEVERE
-    assert alert.texts[0].headline == "Correo institucional: servicio interrumpido"
-    assert "16:00" in alert.texts[0].instruction
-    assert "ext. 4455" in alert.texts[1].instruction  # the default of canal_soporte
+    assert alert.texts[0].headline == "Correo institucional no está disponible"
+    assert "16:00" in alert.texts[0].description
+    assert "ext. 4444" in alert.texts[1].instruction  # canal_soporte: the settings' help desk
     assert alert.sent == NOW.replace(microsecond=0)
     assert alert.expires == alert.sent + timedelta(hours=4)  # the template's lifetime
     assert alert.template == "interrupcion-servicio"

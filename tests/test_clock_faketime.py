@@ -96,7 +96,7 @@ def player_config(tmp_path: Path, hub: RunningHub) -> Path:
 
 
 def screen_row(hub: RunningHub, screen: str) -> dict[str, Any] | None:
-    rows = requests.get(hub.url + "/api/v1/screens", timeout=5).json()
+    rows = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=5).json()
     return next((r for r in rows if r["screen"] == screen), None)
 
 
@@ -179,7 +179,7 @@ def test_hub_alert_shown_and_cleared_and_offset_reported(tmp_path: Path, shift: 
             assert row["clock_off"] is True
             # what the hub measures itself (arrival minus sent) agrees with the screen
             assert abs(row["clock_offset_measured_s"] + SHIFTS[shift]) < 5
-            table = signage_cli("status", "--hub", hub.url)
+            table = signage_cli("status", "--hub", hub.url, "--token-file", str(hub.token_file))
             assert table.returncode == 0, table.stderr
             way = "fast" if SHIFTS[shift] > 0 else "slow"
             line = next(ln for ln in table.stdout.splitlines() if ln.startswith("lobby-1"))
@@ -203,7 +203,7 @@ def test_a_screen_on_time_is_not_flagged(tmp_path: Path) -> None:
             wait_event(events, named("slide_shown"), 60, p)
             row = wait_offset(hub, "lobby-1", 0.0)
             assert row["clock_off"] is False
-            table = signage_cli("status", "--hub", hub.url)
+            table = signage_cli("status", "--hub", hub.url, "--token-file", str(hub.token_file))
             line = next(ln for ln in table.stdout.splitlines() if ln.startswith("lobby-1"))
             assert "OFF" not in line and " ok" in line, table.stdout
 

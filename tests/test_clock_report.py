@@ -55,7 +55,7 @@ def test_hub_answers_with_its_time_and_measures_an_old_screen(hub: RunningHub) -
     hub_time_from(answer, asked, keeper.mono(), keeper)
     offset = keeper.offset_s()
     assert offset is not None and abs(offset) < 2  # this machine's clock is the hub's
-    rows = requests.get(hub.url + "/api/v1/screens", timeout=5).json()
+    rows = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=5).json()
     row = next(r for r in rows if r["screen"] == "viejo")
     assert abs(row["clock_offset_s"] - 3 * 3600) < 5
     assert row["clock_offset_measured_s"] == row["clock_offset_s"]

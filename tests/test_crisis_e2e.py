@@ -26,6 +26,7 @@ import requests
 
 from signage.feed import signing
 from tests.helpers_alerts import read_log, run_player, signage_cli, wait_event
+from tests.helpers_console import add_user, sign_in
 from tests.helpers_feed import make_keypair, nginx_available, run_nginx
 from tests.helpers_hub import make_content_root, run_hub
 
@@ -76,9 +77,12 @@ def test_hub_down_emergency_alert_hostile_mirror_and_hub_back(tmp_path: Path) ->
     with contextlib.ExitStack() as stack:
         nginx_a = stack.enter_context(run_nginx(mirror_a, tmp_path / "nginx-a"))
         nginx_b = stack.enter_context(run_nginx(mirror_b, tmp_path / "nginx-b"))
+        (tmp_path / "data").mkdir(exist_ok=True)
+        add_user(tmp_path / "data", "vic", "viewer")  # the fleet list needs a sign-in
         hub_cm = run_hub(data=tmp_path / "data", root=root, key=feed_key.path, token=None,
                          extra_args=hub_args)  # fmt: skip
         hub = hub_cm.__enter__()
+        viewer, _ = sign_in(hub.url, "vic")
         v1 = hub.version()
         assert served_version(mirror_a) == v1  # the hub wrote its version into mirror A
         pulled = signage_cli("mirror", "--from", hub.url + "/", "--to", str(mirror_b),
@@ -101,7 +105,7 @@ def test_hub_down_emergency_alert_hostile_mirror_and_hub_back(tmp_path: Path) ->
         # The heartbeat says which source the screen used.
         deadline = time.monotonic() + 20
         while True:
-            rows = requests.get(hub.url + "/api/v1/screens", timeout=5).json()
+            rows = viewer.get(hub.url + "/api/v1/screens", timeout=5).json()
             if rows and rows[0].get("feed_source"):
                 break
             assert time.monotonic() < deadline, rows

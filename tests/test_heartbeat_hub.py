@@ -36,7 +36,7 @@ def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
 
 
 def _screens(hub: RunningHub, **params: str) -> list[dict[str, Any]]:
-    r = requests.get(hub.url + "/api/v1/screens", params=params, timeout=5)
+    r = requests.get(hub.url + "/api/v1/screens", params=params, headers=hub.auth, timeout=5)
     r.raise_for_status()
     data = r.json()
     assert isinstance(data, list)
@@ -78,7 +78,7 @@ def test_heartbeat_is_stored_and_listed_with_its_screenshot(hub: RunningHub) -> 
     with Image.open(path) as img:
         assert img.size == (320, 180)
         assert img.getpixel((160, 90)) == (200, 30, 40)
-    served = requests.get(hub.url + str(shot["url"]), timeout=5)
+    served = requests.get(hub.url + str(shot["url"]), headers=hub.auth, timeout=5)
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/png"
     assert served.content == path.read_bytes()

@@ -122,7 +122,7 @@ def _event(screen: str, slide: str) -> dict[str, Any]:
 
 
 def _screens(hub: RunningHub) -> dict[str, dict[str, Any]]:
-    r = requests.get(hub.url + "/api/v1/screens", timeout=5)
+    r = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=5)
     r.raise_for_status()
     body = r.json()
     rows = body["screens"] if isinstance(body, dict) else body
@@ -130,7 +130,9 @@ def _screens(hub: RunningHub) -> dict[str, dict[str, Any]]:
 
 
 def _plays(hub: RunningHub) -> dict[tuple[str, str], int]:
-    r = requests.get(hub.url + "/api/v1/report", params={"since": "1d"}, timeout=5)
+    r = requests.get(
+        hub.url + "/api/v1/report", params={"since": "1d"}, headers=hub.auth, timeout=5
+    )
     r.raise_for_status()
     return {(p["screen"], p["slide"]): p["count"] for p in r.json()["plays"]}
 
@@ -402,7 +404,8 @@ def test_a_player_holding_only_the_screen_token_is_seen_by_the_hub(tmp_path: Pat
                     + log_path.read_text(errors="replace")[-3000:]
                 )
             status = subprocess.run(
-                [sys.executable, "-m", "signage", "status", "--hub", hub.url],
+                [sys.executable, "-m", "signage", "status", "--hub", hub.url,
+                    "--token-file", str(hub.token_file)],
                 capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
                 env=hub_env(),
             )  # fmt: skip

@@ -328,7 +328,7 @@ def test_floods_with_screen_tokens_stay_bounded(hub: RunningHub) -> None:
     listed = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
     assert {s["screen"] for s in listed} == set(tokens)
     assert all(len(s["last_error"]) <= MAX_ERROR_CHARS for s in listed)
-    status = _signage("status", "--hub", hub.url)
+    status = _signage("status", "--hub", hub.url, "--token-file", str(hub.token_file))
     assert status.returncode == 0, status.stderr
     assert "3 screens: 3 online" in status.stdout
 
@@ -351,7 +351,9 @@ def test_the_fleet_view_is_paged(hub: RunningHub) -> None:
     assert "Link" not in rest.headers
     bad = requests.get(hub.url + "/api/v1/screens?limit=100000", headers=hub.auth, timeout=10)
     assert bad.status_code == 400
-    status = _signage("status", "--hub", hub.url, "--limit", "4")
+    status = _signage(
+        "status", "--hub", hub.url, "--token-file", str(hub.token_file), "--limit", "4"
+    )
     assert status.returncode == 0, status.stderr
     assert "showing 4 of 15 screens" in status.stdout
     assert "sala-04" not in status.stdout
@@ -391,8 +393,12 @@ def test_a_real_player_reports_with_its_own_token(tmp_path: Path) -> None:
         try:
             deadline = time.monotonic() + 45
             while True:
-                screens = requests.get(hub.url + "/api/v1/screens", timeout=10).json()
-                report = requests.get(hub.url + "/api/v1/report?since=1d", timeout=10).json()
+                screens = requests.get(
+                    hub.url + "/api/v1/screens", headers=hub.auth, timeout=10
+                ).json()
+                report = requests.get(
+                    hub.url + "/api/v1/report?since=1d", headers=hub.auth, timeout=10
+                ).json()
                 online = any(s["screen"] == "vestibulo" and s["online"] for s in screens)
                 if online and any(p["screen"] == "vestibulo" for p in report["plays"]):
                     break

@@ -45,7 +45,11 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 def test_contract_example_and_bundled_playlists_satisfy_the_schema() -> None:
     assert schema_errors(VALID_PLAYLIST) == []
-    files = sorted(p for p in (REPO / "playlists").glob("*.yaml") if p.name != "theme.yaml")
+    files = sorted(
+        p
+        for p in (REPO / "playlists").glob("*.yaml")
+        if p.name not in ("theme.yaml", "settings.yaml")
+    )
     for path in files:
         assert schema_errors(path.read_text("utf-8")) == [], path.name
     theme = REPO / "playlists" / "theme.yaml"
@@ -54,6 +58,12 @@ def test_contract_example_and_bundled_playlists_satisfy_the_schema() -> None:
         node, _ = load_yaml_located(theme, "theme.yaml")
         assert node is not None
         assert list(theme_schema.iter_errors(as_json(node))) == []
+    from signage.playlist import settings_json_schema
+
+    settings_schema = jsonschema.Draft202012Validator(settings_json_schema())
+    node, _ = load_yaml_located(REPO / "playlists" / "settings.yaml", "settings.yaml")
+    assert node is not None
+    assert list(settings_schema.iter_errors(as_json(node))) == []
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def test_escape_sequences_in_heartbeats_reach_status_printable(hub: RunningHub):
     ):
         refused = _beat(hub, **bad)
         assert refused.status_code == 400, (bad, refused.status_code, refused.text)
-    table = _status("--hub", hub.url)
+    table = _status("--hub", hub.url, "--token-file", str(hub.token_file))
     assert table.returncode == 0, table.stderr
     assert _is_printable(table.stdout), repr(table.stdout)
     lines = table.stdout.rstrip("\n").split("\n")
@@ -81,7 +81,7 @@ def test_escape_sequences_in_heartbeats_reach_status_printable(hub: RunningHub):
     assert lines[1].startswith("lobby-1 ") and lines[2].startswith("sala-2 ")
     assert "\\x1b[2J" in lines[1] and "\\r\\n" in lines[2]
     assert "2 screens" in lines[3]
-    as_json = _status("--hub", hub.url, "--json")
+    as_json = _status("--hub", hub.url, "--token-file", str(hub.token_file), "--json")
     assert _is_printable(as_json.stdout)
     screens = json.loads(as_json.stdout)  # still the hub's values, exactly
     assert [s["screen"] for s in screens] == ["lobby-1", "sala-2"]

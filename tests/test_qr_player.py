@@ -113,7 +113,9 @@ def test_player_snapshots_decode_and_feed_the_hub(tmp_path):
         # spooled; both slides were shown at least once.
         deadline = time.monotonic() + 20
         while True:
-            report = requests.get(hub.url + "/api/v1/report", params={"since": "1d"}, timeout=5)
+            report = requests.get(
+                hub.url + "/api/v1/report", params={"since": "1d"}, headers=hub.auth, timeout=5
+            )
             plays = {(p["screen"], p["slide"]) for p in report.json()["plays"]}
             if {(SCREEN, "encuesta"), (SCREEN, "buzon")} <= plays:
                 break

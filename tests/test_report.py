@@ -235,7 +235,8 @@ def test_report_command_against_a_real_hub(tmp_path):
             r = requests.get(f"{hub.url}/q/{code}?s={screen}", allow_redirects=False, timeout=5)
             assert r.status_code == 302
         out_csv, chart = tmp_path / "r.csv", tmp_path / "r.png"
-        done = _signage("report", "--hub", hub.url, "--since", "7d", "--csv", str(out_csv),
+        done = _signage("report", "--hub", hub.url,
+            "--token-file", str(hub.token_file), "--since", "7d", "--csv", str(out_csv),
                         "--chart", str(chart))  # fmt: skip
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
@@ -250,7 +251,17 @@ def test_report_command_against_a_real_hub(tmp_path):
         assert rows[-1]["scans"] == "5"
         with Image.open(chart) as png:
             assert png.format == "PNG"
-        old = _signage("report", "--hub", hub.url, "--since", "2020-01-01", "--until", "2020-02-01")
+        old = _signage(
+            "report",
+            "--hub",
+            hub.url,
+            "--token-file",
+            str(hub.token_file),
+            "--since",
+            "2020-01-01",
+            "--until",
+            "2020-02-01",
+        )
         assert old.returncode == 0
         assert "No plays or scans" in old.stdout
 

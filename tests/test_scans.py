@@ -62,7 +62,7 @@ def tracked_hub(tmp_path):
 
 
 def _report(hub, **params):
-    r = requests.get(hub.url + "/api/v1/report", params=params, timeout=5)
+    r = requests.get(hub.url + "/api/v1/report", params=params, headers=hub.auth, timeout=5)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -210,7 +210,12 @@ def test_events_need_the_token_and_duplicates_are_ignored(tracked_hub):
 
 
 def test_report_period_is_checked(tracked_hub):
-    r = requests.get(tracked_hub.url + "/api/v1/report", params={"since": "ayer"}, timeout=5)
+    r = requests.get(
+        tracked_hub.url + "/api/v1/report",
+        params={"since": "ayer"},
+        headers=tracked_hub.auth,
+        timeout=5,
+    )
     assert r.status_code == 400
     assert "30d" in r.json()["error"]
 

@@ -90,7 +90,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
 
 
 def test_status_command_against_a_real_hub(hub: RunningHub) -> None:
-    empty = _status("--hub", hub.url)
+    empty = _status("--hub", hub.url, "--token-file", str(hub.token_file))
     assert empty.returncode == 0
     assert "no screens" in empty.stdout
     for name in ("lobby-1", "sala-2"):
@@ -100,11 +100,11 @@ def test_status_command_against_a_real_hub(hub: RunningHub) -> None:
         )  # fmt: skip
         assert beat.beat()
         beat.stop()
-    table = _status("--hub", hub.url)
+    table = _status("--hub", hub.url, "--token-file", str(hub.token_file))
     assert table.returncode == 0, table.stderr
     assert "lobby-1" in table.stdout and "sala-2" in table.stdout
     assert "2 screens: 2 online, 0 offline, 0 stale" in table.stdout
-    as_json = _status("--hub", hub.url, "--json")
+    as_json = _status("--hub", hub.url, "--token-file", str(hub.token_file), "--json")
     screens = json.loads(as_json.stdout)
     assert [s["screen"] for s in screens] == ["lobby-1", "sala-2"]
     assert all(s["playing"] == "lobby/bienvenida" for s in screens)

@@ -88,7 +88,8 @@ def player(tmp: Path, name: str, feed: str, hub: RunningHub) -> Iterator[subproc
 
 def status(hub: RunningHub, *flags: str) -> list[dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "signage", "status", "--hub", hub.url, "--json", *flags],
+        [sys.executable, "-m", "signage", "status", "--hub", hub.url,
+            "--token-file", str(hub.token_file), "--json", *flags],
         capture_output=True, text=True, timeout=60, check=False, cwd=REPO, env=hub_env(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -174,7 +175,8 @@ def test_fleet_online_stale_offline(tmp_path: Path) -> None:
                 )  # fmt: skip
                 assert gone["sala-b"]["online"] is True
                 table = subprocess.run(
-                    [sys.executable, "-m", "signage", "status", "--hub", hub.url, *flags],
+                    [sys.executable, "-m", "signage", "status", "--hub", hub.url,
+                        "--token-file", str(hub.token_file), *flags],
                     capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
                     env=hub_env(),
                 )  # fmt: skip

@@ -109,7 +109,12 @@ def test_status_flags_the_screen_whose_memory_grew_through_a_real_hub(hub: Runni
     r = requests.post(hub.url + "/api/v1/heartbeat", json=absurd, headers=hub.auth, timeout=10)
     assert r.status_code == 400 and "rss_start_mb" in r.text, r.text
 
-    listed = {s["screen"]: s for s in json.loads(_status("--hub", hub.url, "--json").stdout)}
+    listed = {
+        s["screen"]: s
+        for s in json.loads(
+            _status("--hub", hub.url, "--token-file", str(hub.token_file), "--json").stdout
+        )
+    }
     assert "rara-4" not in listed
     assert listed["fuga-2"]["rss_start_mb"] == 112.0
     assert listed["fuga-2"]["rss_growth_mb"] == 134.5
@@ -117,7 +122,7 @@ def test_status_flags_the_screen_whose_memory_grew_through_a_real_hub(hub: Runni
     assert listed["antigua-3"]["rss_start_mb"] is None
     assert listed["antigua-3"]["rss_growth_mb"] is None
 
-    table = _status("--hub", hub.url)
+    table = _status("--hub", hub.url, "--token-file", str(hub.token_file))
     assert table.returncode == 0, table.stderr
     assert "MEMORY" in table.stdout.splitlines()[0]
     assert "246 MB +134 GROWING" in _line(table.stdout, "fuga-2")
@@ -127,8 +132,10 @@ def test_status_flags_the_screen_whose_memory_grew_through_a_real_hub(hub: Runni
     assert "GROWING" not in _line(table.stdout, "antigua-3")
     assert table.stdout.splitlines()[-1].endswith("1 with memory grown by more than 100 MB")
 
-    looser = _status("--hub", hub.url, "--memory-growth", "150")
+    looser = _status(
+        "--hub", hub.url, "--token-file", str(hub.token_file), "--memory-growth", "150"
+    )
     assert "GROWING" not in looser.stdout
-    bad = _status("--hub", hub.url, "--memory-growth", "0")
+    bad = _status("--hub", hub.url, "--token-file", str(hub.token_file), "--memory-growth", "0")
     assert bad.returncode == 2 and "--memory-growth" in bad.stderr
     assert "Traceback" not in bad.stderr

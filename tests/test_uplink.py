@@ -46,7 +46,9 @@ class Clock:
 
 
 def _plays(hub) -> int:
-    r = requests.get(hub.url + "/api/v1/report", params={"since": "3d"}, timeout=5)
+    r = requests.get(
+        hub.url + "/api/v1/report", params={"since": "3d"}, headers=hub.auth, timeout=5
+    )
     r.raise_for_status()
     return sum(p["count"] for p in r.json()["plays"])
 

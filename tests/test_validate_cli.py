@@ -25,7 +25,12 @@ def signage(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        env={
+            "PYTHONPATH": str(REPO),
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "SIGNAGE_LANGUAGE": "en",
+        },
         check=False,
     )
 

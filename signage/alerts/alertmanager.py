@@ -36,6 +36,7 @@ from typing import Any
 from signage.alerts.raising import RaiseRequest, parse_tags
 from signage.alerts.templates import MAPPING_FILE, TemplateSet
 from signage.errors import AlertError, Problem
+from signage.i18n import N_
 from signage.model import Severity
 from signage.validation import (
     Context,
@@ -155,12 +156,12 @@ RULE = Record(
         "tags": Field(ListOf(Text(max_len=60)), description="screens (absent: template's)"),
     },
     _rule,
-    title="a rule",
+    title=N_("a rule"),
 )
 MAPPING = Record(
     {"rules": Field(ListOf(RULE), required=True, description="first match wins")},
     lambda v, _ctx: AlertmanagerMapping(rules=v.get("rules", ())),
-    title="the Alertmanager mapping",
+    title=N_("the Alertmanager mapping"),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from signage.alerts.templates import TemplateSet, render
 from signage.errors import AlertError
+from signage.i18n import _
 from signage.model import Alert, Severity
 from signage.playlist import parse_duration
 
@@ -27,15 +28,21 @@ def parse_expiry(text: str) -> datetime | timedelta:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise AlertError(
-                f"expiry {text!r} is not a time like 2026-11-28T18:00-05:00 nor a duration like 2h"
+                _(
+                    "expiry {text} is not a time like 2026-11-28T18:00-05:00 nor a duration like 2h"
+                ).format(text=repr(text))
             ) from None
         if moment.tzinfo is None:
-            raise AlertError(f"expiry {text!r} needs a UTC offset, e.g. {value}-05:00")
+            raise AlertError(
+                _("expiry {text} needs a UTC offset, e.g. {value}-05:00").format(
+                    text=repr(text), value=value
+                )
+            )
         return moment
     try:
         return timedelta(seconds=parse_duration(value))
     except ValueError as exc:
-        raise AlertError(f"expiry: {exc}") from None
+        raise AlertError(_("expiry: {exc}").format(exc=exc)) from None
 
 
 def parse_severity(text: str) -> Severity:
@@ -44,7 +51,9 @@ def parse_severity(text: str) -> Severity:
         if member.value.lower() == text.strip().lower():
             return member
     choices = ", ".join(s.value for s in Severity)
-    raise AlertError(f"severity {text!r} is not one of {choices}")
+    raise AlertError(
+        _("severity {text} is not one of {choices}").format(text=repr(text), choices=choices)
+    )
 
 
 def parse_assignments(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -53,9 +62,13 @@ def parse_assignments(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise AlertError(f"--set {pair!r}: write KEY=VALUE, e.g. --set sistema=Correo")
+            raise AlertError(
+                _("--set {pair}: write KEY=VALUE, e.g. --set sistema=Correo").format(
+                    pair=repr(pair)
+                )
+            )
         if name.strip() in out:
-            raise AlertError(f"--set {name.strip()} is given twice")
+            raise AlertError(_("--set {strip} is given twice").format(strip=name.strip()))
         out[name.strip()] = value
     return out
 
@@ -97,40 +110,42 @@ class RaiseRequest:
     def from_json(cls, data: Any) -> RaiseRequest:
         """Reads a request body; AlertError naming the field that is wrong."""
         if not isinstance(data, Mapping):
-            raise AlertError("the request must be a JSON object with 'template' and 'variables'")
+            raise AlertError(_("the request must be a JSON object with 'template' and 'variables'"))
         known = {"template", "variables", "severity", "expires", "tags", "exercise", "id"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise AlertError(
-                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                _("unknown field(s) {items}; known: {items2}").format(
+                    items=", ".join(unknown), items2=", ".join(sorted(known))
+                )
             )
         template = data.get("template")
         if not isinstance(template, str) or not template:
             raise AlertError(
-                "'template' must be the name of a template, e.g. interrupcion-servicio"
+                _("'template' must be the name of a template, e.g. interrupcion-servicio")
             )
         variables = data.get("variables") or {}
         if not isinstance(variables, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
         ):
-            raise AlertError("'variables' must be an object of text values")
+            raise AlertError(_("'variables' must be an object of text values"))
         severity = data.get("severity")
         if severity is not None and not isinstance(severity, str):
-            raise AlertError("'severity' must be text, e.g. Severe")
+            raise AlertError(_("'severity' must be text, e.g. Severe"))
         expires = data.get("expires")
         if expires is not None and not isinstance(expires, str):
-            raise AlertError("'expires' must be text: a duration like 2h or an ISO time")
+            raise AlertError(_("'expires' must be text: a duration like 2h or an ISO time"))
         tags = data.get("tags")
         if tags is not None and (
             not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
         ):
-            raise AlertError("'tags' must be a list of screen tags")
+            raise AlertError(_("'tags' must be a list of screen tags"))
         exercise = data.get("exercise", False)
         if not isinstance(exercise, bool):
-            raise AlertError("'exercise' must be true or false")
+            raise AlertError(_("'exercise' must be true or false"))
         alert_id = data.get("id")
         if alert_id is not None and not isinstance(alert_id, str):
-            raise AlertError("'id' must be text")
+            raise AlertError(_("'id' must be text"))
         return cls(
             template=template,
             variables=dict(variables),

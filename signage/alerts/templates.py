@@ -31,13 +31,14 @@ import re
 import secrets
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import AlertError, Problem
-from signage.model import Alert, AlertStatus, AlertText, Severity
+from signage.i18n import N_, _
+from signage.model import Alert, AlertStatus, AlertText, Settings, Severity
 from signage.playlist import Duration, check_url
 from signage.validation import (
     INVALID,
@@ -52,6 +53,7 @@ from signage.validation import (
     YMap,
     YNode,
     YScalar,
+    did_you_mean,
     kind_of,
     load_yaml_located,
 )
@@ -117,7 +119,10 @@ class AlertTemplate:
 
     def needs(self) -> str:
         """``sistema, hora_retorno (optional)``: what to pass, for messages and listings."""
-        parts = [v.name if v.required else f"{v.name} (optional)" for v in self.variables]
+        parts = [
+            v.name if v.required else _("{name} (optional)").format(name=v.name)
+            for v in self.variables
+        ]
         return ", ".join(parts) or "no variables"
 
 
@@ -133,8 +138,10 @@ def placeholders(text: str) -> list[str]:
             continue
         if spec or conversion or not _VARIABLE_NAME.fullmatch(field_name):
             raise ValueError(
-                f"'{{{field_name}}}' is not a variable; use {{name}} with lowercase letters, "
-                "digits and _ (write {{ and }} for literal braces)"
+                _(
+                    "'{{{field_name}}}' is not a variable; use {{name}} with lowercase "
+                    "letters, digits and _ (write {{{{ and }}}} for literal braces)"
+                ).format(field_name=field_name)
             )
         names.append(field_name)
     return names
@@ -148,6 +155,89 @@ def fill(text: str, values: Mapping[str, str]) -> str:
         if field_name is not None:
             out.append(values[field_name])
     return "".join(out)
+
+
+# {token} in a variable's default -> what playlists/settings.yaml says (apply_settings)
+SETTINGS_TOKENS = (
+    "correo_mesa_de_ayuda",
+    "extension_mesa_de_ayuda",
+    "pagina_de_estado",
+    "organizacion",
+)
+
+
+def settings_values(settings: Settings) -> dict[str, str | None]:
+    """The settings' contacts by the names a template default may use."""
+    return {
+        "correo_mesa_de_ayuda": settings.contacts.help_desk_email,
+        "extension_mesa_de_ayuda": settings.contacts.help_desk_extension,
+        "pagina_de_estado": settings.contacts.status_page,
+        "organizacion": settings.organisation,
+    }
+
+
+class _SettingsDefault(Spec[str]):
+    """A default value; its ``{names}`` may only be the settings' contacts."""
+
+    def __init__(self) -> None:
+        self.inner = Text(min_len=0, max_len=500)
+
+    def convert(self, node: YNode, ctx: Context) -> str | Invalid:
+        value = self.inner.convert(node, ctx)
+        if isinstance(value, Invalid):
+            return value
+        try:
+            names = placeholders(value)
+        except ValueError as exc:
+            return ctx.error(node, str(exc))
+        for name in names:
+            if name not in SETTINGS_TOKENS:
+                return ctx.error(
+                    node,
+                    _(
+                        "'{{{name}}}' is not one of the settings' contacts a default may use: "
+                        "{tokens}"
+                    ).format(name=name, tokens=", ".join(SETTINGS_TOKENS))
+                    + (did_you_mean(close[0]) if (close := _close(name)) else ""),
+                )
+        return value
+
+    def schema(self) -> dict[str, object]:
+        return self.inner.schema()
+
+
+def _close(name: str) -> list[str]:
+    return difflib.get_close_matches(name, SETTINGS_TOKENS, n=1)
+
+
+def apply_settings(template: AlertTemplate, settings: Settings) -> AlertTemplate:
+    """The template with its defaults' ``{contacts}`` filled from the settings.
+
+    A default that names a contact the settings do not give is dropped, so the variable
+    becomes required (``raise`` then says which value to pass) instead of printing a
+    placeholder on a wall. Without its own ``status_url`` the template takes the
+    settings' status page (the QR code of an alert screen).
+    """
+    values = settings_values(settings)
+    variables = []
+    for var in template.variables:
+        default = var.default
+        if default is not None and placeholders(default):
+            given = {n: values.get(n) for n in placeholders(default)}
+            default = (
+                fill(default, {k: v for k, v in given.items() if v is not None})
+                if all(v is not None for v in given.values())
+                else None
+            )
+        variables.append(replace(var, default=default))
+    status_url = template.status_url or settings.contacts.status_page
+    return replace(template, variables=tuple(variables), status_url=status_url)
+
+
+def capitalised(text: str) -> str:
+    """A sentence that starts with a capital, whatever value opened it ("el correo ..." ->
+    "El correo ..."): variables are written as they read mid-sentence, with their article."""
+    return text[:1].upper() + text[1:]
 
 
 class _TemplateText(Spec[str]):
@@ -175,7 +265,11 @@ _VARIABLE = Record(
     {
         "description": Field(Text(max_len=200), description="what the value is, for IT staff"),
         "example": Field(Text(max_len=200), description="an example value"),
-        "default": Field(Text(min_len=0, max_len=500), description="used when none is given"),
+        "default": Field(
+            _SettingsDefault(),
+            description="used when none is given; may name the settings' contacts: "
+            + ", ".join("{" + t + "}" for t in SETTINGS_TOKENS),
+        ),
     },
     lambda v, _ctx: Variable(
         name="",
@@ -183,7 +277,7 @@ _VARIABLE = Record(
         example=v.get("example", ""),
         default=v.get("default", None),
     ),
-    title="a variable",
+    title=N_("a variable"),
 )
 
 _TEXT_BLOCK = Record(
@@ -198,7 +292,7 @@ _TEXT_BLOCK = Record(
         description=v.get("description", ""),
         instruction=v.get("instruction", ""),
     ),
-    title="a language block",
+    title=N_("a language block"),
 )
 
 
@@ -216,11 +310,21 @@ class _Named(Spec[tuple[tuple[str, YScalar, N], ...]]):
 
     def convert(self, node: YNode, ctx: Context) -> tuple[tuple[str, YScalar, N], ...] | Invalid:
         if not isinstance(node, YMap):
-            return ctx.error(node, f"expected a mapping of {self.noun}s, found {kind_of(node)}")
+            return ctx.error(
+                node,
+                _("expected a mapping of {noun}s, found {found}").format(
+                    noun=self.noun, found=kind_of(node)
+                ),
+            )
         out = []
         for key, value in node.items:
             if not self.key.fullmatch(key.raw):
-                ctx.error(key, f"{key.raw!r} is not a valid {self.noun} name: {self.hint}")
+                ctx.error(
+                    key,
+                    _("{raw} is not a valid {noun} name: {hint}").format(
+                        raw=repr(key.raw), noun=self.noun, hint=self.hint
+                    ),
+                )
                 continue
             converted = self.item.convert(value, ctx)
             if not isinstance(converted, Invalid):
@@ -247,7 +351,7 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
         if isinstance(value, TextBlock):
             texts.append(TextBlock(language, value.headline, value.description, value.instruction))
     if v.written("texts") and not texts and v.has("texts"):
-        return ctx.error(v.at("texts"), "give the words in at least one language, e.g. 'es:'")
+        return ctx.error(v.at("texts"), _("give the words in at least one language, e.g. 'es:'"))
     declared = {var.name for var in variables}
     used: set[str] = set()
     ok = True
@@ -263,10 +367,12 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
                     ok = False
                     where = block_node.get(key) if isinstance(block_node, YMap) else None
                     close = difflib.get_close_matches(name, sorted(declared), n=1)
-                    hint = f" (did you mean '{{{close[0]}}}'?)" if close else ""
+                    hint = did_you_mean("{" + close[0] + "}") if close else ""
                     ctx.error(
                         where or texts_node,
-                        f"'{{{name}}}' is not declared under 'variables'{hint}",
+                        _("'{{{name}}}' is not declared under 'variables'{hint}").format(
+                            name=name, hint=hint
+                        ),
                     )
     status_url = v.get("status_url", None)
     if status_url is not None:
@@ -274,12 +380,17 @@ def _build(v: Values, ctx: Context) -> AlertTemplate | Invalid:
             used.add(name)
             if name not in declared:
                 ok = False
-                ctx.error(v.at("status_url"), f"'{{{name}}}' is not declared under 'variables'")
+                ctx.error(
+                    v.at("status_url"),
+                    _("'{{{name}}}' is not declared under 'variables'").format(name=name),
+                )
     vars_node = v.at("variables")
     for var in variables:
         if var.name not in used:
             node = vars_node.key_node(var.name) if isinstance(vars_node, YMap) else None
-            ctx.warn(node, f"variable '{var.name}' is declared but no text uses it")
+            ctx.warn(
+                node, _("variable '{name}' is declared but no text uses it").format(name=var.name)
+            )
     if not ok or not texts or not v.has("name") or not v.has("severity"):
         return INVALID
     tags = v.get("tags", None)
@@ -310,8 +421,13 @@ class _Severity(Spec[Severity]):
         raw = node.raw if isinstance(node, YScalar) else kind_of(node)
         choices = [s.value for s in Severity]
         close = difflib.get_close_matches(str(raw).capitalize(), choices, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return ctx.error(node, f"{raw!r} is not one of {', '.join(choices)}{hint}")
+        hint = did_you_mean(close[0]) if close else ""
+        return ctx.error(
+            node,
+            _("{raw} is not one of {items}{hint}").format(
+                raw=repr(raw), items=", ".join(choices), hint=hint
+            ),
+        )
 
     def schema(self) -> dict[str, object]:
         return {"enum": [s.value for s in Severity]}
@@ -354,7 +470,7 @@ TEMPLATE = Record(
         ),
     },
     _build,
-    title="an alert template",
+    title=N_("an alert template"),
 )
 
 
@@ -417,14 +533,20 @@ class TemplateSet:
         if template_id in self.broken:
             errors = [str(p) for p in self.problems if p.path.endswith(f"{template_id}.yaml")]
             raise AlertError(
-                f"template '{template_id}' has errors; fix them first:\n" + "\n".join(errors)
+                _("template '{id}' has errors; fix them first:").format(id=template_id)
+                + "\n"
+                + "\n".join(errors)
             )
         known = sorted(self.templates)
         close = difflib.get_close_matches(template_id, known, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = _("did you mean '{name}'? ").format(name=close[0]) if close else ""
         raise AlertError(
-            f"unknown template '{template_id}' in {self.folder}; {hint}"
-            f"available: {', '.join(known) or 'none'}"
+            _("unknown template '{template_id}' in {folder}; {hint}available: {value}").format(
+                template_id=template_id,
+                folder=self.folder,
+                hint=hint,
+                value=", ".join(known) or "none",
+            )
         )
 
 
@@ -439,19 +561,33 @@ def template_files(folder: Path) -> list[Path]:
     )
 
 
+def _settings_for(folder: Path) -> Settings:
+    """The settings of the content root whose ``playlists/alerts`` is ``folder``; a root
+    without a settings file of its own (a copy of the bundled templates, say) takes the
+    bundled ones, whose contacts those templates were written for."""
+    from signage.playlist import load_settings
+
+    own = folder.parent / "settings.yaml"
+    if folder.name == "alerts" and folder.parent.name == "playlists" and own.is_file():
+        return load_settings(folder.parent.parent)[0]
+    bundled = bundled_templates_dir().parent.parent
+    return load_settings(bundled)[0]
+
+
 def load_templates(folder: Path | None = None) -> TemplateSet:
     """Loads and validates every template in ``folder`` (default: the bundled ones)."""
     folder = folder if folder is not None else bundled_templates_dir()
     templates: dict[str, AlertTemplate] = {}
     problems: list[Problem] = []
     broken: set[str] = set()
+    settings = _settings_for(folder)
     for path in template_files(folder):
         template, found = load_template_file(path)
         problems.extend(found)
         if template is None:
             broken.add(path.stem)
         else:
-            templates[template.id] = template
+            templates[template.id] = apply_settings(template, settings)
     return TemplateSet(folder, templates, tuple(problems), frozenset(broken))
 
 
@@ -479,17 +615,22 @@ def render(
         hints = []
         for name in unknown:
             close = difflib.get_close_matches(name, names, n=1)
-            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            hints.append(f"'{name}'" + (did_you_mean(close[0]) if close else ""))
         raise AlertError(
-            f"template '{template.id}' has no variable {', '.join(hints)}; "
-            f"it takes: {template.needs()}"
+            _("template '{id}' has no variable {items}; it takes: {needs}").format(
+                id=template.id, items=", ".join(hints), needs=template.needs()
+            )
         )
     values: dict[str, str] = {}
     missing = []
     for var in template.variables:
         given = variables.get(var.name)
         if given is not None and not given.strip():
-            raise AlertError(f"variable '{var.name}' is empty; give it a value or leave it out")
+            raise AlertError(
+                _("variable '{name}' is empty; give it a value or leave it out").format(
+                    name=var.name
+                )
+            )
         value = given if given is not None else var.default
         if value is None:
             missing.append(var.name)
@@ -502,30 +643,42 @@ def render(
             if v.name in missing
         )
         raise AlertError(
-            f"template '{template.id}' needs {', '.join(repr(m) for m in missing)}; "
-            f"it takes: {template.needs()}. For example: {examples}"
+            _("template '{id}' needs {items}; it takes: {needs}. For example: {examples}").format(
+                id=template.id,
+                items=", ".join(repr(m) for m in missing),
+                needs=template.needs(),
+                examples=examples,
+            )
         )
     if expires is None:
         expiry = sent + template.lifetime
     elif isinstance(expires, timedelta):
         if expires <= timedelta(0):
-            raise AlertError(f"expiry {expires} is not in the future; give a positive duration")
+            raise AlertError(
+                _("expiry {expires} is not in the future; give a positive duration").format(
+                    expires=expires
+                )
+            )
         expiry = sent + expires
     else:
         expiry = expires
     if expiry.tzinfo is None:
-        raise AlertError("expiry needs a time zone offset, e.g. 2026-11-28T18:00-05:00")
+        raise AlertError(_("expiry needs a time zone offset, e.g. 2026-11-28T18:00-05:00"))
     if expiry <= now:
         raise AlertError(
-            f"expiry {expiry.isoformat(timespec='minutes')} is in the past "
-            f"(now {now.isoformat(timespec='minutes')}); nothing would be shown"
+            _(
+                "expiry {isoformat} is in the past (now {isoformat2}); nothing would be shown"
+            ).format(
+                isoformat=expiry.isoformat(timespec="minutes"),
+                isoformat2=now.isoformat(timespec="minutes"),
+            )
         )
     texts = tuple(
         AlertText(
             language=b.language,
-            headline=fill(b.headline, values),
-            description=fill(b.description, values),
-            instruction=fill(b.instruction, values),
+            headline=capitalised(fill(b.headline, values)),
+            description=capitalised(fill(b.description, values)),
+            instruction=capitalised(fill(b.instruction, values)),
         )
         for b in template.texts
     )
@@ -533,7 +686,9 @@ def render(
     if status_url is not None:
         problem = check_url(status_url, frozenset())
         if problem is not None:
-            raise AlertError(f"template '{template.id}': status page {problem}")
+            raise AlertError(
+                _("template '{id}': status page {problem}").format(id=template.id, problem=problem)
+            )
     chosen_tags = frozenset(t.strip() for t in tags if t.strip()) if tags is not None else None
     return Alert(
         id=alert_id or new_alert_id(template.id, sent),

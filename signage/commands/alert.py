@@ -15,34 +15,42 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from signage.i18n import N_, _
 from signage.printable import json_printable, printable
 
 if TYPE_CHECKING:
     from signage.model import Alert
 
-HELP = "crisis alerts: raise, clear, list, import-cap, export-cap, templates"
+HELP = N_("crisis alerts: raise, clear, list, import-cap, export-cap, templates")
 
 
 def _target(p: argparse.ArgumentParser, *, write: bool) -> None:
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--root", type=Path, metavar="DIR", help="a content root (alerts/ in it)")
-    where.add_argument("--hub", metavar="URL", help="a hub's base URL, e.g. http://hub:8750")
+    where.add_argument("--root", type=Path, metavar="DIR", help=_("a content root (alerts/ in it)"))
+    where.add_argument("--hub", metavar="URL", help=_("a hub's base URL, e.g. http://hub:8750"))
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help=_("file holding the hub's write token (needed with --hub for this action)")
+        if write
+        else _("file holding a hub token, sent with --hub (optional for this action)"),
+    )
     if write:
         where.add_argument(
             "--feed-dir",
             type=Path,
             metavar="DIR",
-            help="the emergency route, with the hub down: sign an alerts-only update into "
-            "this feed folder (a mirror the screens poll) with --key",
-        )
-        p.add_argument(
-            "--token-file", type=Path, metavar="F", help="file holding the hub's write token"
+            help=_(
+                "the emergency route, with the hub down: sign an alerts-only update into "
+                "this feed folder (a mirror the screens poll) with --key"
+            ),
         )
         p.add_argument(
             "--key",
             type=Path,
             metavar="FILE",
-            help="with --feed-dir: the alerts-only private key screens pin in alert_keys",
+            help=_("with --feed-dir: the alerts-only private key screens pin in alert_keys"),
         )
     p.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
@@ -50,43 +58,53 @@ def _target(p: argparse.ArgumentParser, *, write: bool) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="alert_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("raise", help="raise an alert from a template; prints its id")
+    p = sub.add_parser("raise", help=_("raise an alert from a template; prints its id"))
     _target(p, write=True)
     p.add_argument(
-        "--template", required=True, metavar="NAME", help="see 'signage alert templates'"
+        "--template", required=True, metavar="NAME", help=_("see 'signage alert templates'")
     )
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="a template variable"
+        "--set", action="append", default=[], metavar="KEY=VALUE", help=_("a template variable")
     )
-    p.add_argument("--severity", metavar="S", help="Extreme, Severe, Moderate or Minor")
-    p.add_argument("--expires", metavar="DURATION", help="e.g. 2h or 2026-11-28T18:00-05:00")
-    p.add_argument("--tags", metavar="a,b", help="only screens with one of these tags")
+    p.add_argument("--severity", metavar="SEVERITY", help=_("Extreme, Severe, Moderate or Minor"))
+    p.add_argument("--expires", metavar="DURATION", help=_("e.g. 2h or 2026-11-28T18:00-05:00"))
     p.add_argument(
-        "--exercise", action="store_true", help="a drill: shown only on exercise screens"
+        "--tags", metavar="TAGS", help=_("only screens with one of these tags (comma-separated)")
+    )
+    p.add_argument(
+        "--exercise", action="store_true", help=_("a drill: shown only on exercise screens")
     )
 
-    p = sub.add_parser("clear", help="clear one alert, or all of them")
+    p = sub.add_parser("clear", help=_("clear one alert, or all of them"))
     _target(p, write=True)
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("id", nargs="?", metavar="ID", help="the alert id 'raise' printed")
-    which.add_argument("--all", action="store_true", help="clear every alert")
+    which.add_argument("id", nargs="?", metavar="ID", help=_("the alert id 'raise' printed"))
+    which.add_argument("--all", action="store_true", help=_("clear every alert"))
 
-    p = sub.add_parser("list", help="list active alerts")
+    p = sub.add_parser("list", help=_("list active alerts"))
     _target(p, write=False)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
 
-    p = sub.add_parser("import-cap", help="ingest a CAP 1.2 message (Alert, Update, Cancel)")
+    p = sub.add_parser("import-cap", help=_("ingest a CAP 1.2 message (Alert, Update, Cancel)"))
     _target(p, write=True)
-    p.add_argument("file", type=Path, metavar="FILE", help="the CAP XML file ('-' for stdin)")
+    p.add_argument("file", type=Path, metavar="FILE", help=_("the CAP XML file ('-' for stdin)"))
 
-    p = sub.add_parser("export-cap", help="write an alert as a CAP 1.2 message")
+    p = sub.add_parser("export-cap", help=_("write an alert as a CAP 1.2 message"))
     _target(p, write=False)
-    p.add_argument("id", metavar="ID")
-    p.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+    p.add_argument("id", metavar="ID", help=_("the alert id (see 'signage alert list')"))
+    p.add_argument("--out", type=Path, metavar="FILE", help=_("write here instead of stdout"))
 
-    p = sub.add_parser("templates", help="list the alert templates and their variables")
-    p.add_argument("--root", type=Path, metavar="DIR", help="a content root with its own")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("templates", help=_("list the alert templates and their variables"))
+    p.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help=_(
+            "a content root whose playlists/alerts/ holds its own templates "
+            "(default: the bundled ones)"
+        ),
+    )
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
 def _now() -> datetime:
@@ -127,20 +145,34 @@ class _HubClient:
             )
         except requests.Timeout:
             raise AlertError(
-                f"the hub at {self.url} did not answer within {self.timeout:g} s"
+                _("the hub at {url} did not answer within {timeout:g} s").format(
+                    url=self.url, timeout=self.timeout
+                )
             ) from None
         except requests.ConnectionError:
             raise AlertError(
-                f"cannot reach the hub at {self.url}: is 'signage serve' running there, "
-                "and is the URL right?"
+                _(
+                    "cannot reach the hub at {url}: is 'signage serve' running there, and is "
+                    "the URL right?"
+                ).format(url=self.url)
             ) from None
         except requests.RequestException as exc:
-            raise AlertError(f"cannot reach the hub at {self.url}: {exc}") from None
+            raise AlertError(
+                _("cannot reach the hub at {url}: {exc}").format(url=self.url, exc=exc)
+            ) from None
         if r.status_code in (401, 403):
             hint = "" if "Authorization" in self.headers else " (give --token-file)"
-            raise AlertError(f"the hub refused the request: {self._error(r)}{hint}")
+            raise AlertError(
+                _("the hub refused the request: {error}{hint}").format(
+                    error=self._error(r), hint=hint
+                )
+            )
         if r.status_code >= 400:
-            raise AlertError(f"the hub refused the request ({r.status_code}): {self._error(r)}")
+            raise AlertError(
+                _("the hub refused the request ({status_code}): {error}").format(
+                    status_code=r.status_code, error=self._error(r)
+                )
+            )
         if r.headers.get("content-type", "").startswith("application/json"):
             return r.json()
         return r.content
@@ -161,7 +193,7 @@ def _need_token(args: argparse.Namespace) -> None:
     from signage.errors import UsageError
 
     if args.hub and args.token_file is None:
-        raise UsageError("--hub needs --token-file F (the hub's write token) for this action")
+        raise UsageError(_("--hub needs --token-file FILE (the hub's write token) for this action"))
 
 
 # ------------------------------------------------------------------------- actions
@@ -172,7 +204,7 @@ def _store(root: Path) -> Any:
     from signage.errors import UsageError
 
     if not root.is_dir():
-        raise UsageError(f"--root {root}: no such folder")
+        raise UsageError(_("--root {root}: no such folder").format(root=root))
     return AlertStore(root / "alerts")
 
 
@@ -257,28 +289,34 @@ def _clear(args: argparse.Namespace) -> int:
         client = _HubClient(args.hub, args.token_file, args.timeout)
         if args.all:
             answer = client.call("DELETE", "/api/v1/alerts")
-            print(f"cleared {answer['cleared']} alert(s)")
+            print(_("cleared {count} alert(s)").format(count=answer["cleared"]))
         else:
             client.call("DELETE", f"/api/v1/alerts/{args.id}")
-            print(f"cleared {args.id}")
+            print(_("cleared {id}").format(id=args.id))
         return 0
     store = _store(args.root)
     if args.all:
-        print(f"cleared {store.clear_all()} alert(s)")
+        print(_("cleared {count} alert(s)").format(count=store.clear_all()))
         return 0
     if not store.clear(args.id):
         known = ", ".join(a.id for a in store.active(_now())) or "none"
-        raise AlertError(f"no alert '{args.id}' in {store.folder}; active: {known}")
-    print(f"cleared {args.id}")
+        raise AlertError(
+            _("no alert '{id}' in {folder}; active: {known}").format(
+                id=args.id, folder=store.folder, known=known
+            )
+        )
+    print(_("cleared {id}").format(id=args.id))
     return 0
 
 
 def _describe(alert: Alert, now: datetime) -> str:
     text = alert.texts[0]
     left = max(0, int((alert.expires - now).total_seconds()) // 60)
-    where = ",".join(sorted(alert.tags)) if alert.tags else "all screens"
+    where = ",".join(sorted(alert.tags)) if alert.tags else _("all screens")
     flag = "" if alert.status.value == "Actual" else f" [{alert.status.value}]"
-    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  ({where}; {left} min left)"
+    line = f"{alert.id}  {alert.severity.value}{flag}  {text.headline}  " + _(
+        "({where}; {left} min left)"
+    ).format(where=where, left=left)
     return printable(line)  # ids, headlines and tags may come from a hub or a CAP feed
 
 
@@ -287,7 +325,7 @@ def _list(args: argparse.Namespace) -> int:
 
     now = _now()
     if args.hub:
-        answer = _HubClient(args.hub, None, args.timeout).call("GET", "/api/v1/alerts")
+        answer = _HubClient(args.hub, args.token_file, args.timeout).call("GET", "/api/v1/alerts")
         alerts = [alert_from_json(a, f"hub alerts[{i}]") for i, a in enumerate(answer["alerts"])]
     else:
         alerts = list(_store(args.root).active(now))
@@ -296,7 +334,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json_printable(doc))
         return 0
     if not alerts:
-        print("no active alerts")
+        print(_("no active alerts"))
     for alert in alerts:
         print(_describe(alert, now))
     return 0
@@ -312,7 +350,9 @@ def _import_cap(args: argparse.Namespace) -> int:
     try:
         xml = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{args.file}: cannot read it ({exc.strerror or exc})") from None
+        raise UsageError(
+            _("{file}: cannot read it ({value})").format(file=args.file, value=exc.strerror or exc)
+        ) from None
     if args.hub:
         _need_token(args)
         answer = _HubClient(args.hub, args.token_file, args.timeout).call(
@@ -340,17 +380,21 @@ def _export_cap(args: argparse.Namespace) -> int:
     from signage.errors import AlertError
 
     if args.hub:
-        xml = _HubClient(args.hub, None, args.timeout).call("GET", f"/api/v1/alerts/{args.id}/cap")
+        xml = _HubClient(args.hub, args.token_file, args.timeout).call(
+            "GET", f"/api/v1/alerts/{args.id}/cap"
+        )
     else:
         alert = _store(args.root).get(args.id)
         if alert is None:
-            raise AlertError(f"no alert '{args.id}' under {args.root / 'alerts'}")
+            raise AlertError(
+                _("no alert '{id}' under {value}").format(id=args.id, value=args.root / "alerts")
+            )
         templates = load_templates(templates_folder(args.root)).templates
         category = templates[alert.template].category if alert.template in templates else "Infra"
         xml = export_cap(alert, category=category)
     if args.out:
         args.out.write_bytes(xml)
-        print(f"wrote {args.out}")
+        print(_("wrote {file}").format(file=args.out))
     else:
         sys.stdout.buffer.write(xml + b"\n")
     return 0
@@ -385,15 +429,17 @@ def _templates(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0 if found.ok else 1
-    print(f"templates in {found.folder}:")
+    print(_("templates in {folder}:").format(folder=found.folder))
     for t in found.templates.values():
         langs = ", ".join(b.language for b in t.texts)
         print(f"\n{t.id}  ({t.severity.value}, {langs}) — {t.name}")
         if t.description:
             print(f"    {t.description}")
         for v in t.variables:
-            extra = " (required)" if v.required else f" (default: {v.default})"
-            example = f"; e.g. {v.example}" if v.example else ""
+            extra = (
+                _(" (required)") if v.required else _(" (default: {value})").format(value=v.default)
+            )
+            example = _("; e.g. {value}").format(value=v.example) if v.example else ""
             print(f"    --set {v.name}=...  {v.description}{example}{extra}")
     return 0 if found.ok else 1
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "install this machine as an unattended screen (systemd unit on cage)"
+from signage.i18n import N_  # the one-line help, translated where shown
+
+HELP = N_("install this machine as an unattended screen (systemd unit on cage)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "write an Ed25519 private key (PEM, 0600) and print its public key to pin on screens"
+from signage.i18n import N_  # the one-line help, translated where shown
+
+HELP = N_("write an Ed25519 private key (PEM, 0600) and print its public key to pin on screens")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

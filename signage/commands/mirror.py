@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-file",
         type=Path,
-        metavar="PEM",
+        metavar="FILE",
         help="the organisation's CA certificates, trusted besides the system's",
     )
     parser.add_argument("--once", action="store_true", help="pull once and exit")

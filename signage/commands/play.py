@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.logs import area_logger
 
-HELP = "play the schedule on this screen (fullscreen, --window, or --headless)"
+HELP = N_("play the schedule on this screen (fullscreen, --window, or --headless)")
 
 log = area_logger("player")
 
@@ -119,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
             alert_active=timekeeper.alert_active,
         )
-        # The first load (the cache, or validating a changed root) overlaps Qt's start-up.
+        # The first load (the cache, or validating a changed root) overlaps Qt's start-up,
+        # but only after QtCore is in: shiboken's one-time signature set-up walks a dict
+        # that a thread importing modules at the same moment changes, and the process
+        # aborts ("could not initialize part 2 … dictionary changed size during iteration",
+        # seen about once in 20 starts under load). QtWidgets and the rest still overlap.
+        import PySide6.QtCore  # noqa: F401
+
         local.prefetch()
         source: ContentSource = local
     else:

@@ -8,31 +8,57 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signage.errors import UsageError, ValidationError
+from signage.validation import did_you_mean
 
-HELP = "render every slide of a playlist active at a moment to PNGs and a contact sheet"
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from signage.model import Playlist, Schedule
+from signage.i18n import N_, _
+
+HELP = N_("render every slide of a playlist active at a moment to PNGs and a contact sheet")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("playlist", metavar="PLAYLIST", help="playlist id or its YAML file")
-    parser.add_argument("--root", type=Path, default=Path(), help="content root (default .)")
+    parser.add_argument("playlist", metavar="PLAYLIST", help=_("playlist id or its YAML file"))
+    parser.add_argument(
+        "--root", type=Path, default=Path(), metavar="DIR", help=_("content root (default .)")
+    )
     parser.add_argument(
         "--at",
         metavar="ISO-8601",
-        help="the moment to preview (default now; without an offset, the "
-        "screen's local time), e.g. 2027-01-04T09:00",
+        help=_(
+            "the moment to preview (default now; without an offset, the screen's "
+            "local time), e.g. 2027-01-04T09:00"
+        ),
     )
-    parser.add_argument("--screen", help="screen id (QR attribution; default 'vista-previa')")
-    parser.add_argument("--tags", help="screen tags, comma-separated (default: the playlist's)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--screen", metavar="ID", help=_("screen id (QR attribution; default 'vista-previa')")
+    )
+    parser.add_argument(
+        "--tags", metavar="TAGS", help=_("screen tags, comma-separated (default: the playlist's)")
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=_("output folder"))
     parser.add_argument(
         "--size",
         metavar="WxH",
-        help="the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)",
+        help=_("the screen's size (default 1920x1080, or 1080x1920 for a portrait playlist)"),
     )
-    parser.add_argument("--config", type=Path, help="player configuration (locale, zone, hosts)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=_("player configuration (locale, zone, hosts)"),
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=_("render every slide, also those the schedule leaves out at that moment"),
+    )
 
 
 def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
@@ -40,16 +66,62 @@ def parse_moment(text: str | None, timezone: str, now: datetime) -> datetime:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {timezone!r}") from None
+        raise UsageError(
+            _("unknown time zone {timezone}").format(timezone=repr(timezone))
+        ) from None
     if text is None:
         return now.astimezone(zone)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
-            f"--at {text!r}: expected ISO 8601, e.g. 2027-01-04T09:00 or 2027-01-04T09:00-05:00"
+            _(
+                "--at {text}: expected ISO 8601, e.g. 2027-01-04T09:00 or 2027-01-04T09:00-05:00"
+            ).format(text=repr(text))
         ) from None
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _days(days: Iterable[int]) -> str:
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return " ".join(names[d] for d in sorted(days))
+
+
+def inactive_reason(schedule: Schedule | None, local: datetime) -> str | None:
+    """Why ``schedule`` leaves a slide out at ``local`` (the screen's wall-clock time), in
+    the user's words (dates, day, hour), or ``None`` when it is active then."""
+    from signage.schedule import is_active
+
+    if schedule is None or is_active(schedule, local):
+        return None
+    today = local.date()
+    if schedule.start is not None and today < schedule.start:
+        return _("starts on {date}").format(date=schedule.start.isoformat())
+    if schedule.until is not None and today > schedule.until:
+        return _("ended on {date}").format(date=schedule.until.isoformat())
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[today.weekday()]
+    if schedule.days is not None and today.weekday() not in schedule.days:
+        return _("plays only on {days}; that moment is a {day}").format(
+            days=_days(schedule.days), day=day
+        )
+    windows = ", ".join(str(w) for w in schedule.hours)
+    return _("plays only {windows}; that moment is {time}").format(
+        windows=windows, time=local.strftime("%H:%M")
+    )
+
+
+def left_out(playlist: Playlist, local: datetime) -> list[tuple[str, str]]:
+    """``(slide id, reason)`` for every slide of ``playlist`` not active at ``local``."""
+    whole = inactive_reason(playlist.schedule, local)
+    out = []
+    for slide in playlist.slides:
+        if whole is not None:
+            out.append((slide.id, _("the playlist {reason}").format(reason=whole)))
+            continue
+        reason = inactive_reason(slide.schedule, local)
+        if reason is not None:
+            out.append((slide.id, reason))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
 
     root: Path = args.root
     if not (root / "playlists").is_dir():
-        raise UsageError(f"{root}: no playlists/ folder here; pass --root CONTENT_ROOT")
+        raise UsageError(
+            _("{root}: no playlists/ folder here; pass --root CONTENT_ROOT").format(root=root)
+        )
     config = load_config(args.config) if args.config else PlayerConfig(screen="vista-previa")
     wanted = (
         Path(args.playlist).stem if args.playlist.endswith((".yaml", ".yml")) else (args.playlist)
@@ -74,10 +148,11 @@ def run(args: argparse.Namespace) -> int:
     if playlist is None:
         ids = sorted(p.id for p in load.playlists)
         close = difflib.get_close_matches(wanted, ids, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(close[0]) if close else ""
         raise UsageError(
-            f"no playlist '{wanted}' in {root / 'playlists'}{hint}; there are: "
-            f"{', '.join(ids) or 'none'}"
+            _("no playlist '{wanted}' in {value}{hint}; there are: {value2}").format(
+                wanted=wanted, value=root / "playlists", hint=hint, value2=", ".join(ids) or "none"
+            )
         )
     from signage.model import Orientation
 
@@ -85,8 +160,15 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size or ("1080x1920" if portrait else "1920x1080"), "--size")
     if not playlist.orientation.fits(Orientation.of(*size)):
         print(
-            f"note: '{playlist.id}' is drawn for {playlist.orientation} screens; a "
-            f"{size[0]}x{size[1]} screen does not play it",
+            _(
+                "note: '{playlist}' is drawn for {orientation} screens; "
+                "a {width}x{height} screen does not play it"
+            ).format(
+                playlist=playlist.id,
+                orientation=playlist.orientation,
+                width=size[0],
+                height=size[1],
+            ),
             file=sys.stderr,
         )
     tags = parse_tags(args.tags)
@@ -113,11 +195,29 @@ def run(args: argparse.Namespace) -> int:
         assets=MappingProxyType(assets),
         source=str(root.resolve()),
     )
+    from signage.schedule import ScheduledSlide, screen_zone
+
     items = plan((playlist,), screen, at).slides
+    skipped = left_out(playlist, at.astimezone(screen_zone(screen)))
+    for slide_id, reason in skipped:
+        line = (
+            _("rendered although not active at {moment}: slide '{id}': {reason}")
+            if args.all
+            else _("not active at {moment}: slide '{id}': {reason} (--all renders it)")
+        )
+        print(line.format(moment=at.strftime("%Y-%m-%d %H:%M"), id=slide_id, reason=reason))
+    if args.all:
+        items = tuple(ScheduledSlide(playlist, slide) for slide in playlist.slides)
     if not items:
         print(
-            f"no slide of '{playlist.id}' is active at {at.isoformat()} for screen "
-            f"{screen.id} (tags: {', '.join(sorted(screen.tags)) or 'none'})"
+            _(
+                "no slide of '{playlist}' is active at {moment} for screen {screen} (tags: {tags})"
+            ).format(
+                playlist=playlist.id,
+                moment=at.isoformat(),
+                screen=screen.id,
+                tags=", ".join(sorted(screen.tags)) or _("none"),
+            )
         )
         return 0
 
@@ -138,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         link_base=config.qr_link_base,
     )
     for r in rendered:
-        note = f"  (poster: {r.problem})" if r.problem else ""
+        note = _("  (poster: {problem})").format(problem=r.problem) if r.problem else ""
         print(f"{r.path}{note}")
     title = f"{playlist.name} · {at.strftime('%Y-%m-%d %H:%M')} · {screen.id}"
     sheet = contact_sheet(rendered, args.out, title=title)
@@ -146,5 +246,8 @@ def run(args: argparse.Namespace) -> int:
     del app
     problems = [r for r in rendered if r.problem]
     if problems:
-        print(f"{len(problems)} slide(s) cannot be shown; see the posters", file=sys.stderr)
+        print(
+            _("{count} slide(s) cannot be shown; see the posters").format(count=len(problems)),
+            file=sys.stderr,
+        )
     return 0

@@ -15,8 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.i18n import N_, _
 
-HELP = "validate a content root and write a signed static feed (assets first, manifest last)"
+HELP = N_("validate a content root and write a signed static feed (assets first, manifest last)")
 
 _PART = re.compile(r"(\d+)([dhms])")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -36,48 +37,58 @@ def parse_lifetime(text: str) -> timedelta:
             seconds += int(match.group(1)) * _UNITS[match.group(2)]
             pos = match.end()
         if pos != len(value) or not value:
-            raise UsageError(f"--expires {text!r}: use a duration such as 7d, 36h or 1d12h")
+            raise UsageError(
+                _("--expires {text}: use a duration such as 7d, 36h or 1d12h").format(
+                    text=repr(text)
+                )
+            )
     if seconds <= 0:
-        raise UsageError("--expires must be longer than zero")
+        raise UsageError(_("--expires must be longer than zero"))
     return timedelta(seconds=seconds)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", type=Path, default=Path(), metavar="DIR", help="the content root (default .)"
+        "--root", type=Path, default=Path(), metavar="DIR", help=_("the content root (default .)")
     )
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="FEED_DIR", help="the feed folder to write"
+        "--out", required=True, type=Path, metavar="DIR", help=_("the feed folder to write")
     )
     parser.add_argument(
         "--key",
         type=Path,
         metavar="FILE",
-        help="the Ed25519 private key (from 'signage keygen'); required unless --unsigned",
+        help=_("the Ed25519 private key (from 'signage keygen'); required unless --unsigned"),
     )
     parser.add_argument(
         "--unsigned",
         action="store_true",
-        help="write no signature (only for feeds that never cross a network)",
+        help=_("write no signature (only for feeds that never cross a network)"),
     )
     parser.add_argument(
         "--expires",
         default="7d",
         metavar="DURATION",
-        help="how long screens may play this feed without a newer one (default 7d); every "
-        "publish writes a new version with a fresh expiry, so publish again before then",
+        help=_(
+            "how long screens may play this feed without a newer one (default 7d); "
+            "every publish writes a new version with a fresh expiry, so publish "
+            "again before then"
+        ),
     )
     parser.add_argument(
         "--if-changed",
         action="store_true",
-        help="write nothing when FEED_DIR already serves exactly this content (same "
-        "playlists, theme, alerts and assets, same key) and has not used up half its "
-        "lifetime; for cron jobs and hooks that should not make every screen sync",
+        help=_(
+            "write nothing when the --out folder already serves exactly this content (same "
+            "playlists, theme, alerts and assets, same key) and has not used up half "
+            "its lifetime; for cron jobs and hooks that should not make every screen "
+            "sync"
+        ),
     )
     parser.add_argument(
         "--ca-file",
         type=Path,
-        metavar="PEM",
+        metavar="FILE",
         help="the organisation's CA certificates, trusted beside the system's when fetching "
         "data slides' https data",
     )
@@ -86,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST",
-        help="a host web slides and QR codes may use (repeatable; default any https host)",
+        help=_("a host web slides and QR codes may use (repeatable; default any https host)"),
     )
 
 
@@ -98,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
     from signage.feed.signing import load_private_key
 
     if args.key is None and not args.unsigned:
-        raise UsageError("--key FILE is required (make one with 'signage keygen --out FILE')")
+        raise UsageError(_("--key FILE is required (make one with 'signage keygen --out FILE')"))
     if args.key is not None and args.unsigned:
-        raise UsageError("--key and --unsigned contradict each other")
+        raise UsageError(_("--key and --unsigned contradict each other"))
     lifetime = parse_lifetime(args.expires)
     key = load_private_key(args.key) if args.key is not None else None
     from signage.data.remote import ASSET_FOLDER, RemoteData
@@ -121,19 +132,30 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(
-            f"signage publish: refused, {len(exc.problems)} error(s) in {args.root}; "
-            "nothing was published (fix them, 'signage validate' lists them too)",
+            _(
+                "signage publish: refused, {count} error(s) in {root}; nothing was published "
+                "(fix them, 'signage validate' lists them too)"
+            ).format(count=len(exc.problems), root=args.root),
             file=sys.stderr,
         )
         return 1
     for note in result.data_problems:
         print(f"warning: {note}", file=sys.stderr)
     if not result.changed:
-        print(f"unchanged: {args.out} already serves this content as version {result.version}")
+        print(
+            _("unchanged: {out} already serves this content as version {version}").format(
+                out=args.out, version=result.version
+            )
+        )
         return 0
     print(
-        f"published version {result.version} to {args.out} "
-        f"({result.assets_written} new asset(s), {result.bytes_written} bytes"
-        f"{', unsigned' if not result.signed else ''})"
+        _("published version {version} to {out} ({assets} new asset(s), {size} bytes").format(
+            version=result.version,
+            out=args.out,
+            assets=result.assets_written,
+            size=result.bytes_written,
+        )
+        + (_(", unsigned") if not result.signed else "")
+        + ")"
     )
     return 0

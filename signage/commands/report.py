@@ -8,10 +8,12 @@ in Spanish for the quarterly review) write files as well; ``--json`` prints the 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable
 
-HELP = "plays and QR scans per screen and slide"
+HELP = N_("plays and QR scans per screen and slide")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +25,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="start of the period: 12h, 30d, 2w or a date such as 2027-01-01 (default 30d)",
     )
     parser.add_argument("--until", metavar="DATE", help="end of the period (default: now)")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+    )
     parser.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
-    parser.add_argument("--chart", metavar="FILE.png", help="also write a PNG bar chart")
+    parser.add_argument("--chart", metavar="FILE", help="also write a PNG bar chart")
     parser.add_argument("--json", action="store_true", help="print the hub's counts as JSON")
     parser.add_argument("--timeout", type=float, default=15.0, help=argparse.SUPPRESS)
 
@@ -61,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.until:
         params["until"] = args.until
     try:
-        response = requests.get(url, params=params, timeout=args.timeout)
+        response = requests.get(
+            url, params=params, headers=_auth(args.token_file), timeout=args.timeout
+        )
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {args.hub} ({exc.__class__.__name__}); check the URL "
@@ -72,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
             reason = response.json().get("error", response.text)
         except ValueError:
             reason = response.text[:200]
-        raise SignageError(f"the hub refused the report ({response.status_code}): {reason}")
+        hint = (
+            " (give --token-file F, the hub's admin token)" if response.status_code == 401 else ""
+        )
+        raise SignageError(f"the hub refused the report ({response.status_code}): {reason}{hint}")
     try:
         doc = response.json()
         plays = counts_from_json(doc.get("plays"), "plays")
@@ -99,3 +112,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise SignageError(f"cannot write {exc.filename}: {exc.strerror}") from None
     return 0
+
+
+def _auth(token_file: Path | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``--token-file`` (none without it)."""
+    if token_file is None:
+        return {}
+    from signage.hub.auth import read_token_file
+
+    return {"Authorization": f"Bearer {read_token_file(token_file)}"}

@@ -25,7 +25,7 @@ def _target(p: argparse.ArgumentParser) -> None:
     )
     where.add_argument("--hub", metavar="URL", help="a running hub's base URL")
     p.add_argument(
-        "--token-file", type=Path, metavar="F", help="with --hub: the hub's admin token file"
+        "--token-file", type=Path, metavar="FILE", help="with --hub: the hub's admin token file"
     )
     p.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
@@ -33,13 +33,13 @@ def _target(p: argparse.ArgumentParser) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="screen_command", metavar="ACTION", required=True)
     p = sub.add_parser("add", help="enrol a screen; prints its token (last line)")
-    p.add_argument("screen", metavar="ID")
+    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
     _target(p)
     p = sub.add_parser("rotate", help="give an enrolled screen a new token (the old one stops)")
-    p.add_argument("screen", metavar="ID")
+    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
     _target(p)
     p = sub.add_parser("revoke", help="forget a screen's token: it can no longer report")
-    p.add_argument("screen", metavar="ID")
+    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
     _target(p)
     p = sub.add_parser("list", help="the enrolled screens (never their tokens)")
     p.add_argument("--json", action="store_true", help="print JSON")

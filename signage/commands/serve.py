@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
     from signage.hub.state import Hub
 
-HELP = (
+from signage.i18n import N_  # the one-line help, translated where shown
+
+HELP = N_(
     "run the hub: serve the feed, republish on source changes, push channel, alert and "
     "heartbeat APIs"
 )
@@ -35,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--feed",
         type=Path,
-        metavar="FEED_DIR",
+        metavar="DIR",
         help="serve a feed folder published elsewhere ('signage publish --out FEED_DIR')",
     )
     parser.add_argument(
@@ -166,7 +168,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-file",
         type=Path,
-        metavar="PEM",
+        metavar="FILE",
         help="the organisation's CA certificates, trusted beside the system's when the hub "
         "fetches data slides' https data (root mode)",
     )

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable, printable
 
-HELP = "the fleet: each screen, online or not, what it plays, last sync"
+HELP = N_("the fleet: each screen, online or not, what it plays, last sync")
 DEFAULT_LIMIT = 500
 PAGE = 500  # the hub answers at most 1,000 screens a request
 # A healthy player's RSS moves by a few full-screen frames (8 MB each at 1080p, 33 MB at
@@ -27,6 +29,12 @@ DEFAULT_MEMORY_GROWTH_MB = 100.0
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
     parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+    )
     parser.add_argument(
         "--online-window",
         type=float,
@@ -217,12 +225,13 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100_000:
         raise UsageError(f"--limit {args.limit}: a number of screens from 1 to 100000")
     url = f"{base}/api/v1/screens"
+    auth = _auth(args.token_file)
     screens: list[dict[str, Any]] = []
     total: int | None = None
     after = args.after
     while len(screens) < args.limit:
         want = min(PAGE, args.limit - len(screens))
-        page, total = _page(url, params, after, want, args.timeout)
+        page, total = _page(url, params, after, want, args.timeout, headers=auth)
         screens += page[:want]  # a hub without paging answers every screen at once
         if len(page) != want:
             break  # the last page (or an unpaged answer)
@@ -242,7 +251,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _page(
-    url: str, params: dict[str, str], after: str, limit: int, timeout: float
+    url: str,
+    params: dict[str, str],
+    after: str,
+    limit: int,
+    timeout: float,
+    *,
+    headers: dict[str, str],
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the hub's fleet list and the total it reports (``None``: not told)."""
     import requests
@@ -253,7 +268,7 @@ def _page(
     if after:
         query["after"] = after
     try:
-        response = requests.get(url, params=query, timeout=timeout)
+        response = requests.get(url, params=query, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise SignageError(
             f"cannot reach the hub at {url}: {type(exc).__name__}; "
@@ -263,6 +278,11 @@ def _page(
         raise SignageError(
             f"the hub at {url} answered HTTP {response.status_code}: "
             f"{printable(response.text, 200)}"
+            + (
+                " (give --token-file F, the hub's admin token)"
+                if response.status_code == 401
+                else ""
+            )
         )
     try:
         screens = response.json()
@@ -272,3 +292,12 @@ def _page(
         raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
     told = response.headers.get("x-total-count", "")
     return screens, int(told) if told.isdigit() and len(told) < 12 else None
+
+
+def _auth(token_file: Path | None) -> dict[str, str]:
+    """The ``Authorization`` header for ``--token-file`` (none without it)."""
+    if token_file is None:
+        return {}
+    from signage.hub.auth import read_token_file
+
+    return {"Authorization": f"Bearer {read_token_file(token_file)}"}

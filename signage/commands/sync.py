@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from signage.errors import UsageError
+from signage.i18n import N_  # the one-line help, translated where shown
 from signage.printable import json_printable, printable
 
-HELP = "fetch, verify and apply a signed feed into a cache (one sync with --once)"
+HELP = N_("fetch, verify and apply a signed feed into a cache (one sync with --once)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-file",
         type=Path,
-        metavar="PEM",
+        metavar="FILE",
         help="the organisation's CA certificates, trusted besides the system's",
     )
 

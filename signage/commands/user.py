@@ -32,16 +32,16 @@ def _where(parser: argparse.ArgumentParser) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="create an account (password from the terminal or stdin)")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="the user's sign-in name")
     add.add_argument("--role", required=True, choices=ROLES, help="what the person may do")
     _where(add)
     lst = sub.add_parser("list", help="list accounts, their roles and locks")
     _where(lst)
     pw = sub.add_parser("passwd", help="set a new password (signs the person out everywhere)")
-    pw.add_argument("name", metavar="NAME")
+    pw.add_argument("name", metavar="NAME", help="the user's sign-in name")
     _where(pw)
     rm = sub.add_parser("remove", help="delete an account and its sessions")
-    rm.add_argument("name", metavar="NAME")
+    rm.add_argument("name", metavar="NAME", help="the user's sign-in name")
     _where(rm)
 
 

@@ -14,11 +14,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from signage.i18n import N_, _, ngettext
+
 if TYPE_CHECKING:
     from signage.errors import Problem
     from signage.model import Playlist
 
-HELP = "check playlists: every problem as path:line:col: message, then a summary; exit 1 on errors"
+HELP = N_(
+    "check playlists: every problem as path:line:col: message, then a summary; exit 1 on errors"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,26 +31,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="FILE",
         type=Path,
-        help="playlist files to check (default: every file under ROOT/playlists)",
+        help=_("playlist files to check (default: every file under ROOT/playlists)"),
     )
     parser.add_argument(
         "--root",
         type=Path,
         metavar="DIR",
-        help="the content root, the folder holding playlists/ and assets/ (default: .)",
+        help=_("the content root, the folder holding playlists/ and assets/ (default: .)"),
     )
     parser.add_argument(
         "--allowed-host",
         action="append",
         default=[],
         metavar="HOST",
-        help="a host web slides and QR codes may use (repeatable; default: any https host)",
+        help=_(
+            "narrow the allow-list of playlists/settings.yaml to this host "
+            "(repeatable; without settings, the allow-list itself)"
+        ),
     )
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help="a player configuration whose qr.allowed_hosts are added to the allow-list",
+        help=_("a player configuration whose qr.allowed_hosts narrow the settings' allow-list"),
     )
     parser.add_argument(
         "--data",
@@ -59,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-assets",
         action="store_true",
-        help="do not open asset files (check only the YAML)",
+        help=_("do not open asset files (check only the YAML)"),
     )
 
 
@@ -98,13 +105,22 @@ def summary_line(path: str, playlist: Playlist, root: Path | None = None) -> str
             total += length
     loop = format_duration(total)
     if unknown:
-        loop += f" + {unknown} video(s) of unknown length"
-    tags = ", ".join(sorted(playlist.tags)) if playlist.tags is not None else "every screen"
+        loop += ngettext(
+            " + {count} video of unknown length", " + {count} videos of unknown length", unknown
+        ).format(count=unknown)
+    tags = ", ".join(sorted(playlist.tags)) if playlist.tags is not None else _("every screen")
     count = len(playlist.slides)
-    shape = "" if playlist.orientation.value == "both" else f", {playlist.orientation} screens"
+    shape = {
+        "both": "",
+        "portrait": _(", portrait screens"),
+        "landscape": _(", landscape screens"),
+    }[playlist.orientation.value]
+    slides = ngettext("{count} slide", "{count} slides", count).format(count=count)
     return (
-        f"{path}: {playlist.name!r}: {count} slide{'s' if count != 1 else ''}, "
-        f"loop {loop}, tags: {tags}{shape}"
+        _("{path}: {name}: {slides}, loop {loop}, tags: {tags}").format(
+            path=path, name=repr(playlist.name), slides=slides, loop=loop, tags=tags
+        )
+        + shape
     )
 
 
@@ -113,8 +129,8 @@ def expired_warnings(playlist: Playlist, today: date) -> list[Problem]:
     from signage.errors import Problem
 
     found: list[Problem] = []
-    places = [(playlist.schedule, playlist.origin, "this playlist")]
-    places += [(s.schedule, s.origin, f"slide '{s.id}'") for s in playlist.slides]
+    places = [(playlist.schedule, playlist.origin, _("this playlist"))]
+    places += [(s.schedule, s.origin, _("slide '{id}'").format(id=s.id)) for s in playlist.slides]
     for schedule, origin, what in places:
         if schedule is None or schedule.until is None or schedule.until >= today:
             continue
@@ -124,8 +140,9 @@ def expired_warnings(playlist: Playlist, today: date) -> list[Problem]:
                 path,
                 line,
                 col,
-                f"{what} ended on {schedule.until.isoformat()} and will not play again; "
-                "remove it or change 'until'",
+                _(
+                    "{what} ended on {date} and will not play again; remove it or change 'until'"
+                ).format(what=what, date=schedule.until.isoformat()),
                 severity="warning",
             )
         )
@@ -157,8 +174,13 @@ class Report:
             self.templates += 1
             languages = "/".join(t.language for t in template.texts)
             self.summaries.append(
-                f"{shown}: alert template {template.name!r}: {template.severity.value}, "
-                f"{languages}, takes {template.needs()}"
+                _("{path}: alert template {name}: {severity}, {languages}, takes {needs}").format(
+                    path=shown,
+                    name=repr(template.name),
+                    severity=template.severity.value,
+                    languages=languages,
+                    needs=template.needs(),
+                )
             )
 
     def playlist(self, shown: str, playlist: Playlist, root: Path) -> None:
@@ -181,13 +203,23 @@ class Report:
         errors = sum(1 for p in self.problems if p.severity == "error")
         warnings = len(self.problems) - errors
         refused = len({p.path for p in self.problems if p.severity == "error"})
-        verdict = "all valid" if not errors else f"{refused} file(s) refused"
-        kinds = f"{self.playlists} playlist(s)"
+        verdict = (
+            _("all valid") if not errors else _("{count} file(s) refused").format(count=refused)
+        )
+        kinds = _("{count} playlist(s)").format(count=self.playlists)
         if self.templates:
-            kinds += f" and {self.templates} alert template(s)"
+            kinds += _(" and {count} alert template(s)").format(count=self.templates)
         print(
-            f"{self.checked} file(s) checked, {kinds} valid, {verdict}; "
-            f"{errors} error(s), {warnings} warning(s)"
+            _(
+                "{checked} file(s) checked, {kinds} valid, {verdict}; "
+                "{errors} error(s), {warnings} warning(s)"
+            ).format(
+                checked=self.checked,
+                kinds=kinds,
+                verdict=verdict,
+                errors=errors,
+                warnings=warnings,
+            )
         )
         return 1 if errors else 0
 
@@ -239,7 +271,13 @@ def _check_files(
     check_assets: bool,
 ) -> None:
     from signage.errors import Problem
-    from signage.playlist import display_path, load_playlist_file, load_theme_file
+    from signage.playlist import (
+        display_path,
+        effective_hosts,
+        load_playlist_file,
+        load_settings,
+        load_theme_file,
+    )
 
     for file in files:
         shown = display_path(file)
@@ -248,20 +286,28 @@ def _check_files(
             continue
         if not file.is_file():
             report.problems.append(
-                Problem(shown, 0, 0, "no such file; give the path of a playlist .yaml file")
+                Problem(shown, 0, 0, _("no such file; give the path of a playlist .yaml file"))
             )
             continue
         file_root = _root_for(file, root)
+        if file.name == "settings.yaml" and file.parent.name == "playlists":
+            report.checked += 1
+            report.problems.extend(load_settings(file_root)[1])
+            continue
         if _is_template(file):
             report.template(file)
             continue
         report.checked += 1
         if file.name == "theme.yaml":
-            _, found = load_theme_file(file, file_root, check_assets=check_assets)
+            _theme, found = load_theme_file(file, file_root, check_assets=check_assets)
             report.problems.extend(found)
             continue
+        settings, _problems = load_settings(file_root)  # reported when the file itself is named
         playlist, found = load_playlist_file(
-            file, file_root, allowed_hosts=hosts, check_assets=check_assets
+            file,
+            file_root,
+            allowed_hosts=effective_hosts(settings.allowed_hosts, hosts),
+            check_assets=check_assets,
         )
         report.problems.extend(found)
         if playlist is not None:

@@ -194,6 +194,26 @@ class Previews:
             await asyncio.to_thread(self.prune)
         return await asyncio.to_thread(cached.read_bytes)
 
+    async def render_alert(self, alert_json: str) -> bytes:
+        """The PNG of an alert as the screens will show it (``LookupError`` if it fails)."""
+        key = hashlib.sha256(f"alert\n{alert_json}\n{SIZE}".encode()).hexdigest()
+        cached = self.cache / f"{key}.png"
+        self.cache.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._executor(), render_alert_in_worker, alert_json, str(cached)
+        )
+        try:
+            await asyncio.wait_for(future, RENDER_TIMEOUT_S)
+        except Exception as exc:
+            reason = "took too long" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("console alert preview failed: %s", reason)
+            self.close()
+            raise LookupError(f"the preview could not be drawn: {reason}") from None
+        png = await asyncio.to_thread(cached.read_bytes)
+        await asyncio.to_thread(cached.unlink, missing_ok=True)
+        return png
+
     def prune(self, keep: int = CACHE_KEEP) -> int:
         """Deletes the least recently written cached PNGs beyond ``keep``; returns how many."""
         try:
@@ -211,3 +231,41 @@ class Previews:
             except OSError:
                 continue
         return removed
+
+
+def render_alert_in_worker(alert_json: str, out: str) -> str:
+    """Runs in the worker process: draws one alert as a screen shows it (the player's own
+    ``AlertLayer``, its colours, fitting and SIMULACRO band) to ``out`` (a PNG path)."""
+    import json
+
+    from signage.player.qtenv import ensure_application, prepare_environment
+
+    prepare_environment(headless=True)
+    app = ensure_application("signage-console-preview")
+    from PySide6.QtWidgets import QWidget
+
+    from signage.alerts.codec import alert_from_json
+    from signage.events import EventLog
+    from signage.model import AlertStatus, Screen, Theme
+    from signage.player.alert_layer import AlertLayer
+
+    alert = alert_from_json(json.loads(alert_json), "preview")
+    window = QWidget()
+    window.resize(*SIZE)
+    screen = Screen("vista-previa", alert.tags or frozenset())
+    exercise = alert.status == AlertStatus.EXERCISE
+    layer = AlertLayer(window, Theme(), screen, exercise, EventLog(None), None)
+    layer.setGeometry(window.rect())
+    window.show()
+    layer.set_alerts([alert])
+    for _ in range(6):
+        app.processEvents()
+    image = window.grab().toImage()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    partial = Path(out).with_name(f".{os.getpid()}.{Path(out).name}")
+    if not image.save(str(partial)):
+        raise LookupError("the alert preview could not be written")
+    partial.replace(out)
+    return out

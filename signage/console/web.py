@@ -214,6 +214,15 @@ class Console:
         from signage.console.previews import Previews
 
         self.previews = Previews(cfg.data_dir / "previews")
+        from signage.console.alert_desk import AlertDesk
+
+        self.desk = AlertDesk(self, read_form)
+        from signage.console.fleet import Fleet
+
+        self.fleet = Fleet(self)
+        from signage.console.report_page import ReportRoom
+
+        self.report_room = ReportRoom(self)
 
     def _publish(self, reason: str) -> int:
         return self.hub.publish_root(reason, skip_unchanged=True)
@@ -1162,6 +1171,9 @@ class Console:
             Route("/api/v1/history/{id}", self.api_history_diff, methods=["GET"]),
             Route("/api/v1/history/{id}/restore", self.api_restore, methods=["POST"]),
             Route("/api/v1/preview/{playlist}/{slide}.png", self.preview, methods=["GET"]),
+            *self.desk.routes(),
+            *self.fleet.routes(),
+            *self.report_room.routes(),
         ]
 
 
@@ -1177,4 +1189,13 @@ def routes(hub: Hub) -> list[BaseRoute]:
     except (sqlite3.Error, OSError) as exc:
         log.error("the console is off: cannot open %s (%s)", hub.config.data_dir, exc)
         return []
+
+    def read_guard(request: Request) -> None:
+        console.need(request, Role.VIEWER)
+
+    def operator_guard(request: Request) -> None:
+        console.need(request, Role.OPERATOR, write=True)
+
+    hub.reader_guard = read_guard
+    hub.operator_guard = operator_guard
     return console.routes()

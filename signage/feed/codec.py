@@ -231,6 +231,15 @@ def _schedule_from_json(value: Json, where: str) -> Schedule | None:
 # ---------------------------------------------------------------------------- slides
 
 
+def _text_to_json(text: TextContent) -> Json:
+    out: dict[str, Json] = {"title": text.title, "body": text.body, "image": text.image}
+    if text.background is not None:  # absent in feeds of text slides without them
+        out["background"] = text.background
+    if text.tag is not None:
+        out["tag"] = text.tag
+    return out
+
+
 def _data_to_json(data: DataContent) -> Json:
     return {
         "chart": data.chart.value,
@@ -291,11 +300,7 @@ def _slide_fields(slide: Slide) -> dict[str, Json]:
         "id": slide.id,
         "kind": slide.kind.value,
         "source": slide.source,
-        "text": (
-            None
-            if slide.text is None
-            else {"title": slide.text.title, "body": slide.text.body, "image": slide.text.image}
-        ),
+        "text": (None if slide.text is None else _text_to_json(slide.text)),
         "duration_s": slide.duration_s,
         "transition": slide.transition.value,
         "fit": slide.fit.value,
@@ -316,7 +321,11 @@ def _slide_from_json(value: Json, where: str) -> Slide:
     if obj.has("text"):
         t = _Obj(obj.data["text"], obj.at("text"))
         text = TextContent(
-            title=t.string("title"), body=t.opt_string("body"), image=t.opt_string("image")
+            title=t.string("title"),
+            body=t.opt_string("body"),
+            image=t.opt_string("image"),
+            background=t.opt_string("background"),
+            tag=t.opt_string("tag"),
         )
     if kind is SlideKind.TEXT and text is None:
         raise FeedError(f"{obj.at('text')}: a text slide needs its text")
@@ -446,6 +455,10 @@ def theme_to_json(theme: Theme) -> Json:
     """The theme as the manifest's ``theme`` object."""
     out: dict[str, Json] = {name: getattr(theme, name) for name in _THEME_FIELDS}
     out["logo"] = theme.logo
+    if theme.links_base is not None:  # absent in feeds of roots without settings
+        out["links_base"] = theme.links_base
+    if theme.allowed_hosts:
+        out["allowed_hosts"] = sorted(theme.allowed_hosts)
     return out
 
 
@@ -456,7 +469,15 @@ def theme_from_json(value: Json, where: str = "theme") -> Theme:
     obj = _Obj(value, where)
     default = Theme()
     fields = {name: obj.string(name, default=getattr(default, name)) for name in _THEME_FIELDS}
-    return Theme(logo=obj.opt_string("logo"), **fields)
+    hosts = obj.data.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise FeedError(f"{obj.at('allowed_hosts')}: expected a list of host names")
+    return Theme(
+        logo=obj.opt_string("logo"),
+        links_base=obj.opt_string("links_base"),
+        allowed_hosts=frozenset(h.lower() for h in hosts),
+        **fields,
+    )
 
 
 # ---------------------------------------------------------------------------- alerts

@@ -41,6 +41,7 @@ from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
 from signage.hub.limits import parse_json
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Alert
 
@@ -90,8 +91,10 @@ class AlertRoom:
         if not self.hub.can_sign:
             return _error(
                 409,
-                "this hub holds no signing key, so it cannot put alerts in the feed; "
-                "start it with --key FILE",
+                _(
+                    "this hub holds no signing key, so it cannot put alerts in the feed; "
+                    "start it with --key FILE"
+                ),
             )
         return None
 
@@ -103,7 +106,7 @@ class AlertRoom:
             raise AlertError(f"the request body: {exc}") from None
 
     async def _write(self, request: Request, work: Callable[[], dict[str, Any]]) -> Response:
-        self.hub.require_token(request)
+        self.hub.require_operator(request)
         refused = self._check_can_sign()
         if refused is not None:
             return refused
@@ -137,7 +140,7 @@ class AlertRoom:
         except AlertError as exc:
             return _error(400, str(exc))
         if alert is None:
-            return _error(404, f"no alert '{alert_id}'")
+            return _error(404, _("no alert '{id}'").format(id=alert_id))
         return JSONResponse(alert_to_json(alert))
 
     async def get_cap(self, request: Request) -> Response:
@@ -147,11 +150,36 @@ class AlertRoom:
         except AlertError as exc:
             return _error(400, str(exc))
         if alert is None:
-            return _error(404, f"no alert '{alert_id}'")
+            return _error(404, _("no alert '{id}'").format(id=alert_id))
         templates = load_templates(self._templates_dir()).templates
         template = templates.get(alert.template or "")
         category = template.category if template is not None else "Infra"
         return Response(export_cap(alert, category=category), media_type="application/cap+xml")
+
+    def raise_now(self, body: Any) -> dict[str, Any]:
+        """Raises the alert a ``POST /api/v1/alerts`` body asks for and republishes (the
+        console's form calls this too, so both raise the same way). ``AlertError`` when
+        the body is wrong."""
+        now = self.hub.now()
+        if isinstance(body, dict) and "alert" in body:
+            if set(body) != {"alert"}:
+                raise AlertError("send either {'alert': {...}} or a template request, not both")
+            alert = alert_from_json(body["alert"], "request: alert")
+            if not alert.active_at(now):
+                raise AlertError(f"alert '{alert.id}' expired at {alert.expires.isoformat()}")
+        else:
+            templates = load_templates(self._templates_dir())
+            alert = RaiseRequest.from_json(body).build(templates, now)
+        self.store.prune(now)
+        self.store.raise_alert(alert)
+        version = self._publish(f"alert raised: {alert.id}")
+        log.info("alert %s raised (%s), version %d", alert.id, alert.severity, version)
+        return {
+            "_status": 201,
+            "id": alert.id,
+            "version": version,
+            "alert": alert_to_json(alert),
+        }
 
     async def cap_index(self, request: Request) -> Response:
         """The active alerts as a CAP feed: an Atom index linking one CAP message each."""
@@ -163,87 +191,81 @@ class AlertRoom:
         return Response(body, media_type="application/atom+xml")
 
     async def raise_alert(self, request: Request) -> Response:
-        self.hub.require_token(request)
+        self.hub.require_operator(request)
         try:
             body = await self._json(request)
         except AlertError as exc:
             return _error(400, str(exc))
 
         def work() -> dict[str, Any]:
-            now = self.hub.now()
-            if isinstance(body, dict) and "alert" in body:
-                if set(body) != {"alert"}:
-                    raise AlertError("send either {'alert': {...}} or a template request, not both")
-                alert = alert_from_json(body["alert"], "request: alert")
-                if not alert.active_at(now):
-                    raise AlertError(f"alert '{alert.id}' expired at {alert.expires.isoformat()}")
-            else:
-                templates = load_templates(self._templates_dir())
-                alert = RaiseRequest.from_json(body).build(templates, now)
-            self.store.prune(now)
-            self.store.raise_alert(alert)
-            version = self._publish(f"alert raised: {alert.id}")
-            log.info("alert %s raised (%s), version %d", alert.id, alert.severity, version)
-            return {
-                "_status": 201,
-                "id": alert.id,
-                "version": version,
-                "alert": alert_to_json(alert),
-            }
+            return self.raise_now(body)
 
         return await self._write(request, work)
+
+    def clear_now(self, alert_id: str) -> dict[str, Any]:
+        """Clears one alert and republishes (``_status`` 404 when there is none)."""
+        check_alert_id(alert_id)
+        cleared = [s for s in self._stores() if s.clear(alert_id)]
+        if not cleared:
+            return {"_status": 404, "error": _("no alert '{id}' to clear").format(id=alert_id)}
+        version = self._publish(f"alert cleared: {alert_id}")
+        return {"cleared": alert_id, "version": version}
+
+    def clear_all_now(self) -> dict[str, Any]:
+        """Clears every alert and republishes."""
+        count = sum(store.clear_all() for store in self._stores())
+        version = self._publish("all alerts cleared")
+        return {"cleared": count, "version": version}
+
+    def import_cap_now(self, body: bytes) -> dict[str, Any]:
+        """Applies a CAP 1.2 message (Alert, Update, Cancel) and republishes if it changed;
+        says how many screens a raised alert reaches."""
+        now = self.hub.now()
+        message = parse_cap(body, now=now)
+        outcome = apply_cap(message, self.store)
+        detail = outcome.detail
+        screens: int | None = None
+        if message.alert is not None and outcome.raised:
+            from signage.alerts.reach import reach
+            from signage.hub.fleet import known_screens
+
+            reached = reach(message.alert, known_screens(self.hub), now)
+            screens = reached.count
+            detail = f"{detail}; {reached.sentence()}"
+        version = (
+            self._publish(f"CAP {outcome.action}")
+            if outcome.action != "ignored"
+            else self.hub.current_version()
+        )
+        return {
+            "action": outcome.action,
+            "raised": outcome.raised,
+            "cleared": list(outcome.cleared),
+            "detail": detail,
+            "screens": screens,
+            "version": version,
+        }
 
     async def clear_alert(self, request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
 
         def work() -> dict[str, Any]:
-            check_alert_id(alert_id)
-            cleared = [s for s in self._stores() if s.clear(alert_id)]
-            if not cleared:
-                return {"_status": 404, "error": f"no alert '{alert_id}' to clear"}
-            version = self._publish(f"alert cleared: {alert_id}")
-            return {"cleared": alert_id, "version": version}
+            return self.clear_now(alert_id)
 
         return await self._write(request, work)
 
     async def clear_all(self, request: Request) -> Response:
         def work() -> dict[str, Any]:
-            count = sum(store.clear_all() for store in self._stores())
-            version = self._publish("all alerts cleared")
-            return {"cleared": count, "version": version}
+            return self.clear_all_now()
 
         return await self._write(request, work)
 
     async def import_cap(self, request: Request) -> Response:
-        self.hub.require_token(request)
+        self.hub.require_operator(request)
         body = await request.body()
 
         def work() -> dict[str, Any]:
-            now = self.hub.now()
-            message = parse_cap(body, now=now)
-            outcome = apply_cap(message, self.store)
-            detail = outcome.detail
-            screens: int | None = None
-            if message.alert is not None and outcome.raised:
-                from signage.alerts.reach import reach
-                from signage.hub.fleet import known_screens
-
-                reached = reach(message.alert, known_screens(self.hub), now)
-                screens = reached.count
-                detail = f"{detail}; {reached.sentence()}"
-            version = (
-                self._publish(f"CAP {outcome.action}")
-                if outcome.action != "ignored"
-                else self.hub.current_version()
-            )
-            return {
-                "action": outcome.action,
-                "raised": outcome.raised,
-                "cleared": list(outcome.cleared),
-                "detail": detail,
-                "screens": screens,
-                "version": version,
-            }
+            return self.import_cap_now(body)
 
         return await self._write(request, work)
 

@@ -545,6 +545,11 @@ class ScanRoom:
         rows = self.hub.db().execute(sql, (since, until)).fetchall()
         return [{"screen": s, "playlist": p, "slide": sl, "count": n} for s, p, sl, n in rows]
 
+    def counts(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """What ``GET /api/v1/report`` answers for ``since``..``until`` (the console's report
+        page reads the same numbers)."""
+        return self._report(since, until)
+
     def _report(self, since: datetime, until: datetime) -> dict[str, Any]:
         since, until = hour_floor(since), hour_ceil(until)
         lo, hi = rfc3339_ms(since), rfc3339_ms(until)
@@ -567,6 +572,7 @@ class ScanRoom:
     async def report(self, request: Request) -> Response:
         from signage.report import parse_since
 
+        self.hub.require_reader(request)
         now = self.hub.now()
         try:
             since = parse_since(request.query_params.get("since", DEFAULT_SINCE), now)

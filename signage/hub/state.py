@@ -17,6 +17,11 @@ receive it and use its public names:
 - ``hub.require_token(request)``: the guard of every admin write endpoint (admin token).
 - ``hub.require_screen_token(request)``: the guard of the screens' own write endpoints
   (heartbeat, proof-of-play): the screen token or the admin token.
+- ``hub.require_reader(request)``: the guard of the read endpoints (screens, screenshots,
+  report): ``hub.reader_guard`` when the console installed one (a viewer session or the
+  admin token), else the admin token alone. ``hub.require_operator(request)`` likewise
+  guards raising and clearing alerts (an operator session with its CSRF token, or the
+  admin token).
 
 The hub only serves. What it serves comes from one of two publishing strategies
 (``signage.hub.publishing``): with a content root (``--root``) the hub publishes the root
@@ -182,6 +187,8 @@ class Hub:
         self.screens = ScreenRegister(config.data_dir)  # per-screen tokens (screens.py)
         self.database = HubDatabase(config.data_dir / DB_NAME)
         self.alerts_provider: AlertsProvider | None = None
+        self.reader_guard: Callable[[Request], None] | None = None  # set by the console
+        self.operator_guard: Callable[[Request], None] | None = None  # set by the console
         self._publishing = publishing_for(config, key)
         self._expiry = ExpiryWatch(config.feed_dir, config.refresh_fraction)
         self._clock = clock
@@ -231,6 +238,21 @@ class Hub:
         """Refuses ``request`` (401/403 ``HTTPException``, JSON by the app's handler)
         unless it carries the hub's admin bearer token (the screen token gets a 403)."""
         check_bearer(request, self.config.token, self.config.screen_token)
+
+    def require_reader(self, request: Request) -> None:
+        """Refuses ``request`` (401/403 ``HTTPException``) unless a viewer (or more) or the
+        admin token asks: who reaches the hub must not read the fleet's names and screenshots."""
+        if self.reader_guard is not None:
+            self.reader_guard(request)
+        else:
+            check_bearer(request, self.config.token, self.config.screen_token)
+
+    def require_operator(self, request: Request) -> None:
+        """Refuses ``request`` unless an operator (session and CSRF) or the admin token asks."""
+        if self.operator_guard is not None:
+            self.operator_guard(request)
+        else:
+            check_bearer(request, self.config.token, self.config.screen_token)
 
     def require_screen_token(self, request: Request) -> ScreenCaller:
         """Who sent a screen's request: a screen's own token, the shared screen token or the

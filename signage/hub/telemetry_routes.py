@@ -87,6 +87,8 @@ class ScreenState:
         return {
             "screen": self.screen,
             "online": self.online,
+            "state": screen_state(self.online, self.stale, self.report.stopped),
+            "stopped": self.report.stopped,
             "last_seen": _iso(self.received),
             "age_s": round(self.age_s, 1),
             "tags": list(r.tags),
@@ -138,6 +140,16 @@ def clock_fields(report: HeartbeatReport, received: float) -> dict[str, Any]:
     }
 
 
+def screen_state(online: bool, stale: bool, stopped: bool) -> str:
+    """One word for the fleet page: ``stopped`` (its last beat said so), ``offline``,
+    ``stale`` or ``online``; pure."""
+    if stopped:
+        return "stopped"
+    if not online:
+        return "offline"
+    return "stale" if stale else "online"
+
+
 def _iso(epoch: float) -> str:
     return rfc3339_ms(datetime.fromtimestamp(epoch, UTC))
 
@@ -158,7 +170,7 @@ def assess(
     expired, it has none, or it still plays an older version than the hub's although the
     newer one has been out for longer than ``stale_grace_s`` (judged at the heartbeat).
     """
-    online = now - received <= online_window_s
+    online = now - received <= online_window_s and not report.stopped
     if report.stale:
         return online, True, "content expired on the screen"
     if report.version is None:
@@ -371,6 +383,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return JSONResponse({"ok": True, "screen": report.screen, "time": told})
 
     async def screens(request: Request) -> Response:
+        hub.require_reader(request)
         window = _query_seconds(request, "online_window", online_window)
         grace = _query_seconds(request, "stale_grace", stale_grace)
         after = request.query_params.get("after", "")
@@ -390,6 +403,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return JSONResponse([s.to_json() for s in states], headers=headers)
 
     async def screenshot(request: Request) -> Response:
+        hub.require_reader(request)
         screen = request.path_params["screen"]
         if "/" in screen or screen.startswith("."):
             raise HTTPException(404, "no such screen")

@@ -113,6 +113,7 @@ class KioskBridge(QObject):
         self.pings = 0
         self.heartbeat: Heartbeat | None = None
         self._shown: tuple[object, ...] = ()
+        self._picture: tuple[object, ...] = ()
         self._timers: list[QTimer] = []
 
         player.first_frame_painted.connect(self._on_first_frame)
@@ -176,6 +177,12 @@ class KioskBridge(QObject):
         with self._lock:
             self._status = status
         shown = (status.get("version"), status.get("alert"), status.get("playlist") is None)
+        picture = (*shown, status.get("playlist"), status.get("slide"))
+        if picture != self._picture:
+            self._picture = picture
+            if self.heartbeat is not None and self.ready_sent and self._grabber is not None:
+                self._grab()  # the fleet page's screenshot follows the screen
+                self.heartbeat.picture_changed()
         if shown != self._shown:
             self._shown = shown
             if self.heartbeat is not None and self.ready_sent:

@@ -34,6 +34,7 @@ from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, AlertText, Screen, Severity, Theme
 from signage.player.clock import Clock, QtClock, Timer
+from signage.player.layout import fitted_size
 
 log = area_logger("player.alerts")
 
@@ -198,6 +199,7 @@ class AlertLayer(QWidget):
         self._active = False
         self._qr_cache: dict[str, QImage | None] = {}
         self.headline_px = 0  # the headline's pixel size in the last frame (tests, logs)
+        self._logo: QImage | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.hide()
 
@@ -220,6 +222,12 @@ class AlertLayer(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Takes the fonts of a new content version's theme (GUI thread)."""
         self.theme = theme
+        if self._active:
+            self.update()
+
+    def set_logo(self, logo: QImage | None) -> None:
+        """The organisation's logo (the theme's), drawn on every alert screen (GUI thread)."""
+        self._logo = logo
         if self._active:
             self.update()
 
@@ -380,7 +388,16 @@ class AlertLayer(QWidget):
                 int(Qt.AlignmentFlag.AlignRight),
                 f"{self._turn + 1} {words['of']} {count}",
             )
-        top += label_px * 1.8
+        logo = self._logo
+        if logo is not None and not logo.isNull():
+            # the organisation's logo at the top right, as the top bar of the slides has it
+            lw, lh = fitted_size(
+                logo.width(), logo.height(), round(inner * 0.2), round(unit * 0.09), cover=False
+            )
+            painter.drawImage(QRectF(w - margin - lw, top, lw, lh), logo)
+            top += max(label_px * 1.8, lh + unit * 0.02)
+        else:
+            top += label_px * 1.8
 
         foot_px = unit * 0.03
         foot_h = foot_px * 1.5
@@ -429,6 +446,8 @@ class AlertLayer(QWidget):
             )  # fmt: skip
             ins_font = _font(body_family, ins_px, bold=True)
             ins_h = min(_size(text.instruction, ins_font, ins_w)[1], box)
+            # the lower third: what to do sits at the bottom, beside the status page's QR
+            top = max(top, bottom - ins_h - 2 * pad)
             painter.fillRect(QRectF(margin, top, text_w, ins_h + 2 * pad), QColor(style.band))
             painter.setPen(fg)
             painter.setFont(ins_font)

@@ -109,6 +109,12 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
 
 
+def caption_px(unit: int) -> int:
+    """A QR caption's pixel size: 2.7 % of the screen's short side (29 px at 1080p; the
+    guide asks for captions of at least 26 px there, read from a couple of metres)."""
+    return max(12, round(unit * 0.027))
+
+
 @dataclass(frozen=True, slots=True)
 class QROverlay:
     """A QR ready to draw: the encoded URL, its pixel-exact image and caption."""
@@ -480,7 +486,7 @@ class OverlayLayer(QWidget):
     def _caption_height(self, width: int) -> int:
         if self.qr is None or not self.qr.caption:
             return 0
-        font = body_font(self.theme.font_family, max(12, round(self._unit() * 0.022)))
+        font = body_font(self.theme.font_family, caption_px(self._unit()))
         flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
         rect = QFontMetrics(font).boundingRect(QRect(0, 0, width, 10000), flags, self.qr.caption)
         return rect.height() + max(4, round(self._unit() * 0.008))
@@ -562,11 +568,11 @@ class OverlayLayer(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             painter.drawImage(plate.x + (plate.w - side) // 2, plate.y + pad, self.qr.image)
             if self.qr.caption:
-                font = body_font(self.theme.font_family, max(12, round(h * 0.022)))
+                font = body_font(self.theme.font_family, caption_px(self._unit()))
                 painter.setFont(font)
                 painter.setPen(QColor("#111111"))
                 flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
-                top = plate.y + pad + side + max(4, round(h * 0.008))
+                top = plate.y + pad + side + max(4, round(self._unit() * 0.008))
                 painter.drawText(
                     QRect(plate.x + pad, top, plate.w - 2 * pad, plate.bottom - top),
                     flags,

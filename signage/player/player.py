@@ -43,7 +43,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from signage.config import PlayerConfig
 from signage.events import EventLog
 from signage.logs import area_logger
-from signage.model import Content, Slide, SlideKind, Theme, Transition
+from signage.model import Content, Slide, SlideKind, Theme, Transition, narrowed_hosts
 from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
@@ -54,6 +54,7 @@ from signage.player.probe import StallProbe, rss_mb
 from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
 from signage.player.views import IdleView, SlideResources, SlideView, TextView
+from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
@@ -218,6 +219,7 @@ class Player(QObject):
 
         self.decoder = ImageDecoder(self)
         self.web = LazyWeb(self, config)
+        self.warmer = EngineWarmer(self, self.web, self._still, lambda: self._has_shown_slide)
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -369,6 +371,7 @@ class Player(QObject):
         self.window.close()
         if self._host is not None:
             self._host.close()
+        self.events.emit("stopped")  # CONTRACT: the last event of a clean exit
 
     def dispose(self) -> None:
         """Deletes the window and everything in it now (before the interpreter exits)."""
@@ -381,6 +384,8 @@ class Player(QObject):
             shiboken6.delete(self._host)
         # Views discarded with deleteLater (web pages among them) must go before the profile.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        if shiboken6.isValid(self.warmer):
+            self.warmer.dispose()  # its blank page goes before the profile
         if shiboken6.isValid(self.web):
             self.web.dispose()
 
@@ -416,12 +421,20 @@ class Player(QObject):
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         self.alerts.set_theme(theme)
+        self.alerts.set_logo(logo)
         if self.timekeeper is not None:
             self.timekeeper.received(content.alerts)
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
+        self.warmer.want(s for p in content.playlists for s in p.slides)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
+
+    def _still(self) -> bool:
+        """Nothing moves on screen: no fade under way, no video or web page shown."""
+        current = self.stage.current
+        moving = current is not None and current.kind in (SlideKind.VIDEO, SlideKind.WEB)
+        return not self.stage.transitioning and not moving
 
     def _on_clock_moved(self) -> None:
         """The organisation's time estimate moved: alerts and schedules are decided again."""
@@ -686,8 +699,10 @@ class Player(QObject):
             item.playlist,
             item.slide,
             screen=self.screen.id,
-            allowed_hosts=self.config.allowed_hosts,
-            link_base=self.link_base,
+            # the content's allow-list (the settings'), narrowed by this screen's
+            allowed_hosts=narrowed_hosts(self.res.theme.allowed_hosts, self.config.allowed_hosts),
+            # the screen's own qr.link_base, else the settings' links_base the feed carries
+            link_base=self.link_base or self.res.theme.links_base,
             screen_height=qr_scale(max(1, self.window.width()), max(1, self.window.height())),
         )
 
@@ -800,7 +815,19 @@ class LazyWeb(QObject):
         self._missing = False
         self._config = config
 
+    def warm(self) -> object | None:
+        """Creates the shared profile now (``signage.player.warmup``); returns it, or
+        None without QtWebEngine."""
+        self._ensure()
+        return self._context.profile if self._context is not None else None
+
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
+        self._ensure()
+        if self._context is None:
+            return make_view(parent, slide, replace(res, web=None))
+        return self._context.make_view(parent, slide, res)
+
+    def _ensure(self) -> None:
         if self._context is None and not self._missing:
             try:
                 from signage.player.web import WebContext
@@ -815,9 +842,6 @@ class LazyWeb(QObject):
                     cas = load_ca_file(config.ca_file)  # checked when the config was read
                 hosts = config.allowed_hosts if config is not None else frozenset()
                 self._context = WebContext(self, hosts, cas)
-        if self._context is None:
-            return make_view(parent, slide, replace(res, web=None))
-        return self._context.make_view(parent, slide, res)
 
     def blocked_requests(self) -> list[str]:
         """URLs web pages asked for and were refused (file://..., at most 100)."""

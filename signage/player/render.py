@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from signage.config import PlayerConfig
 from signage.logs import area_logger
-from signage.model import Content, Screen, SlideKind
+from signage.model import Content, Screen, SlideKind, narrowed_hosts
 from signage.player.clock import FixedClock
 from signage.player.decode import ImageDecoder, decode_scaled
 from signage.player.layout import fitted_size, qr_scale
@@ -129,8 +129,8 @@ def render_slides(
                 item.playlist,
                 item.slide,
                 screen=screen.id,
-                allowed_hosts=cfg.allowed_hosts,
-                link_base=link_base,
+                allowed_hosts=narrowed_hosts(content.theme.allowed_hosts, cfg.allowed_hosts),
+                link_base=link_base or content.theme.links_base,
                 screen_height=qr_scale(*size),
             )
             view = make_view(

@@ -7,7 +7,7 @@ between two videos: the view is ready only once its first frame has been decoded
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QUrl
+from PySide6.QtCore import QPointF, Qt, QUrl
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QWidget
@@ -28,6 +28,8 @@ class VideoView(SlideView):
     def __init__(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> None:
         super().__init__(parent, slide, res)
         self._frame = QImage()
+        self._scaled = QImage()  # the frame at its size on screen (_scaled_key)
+        self._scaled_key: tuple[int, int, int] | None = None
         self._player = QMediaPlayer(self)
         self._sink = QVideoSink(self)
         self._player.setVideoSink(self._sink)
@@ -104,6 +106,17 @@ class VideoView(SlideView):
             fw, fh = fitted_size(frame.width(), frame.height(), w, h, cover=cover)
             if fw < w or fh < h:
                 self._background(painter)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(QRectF((w - fw) / 2, (h - fh) / 2, fw, fh), frame)
+            # One smooth scale per decoded frame, not per paint: a fade repaints the view
+            # at the animation's rate (twice or more per video frame), and scaling a frame
+            # to the screen was most of the GUI thread's time while a video faded in.
+            key = (frame.cacheKey(), fw, fh)
+            if key != self._scaled_key:
+                self._scaled = frame.scaled(
+                    fw,
+                    fh,
+                    Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+                self._scaled_key = key
+            painter.drawImage(QPointF((w - fw) / 2, (h - fh) / 2), self._scaled)
         painter.end()

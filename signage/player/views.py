@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from signage.logs import area_logger
@@ -309,7 +317,10 @@ class TextView(SlideView):
         self._qr_side = qr_side
         self._fit_cache: tuple[tuple[int, int], tuple[Rect, int, int, float]] | None = None
         self._image = QImage()
+        self._backdrop = QImage()
         self._token = 0
+        self._backdrop_token = 0
+        self._waiting = 0
         res.decoder.decoded.connect(self._on_decoded)
 
     def text_box(self) -> Rect:
@@ -354,25 +365,52 @@ class TextView(SlideView):
     def _has_image(self) -> bool:
         return bool(self.slide is not None and self.slide.text and self.slide.text.image)
 
+    def _backdrop_path(self) -> str | None:
+        return self.slide.text.background if self.slide and self.slide.text else None
+
     def _load(self) -> None:
         _, _, _, image = self._need_text()
-        if not image:
+        backdrop = self._backdrop_path()
+        if not image and not backdrop:
             self._succeed()
             return
-        path = asset_file(self.res.content, image)
-        if not jpeg_is_complete(path):
-            raise ValueError(f"truncated JPEG: {image}")
-        box = self.image_box()
-        self._token = self.res.decoder.request(path, box.w, box.h, cover=False)
+        for asset in (image, backdrop):
+            if asset and not jpeg_is_complete(asset_file(self.res.content, asset)):
+                raise ValueError(f"truncated JPEG: {asset}")
+        if image:
+            box = self.image_box()
+            path = asset_file(self.res.content, image)
+            self._waiting += 1
+            self._token = self.res.decoder.request(path, box.w, box.h, cover=False)
+        if backdrop:
+            w, h = self._size()
+            path = asset_file(self.res.content, backdrop)
+            self._waiting += 1
+            self._backdrop_token = self.res.decoder.request(path, w, h, cover=True)
 
     def _on_decoded(self, token: int, image: QImage, error: str) -> None:
-        if token != self._token or self.state != "preparing":
+        if token not in (self._token, self._backdrop_token) or self.state != "preparing":
             return
         if image.isNull():
             self._fail(error or "image could not be decoded")
             return
-        self._image = image
-        self._succeed()
+        if token == self._backdrop_token:
+            self._backdrop = image
+        else:
+            self._image = image
+        self._waiting -= 1
+        if self._waiting <= 0:
+            self._succeed()
+
+    def _tag_px(self) -> int:
+        return max(12, round(size_unit(*self._size()) * 0.024))
+
+    def _tag(self) -> str:
+        slide = self.slide
+        return (slide.text.tag or "").upper() if slide is not None and slide.text else ""
+
+    def _bar_w(self) -> int:
+        return max(3, round(size_unit(*self._size()) * 0.006))
 
     def fitted(self) -> tuple[Rect, int, int, float]:
         """(box the text is laid in, title px, body px, laid-out height) for this size.
@@ -387,8 +425,9 @@ class TextView(SlideView):
         _, title, body, _ = self._need_text()
         outer = self.text_box()
         unit = size_unit(*size)
-        pad = max(4, round(unit * 0.01))
-        box = Rect(outer.x + pad, outer.y, max(1, outer.w - 2 * pad), outer.h)
+        pad = max(4, round(unit * 0.01)) + 3 * self._bar_w()  # clear of the accent bar
+        tag_h = round(self._tag_px() * 2.2) if self._tag() else 0
+        box = Rect(outer.x + pad, outer.y + tag_h, max(1, outer.w - 2 * pad), outer.h - tag_h)
         theme = self.res.theme
         fit = fit_text(
             title,
@@ -403,17 +442,58 @@ class TextView(SlideView):
         self._fit_cache = (size, result)
         return result
 
+    def _paint_backdrop(self, painter: QPainter) -> None:
+        """The background picture full-bleed (cropped to cover), under a scrim of the theme's
+        background colour: denser where the text is, so any photo keeps the text legible."""
+        w, h = self._size()
+        bw, bh = fitted_size(self._backdrop.width(), self._backdrop.height(), w, h, cover=True)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(QRect((w - bw) // 2, (h - bh) // 2, bw, bh), self._backdrop)
+        dense, light = QColor(self.res.theme.background), QColor(self.res.theme.background)
+        dense.setAlpha(232)
+        light.setAlpha(150)
+        tall = h > w
+        gradient = QLinearGradient(0, 0, 0 if tall else w, h if tall else 0)
+        gradient.setColorAt(0.0, dense)
+        gradient.setColorAt(0.55, dense)
+        gradient.setColorAt(1.0, light)
+        painter.fillRect(self.rect(), gradient)
+
+    def accent_bar(self) -> Rect:
+        """The theme's accent bar at the left of the text (as the infographics have it)."""
+        box, _, _, height = self.fitted()
+        tag_h = round(self._tag_px() * 2.2) if self._tag() else 0
+        top = box.y + max(0.0, (box.h - height) / 2) - tag_h
+        outer = self.text_box()
+        return Rect(outer.x, round(top), self._bar_w(), max(1, round(height + tag_h)))
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         self._background(painter)
         if self.slide is None or self.slide.text is None:
             painter.end()
             return
+        if not self._backdrop.isNull():
+            self._paint_backdrop(painter)
         theme = self.res.theme
         box, title_px, body_px, height = self.fitted()
         y = box.y + max(0.0, (box.h - height) / 2)
         flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        bar = self.accent_bar()
+        painter.fillRect(QRect(bar.x, bar.y, bar.w, bar.h), QColor(theme.accent))
+        if self._tag():
+            px = self._tag_px()
+            font = body_font(theme.font_family, px)
+            font.setBold(True)
+            painter.setFont(font)
+            label = painter.boundingRect(QRectF(0, 0, box.w, px * 2), 0, self._tag())
+            pill = QRectF(box.x, y - px * 2.2, label.width() + px * 1.2, px * 1.6)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(theme.accent))
+            painter.drawRoundedRect(pill, px * 0.3, px * 0.3)
+            painter.setPen(QColor(theme.background))
+            painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), self._tag())
         painter.setFont(title_font(theme.title_font_family, title_px))
         painter.setPen(QColor(theme.foreground))
         title_rect = painter.boundingRect(

@@ -6,6 +6,8 @@ Public surface::
     load_playlist_file(path, root, *, allowed_hosts=..., check_assets=...)
         -> (Playlist | None, [Problem])
     load_theme_file(path, root, *, check_assets=True) -> (Theme | None, [Problem])
+    load_settings(root) -> (Settings, [Problem])   (playlists/settings.yaml)
+    effective_hosts(root_hosts, narrower) -> frozenset  (narrows, never widens)
     parse_duration("1m30s") -> 90.0          (ValueError with a message)
     check_url(url, allowed_hosts) -> None | message
     json_schema() -> dict                    (the same tables the checks use)
@@ -50,6 +52,7 @@ from signage.playlist._fields import (
     Hours,
     HttpsUrl,
     check_url,
+    display_path,
     parse_duration,
     parse_hours,
 )
@@ -63,13 +66,18 @@ from signage.playlist._format import (
 )
 from signage.playlist._load import (
     LoadResult,
-    display_path,
     load_content_root,
     load_playlist_file,
     load_theme_file,
     playlist_files,
 )
 from signage.playlist._media import sniff_media, video_duration
+from signage.playlist._settings import (
+    SETTINGS,
+    effective_hosts,
+    load_settings,
+    settings_json_schema,
+)
 from signage.validation import (
     INVALID,
     MAX_BYTES,
@@ -101,6 +109,7 @@ __all__ = [
     "MAX_DEPTH",
     "PLAYLIST",
     "SCHEDULE",
+    "SETTINGS",
     "THEME",
     "VIDEO_TYPES",
     "Asset",
@@ -129,15 +138,18 @@ __all__ = [
     "YSeq",
     "check_url",
     "display_path",
+    "effective_hosts",
     "json_schema",
     "kind_of",
     "load_content_root",
     "load_playlist_file",
+    "load_settings",
     "load_theme_file",
     "load_yaml_located",
     "parse_duration",
     "parse_hours",
     "playlist_files",
+    "settings_json_schema",
     "slugify",
     "sniff_media",
     "theme_json_schema",

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from signage.data.table import DataProblem
+from signage.i18n import N_
 from signage.model import Chart, DataContent, TickerFeed
 from signage.playlist._fields import ContentContext, Duration, HttpsUrl, _any_case
 from signage.validation import (
@@ -225,7 +226,7 @@ DATA: Record[DataContent] = Record(
         "rows": Field(Integer(minimum=1, maximum=50), description="draw only the last N rows"),
     },
     _build_data,
-    title="a data slide",
+    title=N_("a data slide"),
     description="A figure, chart or small table drawn by the player from data.",
     extra_schema={
         "oneOf": [{"required": ["file"]}, {"required": ["url"]}, {"required": ["scans"]}]
@@ -275,7 +276,7 @@ TICKER_FEED: Record[TickerFeed] = Record(
         "refresh": Field(Duration(), description="how often it is fetched (30m)"),
     },
     _build_ticker_feed,
-    title="news for the ticker",
+    title=N_("news for the ticker"),
 )
 HEADLINE = Text(max_len=300)
 

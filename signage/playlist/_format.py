@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+from signage.i18n import N_, _
 from signage.model import (
     DEFAULT_DURATION_S,
     Attribution,
@@ -93,21 +94,24 @@ def _build_schedule(v: Values, ctx: Context) -> Schedule | Invalid:
         if until < start:
             return ctx.error(
                 v.at("until"),
-                f"'until' {until.isoformat()} is before 'from' {start.isoformat()}, "
-                "so this never plays",
+                _("'until' {isoformat} is before 'from' {isoformat2}, so this never plays").format(
+                    isoformat=until.isoformat(), isoformat2=start.isoformat()
+                ),
             )
         if days is not None and not (days & _days_in(start, until)):
             names = ", ".join(d.name.lower() for d in sorted(days))
             return ctx.error(
                 v.at("days"),
-                f"none of the days ({names}) falls between {start.isoformat()} and "
-                f"{until.isoformat()}, so this never plays",
+                _(
+                    "none of the days ({names}) falls between {isoformat} and {isoformat2}, "
+                    "so this never plays"
+                ).format(names=names, isoformat=start.isoformat(), isoformat2=until.isoformat()),
             )
     if not (v.written("from") or v.written("until") or v.written("days") or v.written("hours")):
-        ctx.warn(v.node, "an empty schedule changes nothing; remove it")
+        ctx.warn(v.node, _("an empty schedule changes nothing; remove it"))
     schedule = Schedule(start=start, until=until, days=days, hours=hours)
     if not ever_active(schedule):  # pragma: no cover - the checks above catch every case
-        return ctx.error(v.node, "this schedule can never be active; check dates, days, hours")
+        return ctx.error(v.node, _("this schedule can never be active; check dates, days, hours"))
     return schedule
 
 
@@ -123,7 +127,7 @@ SCHEDULE: Record[Schedule] = Record(
         ),
     },
     _build_schedule,
-    title="the schedule",
+    title=N_("the schedule"),
     description="When it plays, in the screen's local time. Every part is optional; "
     "a window that crosses midnight continues into the next day.",
 )
@@ -149,7 +153,7 @@ QR: Record[QRCode] = Record(
         ),
     },
     _build_qr,
-    title="the QR code",
+    title=N_("the QR code"),
 )
 QR_OR_FALSE = OrFalse(QR, description="a QR code shown over the slide, or false for none")
 
@@ -180,7 +184,13 @@ def _build_text(v: Values, ctx: Context) -> TextContent | Invalid:
     title: str | None = v.get("title", None)
     if title is None:
         return INVALID
-    return TextContent(title=title, body=v.get("body", None), image=v.get("image", None))
+    return TextContent(
+        title=title,
+        body=v.get("body", None),
+        image=v.get("image", None),
+        background=v.get("background", None),
+        tag=v.get("tag", None),
+    )
 
 
 TEXT: Record[TextContent] = Record(
@@ -188,11 +198,19 @@ TEXT: Record[TextContent] = Record(
         "title": Field(Text(max_len=200), required=True, description="the headline"),
         "body": Field(Text(max_len=1200), description="a few lines under the title"),
         "image": Field(
-            Asset(IMAGE_TYPES, "an image"), description="a picture beside the text (asset path)"
+            Asset(IMAGE_TYPES, N_("an image")), description="a picture beside the text (asset path)"
+        ),
+        "background": Field(
+            Asset(IMAGE_TYPES, N_("an image")),
+            description="a picture filling the slide under a legible scrim (asset path)",
+        ),
+        "tag": Field(
+            Text(max_len=40),
+            description="a short category label above the title, e.g. CIBERSEGURIDAD",
         ),
     },
     _build_text,
-    title="a text slide",
+    title=N_("a text slide"),
 )
 
 KINDS = ("image", "video", "web", "text", "data")
@@ -202,19 +220,20 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
     written = [k for k in KINDS if v.written(k)]
     if not written:
         return ctx.error(
-            v.node, "a slide needs one of image, video, web, text or data; none is given"
+            v.node, _("a slide needs one of image, video, web, text or data; none is given")
         )
     if len(written) > 1:
         return ctx.error(
             v.at(written[1]),
-            f"a slide shows one thing but this one has {' and '.join(written)}; "
-            "split it into separate slides",
+            _(
+                "a slide shows one thing but this one has {items}; split it into separate slides"
+            ).format(items=" and ".join(written)),
         )
     kind = SlideKind(written[0])
     if not v.has(kind.value):
         return INVALID
     if v.written("muted") and kind is not SlideKind.VIDEO:
-        ctx.warn(v.at("muted"), "'muted' only matters for video slides; remove it")
+        ctx.warn(v.at("muted"), _("'muted' only matters for video slides; remove it"))
     data: DataContent | None = v.get("data", None) if kind is SlideKind.DATA else None
     if kind is SlideKind.TEXT:
         source = ""
@@ -260,11 +279,11 @@ SLIDE: Record[SlideDraft] = Record(
             description="unique in the playlist; derived from the file name or title when absent",
         ),
         "image": Field(
-            Asset(IMAGE_TYPES, "an image"),
+            Asset(IMAGE_TYPES, N_("an image")),
             description="a picture (PNG, JPEG, WebP, GIF, SVG) under the content root",
         ),
         "video": Field(
-            Asset(VIDEO_TYPES, "a video"),
+            Asset(VIDEO_TYPES, N_("a video")),
             description="a video (MP4, MOV, WebM, MKV) under the content root",
         ),
         "web": Field(HttpsUrl(), description="an https page shown full screen"),
@@ -283,25 +302,32 @@ SLIDE: Record[SlideDraft] = Record(
         "muted": Field(Boolean(), description="video sound off (default true)"),
     },
     _build_slide,
-    title="a slide",
+    title=N_("a slide"),
     extra_schema={"oneOf": [{"required": [k]} for k in KINDS]},
     misplaced={
-        "name": "the playlist (top level)",
-        "tags": "the playlist (top level)",
-        "slides": "the playlist (top level)",
-        "title": "'text:' (title and body go under text)",
-        "body": "'text:' (title and body go under text)",
-        "url": "'qr:' (url and caption go under qr)",
-        "caption": "'qr:' (url and caption go under qr)",
-        "from": "'schedule:'",
-        "until": "'schedule:'",
-        "days": "'schedule:'",
-        "hours": "'schedule:'",
+        "name": N_("the playlist (top level)"),
+        "tags": N_("the playlist (top level)"),
+        "slides": N_("the playlist (top level)"),
+        "title": N_("'text:' (title and body go under text)"),
+        "body": N_("'text:' (title and body go under text)"),
+        "url": N_("'qr:' (url and caption go under qr)"),
+        "caption": N_("'qr:' (url and caption go under qr)"),
+        "from": N_("'schedule:'"),
+        "until": N_("'schedule:'"),
+        "days": N_("'schedule:'"),
+        "hours": N_("'schedule:'"),
     },
 )
 
 
 # ----------------------------------------------------------------------------- playlist
+
+
+def _default_qr(defaults: Defaults, kind: SlideKind) -> QRCode | None:
+    """The playlist's default QR for a slide of ``kind`` that says nothing about its QR."""
+    if defaults.qr_kinds is not None and kind not in defaults.qr_kinds:
+        return None
+    return defaults.qr
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +338,7 @@ class Defaults:
     transition: Transition = Transition.FADE
     fit: Fit = Fit.CONTAIN
     qr: QRCode | None = None
+    qr_kinds: frozenset[SlideKind] | None = None  # None: the default QR on every kind
 
 
 def _build_defaults(v: Values, ctx: Context) -> Defaults:
@@ -320,6 +347,7 @@ def _build_defaults(v: Values, ctx: Context) -> Defaults:
         transition=v.get("transition", Transition.FADE),
         fit=v.get("fit", Fit.CONTAIN),
         qr=v.get("qr", None),
+        qr_kinds=frozenset(v.get("qr_on", ())) if v.has("qr_on") else None,
     )
 
 
@@ -329,9 +357,14 @@ DEFAULTS: Record[Defaults] = Record(
         "transition": Field(Choice(Transition)),
         "fit": Field(Choice(Fit)),
         "qr": Field(QR_OR_FALSE, description="QR shown on every slide unless it says otherwise"),
+        "qr_on": Field(
+            ListOf(Choice(SlideKind), max_items=len(SlideKind)),
+            description="the kinds of slide the default QR goes on (absent: every kind), "
+            "e.g. [text, video]: infographics that carry their own QR get none",
+        ),
     },
     _build_defaults,
-    title="defaults",
+    title=N_("defaults"),
     description="values every slide takes unless it sets its own",
 )
 
@@ -351,7 +384,7 @@ OVERLAYS: Record[Overlays] = Record(
         for name in ("qr", "clock", "ticker", "logo")
     },
     _build_overlays,
-    title="overlays",
+    title=N_("overlays"),
 )
 
 
@@ -376,7 +409,7 @@ ATTRIBUTION: Record[Attribution] = Record(
         "medium_value": Field(Text(max_len=64), description="value of the medium parameter"),
     },
     _build_attribution,
-    title="attribution",
+    title=N_("attribution"),
     description="query parameters added to QR URLs so surveys know which screen and slide",
 )
 
@@ -414,8 +447,10 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
             ok = False
             ctx.error(
                 draft.node.get("schedule"),
-                "this slide's schedule never meets its playlist's schedule (dates, days "
-                "and hours never coincide), so it never plays",
+                _(
+                    "this slide's schedule never meets its playlist's schedule (dates, days "
+                    "and hours never coincide), so it never plays"
+                ),
             )
         if draft.id is None:
             continue
@@ -424,8 +459,10 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
             first = explicit[draft.id]
             ctx.error(
                 draft.node.get("id"),
-                f"duplicate slide id '{draft.id}' (first used on line {first.line}); "
-                "ids must be unique in a playlist",
+                _(
+                    "duplicate slide id '{id}' (first used on line {line}); ids must be "
+                    "unique in a playlist"
+                ).format(id=draft.id, line=first.line),
             )
         else:
             explicit[draft.id] = draft.node.get("id") or draft.node
@@ -454,7 +491,7 @@ def _build_playlist(v: Values, ctx: Context) -> Playlist | Invalid:
                 duration_s=duration,
                 transition=draft.transition or defaults.transition,
                 fit=draft.fit or defaults.fit,
-                qr=draft.qr if draft.qr_written else defaults.qr,
+                qr=draft.qr if draft.qr_written else _default_qr(defaults, draft.kind),
                 schedule=draft.schedule,
                 muted=draft.muted,
                 origin=Origin(ctx.path, draft.node.line, draft.node.col),
@@ -532,16 +569,16 @@ PLAYLIST: Record[Playlist] = Record(
         ),
     },
     _build_playlist,
-    title="the playlist",
+    title=N_("the playlist"),
     misplaced={
         **dict.fromkeys((*KINDS, "id", "fit", "muted"), "a slide (under 'slides:', after '- ')"),
-        "duration": "a slide or 'defaults:'",
-        "transition": "a slide or 'defaults:'",
-        "qr": "a slide or 'defaults:'",
-        "from": "'schedule:'",
-        "until": "'schedule:'",
-        "days": "'schedule:'",
-        "hours": "'schedule:'",
+        "duration": N_("a slide or 'defaults:'"),
+        "transition": N_("a slide or 'defaults:'"),
+        "qr": N_("a slide or 'defaults:'"),
+        "from": N_("'schedule:'"),
+        "until": N_("'schedule:'"),
+        "days": N_("'schedule:'"),
+        "hours": N_("'schedule:'"),
     },
     description="A playlist of the signage player (one file under playlists/).",
 )
@@ -581,11 +618,11 @@ THEME: Record[Theme] = Record(
         "muted": Field(_COLOUR, description="secondary text"),
         "font_family": Field(Text(max_len=100), description="body font"),
         "title_font_family": Field(Text(max_len=100), description="title font"),
-        "logo": Field(Asset(IMAGE_TYPES, "an image"), description="logo asset path"),
+        "logo": Field(Asset(IMAGE_TYPES, N_("an image")), description="logo asset path"),
         "organisation": Field(Text(max_len=120), description="organisation name on screen"),
     },
     _build_theme,
-    title="the theme",
+    title=N_("the theme"),
     description="Colours, fonts and logo of playlists/theme.yaml.",
 )
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from signage.errors import Problem
-from signage.model import Playlist, Theme
-from signage.playlist._fields import ContentContext
+from signage.i18n import _
+from signage.model import Playlist, Settings, Theme
+from signage.playlist._fields import ContentContext, display_path
 from signage.playlist._format import PLAYLIST, THEME
 from signage.safeopen import UnsafeFile, open_inside
 from signage.validation import MAX_BYTES, Invalid, Spec, load_yaml_located
@@ -18,17 +18,8 @@ from signage.validation import MAX_BYTES, Invalid, Spec, load_yaml_located
 T = TypeVar("T")
 
 THEME_FILE = "theme.yaml"
+SETTINGS_FILE = "settings.yaml"  # signage.playlist._settings reads it
 PLAYLIST_SUFFIXES = (".yaml", ".yml")
-
-
-def display_path(path: Path) -> str:
-    """``path`` as the user would type it: relative to the working folder when inside it."""
-    try:
-        absolute = path if path.is_absolute() else Path.cwd() / path
-        rel = os.path.relpath(absolute, Path.cwd())
-    except (OSError, ValueError):
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +31,14 @@ class LoadResult:
         theme: from ``playlists/theme.yaml`` (defaults when absent or invalid).
         problems: every error and warning, in file then line order.
         files: every file read (playlists and theme).
+        settings: from ``playlists/settings.yaml`` (defaults when absent or invalid).
     """
 
     playlists: tuple[Playlist, ...]
     theme: Theme
     problems: tuple[Problem, ...]
     files: tuple[Path, ...]
+    settings: Settings = field(default_factory=Settings)
 
     @property
     def ok(self) -> bool:
@@ -69,20 +62,26 @@ def _read_record(path: Path, root: Path, shown: str) -> bytes | Problem:
     except UnsafeFile as exc:
         return Problem(shown, 0, 0, exc.reason)
     except OSError as exc:
-        return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+        return Problem(
+            shown, 0, 0, _("cannot read the file: {reason}").format(reason=exc.strerror or exc)
+        )
     with fh:
         if st.st_size > MAX_BYTES:
             return Problem(
                 shown,
                 0,
                 0,
-                f"file is {st.st_size:,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
-                "(put pictures and videos in assets/, not in the YAML)",
+                _(
+                    "file is {size:,} bytes; playlists are limited to {limit:,} bytes "
+                    "(put pictures and videos in assets/, not in the YAML)"
+                ).format(size=st.st_size, limit=MAX_BYTES),
             )
         try:
             return fh.read(MAX_BYTES)
         except OSError as exc:
-            return Problem(shown, 0, 0, f"cannot read the file: {exc.strerror or exc}")
+            return Problem(
+                shown, 0, 0, _("cannot read the file: {reason}").format(reason=exc.strerror or exc)
+            )
 
 
 def _load_record(
@@ -125,13 +124,18 @@ def load_playlist_file(
     Args:
         path: the YAML file.
         root: the content root its asset paths are relative to.
-        allowed_hosts: hosts accepted in web and QR URLs; empty accepts any https host.
+        allowed_hosts: hosts accepted in web and QR URLs, narrowing the root's
+            ``playlists/settings.yaml`` allow-list (never widening it); both empty accepts
+            any https host.
         check_assets: open the asset files (exists, inside the root, right media type).
 
     Returns:
         The playlist (id = file stem) when it has no error, else ``None``; and every problem.
     """
-    loaded = _load_record(PLAYLIST, path, root, allowed_hosts, check_assets)
+    from signage.playlist._settings import effective_hosts, load_settings
+
+    hosts = effective_hosts(load_settings(root)[0].allowed_hosts, allowed_hosts)
+    loaded = _load_record(PLAYLIST, path, root, hosts, check_assets)
     playlist, problems = loaded
     if playlist is None:
         return None, problems
@@ -154,7 +158,7 @@ def playlist_files(root: Path) -> list[Path]:
         p
         for p in folder.iterdir()
         if p.suffix in PLAYLIST_SUFFIXES
-        and p.name != THEME_FILE
+        and p.name not in (THEME_FILE, SETTINGS_FILE)
         and not p.name.startswith((".", "~", "#"))
         and p.is_file()
     )
@@ -170,7 +174,11 @@ def load_content_root(
 
     Alert templates under ``ROOT/playlists/alerts/`` are not read here. Invalid playlists
     are left out of ``playlists`` and their problems reported; the others still load.
+    ``ROOT/playlists/settings.yaml`` applies: its allow-list (narrowed by ``allowed_hosts``
+    when both are given, never widened) and its ``links_base`` (carried with the theme).
     """
+    from signage.playlist._settings import effective_hosts, load_settings
+
     problems: list[Problem] = []
     files: list[Path] = []
     folder = root / "playlists"
@@ -180,11 +188,18 @@ def load_content_root(
                 display_path(folder),
                 0,
                 0,
-                f"no playlists/ folder in {display_path(root)}; "
-                "is this the content root (the folder that holds playlists/ and assets/)?",
+                _(
+                    "no playlists/ folder in {root}; is this the content root (the "
+                    "folder that holds playlists/ and assets/)?"
+                ).format(root=display_path(root)),
             )
         )
         return LoadResult((), Theme(), tuple(problems), ())
+    settings, settings_problems = load_settings(root)
+    problems.extend(settings_problems)
+    if (folder / SETTINGS_FILE).is_file():
+        files.append(folder / SETTINGS_FILE)
+    allowed_hosts = effective_hosts(settings.allowed_hosts, allowed_hosts)
     theme = Theme()
     theme_path = folder / THEME_FILE
     if theme_path.is_file():
@@ -203,8 +218,9 @@ def load_content_root(
                     display_path(path),
                     0,
                     0,
-                    f"another playlist file has the id '{path.stem}' "
-                    f"({seen[path.stem].name}); rename one of them",
+                    _(
+                        "another playlist file has the id '{stem}' ({name}); rename one of them"
+                    ).format(stem=path.stem, name=seen[path.stem].name),
                 )
             )
             continue
@@ -215,4 +231,6 @@ def load_content_root(
         problems.extend(file_problems)
         if playlist is not None:
             playlists.append(playlist)
-    return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files))
+    if settings.links_base is not None or settings.allowed_hosts:
+        theme = replace(theme, links_base=settings.links_base, allowed_hosts=settings.allowed_hosts)
+    return LoadResult(tuple(playlists), theme, tuple(problems), tuple(files), settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from signage.errors import Problem
+from signage.i18n import _
 from signage.model import Orientation, Playlist, SlideKind
 
 
@@ -18,15 +19,19 @@ def mismatch(orientation: Orientation, width: int, height: int) -> str | None:
     """Why a ``width`` × ``height`` picture does not suit a playlist of ``orientation``."""
     if orientation is Orientation.BOTH or width == height or width <= 0 or height <= 0:
         return None
-    shape = Orientation.of(width, height)
-    if shape is orientation:
+    if Orientation.of(width, height) is orientation:
         return None
-    wanted = "tall (e.g. 1080×1920)" if orientation is Orientation.PORTRAIT else "wide"
-    return (
-        f"the picture is {width}×{height} ({shape.value}) but the playlist is for "
-        f"{orientation.value} screens: draw it {wanted}, or change the playlist's "
-        "'orientation'"
-    )
+    if orientation is Orientation.PORTRAIT:
+        text = _(
+            "the picture is {width}×{height} (landscape) but the playlist is for portrait "
+            "screens: draw it tall (e.g. 1080×1920), or change the playlist's 'orientation'"
+        )
+    else:
+        text = _(
+            "the picture is {width}×{height} (portrait) but the playlist is for landscape "
+            "screens: draw it wide, or change the playlist's 'orientation'"
+        )
+    return text.format(width=width, height=height)
 
 
 def picture_size(path: Path) -> tuple[int, int] | None:
@@ -54,5 +59,13 @@ def orientation_warnings(playlist: Playlist, root: Path) -> list[Problem]:
             continue
         origin = slide.origin
         path, line, col = (origin.path, origin.line, origin.col) if origin else ("?", 0, 0)
-        found.append(Problem(path, line, col, f"slide '{slide.id}': {why}", severity="warning"))
+        found.append(
+            Problem(
+                path,
+                line,
+                col,
+                _("slide '{id}': {why}").format(id=slide.id, why=why),
+                severity="warning",
+            )
+        )
     return found

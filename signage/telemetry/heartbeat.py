@@ -45,6 +45,7 @@ log = area_logger("kiosk")
 
 DEFAULT_INTERVAL_S = 30.0
 DEFAULT_SCREENSHOT_EVERY_S = 300.0
+FRESH_SHOT_GAP_S = 5.0  # a screenshot after a slide change, at most one per this many seconds
 SCREENSHOT_WIDTH = 320
 
 # Proof-of-play events that mean something went wrong on screen or in the feed.
@@ -215,6 +216,8 @@ class Heartbeat:
         self._memory = memory
         self._rss_start: float | None = None  # so the hub can tell a leak from a big screen
         self._last_screenshot: float | None = None
+        self._fresh_shot = False  # what the screen shows changed: send a picture soon
+        self._stopping = False
         self._stop = threading.Event()
         self._soon = threading.Event()
         self.min_gap_s = min_gap_s
@@ -229,7 +232,17 @@ class Heartbeat:
         if self._screenshot is None or self.screenshot_every_s <= 0:
             return False
         last = self._last_screenshot
-        return last is None or self._monotonic() - last >= self.screenshot_every_s
+        if last is None:
+            return True
+        since = self._monotonic() - last
+        return since >= self.screenshot_every_s or (self._fresh_shot and since >= FRESH_SHOT_GAP_S)
+
+    def picture_changed(self) -> None:
+        """What the screen shows changed (a slide, an alert): the next beat at least
+        ``FRESH_SHOT_GAP_S`` after the last screenshot carries a new one, and it comes soon.
+        Any thread."""
+        self._fresh_shot = True
+        self._soon.set()
 
     def build_report(self, with_screenshot: bool = False) -> HeartbeatReport:
         """The heartbeat as it would be sent now (no network)."""
@@ -274,6 +287,7 @@ class Heartbeat:
             disk_free_mb=disk_free_mb(self._cache),
             screenshot_png=png,
             clock_offset_s=None if self.timekeeper is None else self.timekeeper.offset_s(),
+            stopped=self._stopping,
         )
 
     def beat(self) -> bool:
@@ -321,6 +335,7 @@ class Heartbeat:
             self.sent += 1
             if report.screenshot_png is not None:
                 self._last_screenshot = self._monotonic()
+                self._fresh_shot = False
         else:
             self.failed += 1
         if self._on_beat is not None:
@@ -353,6 +368,8 @@ class Heartbeat:
             last = self._monotonic()
             self.beat()
             deadline = last + self.interval_s
+            if self._fresh_shot and self._last_screenshot is not None:  # a picture is owed
+                deadline = min(deadline, self._last_screenshot + FRESH_SHOT_GAP_S)
             while not self._stop.is_set():
                 remaining = deadline - self._monotonic()
                 if remaining <= 0:
@@ -365,13 +382,19 @@ class Heartbeat:
                     self._stop.wait(max(settle, gap))
                     break
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Ends the thread (an in-flight request is bounded by the timeouts)."""
+    def stop(self, timeout_s: float = 2.0, *, last_beat: bool = True) -> None:
+        """Ends the thread (an in-flight request is bounded by the timeouts); when it was
+        running and ``last_beat``, sends one last beat saying ``stopped`` so the hub lists
+        the screen as stopped at once rather than online until its window runs out."""
         self._stop.set()
         self._soon.set()  # wakes a wait for the next beat
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout_s)
+            if last_beat:
+                self._stopping = True
+                self._timeout = (1.0, 1.0)  # a hub that is down must not hold up the exit
+                self.beat()
         if self._session is not None:
             self._session.close()
 

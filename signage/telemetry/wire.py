@@ -104,6 +104,7 @@ class HeartbeatReport:
     exercise: bool | None = None
     clock_offset_s: float | None = None  # hub time minus the screen's (signage.timebase)
     rss_start_mb: float | None = None  # the first beat's RSS (the screen just came up)
+    stopped: bool = False  # the last beat of a player that stops cleanly
 
     @property
     def playing(self) -> str:
@@ -147,6 +148,8 @@ class HeartbeatReport:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.stopped:
+            out["stopped"] = True
         if self.screenshot_png is not None:
             out["screenshot_png"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -235,6 +238,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             exercise=v.get("exercise", None),
             clock_offset_s=v.get("clock_offset_s", None),
             rss_start_mb=v.get("rss_start_mb", None),
+            stopped=bool(v.get("stopped", False)),
         )
 
     screen = Text(
@@ -266,6 +270,7 @@ def _report_spec() -> Spec[HeartbeatReport]:
             "exercise": Field(Nullable(Boolean())),
             "clock_offset_s": Field(Nullable(Number())),
             "rss_start_mb": Field(Nullable(Number())),
+            "stopped": Field(Nullable(Boolean())),
         },
         build,
         title="the heartbeat",

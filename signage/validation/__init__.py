@@ -53,6 +53,7 @@ from signage.validation.specs import (
     Text,
     Timestamp,
     Values,
+    did_you_mean,
     expect_scalar,
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "YScalar",
     "YSeq",
     "check_json",
+    "did_you_mean",
     "expect_scalar",
     "from_json",
     "kind_of",

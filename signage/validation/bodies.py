@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from signage.errors import Problem, ValidationError
+from signage.i18n import _
 from signage.validation.located import MAX_DEPTH, YMap, YNode, YScalar, YSeq
 from signage.validation.specs import Context, Invalid, Spec
 
@@ -98,5 +99,7 @@ def check_json(spec: Spec[T], data: Any, what: str) -> T:
     value = spec.convert(node, ctx)
     errors = [p for p in ctx.problems if p.severity == "error"]
     if isinstance(value, Invalid) or errors:
-        raise ValidationError(errors or [Problem(what, 0, 0, f"{what} is not valid")])
+        raise ValidationError(
+            errors or [Problem(what, 0, 0, _("{what} is not valid").format(what=what))]
+        )
     return value

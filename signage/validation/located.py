@@ -18,12 +18,14 @@ Python's recursion limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
 from signage.errors import Problem
+from signage.i18n import _
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 50
@@ -67,7 +69,7 @@ class YMap:
         return None
 
     def key_node(self, key: str) -> YScalar | None:
-        for k, _ in self.items:
+        for k, _value in self.items:
             if k.raw == key:
                 return k
         return None
@@ -82,18 +84,22 @@ YNode = YScalar | YMap | YSeq
 def kind_of(node: YNode) -> str:
     """How a node reads to a user: ``a list``, ``a mapping``, ``a number``, ``text``..."""
     if isinstance(node, YMap):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(node, YSeq):
-        return "a list"
+        return _("a list")
     value = node.value
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     if isinstance(value, bool):
-        return f"true/false ({node.raw})"
+        return _("true/false ({raw})").format(raw=node.raw)
     if isinstance(value, int | float):
-        return f"a number ({node.raw})"
+        return _("a number ({raw})").format(raw=node.raw)
     if isinstance(value, str):
-        return f"text ({_clip(node.raw)!r})"
+        return _("text ({raw})").format(raw=repr(_clip(node.raw)))
+    if isinstance(value, datetime):
+        return _("a date and time ({raw})").format(raw=node.raw)
+    if isinstance(value, date):
+        return _("a date ({raw})").format(raw=node.raw)
     return f"{type(value).__name__} ({_clip(node.raw)})"
 
 
@@ -113,6 +119,14 @@ class _Frame:
         self.seen: dict[str, int] = {}
 
 
+def too_big(size: int) -> str:
+    """The message for a file of ``size`` bytes over ``MAX_BYTES``."""
+    return _(
+        "file is {size:,} bytes; playlists are limited to {limit:,} bytes "
+        "(put pictures and videos in assets/, not in the YAML)"
+    ).format(size=size, limit=MAX_BYTES)
+
+
 def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
     if len(data) > MAX_BYTES:
         return None, [
@@ -120,13 +134,12 @@ def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
                 where,
                 0,
                 0,
-                f"file is {len(data):,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
-                "(put pictures and videos in assets/, not in the YAML)",
+                too_big(len(data)),
             )
         ]
     if b"\x00" in data:
         return None, [
-            Problem(where, 0, 0, "this is a binary file, not YAML text (it contains NUL bytes)")
+            Problem(where, 0, 0, _("this is a binary file, not YAML text (it contains NUL bytes)"))
         ]
     try:
         text = data.decode("utf-8")
@@ -138,7 +151,9 @@ def _decode(data: bytes, where: str) -> tuple[str | None, list[Problem]]:
                 where,
                 line,
                 col,
-                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                _("not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8").format(
+                    byte=data[exc.start]
+                ),
             )
         ]
     return text.removeprefix("\ufeff"), []
@@ -156,21 +171,69 @@ def _syntax_problem(exc: yaml.YAMLError, where: str, text: str) -> Problem:
             where,
             line,
             col,
-            f"YAML cannot read character #x{exc.character:04x} (a control character, not "
-            "printable text); delete it",
+            _(
+                "YAML cannot read character #x{code:04x} (a control character, not "
+                "printable text); delete it"
+            ).format(code=exc.character),
         )
     message = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
+    line, col = _mark_pos(mark)
     if "nesting depth" in message:  # libyaml's own limit, met while it scans ahead
-        message = f"nested deeper than {MAX_DEPTH} levels; a playlist is never that deep"
-        return Problem(where, *_mark_pos(mark), message)
+        return Problem(where, line, col, _too_deep())
+    tab = _first_indent_tab(text, line)
+    if tab is not None or "\\t" in message or "tab" in message.lower():
+        tab_line, tab_col = tab if tab is not None else (line, col)
+        return Problem(
+            where,
+            tab_line,
+            tab_col,
+            _("use spaces, not tabs, to indent: line {line}").format(line=tab_line),
+        )
+    if "mapping values are not allowed" in message:
+        value = _line_value(text, line)
+        return Problem(
+            where,
+            line,
+            col,
+            _(
+                "a ':' followed by a space inside a value starts a new key; "
+                "put the whole value in quotes: {example}"
+            ).format(example=value),
+        )
     hint = ""
-    if "\\t" in message or "tab" in message.lower():
-        hint = " (indent with spaces, not tabs)"
-    elif "mapping values are not allowed" in message:
-        hint = " (a ':' inside a value needs the value in quotes)"
-    elif "expected <block end>" in message:
-        hint = " (check the indentation of this line against the lines above it)"
-    return Problem(where, *_mark_pos(mark), f"YAML syntax: {message}{hint}")
+    if "expected <block end>" in message:
+        hint = _(" (check the indentation of this line against the lines above it)")
+    return Problem(where, line, col, _("YAML syntax: {message}").format(message=message) + hint)
+
+
+def _first_indent_tab(text: str, line: int) -> tuple[int, int] | None:
+    """The first tab in the indentation of a line up to ``line`` (YAML may stop later, at
+    what it cannot read), or ``None``."""
+    for number, content in enumerate(text.splitlines(), start=1):
+        indent = content[: len(content) - len(content.lstrip(" \t"))]
+        if "\t" in indent:
+            return number, indent.index("\t") + 1
+        if number >= line:
+            break
+    return None
+
+
+def _line_value(text: str, line: int) -> str:
+    """``key: "the rest"``: the line YAML stopped on, its value put in quotes."""
+    lines = text.splitlines()
+    content = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    content = content.removeprefix("- ")
+    key, sep, rest = content.partition(": ")
+    if not sep:
+        return '"…"'
+    rest = rest.strip().replace('"', '\\"')
+    return _clip(f'{key}: "{rest}"', 80)
+
+
+def _too_deep() -> str:
+    return _("nested deeper than {limit} levels; a playlist is never that deep").format(
+        limit=MAX_DEPTH
+    )
 
 
 def _mark_pos(mark: Any) -> tuple[int, int]:
@@ -203,7 +266,11 @@ class _Typer:
         quoted = event.style in ("'", '"')
         tag = event.tag
         if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
-            problems.append(Problem(where, line, col, f"unsupported YAML tag {tag}; remove it"))
+            problems.append(
+                Problem(
+                    where, line, col, _("unsupported YAML tag {tag}; remove it").format(tag=tag)
+                )
+            )
             return YScalar(event.value, event.value, line, col, quoted)
         if tag is None and quoted:
             return YScalar(event.value, event.value, line, col, quoted)  # always a string
@@ -251,13 +318,19 @@ def load_yaml_located(
                         where,
                         0,
                         0,
-                        f"file is {size:,} bytes; playlists are limited to {MAX_BYTES:,} bytes "
-                        "(put pictures and videos in assets/, not in the YAML)",
+                        too_big(size),
                     )
                 ]
             data = source.read_bytes()
         except OSError as exc:
-            return None, [Problem(where, 0, 0, f"cannot read the file: {exc.strerror or exc}")]
+            return None, [
+                Problem(
+                    where,
+                    0,
+                    0,
+                    _("cannot read the file: {reason}").format(reason=exc.strerror or exc),
+                )
+            ]
     elif isinstance(source, str):
         data = source.encode("utf-8", errors="surrogatepass")
     else:
@@ -279,7 +352,10 @@ def load_yaml_located(
                         Problem(
                             where,
                             *_pos(event),
-                            "a second YAML document ('---') in one file; put one playlist per file",
+                            _(
+                                "a second YAML document ('---') in one file; "
+                                "put one playlist per file"
+                            ),
                         )
                     )
                     return None, problems
@@ -291,8 +367,10 @@ def load_yaml_located(
                     Problem(
                         where,
                         *_pos(event),
-                        "YAML anchors and aliases (&name, *name) are not accepted; "
-                        "write the value out, or use 'defaults:' for shared values",
+                        _(
+                            "YAML anchors and aliases (&name, *name) are not accepted; "
+                            "write the value out, or use 'defaults:' for shared values"
+                        ),
                     )
                 )
                 return None, problems
@@ -300,7 +378,11 @@ def load_yaml_located(
             if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
                 if event.tag is not None and event.tag not in _COLLECTION_TAGS:
                     problems.append(
-                        Problem(where, *_pos(event), f"unsupported YAML tag {event.tag}; remove it")
+                        Problem(
+                            where,
+                            *_pos(event),
+                            _("unsupported YAML tag {tag}; remove it").format(tag=event.tag),
+                        )
                     )
                     return None, problems
                 if len(stack) >= MAX_DEPTH:
@@ -308,7 +390,7 @@ def load_yaml_located(
                         Problem(
                             where,
                             *_pos(event),
-                            f"nested deeper than {MAX_DEPTH} levels; a playlist is never that deep",
+                            _too_deep(),
                         )
                     )
                     return None, problems
@@ -337,7 +419,7 @@ def load_yaml_located(
                             where,
                             node.line,
                             node.col,
-                            "a key must be a plain word, not a list or mapping",
+                            _("a key must be a plain word, not a list or mapping"),
                         )
                     )
                     node = YScalar(None, "?", node.line, node.col)
@@ -351,8 +433,10 @@ def load_yaml_located(
                             where,
                             key.line,
                             key.col,
-                            f"duplicate key '{key.raw}' (first written on line "
-                            f"{top.seen[key.raw]}); remove one of them",
+                            _(
+                                "duplicate key '{key}' (first written on line {line}); "
+                                "remove one of them"
+                            ).format(key=key.raw, line=top.seen[key.raw]),
                         )
                     )
                     continue
@@ -362,8 +446,8 @@ def load_yaml_located(
         problems.append(_syntax_problem(exc, where, text))
         return None, problems
     except RecursionError:  # pragma: no cover - the stack above makes this unreachable
-        problems.append(Problem(where, 0, 0, "document too deeply nested"))
+        problems.append(Problem(where, 0, 0, _too_deep()))
         return None, problems
     if root is None:
-        problems.append(Problem(where, 0, 0, "the file is empty"))
+        problems.append(Problem(where, 0, 0, _("the file is empty")))
     return root, problems

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from signage.errors import Problem
+from signage.i18n import N_, _, ngettext
 from signage.validation.located import YMap, YNode, YScalar, YSeq, kind_of
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Text",
     "Timestamp",
     "Values",
+    "did_you_mean",
     "expect_scalar",
 ]
 
@@ -103,7 +105,15 @@ def expect_scalar(node: YNode, ctx: Context, expected: str) -> YScalar | Invalid
     """The scalar ``node`` is, or an error saying ``expected`` and what was found."""
     if isinstance(node, YScalar):
         return node
-    return ctx.error(node, f"expected {expected}, found {kind_of(node)}")
+    return ctx.error(
+        node,
+        _("expected {expected}, found {found}").format(expected=_(expected), found=kind_of(node)),
+    )
+
+
+def did_you_mean(name: str) -> str:
+    """`` (did you mean 'name'?)``, in the current language, for a close match."""
+    return _(" (did you mean '{name}'?)").format(name=name)
 
 
 class Text(Spec[str]):
@@ -130,29 +140,37 @@ class Text(Spec[str]):
         self.empty_hint = empty_hint
 
     def convert(self, node: YNode, ctx: Context) -> str | Invalid:
-        s = expect_scalar(node, ctx, "text")
+        s = expect_scalar(node, ctx, N_("text"))
         if isinstance(s, Invalid):
             return s
         if s.value is None and self.empty_hint:
-            return ctx.error(node, f"this value is empty; {self.empty_hint}")
+            return ctx.error(node, _("this value is empty; {hint}").format(hint=_(self.empty_hint)))
         if (
             s.value is None
             or isinstance(s.value, bool)
             or not isinstance(s.value, str | int | float | date)
             or (not self.numbers and not isinstance(s.value, str))
         ):
-            return ctx.error(node, f"expected text, found {kind_of(s)}")
+            return ctx.error(node, _("expected text, found {found}").format(found=kind_of(s)))
         text = s.raw if not isinstance(s.value, str) else s.value
         if len(text.strip()) < self.min_len:
-            return ctx.error(node, "this text is empty; write something or remove the key")
+            return ctx.error(node, _("this text is empty; write something or remove the key"))
         if len(text) > self.max_len:
             return ctx.error(
-                node, f"text is {len(text)} characters long; at most {self.max_len} fit"
+                node,
+                _("text is {length} characters long; at most {limit} fit").format(
+                    length=len(text), limit=self.max_len
+                ),
             )
         if self.pattern is not None and not self.pattern.fullmatch(text):
-            return ctx.error(
-                node, f"{text!r} is not valid here{': ' + self.hint if self.hint else ''}"
-            )
+            if self.hint:
+                return ctx.error(
+                    node,
+                    _("{value} is not valid here: {hint}").format(
+                        value=repr(text), hint=_(self.hint)
+                    ),
+                )
+            return ctx.error(node, _("{value} is not valid here").format(value=repr(text)))
         return text
 
     def schema(self) -> JSON:
@@ -178,7 +196,9 @@ class Boolean(Spec[bool]):
     def convert(self, node: YNode, ctx: Context) -> bool | Invalid:
         if isinstance(node, YScalar) and isinstance(node.value, bool):
             return node.value
-        return ctx.error(node, f"expected true or false, found {kind_of(node)}")
+        return ctx.error(
+            node, _("expected true or false, found {found}").format(found=kind_of(node))
+        )
 
     def schema(self) -> JSON:
         out: JSON = {"type": "boolean"}
@@ -202,8 +222,12 @@ class Choice(Spec[E]):
                     return member
         raw = node.raw if isinstance(node, YScalar) else kind_of(node)
         close = difflib.get_close_matches(str(raw).lower(), names, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return ctx.error(node, f"{raw!r} is not one of {', '.join(names)}{hint}")
+        hint = did_you_mean(close[0]) if close else ""
+        return ctx.error(
+            node,
+            _("{value} is not one of {choices}").format(value=repr(raw), choices=", ".join(names))
+            + hint,
+        )
 
     def schema(self) -> JSON:
         out: JSON = {"enum": [str(m.value) for m in self.enum_type]}
@@ -225,11 +249,18 @@ class Integer(Spec[int]):
     def convert(self, node: YNode, ctx: Context) -> int | Invalid:
         value = node.value if isinstance(node, YScalar) else None
         if not isinstance(value, int) or isinstance(value, bool):
-            return ctx.error(node, f"expected a whole number, found {kind_of(node)}")
+            return ctx.error(
+                node, _("expected a whole number, found {found}").format(found=kind_of(node))
+            )
         if (self.minimum is not None and value < self.minimum) or (
             self.maximum is not None and value > self.maximum
         ):
-            return ctx.error(node, f"{value} is out of range ({self.schema_range()})")
+            return ctx.error(
+                node,
+                _("{value} is out of range ({range})").format(
+                    value=value, range=self.schema_range()
+                ),
+            )
         return value
 
     def schema_range(self) -> str:
@@ -257,9 +288,13 @@ class Number(Spec[float]):
     def convert(self, node: YNode, ctx: Context) -> float | Invalid:
         value = node.value if isinstance(node, YScalar) else None
         if not isinstance(value, int | float) or isinstance(value, bool):
-            return ctx.error(node, f"expected a number, found {kind_of(node)}")
+            return ctx.error(
+                node, _("expected a number, found {found}").format(found=kind_of(node))
+            )
         if not math.isfinite(value):
-            return ctx.error(node, f"expected a finite number, found {kind_of(node)}")
+            return ctx.error(
+                node, _("expected a finite number, found {found}").format(found=kind_of(node))
+            )
         return float(value)
 
     def schema(self) -> JSON:
@@ -278,11 +313,15 @@ class Timestamp(Spec[datetime]):
     def convert(self, node: YNode, ctx: Context) -> datetime | Invalid:
         value = node.value if isinstance(node, YScalar) else None
         if not isinstance(value, str) or len(value) > 64:
-            return ctx.error(node, f"expected an RFC 3339 time, found {kind_of(node)}")
+            return ctx.error(
+                node, _("expected an RFC 3339 time, found {found}").format(found=kind_of(node))
+            )
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return ctx.error(node, f"expected an RFC 3339 time, got {value!r}")
+            return ctx.error(
+                node, _("expected an RFC 3339 time, got {value}").format(value=repr(value))
+            )
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def schema(self) -> JSON:
@@ -302,9 +341,19 @@ class MapOf(Spec[dict[str, T]]):
 
     def convert(self, node: YNode, ctx: Context) -> dict[str, T] | Invalid:
         if not isinstance(node, YMap):
-            return ctx.error(node, f"expected a mapping of names to values, found {kind_of(node)}")
+            return ctx.error(
+                node,
+                _("expected a mapping of names to values, found {found}").format(
+                    found=kind_of(node)
+                ),
+            )
         if len(node.items) > self.max_items:
-            return ctx.error(node, f"{len(node.items)} names; at most {self.max_items}")
+            return ctx.error(
+                node,
+                _("{count} names; at most {limit}").format(
+                    count=len(node.items), limit=self.max_items
+                ),
+            )
         out: dict[str, T] = {}
         ok = True
         for key, value_node in node.items:
@@ -340,13 +389,26 @@ class ListOf(Spec[tuple[T, ...]]):
     def convert(self, node: YNode, ctx: Context) -> tuple[T, ...] | Invalid:
         if not isinstance(node, YSeq):
             return ctx.error(
-                node, f"expected a list (lines starting with '- '), found {kind_of(node)}"
+                node,
+                _("expected a list (lines starting with '- '), found {found}").format(
+                    found=kind_of(node)
+                ),
             )
         if len(node.items) < self.min_items:
-            return ctx.error(node, f"the list needs at least {self.min_items} item(s)")
+            return ctx.error(
+                node,
+                ngettext(
+                    "the list needs at least {count} item",
+                    "the list needs at least {count} items",
+                    self.min_items,
+                ).format(count=self.min_items),
+            )
         if len(node.items) > self.max_items:
             return ctx.error(
-                node, f"the list has {len(node.items)} items; at most {self.max_items}"
+                node,
+                _("the list has {count} items; at most {limit}").format(
+                    count=len(node.items), limit=self.max_items
+                ),
             )
         out: list[T] = []
         for item in node.items:
@@ -395,7 +457,7 @@ class OrFalse(Spec[T | None]):
         if isinstance(node, YScalar) and node.value is False:
             return None
         if isinstance(node, YScalar) and node.value is True:
-            return ctx.error(node, "'true' is not enough here: give the settings, or 'false'")
+            return ctx.error(node, _("'true' is not enough here: give the settings, or 'false'"))
         return self.inner.convert(node, ctx)
 
     def schema(self) -> JSON:
@@ -479,12 +541,17 @@ class Record(Spec[T]):
         if isinstance(node, YScalar) and node.value is None and not node.quoted:
             return ctx.error(
                 node,
-                f"{self.title} is empty: write its 'key: value' lines below it, indented "
-                "further than its own key",
+                _(
+                    "{title} is empty: write its 'key: value' lines below it, indented "
+                    "further than its own key"
+                ).format(title=_(self.title)),
             )
         if not isinstance(node, YMap):
             return ctx.error(
-                node, f"{self.title} must be a mapping of 'key: value' lines, found {kind_of(node)}"
+                node,
+                _("{title} must be a mapping of 'key: value' lines, found {found}").format(
+                    title=_(self.title), found=kind_of(node)
+                ),
             )
         values: dict[str, object] = {}
         nodes: dict[str, YNode] = {}
@@ -497,16 +564,26 @@ class Record(Spec[T]):
                 if key.raw in self.misplaced:
                     ctx.error(
                         key,
-                        f"'{key.raw}' belongs in {self.misplaced[key.raw]}, not in {self.title}; "
-                        "check this line's indentation",
+                        _(
+                            "'{key}' belongs in {place}, not in {title}; "
+                            "check this line's indentation"
+                        ).format(
+                            key=key.raw, place=_(self.misplaced[key.raw]), title=_(self.title)
+                        ),
                     )
                     continue
                 hint = (
-                    f" (did you mean '{close[0]}'?)"
+                    did_you_mean(close[0])
                     if close
-                    else f"; {self.title} takes: {', '.join(self.fields)}"
+                    else _("; {title} takes: {keys}").format(
+                        title=_(self.title), keys=", ".join(self.fields)
+                    )
                 )
-                ctx.error(key, f"unknown key '{key.raw}' in {self.title}{hint}")
+                ctx.error(
+                    key,
+                    _("unknown key '{key}' in {title}").format(key=key.raw, title=_(self.title))
+                    + hint,
+                )
                 continue
             nodes[key.raw] = value_node
             converted = spec_field.spec.convert(value_node, ctx)
@@ -514,7 +591,12 @@ class Record(Spec[T]):
                 values[key.raw] = converted
         for name, spec_field in self.fields.items():
             if spec_field.required and name not in nodes:
-                ctx.error(node, f"{self.title} is missing the required key '{name}'")
+                ctx.error(
+                    node,
+                    _("{title} is missing the required key '{key}'").format(
+                        title=_(self.title), key=name
+                    ),
+                )
         # build runs with the valid values even when some keys failed, and its result is
         # kept, so problems that involve several keys (or enclosing records) are reported
         # too; whoever loads a file refuses it whenever ``ctx`` holds an error

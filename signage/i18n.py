@@ -1,0 +1,169 @@
+"""Messages in the user's language: gettext catalogs (Babel-managed) and the language choice.
+
+Every message meant for people goes through ``_()`` (or ``ngettext`` for counts); texts
+written in a table before the language is known (a record's title, a command's help) are
+marked with ``N_()`` and translated where they are shown. The source texts (msgids) are
+English; ``signage/locale/<lang>/LC_MESSAGES/signage.po`` holds each language's texts and
+the compiled ``signage.mo`` next to it is what runs (committed, so a wheel or a kiosk
+needs no build step; ``tests/test_i18n.py`` fails when a ``.mo`` is stale or a message
+lacks a translation). ``scripts/i18n.sh`` extracts, updates and compiles with Babel.
+
+Which language, first that says one:
+
+1. ``SIGNAGE_LANGUAGE`` (an explicit override: tests, a technician reading a log);
+2. the content root's ``playlists/settings.yaml`` ``language:`` (``use_settings``);
+3. ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (``C``/``POSIX`` mean English);
+4. Spanish, the language of the bundled content.
+
+Machine-read parts (event names, JSON keys, exit codes) are never translated.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "N_",
+    "_",
+    "current_language",
+    "language_from_env",
+    "ngettext",
+    "set_language",
+    "use_settings",
+]
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "signage"
+LANGUAGES = ("es", "en")
+DEFAULT_LANGUAGE = "es"
+
+_state: dict[str, object] = {}
+
+
+def _normalise(value: str | None) -> str | None:
+    """``es_CO.UTF-8`` -> ``es``; ``C``/``POSIX`` -> ``en``; unknown languages -> ``None``."""
+    if not value:
+        return None
+    for part in value.split(":"):  # LANGUAGE may list several
+        code = part.split(".")[0].split("@")[0].split("_")[0].split("-")[0].strip().lower()
+        if code in ("c", "posix"):
+            return "en"
+        if code in LANGUAGES:
+            return code
+    return None
+
+
+def language_from_env(environ: dict[str, str] | None = None) -> str | None:
+    """The language the environment asks for (gettext's variables, in gettext's order)."""
+    env = os.environ if environ is None else environ
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value:
+            return _normalise(value)
+    return None
+
+
+def _override(environ: dict[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return _normalise(env.get("SIGNAGE_LANGUAGE"))
+
+
+def choose_language(settings_language: str | None, environ: dict[str, str] | None = None) -> str:
+    """The language to speak: override, settings, environment, then Spanish (a pure choice)."""
+    return (
+        _override(environ)
+        or _normalise(settings_language)
+        or language_from_env(environ)
+        or DEFAULT_LANGUAGE
+    )
+
+
+def _load(language: str) -> _gettext.NullTranslations:
+    try:
+        with (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    except OSError:
+        return _gettext.NullTranslations()
+
+
+def set_language(language: str) -> None:
+    """Speaks ``language`` (``es``, ``en``; anything else: the default) from now on."""
+    code = _normalise(language) or DEFAULT_LANGUAGE
+    _state["language"] = code
+    _state["translations"] = _load(code)
+
+
+def use_settings(settings_language: str | None) -> str:
+    """Chooses the language given a content root's settings (``None``: no settings)."""
+    code = choose_language(settings_language)
+    set_language(code)
+    return code
+
+
+def current_language() -> str:
+    """The language messages are in now (chosen from the environment on first use)."""
+    if "language" not in _state:
+        set_language(choose_language(None))
+    return str(_state["language"])
+
+
+def _translations() -> _gettext.NullTranslations:
+    current_language()
+    translations = _state["translations"]
+    assert isinstance(translations, _gettext.NullTranslations)  # noqa: S101 - set together
+    return translations
+
+
+def _(message: str) -> str:
+    """``message`` (an English msgid) in the current language."""
+    return _translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural text for ``n``, in the current language."""
+    return _translations().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for extraction without translating it (translated where shown)."""
+    return message
+
+
+# argparse's own texts (it calls gettext's ``_``): listed here so Babel extracts them into
+# our catalogs; ``translate_argparse`` points argparse at our translations.
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("not allowed with argument %s"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("can't open '%(filename)s': %(error)s"),
+)
+
+
+def translate_argparse() -> None:
+    """Makes argparse's usage, help headings and errors speak the current language.
+
+    argparse looks its ``_`` and ``ngettext`` up in its own module each time it formats a
+    message, so pointing those names at ours is enough (and affects only argparse).
+    """
+    import argparse
+
+    setattr(argparse, "_", _)  # noqa: B010 - a module global argparse reads at call time
+    setattr(argparse, "ngettext", ngettext)  # noqa: B010
