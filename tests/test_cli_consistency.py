@@ -18,6 +18,7 @@ METAVARS = {
     "ADDRS",  # serve --forwarded-allow-ips: proxy addresses, comma-separated
     "DAYS",  # serve --keep-scans/--keep-plays/--keep-screens: a number of days
     "SERVERS",  # install-kiosk --ntp: time servers, space-separated
+    "MB",  # status --memory-growth: megabytes
 }  # fmt: skip
 
 
