@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -113,9 +114,12 @@ def run(args: argparse.Namespace) -> int:
     if root is not None:
         from signage.sources.local import LocalSource
 
+        # One cache folder per content root: two players on one machine (a demo beside a
+        # test run, two roots) would otherwise collect each other's cached assets.
+        root_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
         local = LocalSource(
             root,
-            cache=config.cache / "local",
+            cache=config.cache / "local" / root_key,
             allowed_hosts=config.allowed_hosts,
             wait_for_screen=True,  # the player calls screen_settled() after the first slide
             alert_active=timekeeper.alert_active,
