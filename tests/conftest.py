@@ -68,3 +68,19 @@ def _root_logging_restored() -> Iterator[None]:
     for handler, (filters, formatter) in saved.items():
         handler.filters[:] = filters
         handler.setFormatter(formatter)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser), closed after the
+    test; the console's browser tests use it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -66,3 +66,23 @@ def try_sign_in(url: str, name: str, password: str) -> requests.Response:
         timeout=30,
         allow_redirects=False,
     )
+
+
+def start_player(config: Path, events: Path, err: Path, for_s: float) -> subprocess.Popen[bytes]:
+    """``signage play --config CONFIG --headless`` (640x360) writing ``events``; the caller
+    stops it (``stop_process``)."""
+    env = hub_env()
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    with err.open("w") as stream:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "signage", "play", "--config", str(config)),
+                *("--headless", "--size", "640x360", "--events", str(events)),
+                *("--for", str(for_s)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            env=env,
+            cwd=str(REPO),
+        )

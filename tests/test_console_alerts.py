@@ -5,19 +5,17 @@ click, clearing brings the playlist back, and a viewer cannot raise (page nor AP
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.helpers_alerts import event_time
-from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user, sign_in
-from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
+from tests.helpers_console import PASSWORD, add_user, sign_in, start_player
+from tests.helpers_hub import REPO, RunningHub, make_content_root, run_hub, stop_process
 from tests.test_console_browser import LOBBY, _events, _wait_events
 
 pytestmark = [pytest.mark.qt, pytest.mark.slow]
@@ -38,20 +36,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
             f"hub_token_file: {hub.token_file}\ncache: {tmp_path / 'cache'}\npoll: 120\n"
         )
         events = tmp_path / "events.jsonl"
-        env = hub_env()
-        env["QT_QPA_PLATFORM"] = "offscreen"
-        with (tmp_path / "player.err").open("w") as err:
-            player = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "signage", "play", "--config", str(config)),
-                    *("--headless", "--size", "640x360", "--events", str(events)),
-                    *("--for", "240"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                cwd=str(REPO),
-            )
+        player = start_player(config, events, tmp_path / "player.err", 240)
         try:
             _wait_events(events, lambda ev: any(e["event"] == "slide_shown" for e in ev), 60)
             deadline = time.monotonic() + 60
@@ -65,16 +50,6 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
             yield hub, events
         finally:
             stop_process(player)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_a_templated_alert_from_the_form_is_on_the_screen_within_a_second(

@@ -6,8 +6,6 @@ restore that puts the old slides back on the screen."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,10 +13,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
-from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
+from tests.helpers_console import PASSWORD, add_user, start_player
+from tests.helpers_hub import RunningHub, make_content_root, run_hub, stop_process
 
 pytestmark = [pytest.mark.qt, pytest.mark.slow]
 
@@ -71,36 +69,12 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
             f"cache: {tmp_path / 'cache'}\npoll: 120\n"
         )
         events = tmp_path / "events.jsonl"
-        env = hub_env()
-        env["QT_QPA_PLATFORM"] = "offscreen"
-        env.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-        with (tmp_path / "player.err").open("w") as err:
-            player = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "signage", "play", "--config", str(config)),
-                    *("--headless", "--size", "640x360", "--events", str(events)),
-                    *("--for", "240"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                cwd=str(REPO),
-            )
+        player = start_player(config, events, tmp_path / "player.err", 240)
         try:
             _wait_events(events, lambda ev: any(e["event"] == "slide_shown" for e in ev), 60)
             yield hub, events
         finally:
             stop_process(player)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _slide_ids(page: Page) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, add_user, sign_in
-from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub, stop_process
+from tests.helpers_console import add_user, sign_in, start_player
+from tests.helpers_hub import REPO, RunningHub, make_content_root, run_hub, stop_process
 from tests.test_console_browser import _events, _wait_events
 
 pytestmark = [pytest.mark.qt, pytest.mark.slow]
@@ -52,35 +51,12 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path, subprocess.Popen[b
             f"hub_token_file: {hub.token_file}\ncache: {tmp_path / 'cache'}\npoll: 120\n"
         )
         events = tmp_path / "events.jsonl"
-        env = hub_env()
-        env["QT_QPA_PLATFORM"] = "offscreen"
-        with (tmp_path / "player.err").open("w") as err:
-            player = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "signage", "play", "--config", str(config)),
-                    *("--headless", "--size", "640x360", "--events", str(events)),
-                    *("--for", str(RUN_S)),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                cwd=str(REPO),
-            )
+        player = start_player(config, events, tmp_path / "player.err", RUN_S)
         try:
             _wait_events(events, lambda ev: any(e["event"] == "slide_shown" for e in ev), 60)
             yield hub, events, player
         finally:
             stop_process(player)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _colour(png: bytes) -> str:

@@ -19,11 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from signage.events import rfc3339_ms
 from signage.qr import track_code
-from tests.helpers_console import CHROMIUM, CHROMIUM_ARGS, add_user, sign_in
+from tests.helpers_console import add_user, sign_in
 from tests.helpers_hub import REPO, RunningHub, hub_env, make_content_root, run_hub
 from tests.test_scans import SURVEY, TRACKED_YAML
 
@@ -62,16 +62,6 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
                 )
                 assert scan.status_code == 302
         yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _cli_json(hub: RunningHub, since: str, until: str) -> dict[str, list[dict[str, object]]]:
