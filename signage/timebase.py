@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +120,8 @@ def parse_http_date(value: str | None) -> datetime | None:
     """An HTTP ``Date`` header as an aware moment, ``None`` when absent or unreadable."""
     if not value or len(value) > 64:
         return None
+    from email.utils import parsedate_to_datetime  # here: ~5 ms a player's start need not pay
+
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
