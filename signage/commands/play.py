@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         size = size or window
     events = EventLog(args.events)
     collect: Callable[[], int] | None = None
+    frame_keep = config.cache / "frame" / "feed"  # the first picture, decoded (next start)
     from signage.timebase import TimeKeeper
 
     # the hub's time: alert lifetimes, and schedules when far off; kept across restarts
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         # One cache folder per content root: two players on one machine (a demo beside a
         # test run, two roots) would otherwise collect each other's cached assets.
         root_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+        frame_keep = config.cache / "frame" / root_key
         local = LocalSource(
             root,
             cache=config.cache / "local" / root_key,
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
+        frame_keep=frame_keep,
         timekeeper=timekeeper,
     )
     if config.rotation:

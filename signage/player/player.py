@@ -47,6 +47,7 @@ from signage.model import Content, Slide, SlideKind, Theme, Transition, narrowed
 from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.firstframe import FrameKeep
 from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
@@ -147,6 +148,8 @@ class Player(QObject):
         snapshots: folder for a PNG of each slide and alert as it is first fully shown.
         link_base: the hub's public URL for tracked QR links.
         qr_keep: folder where made QR images are kept for the next start (``None``: none).
+        frame_keep: folder where the run's first picture is kept decoded for the next
+            start (``signage.player.firstframe``; ``None``: none).
         timekeeper: the organisation's time (``signage.timebase``): alerts end by it and,
             without ``clock``, schedules follow it when this clock is far off.
     """
@@ -171,6 +174,7 @@ class Player(QObject):
         fade_ms: int = FADE_MS,
         stats_every_s: float = STATS_EVERY_S,
         qr_keep: Path | None = None,
+        frame_keep: Path | None = None,
         timekeeper: TimeKeeper | None = None,
     ) -> None:
         super().__init__()
@@ -210,6 +214,7 @@ class Player(QObject):
         self._shown_since: datetime | None = None
         self._stopped = False
         self._content_offered = False
+        self._revealed = False  # the window is shown (``_reveal``)
         self._waiting_timer: Timer | None = None
         self._source_told = False
         self._has_shown_slide = False
@@ -217,7 +222,9 @@ class Player(QObject):
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
         self._host: QWidget | None = None  # shows self.window turned (signage.player.rotation)
 
-        self.decoder = ImageDecoder(self)
+        self.decoder = ImageDecoder(
+            self, keep=FrameKeep(frame_keep) if frame_keep is not None else None
+        )
         self.web = LazyWeb(self, config)
         self.warmer = EngineWarmer(self, self.web, self._still, lambda: self._has_shown_slide)
         theme = Theme()
@@ -293,14 +300,10 @@ class Player(QObject):
         """Shows the window, starts the source, the probe and stats.
 
         The waiting screen shows first, unless the source offered content while starting
-        (a cache): then the first slide is the first frame, and the waiting screen appears
-        only if that slide is not ready within ``WAITING_SCREEN_S``.
+        (a cache): then the window appears with the first slide as its first frame, and
+        the waiting screen only if that slide is not ready within ``WAITING_SCREEN_S``
+        (or at once with an alert).
         """
-        top = self._host or self.window
-        if self.fullscreen:
-            self._go_fullscreen(top)
-        else:
-            top.show()
         self.events.emit(
             "started",
             screen=self.screen.id,
@@ -309,11 +312,41 @@ class Player(QObject):
         )
         self.probe.start()
         self._stats.start()
+        self._size_unshown()
         self.source.start(self._from_source, self.events)
         if self._content_offered:
             self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
         else:
             self._show_idle("Esperando contenido")
+
+    def _reveal(self) -> None:
+        """Shows the window (once). With content offered at start it waits for the first
+        slide to be presented, so the first frame painted is that slide: painting the empty
+        window and its overlays first cost ~20-40 ms of the GUI thread (and the GIL) while
+        the picture was being decoded."""
+        if self._revealed:
+            return
+        self._revealed = True
+        top = self._host or self.window
+        if self.fullscreen:
+            self._go_fullscreen(top)
+        else:
+            top.show()
+
+    def _size_unshown(self) -> None:
+        """Gives the window, not shown yet, its final size and lays its layers out now.
+
+        Qt holds a hidden widget's resize events until it is shown; the first slide is
+        prepared (its picture decoded at the stage's size) before the window is shown.
+        """
+        top = self._host or self.window
+        if self.fullscreen:
+            primary = QGuiApplication.primaryScreen()
+            if primary is not None:
+                top.setGeometry(primary.geometry())
+        for widget in dict.fromkeys((top, self.window, self.stage)):
+            size = widget.size()
+            QCoreApplication.sendEvent(widget, QResizeEvent(size, size))
 
     def show_through(self, host: QWidget) -> None:
         """Shows the window through ``host`` (a window that turns it, for a rotated panel)
@@ -526,6 +559,8 @@ class Player(QObject):
         qr = self._qr_for(item)  # queued now, so it is ready by the slide's turn
         side = qr.image.width() if qr is not None and qr is not QRMaker.PENDING else None
         view = make_view(self.stage, item.slide, self.res, qr_side=side)
+        if item.slide.kind in (SlideKind.VIDEO, SlideKind.WEB):
+            self._reveal()  # pages and videos load as a shown window's (Chromium throttles hidden)
         self.stage.adopt(view)
         turn = _Turn(index, item, view)
         self._next = turn
@@ -603,6 +638,7 @@ class Player(QObject):
             turn.view.finished.connect(self._on_view_finished)
         else:
             self.overlay.clear()
+        self._reveal()
         self.stage.present(turn.view, fade_ms=fade)
         turn.view.start()
 
@@ -735,6 +771,8 @@ class Player(QObject):
 
     def _on_alert_active(self, active: bool) -> None:
         self._alert_active = bool(active)
+        if active:
+            self._reveal()  # an alert does not wait for the first slide
         if not active:
             self.window.update()
 
