@@ -226,7 +226,13 @@ class Player(QObject):
             self, keep=FrameKeep(frame_keep) if frame_keep is not None else None
         )
         self.web = LazyWeb(self, config)
-        self.warmer = EngineWarmer(self, self.web, self._still, lambda: self._has_shown_slide)
+        self.warmer = EngineWarmer(
+            self,
+            self.web,
+            self._still,
+            lambda: self._has_shown_slide,
+            urgent=self._first_needs_engine,
+        )
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -460,8 +466,15 @@ class Player(QObject):
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
-        self.warmer.want(s for p in content.playlists for s in p.slides)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
+        # After planning: the warm-up asks whether the slide being prepared needs an engine.
+        self.warmer.want(s for p in content.playlists for s in p.slides)
+
+    def _first_needs_engine(self) -> bool:
+        """The slide going on screen next is a video or a web page (warm its engine now)."""
+        turn = self._presenting or self._next
+        item = turn.item if turn is not None else None
+        return item is not None and item.slide.kind in (SlideKind.VIDEO, SlideKind.WEB)
 
     def _still(self) -> bool:
         """Nothing moves on screen: no fade under way, no video or web page shown."""
