@@ -437,6 +437,10 @@ class TimeKeeper:
             log.warning("clock state %s is not JSON; ignored", path)
             return
         self._base, self._receipts = state_from_json(data, self._boot, self._wall(), self.mono())
+        if isinstance(data, dict) and data.get("boot") == self._boot:
+            # The file says exactly this (same boot: nothing shifted): a restart does not
+            # write it again, with an fsync, before its first slide.
+            self._saved = (self._base.hub, self._base.floor, tuple(self._receipts.items()))
 
     def alert_now(self, alert: Alert) -> datetime:
         """The moment ``alert``'s expiry is judged at now."""
