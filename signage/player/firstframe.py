@@ -89,14 +89,16 @@ class FrameKeep:
                 offset = len(_MAGIC) + len(line) + 1
                 if os.fstat(fh.fileno()).st_size != offset + stride * h:
                     return None
-                pixels = bytearray(stride * h)
+                image = QImage(w, h, QImage.Format(fmt))
+                if image.isNull() or image.bytesPerLine() != stride:
+                    return None
                 fh.seek(offset)
-                if fh.readinto(pixels) != len(pixels):
+                # straight into the image's own memory (the read releases the GIL)
+                if fh.readinto(image.bits()) != stride * h:
                     return None
         except (OSError, ValueError):
             return None
-        # A deep copy: the image must not point into a Python buffer that goes away.
-        return QImage(pixels, w, h, stride, QImage.Format(fmt)).copy()
+        return image
 
     def save(self, source: Path, image: QImage, width: int, height: int, *, cover: bool) -> None:
         """Keeps ``image`` (decoded from ``source`` for this size) for the next start."""

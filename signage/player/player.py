@@ -467,6 +467,8 @@ class Player(QObject):
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
+        if first:
+            self.overlay.warm_fonts()  # while the first picture is read on the decoder's thread
         # After planning: the warm-up asks whether the slide being prepared needs an engine.
         self.warmer.want(s for p in content.playlists for s in p.slides)
 
@@ -651,9 +653,9 @@ class Player(QObject):
             turn.view.finished.connect(self._on_view_finished)
         else:
             self.overlay.clear()
-        self._reveal()
         self.stage.present(turn.view, fade_ms=fade)
         turn.view.start()
+        self._reveal()  # last: the window's first paint composes all of the above at once
 
     def _show_idle(self, message: str) -> None:
         self._drop_next()
