@@ -126,8 +126,8 @@ def _looks_like_text(head: bytes) -> bool:
 
 def check_data(path: Path, *, sure: bool = False) -> Checked | None:
     """A CSV or JSON table a data slide can read (parsed, bounded as the validator reads
-    it). ``None`` when the bytes do not look like text, unless ``sure`` (the file was sent
-    to a data slide): then ``UploadRefused`` says why it is not a usable table."""
+    it, at least two columns). ``None`` when the bytes are not such a table, unless
+    ``sure`` (the file was sent to a data slide): then ``UploadRefused`` says why."""
     from signage.data.files import read_bounded
     from signage.data.table import MAX_DATA_BYTES, DataProblem, parse_csv, parse_json
 
@@ -136,7 +136,7 @@ def check_data(path: Path, *, sure: bool = False) -> Checked | None:
         head = fh.read(4096)
     if not sure and not _looks_like_text(head):
         return None
-    if size > MAX_DATA_BYTES:
+    if size > MAX_DATA_BYTES and sure:
         raise UploadRefused(
             f"el archivo de datos pesa {size // 1024} KB; el límite es "
             f"{MAX_DATA_BYTES // 1024} KB (una diapositiva muestra pocas filas: sube un resumen)"
@@ -144,20 +144,19 @@ def check_data(path: Path, *, sure: bool = False) -> Checked | None:
     media = "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") else "csv"
     try:
         raw = read_bounded(path, path.parent, path.name)
-        (parse_json if media == "json" else parse_csv)(raw, "el archivo")
+        table = (parse_json if media == "json" else parse_csv)(raw, "el archivo")
+        if len(table.columns) < 2:
+            raise DataProblem(
+                "una sola columna: hace falta una que nombre las filas y otra con números"
+            )
     except DataProblem as exc:
+        if not sure:
+            return None
         raise UploadRefused(
             f"el archivo no se puede leer como tabla {media.upper()} ({exc}); expórtalo desde "
             "la hoja de cálculo como CSV (UTF-8)"
         ) from None
     return Checked("data", media)
-
-
-def _is_table(path: Path) -> bool:
-    try:
-        return check_data(path) is not None
-    except UploadRefused:
-        return False
 
 
 def check_file(
@@ -191,14 +190,16 @@ def check_file(
         return check_video(path, media)
     if media == "svg":
         raise UploadRefused("no se aceptan SVG subidos; expórtalo como PNG")
-    if "data" not in kinds and media is None and _is_table(path):
+    if "data" not in kinds and media is None and check_data(path) is not None:
         raise UploadRefused(
             "es un archivo de datos (CSV o JSON); para mostrarlo como gráfico, añade una "
             "diapositiva con «+ Datos»"
         )
     raise UploadRefused(
         "el contenido del archivo no es una imagen (PNG, JPEG, WebP, GIF) ni un video "
-        "(MP4, WebM), se llame como se llame"
+        "(MP4, WebM)"
+        + (" ni una tabla de datos (CSV o JSON de 1 MB como máximo)" if "data" in kinds else "")
+        + ", se llame como se llame"
     )
 
 
