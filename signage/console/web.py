@@ -45,6 +45,7 @@ from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
 from signage.console.messages import duracion, fecha, spanish, tamano
+from signage.data.store import store_in
 from signage.logs import area_logger
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class Console:
         self.env.globals["DAY_LABELS"] = forms.DAY_LABELS
         self.env.globals["D"] = data_form  # the data-slide form's choices and their words
         self.columns = (
-            data_form.ColumnReader(cfg.root, cfg.data_dir / "datos-remotos")
+            data_form.ColumnReader(cfg.root, store_in(cfg.data_dir))
             if cfg.root is not None
             else None
         )
