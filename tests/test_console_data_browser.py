@@ -111,7 +111,7 @@ def test_a_bar_chart_from_a_csv_of_the_root_is_previewed_saved_and_valid(
     src = draft.get_attribute("src")
     assert src is not None and src.startswith("data:image/png;base64,")
     png = base64.b64decode(src.split(",", 1)[1])
-    assert _amber_pixels(png) > 1500, "no highlighted bar in the preview"
+    assert _amber_pixels(png) > 15_000, "no highlighted bar in the preview"
     assert lobby.read_bytes() == before and hub.version() == version  # nothing saved yet
 
     page.get_by_role("button", name="Guardar y publicar").click()
@@ -146,7 +146,7 @@ def test_a_bar_chart_from_a_csv_of_the_root_is_previewed_saved_and_valid(
     img = page.locator("li.slide").nth(n).locator(".preview img")
     saved_src = img.get_attribute("src")
     assert saved_src is not None and "/encuestas-mes.png" in saved_src
-    assert _amber_pixels(page.request.get(hub.url + saved_src).body()) > 1500
+    assert _amber_pixels(page.request.get(hub.url + saved_src).body()) > 15_000
 
 
 def test_a_column_the_file_lacks_is_said_beside_its_field_and_nothing_is_saved(

@@ -220,3 +220,47 @@ def test_data_uploads_are_checked_by_content_and_stored_under_datos(tmp_path: Pa
     table.write_text("a,b\nx,1\n")
     with pytest.raises(UploadRefused, match="«\\+ Datos»"):  # sent to a picture slide
         check_file(table, frozenset({"image", "video"}))
+
+
+@pytest.mark.qt
+def test_a_url_slide_is_previewed_with_the_data_the_hub_kept(tmp_path: Path, qapp: object) -> None:
+    from datetime import UTC, datetime
+
+    from PIL import Image
+
+    from signage.console import previews
+    from signage.data.remote import RemoteData
+    from signage.playlist import load_content_root
+
+    url = "https://intranet.cartagena.gov.co/datos/encuestas.csv"
+    root = tmp_path / "root"
+    (root / "playlists").mkdir(parents=True)
+    playlist = root / "playlists" / "r.yaml"
+    playlist.write_text(
+        "name: R\nslides:\n  - id: encuestas\n    data:\n"
+        f"      url: {url}\n      chart: bar\n      title: Encuestas\n"
+        "      label: mes\n      values: n\n"
+    )
+    store = tmp_path / "hubdata" / "datos-remotos"
+    body = b"mes,n\nsep,120\noct,180\nnov,312\n"
+    kept_by_hub = RemoteData(store, fetcher=lambda u: (body, "csv"))
+    kept_by_hub.apply(load_content_root(root), datetime(2026, 11, 28, 15, tzinfo=UTC))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in store.iterdir())
+
+    _, slide, _, kept = previews._load(root, playlist, "encuestas", store)
+    assert slide.source.startswith("datos-remotos/") and kept[slide.source].read_bytes() == body
+    assert slide.data.as_of is not None and slide.data.as_of.isoformat() == "2026-11-28"
+    assert previews.cache_key(root, playlist, "encuestas", store) != previews.cache_key(
+        root, playlist, "encuestas"
+    )
+    out = tmp_path / "p.png"
+    previews.render_in_worker(str(root), str(playlist), "encuestas", str(out), str(store))
+    image = Image.open(out).convert("RGB")
+    raw = image.tobytes()
+    amber = sum(
+        1
+        for i in range(0, len(raw), 3)
+        if raw[i] > 220 and 150 < raw[i + 1] < 200 and raw[i + 2] < 90
+    )
+    assert amber > 15_000  # the last bar, highlighted (the never-fetched frame has ~4,400)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in store.iterdir()) == before  # read only

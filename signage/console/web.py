@@ -226,7 +226,7 @@ class Console:
         self._asset_walk: tuple[int, float, tuple[str, ...]] | None = None
         from signage.console.previews import Previews
 
-        self.previews = Previews(cfg.data_dir / "previews")
+        self.previews = Previews(cfg.data_dir / "previews", store_in(cfg.data_dir))
         from signage.console.alert_desk import AlertDesk
 
         self.desk = AlertDesk(self, read_form)
