@@ -264,3 +264,13 @@ def test_a_url_slide_is_previewed_with_the_data_the_hub_kept(tmp_path: Path, qap
     )
     assert amber > 15_000  # the last bar, highlighted (the never-fetched frame has ~4,400)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in store.iterdir()) == before  # read only
+
+
+def test_a_scans_slide_gets_no_columns_the_hub_does_not_write() -> None:
+    form = forms.structural(forms.PlaylistForm(name="L"), "add:data")
+    slide = form.slides[0]
+    slide.title = "Tu opinión cuenta"
+    slide.data.source, slide.data.scans, slide.data.chart = "scans", "encuesta", "figure"
+    slide.data.label, slide.data.values = "mes", ("respuestas",)  # left from a file chosen first
+    data = forms.load_doc(forms.dump_doc(forms.apply_form(None, form)))["slides"][0]["data"]
+    assert dict(data) == {"scans": "encuesta", "chart": "figure", "title": "Tu opinión cuenta"}

@@ -43,7 +43,7 @@ CHART_LABELS = {
 }
 CARD_LABELS = {
     "": "ninguna",
-    "change": "cambio en % (del primero al último)",
+    "change": "el cambio en % (del primero al último)",
     "last": "el último valor",
     "total": "el total",
     "custom": "un texto propio",
@@ -204,9 +204,19 @@ def apply(node: CommentedMap, form: DataFields, path: str, title: str) -> None:
     _set(node, "title", title)
     if "title" not in node:
         node["title"] = ""
-    _set(node, "label", form.label)
-    _set_values(node, form.values)
-    _set(node, "note", form.note)
+    if form.source == "scans":  # the hub writes its own columns: only hand-written ones stay
+        for key in ("label", "values", "note", "rows"):
+            if switched or key not in node:
+                node.pop(key, None)
+            elif key == "values":
+                _set_values(node, form.values)
+            else:
+                _set(node, key, _number(form.rows) if key == "rows" else getattr(form, key))
+    else:
+        _set(node, "label", form.label)
+        _set_values(node, form.values)
+        _set(node, "note", form.note)
+        _set(node, "rows", _number(form.rows))
     if form.numbers != "es-CO" or "numbers" in node:
         _set(node, "numbers", form.numbers)
     if form.decimals != "0" or "decimals" in node:
@@ -215,7 +225,6 @@ def apply(node: CommentedMap, form: DataFields, path: str, title: str) -> None:
     _set(node, "card", form.card_text if form.card == "custom" else form.card)
     _set(node, "card_caption", form.card_caption)
     _set(node, "source", form.credit)
-    _set(node, "rows", _number(form.rows))
 
 
 def _set_values(node: CommentedMap, values: tuple[str, ...]) -> None:

@@ -812,6 +812,7 @@ class Console:
             self._place(state, exc.problems, forms.field_locations(text))
             state.general.insert(0, "No se guardó: corrige lo marcado en rojo.")
             state.errors = {k: v for k, v in state.errors.items() if v}
+            state.focus = next(iter(state.errors), "")  # the first field marked: in view
             return self._editor(who, state, status=422)
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
