@@ -149,6 +149,7 @@ def test_a_bad_column_is_located_at_its_field_in_spanish(tmp_path: Path) -> None
         ("'a.txt' is not a data file; accepted files: .csv, .json", "se aceptan archivos .csv"),
         ("refresh at most once a minute (write 1m or more)", "una vez por minuto"),
         ("7 is out of range (0-3)", "7 está fuera del rango permitido (0-3)"),
+        ("expected the path of a data file, found an empty text", "elige un archivo de datos"),
     ],
 )  # fmt: skip
 def test_data_problems_are_said_in_spanish(english: str, part: str) -> None:
@@ -274,3 +275,20 @@ def test_a_scans_slide_gets_no_columns_the_hub_does_not_write() -> None:
     slide.data.label, slide.data.values = "mes", ("respuestas",)  # left from a file chosen first
     data = forms.load_doc(forms.dump_doc(forms.apply_form(None, form)))["slides"][0]["data"]
     assert dict(data) == {"scans": "encuesta", "chart": "figure", "title": "Tu opinión cuenta"}
+
+
+def test_checked_column_names_are_taken_whole_and_typed_ones_split() -> None:
+    post = {"s0.values": "Ventas, miles", "s0.values_list": "1"}
+
+    def getlist(name: str) -> list[str]:
+        return ["Ventas, miles", "b"] if name == "s0.values" else []
+
+    def get(name: str) -> str:
+        return post.get(name, "")
+
+    assert data_form.from_post(get, getlist, "s0.").values == ("Ventas, miles", "b")
+    post.pop("s0.values_list")
+    assert data_form.from_post(get, lambda n: [post.get(n, "")], "s0.").values == (
+        "Ventas",
+        "miles",
+    )

@@ -139,9 +139,11 @@ def read_fields(node: Any) -> tuple[DataFields, str, str]:
 def from_post(get: Callable[[str], str], getlist: Callable[[str], list[Any]], p: str) -> DataFields:
     """The data fields of slide prefix ``p`` (``"s3."``) of a submitted form."""
     values: list[str] = []
+    split = not get(p + "values_list")  # checkboxes send whole names; the text field a list
     for item in getlist(p + "values"):
         if isinstance(item, str):
-            values.extend(v.strip() for v in item.split(",") if v.strip())
+            parts = item.split(",") if split else [item]
+            values.extend(v.strip() for v in parts if v.strip())
     source = get(p + "data_from")
     return DataFields(
         source=source if source in SOURCE_LABELS else "file",

@@ -217,6 +217,10 @@ _DATA_RULES: list[_Rule] = [
         lambda m: "falta elegir la columna (o columnas) con los números",
     ),
     (
+        re.compile(r"^expected the path of a data file"),
+        lambda m: "elige un archivo de datos (.csv o .json) de la lista, o sube uno",
+    ),
+    (
         re.compile(r"^data needs one of 'file'"),
         lambda m: (
             "elige de dónde salen los números: un archivo CSV o JSON, una dirección https "
