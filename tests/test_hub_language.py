@@ -253,3 +253,26 @@ def test_json_error_shape() -> None:
     assert json.loads(bytes(r.body)) == {"error": "stale", "etag": '"abc"'}
     assert r.headers["etag"] == '"abc"'
     assert r.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("en", "the hub holds all the connections it can now; retry later"),
+        (
+            "es",
+            "el hub tiene todas las conexiones que puede atender ahora; "
+            "vuelve a intentarlo más tarde",
+        ),
+    ],
+)
+def test_the_connection_budgets_503_in_the_hubs_language(language, code: str, text: str) -> None:
+    """Written before any request is read, so in the hub's language; same JSON shape."""
+    from signage.hub.connections import busy_answer
+
+    language(code)
+    head, _sep, body = busy_answer().partition(b"\r\n\r\n")
+    lines = head.decode("ascii").split("\r\n")
+    assert lines[0] == "HTTP/1.1 503 Service Unavailable"
+    assert f"Content-Length: {len(body)}" in lines
+    assert json.loads(body) == {"error": text}
