@@ -12,8 +12,9 @@ validator reads it (``signage.data.files.read_bounded``: 1 MB, 1000 rows, 64 col
 cached by the file's size and modification time. Remote data offers the columns of the
 last good body the hub kept.
 
-Every Spanish text of this form is in this module's ``LABELS``-style tables below and in
-``templates/editor_data.html``; nothing else in the console names data slides.
+Every Spanish text of this form is in the block of constants below and in
+``templates/editor_data.html`` (the validator's data problems said in Spanish: the
+``_DATA_RULES`` block of ``messages.py``; refused uploads: ``uploads.check_data``).
 """
 
 from __future__ import annotations
@@ -59,8 +60,14 @@ PERIOD_LABELS = {
     "30d": "los últimos 30 días",
     "90d": "los últimos 90 días",
 }
+LAST_DAYS = "los últimos {days} días"
 SCANS_LABELS = {"playlist": "todos los QR de esta lista", "all": "todos los QR de todas las listas"}
 NOT_IN_FILE = "{name} (no está en el archivo)"
+# Why the columns cannot be offered (shown under the column fields).
+NO_DATA_FILE = "elige un archivo .csv o .json de la carpeta"
+NOT_FETCHED = "el servidor aún no ha traído estos datos: escribe las columnas"
+FILE_MISSING = "el archivo no existe en la carpeta: súbelo o elige otro"
+UNREADABLE = "no se pudo leer el archivo ({reason})"
 SCANS_COLUMNS = ("periodo", "personas")  # the one row the hub writes for ``scans:``
 
 DATA_SUFFIXES = (".csv", ".json")
@@ -300,7 +307,7 @@ class ColumnReader:
             return Columns()
         rel = Path(path)
         if rel.is_absolute() or ".." in rel.parts or rel.suffix.lower() not in DATA_SUFFIXES:
-            return Columns(problem="elige un archivo .csv o .json de la carpeta")
+            return Columns(problem=NO_DATA_FILE)
         return self._read(self.root / rel, self.root, path, form.numbers != "plain")
 
     def _remote(self, url: str) -> Columns:
@@ -313,13 +320,13 @@ class ColumnReader:
             body = self.store / f"{key}{suffix}"
             if body.is_file():
                 return self._read(body, self.store, f"{url}{suffix}", True)
-        return Columns(problem="el servidor aún no ha traído estos datos: escribe las columnas")
+        return Columns(problem=NOT_FETCHED)
 
     def _read(self, file: Path, inside: Path, name: str, decimal_comma: bool) -> Columns:
         try:
             st = file.stat()
         except OSError:
-            return Columns(problem="el archivo no existe en la carpeta: súbelo o elige otro")
+            return Columns(problem=FILE_MISSING)
         key = (str(file), st.st_size, st.st_mtime_ns, decimal_comma)
         with self._lock:
             cached = self._cache.get(key)
@@ -340,7 +347,7 @@ def _columns_of(file: Path, inside: Path, name: str, decimal_comma: bool) -> Col
     try:
         table = parse_table(read_bounded(file, inside, name), name)
     except DataProblem as exc:
-        return Columns(problem=f"no se pudo leer el archivo ({exc})")
+        return Columns(problem=UNREADABLE.format(reason=exc))
     numeric = []
     for c, column in enumerate(table.columns):
         try:
@@ -373,5 +380,5 @@ def data_files(assets: Sequence[str]) -> list[str]:
 def period_choices(current: str) -> list[tuple[str, str]]:
     out = list(PERIOD_LABELS.items())
     if current and current not in PERIOD_LABELS and _VALID_PERIOD.fullmatch(current):
-        out.append((current, f"los últimos {current[:-1]} días"))
+        out.append((current, LAST_DAYS.format(days=current[:-1])))
     return out
