@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "N_",
     "_",
     "current_language",
+    "gettext_for",
     "language_from_env",
     "ngettext",
     "set_language",
@@ -116,6 +118,21 @@ def _translations() -> _gettext.NullTranslations:
     translations = _state["translations"]
     assert isinstance(translations, _gettext.NullTranslations)  # noqa: S101 - set together
     return translations
+
+
+_by_language: dict[str, _gettext.NullTranslations] = {}
+
+
+def gettext_for(locale: str) -> Callable[[str], str]:
+    """``_`` for one audience's ``locale`` (``es-CO``, ``en``; others: Spanish).
+
+    What a screen shows follows the screen's ``locale`` (its config), not the language of
+    the process that runs it, which speaks to the technician reading its log.
+    """
+    code = _normalise(locale) or DEFAULT_LANGUAGE
+    if code not in _by_language:
+        _by_language[code] = _load(code)
+    return _by_language[code].gettext
 
 
 def _(message: str) -> str:
