@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -438,3 +438,12 @@ def test_the_idle_screen_speaks_the_screens_locale(qapp: Any) -> None:
     language of the process: this suite speaks English."""
     assert _idle_lines(qapp, "es-CO")[:2] == ["Esperando contenido", "Pantalla: sala-7"]
     assert _idle_lines(qapp, "en-GB")[:2] == ["Waiting for content", "Screen: sala-7"]
+
+
+def test_a_data_slides_date_follows_the_screens_locale() -> None:
+    from signage.data.drawing import as_of_text
+
+    day = date(2026, 11, 28)
+    assert as_of_text(day) == "Datos al 28 de noviembre de 2026"  # es-CO, the default
+    assert as_of_text(day, "es-CO") == "Datos al 28 de noviembre de 2026"
+    assert as_of_text(day, "en-GB") == "Data as of November 28, 2026"
