@@ -447,3 +447,23 @@ def test_a_data_slides_date_follows_the_screens_locale() -> None:
     assert as_of_text(day) == "Datos al 28 de noviembre de 2026"  # es-CO, the default
     assert as_of_text(day, "es-CO") == "Datos al 28 de noviembre de 2026"
     assert as_of_text(day, "en-GB") == "Data as of November 28, 2026"
+
+
+def test_play_says_why_the_display_cannot_open_in_spanish(
+    signage: Callable[..., tuple[int, str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "playlists").mkdir()
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", "no-es-pantalla")
+    code, _out, err = signage("es", "play", "--root", str(tmp_path), "--for", "1")
+    assert code == 1
+    assert _last(err) == (
+        "signage play: no se puede abrir la pantalla: DISPLAY='no-es-pantalla' no es un nombre "
+        "de pantalla como :0 o host:0"
+    )
+    monkeypatch.delenv("DISPLAY")
+    code, _out, err = signage("en", "play", "--root", str(tmp_path), "--for", "1")
+    assert _last(err) == "signage play: cannot open the display: DISPLAY is not set"
