@@ -137,7 +137,7 @@ def test_status_table_in_spanish_and_in_english(
     language("es")
     lines = format_table(_screens()).splitlines()
     assert lines[0].split() == [
-        "PANTALLA", "ESTADO", "VERSIÓN", "REPRODUCE", "SINCRONIZÓ", "DESACTUALIZADA", "RELOJ",
+        "PANTALLA", "ESTADO", "VERSIÓN", "MUESTRA", "SINCRONIZÓ", "DESACTUALIZADA", "RELOJ",
         "MEMORIA", "ÚLTIMO", "ERROR", "CAPTURA",
     ]  # fmt: skip
     assert "en línea (12s)" in lines[1] and "hace 30s vía espejo:8080" in lines[1]
