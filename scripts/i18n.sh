@@ -19,7 +19,7 @@ LOCALES=signage/locale
 mkdir -p "$LOCALES"
 if [ "${1:-}" != "compile" ]; then
   "$PY" -m babel.messages.frontend extract -F babel.cfg -k N_ -o "$LOCALES/signage.pot" \
-    --project=signage --no-location --sort-output --omit-header signage >/dev/null 2>&1
+    --project=signage --no-location --sort-output --omit-header --width=100 signage >/dev/null 2>&1
   for lang in es en; do
     po="$LOCALES/$lang/LC_MESSAGES/signage.po"
     if [ -f "$po" ]; then

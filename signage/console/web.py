@@ -45,6 +45,7 @@ from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
 from signage.console.messages import duracion, fecha, spanish, tamano
+from signage.hub.errors import json_error
 from signage.logs import area_logger
 
 if TYPE_CHECKING:
@@ -844,26 +845,22 @@ class Console:
         try:
             saved = await run_in_threadpool(content.save, name, body, if_match, who.user)
         except StaleError as exc:
-            return JSONResponse(
-                {"error": str(exc), "etag": exc.etag}, status_code=412, headers={"ETag": exc.etag}
-            )
+            return json_error(412, str(exc), headers={"ETag": exc.etag}, etag=exc.etag)
         except InvalidError as exc:
-            return JSONResponse(
-                {
-                    "error": str(exc),
-                    "problems": [
-                        {
-                            "path": p.path,
-                            "line": p.line,
-                            "col": p.col,
-                            "message": p.message,
-                            "mensaje": spanish(p.message),
-                            "severity": p.severity,
-                        }
-                        for p in exc.problems
-                    ],
-                },
-                status_code=422,
+            return json_error(
+                422,
+                str(exc),
+                problems=[
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "col": p.col,
+                        "message": p.message,
+                        "mensaje": spanish(p.message),
+                        "severity": p.severity,
+                    }
+                    for p in exc.problems
+                ],
             )
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -941,7 +938,7 @@ class Console:
         try:
             path, checked = await self._store_upload(upload, who)
         except uploads.UploadRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return json_error(422, str(exc))
         return JSONResponse(
             {
                 "path": path,

@@ -92,23 +92,25 @@ def check_bearer(request: Request, token: str | None, screen_token: str | None =
     """
     if token is None:
         raise HTTPException(
-            403, "this hub was started without --token-file: write endpoints are disabled"
+            403, _("this hub was started without --token-file: write endpoints are disabled")
         )
     header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if scheme.lower() != "bearer" or not given.strip():
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
+        raise HTTPException(401, _("missing bearer token (Authorization: Bearer ...)"), challenge)
     offered = given.strip().encode()
     if hmac.compare_digest(offered, token.encode()):
         return
     if screen_token is not None and hmac.compare_digest(offered, screen_token.encode()):
         raise HTTPException(
             403,
-            "this is the screen token: it only sends heartbeats and proof-of-play; "
-            "use the admin token (the hub's --token-file) here",
+            _(
+                "this is the screen token: it only sends heartbeats and proof-of-play; "
+                "use the admin token (the hub's --token-file) here"
+            ),
         )
-    raise HTTPException(401, "wrong bearer token", challenge)
+    raise HTTPException(401, _("wrong bearer token"), challenge)
 
 
 def check_screen_bearer(request: Request, admin: str | None, screen: str | None) -> None:
@@ -127,14 +129,14 @@ def check_screen_bearer(request: Request, admin: str | None, screen: str | None)
     if admin is None and screen is None:
         return
     header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if scheme.lower() != "bearer" or not given.strip():
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
+        raise HTTPException(401, _("missing bearer token (Authorization: Bearer ...)"), challenge)
     offered = given.strip().encode()
     accepted = False
     for token in (screen, admin):
         if token is not None and hmac.compare_digest(offered, token.encode()):
             accepted = True
     if not accepted:
-        raise HTTPException(401, "wrong bearer token", challenge)
+        raise HTTPException(401, _("wrong bearer token"), challenge)
