@@ -152,7 +152,9 @@ def _fits(msgid: str, text: str) -> bool:
 
 
 def test_spanish_help_and_usage_error_of_a_converted_command(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    language: Callable[[str], None],  # speaks English again after the test
 ) -> None:
     monkeypatch.setenv("SIGNAGE_LANGUAGE", "es")
     monkeypatch.setenv("COLUMNS", "250")  # one line per argument
