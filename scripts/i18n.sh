@@ -5,10 +5,16 @@
 # tests/test_i18n.py fails when a message lacks a translation or a .mo is stale.
 #   scripts/i18n.sh            extract + update + compile
 #   scripts/i18n.sh compile    compile only
+# The .po files are written 100 columns wide, as committed, so an update touches only new entries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
+# Babel's output is thrown away below: say so plainly when it is missing rather than do nothing.
+"$PY" -c "import babel" 2>/dev/null || {
+  echo "scripts/i18n.sh: $PY has no Babel; run it with PYTHON=path/to/venv/bin/python" >&2
+  exit 1
+}
 LOCALES=signage/locale
 mkdir -p "$LOCALES"
 if [ "${1:-}" != "compile" ]; then

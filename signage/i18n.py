@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import gettext as _gettext
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -36,6 +36,7 @@ __all__ = [
     "N_",
     "_",
     "current_language",
+    "gettext_for",
     "language_from_accept",
     "language_from_env",
     "ngettext",
@@ -184,6 +185,18 @@ def _translations() -> _gettext.NullTranslations:
     translations = _state["translations"]
     assert isinstance(translations, _gettext.NullTranslations)  # noqa: S101 - set together
     return translations
+
+
+def gettext_for(locale: str) -> Callable[[str], str]:
+    """``_`` for one audience's ``locale`` (``es-CO``, ``en``; others: Spanish).
+
+    What a screen shows follows the screen's ``locale`` (its config), not the language of
+    the process that runs it, which speaks to the technician reading its log.
+    """
+    code = _normalise(locale) or DEFAULT_LANGUAGE
+    if code not in _loaded:
+        _loaded[code] = _load(code)
+    return _loaded[code].gettext
 
 
 def _(message: str) -> str:

@@ -89,8 +89,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted beside the system's when fetching "
-        "data slides' https data",
+        help=_(
+            "the organisation's CA certificates, trusted beside the system's when fetching "
+            "the https data of data slides"
+        ),
     )
     parser.add_argument(
         "--data",
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     for note in result.data_problems:
-        print(f"warning: {note}", file=sys.stderr)
+        print(_("warning: {note}").format(note=note), file=sys.stderr)
     if result.data_moved:
         print(
             _("moved the remote data kept in {old} to {new}, outside the feed folder").format(

@@ -44,19 +44,33 @@ def read_token_file(path: Path, flag: str = "--token-file") -> str:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(
-            f"{flag} {path}: cannot read it ({reason}); "
-            "create it with one line holding the token, readable by the hub"
+            _(
+                "{flag} {path}: cannot read it ({reason}); "
+                "create it with one line holding the token, readable by the hub"
+            ).format(flag=flag, path=path, reason=reason)
         ) from exc
     if len(raw) > MAX_TOKEN_BYTES:
-        raise UsageError(f"{flag} {path}: {len(raw)} bytes is too long for a token")
+        raise UsageError(
+            _("{flag} {path}: {size} bytes is too long for a token").format(
+                flag=flag, path=path, size=len(raw)
+            )
+        )
     try:
         token = raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{flag} {path}: not UTF-8 text") from exc
+        raise UsageError(_("{flag} {path}: not UTF-8 text").format(flag=flag, path=path)) from exc
     if not token:
-        raise UsageError(f"{flag} {path}: the file is empty; put the token on one line")
+        raise UsageError(
+            _("{flag} {path}: the file is empty; put the token on one line").format(
+                flag=flag, path=path
+            )
+        )
     if any(c.isspace() for c in token):
-        raise UsageError(f"{flag} {path}: a token is one word without spaces or newlines")
+        raise UsageError(
+            _("{flag} {path}: a token is one word without spaces or newlines").format(
+                flag=flag, path=path
+            )
+        )
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("%s %s can be read by other users; restrict it: chmod 600 %s", flag, path, path)
     return token

@@ -82,8 +82,10 @@ def check_screen_id(screen: str) -> str:
     """``screen`` when it is a valid id; raises ``UsageError`` saying what an id is."""
     if not SCREEN_ID.fullmatch(screen):
         raise UsageError(
-            f"screen id {screen[:80]!r}: use 1-64 letters, digits, '.', '_' or '-' "
-            "(not starting with '.')"
+            _(
+                "screen id {screen}: use 1 to 64 letters, digits, '.', '_' or '-' "
+                "(not starting with '.')"
+            ).format(screen=repr(screen[:80]))
         )
     return screen
 
@@ -261,11 +263,15 @@ class ScreenRegister:
             old = screens.get(screen)
             if old is not None and not rotate:
                 raise UsageError(
-                    f"screen {screen!r} is already enrolled; 'signage screen rotate {screen}' "
-                    "gives it a new token"
+                    _(
+                        "screen {screen} is already enrolled; 'signage screen rotate {id}' "
+                        "gives it a new token"
+                    ).format(screen=repr(screen), id=screen)
                 )
             if old is None and rotate:
-                raise UsageError(f"screen {screen!r} is not enrolled; add it first")
+                raise UsageError(
+                    _("screen {screen} is not enrolled; add it first").format(screen=repr(screen))
+                )
             stamp = _now()
             screens[screen] = Enrolled(
                 screen,
