@@ -15,6 +15,10 @@ Which language, first that says one:
 3. ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (``C``/``POSIX`` mean English);
 4. Spanish, the language of the bundled content.
 
+A server answering people who chose different languages (the console) speaks one per
+request with ``speaking(code)``: within it, in that context only (threads started through
+``contextvars``-aware pools inherit it), ``_()`` answers in ``code``.
+
 Machine-read parts (event names, JSON keys, exit codes) are never translated.
 """
 
@@ -22,6 +26,9 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "language_from_env",
     "ngettext",
     "set_language",
+    "speaking",
     "use_settings",
 ]
 
@@ -42,6 +50,8 @@ LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
 
 _state: dict[str, object] = {}
+_speaking: ContextVar[str | None] = ContextVar("signage_speaking", default=None)
+_loaded: dict[str, _gettext.NullTranslations] = {}
 
 
 def _normalise(value: str | None) -> str | None:
@@ -104,14 +114,33 @@ def use_settings(settings_language: str | None) -> str:
     return code
 
 
+@contextmanager
+def speaking(language: str) -> Iterator[str]:
+    """Messages in ``language`` inside the block, in this context only (one request)."""
+    code = _normalise(language) or DEFAULT_LANGUAGE
+    if code not in _loaded:
+        _loaded[code] = _load(code)
+    token = _speaking.set(code)
+    try:
+        yield code
+    finally:
+        _speaking.reset(token)
+
+
 def current_language() -> str:
     """The language messages are in now (chosen from the environment on first use)."""
+    here = _speaking.get()
+    if here is not None:
+        return here
     if "language" not in _state:
         set_language(choose_language(None))
     return str(_state["language"])
 
 
 def _translations() -> _gettext.NullTranslations:
+    here = _speaking.get()
+    if here is not None:
+        return _loaded[here]
     current_language()
     translations = _state["translations"]
     assert isinstance(translations, _gettext.NullTranslations)  # noqa: S101 - set together
