@@ -20,6 +20,7 @@ from pathlib import Path
 from signage.console.files import PLAYLIST_NAME, atomic_write, playlist_path
 from signage.console.history import HAND_EDITS, History, HistoryError
 from signage.errors import Problem, ValidationError
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Playlist
 
@@ -187,7 +188,7 @@ class ContentRoom:
             problems = self.validate(name, data)
             if any(p.severity == "error" for p in problems):
                 raise InvalidError(problems, text)
-            before = self._record(HAND_EDITS, "servidor")
+            before = self._record(_(HAND_EDITS), _("server"))
             atomic_write(path, data)
             after = self._record(f"{name}: guardada por {user}", user)
             version, published, note = self.publish(f"console: playlists/{path.name} by {user}")
@@ -212,6 +213,8 @@ class ContentRoom:
             return (
                 self._current_version(),
                 False,
-                "guardado, pero otro archivo de la carpeta tiene problemas y no se "
-                f"publicó: {first}",
+                _(
+                    "saved, but another file of the folder has problems, so it was not "
+                    "published: {problem}"
+                ).format(problem=first),
             )

@@ -20,16 +20,18 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from signage.i18n import N_
+
 KINDS = ("image", "video", "web", "text")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_LABELS = {
-    "mon": "lun",
-    "tue": "mar",
-    "wed": "mié",
-    "thu": "jue",
-    "fri": "vie",
-    "sat": "sáb",
-    "sun": "dom",
+DAY_LABELS = {  # translated where shown
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
 }
 OVERLAYS = ("qr", "clock", "ticker", "logo")
 MAX_SLIDES = 500

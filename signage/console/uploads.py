@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.console.files import safe_stem
+from signage.i18n import _
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
@@ -30,7 +31,7 @@ FOLDER = "assets"
 
 
 class UploadRefused(Exception):
-    """Raised when an upload is refused; the message (Spanish) says why and the limit."""
+    """Raised when an upload is refused; the message (in the request's language) says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,9 @@ def check_image(path: Path, media: str) -> Checked:
     size = path.stat().st_size
     if size > MAX_IMAGE_BYTES:
         raise UploadRefused(
-            f"la imagen pesa {_mb(size)}; el límite para imágenes es {_mb(MAX_IMAGE_BYTES)}"
+            _("the picture weighs {size}; the limit for pictures is {limit}").format(
+                size=_mb(size), limit=_mb(MAX_IMAGE_BYTES)
+            )
         )
     try:
         with warnings.catch_warnings():
@@ -61,22 +64,26 @@ def check_image(path: Path, media: str) -> Checked:
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise UploadRefused(
-                        f"la imagen mide {width}×{height} píxeles; el límite es "
-                        f"{MAX_PIXELS // 1_000_000} megapíxeles (una pantalla 4K tiene 8)"
+                        _(
+                            "the picture is {width}×{height} pixels; the limit is {limit} "
+                            "megapixels (a 4K screen has 8)"
+                        ).format(width=width, height=height, limit=MAX_PIXELS // 1_000_000)
                     )
                 im.load()  # decodes every pixel: catches truncated and corrupt files
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused("la imagen es demasiado grande para descomprimirla") from None
+        raise UploadRefused(_("the picture is too large to decompress")) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise UploadRefused(f"el archivo no es una imagen válida ({exc})") from None
+        raise UploadRefused(
+            _("the file is not a valid picture ({reason})").format(reason=exc)
+        ) from None
     return Checked("image", media, width, height)
 
 
 def check_video(path: Path, media: str) -> Checked:
     if shutil.which("ffprobe") is None:
-        raise UploadRefused("el servidor no tiene ffprobe para revisar videos; avísale a TI")
+        raise UploadRefused(_("the server has no ffprobe to check videos; tell IT"))
     try:
         done = subprocess.run(
             [
@@ -95,17 +102,19 @@ def check_video(path: Path, media: str) -> Checked:
         )
         info = json.loads(done.stdout or b"{}")
     except (OSError, subprocess.TimeoutExpired, ValueError):
-        raise UploadRefused("no se pudo revisar el video (¿está dañado?)") from None
+        raise UploadRefused(_("the video could not be checked (is it damaged?)")) from None
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
     if done.returncode != 0 or not streams:
-        raise UploadRefused("el archivo no es un video que las pantallas puedan mostrar")
+        raise UploadRefused(_("the file is not a video the screens can show"))
     try:
         seconds = float(info.get("format", {}).get("duration", "0"))
     except ValueError:
         seconds = 0.0
     if seconds > MAX_VIDEO_S:
         raise UploadRefused(
-            f"el video dura {seconds / 60:.0f} min; el límite es {MAX_VIDEO_S / 60:.0f} min"
+            _("the video lasts {minutes} min; the limit is {limit} min").format(
+                minutes=f"{seconds / 60:.0f}", limit=f"{MAX_VIDEO_S / 60:.0f}"
+            )
         )
     return Checked(
         "video", media, int(streams[0].get("width", 0)), int(streams[0].get("height", 0)), seconds
@@ -118,19 +127,25 @@ def check_file(path: Path) -> Checked:
 
     size = path.stat().st_size
     if size == 0:
-        raise UploadRefused("el archivo está vacío")
+        raise UploadRefused(_("the file is empty"))
     if size > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"el archivo pesa {_mb(size)}; el límite es {_mb(MAX_UPLOAD_BYTES)}")
+        raise UploadRefused(
+            _("the file weighs {size}; the limit is {limit}").format(
+                size=_mb(size), limit=_mb(MAX_UPLOAD_BYTES)
+            )
+        )
     media = sniff_media(path)
     if media in IMAGE_EXT:
         return check_image(path, media)
     if media in VIDEO_EXT:
         return check_video(path, media)
     if media == "svg":
-        raise UploadRefused("no se aceptan SVG subidos; expórtalo como PNG")
+        raise UploadRefused(_("uploaded SVG files are not accepted; export it as PNG"))
     raise UploadRefused(
-        "el contenido del archivo no es una imagen (PNG, JPEG, WebP, GIF) ni un video "
-        "(MP4, WebM), se llame como se llame"
+        _(
+            "the file's content is neither a picture (PNG, JPEG, WebP, GIF) nor a video "
+            "(MP4, WebM), whatever its name"
+        )
     )
 
 
@@ -163,4 +178,4 @@ def store(root: Path, received: Path, filename: str) -> tuple[str, Checked]:
         received.chmod(0o644)
         received.replace(target)
         return f"{FOLDER}/{name}", checked
-    raise UploadRefused("hay demasiados archivos con ese nombre; cámbiale el nombre")
+    raise UploadRefused(_("there are too many files with that name; rename it"))
