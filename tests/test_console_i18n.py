@@ -233,3 +233,27 @@ def test_the_scripts_words_come_from_the_catalogs(language: Callable[[str], None
         sentences = [s for s in strings if SENTENCE.search(s) or NON_ASCII_LETTER.search(s)]
         assert sentences == [], f"{script} writes its own words: {sentences}"
         assert "toLocaleTimeString" not in text, "times come from the hub (24 h, its zone)"
+
+
+def test_each_request_speaks_its_own_language_even_in_worker_threads() -> None:
+    """``speaking`` is per context: two requests at once, each in its language, and the
+    threads Starlette's ``run_in_threadpool`` starts inherit the caller's."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    from signage.i18n import _, current_language, speaking
+
+    async def answer(code: str) -> tuple[str, str]:
+        with speaking(code):
+            await asyncio.sleep(0.01)  # the other request runs meanwhile
+            here = _("Username")
+            there = await run_in_threadpool(lambda: _("Password"))
+            return here, there
+
+    async def both() -> list[tuple[str, str]]:
+        return list(await asyncio.gather(answer("es"), answer("en")))
+
+    before = current_language()
+    assert asyncio.run(both()) == [("Usuario", "Contraseña"), ("Username", "Password")]
+    assert current_language() == before  # the process's own language is untouched
