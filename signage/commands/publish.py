@@ -89,8 +89,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted beside the system's when fetching "
-        "data slides' https data",
+        help=_(
+            "the organisation's CA certificates, trusted beside the system's when fetching "
+            "the https data of data slides"
+        ),
     )
     parser.add_argument(
         "--allowed-host",
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     for note in result.data_problems:
-        print(f"warning: {note}", file=sys.stderr)
+        print(_("warning: {note}").format(note=note), file=sys.stderr)
     if not result.changed:
         print(
             _("unchanged: {out} already serves this content as version {version}").format(

@@ -43,6 +43,7 @@ from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
 from signage.console.messages import ZONE, duracion, fecha, hora, numero, tamano
+from signage.hub.errors import json_error
 from signage.i18n import N_, _, current_language, ngettext, speaking
 from signage.logs import area_logger
 
@@ -914,9 +915,7 @@ class Console:
             with speaking(language.answer_language(request.cookies.get(language.COOKIE))):
                 saved = await run_in_threadpool(content.save, name, body, if_match, who.user)
         except StaleError as exc:
-            return JSONResponse(
-                {"error": str(exc), "etag": exc.etag}, status_code=412, headers={"ETag": exc.etag}
-            )
+            return json_error(412, str(exc), headers={"ETag": exc.etag}, etag=exc.etag)
         except InvalidError as exc:
             # ``message`` in the console's language (the hub's, or the person's choice),
             # ``mensaje`` always in Spanish (the same validator on the same text, so the
@@ -927,22 +926,20 @@ class Console:
                     spanish = (await run_in_threadpool(content.check, name, body))[1]
             if len(spanish) != len(exc.problems):
                 spanish = exc.problems
-            return JSONResponse(
-                {
-                    "error": str(exc),
-                    "problems": [
-                        {
-                            "path": p.path,
-                            "line": p.line,
-                            "col": p.col,
-                            "message": p.message,
-                            "mensaje": es.message,
-                            "severity": p.severity,
-                        }
-                        for p, es in zip(exc.problems, spanish, strict=True)
-                    ],
-                },
-                status_code=422,
+            return json_error(
+                422,
+                str(exc),
+                problems=[
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "col": p.col,
+                        "message": p.message,
+                        "mensaje": es.message,
+                        "severity": p.severity,
+                    }
+                    for p, es in zip(exc.problems, spanish, strict=True)
+                ],
             )
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -1025,7 +1022,7 @@ class Console:
         try:
             path, checked = await self._store_upload(upload, who)
         except uploads.UploadRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return json_error(422, str(exc))
         return JSONResponse(
             {
                 "path": path,
