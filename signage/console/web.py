@@ -906,7 +906,9 @@ class Console:
         content = self._need_root()
         name = request.path_params["name"]
         if not PLAYLIST_NAME.match(name):
-            raise HTTPException(404, f"no playlist {name!r} (names are a-z, 0-9, - and _)")
+            raise HTTPException(
+                404, _("no playlist {name} (names are a-z, 0-9, - and _)").format(name=repr(name))
+            )
         body = await read_body(request, MAX_YAML_BYTES)
         if_match = request.headers.get("if-match")
         if request.headers.get("if-none-match", "").strip() == "*":
@@ -1018,7 +1020,7 @@ class Console:
         form = await read_form(request, MAX_FORM_BYTES)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise HTTPException(400, "send the file as the multipart field 'file'")
+            raise HTTPException(400, _("send the file as the multipart field 'file'"))
         try:
             path, checked = await self._store_upload(upload, who)
         except uploads.UploadRefused as exc:
@@ -1130,7 +1132,9 @@ class Console:
         try:
             versions = await run_in_threadpool(history.versions, 200)
         except HistoryError as exc:
-            raise HTTPException(503, f"the history cannot be read: {exc}") from None
+            raise HTTPException(
+                503, _("the history cannot be read: {reason}").format(reason=exc)
+            ) from None
         return JSONResponse(
             {
                 "versions": [
