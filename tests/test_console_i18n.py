@@ -72,7 +72,8 @@ def _is_text(piece: str) -> bool:
         return False
     words = [w.strip(".,;:()·—") for w in piece.replace(HOLE, " ").split()]
     return any(
-        any(c.isalpha() for c in w) and w not in UNITS and not AMOUNT.match(w) for w in words
+        any(c.isalpha() for c in w) and w not in UNITS and not AMOUNT.match(w) and "://" not in w
+        for w in words
     )
 
 
