@@ -206,6 +206,7 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.telemetry.heartbeat",
     "signage.player.web",
     "signage.player.video",
+    "concurrent.futures",  # the snapshot writer's pool
 )
 
 

@@ -20,7 +20,6 @@ import re
 import signal
 import tempfile
 from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +68,8 @@ from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor  # imported by snap(), when first used
+
     from signage.player.web import WebContext
 
 log = area_logger("player")
@@ -816,6 +817,8 @@ class Player(QObject):
             bytes(image.constBits()), image.width(), image.height(), image.bytesPerLine()
         )
         if self._snap_writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._snap_writer = ThreadPoolExecutor(1, thread_name_prefix="signage-snapshot")
         self._snap_writer.submit(self._write_snapshot, path, frame)
         return path
