@@ -37,7 +37,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
@@ -54,6 +53,7 @@ from signage.feed.errors import (
 from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
 from signage.feed.store import Store
 from signage.feed.transport import Timeouts, Transport, check_status, tls_context
+from signage.feed.wire import Headers
 from signage.logs import area_logger
 
 __all__ = [
@@ -394,7 +394,7 @@ class SyncClient:
         what: str,
         *,
         allow_404: bool = False,
-    ) -> tuple[int, bytes, Message]:
+    ) -> tuple[int, bytes, Headers]:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
