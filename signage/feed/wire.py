@@ -166,6 +166,8 @@ class Connection:
         start = 0
         while True:
             end = self._pending.find(b"\r\n\r\n", start)
+            if end > MAX_HEAD:
+                raise ProtocolError(f"response head over {MAX_HEAD} bytes")
             if end >= 0:
                 data = bytes(self._pending[:end])
                 del self._pending[: end + 4]
