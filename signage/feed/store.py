@@ -29,7 +29,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -276,7 +276,9 @@ class Store:
         self, manifest_sha: str, etag: str | None, last_modified: str | None
     ) -> None:
         data = {"manifest": manifest_sha, "etag": etag, "last_modified": last_modified}
-        write_atomic(self.state_dir / "http.json", json.dumps(data).encode(), sync_dir=False)
+        # Not flushed: lost or torn by a power cut, it only costs one unconditional fetch
+        # (``http_validators`` ignores what it cannot read or what names another manifest).
+        write_atomic(self.state_dir / "http.json", json.dumps(data).encode(), durable=False)
 
     # ------------------------------------------------------------------ apply
 
@@ -347,6 +349,7 @@ class Store:
         pubkey_b64: str | None,
         now: datetime,
         check_version: bool = True,
+        flush: Callable[[Path], object] | None = None,
     ) -> Manifest:
         """Makes this manifest the current version, once every check has passed.
 
@@ -356,6 +359,12 @@ class Store:
                 network).
             check_version: refuse versions lower than the trusted one (off for local roots,
                 which count from 1 each run).
+            flush: makes everything written in the cache durable (``flush_filesystem``),
+                called once with the cache folder after the manifest and signature are
+                written, before the switch: the objects a sync wrote, the manifest, its
+                signature and their folders then cost one flush instead of one for the
+                objects and four fsyncs more. ``None``: the objects are durable already
+                (imported with fsync), the manifest and signature get their own fsyncs.
 
         Every asset must already be in ``objects/`` (see ``missing_blobs``). Returns the
         manifest; applying the current manifest again changes nothing.
@@ -375,11 +384,17 @@ class Store:
                     write_atomic(mpath, manifest_bytes)
                 return manifest
             self.ensure_dirs()
-            fsync_dir(self.objects_dir)
-            write_atomic(mpath, manifest_bytes, sync_dir=False)
+            own = flush is None  # fsyncs of their own, else one flush of the filesystem
+            if own:
+                fsync_dir(self.objects_dir)
+            write_atomic(mpath, manifest_bytes, sync_dir=False, durable=own)
             if pubkey_b64 is not None and sig is not None:
-                write_atomic(mpath.with_suffix(".sig"), sig.strip().encode(), sync_dir=False)
-            fsync_dir(self.manifests_dir)
+                sig_path = mpath.with_suffix(".sig")
+                write_atomic(sig_path, sig.strip().encode(), sync_dir=False, durable=own)
+            if flush is None:
+                fsync_dir(self.manifests_dir)
+            else:
+                flush(self.root)
             record = {
                 "version": manifest.version,
                 "manifest": manifest.sha256,
