@@ -177,14 +177,16 @@ class Store:
 
     # ------------------------------------------------------------------ adding blobs
 
-    def commit_partial(self, sha256: str, digest_seen: str) -> Path:
+    def commit_partial(self, sha256: str, digest_seen: str, part: Path | None = None) -> Path:
         """Moves a finished download into ``objects/`` if its bytes hashed to its name.
 
         The caller hashed the bytes while streaming them (``digest_seen``) and makes them
         durable before any version names them (the sync flushes the cache's filesystem once,
-        before the switch). Raises FeedError (and removes the file) on a mismatch.
+        before the switch). ``part``: ``partial_path(sha256)`` if the caller has it already.
+        Raises FeedError (and removes the file) on a mismatch.
         """
-        part = self.partial_path(sha256)
+        if part is None:
+            part = self.partial_path(sha256)
         if digest_seen != sha256:
             part.unlink(missing_ok=True)
             raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")

@@ -200,6 +200,7 @@ class SyncClient:
         load_public_key(pubkey_b64)  # a bad pinned key is a configuration error, said now
         self.feed_url = feed_url
         self.manifest_url = manifest_url(feed_url)
+        self._assets_url = asset_url(self.manifest_url, "")
         self.store = store
         self.pubkey_b64 = pubkey_b64
         self.transport = transport or Transport(timeouts, ssl_context=tls_context(ca_bundle))
@@ -452,7 +453,7 @@ class SyncClient:
 
     def _download(self, partials: frozenset[str], sha: str, size: int, counters: _Counters) -> None:
         """Fetches one asset into the store, resuming a partial file with Range."""
-        url = asset_url(self.manifest_url, sha)
+        url = self._assets_url + sha  # == asset_url(self.manifest_url, sha); sha is hex
         part = self.store.partial_path(sha)
         restarted = False
         for attempt in range(self.retry.attempts):
@@ -564,7 +565,7 @@ class SyncClient:
             finished = True
         finally:
             resp.close(reuse=finished)  # keep-alive only after a whole body
-        self.store.commit_partial(part.name.removesuffix(".part"), digest.hexdigest())
+        self.store.commit_partial(part.name[: -len(".part")], digest.hexdigest(), part)
         counters.add(0, finished=True)
 
 
