@@ -309,3 +309,9 @@ def test_an_https_feed_through_a_connect_proxy(
     assert proxy.targets and set(proxy.targets) == {f"127.0.0.1:{port}"}
     assert sum(1 for p in seen if p.startswith("/assets/")) == 3
     assert Store(tmp_path / "cache").verify(deep=True) == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/feed.json", "ftp://h/feed.json"])
+def test_urls_it_cannot_fetch_are_connect_errors(url: str) -> None:
+    with pytest.raises(ConnectError):
+        Transport(Timeouts(connect=1, read=1)).get(url)

@@ -150,6 +150,7 @@ class Transport:
         self._ssl = ssl_context
         self._proxies = urllib.request.getproxies_environment()
         self._local = threading.local()
+        self._origins: dict[tuple[str, str], tuple[_Origin, str]] = {}
         self._lock = threading.Lock()
         # Each open connection and its socket (abort() cuts them from any thread).
         self._open: dict[Connection, socket.socket] = {}
@@ -170,9 +171,19 @@ class Transport:
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
-        origin = self._origin(parts.scheme, parts.hostname, parts.port)
+        # Where a scheme and host:port lead (and their Host header), worked out once: a
+        # sync asks the same server for hundreds of assets.
+        known = self._origins.get((parts.scheme, parts.netloc))
+        if known is None:
+            try:
+                port = parts.port
+            except ValueError:
+                raise ConnectError(f"{url[:200]!r} has a bad port", url=url) from None
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
+            origin = self._origin(parts.scheme, parts.hostname, port)
+            known = self._origins[parts.scheme, parts.netloc] = (origin, _host_header(origin))
+        origin, host = known
         target = parts.path or "/"
         if parts.query:
             target += f"?{parts.query}"
@@ -180,7 +191,7 @@ class Transport:
             target = url  # a plain-http proxy takes the absolute URL
         request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         try:
-            head = request_bytes("GET", target, _host_header(origin), request_headers)
+            head = request_bytes("GET", target, host, request_headers)
         except ValueError as exc:
             raise ConnectError(f"request not sent: {exc}", url=url) from None
         for again in (False, True):
