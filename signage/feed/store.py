@@ -332,15 +332,21 @@ class Store:
     def missing_blobs(self, manifest: Manifest) -> dict[str, int]:
         """sha256 -> size of the assets of ``manifest`` not yet in ``objects/``."""
         # One listing of objects/ instead of a stat per asset (hundreds for a feed of many
-        # small files, most of them absent on a cold sync); only those present are sized.
+        # small files, most of them absent on a cold sync); only those present are sized,
+        # by name inside the folder (no path built per asset).
         try:
-            present = {p.name for p in self.objects_dir.iterdir()}
+            fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            present = set()
+            return {e.sha256: e.size for e in manifest.assets.values()}
         out: dict[str, int] = {}
-        for entry in manifest.assets.values():
-            if entry.sha256 not in present or not self.has_blob(entry.sha256, entry.size):
-                out[entry.sha256] = entry.size
+        try:
+            present = set(os.listdir(fd))  # noqa: PTH208 (by descriptor: a Path cannot)
+            for entry in manifest.assets.values():
+                sha = entry.sha256  # a hex name (checked when the manifest was parsed)
+                if sha not in present or _size_at(fd, sha) != entry.size:
+                    out[sha] = entry.size
+        finally:
+            os.close(fd)
         return out
 
     def apply(
@@ -559,6 +565,14 @@ class Store:
         if freed:
             log.info("cache %s: collected %d bytes", self.root, freed)
         return freed
+
+
+def _size_at(folder_fd: int, name: str) -> int | None:
+    """The size of the file ``name`` in the open folder, ``None`` if it is gone."""
+    try:
+        return os.stat(name, dir_fd=folder_fd).st_size
+    except FileNotFoundError:
+        return None
 
 
 def _holds(path: Path, sha256: str) -> bool:
