@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -70,10 +71,22 @@ def curl_fetch(urls: list[str], out: Path) -> tuple[float, float]:
         lines.append(f'output = "{out / str(i)}"')
     config.write_text("\n".join(lines) + "\n")
     started = time.perf_counter()
+    before = _children_cpu()
     subprocess.run(["curl", "-s", "-f", "-K", str(config)], check=True)
     fetched = time.perf_counter() - started
+    _CPU["curl"].append(_children_cpu() - before)
     os.sync()
     return fetched, time.perf_counter() - started
+
+
+# CPU seconds (user + system) of each fetch, by tool: what a loaded machine shares out,
+# so a steadier comparison than elapsed time when other jobs keep the cores busy.
+_CPU: dict[str, list[float]] = {"curl": [], "sync": [], "base": []}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def curl_parallel(urls: list[str], out: Path, connections: int) -> float:
@@ -112,18 +125,21 @@ class Timed(SyncClient):
         finally:
             spent.append(time.perf_counter() - t)
 client = Timed(url, Store(Path(cache)), pubkey)
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 result = client.sync_once(datetime.now(UTC))
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 client.close()
 assert result.status == "updated", result
-print(elapsed, spent[0], result.bytes_downloaded)
+print(elapsed, spent[0], result.bytes_downloaded, cpu)
 """
 
 
-def child_sync(tree: Path, url: str, cache: Path, pubkey: str) -> tuple[float, float, int]:
+def child_sync(
+    tree: Path, url: str, cache: Path, pubkey: str, tool: str
+) -> tuple[float, float, int]:
     """(sync_once seconds, download phase seconds, bytes) of the code in ``tree``, measured
-    inside a fresh process (so the tree under test and the baseline start alike)."""
+    inside a fresh process (so the tree under test and the baseline start alike); its CPU
+    seconds go to ``_CPU[tool]``."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, url, str(cache), pubkey],
@@ -135,7 +151,8 @@ def child_sync(tree: Path, url: str, cache: Path, pubkey: str) -> tuple[float, f
     )
     if done.returncode != 0:
         raise SystemExit(f"sync of {tree} failed:\n{done.stderr}")
-    elapsed, download, nbytes = done.stdout.split()
+    elapsed, download, nbytes, cpu = done.stdout.split()
+    _CPU[tool].append(float(cpu))
     return float(elapsed), float(download), int(nbytes)
 
 
@@ -155,9 +172,10 @@ class _TimedClient(SyncClient):
 def sync_fetch(url: str, cache: Path, pubkey: str) -> tuple[float, float, int, int]:
     """(whole sync_once seconds, download phase seconds, bytes, workers)."""
     client = _TimedClient(url, Store(cache), pubkey)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = client.sync_once(datetime.now(UTC))
     elapsed = time.perf_counter() - started
+    _CPU["sync"].append(time.process_time() - cpu)
     client.close()
     if result.status != "updated":
         raise SystemExit(f"cold sync did not update: {result}")
@@ -183,6 +201,8 @@ def cold_rounds(
     deleted until the end (see bench_small)."""
     keys = ("curl", "durable", "parallel", "sync", "dl", "base", "base-dl")
     times: dict[str, list[float]] = {k: [] for k in keys}
+    for spent in _CPU.values():
+        spent.clear()
     workers = SyncClient(base_url, Store(work / "probe"), pubkey).workers
     tools = ["curl", "sync", "curl-parallel"] + (["base"] if baseline is not None else [])
     here = Path(__file__).resolve().parents[1]
@@ -205,7 +225,7 @@ def cold_rounds(
             elif tool == "base":
                 assert baseline is not None
                 elapsed, download, nbytes = child_sync(
-                    baseline, base_url, work / f"base-{r}", pubkey
+                    baseline, base_url, work / f"base-{r}", pubkey, "base"
                 )
                 assert nbytes == total
                 times["base"].append(elapsed)
@@ -215,7 +235,7 @@ def cold_rounds(
             else:
                 cache = work / f"cache-{r}"
                 if baseline is not None:
-                    elapsed, download, nbytes = child_sync(here, base_url, cache, pubkey)
+                    elapsed, download, nbytes = child_sync(here, base_url, cache, pubkey, "sync")
                 else:
                     elapsed, download, nbytes, _ = sync_fetch(base_url, cache, pubkey)
                 assert nbytes == total
@@ -252,6 +272,13 @@ def report_cold(label: str, times: dict[str, list[float]], total: int, target: f
         f"like the sync's workers): {total / med(times['parallel']) / 1e6:.1f} MB/s, "
         f"sync/that {med(times['parallel']) / med(times['sync']):.2f}x"
     )
+    cpu = {k: med(v) * 1000 for k, v in _CPU.items() if v}
+    line = f"  CPU per fetch (user + system, median): sync {cpu['sync']:.0f} ms, curl " + (
+        f"{cpu['curl']:.0f} ms (curl/sync {cpu['curl'] / cpu['sync']:.2f}x)"
+    )
+    if "base" in cpu:
+        line += f", baseline tree's sync {cpu['base']:.0f} ms"
+    print(line + " (the servers' CPU is in neither)")
     if times["base"]:
         base_ratio = sorted(c / b for c, b in zip(times["curl"], times["base"], strict=True))
         print(
