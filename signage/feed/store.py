@@ -96,6 +96,9 @@ class Store:
 
     def __init__(self, cache_dir: Path) -> None:
         self.root = Path(cache_dir)
+        # Made once: a sync asks for a path in each for every asset.
+        self._objects = self.root / "objects"
+        self._partial = self.root / "partial"
         self._tlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -105,11 +108,11 @@ class Store:
 
     @property
     def objects_dir(self) -> Path:
-        return self.root / "objects"
+        return self._objects
 
     @property
     def partial_dir(self) -> Path:
-        return self.root / "partial"
+        return self._partial
 
     @property
     def manifests_dir(self) -> Path:

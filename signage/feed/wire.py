@@ -95,30 +95,32 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str]) 
 
 
 def parse_head(data: bytes) -> Head:
-    """A status line and header fields (without the blank line that ends them)."""
-    lines = data.split(b"\n")
-    status_line = lines[0].rstrip(b"\r")
-    version, _, rest = status_line.partition(b" ")
+    """A status line and header fields (without the blank line that ends them). Lines end
+    at CRLF, LF or a lone CR (which RFC 9112 does not allow inside a field)."""
+    lines = data.splitlines()
+    if not lines:
+        raise ProtocolError("an empty response head")
+    version, _, rest = lines[0].partition(b" ")
     code, _, reason = rest.partition(b" ")
     if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+        raise ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
     if len(lines) - 1 > MAX_FIELDS:
         raise ProtocolError(f"more than {MAX_FIELDS} header fields")
     fields: dict[str, str] = {}
     last = ""
-    for raw in lines[1:]:
-        line = raw.rstrip(b"\r").decode("latin-1")
-        if line[:1] in (" ", "\t"):  # obsolete line folding: part of the field before
+    for line in lines[1:]:
+        first = line[:1]
+        if first in {b" ", b"\t"}:  # obsolete line folding: the field before goes on
             if not last:
                 raise ProtocolError("a header field starts with white space")
-            fields[last] += " " + line.strip()
+            fields[last] += " " + line.strip().decode("latin-1")
             continue
-        name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name.rstrip() != name:
             raise ProtocolError(f"malformed header field {line[:80]!r}")
-        last = name.lower()
-        value = value.strip(" \t")
-        fields[last] = f"{fields[last]}, {value}" if last in fields else value
+        last = name.decode("latin-1").lower()
+        text = value.strip(b" \t").decode("latin-1")
+        fields[last] = f"{fields[last]}, {text}" if last in fields else text
     return Head(version.decode("ascii"), int(code), reason.decode("latin-1"), Headers(fields))
 
 
