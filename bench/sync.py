@@ -23,7 +23,7 @@ Figures (each printed with its target):
    time seen by polling /healthz.
 
     .venv/bin/python bench/sync.py [--assets 200] [--size 524288] [--rounds 9] [--publishes 20]
-        [--small 450] [--small-size 10240] [--only-small] [--baseline DIR]
+        [--small 450] [--small-size 10240] [--only-small] [--baseline DIR] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -457,9 +457,16 @@ def main() -> None:
         help="another checkout (e.g. `git archive` of an older commit): its sync runs in "
         "every round of the many-small-files case too; both syncs then run in fresh processes",
     )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where the feeds, caches and curl's files go (default: the system's temp "
+        "folder); e.g. /dev/shm to leave the disk's file creation out of the comparison",
+    )
     args = parser.parse_args()
     print(f"load average at start: {_load()}")
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-sync-", dir=args.workdir) as tmp:
         work = Path(tmp)
         if args.small:
             bench_small(work / "small", args.small, args.small_size, args.rounds, args.baseline)
