@@ -59,9 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=Path,
         metavar="DIR",
-        help="the publisher's remote data folder (the hub's DATA/datos-remotos, or "
-        "FEED/datos-remotos after 'signage publish'): report what each data or news URL "
-        "last answered",
+        help=_(
+            "the publisher's remote data folder, DATA/datos-remotos (DATA: the hub's data "
+            "folder, or 'signage publish --data', both ROOT/.signage-hub by default): report "
+            "what each data or news URL last answered"
+        ),
     )
     parser.add_argument(
         "--no-assets",

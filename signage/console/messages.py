@@ -183,11 +183,124 @@ _RULES: list[_Rule] = [
     ),
 ]
 
+# Data slides (the editor's "+ Datos" form): the validator's data problems in Spanish.
+# Kept together here so they move to the catalogs in one piece.
+_DATA_RULES: list[_Rule] = [
+    (
+        re.compile(
+            r"^(?:(?:label|values|note): )?(?P<f>.+?) has no column '(?P<c>[^']*)'"
+            r"(?: \(did you mean '(?P<h>[^']*)'\?\))?; its columns are (?P<cols>.*)$"
+        ),
+        lambda m: (
+            f"«{m.group('f')}» no tiene la columna «{m.group('c')}»"
+            + (f" (¿quisiste decir «{m.group('h')}»?)" if m.group("h") else "")
+            + f"; sus columnas son: {m.group('cols').replace(chr(39), '')}"
+        ),
+    ),
+    (
+        re.compile(
+            rf"^(?P<f>.+?), (?P<where>line|row) (?P<n>\d+), column '(?P<c>[^']*)': "
+            rf"(?:{_Q}) is not a number"
+        ),
+        lambda m: (
+            f"«{m.group('f')}», {'línea' if m.group('where') == 'line' else 'fila'} "
+            f"{m.group('n')}, columna «{m.group('c')}»: «{_val(m)}» no es un número "
+            "(escribe por ejemplo 1.240 o 5,1, o elige «sin separador de miles»)"
+        ),
+    ),
+    (
+        re.compile(r"^'label' is missing: name the column"),
+        lambda m: "falta elegir la columna que nombra cada fila",
+    ),
+    (
+        re.compile(r"^'values' is missing: name the column"),
+        lambda m: "falta elegir la columna (o columnas) con los números",
+    ),
+    (
+        re.compile(r"^expected the path of a data file"),
+        lambda m: "elige un archivo de datos (.csv o .json) de la lista, o sube uno",
+    ),
+    (
+        re.compile(r"^data needs one of 'file'"),
+        lambda m: (
+            "elige de dónde salen los números: un archivo CSV o JSON, una dirección https "
+            "o los escaneos de un QR"
+        ),
+    ),
+    (
+        re.compile(rf"^data file (?:{_Q}) does not exist"),
+        lambda m: (
+            f"el archivo de datos «{_val(m)}» no existe en la carpeta de contenido; súbelo o "
+            "elige otro"
+        ),
+    ),
+    (
+        re.compile(rf"^(?:{_Q}) is not a data file"),
+        lambda m: f"«{_val(m)}» no es un archivo de datos; se aceptan archivos .csv y .json",
+    ),
+    (
+        re.compile(rf"^(?:{_Q}) is a URL; write it as 'url:'"),
+        lambda m: f"«{_val(m)}» es una dirección web: elige «Una dirección https» arriba",
+    ),
+    (
+        re.compile(rf"^(?:{_Q}) must be a path inside the content root"),
+        lambda m: f"«{_val(m)}» está fuera de la carpeta de contenido",
+    ),
+    (
+        re.compile(r"^refresh at most once a minute"),
+        lambda m: "se puede actualizar como mucho una vez por minuto: escribe 1m o más",
+    ),
+    (
+        re.compile(r"^'refresh' only matters"),
+        lambda m: "«Actualizar cada» solo sirve para datos de una dirección o de escaneos",
+    ),
+    (
+        re.compile(r"^'period' only matters"),
+        lambda m: "el periodo solo sirve para los escaneos de un QR",
+    ),
+    (
+        re.compile(r"^(?P<f>.+?) is larger than (?P<n>\d+) KB"),
+        lambda m: (
+            f"«{m.group('f')}» pesa más de {m.group('n')} KB; una diapositiva muestra pocas "
+            "filas: publica un resumen"
+        ),
+    ),
+    (
+        re.compile(r"^(?P<f>.+?), line (?P<n>\d+): (?P<a>\d+) cells but the header has (?P<b>\d+)"),
+        lambda m: (
+            f"«{m.group('f')}», línea {m.group('n')}: tiene {m.group('a')} celdas pero el "
+            f"encabezado tiene {m.group('b')} columnas"
+        ),
+    ),
+    (
+        re.compile(r"^(?P<f>.+?): byte \d+ is not UTF-8"),
+        lambda m: f"«{m.group('f')}» no está guardado como UTF-8; guárdalo como «CSV UTF-8»",
+    ),
+    (
+        re.compile(r"^(?P<f>.+?): more than (?P<n>\d+) rows"),
+        lambda m: f"«{m.group('f')}» tiene más de {m.group('n')} filas; publica un resumen",
+    ),
+    (
+        re.compile(r"value columns; a chart draws at most (?P<n>\d+)"),
+        lambda m: f"un gráfico dibuja como máximo {m.group('n')} columnas de números",
+    ),
+    (
+        re.compile(r"^expected a whole number"),
+        lambda m: "escribe un número entero",
+    ),
+    (
+        re.compile(r"^(?P<v>-?\d+) is out of range \((?P<r>[^)]*)\)"),
+        lambda m: f"{m.group('v')} está fuera del rango permitido ({m.group('r')})",
+    ),
+]
+_RULES[:0] = _DATA_RULES
+
 _KEYS = {
     "name": "nombre",
     "title": "título",
     "url": "dirección",
     "slides": "diapositivas",
+    "chart": "gráfico",
 }
 
 

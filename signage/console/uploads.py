@@ -26,7 +26,9 @@ MAX_PIXELS = 40_000_000  # 8K is 33 Mpx; anything bigger is not meant for a scre
 MAX_VIDEO_S = 3600.0
 IMAGE_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
 VIDEO_EXT = {"mp4": "mp4", "webm": "webm"}
+DATA_EXT = {"csv": "csv", "json": "json"}
 FOLDER = "assets"
+DATA_FOLDER = "assets/datos"  # where the bundled data files are, and uploaded ones go
 
 
 class UploadRefused(Exception):
@@ -35,8 +37,8 @@ class UploadRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    kind: str  # "image" | "video"
-    media: str  # png, jpeg, ... mp4, webm
+    kind: str  # "image" | "video" | "data"
+    media: str  # png, jpeg, ... mp4, webm, csv, json
     width: int = 0
     height: int = 0
     seconds: float | None = None
@@ -112,8 +114,58 @@ def check_video(path: Path, media: str) -> Checked:
     )
 
 
-def check_file(path: Path) -> Checked:
-    """What ``path`` really is, checked; ``UploadRefused`` with the reason otherwise."""
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 4  # a multi-byte letter cut at the end of the head
+    return True
+
+
+def check_data(path: Path, *, sure: bool = False) -> Checked | None:
+    """A CSV or JSON table a data slide can read (parsed, bounded as the validator reads
+    it, at least two columns). ``None`` when the bytes are not such a table, unless
+    ``sure`` (the file was sent to a data slide): then ``UploadRefused`` says why."""
+    from signage.data.files import read_bounded
+    from signage.data.table import MAX_DATA_BYTES, DataProblem, parse_csv, parse_json
+
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if not sure and not _looks_like_text(head):
+        return None
+    if size > MAX_DATA_BYTES and sure:
+        raise UploadRefused(
+            f"el archivo de datos pesa {size // 1024} KB; el límite es "
+            f"{MAX_DATA_BYTES // 1024} KB (una diapositiva muestra pocas filas: sube un resumen)"
+        )
+    media = "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") else "csv"
+    try:
+        raw = read_bounded(path, path.parent, path.name)
+        table = (parse_json if media == "json" else parse_csv)(raw, "el archivo")
+        if len(table.columns) < 2:
+            raise DataProblem(
+                "una sola columna: hace falta una que nombre las filas y otra con números"
+            )
+    except DataProblem as exc:
+        if not sure:
+            return None
+        raise UploadRefused(
+            f"el archivo no se puede leer como tabla {media.upper()} ({exc}); expórtalo desde "
+            "la hoja de cálculo como CSV (UTF-8)"
+        ) from None
+    return Checked("data", media)
+
+
+def check_file(
+    path: Path, kinds: frozenset[str] = frozenset({"image", "video", "data"})
+) -> Checked:
+    """What ``path`` really is, checked; ``UploadRefused`` with the reason otherwise.
+
+    ``kinds``: what the place it was sent to accepts (a data slide only ``data``, a picture
+    or video slide ``image`` and ``video``)."""
     from signage.playlist import sniff_media
 
     size = path.stat().st_size
@@ -122,15 +174,32 @@ def check_file(path: Path) -> Checked:
     if size > MAX_UPLOAD_BYTES:
         raise UploadRefused(f"el archivo pesa {_mb(size)}; el límite es {_mb(MAX_UPLOAD_BYTES)}")
     media = sniff_media(path)
+    if kinds == {"data"}:
+        if media is not None:
+            raise UploadRefused(
+                "el archivo es una imagen o un video, no una tabla; sube un CSV o un JSON"
+            )
+        return check_data(path, sure=True) or Checked("data", "csv")
+    if "data" in kinds and media is None:
+        table = check_data(path)
+        if table is not None:
+            return table
     if media in IMAGE_EXT:
         return check_image(path, media)
     if media in VIDEO_EXT:
         return check_video(path, media)
     if media == "svg":
         raise UploadRefused("no se aceptan SVG subidos; expórtalo como PNG")
+    if "data" not in kinds and media is None and check_data(path) is not None:
+        raise UploadRefused(
+            "es un archivo de datos (CSV o JSON); para mostrarlo como gráfico, añade una "
+            "diapositiva con «+ Datos»"
+        )
     raise UploadRefused(
         "el contenido del archivo no es una imagen (PNG, JPEG, WebP, GIF) ni un video "
-        "(MP4, WebM), se llame como se llame"
+        "(MP4, WebM)"
+        + (" ni una tabla de datos (CSV o JSON de 1 MB como máximo)" if "data" in kinds else "")
+        + ", se llame como se llame"
     )
 
 
@@ -142,14 +211,22 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def store(root: Path, received: Path, filename: str) -> tuple[str, Checked]:
-    """Checks ``received`` and moves it under ``ROOT/assets/``; returns its asset path.
+def store(
+    root: Path,
+    received: Path,
+    filename: str,
+    kinds: frozenset[str] = frozenset({"image", "video", "data"}),
+) -> tuple[str, Checked]:
+    """Checks ``received`` and moves it under ``ROOT/assets/`` (data files under
+    ``ROOT/assets/datos/``); returns its asset path.
 
     The same bytes already stored under that name are reused (no copy ``-2``)."""
-    checked = check_file(received)
-    ext = (IMAGE_EXT | VIDEO_EXT)[checked.media]
-    stem = safe_stem(filename, "imagen" if checked.kind == "image" else "video")
-    folder = (root / FOLDER).resolve()
+    checked = check_file(received, kinds)
+    ext = (IMAGE_EXT | VIDEO_EXT | DATA_EXT)[checked.media]
+    fallback = {"image": "imagen", "video": "video"}.get(checked.kind, "datos")
+    stem = safe_stem(filename, fallback)
+    where = DATA_FOLDER if checked.kind == "data" else FOLDER
+    folder = (root / where).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     digest = _digest(received)
     for n in range(1, 1000):
@@ -158,9 +235,9 @@ def store(root: Path, received: Path, filename: str) -> tuple[str, Checked]:
         if target.exists():
             if target.is_file() and _digest(target) == digest:
                 received.unlink(missing_ok=True)
-                return f"{FOLDER}/{name}", checked
+                return f"{where}/{name}", checked
             continue
         received.chmod(0o644)
         received.replace(target)
-        return f"{FOLDER}/{name}", checked
+        return f"{where}/{name}", checked
     raise UploadRefused("hay demasiados archivos con ese nombre; cámbiale el nombre")

@@ -38,13 +38,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive
 
-from signage.console import forms, uploads
+from signage.console import data_form, forms, uploads
 from signage.console.accounts import SESSION_MAX_S, AccountStore, Role
 from signage.console.content import ContentError, ContentRoom, InvalidError, StaleError
 from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
 from signage.console.messages import duracion, fecha, spanish, tamano
+from signage.data.store import store_in
+from signage.hub.errors import json_error
 from signage.logs import area_logger
 
 if TYPE_CHECKING:
@@ -83,7 +85,13 @@ ACTION_LABELS = {
     "user.passwd": "cambió una contraseña",
     "user.remove": "borró una cuenta",
 }
-KIND_LABELS = {"image": "Imagen", "video": "Video", "web": "Página web", "text": "Texto"}
+KIND_LABELS = {
+    "image": "Imagen",
+    "video": "Video",
+    "web": "Página web",
+    "text": "Texto",
+    "data": "Datos",
+}
 
 
 class BodyTooLarge(Exception):
@@ -208,12 +216,18 @@ class Console:
         self.env.globals["ACTION_LABELS"] = ACTION_LABELS
         self.env.globals["DAYS"] = forms.DAYS
         self.env.globals["DAY_LABELS"] = forms.DAY_LABELS
+        self.env.globals["D"] = data_form  # the data-slide form's choices and their words
+        self.columns = (
+            data_form.ColumnReader(cfg.root, store_in(cfg.data_dir))
+            if cfg.root is not None
+            else None
+        )
         self._load_cache: tuple[tuple[Any, ...], LoadResult] | None = None
         self._editor_cache: dict[tuple[Any, ...], EditorState] = {}
         self._asset_walk: tuple[int, float, tuple[str, ...]] | None = None
         from signage.console.previews import Previews
 
-        self.previews = Previews(cfg.data_dir / "previews")
+        self.previews = Previews(cfg.data_dir / "previews", store_in(cfg.data_dir))
         from signage.console.alert_desk import AlertDesk
 
         self.desk = AlertDesk(self, read_form)
@@ -615,6 +629,11 @@ class Console:
     ) -> Response:
         assets = self._assets_for_picker()
         previews = self._previews(state)
+        columns: dict[int, data_form.Columns] = {}
+        for i, slide in enumerate(state.form.slides):
+            if slide.kind == "data" and self.columns is not None:
+                columns[i] = self.columns.for_slide(slide.data, slide.src)
+                slide.data = data_form.with_defaults(slide.data, columns[i])
         return self.render(
             "editor.html",
             who,
@@ -624,6 +643,9 @@ class Console:
             assets=assets,
             previews=previews,
             active="listas",
+            data_columns=columns,
+            data_files=data_form.data_files(assets) if columns else [],
+            slide_ids=[s.id for s in state.form.slides if s.id],
             **extra,
         )
 
@@ -671,8 +693,11 @@ class Console:
                 continue
             number = int(prefix[1:]) if prefix[1:].isdigit() else -1
             slide = next((s for s in posted.slides if s.posted_as == number), None)
+            kinds = frozenset({"image", "video"})
+            if slide is not None and slide.kind == "data":
+                kinds = frozenset({"data"})
             try:
-                path, checked = await self._store_upload(upload, who)
+                path, checked = await self._store_upload(upload, who, kinds)
             except uploads.UploadRefused as exc:
                 field_name = f"s{posted.slides.index(slide)}.src" if slide else ""
                 message = f"«{upload.filename}»: {exc}"
@@ -684,10 +709,14 @@ class Console:
             if slide is not None:
                 slide.kind = checked.kind
                 slide.src = path
+                slide.data.source = "file"
             state.notices.append(Notice("ok", f"Archivo recibido: {path}"))
 
     async def _store_upload(
-        self, upload: UploadFile, who: Principal
+        self,
+        upload: UploadFile,
+        who: Principal,
+        kinds: frozenset[str] = frozenset({"image", "video", "data"}),
     ) -> tuple[str, uploads.Checked]:
         root = self._root()
         folder = root / "assets"
@@ -707,7 +736,9 @@ class Console:
                             "el límite"
                         )
                     out.write(chunk)
-            path, checked = await run_in_threadpool(uploads.store, root, tmp, upload.filename or "")
+            path, checked = await run_in_threadpool(
+                uploads.store, root, tmp, upload.filename or "", kinds
+            )
         finally:
             tmp.unlink(missing_ok=True)
         await run_in_threadpool(
@@ -715,7 +746,9 @@ class Console:
             who.user,
             "asset.upload",
             path,
-            detail=f"{checked.media} {checked.width}x{checked.height}",
+            detail=f"{checked.media} {checked.width}x{checked.height}"
+            if checked.kind != "data"
+            else checked.media,
         )
         return path, checked
 
@@ -780,6 +813,7 @@ class Console:
             self._place(state, exc.problems, forms.field_locations(text))
             state.general.insert(0, "No se guardó: corrige lo marcado en rojo.")
             state.errors = {k: v for k, v in state.errors.items() if v}
+            state.focus = next(iter(state.errors), "")  # the first field marked: in view
             return self._editor(who, state, status=422)
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -844,26 +878,22 @@ class Console:
         try:
             saved = await run_in_threadpool(content.save, name, body, if_match, who.user)
         except StaleError as exc:
-            return JSONResponse(
-                {"error": str(exc), "etag": exc.etag}, status_code=412, headers={"ETag": exc.etag}
-            )
+            return json_error(412, str(exc), headers={"ETag": exc.etag}, etag=exc.etag)
         except InvalidError as exc:
-            return JSONResponse(
-                {
-                    "error": str(exc),
-                    "problems": [
-                        {
-                            "path": p.path,
-                            "line": p.line,
-                            "col": p.col,
-                            "message": p.message,
-                            "mensaje": spanish(p.message),
-                            "severity": p.severity,
-                        }
-                        for p in exc.problems
-                    ],
-                },
-                status_code=422,
+            return json_error(
+                422,
+                str(exc),
+                problems=[
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "col": p.col,
+                        "message": p.message,
+                        "mensaje": spanish(p.message),
+                        "severity": p.severity,
+                    }
+                    for p in exc.problems
+                ],
             )
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -941,7 +971,7 @@ class Console:
         try:
             path, checked = await self._store_upload(upload, who)
         except uploads.UploadRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return json_error(422, str(exc))
         return JSONResponse(
             {
                 "path": path,

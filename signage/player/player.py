@@ -53,7 +53,15 @@ from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
 from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
-from signage.player.views import IdleView, SlideResources, SlideView, TextView
+from signage.player.views import (
+    NOTHING_PLAYABLE,
+    NOTHING_SCHEDULED,
+    WAITING,
+    IdleView,
+    SlideResources,
+    SlideView,
+    TextView,
+)
 from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
@@ -313,7 +321,7 @@ class Player(QObject):
         if self._content_offered:
             self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
         else:
-            self._show_idle("Esperando contenido")
+            self._show_idle(WAITING)
 
     def show_through(self, host: QWidget) -> None:
         """Shows the window through ``host`` (a window that turns it, for a rotated panel)
@@ -404,7 +412,7 @@ class Player(QObject):
         if self._current is not None or self._presenting is not None:
             return
         want = self._want_next
-        view = IdleView(self.stage, self.res, "Esperando contenido")
+        view = IdleView(self.stage, self.res, WAITING)
         self.stage.adopt(view)
         view.prepare()
         self._present(_Turn(-1, None, view))
@@ -480,7 +488,7 @@ class Player(QObject):
         if decision.action is Action.IDLE:
             self._cancel_slide_timer()
             if not (self._current is not None and self._current.item is None):
-                self._show_idle("Sin contenido programado para esta pantalla")
+                self._show_idle(NOTHING_SCHEDULED)
             return
         if decision.action is Action.KEEP:
             self._index = decision.index
@@ -568,7 +576,7 @@ class Player(QObject):
             self._failures = 0
             showing_slide = self._current is not None and self._current.item is not None
             if not showing_slide:
-                self._show_idle("Ningún contenido se puede mostrar ahora")
+                self._show_idle(NOTHING_PLAYABLE)
             log.warning("no playable slide in the plan; retrying in %.0f s", RETRY_S)
             self._retry_timer = self.clock.call_later(RETRY_S, self._on_retry)
             return

@@ -33,6 +33,7 @@ from signage.events import EventLog
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.feed.transport import tls_context
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
@@ -103,11 +104,13 @@ class FeedSource:
         self, config: PlayerConfig, events: EventLog | None = None, **options: Unpack[SourceOptions]
     ) -> None:
         if not config.feed:
-            raise ConfigError("no feed URL: set 'feed' in player.yaml or pass --feed URL")
+            raise ConfigError(_("no feed URL: set 'feed' in player.yaml or pass --feed URL"))
         if not config.pubkey:
             raise ConfigError(
-                "no pinned public key: set 'pubkey' in player.yaml to what "
-                "'signage keygen' printed (or the hub's /api/v1/pubkey)"
+                _(
+                    "no pinned public key: set 'pubkey' in player.yaml to what "
+                    "'signage keygen' printed (or the hub's /api/v1/pubkey)"
+                )
             )
         self.config = config
         self.store = Store(config.cache)
