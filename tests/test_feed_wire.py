@@ -25,7 +25,14 @@ from signage.feed.publish import publish
 from signage.feed.store import Store
 from signage.feed.sync import SyncClient
 from signage.feed.transport import Timeouts, Transport
-from signage.feed.wire import MAX_FIELDS, MAX_HEAD, Connection, ProtocolError, request_bytes
+from signage.feed.wire import (
+    MAX_FIELDS,
+    MAX_HEAD,
+    MAX_INTERIM,
+    Connection,
+    ProtocolError,
+    request_bytes,
+)
 from tests.helpers_feed import make_keypair, make_root
 from tests.helpers_tls import Route, https_server, make_ca, server_cert
 
@@ -156,6 +163,7 @@ def test_connection_close_and_304_have_what_they_say() -> None:
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
         (b"ICY 200 OK\r\n\r\n", "not an HTTP/1.x status line"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header field"),
+        (b"HTTP/1.1 100 Continue\r\n\r\n" * (MAX_INTERIM + 1), "interim"),
     ],
 )
 def test_heads_it_refuses(reply: bytes, found: str) -> None:

@@ -10,7 +10,8 @@ an ``email`` parser and a message object per response: for a feed of hundreds of
 assets that was most of the client's time (bench/README.md, "issue 17, many small files").
 
 Everything a server sends is bounded: the head at ``MAX_HEAD`` bytes and ``MAX_FIELDS``
-fields, a chunk-size line at ``MAX_LINE``, the trailers like the head; a body is never read
+fields, interim ``1xx`` responses at ``MAX_INTERIM``, a chunk-size line at ``MAX_LINE``,
+the trailers like the head; a body is never read
 past its framing, so the next response on the connection starts where it should. Anything
 else is a ``ProtocolError``.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 __all__ = [
     "MAX_FIELDS",
     "MAX_HEAD",
+    "MAX_INTERIM",
     "MAX_LINE",
     "Connection",
     "Head",
@@ -34,6 +36,7 @@ __all__ = [
 MAX_HEAD = 64 << 10
 MAX_FIELDS = 100
 MAX_LINE = 1024
+MAX_INTERIM = 8  # 1xx responses before the real one (each bounded like a head)
 _RECV = 64 << 10
 _NO_BODY = frozenset({204, 304})
 _BAD_VALUE = str.maketrans("", "", "\r\n\0")
@@ -155,14 +158,14 @@ class Connection:
     def read_head(self, *, method: str = "GET") -> Head:
         """The next response's head (``1xx`` interim responses skipped); the body's framing
         is set up for ``readinto``."""
-        while True:
+        for _ in range(MAX_INTERIM + 1):
             head = parse_head(self._take_head())
             if not 100 <= head.status < 200:
-                break
+                self._frame(head, method)
+                return head
             if head.status == 101:
                 raise ProtocolError("the server switched protocols")
-        self._frame(head, method)
-        return head
+        raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) responses")
 
     def _take_head(self) -> bytes:
         start = 0
