@@ -28,6 +28,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from signage.console.yamlnode import set_key as _set
+
 # ----------------------------------------------------------- Spanish texts (for i18n)
 # The choices' words, as the editor shows them (the keys are what the YAML says).
 SOURCE_LABELS = {
@@ -187,8 +189,6 @@ def _flow(items: Sequence[str]) -> CommentedSeq:
 
 def apply(node: CommentedMap, form: DataFields, path: str, title: str) -> None:
     """Writes the form into ``node`` (the slide's ``data:`` mapping), key by key."""
-    from signage.console.forms import _set
-
     for key in ("file", "url", "scans"):
         if key != form.source:
             node.pop(key, None)

@@ -14,13 +14,15 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from signage.console import data_form
+from signage.console.yamlnode import set_key as _set
+from signage.console.yamlnode import text as _text
 
 KINDS = ("image", "video", "web", "text", "data")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -100,14 +102,6 @@ class PlaylistForm:
     days: tuple[str, ...] = ()
     hours: str = ""
     slides: list[SlideForm] = field(default_factory=list)
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 def expand_days(value: Any) -> tuple[str, ...]:
@@ -320,27 +314,6 @@ def focus_after(form: PlaylistForm, action: str) -> str:
 
 
 # --------------------------------------------------------------- applying to the document
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(current, date) and isinstance(wanted, date):
-        return current == wanted
-    if isinstance(current, list) and isinstance(wanted, list):
-        return [str(c) for c in current] == [str(w) for w in wanted]
-    return _text(current) == _text(wanted) and type(current) is not bool
-
-
-def _set(node: CommentedMap, key: str, value: Any, position: int | None = None) -> None:
-    """Sets ``node[key]`` unless it already holds that value; empty values remove the key."""
-    if value is None or value in ("", []):
-        node.pop(key, None)
-        return
-    if key in node and _same(node[key], value):
-        return
-    if key not in node and position is not None:
-        node.insert(min(position, len(node)), key, value)
-    else:
-        node[key] = value
 
 
 def _duration(text: str) -> Any:
