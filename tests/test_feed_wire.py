@@ -323,3 +323,31 @@ def test_an_https_feed_through_a_connect_proxy(
 def test_urls_it_cannot_fetch_are_connect_errors(url: str) -> None:
     with pytest.raises(ConnectError):
         Transport(Timeouts(connect=1, read=1)).get(url)
+
+
+def test_each_url_reaches_its_own_server_and_path() -> None:
+    """The transport remembers where a folder's URLs lead; URLs that only look alike
+    (no path, another port, a query) still go where they say."""
+    with Scripted([PLAIN] * 4) as one, Scripted([PLAIN] * 4) as two:
+        transport = Transport(Timeouts(connect=2, read=2))
+        for url in (
+            f"http://127.0.0.1:{one.port}",
+            f"http://127.0.0.1:{two.port}",
+            f"http://127.0.0.1:{one.port}/assets/a",
+            f"http://127.0.0.1:{two.port}/assets/b",
+            f"http://127.0.0.1:{one.port}/assets/c?v=1",
+            f"http://127.0.0.1:{two.port}/assets/",
+        ):
+            resp = transport.get(url)
+            assert resp.read_capped(10, "x") == b"next"
+            resp.close(reuse=True)
+        transport.close()
+    first_lines = [r.split(b"\r\n", 1)[0] for r in one.requests + two.requests]
+    assert first_lines == [
+        b"GET / HTTP/1.1",
+        b"GET /assets/a HTTP/1.1",
+        b"GET /assets/c?v=1 HTTP/1.1",
+        b"GET / HTTP/1.1",
+        b"GET /assets/b HTTP/1.1",
+        b"GET /assets/ HTTP/1.1",
+    ]

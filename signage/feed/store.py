@@ -194,13 +194,14 @@ class Store:
             part.unlink(missing_ok=True)
             raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")
         target = self.blob_path(sha256)
+        # os.replace, not Path.replace: that builds a Path of the target it returns, per asset.
         try:
-            part.replace(target)
+            os.replace(part, target)  # noqa: PTH105 (see above)
         except FileNotFoundError:
             if not part.exists():
                 raise
             self.objects_dir.mkdir(parents=True, exist_ok=True)  # once per cache, not per asset
-            part.replace(target)
+            os.replace(part, target)  # noqa: PTH105
         return target
 
     def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:

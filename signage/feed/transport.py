@@ -151,6 +151,8 @@ class Transport:
         self._proxies = urllib.request.getproxies_environment()
         self._local = threading.local()
         self._origins: dict[tuple[str, str], tuple[_Origin, str]] = {}
+        # URL folder -> (origin, Host header, its request path; None: the absolute URL)
+        self._folders: dict[str, tuple[_Origin, str, str | None]] = {}
         self._lock = threading.Lock()
         # Each open connection and its socket (abort() cuts them from any thread).
         self._open: dict[Connection, socket.socket] = {}
@@ -170,25 +172,15 @@ class Transport:
         raise TooManyRedirects(f"{url}: more than {MAX_REDIRECTS} redirects", url=url)
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
-        parts = urlsplit(url)
-        # Where a scheme and host:port lead (and their Host header), worked out once: a
-        # sync asks the same server for hundreds of assets.
-        known = self._origins.get((parts.scheme, parts.netloc))
-        if known is None:
-            try:
-                port = parts.port
-            except ValueError:
-                raise ConnectError(f"{url[:200]!r} has a bad port", url=url) from None
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
-            origin = self._origin(parts.scheme, parts.hostname, port)
-            known = self._origins[parts.scheme, parts.netloc] = (origin, _host_header(origin))
-        origin, host = known
-        target = parts.path or "/"
-        if parts.query:
-            target += f"?{parts.query}"
-        if origin.proxy is not None and origin.scheme == "http":
-            target = url  # a plain-http proxy takes the absolute URL
+        # A sync asks one folder for hundreds of assets: where that folder's URLs lead
+        # (origin, Host header, request path) is worked out once, from the first of them.
+        folder, _, leaf = url.rpartition("/")
+        known = None if "?" in leaf or "#" in leaf else self._folders.get(folder)
+        if known is not None:
+            origin, host, path = known
+            target = url if path is None else f"{path}/{leaf}"
+        else:
+            origin, host, target = self._resolve(url, folder, leaf)
         request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         try:
             head = request_bytes("GET", target, host, request_headers)
@@ -209,6 +201,36 @@ class Transport:
                 continue  # the server closed a kept-alive connection: once more on a new one
             return Response(self, conn, got, url)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _resolve(self, url: str, folder: str, leaf: str) -> tuple[_Origin, str, str]:
+        """(where ``url`` leads, its Host header, the request target); remembered for
+        ``folder`` when ``url`` is that folder plus a plain last name."""
+        parts = urlsplit(url)
+        # Where a scheme and host:port lead (and their Host header), worked out once.
+        known = self._origins.get((parts.scheme, parts.netloc))
+        if known is None:
+            try:
+                port = parts.port
+            except ValueError:
+                raise ConnectError(f"{url[:200]!r} has a bad port", url=url) from None
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
+            origin = self._origin(parts.scheme, parts.hostname, port)
+            known = self._origins[parts.scheme, parts.netloc] = (origin, _host_header(origin))
+        origin, host = known
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        absolute = origin.proxy is not None and origin.scheme == "http"
+        path = parts.path.removesuffix(f"/{leaf}")
+        if (
+            not parts.query
+            and not parts.fragment
+            and parts.path == f"{path}/{leaf}"
+            and folder == f"{parts.scheme}://{parts.netloc}{path}"
+        ):
+            self._folders[folder] = (origin, host, None if absolute else path)
+        return origin, host, url if absolute else target  # a plain-http proxy: absolute
 
     def _origin(self, scheme: str, host: str, port: int | None) -> _Origin:
         proxy = self._proxies.get(scheme) or self._proxies.get("all")
