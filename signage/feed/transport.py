@@ -42,6 +42,7 @@ USER_AGENT = "signage-sync/1"
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
+_REMEMBERED = 64  # origins and URL folders a transport keeps worked out (then starts over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,8 @@ class Transport:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
             origin = self._origin(parts.scheme, parts.hostname, port)
+            if len(self._origins) >= _REMEMBERED:
+                self._origins.clear()
             known = self._origins[parts.scheme, parts.netloc] = (origin, _host_header(origin))
         origin, host = known
         target = parts.path or "/"
@@ -229,6 +232,8 @@ class Transport:
             and parts.path == f"{path}/{leaf}"
             and folder == f"{parts.scheme}://{parts.netloc}{path}"
         ):
+            if len(self._folders) >= _REMEMBERED:  # redirects may name new folders for ever
+                self._folders.clear()
             self._folders[folder] = (origin, host, None if absolute else path)
         return origin, host, url if absolute else target  # a plain-http proxy: absolute
 
