@@ -37,7 +37,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     data = tmp_path / "hubdata"
     data.mkdir()
     add_user(data, "ana", "editor")
-    with run_hub(data=data, root=root) as running:
+    with run_hub(language="es", data=data, root=root) as running:
         yield running
 
 

@@ -12,7 +12,7 @@ validator reads it (``signage.data.files.read_bounded``: 1 MB, 1000 rows, 64 col
 cached by the file's size and modification time. Remote data offers the columns of the
 last good body the hub kept.
 
-Every Spanish text of this form is in the block of constants below and in
+Every text of this form is an English msgid in the block of constants below and in
 ``templates/editor_data.html`` (the validator's data problems said in Spanish: the
 ``_DATA_RULES`` block of ``messages.py``; refused uploads: ``uploads.check_data``).
 """
@@ -29,47 +29,53 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from signage.console.yamlnode import set_key as _set
+from signage.i18n import N_, _
 
-# ----------------------------------------------------------- Spanish texts (for i18n)
-# The choices' words, as the editor shows them (the keys are what the YAML says).
+# -------------------------------------------------- the form's words (English msgids, N_)
+# The choices' words, as the editor shows them (the keys are what the YAML says); the
+# template passes each through _(). A literal % is written %% (Jinja's new-style gettext
+# formats every translated text).
 SOURCE_LABELS = {
-    "file": "Un archivo CSV o JSON de la carpeta",
-    "url": "Una dirección https (la trae el servidor)",
-    "scans": "Los escaneos de un QR de esta lista",
+    "file": N_("A CSV or JSON file from the folder"),
+    "url": N_("An https address (the server fetches it)"),
+    "scans": N_("The scans of a QR code of this playlist"),
 }
 CHART_LABELS = {
-    "figure": "Cifra destacada",
-    "bar": "Barras",
-    "line": "Línea",
-    "table": "Tabla",
-    "rings": "Anillos (porcentajes)",
+    "figure": N_("Highlighted figure"),
+    "bar": N_("Bars"),
+    "line": N_("Line"),
+    "table": N_("Table"),
+    "rings": N_("Rings (percentages)"),
 }
 CARD_LABELS = {
-    "": "ninguna",
-    "change": "el cambio en % (del primero al último)",
-    "last": "el último valor",
-    "total": "el total",
-    "custom": "un texto propio",
+    "": N_("none (figure)"),
+    "change": N_("the change in %% (from the first to the last)"),
+    "last": N_("the last value"),
+    "total": N_("the total"),
+    "custom": N_("a text of its own"),
 }
 NUMBER_LABELS = {
-    "es-CO": "1.240 y 5,1 (Colombia)",
-    "plain": "1240 y 5.1 (sin miles)",
+    "es-CO": N_("1.240 and 5,1 (Colombia)"),
+    "plain": N_("1240 and 5.1 (no thousands)"),
 }
 PERIOD_LABELS = {
-    "month": "este mes",
-    "week": "esta semana",
-    "7d": "los últimos 7 días",
-    "30d": "los últimos 30 días",
-    "90d": "los últimos 90 días",
+    "month": N_("this month"),
+    "week": N_("this week"),
+    "7d": N_("the last 7 days"),
+    "30d": N_("the last 30 days"),
+    "90d": N_("the last 90 days"),
 }
-LAST_DAYS = "los últimos {days} días"
-SCANS_LABELS = {"playlist": "todos los QR de esta lista", "all": "todos los QR de todas las listas"}
-NOT_IN_FILE = "{name} (no está en el archivo)"
-# Why the columns cannot be offered (shown under the column fields).
-NO_DATA_FILE = "elige un archivo .csv o .json de la carpeta"
-NOT_FETCHED = "el servidor aún no ha traído estos datos: escribe las columnas"
-FILE_MISSING = "el archivo no existe en la carpeta: súbelo o elige otro"
-UNREADABLE = "no se pudo leer el archivo ({reason})"
+LAST_DAYS = N_("the last {days} days")
+SCANS_LABELS = {
+    "playlist": N_("every QR code of this playlist"),
+    "all": N_("every QR code of every playlist"),
+}
+NOT_IN_FILE = N_("{name} (not in the file)")
+# Why the columns cannot be offered (shown under the column fields; translated there).
+NO_DATA_FILE = N_("choose a .csv or .json file from the folder")
+NOT_FETCHED = N_("the server has not fetched this data yet: write the columns")
+FILE_MISSING = N_("the file is not in the folder: upload it or choose another")
+UNREADABLE = N_("the file could not be read ({reason})")
 SCANS_COLUMNS = ("periodo", "personas")  # the one row the hub writes for ``scans:``
 
 DATA_SUFFIXES = (".csv", ".json")
@@ -276,12 +282,15 @@ class Columns:
     Args:
         names: the file's column names, in file order (empty when unknown).
         numeric: the names whose every cell reads as a number (the file's number style).
-        problem: why the columns are unknown, in Spanish ("" when known or not asked).
+        problem: why the columns are unknown, a msgid ("" when known or not asked); the
+            template says it with ``_()`` (a cached answer serves every language).
+        reason: the ``{reason}`` of ``UNREADABLE``.
     """
 
     names: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     problem: str = ""
+    reason: str = ""
 
 
 class ColumnReader:
@@ -347,7 +356,7 @@ def _columns_of(file: Path, inside: Path, name: str, decimal_comma: bool) -> Col
     try:
         table = parse_table(read_bounded(file, inside, name), name)
     except DataProblem as exc:
-        return Columns(problem=UNREADABLE.format(reason=exc))
+        return Columns(problem=UNREADABLE, reason=str(exc))
     numeric = []
     for c, column in enumerate(table.columns):
         try:
@@ -378,7 +387,8 @@ def data_files(assets: Sequence[str]) -> list[str]:
 
 
 def period_choices(current: str) -> list[tuple[str, str]]:
-    out = list(PERIOD_LABELS.items())
+    """The periods offered for a scans slide, in the current language."""
+    out = [(k, _(v)) for k, v in PERIOD_LABELS.items()]
     if current and current not in PERIOD_LABELS and _VALID_PERIOD.fullmatch(current):
-        out.append((current, LAST_DAYS.format(days=current[:-1])))
+        out.append((current, _(LAST_DAYS).format(days=current[:-1])))
     return out

@@ -23,17 +23,18 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from signage.console import data_form
 from signage.console.yamlnode import set_key as _set
 from signage.console.yamlnode import text as _text
+from signage.i18n import N_
 
 KINDS = ("image", "video", "web", "text", "data")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_LABELS = {
-    "mon": "lun",
-    "tue": "mar",
-    "wed": "mié",
-    "thu": "jue",
-    "fri": "vie",
-    "sat": "sáb",
-    "sun": "dom",
+DAY_LABELS = {  # translated where shown
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
 }
 OVERLAYS = ("qr", "clock", "ticker", "logo")
 MAX_SLIDES = 500

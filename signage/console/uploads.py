@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.console.files import safe_stem
+from signage.i18n import _
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
@@ -32,7 +33,7 @@ DATA_FOLDER = "assets/datos"  # where the bundled data files are, and uploaded o
 
 
 class UploadRefused(Exception):
-    """Raised when an upload is refused; the message (Spanish) says why and the limit."""
+    """Raised when an upload is refused; the message (in the request's language) says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,9 @@ def check_image(path: Path, media: str) -> Checked:
     size = path.stat().st_size
     if size > MAX_IMAGE_BYTES:
         raise UploadRefused(
-            f"la imagen pesa {_mb(size)}; el límite para imágenes es {_mb(MAX_IMAGE_BYTES)}"
+            _("the picture weighs {size}; the limit for pictures is {limit}").format(
+                size=_mb(size), limit=_mb(MAX_IMAGE_BYTES)
+            )
         )
     try:
         with warnings.catch_warnings():
@@ -63,22 +66,26 @@ def check_image(path: Path, media: str) -> Checked:
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise UploadRefused(
-                        f"la imagen mide {width}×{height} píxeles; el límite es "
-                        f"{MAX_PIXELS // 1_000_000} megapíxeles (una pantalla 4K tiene 8)"
+                        _(
+                            "the picture is {width}×{height} pixels; the limit is {limit} "
+                            "megapixels (a 4K screen has 8)"
+                        ).format(width=width, height=height, limit=MAX_PIXELS // 1_000_000)
                     )
                 im.load()  # decodes every pixel: catches truncated and corrupt files
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused("la imagen es demasiado grande para descomprimirla") from None
+        raise UploadRefused(_("the picture is too large to decompress")) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise UploadRefused(f"el archivo no es una imagen válida ({exc})") from None
+        raise UploadRefused(
+            _("the file is not a valid picture ({reason})").format(reason=exc)
+        ) from None
     return Checked("image", media, width, height)
 
 
 def check_video(path: Path, media: str) -> Checked:
     if shutil.which("ffprobe") is None:
-        raise UploadRefused("el servidor no tiene ffprobe para revisar videos; avísale a TI")
+        raise UploadRefused(_("the server has no ffprobe to check videos; tell IT"))
     try:
         done = subprocess.run(
             [
@@ -97,17 +104,19 @@ def check_video(path: Path, media: str) -> Checked:
         )
         info = json.loads(done.stdout or b"{}")
     except (OSError, subprocess.TimeoutExpired, ValueError):
-        raise UploadRefused("no se pudo revisar el video (¿está dañado?)") from None
+        raise UploadRefused(_("the video could not be checked (is it damaged?)")) from None
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
     if done.returncode != 0 or not streams:
-        raise UploadRefused("el archivo no es un video que las pantallas puedan mostrar")
+        raise UploadRefused(_("the file is not a video the screens can show"))
     try:
         seconds = float(info.get("format", {}).get("duration", "0"))
     except ValueError:
         seconds = 0.0
     if seconds > MAX_VIDEO_S:
         raise UploadRefused(
-            f"el video dura {seconds / 60:.0f} min; el límite es {MAX_VIDEO_S / 60:.0f} min"
+            _("the video lasts {minutes} min; the limit is {limit} min").format(
+                minutes=f"{seconds / 60:.0f}", limit=f"{MAX_VIDEO_S / 60:.0f}"
+            )
         )
     return Checked(
         "video", media, int(streams[0].get("width", 0)), int(streams[0].get("height", 0)), seconds
@@ -138,23 +147,27 @@ def check_data(path: Path, *, sure: bool = False) -> Checked | None:
         return None
     if size > MAX_DATA_BYTES and sure:
         raise UploadRefused(
-            f"el archivo de datos pesa {size // 1024} KB; el límite es "
-            f"{MAX_DATA_BYTES // 1024} KB (una diapositiva muestra pocas filas: sube un resumen)"
+            _(
+                "the data file weighs {size} KB; the limit is {limit} KB (a slide shows few "
+                "rows: upload a summary)"
+            ).format(size=size // 1024, limit=MAX_DATA_BYTES // 1024)
         )
     media = "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") else "csv"
     try:
         raw = read_bounded(path, path.parent, path.name)
-        table = (parse_json if media == "json" else parse_csv)(raw, "el archivo")
+        table = (parse_json if media == "json" else parse_csv)(raw, _("the file"))
         if len(table.columns) < 2:
             raise DataProblem(
-                "una sola columna: hace falta una que nombre las filas y otra con números"
+                _("a single column: it needs one that names the rows and another with numbers")
             )
     except DataProblem as exc:
         if not sure:
             return None
         raise UploadRefused(
-            f"el archivo no se puede leer como tabla {media.upper()} ({exc}); expórtalo desde "
-            "la hoja de cálculo como CSV (UTF-8)"
+            _(
+                "the file cannot be read as a {kind} table ({reason}); export it from the "
+                "spreadsheet as CSV (UTF-8)"
+            ).format(kind=media.upper(), reason=exc)
         ) from None
     return Checked("data", media)
 
@@ -170,9 +183,13 @@ def check_file(
 
     size = path.stat().st_size
     if size == 0:
-        raise UploadRefused("el archivo está vacío")
+        raise UploadRefused(_("the file is empty"))
     if size > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"el archivo pesa {_mb(size)}; el límite es {_mb(MAX_UPLOAD_BYTES)}")
+        raise UploadRefused(
+            _("the file weighs {size}; the limit is {limit}").format(
+                size=_mb(size), limit=_mb(MAX_UPLOAD_BYTES)
+            )
+        )
     media = sniff_media(path)
     if kinds == {"data"}:
         if media is not None:
@@ -189,17 +206,23 @@ def check_file(
     if media in VIDEO_EXT:
         return check_video(path, media)
     if media == "svg":
-        raise UploadRefused("no se aceptan SVG subidos; expórtalo como PNG")
+        raise UploadRefused(_("uploaded SVG files are not accepted; export it as PNG"))
     if "data" not in kinds and media is None and check_data(path) is not None:
         raise UploadRefused(
-            "es un archivo de datos (CSV o JSON); para mostrarlo como gráfico, añade una "
-            "diapositiva con «+ Datos»"
+            _("it is a data file (CSV or JSON); to show it as a chart, add a slide with «+ Data»")
+        )
+    if "data" in kinds:
+        raise UploadRefused(
+            _(
+                "the file's content is neither a picture (PNG, JPEG, WebP, GIF) nor a video "
+                "(MP4, WebM) nor a data table (CSV or JSON of 1 MB at most), whatever its name"
+            )
         )
     raise UploadRefused(
-        "el contenido del archivo no es una imagen (PNG, JPEG, WebP, GIF) ni un video "
-        "(MP4, WebM)"
-        + (" ni una tabla de datos (CSV o JSON de 1 MB como máximo)" if "data" in kinds else "")
-        + ", se llame como se llame"
+        _(
+            "the file's content is neither a picture (PNG, JPEG, WebP, GIF) nor a video "
+            "(MP4, WebM), whatever its name"
+        )
     )
 
 
@@ -240,4 +263,4 @@ def store(
         received.chmod(0o644)
         received.replace(target)
         return f"{where}/{name}", checked
-    raise UploadRefused("hay demasiados archivos con ese nombre; cámbiale el nombre")
+    raise UploadRefused(_("there are too many files with that name; rename it"))

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import QWidget
 from signage.data.drawing import BoxItem, LineItem, Plan, RingItem, TextItem, plan
 from signage.data.files import load_series
 from signage.data.table import DataProblem
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import DEFAULT_LOCALE, DataContent, Slide, SlideKind, Theme
 from signage.player.views import SlideResources, SlideView, asset_file
@@ -317,7 +318,7 @@ class DataView(SlideView):
             raise ValueError("data slide without its data")
         if not slide.source:
             raise ValueError(
-                "the data of this slide was never fetched by the publisher (see the hub log)"
+                _("the data of this slide was never fetched by the publisher (see the hub log)")
             )
         self._path = asset_file(self.res.content, slide.source)
         self._request()
