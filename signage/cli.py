@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SignageError as exc:
         from signage.printable import printable  # error texts may carry a server's words
 
-        print(f"signage {args.command}: {printable(exc, multiline=True)}", file=sys.stderr)
+        print(f"signage {args.command}: {printable(exc.said(), multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signage.i18n import _
+from signage.i18n import Msg, _
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,19 @@ class Problem:
 
 
 class SignageError(Exception):
-    """Raised for any refusal the command line reports as a message, never a traceback."""
+    """Raised for any refusal the command line reports as a message, never a traceback.
+
+    ``said()`` is the message for a person, in the current language: the exceptions that
+    carry a ``text`` (a ``Msg``: msgid and arguments) say it translated, while ``str()``
+    stays the English text logs and events record; others say ``str()``.
+    """
 
     exit_code = 1
+    text: Msg | None = None
+
+    def said(self) -> str:
+        """The message in the current language (``str()`` when it has no ``text``)."""
+        return self.text.said() if self.text is not None else str(self)
 
 
 class UsageError(SignageError):
@@ -70,11 +80,16 @@ class ConfigError(SignageError):
 
 
 class FeedError(SignageError):
-    """Raised when a feed cannot be fetched, verified or applied; ``reason`` is short."""
+    """Raised when a feed cannot be fetched, verified or applied; ``reason`` is short.
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+    ``FeedError(N_("version {version} is old"), version=3)``: ``reason`` and ``str()`` are
+    the English text (events, heartbeats, logs), ``said()`` the person's language.
+    """
+
+    def __init__(self, reason: str, /, **args: object) -> None:
+        self.text = Msg(reason, **args)
+        self.reason = str(self.text)
+        super().__init__(self.reason)
 
 
 class AlertError(SignageError):

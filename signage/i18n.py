@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "N_",
+    "Msg",
     "_",
     "current_language",
     "gettext_for",
@@ -248,3 +249,44 @@ def translate_argparse() -> None:
 
     setattr(argparse, "_", _)  # noqa: B010 - a module global argparse reads at call time
     setattr(argparse, "ngettext", ngettext)  # noqa: B010
+
+
+class Msg:
+    """A message kept as its msgid and named arguments, said when and to whom it is shown.
+
+    ``str()`` is the English text (what logs, events and heartbeats record, whatever the
+    language); ``said()`` is the same message in the current language. An argument that is
+    itself a ``Msg`` (or has ``said()``, like a ``SignageError``) is said in that language
+    too. A msgid given without arguments is not formatted (a text already made, braces and
+    all); one whose placeholders do not fit its arguments is shown as it is, never raised.
+    """
+
+    __slots__ = ("args", "msgid")
+
+    def __init__(self, msgid: str, /, **args: object) -> None:
+        self.msgid = msgid
+        self.args = args
+
+    def _fill(self, text: str, args: dict[str, object]) -> str:
+        if not args:
+            return text
+        try:
+            return text.format(**args)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return text
+
+    def __str__(self) -> str:
+        return self._fill(self.msgid, self.args)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.msgid!r}, **{self.args!r})"
+
+    def said(self) -> str:
+        """The message in the current language (``_()`` of the msgid, then its arguments)."""
+        args = {k: _said(v) for k, v in self.args.items()}
+        return self._fill(_(self.msgid), args)
+
+
+def _said(value: object) -> object:
+    said = getattr(value, "said", None)
+    return said() if callable(said) else value

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                 print(said.format(version=result.version, folder=args.to), flush=True)
             elif not result.status.startswith(("updated", "unchanged")):
                 print(
-                    f"signage mirror: {status_word(result.status)}: {printable(result.reason)}",
+                    f"signage mirror: {status_word(result.status)}: {printable(result.said())}",
                     file=sys.stderr,
                 )
             if args.once:

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 print(line, flush=True)
             else:
                 print(
-                    f"signage sync: {status_word(result.status)}: {printable(result.reason)}",
+                    f"signage sync: {status_word(result.status)}: {printable(result.said())}",
                     file=sys.stderr,
                 )
             if args.once:

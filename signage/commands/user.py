@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                     line += "  " + _("locked until {time}").format(time=until)
                 print(line)
     except AccountError as exc:
-        raise SignageError(str(exc)) from None
+        raise SignageError(exc.said()) from None
     finally:
         store.close()
         _give_back(folder)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signage.i18n import N_
+from signage.i18n import N_, Msg
 from signage.logs import area_logger
 
 log = area_logger("hub.console")
@@ -74,21 +74,21 @@ def role_allows(role: Role, needed: Role) -> bool:
     return role >= needed
 
 
-def check_name(name: str) -> str | None:
+def check_name(name: str) -> Msg | None:
     """Why ``name`` cannot be a user name (``None``: it can)."""
     if not name or len(name) > NAME_MAX:
-        return f"a user name is 1 to {NAME_MAX} characters"
+        return Msg(N_("a user name is 1 to {limit} characters"), limit=NAME_MAX)
     if not all(c.isalnum() or c in "._-@" for c in name):
-        return "a user name holds letters, digits and . _ - @ only"
+        return Msg(N_("a user name holds letters, digits and . _ - @ only"))
     return None
 
 
-def check_password(password: str) -> str | None:
+def check_password(password: str) -> Msg | None:
     """Why ``password`` is refused (``None``: accepted)."""
     if len(password) < PASSWORD_MIN:
-        return f"a password needs at least {PASSWORD_MIN} characters"
+        return Msg(N_("a password needs at least {limit} characters"), limit=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        return f"a password is at most {PASSWORD_MAX} characters"
+        return Msg(N_("a password is at most {limit} characters"), limit=PASSWORD_MAX)
     return None
 
 
@@ -193,7 +193,19 @@ def _hash_token(token: str) -> str:
 
 
 class AccountError(Exception):
-    """Raised when an account cannot be added, changed or removed (message says why)."""
+    """Raised when an account cannot be added, changed or removed (message says why).
+
+    ``str()`` is the English text (logs), ``said()`` the current language's (what
+    ``signage user`` prints).
+    """
+
+    def __init__(self, text: Msg) -> None:
+        self.text = text
+        super().__init__(str(text))
+
+    def said(self) -> str:
+        """The reason in the current language."""
+        return self.text.said()
 
 
 class AccountStore:
@@ -250,7 +262,9 @@ class AccountStore:
                     (name, int(role), self._hasher.hash(password), self._clock()),
                 )
         except sqlite3.IntegrityError:
-            raise AccountError(f"there is already a user named {name!r}") from None
+            raise AccountError(
+                Msg(N_("there is already a user named {name}"), name=repr(name))
+            ) from None
 
     def set_password(self, name: str, password: str) -> None:
         problem = check_password(password)
@@ -261,7 +275,7 @@ class AccountStore:
                 "UPDATE users SET hash = ? WHERE name = ?", (self._hasher.hash(password), name)
             )
             if cur.rowcount == 0:
-                raise AccountError(f"no user named {name!r}")
+                raise AccountError(Msg(N_("no user named {name}"), name=repr(name)))
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
             db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
 
@@ -269,7 +283,7 @@ class AccountStore:
         with self._db() as db:
             cur = db.execute("DELETE FROM users WHERE name = ?", (name,))
             if cur.rowcount == 0:
-                raise AccountError(f"no user named {name!r}")
+                raise AccountError(Msg(N_("no user named {name}"), name=repr(name)))
             db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
 
     def accounts(self) -> list[Account]:

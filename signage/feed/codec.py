@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from signage.errors import FeedError
+from signage.i18n import N_
 from signage.model import (
     Alert,
     AlertStatus,
@@ -70,13 +71,15 @@ def format_time(moment: datetime) -> str:
 def parse_time(value: Json, where: str) -> datetime:
     """An aware datetime from an RFC 3339 string; FeedError otherwise."""
     if not isinstance(value, str):
-        raise FeedError(f"{where}: expected an RFC 3339 time string")
+        raise FeedError(N_("{where}: expected an RFC 3339 time string"), where=where)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise FeedError(f"{where}: {value!r} is not an RFC 3339 time") from None
+        raise FeedError(
+            N_("{where}: {value} is not an RFC 3339 time"), where=where, value=repr(value)
+        ) from None
     if moment.tzinfo is None:
-        raise FeedError(f"{where}: {value!r} has no UTC offset")
+        raise FeedError(N_("{where}: {value} has no UTC offset"), where=where, value=repr(value))
     return moment
 
 
@@ -90,7 +93,7 @@ class _Obj:
 
     def __init__(self, value: Json, where: str) -> None:
         if not isinstance(value, dict):
-            raise FeedError(f"{where}: expected a JSON object")
+            raise FeedError(N_("{where}: expected a JSON object"), where=where)
         self.data: dict[str, Json] = value
         self.where = where
 
@@ -102,17 +105,17 @@ class _Obj:
 
     def req(self, key: str) -> Json:
         if key not in self.data or self.data[key] is None:
-            raise FeedError(f"{self.at(key)}: missing")
+            raise FeedError(N_("{where}: missing"), where=self.at(key))
         return self.data[key]
 
     def string(self, key: str, default: str | None = None) -> str:
         if not self.has(key):
             if default is not None:
                 return default
-            raise FeedError(f"{self.at(key)}: missing")
+            raise FeedError(N_("{where}: missing"), where=self.at(key))
         value = self.data[key]
         if not isinstance(value, str):
-            raise FeedError(f"{self.at(key)}: expected a string")
+            raise FeedError(N_("{where}: expected a string"), where=self.at(key))
         return value
 
     def opt_string(self, key: str) -> str | None:
@@ -123,7 +126,7 @@ class _Obj:
             return default
         value = self.data[key]
         if not isinstance(value, bool):
-            raise FeedError(f"{self.at(key)}: expected true or false")
+            raise FeedError(N_("{where}: expected true or false"), where=self.at(key))
         return value
 
     def number(self, key: str) -> float | None:
@@ -131,9 +134,9 @@ class _Obj:
             return None
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FeedError(f"{self.at(key)}: expected a number")
+            raise FeedError(N_("{where}: expected a number"), where=self.at(key))
         if not math.isfinite(value) or value < 0:
-            raise FeedError(f"{self.at(key)}: expected a finite number >= 0")
+            raise FeedError(N_("{where}: expected a finite number >= 0"), where=self.at(key))
         return float(value)
 
     def enum(self, key: str, kind: type[E], default: E | None = None) -> E:
@@ -144,21 +147,28 @@ class _Obj:
             return kind(raw)
         except ValueError:
             allowed = ", ".join(str(m.value) for m in kind)
-            raise FeedError(f"{self.at(key)}: {raw!r} is not one of {allowed}") from None
+            raise FeedError(
+                N_("{where}: {raw} is not one of {allowed}"),
+                where=self.at(key),
+                raw=repr(raw),
+                allowed=allowed,
+            ) from None
 
     def list(self, key: str) -> list[Json]:
         if not self.has(key):
             return []
         value = self.data[key]
         if not isinstance(value, list):
-            raise FeedError(f"{self.at(key)}: expected a list")
+            raise FeedError(N_("{where}: expected a list"), where=self.at(key))
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
         items = self.list(key)
         for i, item in enumerate(items):
             if not isinstance(item, str):
-                raise FeedError(f"{self.at(key)}[{i}]: expected a string")
+                raise FeedError(
+                    N_("{where}[{index}]: expected a string"), where=self.at(key), index=i
+                )
         return tuple(items)
 
     def tags(self, key: str) -> frozenset[str] | None:
@@ -188,7 +198,9 @@ def _date(obj: _Obj, key: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FeedError(f"{obj.at(key)}: {text!r} is not an ISO date YYYY-MM-DD") from None
+        raise FeedError(
+            N_("{where}: {text} is not an ISO date YYYY-MM-DD"), where=obj.at(key), text=repr(text)
+        ) from None
 
 
 def _hour_window(text: str, where: str) -> HourWindow:
@@ -207,7 +219,9 @@ def _hour_window(text: str, where: str) -> HourWindow:
             raise ValueError(text)
         return HourWindow(minutes(start), minutes(end))
     except ValueError:
-        raise FeedError(f"{where}: {text!r} is not a window HH:MM-HH:MM") from None
+        raise FeedError(
+            N_("{where}: {text} is not a window HH:MM-HH:MM"), where=where, text=repr(text)
+        ) from None
 
 
 def _schedule_from_json(value: Json, where: str) -> Schedule | None:
@@ -219,7 +233,12 @@ def _schedule_from_json(value: Json, where: str) -> Schedule | None:
         found = set()
         for i, name in enumerate(obj.strings("days")):
             if name not in _DAY_BY_NAME:
-                raise FeedError(f"{obj.at('days')}[{i}]: {name!r} is not a day (mon ... sun)")
+                raise FeedError(
+                    N_("{where}[{index}]: {name} is not a day (mon ... sun)"),
+                    where=obj.at("days"),
+                    index=i,
+                    name=repr(name),
+                )
             found.add(_DAY_BY_NAME[name])
         days = frozenset(found)
     hours = tuple(
@@ -328,13 +347,15 @@ def _slide_from_json(value: Json, where: str) -> Slide:
             tag=t.opt_string("tag"),
         )
     if kind is SlideKind.TEXT and text is None:
-        raise FeedError(f"{obj.at('text')}: a text slide needs its text")
+        raise FeedError(N_("{where}: a text slide needs its text"), where=obj.at("text"))
     source = obj.string("source", default="")
     data = _data_from_json(obj.data["data"], obj.at("data")) if obj.has("data") else None
     if kind is SlideKind.DATA and data is None:
-        raise FeedError(f"{obj.at('data')}: a data slide needs its data")
+        raise FeedError(N_("{where}: a data slide needs its data"), where=obj.at("data"))
     if kind not in (SlideKind.TEXT, SlideKind.DATA) and not source:
-        raise FeedError(f"{obj.at('source')}: a {kind.value} slide needs a source")
+        raise FeedError(
+            N_("{where}: a {kind} slide needs a source"), where=obj.at("source"), kind=kind.value
+        )
     qr: QRCode | None = None
     if obj.has("qr"):
         q = _Obj(obj.data["qr"], obj.at("qr"))
@@ -423,7 +444,9 @@ def playlist_from_json(value: Json, where: str = "playlist") -> Playlist:
     )
     ids = [s.id for s in slides]
     if len(set(ids)) != len(ids):
-        raise FeedError(f"{obj.at('slides')}: slide ids must be unique in a playlist")
+        raise FeedError(
+            N_("{where}: slide ids must be unique in a playlist"), where=obj.at("slides")
+        )
     return Playlist(
         id=obj.string("id"),
         name=obj.string("name"),
@@ -471,7 +494,7 @@ def theme_from_json(value: Json, where: str = "theme") -> Theme:
     fields = {name: obj.string(name, default=getattr(default, name)) for name in _THEME_FIELDS}
     hosts = obj.data.get("allowed_hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
-        raise FeedError(f"{obj.at('allowed_hosts')}: expected a list of host names")
+        raise FeedError(N_("{where}: expected a list of host names"), where=obj.at("allowed_hosts"))
     return Theme(
         logo=obj.opt_string("logo"),
         links_base=obj.opt_string("links_base"),
@@ -532,7 +555,7 @@ def alert_from_json(value: Json, where: str = "alert") -> Alert:
             )
         )
     if not texts:
-        raise FeedError(f"{obj.at('texts')}: an alert needs at least one text")
+        raise FeedError(N_("{where}: an alert needs at least one text"), where=obj.at("texts"))
     return Alert(
         id=obj.string("id"),
         severity=obj.enum("severity", Severity),

@@ -41,6 +41,7 @@ from typing import Any
 
 from signage.errors import FeedError
 from signage.feed import codec
+from signage.i18n import N_
 from signage.logs import area_logger
 from signage.model import Alert, Content
 
@@ -83,36 +84,39 @@ class EmergencyDoc:
 def _int(doc: dict[str, Any], key: str) -> int:
     value = doc.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FeedError(f"alerts document: '{key}' must be an integer ≥ 1")
+        raise FeedError(N_("alerts document: '{key}' must be an integer ≥ 1"), key=key)
     return value
 
 
 def parse_document(data: bytes) -> EmergencyDoc:
     """Checks an alerts document's shape (after its signature). Raises FeedError."""
     if len(data) > MAX_DOC_BYTES:
-        raise FeedError(f"alerts document: over {MAX_DOC_BYTES} bytes")
+        raise FeedError(N_("alerts document: over {limit} bytes"), limit=MAX_DOC_BYTES)
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise FeedError("alerts document: not JSON") from None
+        raise FeedError(N_("alerts document: not JSON")) from None
     if not isinstance(doc, dict):
-        raise FeedError("alerts document: must be a JSON object")
+        raise FeedError(N_("alerts document: must be a JSON object"))
     extra = sorted(set(doc) - _KEYS)
     if extra:
         raise FeedError(
-            f"alerts document: key {extra[0]!r} is not allowed (an alerts-only document "
-            "may add or clear alerts, never change content)"
+            N_(
+                "alerts document: key {key} is not allowed (an alerts-only document "
+                "may add or clear alerts, never change content)"
+            ),
+            key=repr(extra[0]),
         )
     if doc.get("format") != FORMAT:
-        raise FeedError(f"alerts document: 'format' must be {FORMAT!r}")
+        raise FeedError(N_("alerts document: 'format' must be {format}"), format=repr(FORMAT))
     issued = codec.parse_time(doc.get("issued"), "issued")
     expires = codec.parse_time(doc.get("expires"), "expires")
     raw_alerts = doc.get("alerts")
     raw_cleared = doc.get("cleared", [])
     if not isinstance(raw_alerts, list):
-        raise FeedError("alerts document: 'alerts' must be a list")
+        raise FeedError(N_("alerts document: 'alerts' must be a list"))
     if not isinstance(raw_cleared, list) or not all(isinstance(c, str) for c in raw_cleared):
-        raise FeedError("alerts document: 'cleared' must be a list of alert ids")
+        raise FeedError(N_("alerts document: 'cleared' must be a list of alert ids"))
     alerts = tuple(codec.alert_from_json(a, f"alerts[{i}]") for i, a in enumerate(raw_alerts))
     return EmergencyDoc(
         serial=_int(doc, "serial"),
@@ -135,7 +139,7 @@ def verify_document(data: bytes, sig: str, keys: Sequence[str]) -> EmergencyDoc:
         except FeedError:
             continue
         return parse_document(data)
-    raise FeedError("alerts document: the signature matches no pinned alerts key")
+    raise FeedError(N_("alerts document: the signature matches no pinned alerts key"))
 
 
 def build_document(  # noqa: PLR0917 (the document's fields, in order)
@@ -357,8 +361,11 @@ def _served(feed_dir: Path, pubkey: str) -> tuple[int, tuple[Alert, ...], Emerge
     pair = read_pair(feed_dir)
     if pair is None:
         raise FeedError(
-            f"{feed_dir}: no feed.json here; the emergency route writes into a feed folder "
-            "(a mirror the screens poll)"
+            N_(
+                "{folder}: no feed.json here; the emergency route writes into a feed folder "
+                "(a mirror the screens poll)"
+            ),
+            folder=feed_dir,
         )
     manifest = parse_manifest(pair.manifest)
     doc: EmergencyDoc | None = None
@@ -404,7 +411,12 @@ def write_alerts(
         for alert_id in targets:
             if alert_id not in alerts:
                 known = ", ".join(sorted(alerts)) or "none"
-                raise FeedError(f"no alert {alert_id!r} shown from {feed_dir}; active: {known}")
+                raise FeedError(
+                    N_("no alert {alert_id} shown from {feed_dir}; active: {known}"),
+                    alert_id=repr(alert_id),
+                    feed_dir=feed_dir,
+                    known=known,
+                )
             del alerts[alert_id]
             cleared.add(alert_id)
         for alert in add:

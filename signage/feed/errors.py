@@ -29,6 +29,11 @@ attributes, and ``reason`` stays the short, stable sentence events and logs prin
 
 Other refusals (not JSON, unsafe path, wrong hash...) are plain ``FeedError``s. Only the
 sync's retry loop looks at ``TransportError.transient``.
+
+Every one is raised as ``Error(N_("msgid with {named} places"), named=value, ...)``:
+``str()`` and ``reason`` are the English text (what events, heartbeats and logs record),
+``said()`` is the same in the current language (what ``sync``, ``mirror``, ``play`` and
+``status`` print); the keyword fields (``version``, ``status``...) are also placeholders.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from signage.errors import FeedError, SignageError
+from signage.i18n import Msg
 
 __all__ = [
     "ConnectError",
@@ -62,8 +68,8 @@ class SignatureError(FeedError):
 class ReplayError(FeedError):
     """Raised when a manifest's version would move the screen back (or sideways)."""
 
-    def __init__(self, reason: str, *, version: int, trusted: int) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, /, *, version: int, trusted: int, **args: object) -> None:
+        super().__init__(reason, version=version, trusted=trusted, **args)
         self.version = version
         self.trusted = trusted
 
@@ -71,8 +77,8 @@ class ReplayError(FeedError):
 class ExpiredError(FeedError):
     """Raised when a manifest is past its ``expires`` time."""
 
-    def __init__(self, reason: str, *, version: int, expires: datetime) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, /, *, version: int, expires: datetime, **args: object) -> None:
+        super().__init__(reason, version=version, expires=expires, **args)
         self.version = version
         self.expires = expires
 
@@ -86,9 +92,11 @@ class TooLargeError(FeedError):
         limit: the bytes allowed.
     """
 
-    def __init__(self, reason: str, *, what: str, size: int | None, limit: int) -> None:
-        super().__init__(reason)
-        self.what = what
+    def __init__(
+        self, reason: str, /, *, what: object, size: int | None, limit: int, **args: object
+    ) -> None:
+        super().__init__(reason, what=what, size=size, limit=limit, **args)
+        self.what = str(what)
         self.size = size
         self.limit = limit
 
@@ -99,17 +107,20 @@ class TransportError(SignageError):
 
     transient = True
 
-    def __init__(self, reason: str, *, url: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str, /, *, url: str = "", **args: object) -> None:
+        self.text = Msg(reason, url=url, **args)
+        self.reason = str(self.text)
+        super().__init__(self.reason)
         self.url = url
 
 
 class ConnectError(TransportError):
     """Raised when no connection could be set up; ``refused`` when the port said no."""
 
-    def __init__(self, reason: str, *, url: str = "", refused: bool = False) -> None:
-        super().__init__(reason, url=url)
+    def __init__(
+        self, reason: str, /, *, url: str = "", refused: bool = False, **args: object
+    ) -> None:
+        super().__init__(reason, url=url, **args)
         self.refused = refused
 
 
@@ -136,8 +147,8 @@ class ResumeError(TransportError):
 class StatusError(TransportError):
     """Raised for an HTTP status the caller cannot use; ``transient`` for 5xx, 408, 429."""
 
-    def __init__(self, reason: str, *, url: str = "", status: int) -> None:
-        super().__init__(reason, url=url)
+    def __init__(self, reason: str, /, *, url: str = "", status: int, **args: object) -> None:
+        super().__init__(reason, url=url, status=status, **args)
         self.status = status
         self.transient = status >= 500 or status in (408, 429)
 

@@ -37,6 +37,7 @@ from typing import Any
 from signage.errors import FeedError
 from signage.feed.manifest import MAX_MANIFEST_BYTES
 from signage.feed.store import fsync_dir
+from signage.i18n import N_
 from signage.logs import area_logger
 
 __all__ = [
@@ -134,17 +135,22 @@ def pair_from_bytes(
     object, a version); screens check the rest. Raises ``ManifestRefused``."""
     if len(manifest) > MAX_MANIFEST_BYTES:
         raise ManifestRefused(
-            f"{where}: {len(manifest)} bytes is over the {MAX_MANIFEST_BYTES} screens accept"
+            N_("{where}: {size} bytes is over the {limit} screens accept"),
+            where=where,
+            size=len(manifest),
+            limit=MAX_MANIFEST_BYTES,
         )
     try:
         doc = json.loads(manifest)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ManifestRefused(f"{where}: not JSON ({str(exc)[:80]})") from None
+        raise ManifestRefused(
+            N_("{where}: not JSON ({error})"), where=where, error=str(exc)[:80]
+        ) from None
     if not isinstance(doc, dict):
-        raise ManifestRefused(f"{where}: a manifest is a JSON object")
+        raise ManifestRefused(N_("{where}: a manifest is a JSON object"), where=where)
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ManifestRefused(f"{where}: 'version' must be a non-negative integer")
+        raise ManifestRefused(N_("{where}: 'version' must be a non-negative integer"), where=where)
     return FeedPair(version, manifest, signature, _media_types(doc), modified)
 
 
@@ -184,13 +190,17 @@ def read_pair(folder: Path, pubkey: str | None = None) -> FeedPair | None:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise FeedUnreadable(f"{manifest_path}: cannot read it ({exc.strerror})") from None
+            raise FeedUnreadable(
+                N_("{path}: cannot read it ({error})"), path=manifest_path, error=exc.strerror
+            ) from None
         try:
             signature: bytes | None = _read_bounded(sig_path, 4096)
         except FileNotFoundError:
             signature = None
         except OSError as exc:
-            raise FeedUnreadable(f"{sig_path}: cannot read it ({exc.strerror})") from None
+            raise FeedUnreadable(
+                N_("{path}: cannot read it ({error})"), path=sig_path, error=exc.strerror
+            ) from None
         pair = pair_from_bytes(manifest, signature, where=manifest_path, modified=modified)
         if pubkey is None or signature is None:
             return pair
@@ -231,8 +241,10 @@ def write_pair(folder: Path, manifest: bytes, signature: bytes | None) -> None:
     """
     if len(manifest) > MAX_MANIFEST_BYTES:
         raise ManifestRefused(
-            f"{folder / MANIFEST_NAME}: {len(manifest)} bytes is over the "
-            f"{MAX_MANIFEST_BYTES} screens accept"
+            N_("{where}: {size} bytes is over the {limit} screens accept"),
+            where=folder / MANIFEST_NAME,
+            size=len(manifest),
+            limit=MAX_MANIFEST_BYTES,
         )
     sig_path, man_path = folder / SIGNATURE_NAME, folder / MANIFEST_NAME
     tmp_man = folder / f".{MANIFEST_NAME}.tmp-{os.getpid()}"
@@ -261,7 +273,11 @@ def write_pair(folder: Path, manifest: bytes, signature: bytes | None) -> None:
         for tmp, _ in pending:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-        raise FeedWriteError(f"{folder}: cannot write the feed ({exc.strerror or exc})") from None
+        raise FeedWriteError(
+            N_("{folder}: cannot write the feed ({error})"),
+            folder=folder,
+            error=exc.strerror or exc,
+        ) from None
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, TooLargeError
+from signage.i18n import N_, Msg
 from signage.model import Alert, Playlist, Theme
 
 __all__ = [
@@ -178,7 +179,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise FeedError(f"manifest has the key {key!r} twice in one object")
+            raise FeedError(N_("manifest has the key {key} twice in one object"), key=repr(key))
         out[key] = value
     return out
 
@@ -186,16 +187,20 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _asset_entry(path: str, value: Any) -> AssetEntry:
     where = f"assets[{path!r}]"
     if not isinstance(value, dict):
-        raise FeedError(f"{where}: expected an object with sha256, size and type")
+        raise FeedError(N_("{where}: expected an object with sha256, size and type"), where=where)
     sha = value.get("sha256")
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise FeedError(f"{where}.sha256: expected 64 lowercase hex digits")
+        raise FeedError(N_("{where}.sha256: expected 64 lowercase hex digits"), where=where)
     size = value.get("size")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_ASSET_SIZE:
-        raise FeedError(f"{where}.size: expected a byte count between 0 and {MAX_ASSET_SIZE}")
+        raise FeedError(
+            N_("{where}.size: expected a byte count between 0 and {limit}"),
+            where=where,
+            limit=MAX_ASSET_SIZE,
+        )
     media_type = value.get("type", "application/octet-stream")
     if not isinstance(media_type, str) or not _MEDIA_TYPE.fullmatch(media_type):
-        raise FeedError(f"{where}.type: expected a media type such as image/png")
+        raise FeedError(N_("{where}.type: expected a media type such as image/png"), where=where)
     return AssetEntry(sha256=sha, size=size, media_type=media_type)
 
 
@@ -214,8 +219,8 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
 
     if len(data) > MAX_MANIFEST_BYTES:
         raise TooLargeError(
-            f"manifest is {len(data)} bytes, over the {MAX_MANIFEST_BYTES} allowed",
-            what="manifest",
+            N_("{what} is {size} bytes, over the {limit} allowed"),
+            what=Msg(N_("manifest")),
             size=len(data),
             limit=MAX_MANIFEST_BYTES,
         )
@@ -223,64 +228,77 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
         text = data.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except UnicodeDecodeError:
-        raise FeedError("manifest is not UTF-8 text") from None
+        raise FeedError(N_("manifest is not UTF-8 text")) from None
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise FeedError(f"manifest is not JSON ({str(exc)[:80]})") from None
+        raise FeedError(N_("manifest is not JSON ({error})"), error=str(exc)[:80]) from None
     if not isinstance(doc, dict):
-        raise FeedError("manifest is not a JSON object")
+        raise FeedError(N_("manifest is not a JSON object"))
     fmt = doc.get("format")
     if fmt != FORMAT:
-        raise FeedError(f"manifest format is {fmt!r}, this player reads {FORMAT!r}")
+        raise FeedError(
+            N_("manifest format is {found}, this player reads {format}"),
+            found=repr(fmt)[:80],
+            format=repr(FORMAT),
+        )
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise FeedError("manifest version must be a whole number >= 1")
+        raise FeedError(N_("manifest version must be a whole number >= 1"))
     for key in ("published", "expires", "playlists", "assets"):
         if key not in doc:
-            raise FeedError(f"manifest has no {key!r}")
+            raise FeedError(N_("manifest has no {key}"), key=repr(key))
     published = codec.parse_time(doc["published"], "published")
     expires = codec.parse_time(doc["expires"], "expires")
     if expires <= published:
-        raise FeedError("manifest expires before it was published")
+        raise FeedError(N_("manifest expires before it was published"))
     if now is not None and now >= expires:
         raise ExpiredError(
-            f"manifest version {version} expired at {codec.format_time(expires)}",
+            N_("manifest version {version} expired at {moment}"),
             version=version,
             expires=expires,
+            moment=codec.format_time(expires),
         )
 
     raw_assets = doc["assets"]
     if not isinstance(raw_assets, dict):
-        raise FeedError("manifest 'assets' must be an object of path -> entry")
+        raise FeedError(N_("manifest 'assets' must be an object of path -> entry"))
     if len(raw_assets) > MAX_ASSETS:
-        raise FeedError(f"manifest lists more than {MAX_ASSETS} assets")
+        raise FeedError(N_("manifest lists more than {limit} assets"), limit=MAX_ASSETS)
     assets: dict[str, AssetEntry] = {}
     for path, value in raw_assets.items():
         problem = asset_path_problem(path)
         if problem:
-            raise FeedError(f"asset {path[:200]!r} refused: {problem}")
+            raise FeedError(
+                N_("asset {path} refused: {problem}"), path=repr(path[:200]), problem=problem
+            )
         assets[path] = _asset_entry(path, value)
 
     theme = codec.theme_from_json(doc.get("theme"), "theme")
     raw_playlists = doc["playlists"]
     if not isinstance(raw_playlists, list):
-        raise FeedError("manifest 'playlists' must be a list")
+        raise FeedError(N_("manifest 'playlists' must be a list"))
     playlists = tuple(
         codec.playlist_from_json(p, f"playlists[{i}]") for i, p in enumerate(raw_playlists)
     )
     ids = [p.id for p in playlists]
     if len(set(ids)) != len(ids):
-        raise FeedError("manifest playlist ids must be unique")
+        raise FeedError(N_("manifest playlist ids must be unique"))
     raw_alerts = doc.get("alerts") or []
     if not isinstance(raw_alerts, list):
-        raise FeedError("manifest 'alerts' must be a list")
+        raise FeedError(N_("manifest 'alerts' must be a list"))
     alerts = tuple(codec.alert_from_json(a, f"alerts[{i}]") for i, a in enumerate(raw_alerts))
 
     for path in referenced_assets(playlists, theme):
         problem = asset_path_problem(path)
         if problem:
-            raise FeedError(f"playlist reference {path[:200]!r} refused: {problem}")
+            raise FeedError(
+                N_("playlist reference {path} refused: {problem}"),
+                path=repr(path[:200]),
+                problem=problem,
+            )
         if path not in assets:
-            raise FeedError(f"playlist reference {path[:200]!r} has no entry in 'assets'")
+            raise FeedError(
+                N_("playlist reference {path} has no entry in 'assets'"), path=repr(path[:200])
+            )
     return Manifest(
         version=version,
         published=published,

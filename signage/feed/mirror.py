@@ -22,13 +22,14 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from signage.durable import fsync_dir
 from signage.errors import FeedError
 from signage.feed import folder
+from signage.i18n import N_, Msg, _
 from signage.logs import area_logger
 
 __all__ = ["MirrorPuller", "MirrorResult", "write_version"]
@@ -72,7 +73,12 @@ def write_version(dst: Path, manifest: bytes, signature: bytes | None, assets_di
             try:
                 _place_asset(src, target)
             except OSError as exc:
-                raise FeedError(f"mirror {dst}: asset {sha[:12]}…: {exc.strerror or exc}") from None
+                raise FeedError(
+                    N_("mirror {dst}: asset {sha}…: {error}"),
+                    dst=dst,
+                    sha=sha[:12],
+                    error=exc.strerror or exc,
+                ) from None
         fsync_dir(out)
         folder.write_pair(dst, manifest, signature)
         keep = hashes | (folder.asset_hashes(served.manifest) if served else frozenset())
@@ -107,6 +113,11 @@ class MirrorResult:
     version: int | None
     written: bool
     reason: str = ""
+    why: Msg | None = field(default=None, compare=False, repr=False)
+
+    def said(self) -> str:
+        """``reason`` in the current language, for a person (``reason`` stays English)."""
+        return self.why.said() if self.why is not None else _(self.reason)
 
 
 class MirrorPuller:
@@ -155,7 +166,7 @@ class MirrorPuller:
                 signature = sig_path.read_bytes() if sig_path.exists() else None
                 written = write_version(self.dst, manifest, signature, self.store.objects_dir)
         self._relay(now)
-        return MirrorResult(result.status, result.version, written, result.reason)
+        return MirrorResult(result.status, result.version, written, result.reason, why=result.why)
 
     def _relay(self, now: datetime) -> None:
         from signage.feed.emergency import ALERTS_NAME, ALERTS_SIG_NAME, MAX_DOC_BYTES

@@ -52,6 +52,7 @@ from signage.feed.manifest import (
     parse_manifest,
     referenced_assets,
 )
+from signage.i18n import N_
 from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Alert
@@ -256,7 +257,9 @@ def _copy_asset(src: Path, assets_dir: Path, root: Path | None) -> tuple[str, in
             os.fsync(fout.fileno())
     if digest.hexdigest() != sha:
         tmp.unlink(missing_ok=True)
-        raise FeedError(f"{src}: the file changed while it was being published; publish again")
+        raise FeedError(
+            N_("{src}: the file changed while it was being published; publish again"), src=src
+        )
     tmp.chmod(0o644)
     tmp.replace(target)
     return sha, size, True, st.st_mtime_ns
@@ -299,7 +302,7 @@ def publish_content(
             gives the feed a fresh expiry).
     """
     if expires_in <= timedelta(0):
-        raise FeedError("the feed must expire in the future (use --expires 7d or more)")
+        raise FeedError(N_("the feed must expire in the future (use --expires 7d or more)"))
     with publish_lock(out):
         assets_dir = out / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
@@ -453,7 +456,9 @@ def publish(
     except UnsafeFile as exc:
         raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
     except OSError as exc:
-        raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None
+        raise FeedError(
+            N_("{out}: cannot write the feed ({error})"), out=out, error=exc.strerror or exc
+        ) from None
     return replace(result, data_problems=data_problems, data_moved=moved)
 
 
@@ -464,14 +469,21 @@ def _move_legacy_store(root: Path, out: Path, remote: RemoteData | None) -> int:
     store = remote.folder if remote is not None else default_store(root)
     if is_inside(store, out):
         raise FeedError(
-            f"{store}: the remote data store is inside the feed folder {out}, which a web "
-            "server may serve; keep it outside (signage publish --data DIR)"
+            N_(
+                "{store}: the remote data store is inside the feed folder {out}, which a web "
+                "server may serve; keep it outside (signage publish --data DIR)"
+            ),
+            store=store,
+            out=out,
         )
     try:
         return move_legacy_store(out, store)
     except OSError as exc:
         raise FeedError(
-            f"{out}/datos-remotos: cannot move it to {store} ({exc.strerror or exc})"
+            N_("{out}/datos-remotos: cannot move it to {store} ({error})"),
+            out=out,
+            store=store,
+            error=exc.strerror or exc,
         ) from None
 
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from signage.errors import FeedError
 from signage.feed.errors import SignatureError
-from signage.i18n import _
+from signage.i18n import N_, _
 
 __all__ = [
     "Ed25519PrivateKey",
@@ -129,16 +129,18 @@ def verify(data: bytes, sig_b64: str, pubkey_b64: str) -> None:
     pub = load_public_key(pubkey_b64)
     text = sig_b64.strip()
     if len(text) > MAX_SIGNATURE_CHARS:
-        raise SignatureError("the signature file is too large to be an Ed25519 signature")
+        raise SignatureError(N_("the signature file is too large to be an Ed25519 signature"))
     try:
         sig = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureError("the signature is not valid base64") from None
+        raise SignatureError(N_("the signature is not valid base64")) from None
     if len(sig) != 64:
-        raise SignatureError(f"the signature has {len(sig)} bytes, an Ed25519 signature has 64")
+        raise SignatureError(
+            N_("the signature has {size} bytes, an Ed25519 signature has 64"), size=len(sig)
+        )
     try:
         pub.verify(sig, data)
     except InvalidSignature:
         raise SignatureError(
-            "the signature does not match the manifest and the pinned public key"
+            N_("the signature does not match the manifest and the pinned public key")
         ) from None

@@ -41,6 +41,7 @@ from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
+from signage.i18n import N_
 from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Content
@@ -125,12 +126,12 @@ class Store:
     def blob_path(self, sha256: str) -> Path:
         """Where the asset with this sha256 lives (whether or not it is there yet)."""
         if not _HEX64.fullmatch(sha256):
-            raise FeedError(f"{sha256[:80]!r} is not a sha256")
+            raise FeedError(N_("{name} is not a sha256"), name=repr(sha256[:80]))
         return self.objects_dir / sha256
 
     def partial_path(self, sha256: str) -> Path:
         if not _HEX64.fullmatch(sha256):
-            raise FeedError(f"{sha256[:80]!r} is not a sha256")
+            raise FeedError(N_("{name} is not a sha256"), name=repr(sha256[:80]))
         return self.partial_dir / f"{sha256}.part"
 
     def has_blob(self, sha256: str, size: int | None = None) -> bool:
@@ -192,7 +193,11 @@ class Store:
             part = self.partial_path(sha256)
         if digest_seen != sha256:
             part.unlink(missing_ok=True)
-            raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")
+            raise FeedError(
+                N_("asset bytes hash to {seen}…, expected {expected}…"),
+                seen=digest_seen[:12],
+                expected=sha256[:12],
+            )
         target = self.blob_path(sha256)
         # os.replace, not Path.replace: that builds a Path of the target it returns, per asset.
         try:
@@ -227,7 +232,7 @@ class Store:
         sha = digest.hexdigest()
         if expected is not None and sha != expected:
             tmp.unlink(missing_ok=True)
-            raise FeedError(f"{src}: changed while being copied")
+            raise FeedError(N_("{path}: changed while being copied"), path=src)
         target = self.blob_path(sha)
         if target.exists():
             tmp.unlink()
@@ -303,31 +308,33 @@ class Store:
         """
         if pubkey_b64 is not None:
             if sig is None:
-                raise SignatureError("the feed has no signature (feed.json.sig)")
+                raise SignatureError(N_("the feed has no signature (feed.json.sig)"))
             from signage.feed import signing  # cryptography: only for signed feeds
 
             signing.verify(manifest_bytes, sig, pubkey_b64)
         manifest = self._parse(manifest_bytes)
         if manifest.expired(now):
             raise ExpiredError(
-                f"manifest version {manifest.version} expired at "
-                f"{codec.format_time(manifest.expires)}",
+                N_("manifest version {version} expired at {moment}"),
                 version=manifest.version,
                 expires=manifest.expires,
+                moment=codec.format_time(manifest.expires),
             )
         if check_version:
             state = self.state()
             if state is not None:
                 if manifest.version < state.version:
                     raise ReplayError(
-                        f"version {manifest.version} is older than the applied version "
-                        f"{state.version} (a replayed feed?)",
+                        N_(
+                            "version {version} is older than the applied version {trusted} "
+                            "(a replayed feed?)"
+                        ),
                         version=manifest.version,
                         trusted=state.version,
                     )
                 if manifest.version == state.version and manifest.sha256 != state.manifest:
                     raise ReplayError(
-                        f"version {manifest.version} is already applied with different content",
+                        N_("version {version} is already applied with different content"),
                         version=manifest.version,
                         trusted=state.version,
                     )
@@ -389,7 +396,11 @@ class Store:
             state = self.state()
             missing = self.missing_blobs(manifest)
             if missing:
-                raise FeedError(f"{len(missing)} asset(s) of version {manifest.version} missing")
+                raise FeedError(
+                    N_("{count} asset(s) of version {version} missing"),
+                    count=len(missing),
+                    version=manifest.version,
+                )
             mpath = self.manifests_dir / f"{manifest.sha256}.json"
             if state is not None and state.manifest == manifest.sha256:
                 if not _holds(mpath, manifest.sha256):  # repair a damaged kept manifest
@@ -438,7 +449,7 @@ class Store:
     def _read_manifest(self, sha256: str) -> Manifest:
         data = (self.manifests_dir / f"{sha256}.json").read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise FeedError(f"kept manifest {sha256[:12]}… is corrupted")
+            raise FeedError(N_("kept manifest {sha}… is corrupted"), sha=sha256[:12])
         return self._parse(data)
 
     def current_manifest(self) -> Manifest | None:

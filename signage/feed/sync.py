@@ -54,6 +54,7 @@ from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
 from signage.feed.store import Store
 from signage.feed.transport import Timeouts, Transport, check_status, tls_context
 from signage.feed.wire import Headers
+from signage.i18n import N_, Msg, _
 from signage.logs import area_logger
 
 __all__ = [
@@ -87,7 +88,7 @@ def manifest_url(feed_url: str) -> str:
     """The URL of ``feed.json`` for a feed folder URL (``http://h/``) or the file's own URL."""
     parts = urlsplit(feed_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FeedError(f"{feed_url!r} is not an http(s) URL of a feed")
+        raise FeedError(N_("{url} is not an http(s) URL of a feed"), url=repr(feed_url))
     if parts.path.endswith(".json"):
         return feed_url
     return feed_url.rstrip("/") + "/feed.json"
@@ -113,10 +114,15 @@ class SyncResult:
     bytes_downloaded: int = 0
     reason: str = ""
     repeated: bool = False
+    why: Msg | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.status in ("updated", "unchanged")
+
+    def said(self) -> str:
+        """``reason`` in the current language, for a person (``reason`` stays English)."""
+        return self.why.said() if self.why is not None else _(self.reason)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +149,10 @@ class RetryPolicy:
 
 class _Failed(Exception):
     """A failure that retrying will not fix and that is not the network's (disk space)."""
+
+    def __init__(self, text: Msg) -> None:
+        self.text = text
+        super().__init__(str(text))
 
 
 @dataclass(slots=True)
@@ -210,6 +220,7 @@ class SyncClient:
         self._sleep = sleep
         self._rng = rng
         self._rejected: tuple[str | None, str | None, str, int | None] | None = None
+        self._rejected_why: Msg | None = None  # the last refusal, to say it again
         self._own: dict[str, str] | None = {} if own_validators else None
         # The server's last HTTP Date and the monotonic readings around it (signage.timebase).
         self.server_date: tuple[str | None, float, float] | None = None
@@ -220,7 +231,7 @@ class SyncClient:
         """One sync; never raises for anything the network or the feed does."""
         counters = _Counters()
         if self.transport.aborted:
-            return SyncResult("failed", None, reason="sync stopped")
+            return SyncResult("failed", None, reason="sync stopped", why=Msg(N_("sync stopped")))
         try:
             with self.store.lock():
                 try:
@@ -230,18 +241,19 @@ class SyncClient:
                     # none). Closed under the lock: a sync waiting for it has opened none.
                     self.transport.close()
         except FeedError as exc:
-            return self._refused(exc.reason, None, counters)
+            return self._refused(_why(exc), None, counters)
         except (TransportError, _Failed) as exc:
             log.warning("feed %s: sync failed: %s", self.feed_url, exc)
-            return SyncResult("failed", None, counters.assets, counters.bytes, str(exc))
+            why = _why(exc)
+            return SyncResult("failed", None, counters.assets, counters.bytes, str(why), why=why)
         except OSError as exc:
-            reason = f"cache {self.store.root}: {exc.strerror or exc}"
-            log.error("feed %s: %s", self.feed_url, reason)
-            return SyncResult("failed", None, counters.assets, counters.bytes, reason)
+            why = Msg(N_("cache {path}: {error}"), path=self.store.root, error=exc.strerror or exc)
+            log.error("feed %s: %s", self.feed_url, why)
+            return SyncResult("failed", None, counters.assets, counters.bytes, str(why), why=why)
         except Exception as exc:  # a sync must never kill the player's sync thread
             log.exception("feed %s: unexpected error during sync", self.feed_url)
-            reason = f"unexpected error: {type(exc).__name__}"
-            return SyncResult("failed", None, counters.assets, counters.bytes, reason)
+            why = Msg(N_("unexpected error: {name}"), name=type(exc).__name__)
+            return SyncResult("failed", None, counters.assets, counters.bytes, str(why), why=why)
 
     @property
     def timeouts(self) -> Timeouts:
@@ -259,16 +271,20 @@ class SyncClient:
 
     def _refused(
         self,
-        reason: str,
+        why: Msg,
         version: int | None,
         counters: _Counters,
         validators: tuple[str | None, str | None] = (None, None),
     ) -> SyncResult:
+        reason = str(why)
         repeated = self._rejected is not None and self._rejected[2] == reason
         self._rejected = (validators[0], validators[1], reason, version)
+        self._rejected_why = why
         if not repeated:
             log.warning("feed %s: refused: %s", self.feed_url, reason)
-        return SyncResult("rejected", version, counters.assets, counters.bytes, reason, repeated)
+        return SyncResult(
+            "rejected", version, counters.assets, counters.bytes, reason, repeated, why=why
+        )
 
     def _conditional_headers(self) -> dict[str, str]:
         if self._rejected is not None and (self._rejected[0] or self._rejected[1]):
@@ -295,12 +311,14 @@ class SyncClient:
                 )
                 conditional = {}
         status, body, headers = self._fetch(
-            self.manifest_url, conditional, MAX_MANIFEST_BYTES, "manifest"
+            self.manifest_url, conditional, MAX_MANIFEST_BYTES, Msg(N_("manifest"))
         )
         if status == 304:
             if self._rejected is not None:
                 _, _, reason, version = self._rejected
-                return SyncResult("rejected", version, 0, 0, reason, repeated=True)
+                return SyncResult(
+                    "rejected", version, 0, 0, reason, repeated=True, why=self._rejected_why
+                )
             return SyncResult("unchanged", state.version if state else None)
         validators = (headers.get("ETag"), headers.get("Last-Modified"))
         sig = self._fetch_sig()
@@ -309,21 +327,27 @@ class SyncClient:
         except SignatureError:
             # Perhaps a publish landed between our two requests: fetch both once more.
             self._sleep(0.3)
-            _, body, headers = self._fetch(self.manifest_url, {}, MAX_MANIFEST_BYTES, "manifest")
+            _, body, headers = self._fetch(
+                self.manifest_url, {}, MAX_MANIFEST_BYTES, Msg(N_("manifest"))
+            )
             validators = (headers.get("ETag"), headers.get("Last-Modified"))
             sig = self._fetch_sig()
             try:
                 manifest = self.store.check(body, sig, pubkey_b64=self.pubkey_b64, now=now)
             except FeedError as again:
-                return self._refused(again.reason, _peek_version(body), counters, validators)
+                return self._refused(_why(again), _peek_version(body), counters, validators)
         except FeedError as exc:
-            return self._refused(exc.reason, _peek_version(body), counters, validators)
+            return self._refused(_why(exc), _peek_version(body), counters, validators)
 
         for path, entry in manifest.assets.items():
             if entry.size > self.max_asset_bytes:
                 return self._refused(
-                    f"asset {path!r} announces {entry.size} bytes, over the "
-                    f"{self.max_asset_bytes} allowed",
+                    Msg(
+                        N_("asset {path} announces {size} bytes, over the {limit} allowed"),
+                        path=repr(path),
+                        size=entry.size,
+                        limit=self.max_asset_bytes,
+                    ),
                     manifest.version,
                     counters,
                     validators,
@@ -331,7 +355,7 @@ class SyncClient:
         try:
             self._download_missing(manifest, counters)
         except FeedError as exc:
-            return self._refused(exc.reason, manifest.version, counters, validators)
+            return self._refused(_why(exc), manifest.version, counters, validators)
         already = state is not None and state.manifest == manifest.sha256
         # One flush of the cache's filesystem before the switch (inside apply, once the
         # manifest and signature are written too), instead of an fsync per file (a journal
@@ -361,26 +385,26 @@ class SyncClient:
 
     def _fetch_sig(self) -> str:
         status, body, _ = self._fetch(
-            self.manifest_url + ".sig", {}, MAX_SIG_BYTES, "signature", allow_404=True
+            self.manifest_url + ".sig", {}, MAX_SIG_BYTES, Msg(N_("signature")), allow_404=True
         )
         if status == 404:
-            raise SignatureError("the feed has no signature (feed.json.sig not found)")
+            raise SignatureError(N_("the feed has no signature (feed.json.sig not found)"))
         try:
             return body.decode("ascii")
         except UnicodeDecodeError:
-            raise SignatureError("the signature file is not base64 text") from None
+            raise SignatureError(N_("the signature file is not base64 text")) from None
 
     # ------------------------------------------------------------------ HTTP
 
-    def _backoff(self, attempt: int, what: str, exc: TransportError) -> None:
+    def _backoff(self, attempt: int, what: str | Msg, exc: TransportError) -> None:
         """Waits before the next attempt, or gives up (aborted, attempts used, or a failure
         retrying cannot fix) by raising a ``TransportError`` that names what was fetched."""
         if self.transport.aborted:
-            raise TransportError("sync stopped", url=exc.url) from None
+            raise TransportError(N_("sync stopped"), url=exc.url) from None
         if not exc.transient:
             raise exc
         if attempt + 1 >= self.retry.attempts:
-            raise TransportError(f"{what}: {exc}", url=exc.url) from exc
+            raise TransportError(N_("{what}: {error}"), url=exc.url, what=what, error=exc) from exc
         delay = self.retry.delay(attempt, self._rng)
         log.info("%s: %s; retrying in %.1f s", what, exc, delay)
         self._sleep(delay)
@@ -390,7 +414,7 @@ class SyncClient:
         url: str,
         headers: dict[str, str],
         cap: int,
-        what: str,
+        what: str | Msg,
         *,
         allow_404: bool = False,
     ) -> tuple[int, bytes, Headers]:
@@ -408,7 +432,7 @@ class SyncClient:
                 finally:
                     resp.close(reuse=True)  # kept only if the body was read whole
             except TransportError as exc:
-                self._backoff(attempt, f"{what} {url}", exc)
+                self._backoff(attempt, Msg(N_("{what} {url}"), what=what, url=url), exc)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_missing(self, manifest: Manifest, counters: _Counters) -> None:
@@ -419,7 +443,13 @@ class SyncClient:
         need = sum(missing.values())
         free = shutil.disk_usage(self.store.root).free
         if need > free:
-            raise _Failed(f"not enough disk space: {need} bytes needed, {free} free")
+            raise _Failed(
+                Msg(
+                    N_("not enough disk space: {need} bytes needed, {free} free"),
+                    need=need,
+                    free=free,
+                )
+            )
         # Partial files left by a broken sync, listed once: a stat per asset of files that
         # mostly do not exist waited on the other workers' file creations in that folder.
         partials = frozenset(p.name for p in self.store.partial_dir.iterdir())
@@ -487,9 +517,12 @@ class SyncClient:
                 restarted = True
                 part.unlink(missing_ok=True)
             except TransportError as exc:
-                self._backoff(attempt, f"asset {sha[:12]}…", exc)
+                self._backoff(attempt, Msg(N_("asset {sha}…"), sha=sha[:12]), exc)
         raise TransportError(
-            f"asset {sha[:12]}…: incomplete after {self.retry.attempts} attempts", url=url
+            N_("asset {sha}…: incomplete after {attempts} attempts"),
+            url=url,
+            sha=sha[:12],
+            attempts=self.retry.attempts,
         )
 
     def _stream_into(  # noqa: PLR0917 (private helper, called once)
@@ -506,20 +539,22 @@ class SyncClient:
         try:
             if resp.status == 416 and have:
                 part.unlink(missing_ok=True)
-                raise ResumeError("server refused the resume range; starting over", url=url)
-            check_status(resp.status, resp.reason, f"asset {url}", url)
+                raise ResumeError(N_("server refused the resume range; starting over"), url=url)
+            check_status(resp.status, resp.reason, Msg(N_("asset {url}"), url=url), url)
             if resp.status == 206 and have:
                 start = _content_range_start(resp.header("Content-Range") or "")
                 if start != have:
                     part.unlink(missing_ok=True)
-                    raise ResumeError("server resumed at the wrong offset; starting over", url=url)
+                    raise ResumeError(
+                        N_("server resumed at the wrong offset; starting over"), url=url
+                    )
             elif have:
                 have = 0  # the server ignored Range: take the whole body from the start
-            what = f"asset {part.name[:12]}…"
+            what = Msg(N_("asset {sha}…"), sha=part.name[:12])
             announced = resp.header("Content-Length")
             if announced and announced.isdigit() and have + int(announced) > size:
                 raise TooLargeError(
-                    f"{what} is {have + int(announced)} bytes, the manifest announced {size}",
+                    N_("{what} is {size} bytes, the manifest announced {limit}"),
                     what=what,
                     size=have + int(announced),
                     limit=size,
@@ -544,7 +579,7 @@ class SyncClient:
                     received += n
                     if received > size:
                         raise TooLargeError(
-                            f"{what} is larger than the {size} bytes the manifest announced",
+                            N_("{what} is larger than the {limit} bytes the manifest announced"),
                             what=what,
                             size=None,
                             limit=size,
@@ -561,7 +596,12 @@ class SyncClient:
             finally:
                 os.close(fd)  # made durable in one flush before the switch (_sync)
             if received < size:
-                raise ReadError(f"connection closed after {received} of {size} bytes", url=url)
+                raise ReadError(
+                    N_("connection closed after {received} of {size} bytes"),
+                    url=url,
+                    received=received,
+                    size=size,
+                )
             finished = True
         finally:
             resp.close(reuse=finished)  # keep-alive only after a whole body
@@ -606,6 +646,12 @@ def _content_range_start(value: str) -> int | None:
         return int(rest.split("-", 1)[0])
     except ValueError:
         return None
+
+
+def _why(exc: Exception) -> Msg:
+    """The exception's message as a ``Msg`` (English by ``str()``, said in the person's)."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, Msg) else Msg(str(exc))
 
 
 def _peek_version(body: bytes) -> int | None:

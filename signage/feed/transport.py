@@ -35,6 +35,7 @@ from signage.feed.errors import (
     TooManyRedirects,
 )
 from signage.feed.wire import Connection, Head, Headers, ProtocolError, request_bytes
+from signage.i18n import N_, Msg
 
 __all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status", "tls_context"]
 
@@ -53,14 +54,19 @@ class Timeouts:
     read: float = 20.0
 
 
-def check_status(status: int, reason: str, what: str, url: str = "") -> None:
+def check_status(status: int, reason: str, what: str | Msg, url: str = "") -> None:
     """Accepts 200 and 206; raises ``StatusError`` (transient for 5xx, 408, 429)."""
     if status in (200, 206):
         return
-    if status >= 500 or status in (408, 429):
-        raise StatusError(f"{what}: server answered {status}", url=url, status=status)
-    text = f"{what}: server answered {status} {reason}".rstrip()
-    raise StatusError(text, url=url, status=status)
+    if status >= 500 or status in (408, 429) or not reason.strip():
+        raise StatusError(N_("{what}: server answered {status}"), url=url, status=status, what=what)
+    raise StatusError(
+        N_("{what}: server answered {status} {reason}"),
+        url=url,
+        status=status,
+        what=what,
+        reason=reason.rstrip(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +99,16 @@ class Response:
         try:
             return self._conn.readinto(view)
         except TimeoutError:
-            raise ReadTimeout("server stalled (read timed out)", url=self.url) from None
+            raise ReadTimeout(N_("server stalled (read timed out)"), url=self.url) from None
         except (OSError, ProtocolError):
-            raise ReadError("connection broken mid-body", url=self.url) from None
+            raise ReadError(N_("connection broken mid-body"), url=self.url) from None
 
-    def read_capped(self, cap: int, what: str) -> bytes:
+    def read_capped(self, cap: int, what: str | Msg) -> bytes:
         """The whole body, refused past ``cap`` bytes (announced or received)."""
         announced = self.header("Content-Length")
         if announced and announced.isdigit() and int(announced) > cap:
             raise TooLargeError(
-                f"{what} is {announced} bytes, over the {cap} allowed",
+                N_("{what} is {size} bytes, over the {limit} allowed"),
                 what=what,
                 size=int(announced),
                 limit=cap,
@@ -114,7 +120,7 @@ class Response:
             size += n
             if size > cap:
                 raise TooLargeError(
-                    f"{what} is over the {cap} bytes allowed", what=what, size=None, limit=cap
+                    N_("{what} is over the {limit} bytes allowed"), what=what, size=None, limit=cap
                 )
             chunks.append(bytes(buf[:n]))
         return b"".join(chunks)
@@ -170,7 +176,9 @@ class Transport:
                 return resp
             resp.close(reuse=False)
             url = urljoin(url, location)
-        raise TooManyRedirects(f"{url}: more than {MAX_REDIRECTS} redirects", url=url)
+        raise TooManyRedirects(
+            N_("{url}: more than {limit} redirects"), url=url, limit=MAX_REDIRECTS
+        )
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
         # A sync asks one folder for hundreds of assets: where that folder's URLs lead
@@ -186,7 +194,7 @@ class Transport:
         try:
             head = request_bytes("GET", target, host, request_headers)
         except ValueError as exc:
-            raise ConnectError(f"request not sent: {exc}", url=url) from None
+            raise ConnectError(N_("request not sent: {error}"), url=url, error=exc) from None
         for again in (False, True):
             conn, fresh = self._connection(origin, url)
             try:
@@ -194,11 +202,11 @@ class Transport:
                 got = conn.read_head()
             except TimeoutError:
                 self.drop(conn)
-                raise ReadTimeout("server stalled (read timed out)", url=url) from None
+                raise ReadTimeout(N_("server stalled (read timed out)"), url=url) from None
             except (OSError, ProtocolError):
                 self.drop(conn)
                 if fresh or again:
-                    raise ReadError("connection broken or closed", url=url) from None
+                    raise ReadError(N_("connection broken or closed"), url=url) from None
                 continue  # the server closed a kept-alive connection: once more on a new one
             return Response(self, conn, got, url)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -213,9 +221,13 @@ class Transport:
             try:
                 port = parts.port
             except ValueError:
-                raise ConnectError(f"{url[:200]!r} has a bad port", url=url) from None
+                raise ConnectError(
+                    N_("{shown} has a bad port"), url=url, shown=repr(url[:200])
+                ) from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
+                raise ConnectError(
+                    N_("{shown} is not an http(s) URL"), url=url, shown=repr(url[:200])
+                )
             origin = self._origin(parts.scheme, parts.hostname, port)
             if len(self._origins) >= _REMEMBERED:
                 self._origins.clear()
@@ -278,21 +290,25 @@ class Transport:
                 sock = self._ssl.wrap_socket(sock, server_hostname=origin.host)
         except ConnectionRefusedError:
             _close(sock)
-            raise ConnectError("connection refused", url=url, refused=True) from None
+            raise ConnectError(N_("connection refused"), url=url, refused=True) from None
         except ssl.SSLCertVerificationError as exc:
             _close(sock)
             raise ConnectError(
-                f"server certificate not trusted ({exc.verify_message}; set ca_file for an "
-                "internal certificate authority)",
+                N_(
+                    "server certificate not trusted ({detail}; set ca_file for an "
+                    "internal certificate authority)"
+                ),
                 url=url,
+                detail=exc.verify_message,
             ) from None
         except TimeoutError:
             _close(sock)
-            raise ConnectTimeout("connection timed out", url=url) from None
+            raise ConnectTimeout(N_("connection timed out"), url=url) from None
         except (OSError, ProtocolError) as exc:
             _close(sock)
-            detail = f": {exc}" if isinstance(exc, ProtocolError) else ""
-            raise ConnectError(f"connection failed{detail}", url=url) from None
+            if isinstance(exc, ProtocolError):
+                raise ConnectError(N_("connection failed: {error}"), url=url, error=exc) from None
+            raise ConnectError(N_("connection failed"), url=url) from None
         sock.settimeout(self.timeouts.read)
         conn = Connection(sock)
         with self._lock:
