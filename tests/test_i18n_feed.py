@@ -2,7 +2,8 @@
 
 A real loopback server offers a feed signed with another key, a replayed older version and
 a missing folder (404); ``python -m signage sync --once`` runs in a subprocess with
-``SIGNAGE_LANGUAGE=es`` and ``=en`` and its stderr is compared word for word. The same
+``SIGNAGE_LANGUAGE=es`` and ``=en`` (and ``signage mirror`` for the first) and the stderr is
+compared word for word. The same
 refusal stays English in ``str(exc)``, ``--json`` and the player's ``feed_rejected`` event
 whatever the language. ``signage user``'s account refusals are said in Spanish too.
 """
@@ -26,11 +27,12 @@ from signage.config import PlayerConfig
 from signage.errors import FeedError
 from signage.events import EventLog, read_events
 from signage.feed import signing
-from signage.feed.errors import ReplayError, SignatureError
+from signage.feed.errors import ConnectError, ReplayError, SignatureError
 from signage.feed.manifest import canonical_json
 from signage.feed.publish import publish
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, Timeouts
+from signage.feed.wire import ProtocolError
 from signage.i18n import N_, Msg
 from signage.sources.feed import FeedSource
 from tests.helpers_feed import (
@@ -78,9 +80,20 @@ class Screen:
 
     def sync(self, lang: str, feed: str | None = None, *extra: str) -> tuple[int, str, str]:
         """``python -m signage sync --once`` in ``lang``: (exit code, stdout, stderr)."""
+        return self.run(lang, "sync", "--feed", feed or self.server.url,
+                        "--cache", str(self.cache), *extra)  # fmt: skip
+
+    def mirror(self, lang: str) -> tuple[int, str, str]:
+        """``python -m signage mirror --once`` into a new folder, in ``lang``."""
+        out = self.tmp / f"mirror-{lang}"
+        return self.run(lang, "mirror", "--from", self.server.url, "--to", str(out))
+
+    def run(self, lang: str, command: str, *args: str) -> tuple[int, str, str]:
+        """``python -m signage COMMAND ARGS --pubkey K --once``: (exit code, stdout, the
+        last line of stderr); the lines before it must be English log lines."""
         done = subprocess.run(
-            [sys.executable, "-m", "signage", "sync", "--feed", feed or self.server.url,
-             "--cache", str(self.cache), "--pubkey", self.keys.pubkey, "--once", *extra],
+            [sys.executable, "-m", "signage", command, *args,
+             "--pubkey", self.keys.pubkey, "--once"],
             capture_output=True, text=True, timeout=60, check=False, cwd=self.tmp,
             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SIGNAGE_LANGUAGE": lang},
         )  # fmt: skip
@@ -88,7 +101,7 @@ class Screen:
         # Before the person's line, the log line for IT: English whatever the language.
         *log_lines, said = done.stderr.strip().splitlines()
         assert all("signage.feed" in line for line in log_lines), log_lines
-        assert all(not line.startswith("signage sync:") for line in log_lines), log_lines
+        assert all(not line.startswith("signage ") for line in log_lines), log_lines
         self.log_lines = log_lines
         return done.returncode, done.stdout, said
 
@@ -110,6 +123,8 @@ def test_a_feed_signed_with_another_key_is_refused_in_each_language(screen: Scre
     assert screen.sync("es") == (1, "", f"signage sync: rechazado: {MISMATCH_ES}")
     assert screen.log_lines[-1].endswith(f"refused: {MISMATCH_EN}")
     assert screen.sync("en") == (1, "", f"signage sync: rejected: {MISMATCH_EN}")
+    assert screen.mirror("es") == (1, "", f"signage mirror: rechazado: {MISMATCH_ES}")
+    assert screen.mirror("en") == (1, "", f"signage mirror: rejected: {MISMATCH_EN}")
     # --json is read by programs: English whatever the language.
     code, out, _err = screen.sync("es", None, "--json")
     assert code == 1 and json.loads(out)["reason"] == MISMATCH_EN
@@ -196,6 +211,12 @@ def test_keyword_fields_and_placeholders_work_together(language: Any) -> None:
     nested = Msg(N_("{what}: server answered {status}"), what=Msg(N_("manifest")), status=503)
     assert str(nested) == "manifest: server answered 503"
     assert nested.said() == "el índice del feed (feed.json): el servidor respondió 503"
+    # The HTTP reader's own complaint, inside the connection's.
+    broken = ConnectError(
+        N_("connection failed: {error}"), error=ProtocolError(N_("an empty response head"))
+    )
+    assert str(broken) == "connection failed: an empty response head"
+    assert broken.said() == "no se pudo conectar: la cabecera de la respuesta está vacía"
 
 
 def test_user_refusals_in_spanish_and_english(

@@ -367,9 +367,13 @@ def _open_tunnel(sock: socket.socket, origin: _Origin) -> None:
     tunnel.send(request_bytes("CONNECT", authority, authority, {"User-Agent": USER_AGENT}))
     head = tunnel.read_head(method="CONNECT")
     if not 200 <= head.status < 300:
-        raise ProtocolError(f"the proxy refused the tunnel ({head.status} {head.reason})")
+        raise ProtocolError(
+            N_("the proxy refused the tunnel ({status} {reason})"),
+            status=head.status,
+            reason=head.reason,
+        )
     if tunnel.pending:
-        raise ProtocolError("the proxy sent bytes before the tunnel was up")
+        raise ProtocolError(N_("the proxy sent bytes before the tunnel was up"))
 
 
 def _close(sock: socket.socket | None) -> None:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+from signage.i18n import N_, Msg
+
 __all__ = [
     "MAX_FIELDS",
     "MAX_HEAD",
@@ -43,7 +45,19 @@ _BAD_VALUE = str.maketrans("", "", "\r\n\0")
 
 
 class ProtocolError(Exception):
-    """The server's bytes are not an HTTP/1.1 response this client accepts."""
+    """The server's bytes are not an HTTP/1.1 response this client accepts.
+
+    Raised with a marked msgid and named arguments: ``str()`` is English (logs, events),
+    ``said()`` the current language (shown inside a ``ConnectError``'s message).
+    """
+
+    def __init__(self, text: str, /, **args: object) -> None:
+        self.text = Msg(text, **args)
+        super().__init__(str(self.text))
+
+    def said(self) -> str:
+        """The message in the current language."""
+        return self.text.said()
 
 
 class ServerClosed(ProtocolError):
@@ -102,25 +116,25 @@ def parse_head(data: bytes) -> Head:
     at CRLF, LF or a lone CR (which RFC 9112 does not allow inside a field)."""
     lines = data.splitlines()
     if not lines:
-        raise ProtocolError("an empty response head")
+        raise ProtocolError(N_("an empty response head"))
     version, _, rest = lines[0].partition(b" ")
     code, _, reason = rest.partition(b" ")
     if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        raise ProtocolError(N_("not an HTTP/1.x status line: {line}"), line=repr(lines[0][:80]))
     if len(lines) - 1 > MAX_FIELDS:
-        raise ProtocolError(f"more than {MAX_FIELDS} header fields")
+        raise ProtocolError(N_("more than {limit} header fields"), limit=MAX_FIELDS)
     fields: dict[str, str] = {}
     last = ""
     for line in lines[1:]:
         first = line[:1]
         if first in {b" ", b"\t"}:  # obsolete line folding: the field before goes on
             if not last:
-                raise ProtocolError("a header field starts with white space")
+                raise ProtocolError(N_("a header field starts with white space"))
             fields[last] += " " + line.strip().decode("latin-1")
             continue
         name, colon, value = line.partition(b":")
         if not colon or not name or name.rstrip() != name:
-            raise ProtocolError(f"malformed header field {line[:80]!r}")
+            raise ProtocolError(N_("malformed header field {line}"), line=repr(line[:80]))
         last = name.decode("latin-1").lower()
         text = value.strip(b" \t").decode("latin-1")
         fields[last] = f"{fields[last]}, {text}" if last in fields else text
@@ -151,7 +165,7 @@ class Connection:
 
     def send(self, head: bytes) -> None:
         if not self._done:
-            raise ProtocolError("the previous response was not read to its end")
+            raise ProtocolError(N_("the previous response was not read to its end"))
         self.requests += 1
         self.sock.sendall(head)
 
@@ -164,26 +178,26 @@ class Connection:
                 self._frame(head, method)
                 return head
             if head.status == 101:
-                raise ProtocolError("the server switched protocols")
-        raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) responses")
+                raise ProtocolError(N_("the server switched protocols"))
+        raise ProtocolError(N_("more than {limit} interim (1xx) responses"), limit=MAX_INTERIM)
 
     def _take_head(self) -> bytes:
         start = 0
         while True:
             end = self._pending.find(b"\r\n\r\n", start)
             if end > MAX_HEAD:
-                raise ProtocolError(f"response head over {MAX_HEAD} bytes")
+                raise ProtocolError(N_("response head over {limit} bytes"), limit=MAX_HEAD)
             if end >= 0:
                 data = bytes(self._pending[:end])
                 del self._pending[: end + 4]
                 return data
             if len(self._pending) > MAX_HEAD:
-                raise ProtocolError(f"response head over {MAX_HEAD} bytes")
+                raise ProtocolError(N_("response head over {limit} bytes"), limit=MAX_HEAD)
             start = max(0, len(self._pending) - 3)
             if not self._fill():
                 if self._pending:
-                    raise ProtocolError("connection closed in the middle of a response head")
-                raise ServerClosed("connection closed before a response")
+                    raise ProtocolError(N_("connection closed in the middle of a response head"))
+                raise ServerClosed(N_("connection closed before a response"))
 
     def _fill(self) -> int:
         """Receives more bytes into the pending buffer; 0 at the end of the connection."""
@@ -213,7 +227,7 @@ class Connection:
         elif length is not None:
             values = {v.strip() for v in length.split(",")}
             if len(values) != 1 or not (value := values.pop()).isdigit():
-                raise ProtocolError(f"bad Content-Length {length[:40]!r}")
+                raise ProtocolError(N_("bad Content-Length {length}"), length=repr(length[:40]))
             self._mode, self._left = "length", int(value)
             self._done = self._left == 0
         else:
@@ -257,7 +271,7 @@ class Connection:
             n = self.sock.recv_into(view)
             if not n:
                 if self._mode != "close":
-                    raise ProtocolError("connection closed in the middle of a body")
+                    raise ProtocolError(N_("connection closed in the middle of a body"))
                 self._done, self._keep = True, False
                 return 0
         if self._mode != "close":
@@ -269,34 +283,34 @@ class Connection:
     def _line(self) -> bytes:
         while (end := self._pending.find(b"\n")) < 0:
             if len(self._pending) > MAX_LINE:
-                raise ProtocolError(f"a chunk line over {MAX_LINE} bytes")
+                raise ProtocolError(N_("a chunk line over {limit} bytes"), limit=MAX_LINE)
             if not self._fill():
-                raise ProtocolError("connection closed in the middle of a chunked body")
+                raise ProtocolError(N_("connection closed in the middle of a chunked body"))
         line = bytes(self._pending[:end]).rstrip(b"\r")
         del self._pending[: end + 1]
         if len(line) > MAX_LINE:
-            raise ProtocolError(f"a chunk line over {MAX_LINE} bytes")
+            raise ProtocolError(N_("a chunk line over {limit} bytes"), limit=MAX_LINE)
         return line
 
     def _next_chunk(self) -> bool:
         """Reads the end of the chunk before (if any) and the next chunk's size line;
         ``False`` after the last chunk and its trailers."""
         if self._in_chunk and self._line():
-            raise ProtocolError("chunk data longer than its size")
+            raise ProtocolError(N_("chunk data longer than its size"))
         self._in_chunk = False
         size_text = self._line().split(b";", 1)[0].strip()
         try:
             size = int(size_text, 16)
         except ValueError:
-            raise ProtocolError(f"bad chunk size {size_text[:20]!r}") from None
+            raise ProtocolError(N_("bad chunk size {size}"), size=repr(size_text[:20])) from None
         if size < 0 or len(size_text) > 16:
-            raise ProtocolError(f"bad chunk size {size_text[:20]!r}")
+            raise ProtocolError(N_("bad chunk size {size}"), size=repr(size_text[:20]))
         if size == 0:
             for _ in range(MAX_FIELDS + 1):  # trailers, bounded like a head
                 if not self._line():
                     self._done = True
                     return False
-            raise ProtocolError(f"more than {MAX_FIELDS} trailer fields")
+            raise ProtocolError(N_("more than {limit} trailer fields"), limit=MAX_FIELDS)
         self._left, self._in_chunk = size, True
         return True
 
