@@ -3,9 +3,9 @@
 A real loopback server offers a feed signed with another key, a replayed older version and
 a missing folder (404); ``python -m signage sync --once`` runs in a subprocess with
 ``SIGNAGE_LANGUAGE=es`` and ``=en`` (and ``signage mirror`` for the first) and the stderr is
-compared word for word. The same
-refusal stays English in ``str(exc)``, ``--json`` and the player's ``feed_rejected`` event
-whatever the language. ``signage user``'s account refusals are said in Spanish too.
+compared word for word. The same refusal stays English in ``str(exc)``, ``--json``, the log
+and the player's ``feed_rejected`` event whatever the language. ``signage user``'s account
+refusals are said in Spanish too.
 """
 
 from __future__ import annotations
