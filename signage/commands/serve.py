@@ -298,11 +298,11 @@ def run(args: argparse.Namespace) -> int:
     from signage.hub.connections import (
         DEFAULT_KEEP_ALIVE_S,
         MAX_HEAD_BYTES,
-        guarded_protocol,
         plan_budget,
         raise_open_files,
     )
     from signage.hub.policy import HubPolicy
+    from signage.hub.server_pieces import chosen_pieces, guarded_protocol
     from signage.hub.state import Hub, HubConfig
     from signage.logs import area_logger, harden_root_handlers
 
@@ -453,6 +453,8 @@ def run(args: argparse.Namespace) -> int:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
                 await super().shutdown(sockets)
 
+        http_impl, loop_impl = chosen_pieces()
+        print(f"signage hub on the {http_impl} parser and the {loop_impl} event loop", flush=True)
         uv_config = uvicorn.Config(
             app,
             log_level=args.log_level,
@@ -460,10 +462,10 @@ def run(args: argparse.Namespace) -> int:
             lifespan="on",
             timeout_graceful_shutdown=2,
             backlog=2048,
-            http=guarded_protocol(budget.max_connections, args.header_timeout),
+            http=guarded_protocol(budget.max_connections, args.header_timeout, http_impl),
             timeout_keep_alive=DEFAULT_KEEP_ALIVE_S,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-            loop="asyncio",
+            loop=loop_impl,
             # Forwarded headers are believed from the named proxies only; with none named
             # they are not read at all (uvicorn would otherwise trust 127.0.0.1 by default,
             # and any local process could claim another address or https).

@@ -12,7 +12,7 @@ heartbeat, nor open its database. So, at start:
   are never push channels. Push channels beyond the budget get a 503 with ``Retry-After``
   (``max_push``); connections beyond ``max_connections`` are answered 503 and closed as
   soon as they are accepted, so the process never runs out;
-- ``guarded_protocol`` is uvicorn's h11 protocol with two more rules: a connection must
+- ``GuardedH11Protocol`` is uvicorn's h11 protocol with two more rules: a connection must
   deliver a complete request head within ``header_timeout_s`` of opening (or of its last
   response), else it is closed (uvicorn has no such timeout: a client sending one header
   byte every few seconds, or nothing at all, held its connection for ever), and TCP
@@ -20,7 +20,15 @@ heartbeat, nor open its database. So, at start:
   without a word (a screen unplugged mid push channel).
 
 Idle keep-alive connections are closed by uvicorn's ``timeout_keep_alive``; a request
-head larger than ``MAX_HEAD_BYTES`` is refused by h11 (400).
+head larger than ``MAX_HEAD_BYTES`` is refused (431, or h11's 400).
+
+Two server pieces carry these rules (``signage.hub.server_pieces`` picks one):
+``GuardedHttpToolsProtocol`` (``signage.hub.guarded_httptools``) on uvicorn's httptools
+protocol (llhttp, in C) with the uvloop event loop, the hub's default, and
+``GuardedH11Protocol`` here, on the pure-Python h11 parser with the standard asyncio loop.
+llhttp has no head size limit of its own (it keeps a header it has not finished in
+memory, however long), so the httptools protocol counts a head's bytes as they arrive and
+refuses it with 431 once it passes ``MAX_HEAD_BYTES``.
 """
 
 from __future__ import annotations
@@ -51,11 +59,18 @@ USER_TIMEOUT_MS = 60_000
 RETRY_AFTER_S = 5
 
 _BUSY_BODY = b'{"error": "the hub holds all the connections it can now; retry later"}\n'
-_BUSY = (
+BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(_BUSY_BODY)}\r\n".encode()
     + b"Connection: close\r\n\r\n"
     + _BUSY_BODY
+)
+_HEAD_BODY = f'{{"error": "request head over the {MAX_HEAD_BYTES} byte limit"}}\n'.encode()
+HEAD_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+    + f"Content-Length: {len(_HEAD_BODY)}\r\n".encode()
+    + b"Connection: close\r\n\r\n"
+    + _HEAD_BODY
 )
 
 
@@ -112,7 +127,7 @@ def raise_open_files() -> tuple[int, int]:
     return now, now
 
 
-def _probe_dead_peers(transport: asyncio.Transport) -> None:
+def probe_dead_peers(transport: asyncio.Transport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
@@ -133,7 +148,8 @@ def _probe_dead_peers(transport: asyncio.Transport) -> None:
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a connection cap, a request-head deadline and TCP
-    keep-alive. Made per hub by ``guarded_protocol`` (class attributes carry the limits)."""
+    keep-alive. Made per hub by ``server_pieces.guarded_protocol`` (class attributes carry
+    the limits)."""
 
     max_connections: ClassVar[int] = 1 << 20
     header_timeout_s: ClassVar[float] = DEFAULT_HEADER_TIMEOUT_S
@@ -147,10 +163,10 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             type(self).refused += 1
-            transport.write(_BUSY)
+            transport.write(BUSY_RESPONSE)
             transport.close()
             return
-        _probe_dead_peers(transport)
+        probe_dead_peers(transport)
         self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -187,12 +203,3 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being answered (a push channel): not ours to cut
         self.transport.close()
-
-
-def guarded_protocol(max_connections: int, header_timeout_s: float) -> type[GuardedH11Protocol]:
-    """A ``GuardedH11Protocol`` class bound to these limits, for ``uvicorn.Config(http=...)``."""
-    return type(
-        "HubH11Protocol",
-        (GuardedH11Protocol,),
-        {"max_connections": max_connections, "header_timeout_s": header_timeout_s},
-    )
