@@ -35,6 +35,7 @@ import asyncio
 import json
 import random
 import resource
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -52,6 +53,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from signage.feed.codec import alert_to_json
+from signage.hub.screens import REGISTER_NAME, Enrolled, render_register, token_digest
 from signage.model import Alert, AlertText, Severity
 from tests.helpers_hub import make_content_root, run_hub
 
@@ -80,6 +82,32 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def screen_name(n: int) -> str:
+    return f"bench-{n:05d}"
+
+
+def screen_token(seed: str, n: int) -> str:
+    """Screen ``n``'s own token, derived from the run's seed (clients derive it alike)."""
+    import hashlib
+
+    return hashlib.sha256(f"{seed}/{screen_name(n)}".encode()).hexdigest()
+
+
+def enrol_fleet(data: Path, seed: str, screens: int) -> None:
+    """Writes the hub's screen register (``DATA/screens.json``, the file ``signage screen
+    add`` keeps) with a token of its own for every simulated screen, before the hub starts:
+    enrolling 10,000 screens one request at a time would rewrite the register 10,000 times."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    register = {
+        screen_name(n): Enrolled(screen_name(n), token_digest(screen_token(seed, n)), stamp)
+        for n in range(screens)
+    }
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / REGISTER_NAME
+    path.write_bytes(render_register(register))
+    path.chmod(0o600)
 
 
 # ------------------------------------------------------------------------ HTTP client
@@ -160,6 +188,9 @@ class Stats:
     manifest_status: dict[int, int] = field(default_factory=dict)
     heartbeat_ms: list[float] = field(default_factory=list)
     heartbeat_fail: int = 0
+    # why heartbeats failed: "HTTP 403", "ConnectionResetError", ... -> count
+    heartbeat_why: dict[str, int] = field(default_factory=dict)
+    errors_why: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     push_failed: int = 0  # push channels that could not be opened
     push_closed: int = 0  # push channels the hub closed during the run
@@ -177,7 +208,7 @@ class Screen:
         stats: Stats,
         source: str | None = None,
     ) -> None:
-        self.name = f"bench-{n:05d}"
+        self.name = screen_name(n)
         self.host, self.port, self.token, self.stats = host, port, token, stats
         self.source = source
         # like a real player: the feed sync and the heartbeat thread have their own pools
@@ -228,8 +259,10 @@ class Screen:
         t0 = time.perf_counter()
         try:
             status, hdrs, _ = await self.http.request("GET", "/feed.json", headers)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             self.stats.errors += 1
+            why = type(exc).__name__
+            self.stats.errors_why[why] = self.stats.errors_why.get(why, 0) + 1
             return
         self.stats.manifest_ms.append((time.perf_counter() - t0) * 1000)
         self.stats.manifest_status[status] = self.stats.manifest_status.get(status, 0) + 1
@@ -259,14 +292,20 @@ class Screen:
             headers["Authorization"] = f"Bearer {self.token}"
         t0 = time.perf_counter()
         try:
-            status, _, _ = await self.beat_http.request("POST", "/api/v1/heartbeat", headers, body)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            self.stats.heartbeat_fail += 1
+            status, _, answer = await self.beat_http.request(
+                "POST", "/api/v1/heartbeat", headers, body
+            )
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            self._beat_failed(type(exc).__name__)
             return
         if status // 100 == 2:
             self.stats.heartbeat_ms.append((time.perf_counter() - t0) * 1000)
         else:
-            self.stats.heartbeat_fail += 1
+            self._beat_failed(f"HTTP {status} {answer[:80].decode('utf-8', 'replace')}")
+
+    def _beat_failed(self, why: str) -> None:
+        self.stats.heartbeat_fail += 1
+        self.stats.heartbeat_why[why] = self.stats.heartbeat_why.get(why, 0) + 1
 
     async def every(self, period: float, action: str, until: float) -> None:
         """``action`` every ``period`` s from a random offset; never sleeps past ``until``."""
@@ -399,6 +438,15 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     out["heartbeat_p99_ms"] = pct(stats.heartbeat_ms, 99)
     out["heartbeats_ok"] = len(stats.heartbeat_ms)
     out["heartbeats_failed"] = stats.heartbeat_fail
+    for label, table in (
+        ("heartbeats failed", stats.heartbeat_why),
+        ("poll errors", stats.errors_why),
+    ):
+        if table:
+            causes = ", ".join(
+                f"{n} x {why}" for why, n in sorted(table.items(), key=lambda i: -i[1])
+            )
+            print(f"{label}: {causes}")
     out["errors"] = stats.errors
     out["push_failed"] = stats.push_failed
     out["push_closed"] = stats.push_closed
@@ -451,7 +499,14 @@ async def client_main(spec: dict[str, Any]) -> None:
     random.seed(spec["first"])
     stats = Stats()
     screens = [
-        Screen(n, spec["host"], spec["port"], spec["token"], stats, spec["source"])
+        Screen(
+            n,
+            spec["host"],
+            spec["port"],
+            screen_token(spec["seed"], n) if spec["seed"] else spec["token"],
+            stats,
+            spec["source"],
+        )
         for n in range(spec["first"], spec["first"] + spec["count"])
     ]
     await connect_all(screens, push=spec["push"])
@@ -484,7 +539,9 @@ async def client_main(spec: dict[str, Any]) -> None:
                 "manifest_status": stats.manifest_status,
                 "heartbeat_ms": stats.heartbeat_ms,
                 "heartbeat_fail": stats.heartbeat_fail,
+                "heartbeat_why": stats.heartbeat_why,
                 "errors": stats.errors,
+                "errors_why": stats.errors_why,
                 "push_failed": stats.push_failed,
                 "push_closed": stats.push_closed,
             }
@@ -518,6 +575,7 @@ async def start_clients(
             "host": host,
             "port": port,
             "token": token,
+            "seed": args.seed if push else "",
             "source": f"127.0.0.{k + 2}",
             "first": first,
             "count": count,
@@ -596,6 +654,12 @@ async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
             stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
         stats.heartbeat_ms += figures["heartbeat_ms"]
         stats.heartbeat_fail += figures["heartbeat_fail"]
+        for table, more in (
+            (stats.heartbeat_why, figures["heartbeat_why"]),
+            (stats.errors_why, figures["errors_why"]),
+        ):
+            for why, count in more.items():
+                table[why] = table.get(why, 0) + count
         stats.errors += figures["errors"]
         stats.push_failed += figures["push_failed"]
         stats.push_closed += figures["push_closed"]
@@ -706,8 +770,10 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     random.seed(7)
     started = time.monotonic()
+    args.seed = secrets.token_hex(8)  # each screen's own token derives from it
     with tempfile.TemporaryDirectory() as tmp:
         root = make_content_root(Path(tmp) / "root")
+        enrol_fleet(Path(tmp) / "data", args.seed, args.screens)
         with run_hub(data=Path(tmp) / "data", root=root) as hub:
             assert hub.token is not None
             spy = None

@@ -301,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
         plan_budget,
         raise_open_files,
     )
+    from signage.hub.fastpath import ManifestLane
     from signage.hub.policy import HubPolicy
     from signage.hub.server_pieces import chosen_pieces, guarded_protocol
     from signage.hub.state import Hub, HubConfig
@@ -456,7 +457,7 @@ def run(args: argparse.Namespace) -> int:
         http_impl, loop_impl = chosen_pieces()
         print(f"signage hub on the {http_impl} parser and the {loop_impl} event loop", flush=True)
         uv_config = uvicorn.Config(
-            app,
+            ManifestLane(app, hub),  # manifest polls answered before Starlette's routing
             log_level=args.log_level,
             access_log=args.access_log,
             lifespan="on",
