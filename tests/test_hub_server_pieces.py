@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from signage.hub.connections import MAX_HEAD_BYTES
-from signage.hub.server_pieces import guarded_protocol, server_pieces
+from signage.hub.server_pieces import guarded_protocol, manifest_lane, server_pieces
 from tests.helpers_hub import RunningHub, make_content_root, run_hub
 
 BOTH = frozenset({"httptools", "uvloop"})
@@ -31,6 +31,9 @@ def test_the_pieces_are_httptools_and_uvloop_when_both_are_there() -> None:
     assert server_pieces({"SIGNAGE_HUB_PURE": "1"}, BOTH) == ("h11", "asyncio")
     assert server_pieces({}, frozenset({"httptools"})) == ("h11", "asyncio")
     assert server_pieces({}, frozenset()) == ("h11", "asyncio")
+    assert manifest_lane({}) and manifest_lane({"SIGNAGE_HUB_LANE": "1"})
+    assert not manifest_lane({"SIGNAGE_HUB_LANE": "0"})
+    assert not manifest_lane({"SIGNAGE_HUB_PURE": "1"})
     cls = guarded_protocol(500, 3.0, "httptools")
     assert cls.max_connections == 500  # type: ignore[attr-defined]
     assert cls.header_timeout_s == 3.0  # type: ignore[attr-defined]

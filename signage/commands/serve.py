@@ -288,6 +288,7 @@ def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     import uvicorn
 
@@ -303,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from signage.hub.fastpath import ManifestLane
     from signage.hub.policy import HubPolicy
-    from signage.hub.server_pieces import chosen_pieces, guarded_protocol
+    from signage.hub.server_pieces import chosen_pieces, guarded_protocol, manifest_lane
     from signage.hub.state import Hub, HubConfig
     from signage.logs import area_logger, harden_root_handlers
 
@@ -456,8 +457,10 @@ def run(args: argparse.Namespace) -> int:
 
         http_impl, loop_impl = chosen_pieces()
         print(f"signage hub on the {http_impl} parser and the {loop_impl} event loop", flush=True)
+        # Manifest polls are answered before Starlette's routing (signage.hub.fastpath).
+        served = ManifestLane(app, hub) if manifest_lane(os.environ) else app
         uv_config = uvicorn.Config(
-            ManifestLane(app, hub),  # manifest polls answered before Starlette's routing
+            served,
             log_level=args.log_level,
             access_log=args.access_log,
             lifespan="on",

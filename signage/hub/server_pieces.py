@@ -4,7 +4,8 @@ httptools (llhttp, in C) with uvloop (libuv) when both can be imported, the hub'
 since bench/fleet.py measured them at 20-30 % less CPU per request than the pure-Python
 h11 parser with the standard asyncio loop (bench/README.md, "fleet"); h11 with asyncio
 otherwise, or when ``SIGNAGE_HUB_PURE=1`` asks for them (an A/B, or to rule them out
-while chasing a bug). Either way the connection guards of ``signage.hub.connections`` hold:
+while chasing a bug; it also turns off the manifest lane, ``SIGNAGE_HUB_LANE=0`` that
+alone). Either way the connection guards of ``signage.hub.connections`` hold:
 ``guarded_protocol`` returns the guarded class of the chosen parser.
 """
 
@@ -33,6 +34,14 @@ def server_pieces(environ: Mapping[str, str], installed: frozenset[str]) -> tupl
     if {"httptools", "uvloop"} <= installed:
         return "httptools", "uvloop"
     return "h11", "asyncio"
+
+
+def manifest_lane(environ: Mapping[str, str]) -> bool:
+    """Whether manifest polls take ``signage.hub.fastpath``'s lane; pure. On unless
+    ``SIGNAGE_HUB_LANE=0`` or ``SIGNAGE_HUB_PURE=1`` (the hub as it was before both)."""
+    if environ.get("SIGNAGE_HUB_PURE", "") not in ("", "0"):
+        return False
+    return environ.get("SIGNAGE_HUB_LANE", "") != "0"
 
 
 def installed_pieces() -> frozenset[str]:
