@@ -77,6 +77,30 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (all
+    listeners of this network namespace: other jobs' too)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(table.get("ListenOverflows", 0))
+    return 0
+
+
+async def sample_lag(host: str, port: int, until: float, out: list[float]) -> None:
+    """``/healthz`` every 0.5 s on one kept-alive connection (no accept queue in the way):
+    how long the hub's event loop takes to answer while the fleet runs."""
+    http = Http(host, port)
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        with suppress(OSError, asyncio.IncompleteReadError, ValueError):
+            await http.request("GET", "/healthz")
+            out.append((time.perf_counter() - t0) * 1000)
+        await asyncio.sleep(0.5)
+    http.close()
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -399,6 +423,9 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     cpu_go = cpu_s(pid)
     clients_go = sum(cpu_s(p.pid) for p in procs)
     out["load_start"] = os.getloadavg()[0]
+    overflows_go = listen_overflows()
+    lag: list[float] = []
+    lagger = asyncio.create_task(sample_lag(host, port, t_go + args.duration, lag))
     await asyncio.sleep(min(5.0, args.duration / 4))
     out["rss_connected_kb"] = rss_kb(pid)
     out["rss_idle_kb"] = rss0
@@ -413,6 +440,9 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     stats = await collect_stats(procs)
     out["hub_cpu_s"] = cpu_s(pid) - cpu_go
     out["clients_cpu_s"] = sum(cpu_s(p.pid) for p in procs) - clients_go
+    out["listen_overflows"] = listen_overflows() - overflows_go
+    lagger.cancel()
+    out["lag_p50_ms"], out["lag_max_ms"] = pct(lag, 50), max(lag, default=float("nan"))
     out["load_end"] = os.getloadavg()[0]
     out["load_s"] = time.perf_counter() - t_go
     out["rss_end_kb"] = rss_kb(pid)
@@ -851,6 +881,12 @@ def main() -> int:
         f" heartbeat answered (push fan-out and connections included); the {args.clients}"
         f" client processes {hub_fig['clients_cpu_s'] / hub_fig['load_s'] * 100:.0f} % of one"
         f" core; load average {hub_fig['load_start']:.1f} -> {hub_fig['load_end']:.1f}"
+    )
+    print(
+        f"hub event loop (/healthz every 0.5 s on a kept-alive connection): median"
+        f" {hub_fig['lag_p50_ms']:.1f} ms, max {hub_fig['lag_max_ms']:.0f} ms; connections the"
+        f" kernel dropped for a full listen queue (any listener here):"
+        f" {hub_fig['listen_overflows']:.0f}"
     )
     print(
         f"fleet list (GET /api/v1/screens, {hub_fig['screens_listed']:.0f} screens): median"

@@ -294,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
 
     from signage.commands.publish import parse_lifetime
     from signage.errors import SignageError, UsageError, ValidationError
+    from signage.hub import gcpolicy
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
     from signage.hub.connections import (
@@ -479,6 +480,7 @@ def run(args: argparse.Namespace) -> int:
         if args.access_log:  # uvicorn logs requests at INFO, below the default level
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         server = HubServer(uv_config)
+        gcpolicy.settle()  # full collections would stop the event loop for seconds
         server.run(sockets=[sock])
     except SignageError:
         raise
