@@ -627,6 +627,9 @@ async def start_clients(
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 limit=1 << 26,
+                # The clients stand in for screens on other machines: on these 2 shared
+                # cores they yield to the hub rather than take its CPU (--client-nice).
+                preexec_fn=(lambda: os.nice(args.client_nice)) if args.client_nice else None,
             )
         )
     for proc in procs:
@@ -779,6 +782,12 @@ def main() -> int:
     parser.add_argument("--announces", type=int, default=3)
     parser.add_argument(
         "--clients", type=int, default=4, help="load-generator processes (default 4)"
+    )
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=10,
+        help="niceness of the client processes (default 10: they yield to the hub; 0: same)",
     )
     parser.add_argument("--profile", help="record the hub with py-spy into this file (raw)")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run one client

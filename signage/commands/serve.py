@@ -287,6 +287,7 @@ def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import logging
     import os
 
@@ -452,8 +453,17 @@ def run(args: argparse.Namespace) -> int:
             )
 
         class HubServer(uvicorn.Server):
+            gc_task: asyncio.Task[None] | None = None
+
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                # Long-lived objects frozen as they settle: collections stay short.
+                self.gc_task = asyncio.create_task(gcpolicy.keep_young(), name="signage-hub-gc")
+
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
+                if self.gc_task is not None:
+                    self.gc_task.cancel()
                 await super().shutdown(sockets)
 
         http_impl, loop_impl = chosen_pieces()
