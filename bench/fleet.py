@@ -804,8 +804,8 @@ def main() -> int:
     # The hub and the client processes (children of this one) inherit this limit; the hard
     # limit is raised too when allowed (root).
     # A screen holds its push channel open; its poll and heartbeat connections are closed
-    # by the hub 5 s after each use (uvicorn's keep-alive timeout), so with 15 s polls and
-    # 30 s heartbeats the hub holds ~1.5 descriptors a screen (3 at most).
+    # by the hub 2 s after each use (uvicorn's keep-alive timeout), so with 15 s polls and
+    # 30 s heartbeats the hub holds ~1.2 descriptors a screen (3 at most).
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want, need = args.screens * 3 + 512, args.screens * 3 // 2 + 1024
     if hard < want:

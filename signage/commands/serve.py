@@ -195,6 +195,7 @@ def _bind(host: str, port: int) -> socket.socket:
     import socket
 
     from signage.errors import SignageError
+    from signage.hub.connections import LISTEN_BACKLOG
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -218,7 +219,7 @@ def _bind(host: str, port: int) -> socket.socket:
                 "privileges); choose another --port"
             ) from None
         raise SignageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
+    sock.listen(LISTEN_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -300,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     from signage.hub.auth import read_token_file
     from signage.hub.connections import (
         DEFAULT_KEEP_ALIVE_S,
+        LISTEN_BACKLOG,
         MAX_HEAD_BYTES,
         plan_budget,
         raise_open_files,
@@ -476,7 +478,7 @@ def run(args: argparse.Namespace) -> int:
             access_log=args.access_log,
             lifespan="on",
             timeout_graceful_shutdown=2,
-            backlog=2048,
+            backlog=LISTEN_BACKLOG,
             http=guarded_protocol(budget.max_connections, args.header_timeout, http_impl),
             timeout_keep_alive=DEFAULT_KEEP_ALIVE_S,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,

@@ -48,7 +48,14 @@ log = area_logger("hub")
 RESERVED_FILES = 192
 RESERVED_CONNECTIONS = 64
 DEFAULT_HEADER_TIMEOUT_S = 10.0
-DEFAULT_KEEP_ALIVE_S = 5
+# An idle kept-alive connection is closed after this. A screen's own bursts (manifest, then
+# its assets) come within milliseconds; its next poll comes 15 s later on a new connection
+# anyway, so a longer wait only holds descriptors: at 10,000 screens 5 s held ~5,000 idle
+# connections and the budget of a 20,000 hard limit ran out (503s, bench/fleet.py).
+DEFAULT_KEEP_ALIVE_S = 2
+# Connections waiting to be accepted (the kernel caps it at net.core.somaxconn): a burst
+# beyond it is dropped, and the screen's TCP retries after 1, 3, 7... s.
+LISTEN_BACKLOG = 4096
 MAX_HEAD_BYTES = 16 * 1024
 # Half-open detection: first probe after 60 s of silence, then every 10 s, give up after 3;
 # unacknowledged data is given up on after 60 s.
