@@ -814,6 +814,12 @@ def main() -> int:
         default=10,
         help="niceness of the client processes (default 10: they yield to the hub; 0: same)",
     )
+    parser.add_argument(
+        "--no-enrol",
+        action="store_true",
+        help="screens send heartbeats with the admin token, as this bench did before issue "
+        "17 (the hub keeps at most --max-unenrolled, 200, such screens: the rest get 403)",
+    )
     parser.add_argument("--profile", help="record the hub with py-spy into this file (raw)")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run one client
     args = parser.parse_args()
@@ -843,10 +849,11 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     random.seed(7)
     started = time.monotonic()
-    args.seed = secrets.token_hex(8)  # each screen's own token derives from it
+    args.seed = "" if args.no_enrol else secrets.token_hex(8)  # each screen's own token
     with tempfile.TemporaryDirectory() as tmp:
         root = make_content_root(Path(tmp) / "root")
-        enrol_fleet(Path(tmp) / "data", args.seed, args.screens)
+        if args.seed:
+            enrol_fleet(Path(tmp) / "data", args.seed, args.screens)
         with run_hub(data=Path(tmp) / "data", root=root) as hub:
             assert hub.token is not None
             spy = None
