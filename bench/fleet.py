@@ -235,6 +235,7 @@ class Stats:
     # why heartbeats failed: "HTTP 403", "ConnectionResetError", ... -> count
     heartbeat_why: dict[str, int] = field(default_factory=dict)
     errors_why: dict[str, int] = field(default_factory=dict)
+    client_lag_ms: list[float] = field(default_factory=list)  # the client's own loop
     errors: int = 0
     push_failed: int = 0  # push channels that could not be opened
     push_closed: int = 0  # push channels the hub closed during the run
@@ -507,6 +508,8 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
             )
             print(f"{label}: {causes}")
     out["errors"] = stats.errors
+    out["client_lag_p99_ms"] = pct(stats.client_lag_ms, 99)
+    out["client_lag_max_ms"] = max(stats.client_lag_ms, default=float("nan"))
     out["push_failed"] = stats.push_failed
     out["push_closed"] = stats.push_closed
     return out
@@ -581,6 +584,13 @@ async def client_main(spec: dict[str, Any]) -> None:
             for s in screens
         ]
 
+    async def own_lag() -> None:  # how late this process's loop wakes: its share of latency
+        while time.perf_counter() < until:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.1)
+            stats.client_lag_ms.append((time.perf_counter() - t0 - 0.1) * 1000)
+
+    loops.append(asyncio.create_task(own_lag()))
     loops_done = asyncio.gather(*loops)
     while line := await commands.readline():
         word, _, arg = line.decode().strip().partition(" ")
@@ -601,6 +611,7 @@ async def client_main(spec: dict[str, Any]) -> None:
                 "heartbeat_why": stats.heartbeat_why,
                 "errors": stats.errors,
                 "errors_why": stats.errors_why,
+                "client_lag_ms": stats.client_lag_ms,
                 "push_failed": stats.push_failed,
                 "push_closed": stats.push_closed,
             }
@@ -716,6 +727,7 @@ async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
             stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
         stats.heartbeat_ms += figures["heartbeat_ms"]
         stats.heartbeat_fail += figures["heartbeat_fail"]
+        stats.client_lag_ms += figures["client_lag_ms"]
         for table, more in (
             (stats.heartbeat_why, figures["heartbeat_why"]),
             (stats.errors_why, figures["errors_why"]),
@@ -929,7 +941,9 @@ def main() -> int:
         f" one core), {hub_fig['hub_cpu_s'] / max(answered, 1) * 1000:.2f} ms per poll or"
         f" heartbeat answered (push fan-out and connections included); the {args.clients}"
         f" client processes {hub_fig['clients_cpu_s'] / hub_fig['load_s'] * 100:.0f} % of one"
-        f" core; load average {hub_fig['load_start']:.1f} -> {hub_fig['load_end']:.1f}"
+        f" core, their own event loops late by p99 {hub_fig['client_lag_p99_ms']:.0f} ms, max"
+        f" {hub_fig['client_lag_max_ms']:.0f} ms; load average {hub_fig['load_start']:.1f} ->"
+        f" {hub_fig['load_end']:.1f}"
     )
     print(
         f"hub event loop (/healthz every 0.5 s on a kept-alive connection): median"
