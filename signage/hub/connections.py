@@ -34,6 +34,7 @@ refuses it with 431 once it passes ``MAX_HEAD_BYTES``.
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
 import socket
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from signage.i18n import _
 from signage.logs import area_logger
 
 log = area_logger("hub")
@@ -65,20 +67,31 @@ KEEPCNT = 3
 USER_TIMEOUT_MS = 60_000
 RETRY_AFTER_S = 5
 
-_BUSY_BODY = b'{"error": "the hub holds all the connections it can now; retry later"}\n'
-BUSY_RESPONSE = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(_BUSY_BODY)}\r\n".encode()
-    + b"Connection: close\r\n\r\n"
-    + _BUSY_BODY
-)
-_HEAD_BODY = f'{{"error": "request head over the {MAX_HEAD_BYTES} byte limit"}}\n'.encode()
-HEAD_TOO_LARGE_RESPONSE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
-    + f"Content-Length: {len(_HEAD_BODY)}\r\n".encode()
-    + b"Connection: close\r\n\r\n"
-    + _HEAD_BODY
-)
+
+def busy_answer() -> bytes:
+    """The whole 503 written to a connection over the budget (before any request is read,
+    so in the hub's language; the same ``{"error": ...}`` shape as every refusal)."""
+    reason = _("the hub holds all the connections it can now; retry later")
+    body = json.dumps({"error": reason}).encode() + b"\n"
+    return (
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+
+
+def head_too_large_answer() -> bytes:
+    """The whole 431 written when a request head passes ``MAX_HEAD_BYTES`` (the httptools
+    protocol's cap; same ``{"error": ...}`` shape, in the hub's language)."""
+    reason = _("request head over the {limit} byte limit").format(limit=MAX_HEAD_BYTES)
+    body = json.dumps({"error": reason}).encode() + b"\n"
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +183,7 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             type(self).refused += 1
-            transport.write(BUSY_RESPONSE)
+            transport.write(busy_answer())
             transport.close()
             return
         probe_dead_peers(transport)

@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from signage.hub.connections import (
-    BUSY_RESPONSE,
     DEFAULT_HEADER_TIMEOUT_S,
-    HEAD_TOO_LARGE_RESPONSE,
     MAX_HEAD_BYTES,
+    busy_answer,
+    head_too_large_answer,
     probe_dead_peers,
 )
 
@@ -59,7 +59,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             type(self).refused += 1
-            transport.write(BUSY_RESPONSE)
+            transport.write(busy_answer())
             transport.close()
             return
         probe_dead_peers(transport)
@@ -83,7 +83,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm_head_deadline()
         self.logger.warning("request head over %d bytes refused (431)", self.max_head_bytes)
         if not self.transport.is_closing():
-            self.transport.write(HEAD_TOO_LARGE_RESPONSE)
+            self.transport.write(head_too_large_answer())
             self.transport.close()
 
     # ------------------------------------------------------------ parser callbacks
