@@ -19,13 +19,20 @@ Figures, each with a baseline measured in the same run:
 
 The load generator shares the 2 cores with the server, so latencies include its own
 scheduling delays (equally for hub and nginx). It runs as ``--clients`` processes (default
-4), each with its share of the screens on its own loopback source address; ``--profile
-FILE`` records the hub with py-spy (raw format) during the hub phase. Descriptor limits
-are raised as far as the hard limit allows (the hub and the clients inherit them).
+8: with 4, each holding 2,500 screens, their own event loops ran up to 2-3.5 s late even
+on a quiet machine; with 8, p99 28-119 ms), each with its share of the screens on its own
+loopback source address, at nice 10 (``--client-nice``); every screen is enrolled with a
+token of its own (``--no-enrol``: the admin token, as before issue 17). Besides the
+fleet's own figures it prints a probe screen's polls (this process, a new connection
+every 0.1 s), ``/healthz`` on a kept-alive connection (the hub's event-loop stalls), the
+clients' own lateness, the kernel's listen-queue drops and why each failure failed.
+``--profile FILE`` records the hub with py-spy (raw format; py-spy could not attach to
+this machine's interpreter in the last runs). Descriptor limits are raised as far as the
+hard limit allows (the hub and the clients inherit them).
 
-    .venv/bin/python bench/fleet.py [--screens 1000] [--clients 4] [--duration 60]
+    .venv/bin/python bench/fleet.py [--screens 1000] [--clients 8] [--duration 60]
         [--nginx-duration 40] [--profile FILE]
-    .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~4.5 min)
+    .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~2 min)
 """
 
 from __future__ import annotations
@@ -818,7 +825,7 @@ def main() -> int:
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--announces", type=int, default=3)
     parser.add_argument(
-        "--clients", type=int, default=4, help="load-generator processes (default 4)"
+        "--clients", type=int, default=8, help="load-generator processes (default 8)"
     )
     parser.add_argument(
         "--client-nice",
