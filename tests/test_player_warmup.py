@@ -1,7 +1,7 @@
 """Engine warm-up: QtMultimedia and QtWebEngine are up before a slide needs them.
 
 The first video or web slide of a run must not start its engine on the GUI thread while
-a slide is on screen (bench/stall_mixed.py): the engines a content version needs are
+a slide is on screen (bench/stall.py, mixed case): the engines a content version needs are
 started before the first slide when the first version needs them, and otherwise at a
 moment when nothing moves on screen, before that slide is prepared. Pictures-only content
 starts neither. Real player, real Qt, real ffmpeg video, a real (failing) web page.
