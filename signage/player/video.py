@@ -9,8 +9,8 @@ GUI thread only hands the frame over and copies the finished picture to the scre
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QUrl
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import QPoint, QRect, QUrl
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QWidget
 
@@ -132,10 +132,29 @@ class VideoView(SlideView):
             # cropped): drawing it is a copy. Only just after a resize, until the worker's
             # new picture arrives, is the old one stretched here (no smoothing).
             fw, fh = fitted_size(frame.width(), frame.height(), w, h, cover=self._cover())
-            if fw < w or fh < h:
-                self._background(painter)
+            x, y = (w - fw) // 2, (h - fh) // 2
+            if fw < w or fh < h:  # the bands only: the picture covers the rest
+                colour = QColor(self.res.theme.background)
+                for band in _bands((w, h), QRect(x, y, fw, fh)):
+                    painter.fillRect(band, colour)
             if (fw, fh) == (frame.width(), frame.height()):
-                painter.drawImage(QPointF((w - fw) / 2, (h - fh) / 2), frame)
+                painter.drawImage(QPoint(x, y), frame)
             else:
-                painter.drawImage(QRectF((w - fw) / 2, (h - fh) / 2, fw, fh), frame)
+                painter.drawImage(QRect(x, y, fw, fh), frame)
         painter.end()
+
+
+def _bands(size: tuple[int, int], picture: QRect) -> list[QRect]:
+    """The parts of a view of ``size`` left uncovered by a centred ``picture``."""
+    w, h = size
+    x, y, fw, fh = picture.x(), picture.y(), picture.width(), picture.height()
+    out = []
+    if y > 0:
+        out.append(QRect(0, 0, w, y))
+    if y + fh < h:
+        out.append(QRect(0, y + fh, w, h - y - fh))
+    if x > 0:
+        out.append(QRect(0, y, x, fh))
+    if x + fw < w:
+        out.append(QRect(x + fw, y, w - x - fw, fh))
+    return out
