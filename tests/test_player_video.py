@@ -168,3 +168,54 @@ def test_a_busy_gui_thread_gets_the_newest_frame_not_a_backlog(qapp, tmp_path):
         assert after.dropped > before.dropped
         # the view keeps playing afterwards: new pictures keep arriving
         assert wait_until(qapp, lambda: view.frames.counts.made >= after.made + 3, 5)
+
+
+def _alive(player: Any) -> tuple[int, int]:
+    """(video views alive, receivers of the frame worker's signal), deferred deletes run."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import SIGNAL, QCoreApplication, QEvent
+
+    from signage.player.video import VideoView
+    from signage.player.videoframes import FrameScaler
+
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    views = sum(1 for o in gc.get_objects() if isinstance(o, VideoView) and shiboken6.isValid(o))
+    return views, FrameScaler.shared().receivers(SIGNAL("made(int,QImage)"))
+
+
+def test_video_turns_leave_no_view_or_connection_behind(qapp, tmp_path):
+    files = {
+        "assets/clip.mp4": make_video(tmp_path / "clip.mp4", seconds=0.5, colour="green"),
+        "assets/red.png": solid_png(tmp_path / "red.png", RED, SIZE),
+    }
+    slides = [
+        slide("video", SlideKind.VIDEO, "assets/clip.mp4", duration_s=None),
+        slide("rojo", SlideKind.IMAGE, "assets/red.png", duration_s=0.4),
+    ]
+    with running_player(qapp, content(slides, files), size=SIZE, fade_ms=60) as (
+        player,
+        _,
+        trap,
+    ):
+
+        def settled_on_picture(turns: int) -> bool:
+            # the picture on screen, the next video prepared beneath it (same point each time)
+            ahead = player._next
+            return (
+                trap.shown().count("rojo") >= turns
+                and _video_view(player) is None
+                and ahead is not None
+                and ahead.view.state == "ready"
+            )
+
+        assert wait_until(qapp, lambda: settled_on_picture(2), 30), trap.records[-3:]
+        before = _alive(player)
+        assert wait_until(qapp, lambda: settled_on_picture(5), 30), trap.records[-3:]
+        after = _alive(player)
+    assert trap.shown().count("video") >= 5
+    # the next video, prepared beneath the picture: one view, never one more per turn
+    assert after == before == (1, 1), (before, after)
