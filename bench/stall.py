@@ -177,6 +177,41 @@ def build_case(case: str, root: Path, size: tuple[int, int]) -> list[float]:
     return naive_data_ms(root, size)
 
 
+class CpuWait:
+    """Splits each late probe tick into time on a CPU and time waiting for one.
+
+    Reads the GUI thread's ``/proc/<pid>/task/<tid>/schedstat`` (ns on a CPU, ns runnable
+    but waiting on a run queue) at every probe tick: a tick late by 80 ms of which 78 ms
+    were spent on the run queue was the machine's load (other processes held both cores),
+    not the player's work. ``own`` is each tick's lateness minus its run-queue wait.
+    Empty where the kernel keeps no schedstat.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        path = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat")
+        self._fh = path.open(encoding="ascii") if path.exists() else None
+        self._last = time.perf_counter()
+        self._wait = self._read()
+        self.own: list[float] = []
+        self.on = False  # set from the first slide on
+
+    def _read(self) -> float:
+        if self._fh is None:
+            return 0.0
+        self._fh.seek(0)
+        return int(self._fh.read().split()[1]) / 1e6
+
+    def tick(self) -> None:
+        now, wait = time.perf_counter(), self._read()
+        late = max(0.0, (now - self._last) * 1000 - 10)
+        waited = wait - self._wait
+        self._last, self._wait = now, wait
+        if self.on and self._fh is not None:
+            self.own.append(max(0.0, late - waited))
+
+
 def run_case(case: str, changes: int, size: tuple[int, int]) -> dict[str, object]:
     """Plays one case in this process; returns its figures."""
     from signage.player.qtenv import ensure_application, prepare_environment
@@ -209,6 +244,8 @@ def run_case(case: str, changes: int, size: tuple[int, int]) -> dict[str, object
             player.warmer.want = lambda slides: None  # type: ignore[method-assign]
         samples: list[float] = []
         cpu_from: list[float] = []  # the GUI thread's CPU time and the clock at the first slide
+        waits = CpuWait()
+        player.probe._timer.timeout.connect(waits.tick)  # beside the probe's own tick
 
         def on_event(record: dict[str, object]) -> None:
             if record["event"] == "slide_skipped":
@@ -218,6 +255,7 @@ def run_case(case: str, changes: int, size: tuple[int, int]) -> dict[str, object
             shown.append(str(record["slide"]))
             if len(shown) == 1:
                 player.probe.all_late = samples  # measure from the first slide on
+                waits.on = True
                 cpu_from.extend((time.thread_time(), time.perf_counter()))
             if len(shown) > changes:
                 QTimer.singleShot(0, app.quit)
@@ -254,6 +292,8 @@ def run_case(case: str, changes: int, size: tuple[int, int]) -> dict[str, object
         kinds=sorted(set(shown)),
         skipped=sorted(set(skipped)),
     )
+    if waits.own:
+        out.update(own_p99=percentile(waits.own, 0.99), own_max=max(waits.own))
     return out
 
 
@@ -287,6 +327,11 @@ def report(fig: dict[str, object]) -> None:
     frames = fig.get("video_frames")
     if isinstance(frames, list):
         extra += f"; video frames {frames[0]} decoded, {frames[1]} made, {frames[2]} dropped"
+    if "own_max" in fig:
+        extra += (
+            f"; without the ticks' wait for a CPU: p99 {_f(fig, 'own_p99'):.1f} ms, "
+            f"max {_f(fig, 'own_max'):.1f} ms"
+        )
     if "gui_cpu_s" in fig:
         cpu, span = _f(fig, "gui_cpu_s"), _f(fig, "measured_s")
         share = 100 * cpu / max(span, 0.1)
@@ -310,14 +355,17 @@ def summary(runs: dict[str, list[dict[str, object]]]) -> None:
         maxes = [_f(f, "max") for f in figs]
         loads = [_f(f, "load") for f in figs]
         cpu = [_f(f, "gui_cpu_s") for f in figs if "gui_cpu_s" in f]
+        own = [_f(f, "own_max") for f in figs if "own_max" in f]
+        own_text = f"max without the wait for a CPU {min(own):.1f}-{max(own):.1f} ms, "
+        own_text = own_text if own else ""
         print(
             f"  {case:<10} p99 median {statistics.median(p99s):5.1f} ms "
             f"(range {min(p99s):.1f}-{max(p99s):.1f}), max median "
             f"{statistics.median(maxes):6.1f} ms (range {min(maxes):.1f}-{max(maxes):.1f}), "
-            f"GUI thread CPU median {statistics.median(cpu) if cpu else 0:.2f} s, "
+            f"GUI thread CPU median {statistics.median(cpu) if cpu else 0:.2f} s, {own_text}"
             f"load {min(loads):.1f}-{max(loads):.1f}  "
-            f"[p99 {verdict(max(p99s) <= P99_TARGET_MS)}, "
-            f"max {verdict(max(maxes) <= MAX_TARGET_MS)} in every round]"
+            f"[every round: p99 {verdict(max(p99s) <= P99_TARGET_MS)}, "
+            f"max {verdict(max(maxes) <= MAX_TARGET_MS)}]"
         )
     rounds = min(len(f) for f in runs.values())
     for base, case, what in (
