@@ -25,7 +25,7 @@ class Window(QWidget):
         p = QPainter(self); p.fillRect(self.rect(), QColor("#0b2545")); p.end()
         if not getattr(self, "told", False):
             self.told = True
-            print("painted", time.time(), flush=True)
+            print("painted", time.time(), time.process_time(), flush=True)
             if "--stay" not in sys.argv:
                 app.quit()
 w = Window(); w.resize(1920, 1080); w.show(); app.exec()

@@ -23,13 +23,14 @@ Figures (each printed with its target):
    time seen by polling /healthz.
 
     .venv/bin/python bench/sync.py [--assets 200] [--size 524288] [--rounds 9] [--publishes 20]
-        [--small 450] [--small-size 10240] [--only-small]
+        [--small 450] [--small-size 10240] [--only-small] [--baseline DIR] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -70,10 +71,22 @@ def curl_fetch(urls: list[str], out: Path) -> tuple[float, float]:
         lines.append(f'output = "{out / str(i)}"')
     config.write_text("\n".join(lines) + "\n")
     started = time.perf_counter()
+    before = _children_cpu()
     subprocess.run(["curl", "-s", "-f", "-K", str(config)], check=True)
     fetched = time.perf_counter() - started
+    _CPU["curl"].append(_children_cpu() - before)
     os.sync()
     return fetched, time.perf_counter() - started
+
+
+# CPU seconds (user + system) of each fetch, by tool: what a loaded machine shares out,
+# so a steadier comparison than elapsed time when other jobs keep the cores busy.
+_CPU: dict[str, list[float]] = {"curl": [], "sync": [], "base": []}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def curl_parallel(urls: list[str], out: Path, connections: int) -> float:
@@ -94,6 +107,55 @@ def curl_parallel(urls: list[str], out: Path, connections: int) -> float:
     return time.perf_counter() - started
 
 
+# A cold sync in a process of its own, importing ``signage`` from PYTHONPATH (this tree or
+# the --baseline one): prints the seconds of sync_once and of its download phase.
+_CHILD = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from signage.feed.store import Store
+from signage.feed.sync import SyncClient
+url, cache, pubkey = sys.argv[1:4]
+spent = []
+class Timed(SyncClient):
+    def _download_missing(self, manifest, counters):
+        t = time.perf_counter()
+        try:
+            super()._download_missing(manifest, counters)
+        finally:
+            spent.append(time.perf_counter() - t)
+client = Timed(url, Store(Path(cache)), pubkey)
+started, cpu = time.perf_counter(), time.process_time()
+result = client.sync_once(datetime.now(UTC))
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+client.close()
+assert result.status == "updated", result
+print(elapsed, spent[0], result.bytes_downloaded, cpu)
+"""
+
+
+def child_sync(
+    tree: Path, url: str, cache: Path, pubkey: str, tool: str
+) -> tuple[float, float, int]:
+    """(sync_once seconds, download phase seconds, bytes) of the code in ``tree``, measured
+    inside a fresh process (so the tree under test and the baseline start alike); its CPU
+    seconds go to ``_CPU[tool]``."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, str(cache), pubkey],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sync of {tree} failed:\n{done.stderr}")
+    elapsed, download, nbytes, cpu = done.stdout.split()
+    _CPU[tool].append(float(cpu))
+    return float(elapsed), float(download), int(nbytes)
+
+
 class _TimedClient(SyncClient):
     """A SyncClient that also reports how long its download phase took."""
 
@@ -110,9 +172,10 @@ class _TimedClient(SyncClient):
 def sync_fetch(url: str, cache: Path, pubkey: str) -> tuple[float, float, int, int]:
     """(whole sync_once seconds, download phase seconds, bytes, workers)."""
     client = _TimedClient(url, Store(cache), pubkey)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = client.sync_once(datetime.now(UTC))
     elapsed = time.perf_counter() - started
+    _CPU["sync"].append(time.process_time() - cpu)
     client.close()
     if result.status != "updated":
         raise SystemExit(f"cold sync did not update: {result}")
@@ -120,33 +183,66 @@ def sync_fetch(url: str, cache: Path, pubkey: str) -> tuple[float, float, int, i
 
 
 def cold_rounds(
-    work: Path, base_url: str, urls: list[str], pubkey: str, *, total: int, rounds: int
+    work: Path,
+    base_url: str,
+    urls: list[str],
+    pubkey: str,
+    *,
+    total: int,
+    rounds: int,
+    baseline: Path | None = None,
+    keep: bool = False,
 ) -> dict[str, list[float]]:
     """Seconds per round of curl, the sync and curl --parallel over the same files,
-    interleaved (the order rotates each round). Keeps the last round's cache."""
-    times: dict[str, list[float]] = {k: [] for k in ("curl", "durable", "parallel", "sync", "dl")}
+    interleaved (the order rotates each round). Keeps the last round's cache.
+
+    With ``baseline`` (another checkout) its sync runs in each round too ("base"), and
+    both syncs run in fresh processes of their own. With ``keep`` nothing fetched is
+    deleted until the end (see bench_small)."""
+    keys = ("curl", "durable", "parallel", "sync", "dl", "base", "base-dl")
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for spent in _CPU.values():
+        spent.clear()
     workers = SyncClient(base_url, Store(work / "probe"), pubkey).workers
-    tools = ["curl", "sync", "curl-parallel"]
+    tools = ["curl", "sync", "curl-parallel"] + (["base"] if baseline is not None else [])
+    here = Path(__file__).resolve().parents[1]
     for r in range(rounds):
         # Each fetch starts with no dirty pages left by the previous one (os.sync), and
         # the order rotates, so none pays for another's writeback or warms for it.
-        for tool in tools[r % 3 :] + tools[: r % 3]:
+        turn = r % len(tools)
+        for tool in tools[turn:] + tools[:turn]:
             os.sync()
             if tool == "curl":
                 fetched, durable = curl_fetch(urls, work / f"curl-{r}")
                 times["curl"].append(fetched)
                 times["durable"].append(durable)
-                shutil.rmtree(work / f"curl-{r}")
+                if not keep:
+                    shutil.rmtree(work / f"curl-{r}")
             elif tool == "curl-parallel":
                 times["parallel"].append(curl_parallel(urls, work / f"curlp-{r}", workers))
-                shutil.rmtree(work / f"curlp-{r}")
+                if not keep:
+                    shutil.rmtree(work / f"curlp-{r}")
+            elif tool == "base":
+                assert baseline is not None
+                elapsed, download, nbytes = child_sync(
+                    baseline, base_url, work / f"base-{r}", pubkey, "base"
+                )
+                assert nbytes == total
+                times["base"].append(elapsed)
+                times["base-dl"].append(download)
+                if not keep:
+                    shutil.rmtree(work / f"base-{r}")
             else:
-                elapsed, download, nbytes, _ = sync_fetch(base_url, work / f"cache-{r}", pubkey)
+                cache = work / f"cache-{r}"
+                if baseline is not None:
+                    elapsed, download, nbytes = child_sync(here, base_url, cache, pubkey, "sync")
+                else:
+                    elapsed, download, nbytes, _ = sync_fetch(base_url, cache, pubkey)
                 assert nbytes == total
                 times["sync"].append(elapsed)
                 times["dl"].append(download)
-                if r < rounds - 1:
-                    shutil.rmtree(work / f"cache-{r}")
+                if r < rounds - 1 and not keep:
+                    shutil.rmtree(cache)
     return times
 
 
@@ -176,11 +272,31 @@ def report_cold(label: str, times: dict[str, list[float]], total: int, target: f
         f"like the sync's workers): {total / med(times['parallel']) / 1e6:.1f} MB/s, "
         f"sync/that {med(times['parallel']) / med(times['sync']):.2f}x"
     )
+    cpu = {k: med(v) * 1000 for k, v in _CPU.items() if v}
+    line = f"  CPU per fetch (user + system, median): sync {cpu['sync']:.0f} ms, curl " + (
+        f"{cpu['curl']:.0f} ms (curl/sync {cpu['curl'] / cpu['sync']:.2f}x)"
+    )
+    if "base" in cpu:
+        line += f", baseline tree's sync {cpu['base']:.0f} ms"
+    print(line + " (the servers' CPU is in neither)")
+    if times["base"]:
+        base_ratio = sorted(c / b for c, b in zip(times["curl"], times["base"], strict=True))
+        print(
+            f"  baseline tree's sync: rounds {_ms(times['base'])}, = "
+            f"{med(times['curl']) / med(times['base']):.2f}x curl (per round "
+            f"{base_ratio[0]:.2f}-{base_ratio[-1]:.2f}x); this sync / baseline "
+            f"{med(times['base']) / med(times['sync']):.2f}x faster"
+        )
 
 
-def bench_small(work: Path, n: int, size: int, rounds: int) -> None:
+def bench_small(work: Path, n: int, size: int, rounds: int, baseline: Path | None) -> None:
     """Many small files: the same feed from nginx and from the hub (``signage serve
-    --feed``), each against curl on the same server in the same run."""
+    --feed``), each against curl on the same server in the same run.
+
+    Nothing fetched is deleted between rounds: on a filesystem without a journal (this
+    VM's ext4) every file created skips the inodes deleted in the last minutes one by one
+    (``recently_deleted``), so a round that came after another's ``rmtree`` paid up to
+    ~0.8 ms a file more, whichever tool it was (4.6 MB a round is kept instead)."""
     keys = make_keypair(work / "keys")
     root = make_root(work / "root", n_assets=n, size=size)
     feed = work / "feed"
@@ -190,13 +306,31 @@ def bench_small(work: Path, n: int, size: int, rounds: int) -> None:
     print(f"many small files: {n} assets of {size} bytes, {total / 1e6:.1f} MB")
     with run_nginx(feed, work / "nginx") as nginx:
         urls = [f"{nginx.url}assets/{e.sha256}" for e in manifest.assets.values()]
-        times = cold_rounds(work / "n", nginx.url, urls, keys.pubkey, total=total, rounds=rounds)
-        report_cold("cold sync, nginx", times, total, SMALL_TARGET)
+        times = cold_rounds(
+            work / "n",
+            nginx.url,
+            urls,
+            keys.pubkey,
+            total=total,
+            rounds=rounds,
+            baseline=baseline,
+            keep=True,
+        )
+        report_cold(f"cold sync, nginx (load {_load()})", times, total, SMALL_TARGET)
     with run_hub(data=work / "hub", feed=feed) as hub:
         base = hub.url + "/"
         urls = [f"{base}assets/{e.sha256}" for e in manifest.assets.values()]
-        times = cold_rounds(work / "h", base, urls, keys.pubkey, total=total, rounds=rounds)
-        report_cold("cold sync, hub", times, total, SMALL_TARGET)
+        times = cold_rounds(
+            work / "h",
+            base,
+            urls,
+            keys.pubkey,
+            total=total,
+            rounds=rounds,
+            baseline=baseline,
+            keep=True,
+        )
+        report_cold(f"cold sync, hub (load {_load()})", times, total, SMALL_TARGET)
 
 
 def bench_nginx(work: Path, n: int, size: int, rounds: int) -> None:
@@ -233,6 +367,11 @@ def bench_nginx(work: Path, n: int, size: int, rounds: int) -> None:
             f"{result.bytes_downloaded} bytes  [target exactly 1] "
             f"{'OK' if len(assets) == 1 else 'MISSED'}"
         )
+
+
+def _load() -> str:
+    """The 1-minute load average (other jobs on this machine)."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def _ms(values: list[float]) -> str:
@@ -311,11 +450,26 @@ def main() -> None:
     )
     parser.add_argument("--small-size", type=int, default=10_240)
     parser.add_argument("--only-small", action="store_true", help="run only that case")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout (e.g. `git archive` of an older commit): its sync runs in "
+        "every round of the many-small-files case too; both syncs then run in fresh processes",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where the feeds, caches and curl's files go (default: the system's temp "
+        "folder); e.g. /dev/shm to leave the disk's file creation out of the comparison",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+    print(f"load average at start: {_load()}")
+    with tempfile.TemporaryDirectory(prefix="bench-sync-", dir=args.workdir) as tmp:
         work = Path(tmp)
         if args.small:
-            bench_small(work / "small", args.small, args.small_size, args.rounds)
+            bench_small(work / "small", args.small, args.small_size, args.rounds, args.baseline)
         if args.only_small:
             return
         bench_nginx(work, args.assets, args.size, args.rounds)

@@ -54,7 +54,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="signage",
         description=_("Digital signage: playlists, a fullscreen player, a signed feed and alerts."),
     )
-    parser.add_argument("--version", action="version", version=f"signage {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"signage {__version__}",
+        # given here: this Python's argparse writes its default help untranslated
+        help=_("show program's version number and exit"),
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help=_("more log output (repeatable)")
     )

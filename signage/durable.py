@@ -11,12 +11,40 @@ do not exist the head start is skipped and the flush falls back to ``os.sync()``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["flush_filesystem", "fsync_dir", "start_writeback", "write_all", "write_atomic"]
+__all__ = [
+    "flush_filesystem",
+    "fsync_dir",
+    "start_writeback",
+    "watch",
+    "write_all",
+    "write_atomic",
+]
+
+_watchers: list[list[tuple[str, str]]] = []
+
+
+@contextlib.contextmanager
+def watch() -> Iterator[list[tuple[str, str]]]:
+    """Records every flush to disk this module makes while inside, in order, as
+    ``(kind, path)``: ``"fsync"`` (a file), ``"fsync_dir"``, ``"syncfs"`` or ``"sync"`` (a
+    whole filesystem). The calls are the real ones; this only counts them (tests, benches)."""
+    seen: list[tuple[str, str]] = []
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
+
+
+def _note(kind: str, path: Path) -> None:
+    for seen in _watchers:
+        seen.append((kind, str(path)))
 
 
 def fsync_dir(path: Path) -> None:
@@ -26,6 +54,7 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    _note("fsync_dir", path)
 
 
 def write_all(fd: int, data: memoryview) -> None:
@@ -34,18 +63,26 @@ def write_all(fd: int, data: memoryview) -> None:
         data = data[os.write(fd, data) :]
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
-    """Writes ``data`` to ``path`` via a temp file in the same folder, fsync, atomic rename."""
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True, durable: bool = True
+) -> None:
+    """Writes ``data`` to ``path`` via a temp file in the same folder, fsync, atomic rename.
+
+    ``durable=False`` leaves out the fsync (and ``sync_dir``): readers still see the old
+    bytes or the new, never a mix, and the caller makes it durable later with one
+    ``flush_filesystem`` for many files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         write_all(fd, memoryview(data))
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
+            _note("fsync", path)
     finally:
         os.close(fd)
     tmp.replace(path)
-    if sync_dir:
+    if durable and sync_dir:
         fsync_dir(path.parent)
 
 
@@ -91,7 +128,9 @@ def flush_filesystem(folder: Path) -> None:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if fn(fd) == 0:
+                _note("syncfs", folder)
                 return
         finally:
             os.close(fd)
     os.sync()
+    _note("sync", folder)

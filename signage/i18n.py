@@ -15,13 +15,19 @@ Which language, first that says one:
 3. ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (``C``/``POSIX`` mean English);
 4. Spanish, the language of the bundled content.
 
+One answer may speak another language than the process (``speaking``): the hub answers a
+request in the language its ``Accept-Language`` asks for (``language_from_accept``).
+
 Machine-read parts (event names, JSON keys, exit codes) are never translated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gettext as _gettext
 import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 __all__ = [
@@ -30,9 +36,12 @@ __all__ = [
     "N_",
     "_",
     "current_language",
+    "gettext_for",
+    "language_from_accept",
     "language_from_env",
     "ngettext",
     "set_language",
+    "speaking",
     "use_settings",
 ]
 
@@ -42,6 +51,12 @@ LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
 
 _state: dict[str, object] = {}
+# The language of what is being answered now, when it differs from the process's (one
+# request's answer); a context variable, so concurrent requests each keep their own.
+_speaking: ContextVar[str | None] = ContextVar("signage_speaking", default=None)
+_loaded: dict[str, _gettext.NullTranslations] = {}
+MAX_ACCEPT_CHARS = 512
+MAX_ACCEPT_ITEMS = 16
 
 
 def _normalise(value: str | None) -> str | None:
@@ -104,18 +119,84 @@ def use_settings(settings_language: str | None) -> str:
     return code
 
 
+def language_from_accept(header: str | None) -> str | None:
+    """The language of ours an ``Accept-Language`` header prefers (``None``: neither).
+
+    The highest ``q`` among ``es``/``en`` tags (``es-CO`` counts as ``es``) wins, the
+    earlier on a tie; ``*`` and ``q=0`` choose nothing. Only the first ``MAX_ACCEPT_CHARS``
+    characters and ``MAX_ACCEPT_ITEMS`` items are read (the header is the client's).
+    """
+    if not header:
+        return None
+    best: tuple[float, str] | None = None
+    for item in header[:MAX_ACCEPT_CHARS].split(",")[:MAX_ACCEPT_ITEMS]:
+        tag, _sep, params = item.strip().partition(";")
+        code = tag.strip().split("-")[0].split("_")[0].lower()
+        if code not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip()[:8])
+                except ValueError:
+                    q = 0.0
+        if not 0 < q <= 1:
+            continue
+        if best is None or q > best[0]:
+            best = (q, code)
+    return best[1] if best else None
+
+
+@contextlib.contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Messages in ``language`` within this context only (``None``: the process's).
+
+    For one answer in another language than the process's (the hub answering a request in
+    the language it asked for). A context variable, so threads and tasks started inside
+    (Starlette's thread pool copies the context) speak it too, and others do not.
+    """
+    code = _normalise(language) if language else None
+    token = _speaking.set(code)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def current_language() -> str:
     """The language messages are in now (chosen from the environment on first use)."""
+    spoken = _speaking.get()
+    if spoken is not None:
+        return spoken
     if "language" not in _state:
         set_language(choose_language(None))
     return str(_state["language"])
 
 
 def _translations() -> _gettext.NullTranslations:
+    spoken = _speaking.get()
+    if spoken is not None:
+        if spoken not in _loaded:
+            _loaded[spoken] = _load(spoken)
+        return _loaded[spoken]
     current_language()
     translations = _state["translations"]
     assert isinstance(translations, _gettext.NullTranslations)  # noqa: S101 - set together
     return translations
+
+
+def gettext_for(locale: str) -> Callable[[str], str]:
+    """``_`` for one audience's ``locale`` (``es-CO``, ``en``; others: Spanish).
+
+    What a screen shows follows the screen's ``locale`` (its config), not the language of
+    the process that runs it, which speaks to the technician reading its log.
+    """
+    code = _normalise(locale) or DEFAULT_LANGUAGE
+    if code not in _loaded:
+        _loaded[code] = _load(code)
+    return _loaded[code].gettext
 
 
 def _(message: str) -> str:

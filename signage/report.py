@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from signage.i18n import _, current_language
 from signage.printable import printable
 
 __all__ = [
@@ -54,8 +55,10 @@ def parse_since(text: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
-            f"'{text}' is not a period: write a number of hours, days or weeks (12h, 30d, 2w) "
-            "or a date (2027-01-01)"
+            _(
+                "{value} is not a period: write a number of hours, days or weeks "
+                "(12h, 30d, 2w) or a date (2027-01-01)"
+            ).format(value=repr(printable(text, 60)))
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo or UTC)
 
@@ -188,31 +191,42 @@ def counts_from_json(items: Any, where: str) -> list[Count]:
 
 
 def _number(value: int) -> str:
-    return f"{value:,}"
+    """``1,000`` in English, ``1.000`` in Spanish (es-CO groups thousands with a dot)."""
+    return _es_int(value) if current_language() == "es" else f"{value:,}"
 
 
 def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    if value is None:
+        return "-"
+    return f"{value:.1f}".replace(".", ",") if current_language() == "es" else f"{value:.1f}"
 
 
 def report_table(report: Report) -> str:
-    """The report as aligned text for the terminal."""
-    period = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
-    lines = [f"QR scans and plays from {period}", ""]
-    for title, rows in (("screen", report.by_screen), ("slide", report.by_slide)):
-        labels = {r.label: printable(r.label, 120) for r in (*rows, report.total)}  # remote ids
-        width = max([len(title), len("total")] + [len(labels[r.label]) for r in rows])
-        header = f"{title:<{width}}  {'plays':>9}  {'scans':>7}  {'per 1000':>8}"
+    """The report as aligned text for the terminal, in the current language."""
+    lines = [
+        _("QR scans and plays from {since} to {until} UTC").format(
+            since=f"{report.since:%Y-%m-%d %H:%M}", until=f"{report.until:%Y-%m-%d %H:%M}"
+        ),
+        "",
+    ]
+    total = _("total")
+    plays, scans, rate = _("plays"), _("scans"), _("per 1000")
+    for title, rows in ((_("screen"), report.by_screen), (_("slide"), report.by_slide)):
+        named = [(printable(r.label, 120), r) for r in rows]  # remote ids
+        named.append((total, report.total))
+        width = max([len(title)] + [len(label) for label, _row in named])
+        wp, ws, wr = max(9, len(plays)), max(7, len(scans)), max(8, len(rate))
+        header = f"{title:<{width}}  {plays:>{wp}}  {scans:>{ws}}  {rate:>{wr}}"
         lines.append(header)
         lines.append("-" * len(header))
-        for row in (*rows, report.total):
+        for label, row in named:
             lines.append(
-                f"{labels[row.label]:<{width}}  {_number(row.plays):>9}  {_number(row.scans):>7}  "
-                f"{_rate(row.per_1000):>8}"
+                f"{label:<{width}}  {_number(row.plays):>{wp}}  {_number(row.scans):>{ws}}  "
+                f"{_rate(row.per_1000):>{wr}}"
             )
         lines.append("")
     if not report.by_screen:
-        lines.append("No plays or scans in this period.")
+        lines.append(_("No plays or scans in this period."))
     return "\n".join(lines).rstrip() + "\n"
 
 

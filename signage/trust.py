@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from signage.errors import ConfigError
+from signage.i18n import _
 from signage.logs import area_logger
 
 if TYPE_CHECKING:
@@ -54,14 +55,24 @@ def load_ca_file(path: Path) -> tuple[Certificate, ...]:
         with path.open("rb") as fh:
             data = fh.read(MAX_CA_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"ca_file {path}: cannot read it ({exc.strerror or exc})") from None
+        raise ConfigError(
+            _("ca_file {path}: cannot read it ({reason})").format(
+                path=path, reason=exc.strerror or exc
+            )
+        ) from None
     if len(data) > MAX_CA_FILE_BYTES:
-        raise ConfigError(f"ca_file {path}: larger than {MAX_CA_FILE_BYTES} bytes")
+        raise ConfigError(
+            _("ca_file {path}: larger than {limit} bytes").format(
+                path=path, limit=MAX_CA_FILE_BYTES
+            )
+        )
     try:
         certs = tuple(x509.load_pem_x509_certificates(data))
     except ValueError:
         raise ConfigError(
-            f"ca_file {path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)"
+            _("ca_file {path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)").format(
+                path=path
+            )
         ) from None
     return certs
 

@@ -111,9 +111,13 @@ def event_time(event: dict[str, Any]) -> float:
 @contextmanager
 def run_player(
     args: Sequence[str], *, events: Path, snapshots: Path | None = None, size: str = "960x540",
-    for_s: float = 120.0, stderr: Path | None = None,
+    for_s: float = 120.0, stderr: Path | None = None, env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[str]]:  # fmt: skip
-    """``signage play --headless`` as a subprocess; waits for ``started``; always stopped."""
+    """``signage play --headless`` as a subprocess; waits for ``started``; always stopped.
+
+    ``env`` replaces the environment (default ``signage_env()``): the libfaketime tests pass
+    one with the clock shifted.
+    """
     cmd = [sys.executable, "-m", "signage", "play", "--headless", "--size", size,
            "--events", str(events), "--for", str(for_s), *args]  # fmt: skip
     if snapshots is not None:
@@ -121,8 +125,8 @@ def run_player(
     err_path = stderr or events.with_suffix(".stderr.log")
     with err_path.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=signage_env(),
-            cwd=str(REPO),
+            cmd, stdout=subprocess.DEVNULL, stderr=err, text=True,
+            env=signage_env() if env is None else env, cwd=str(REPO),
         )  # fmt: skip
     try:
         wait_event(events, lambda e: e["event"] == "started", 60, proc)

@@ -130,10 +130,14 @@ def _drain(stream: IO[str], lines: list[str], first: threading.Event) -> None:
     first.set()
 
 
-def hub_env() -> dict[str, str]:
+def hub_env(language: str | None = None) -> dict[str, str]:
+    """The test process's environment for a ``signage`` subprocess (``language``: its
+    ``SIGNAGE_LANGUAGE``, else the suite's English)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if language is not None:
+        env["SIGNAGE_LANGUAGE"] = language
     return env
 
 
@@ -149,6 +153,7 @@ def run_hub(
     extra_args: Sequence[str] = (),
     timeout: float = 30.0,
     open_files: int | None = None,
+    language: str | None = None,
 ) -> Iterator[RunningHub]:
     """Starts ``python -m signage serve`` on a free loopback port and yields it running.
 
@@ -162,6 +167,7 @@ def run_hub(
         extra_args: more ``serve`` flags, e.g. ``["--keepalive", "1"]``.
         timeout: seconds to wait for ``/healthz``.
         open_files: run the hub under ``ulimit -n`` this (soft and hard ``RLIMIT_NOFILE``).
+        language: the hub's ``SIGNAGE_LANGUAGE`` (``None``: the suite's English).
     """
     if (root is None) == (feed is None):
         raise ValueError("run_hub needs exactly one of root= or feed=")
@@ -192,7 +198,7 @@ def run_hub(
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            env=hub_env(),
+            env=hub_env(language),
             cwd=str(REPO),
         )
     lines: list[str] = []

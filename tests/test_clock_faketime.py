@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from tests.helpers_alerts import REPO, read_log, signage_cli, signage_env, wait_event
+from tests.helpers_alerts import read_log, run_player, signage_cli, signage_env, wait_event
 from tests.helpers_hub import RunningHub, make_content_root, run_hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.qt]
@@ -60,25 +59,8 @@ def faked_player(
     args: list[str], events: Path, shift: str, *, for_s: float = 180.0
 ) -> Iterator[subprocess.Popen[str]]:
     """``signage play --headless`` with its clock shifted; waits for ``started``."""
-    cmd = [sys.executable, "-m", "signage", "play", "--headless", "--size", "640x360",
-           "--events", str(events), "--for", str(for_s), *args]  # fmt: skip
-    err = events.with_suffix(".stderr.log")
-    with err.open("w", encoding="utf-8") as handle:
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=handle, text=True, env=faked_env(shift),
-            cwd=str(REPO),
-        )  # fmt: skip
-    try:
-        wait_event(events, lambda e: e["event"] == "started", 60, proc)
+    with run_player(args, events=events, size="640x360", for_s=for_s, env=faked_env(shift)) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
 
 
 def named(event: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:

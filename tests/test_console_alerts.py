@@ -29,7 +29,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
     data.mkdir()
     add_user(data, "olga", "operator")
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         config = tmp_path / "player.yaml"
         config.write_text(
             f"screen: lobby-1\ntags: [lobby]\nfeed: {hub.url}\npubkey: {hub.pubkey}\n"
@@ -189,7 +189,7 @@ def test_a_cap_file_imported_from_the_page_is_raised_logged_and_cleared_by_its_c
     data.mkdir()
     add_user(data, "olga", "operator")
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=make_content_root(tmp_path / "root", LOBBY)) as hub:
+    with run_hub(language="es", data=data, root=make_content_root(tmp_path / "root", LOBBY)) as hub:
         viewer, vcsrf = sign_in(hub.url, "vic")
         refused = viewer.post(
             hub.url + "/console/alertas/cap",

@@ -3,6 +3,7 @@ playlist API (412/428/422/200), uploads checked by content, history and restore,
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import subprocess
@@ -30,6 +31,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     add_user(data, "eva", "editor")
     add_user(data, "vic", "viewer")
     with run_hub(
+        language="es",
         data=data,
         root=root,
         screen_token="screen-token-0123456789",
@@ -352,7 +354,7 @@ def test_a_session_cookie_from_another_hub_is_refused(tmp_path: Path, hub: Runni
     other_data = tmp_path / "other-data"
     other_data.mkdir()
     add_user(other_data, "ana", "admin")
-    with run_hub(data=other_data, root=other_root) as other:
+    with run_hub(language="es", data=other_data, root=other_root) as other:
         theirs, csrf = sign_in(other.url, "ana")
         cookie = theirs.cookies.get("signage_console")
         assert cookie
@@ -394,7 +396,7 @@ def test_the_list_names_the_screens_that_play_each_playlist(tmp_path: Path) -> N
         "name: Sala\ntags: [sala]\nslides:\n  - text: {title: Hola}\n", encoding="utf-8"
     )
     data = tmp_path / "hubdata"
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         for screen, tags in (("recepcion-1", ["lobby"]), ("sala-2", ["sala"])):
             r = requests.post(
                 hub.url + "/api/v1/heartbeat",
@@ -434,7 +436,7 @@ def test_a_broken_console_database_leaves_the_hub_serving(tmp_path: Path) -> Non
     root = make_content_root(tmp_path / "root")
     data = tmp_path / "hubdata"
     (data / "console.sqlite3").mkdir(parents=True)  # not a database: cannot be opened
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         assert requests.get(hub.url + "/feed.json", timeout=10).status_code == 200
         assert requests.get(hub.url + "/console/", timeout=10).status_code == 404
         assert "the console is off" in hub.stderr()
@@ -450,7 +452,57 @@ def test_a_hand_broken_playlist_is_listed_with_its_problems_in_spanish(hub: Runn
     assert "(línea 4)" in rota["problems"][0]
     ana, _ = sign_in(hub.url, "ana")
     editor = ana.get(hub.url + "/console/listas/rota", timeout=10).text
-    assert 'id="err-s0.duration"' in editor and "«diez» no es una duración" in editor
+    assert 'id="err-s0.duration"' in editor
+    assert "'diez' no es una duración" in html.unescape(editor)
+
+
+# The hard cases (tests/test_i18n.py's HARD_CASES): what the console shows, word for word
+CONSOLE_HARD_CASES = [
+    (
+        "name: Lobby\nslides:\n  - text:\n      title: Hola\n  - text:\n\t  title: x\n",
+        "usa espacios, no tabuladores, para sangrar: línea 6",
+        "use spaces, not tabs, to indent: line 6",
+    ),
+    (
+        "name: Lobby\nslides:\n  - text:\n      title: Hola\n"
+        "    schedule:\n      from: 2026-12-32\n",
+        "el 32 de diciembre no existe",
+        "December 32 does not exist",
+    ),
+    (
+        "name: Lobby\nslides:\n  - text:\n      title: Hola\n    duraton: 5s\n",
+        "clave desconocida 'duraton' en una diapositiva (¿quisiste decir 'duration'?)",
+        "unknown key 'duraton' in a slide (did you mean 'duration'?)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "spanish", "english"), CONSOLE_HARD_CASES)
+def test_the_hard_cases_are_shown_word_for_word_in_both_languages(
+    hub: RunningHub, text: str, spanish: str, english: str
+) -> None:
+    """A hub speaking Spanish: the editor, the playlists page and the API say the exact
+    Spanish; a person who chose English (the language cookie) gets the exact English, and
+    the API's ``mensaje`` stays Spanish."""
+    (_root(hub) / "playlists" / "dura.yaml").write_text(text, encoding="utf-8")
+    ana, csrf = sign_in(hub.url, "ana")
+    for page in ("/console/listas/dura", "/console/listas"):
+        shown = html.unescape(ana.get(hub.url + page, timeout=10).text)
+        assert spanish in shown, page
+        assert english not in shown, page
+    etag = ana.get(hub.url + "/api/v1/playlists/lobby", timeout=10).headers["ETag"]
+    put = {"If-Match": etag, "X-CSRF-Token": csrf}
+    r = ana.put(hub.url + "/api/v1/playlists/lobby", data=text.encode(), headers=put, timeout=30)
+    assert r.status_code == 422, r.text
+    first = r.json()["problems"][0]
+    assert first["message"] == spanish and first["mensaje"] == spanish
+    ana.cookies.set("signage_lang", "en")
+    for page in ("/console/listas/dura", "/console/listas"):
+        shown = html.unescape(ana.get(hub.url + page, timeout=10).text)
+        assert english in shown and spanish not in shown, page
+    r = ana.put(hub.url + "/api/v1/playlists/lobby", data=text.encode(), headers=put, timeout=30)
+    first = r.json()["problems"][0]
+    assert first["message"] == english and first["mensaje"] == spanish
 
 
 def test_user_passwd_and_remove_take_effect_on_a_running_hub(hub: RunningHub) -> None:
@@ -497,7 +549,7 @@ def test_a_feed_folder_hub_says_the_console_needs_a_content_root(tmp_path: Path)
         )
     data = tmp_path / "hubdata"
     add_user(data, "ana", "viewer")
-    with run_hub(data=data, feed=feed, key=key) as hub:
+    with run_hub(language="es", data=data, feed=feed, key=key) as hub:
         signed = try_sign_in(hub.url, "ana", PASSWORD)
         assert signed.status_code == 303  # signing in works; the pages explain the rest
         page = requests.get(
@@ -515,7 +567,7 @@ def test_without_git_a_save_still_publishes(
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no git (nor anything) found
     root = make_content_root(tmp_path / "root")
     data = tmp_path / "hubdata"
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         url = hub.url + "/api/v1/playlists/lobby"
         got = requests.get(url, headers=hub.auth, timeout=10)
         before = hub.version()

@@ -62,7 +62,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path]]:
     data = tmp_path / "hubdata"
     data.mkdir()
     add_user(data, "ana", "editor")
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         config = tmp_path / "player.yaml"
         config.write_text(
             f"screen: lobby-1\nfeed: {hub.url}\npubkey: {hub.pubkey}\n"
@@ -204,7 +204,7 @@ def hub_only(tmp_path: Path) -> Iterator[RunningHub]:
     add_user(data, "ana", "editor")
     add_user(data, "beto", "editor")
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         yield hub
 
 

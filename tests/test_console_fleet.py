@@ -44,7 +44,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path, subprocess.Popen[b
     data = tmp_path / "hubdata"
     data.mkdir()
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root) as hub:
+    with run_hub(language="es", data=data, root=root) as hub:
         config = tmp_path / "player.yaml"
         config.write_text(
             f"screen: recepcion-1\ntags: [lobby]\nfeed: {hub.url}\npubkey: {hub.pubkey}\n"

@@ -22,7 +22,9 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     data.mkdir()
     add_user(data, "vic", "viewer")
     root = make_content_root(tmp_path / "root")
-    with run_hub(data=data, root=root, screen_token="screen-token-0123456789") as running:
+    with run_hub(
+        language="es", data=data, root=root, screen_token="screen-token-0123456789"
+    ) as running:
         yield running
 
 

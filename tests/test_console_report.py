@@ -43,7 +43,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
     data = tmp_path / "hubdata"
     data.mkdir()
     add_user(data, "vic", "viewer")
-    with run_hub(data=data, root=root) as running:
+    with run_hub(language="es", data=data, root=root) as running:
         moment = rfc3339_ms(datetime.now(UTC) - timedelta(minutes=2))
         batch = [
             {"eid": uuid.uuid4().hex, "ts": moment, "event": "slide_shown", "screen": screen,

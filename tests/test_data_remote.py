@@ -442,14 +442,14 @@ def test_validate_reports_what_each_remote_source_last_answered(
 
     url, answers = server
     root, out = _root(tmp_path, url), tmp_path / "feed"
-    remote = RemoteData(out / "datos-remotos", ca_file=ca.pem)
+    remote = RemoteData(tmp_path / "publicador" / "datos-remotos", ca_file=ca.pem)
     publish(root, out, None, now=T0, remote=remote)
     answers.status = 503
     remote.force_next()
     publish(root, out, None, now=T0 + timedelta(hours=2), remote=remote)
     done = subprocess.run(
         [sys.executable, "-m", "signage", "validate", "--root", str(root),
-         "--data", str(out / "datos-remotos")],
+         "--data", str(tmp_path / "publicador" / "datos-remotos")],
         capture_output=True, text=True, env=hub_env(), timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr  # a warning: the last good data still plays
@@ -509,17 +509,111 @@ def test_signage_publish_fetches_with_its_ca_file_and_warns_about_a_broken_sourc
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr
     assert _served(tmp_path / "feed")[1] == GOOD.encode()
-    assert (tmp_path / "feed" / "datos-remotos").is_dir()  # the last good data, beside the feed
+    # The last good data is kept outside the served folder, where the hub keeps it.
+    assert not (tmp_path / "feed" / "datos-remotos").exists()
+    assert list((root / ".signage-hub" / "datos-remotos").glob("*.csv"))
     # Not due again (refresh: 1h): nothing is fetched, nothing new is written.
     again = run(tmp_path / "feed", "--ca-file", str(ca.pem), "--if-changed")
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
-    # A new feed folder without the organisation's CA: the certificate is refused by name.
-    untrusted = run(tmp_path / "feed2")
+    # A new publisher folder without the organisation's CA: the certificate is refused.
+    untrusted = run(tmp_path / "feed2", "--data", str(tmp_path / "data2"))
     assert untrusted.returncode == 0, untrusted.stderr
     assert "warning: " in untrusted.stderr and "certificate not trusted" in untrusted.stderr
     # A source that answers 500: a warning, and the slide is left out of a new feed.
     answers.status = 500
-    broken = run(tmp_path / "feed3", "--ca-file", str(ca.pem))
+    broken = run(tmp_path / "feed3", "--ca-file", str(ca.pem), "--data", str(tmp_path / "d3"))
     assert broken.returncode == 0, broken.stderr
     assert "answered 500 Internal Server Error" in broken.stderr
     assert _served(tmp_path / "feed3")[1] is None
+
+
+def _legacy_store(tmp_path: Path, root: Path, url: str, ca: Any, when: datetime) -> Path:
+    """A feed folder as an earlier 'signage publish' left it: its store in FEED/datos-remotos."""
+    out = tmp_path / "feed"
+    elsewhere = tmp_path / "old-store"
+    publish(root, out, None, now=when, remote=RemoteData(elsewhere, ca_file=ca.pem))
+    elsewhere.rename(out / "datos-remotos")
+    return out
+
+
+def test_signage_publish_moves_an_old_store_out_of_the_feed_folder_once(
+    tmp_path: Path, server: tuple[str, Answers], ca: Any
+) -> None:
+    import subprocess
+    import sys
+
+    from signage.commands.serve import ROOT_DATA_NAME
+    from signage.data.store import PUBLISHER_DATA
+    from tests.helpers_hub import hub_env
+
+    assert PUBLISHER_DATA == ROOT_DATA_NAME  # publish's default is the hub's
+    url, answers = server
+    root = _root(tmp_path, url)
+    out = _legacy_store(tmp_path, root, url, ca, T0 - timedelta(days=1))
+    kept = sorted(p.name for p in (out / "datos-remotos").iterdir())
+    (out / "datos-remotos" / "link.csv").symlink_to("/etc/passwd")  # never followed
+    answers.status = 503  # the source is down: only the moved data can be shown
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "signage", "publish", "--root", str(root), "--out", str(out),
+             "--unsigned", "--ca-file", str(ca.pem)],
+            capture_output=True, text=True, env=hub_env(), timeout=60, check=False,
+        )  # fmt: skip
+
+    done = run()
+    assert done.returncode == 0, done.stderr
+    store = root / ".signage-hub" / "datos-remotos"
+    assert f"moved the remote data kept in {out / 'datos-remotos'} to {store}" in done.stderr
+    assert not (out / "datos-remotos").exists()
+    assert sorted(p.name for p in store.iterdir()) == kept
+    slide, blob = _served(out)
+    assert blob == GOOD.encode() and slide["data"]["as_of"] == "2026-11-27"  # last good kept
+    assert "answered 503" in done.stderr
+    again = run()  # once: nothing left to move, nothing said
+    assert again.returncode == 0 and "moved the remote data" not in again.stderr
+
+
+def test_the_newer_good_data_wins_when_both_stores_have_a_url(
+    tmp_path: Path, server: tuple[str, Answers], ca: Any
+) -> None:
+    from signage.data.store import default_store, move_legacy_store
+
+    url, answers = server
+    root = _root(tmp_path, url)
+    out = _legacy_store(tmp_path, root, url, ca, T0 - timedelta(days=2))  # older, GOOD
+    answers.body = GOOD.replace("1.312", "1.999").encode()
+    store = default_store(root)
+    publish(root, tmp_path / "other", None, now=T0, remote=RemoteData(store, ca_file=ca.pem))
+    assert move_legacy_store(out, store) == 0  # the store's own data is newer: kept
+    assert not (out / "datos-remotos").exists()
+    (body,) = store.glob("*.csv")
+    assert b"1.999" in body.read_bytes()
+    # The other way round: the old folder's data is newer and replaces the store's.
+    answers.body = GOOD.encode()
+    out2 = tmp_path / "feed2"
+    newer = tmp_path / "newer"
+    publish(root, out2, None, now=T0 + timedelta(days=1), remote=RemoteData(newer, ca_file=ca.pem))
+    newer.rename(out2 / "datos-remotos")
+    assert move_legacy_store(out2, store) == 2
+    assert b"1.312" in body.read_bytes()
+
+
+def test_a_store_inside_the_feed_folder_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from signage.errors import FeedError
+    from tests.helpers_hub import hub_env, make_content_root
+
+    root = make_content_root(tmp_path / "root")
+    out = tmp_path / "feed"
+    done = subprocess.run(
+        [sys.executable, "-m", "signage", "publish", "--root", str(root), "--out", str(out),
+         "--unsigned", "--data", str(out / "privado")],
+        capture_output=True, text=True, env=hub_env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "inside --out" in done.stderr, done.stderr
+    assert not out.exists()
+    with pytest.raises(FeedError, match="inside the feed folder"):
+        publish(root, out, None, now=T0, remote=RemoteData(out / "x" / "datos-remotos"))

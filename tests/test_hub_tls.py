@@ -213,6 +213,7 @@ def test_player_syncs_and_gets_an_alert_by_push_through_nginx_with_tls(
 def _sign_in(url: str, verify: str | bool, headers: dict[str, str]) -> requests.Response:
     """A console sign-in as ``ana``; the answer that sets the session cookie."""
     session = requests.Session()  # verify per request: an environment bundle beats the session's
+    session.cookies.set("signage_lang", "es")  # the console in Spanish: CONTRACT.md's labels
     page = session.get(url + "/console/entrar", verify=verify, timeout=10)
     assert page.status_code == 200 and ">Contraseña<" in page.text
     pre = re.search(r'name="pre" value="([^"]+)"', page.text)

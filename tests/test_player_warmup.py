@@ -1,10 +1,10 @@
 """Engine warm-up: QtMultimedia and QtWebEngine are up before a slide needs them.
 
 The first video or web slide of a run must not start its engine on the GUI thread while
-a slide is on screen (bench/stall.py, mixed case): the engines a content version needs are
-started before the first slide when the first version needs them, and otherwise at a
-moment when nothing moves on screen, before that slide is prepared. Pictures-only content
-starts neither. Real player, real Qt, real ffmpeg video, a real (failing) web page.
+something moves on screen (bench/stall.py, mixed case): the engines a content version needs are
+started before the first slide only when that slide is a video or a web page, and
+otherwise after the first frame, at moments when nothing moves on screen. Pictures-only
+content starts neither. Real player, real Qt, real ffmpeg video, a real (failing) web page.
 """
 
 from __future__ import annotations
@@ -47,13 +47,15 @@ def _watch(player: Any, trap: Any) -> list[tuple[str, int, bool]]:
     return steps
 
 
-def test_first_content_with_video_and_web_warms_both_before_the_first_slide(qapp, tmp_path):
+def test_a_still_first_slide_goes_on_screen_first_then_the_engines_warm_while_it_shows(
+    qapp, tmp_path
+):
     files = {
         "assets/red.png": solid_png(tmp_path / "red.png", RED),
         "assets/clip.mp4": make_video(tmp_path / "clip.mp4", seconds=0.6),
     }
     slides = [
-        slide("rojo", SlideKind.IMAGE, "assets/red.png"),
+        slide("rojo", SlideKind.IMAGE, "assets/red.png", duration_s=1.5),
         slide("video", SlideKind.VIDEO, "assets/clip.mp4", duration_s=None),
         slide("web", SlideKind.WEB, closed_port_url()),
     ]
@@ -63,9 +65,30 @@ def test_first_content_with_video_and_web_warms_both_before_the_first_slide(qapp
         kept = list(player.warmer._kept)
     every = [*ENGINE_STEPS["video"], *ENGINE_STEPS["web"]]
     assert [s for s, _, _ in steps] == every
-    assert all(shown == 0 for _, shown, _ in steps)  # all of them before the first slide
+    # none before the first slide (a picture: it needs no engine), each one while the
+    # screen was still
+    assert all(shown >= 1 and still for _, shown, still in steps)
     assert set(player.warmer.timings_ms) == set(every)
     assert len(kept) == 2  # the warm media player and the blank page, kept for the show
+
+
+def test_a_video_first_slide_warms_the_engines_before_it_goes_on_screen(qapp, tmp_path):
+    files = {
+        "assets/red.png": solid_png(tmp_path / "red.png", RED),
+        "assets/clip.mp4": make_video(tmp_path / "clip.mp4", seconds=0.6),
+    }
+    slides = [
+        slide("video", SlideKind.VIDEO, "assets/clip.mp4", duration_s=None),
+        slide("rojo", SlideKind.IMAGE, "assets/red.png", duration_s=1.0),
+        slide("web", SlideKind.WEB, closed_port_url()),
+    ]
+    with running_player(qapp, content(slides, files)) as (player, _, trap):
+        steps = _watch(player, trap)
+        assert wait_until(qapp, lambda: "rojo" in trap.shown(), 30)
+    assert trap.shown()[0] == "video"
+    every = [*ENGINE_STEPS["video"], *ENGINE_STEPS["web"]]
+    assert [s for s, _, _ in steps] == every
+    assert all(shown == 0 for _, shown, _ in steps)  # all of them before the first slide
 
 
 def test_pictures_only_content_starts_no_engine(qapp, tmp_path):

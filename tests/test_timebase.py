@@ -285,6 +285,27 @@ def test_receipts_and_this_boots_hub_time_survive_a_restart(tmp_path: Path) -> N
     assert fourth.alert_now(alert) == NOW + timedelta(minutes=61)
 
 
+def test_a_restart_in_the_same_boot_does_not_write_an_unchanged_state_again(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "timebase.json"
+    manual = ManualClock(NOW)
+    clocks = Screenclock(manual, 2 * HOUR)
+    alert = make_alert(sent=NOW, lifetime=HOUR)
+    TimeKeeper(wall=clocks.wall, mono=clocks.mono, state_file=state, boot="b1").received([alert])
+    written = state.stat().st_ino  # each write is a new file renamed over the old one
+    manual.advance(60)
+    again = TimeKeeper(wall=clocks.wall, mono=clocks.mono, state_file=state, boot="b1")
+    again.received([alert])  # what the player does with its first content
+    assert state.stat().st_ino == written  # nothing changed: not written (no fsync at start)
+    again.received([alert, make_alert("b", sent=NOW, lifetime=HOUR)])
+    assert state.stat().st_ino != written  # a new receipt is written
+    written = state.stat().st_ino
+    rebooted = TimeKeeper(wall=clocks.wall, mono=lambda: 3.0, state_file=state, boot="b2")
+    rebooted.received([alert])
+    assert state.stat().st_ino != written  # another boot: rewritten in its own terms
+
+
 def test_a_broken_state_file_is_ignored(tmp_path: Path) -> None:
     state = tmp_path / "timebase.json"
     alert = make_alert(sent=NOW, lifetime=HOUR)

@@ -138,7 +138,9 @@ def test_hostile_pages_open_no_window_and_the_show_goes_on(qapp, tmp_path):
                     break
             assert done(), (trap.shown(), trap.skipped())
             refusals = player.web.refusals()
-    assert windows == {("PlayerWindow",)}, windows
+    # the player's window only (not yet shown in the first turn: content offered at start
+    # shows it with its first slide)
+    assert windows - {()} == {("PlayerWindow",)}, windows
     assert set(SHOWN) <= set(trap.shown())
     # every page ran its script past the call that used to block it
     for name in SHOWN:

@@ -3,7 +3,8 @@
 Run ``.venv/bin/python tools/console_screenshots.py`` (needs Debian's ``chromium``). It
 copies the bundled content root (``playlists/``, ``assets/``) to a temporary folder,
 starts ``signage serve`` on it, makes an admin account, walks the pages a communicator
-uses, and writes ``docs/console/<page>.png`` at 1280 px wide, plus two at phone width.
+uses, and writes ``docs/console/<page>.png`` at 1280 px wide, plus two at phone width and
+one data slide's form (``editor-datos.png``).
 """
 
 from __future__ import annotations
@@ -142,6 +143,16 @@ def main() -> int:
                 phone.goto(url + "/console/listas/lobby")
                 phone.wait_for_load_state("networkidle")
                 phone.screenshot(path=str(args.out / "telefono-editor.png"))
+                # A data slide's form, its preview drawn from the CSV beside it.
+                page.goto(url + "/console/listas/lobby")
+                data_slide = page.locator("li.slide").filter(
+                    has=page.locator("input[name$='.kind'][value='data']")
+                )
+                data_slide.first.get_by_role("button", name="Ver cómo queda").click()
+                page.wait_for_load_state("networkidle")
+                page.locator("li.slide").filter(
+                    has=page.locator("input[name$='.kind'][value='data']")
+                ).first.screenshot(path=str(args.out / "editor-datos.png"))
                 browser.close()
         finally:
             proc.terminate()

@@ -16,7 +16,12 @@ and field specs), so every mistake reads ``path:line:col: message``::
       canal_soporte: {description: ..., default: "la extensión 4455"}
     texts:                                    # one block per language; the first is fallback
       es: {headline: "{sistema} fuera de servicio", description: ..., instruction: ...}
-      en: {headline: "{sistema} is down", ...}
+      en: {headline: "Service down: {sistema}", ...}   # values are Spanish: see below
+
+Values are written once, in Spanish, with their article, so an English text puts each value
+where an article does not matter (after a colon, in quotes or brackets); a value may also be
+given for one language, ``NAME.LANGUAGE`` (``--set sistema.en="institutional e-mail"``),
+which that language's texts use instead.
 
 Rendering (``render_template``) refuses, with AlertError: an unknown template (with "did you
 mean"), a missing variable (naming it and listing what the template takes), an unknown
@@ -116,6 +121,10 @@ class AlertTemplate:
 
     def variable_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.variables)
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages of the texts, the fallback first (``es``, ``en``)."""
+        return tuple(t.language for t in self.texts)
 
     def needs(self) -> str:
         """``sistema, hora_retorno (optional)``: what to pass, for messages and listings."""
@@ -232,6 +241,32 @@ def apply_settings(template: AlertTemplate, settings: Settings) -> AlertTemplate
         variables.append(replace(var, default=default))
     status_url = template.status_url or settings.contacts.status_page
     return replace(template, variables=tuple(variables), status_url=status_url)
+
+
+def split_languages(
+    variables: Mapping[str, str], names: Iterable[str], languages: Iterable[str]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """``variables`` split into plain values and per-language ones (``NAME.LANGUAGE`` for a
+    declared name and one of the texts' languages); anything else stays plain (and is then
+    refused as unknown). Pure."""
+    known, spoken = set(names), set(languages)
+    plain: dict[str, str] = {}
+    per_language: dict[str, dict[str, str]] = {}
+    for key, value in variables.items():
+        name, dot, language = key.partition(".")
+        if dot and name in known and language in spoken:
+            per_language.setdefault(language, {})[name] = value
+        else:
+            plain[key] = value
+    return plain, per_language
+
+
+def in_language(
+    values: Mapping[str, str], per_language: Mapping[str, Mapping[str, str]], language: str
+) -> dict[str, str]:
+    """The values one language's texts are filled with: its own where given. Pure."""
+    own = per_language.get(language, {})
+    return {**values, **{name: value.strip() for name, value in own.items()}}
 
 
 def capitalised(text: str) -> str:
@@ -607,9 +642,15 @@ def render(
     exercise: bool = False,
     alert_id: str | None = None,
 ) -> Alert:
-    """An Alert from a validated template; AlertError for wrong variables or expiry."""
+    """An Alert from a validated template; AlertError for wrong variables or expiry.
+
+    ``variables`` may also give a value for one language of the texts, ``NAME.LANGUAGE``
+    (``sistema.en: institutional e-mail``): that language's texts use it instead of
+    ``NAME``'s value, which is still needed (the other languages and ``status_url`` use it).
+    """
     sent = now.replace(microsecond=0)
     names = template.variable_names()
+    variables, per_language = split_languages(variables, names, template.languages())
     unknown = sorted(set(variables) - set(names))
     if unknown:
         hints = []
@@ -636,6 +677,14 @@ def render(
             missing.append(var.name)
         else:
             values[var.name] = value.strip()
+    for language, given_values in per_language.items():
+        for name, given in given_values.items():
+            if not given.strip():
+                raise AlertError(
+                    _("variable '{name}' is empty; give it a value or leave it out").format(
+                        name=f"{name}.{language}"
+                    )
+                )
     if missing:
         examples = " ".join(
             f"--set {v.name}={v.example or '...'!r}"
@@ -676,9 +725,13 @@ def render(
     texts = tuple(
         AlertText(
             language=b.language,
-            headline=capitalised(fill(b.headline, values)),
-            description=capitalised(fill(b.description, values)),
-            instruction=capitalised(fill(b.instruction, values)),
+            headline=capitalised(fill(b.headline, in_language(values, per_language, b.language))),
+            description=capitalised(
+                fill(b.description, in_language(values, per_language, b.language))
+            ),
+            instruction=capitalised(
+                fill(b.instruction, in_language(values, per_language, b.language))
+            ),
         )
         for b in template.texts
     )

@@ -260,9 +260,9 @@ def _emergency(
     from signage.feed.signing import load_private_key
 
     if args.key is None:
-        raise UsageError("--feed-dir needs --key FILE (the alerts-only private key)")
+        raise UsageError(_("--feed-dir needs --key FILE (the alerts-only private key)"))
     if not args.feed_dir.is_dir():
-        raise UsageError(f"--feed-dir {args.feed_dir}: no such folder")
+        raise UsageError(_("--feed-dir {folder}: no such folder").format(folder=args.feed_dir))
     key = load_private_key(args.key)
     written = write_alerts(
         args.feed_dir, key, _now(), add=add or (), clear=clear or (), clear_all=clear_all
@@ -270,10 +270,14 @@ def _emergency(
     for alert in add or ():
         print(alert.id)
     if clear_all or clear:
-        print(f"cleared {', '.join(sorted(written.cleared)) or 'nothing'}")
+        if written.cleared:
+            print(_("cleared {ids}").format(ids=", ".join(sorted(written.cleared))))
+        else:
+            print(_("cleared nothing"))
     print(
-        f"alerts document serial {written.serial} over version {written.base_version} "
-        f"written to {args.feed_dir}",
+        _("alerts document serial {serial} over version {version} written to {folder}").format(
+            serial=written.serial, version=written.base_version, folder=args.feed_dir
+        ),
         file=sys.stderr,
     )
     return 0
@@ -346,7 +350,7 @@ def _import_cap(args: argparse.Namespace) -> int:
     from signage.errors import UsageError
 
     if args.feed_dir is not None:
-        raise UsageError("--feed-dir takes 'raise' and 'clear'; import CAP with --root or --hub")
+        raise UsageError(_("--feed-dir takes 'raise' and 'clear'; import CAP with --root or --hub"))
     try:
         xml = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     except OSError as exc:
@@ -364,12 +368,18 @@ def _import_cap(args: argparse.Namespace) -> int:
     outcome = apply_cap(message, _store(args.root))
     print(printable(outcome.detail, multiline=True))
     if message.alert is not None and outcome.raised:
-        who = "internal screens" if message.alert.restriction else "screens"
-        print(
-            f"a content root knows no screens: it shows on the {who} following "
-            f"{printable(str(args.root), 200)} "
-            "whose tags match (import through --hub to hear how many)"
+        said = (
+            _(
+                "a content root knows no screens: it shows on the internal screens following "
+                "{root} whose tags match (import through --hub to hear how many)"
+            )
+            if message.alert.restriction
+            else _(
+                "a content root knows no screens: it shows on the screens following "
+                "{root} whose tags match (import through --hub to hear how many)"
+            )
         )
+        print(said.format(root=printable(str(args.root), 200)))
     return 0
 
 

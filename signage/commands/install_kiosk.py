@@ -12,42 +12,70 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 
 HELP = N_("install this machine as an unattended screen (systemd unit on cage)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default="signage", help="the unprivileged user (signage)")
+    parser.add_argument(
+        "--user",
+        default="signage",
+        metavar="USER",
+        help=_("the unprivileged user the player runs as (default %(default)s)"),
+    )
     parser.add_argument(
         "--config",
         type=Path,
         default=Path("/etc/signage/player.yaml"),
-        help="where the player's configuration lives (/etc/signage/player.yaml)",
+        metavar="FILE",
+        help=_("where the player's configuration lives (default %(default)s)"),
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the steps, change nothing")
-    parser.add_argument("--screen", help="screen id written into a new config (the host name)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help=_("print the steps and change nothing")
+    )
+    parser.add_argument(
+        "--screen",
+        metavar="ID",
+        help=_("the screen id written into a new configuration (default: the host name)"),
+    )
     parser.add_argument(
         "--destdir",
         type=Path,
-        help="write the files under this folder instead of / (image builds); "
-        "no user is created and systemctl is not run",
+        metavar="DIR",
+        help=_(
+            "write the files under this folder instead of / (image builds); "
+            "no user is created and systemctl is not run"
+        ),
     )
-    parser.add_argument("--unit", type=Path, help="the kiosk.service to install (the bundled one)")
-    parser.add_argument("--no-enable", action="store_true", help="install but do not enable")
+    parser.add_argument(
+        "--unit",
+        type=Path,
+        metavar="FILE",
+        help=_("the kiosk.service to install (default: the bundled one)"),
+    )
+    parser.add_argument(
+        "--no-enable",
+        action="store_true",
+        help=_("install the unit but do not start it at boot"),
+    )
     parser.add_argument(
         "--screen-token",
         type=Path,
         metavar="FILE",
-        help="the hub's screen token (the file given to 'signage serve --screen-token-file', "
-        "never its --token-file): installed beside the config as screen.token, mode 0640 "
-        "root:USER, and named by hub_token_file in a new config",
+        help=_(
+            "the hub's screen token (the file given to 'signage serve --screen-token-file', "
+            "never its --token-file): installed beside the config as screen.token, mode 0640 "
+            "root:USER, and named by hub_token_file in a new config"
+        ),
     )
     parser.add_argument(
         "--ntp",
         metavar="SERVERS",
-        help="NTP servers for systemd-timesyncd (space-separated), e.g. the hub's host "
-        "where the network blocks public time servers",
+        help=_(
+            "NTP servers for systemd-timesyncd (space-separated), e.g. the hub's host "
+            "where the network blocks public time servers"
+        ),
     )
 
 
@@ -62,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
         template = unit.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(
-            f"cannot read the unit {unit}: {exc.strerror}; pass --unit PATH/TO/kiosk.service"
+            _("cannot read the unit {path}: {reason}; pass --unit PATH/TO/kiosk.service").format(
+                path=unit, reason=exc.strerror
+            )
         ) from None
     if not args.config.is_absolute():
-        raise UsageError(f"--config {args.config}: give an absolute path (systemd needs one)")
+        raise UsageError(
+            _("--config {path}: give an absolute path (systemd needs one)").format(path=args.config)
+        )
     screen_token = None
     if args.screen_token is not None:
         from signage.hub.auth import read_token_file
@@ -83,23 +115,29 @@ def run(args: argparse.Namespace) -> int:
         ntp=args.ntp,
     )
     if args.dry_run:
-        print("signage install-kiosk would:")
+        print(_("signage install-kiosk would:"))
         for n, step in enumerate(steps, 1):
             print(f"  {n}. {step.says}")
         return 0
     if args.destdir is None and os.geteuid() != 0:
         raise UsageError(
-            "installing a kiosk changes the system: run it as root (sudo), "
-            "or see what it would do with --dry-run"
+            _(
+                "installing a kiosk changes the system: run it as root (sudo), "
+                "or see what it would do with --dry-run"
+            )
         )
     for n, step in enumerate(steps, 1):
         print(f"{n}. {step.says}")
         try:
             step.run()
         except OSError as exc:
-            raise SignageError(f"step {n} failed: {exc}") from None
+            raise SignageError(
+                _("step {number} failed: {error}").format(number=n, error=exc)
+            ) from None
     print(
-        "done. Fill in feed and pubkey in the config, then reboot or "
-        "`systemctl start signage-kiosk`."
+        _(
+            "done. Fill in feed and pubkey in the config, then reboot or run "
+            "`systemctl start signage-kiosk`."
+        )
     )
     return 0

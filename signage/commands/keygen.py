@@ -11,14 +11,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 
 HELP = N_("write an Ed25519 private key (PEM, 0600) and print its public key to pin on screens")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="FILE", help="where to write the private key"
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help=_("where to write the private key (never over an existing file)"),
     )
 
 
@@ -29,8 +33,11 @@ def run(args: argparse.Namespace) -> int:
     write_private_key(key, args.out)
     print(public_key_b64(key))
     print(
-        f"signage keygen: private key written to {args.out} (keep it secret); pin the "
-        "public key above on every screen ('pubkey' in player.yaml)",
+        "signage keygen: "
+        + _(
+            "private key written to {path} (keep it secret); pin the public key above "
+            "on every screen ('pubkey' in player.yaml)"
+        ).format(path=args.out),
         file=sys.stderr,
     )
     return 0

@@ -12,34 +12,51 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "copy a signed feed into a static mirror folder, verifying every version first"
+from signage.i18n import N_, _
+from signage.printable import printable
+
+HELP = N_("copy a signed feed into a static mirror folder, verifying every version first")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source", required=True, metavar="URL", help="the feed")
-    parser.add_argument("--to", required=True, type=Path, metavar="DIR", help="mirror folder")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help=_("the URL of the feed to copy (the hub's, or its feed.json)"),
+    )
+    parser.add_argument(
+        "--to", required=True, type=Path, metavar="DIR", help=_("the mirror folder to write")
+    )
     parser.add_argument(
         "--pubkey",
         metavar="KEY",
-        help="the feed's public key (base64 or a file holding it); without it the key the "
-        "hub serves at /api/v1/pubkey is pinned on first use into DIR/.mirror-cache/pubkey",
+        help=_(
+            "the feed's public key (base64 or a file holding it); without it the key the "
+            "hub serves at /api/v1/pubkey is pinned on first use into DIR/.mirror-cache/pubkey"
+        ),
     )
     parser.add_argument(
         "--alert-key",
         action="append",
         default=[],
         metavar="KEY",
-        help="an alerts-only public key whose alerts.json is relayed too (repeatable)",
+        help=_("an alerts-only public key whose alerts.json is relayed too (repeatable)"),
     )
     parser.add_argument(
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted besides the system's",
+        help=_("the organisation's CA certificates, trusted besides the system's"),
     )
-    parser.add_argument("--once", action="store_true", help="pull once and exit")
+    parser.add_argument("--once", action="store_true", help=_("pull once and stop"))
     parser.add_argument(
-        "--poll", type=float, default=15.0, metavar="SECONDS", help="seconds between pulls"
+        "--poll",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help=_("seconds between pulls (default %(default)s)"),
     )
 
 
@@ -64,10 +81,16 @@ def _pinned_key(source: str, folder: Path) -> str:
     except (requests.RequestException, ValueError, AttributeError):
         key = None
     if not isinstance(key, str) or not key:
-        raise UsageError(f"no --pubkey and {url} gave none: pass the feed's public key")
+        raise UsageError(
+            _("no --pubkey, and {url} gave no key: pass the feed's public key").format(url=url)
+        )
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(pinned, key.encode("ascii"))
-    print(f"signage mirror: pinned the hub's key {key} (trust on first use)", file=sys.stderr)
+    print(
+        "signage mirror: "
+        + _("pinned the hub's key {key} (trust on first use)").format(key=printable(key, 100)),
+        file=sys.stderr,
+    )
     return key
 
 
@@ -75,13 +98,13 @@ def run(args: argparse.Namespace) -> int:
     import time
     from datetime import UTC, datetime
 
-    from signage.commands.sync import read_pubkey
+    from signage.commands.sync import read_pubkey, status_word
     from signage.errors import UsageError
     from signage.feed.mirror import MirrorPuller
     from signage.feed.signing import load_public_key
 
     if args.poll <= 0:
-        raise UsageError("--poll must be positive")
+        raise UsageError(_("--poll must be a positive number of seconds"))
     cache = args.to / ".mirror-cache"
     key = read_pubkey(args.pubkey) if args.pubkey else _pinned_key(args.source, cache)
     load_public_key(key)  # a bad key is said now
@@ -103,9 +126,13 @@ def run(args: argparse.Namespace) -> int:
         while True:
             result = puller.pull(datetime.now(UTC))
             if result.written:
-                print(f"mirrored version {result.version} into {args.to}", flush=True)
+                said = _("mirrored version {version} into {folder}")
+                print(said.format(version=result.version, folder=args.to), flush=True)
             elif not result.status.startswith(("updated", "unchanged")):
-                print(f"signage mirror: {result.status}: {result.reason}", file=sys.stderr)
+                print(
+                    f"signage mirror: {status_word(result.status)}: {printable(result.reason)}",
+                    file=sys.stderr,
+                )
             if args.once:
                 return 0 if result.status in ("updated", "unchanged") else 1
             time.sleep(args.poll)

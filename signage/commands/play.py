@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signage.errors import UsageError
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 from signage.logs import area_logger
 
 HELP = N_("play the schedule on this screen (fullscreen, --window, or --headless)")
@@ -22,9 +22,17 @@ def parse_size(text: str, flag: str) -> tuple[int, int]:
     try:
         w, h = (int(p) for p in parts)
     except ValueError:
-        raise UsageError(f"{flag} {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080") from None
+        raise UsageError(
+            _("{flag} {value}: expected WIDTHxHEIGHT, e.g. 1920x1080").format(
+                flag=flag, value=repr(text)
+            )
+        ) from None
     if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise UsageError(f"{flag} {text!r}: width and height must be 16..16384 pixels")
+        raise UsageError(
+            _("{flag} {value}: width and height must be 16..16384 pixels").format(
+                flag=flag, value=repr(text)
+            )
+        )
     return w, h
 
 
@@ -36,33 +44,61 @@ def parse_tags(text: str | None) -> frozenset[str] | None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--root", type=Path, help="content root with playlists/ and assets/")
-    src.add_argument("--feed", help="URL of a signed feed (or set 'feed' in the config)")
-    parser.add_argument("--config", type=Path, help="player configuration (YAML)")
-    parser.add_argument(
-        "--pubkey", help="the feed publisher's Ed25519 public key (base64), pinned for --feed"
+    src.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help=_("the content root, the folder holding playlists/ and assets/"),
     )
-    parser.add_argument("--cache", type=Path, metavar="DIR", help="content cache folder")
-    parser.add_argument("--screen", help="screen id (default: config, else the host name)")
-    parser.add_argument("--tags", help="screen tags, comma-separated, e.g. lobby,piso-1")
-    parser.add_argument("--window", metavar="WxH", help="a window of this size, not fullscreen")
-    parser.add_argument("--headless", action="store_true", help="render offscreen")
-    parser.add_argument("--size", metavar="WxH", help="headless size (default 1920x1080)")
+    src.add_argument(
+        "--feed",
+        metavar="URL",
+        help=_("the URL of a signed feed (or set 'feed' in the player configuration)"),
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help=_("the player configuration (YAML)")
+    )
+    parser.add_argument(
+        "--pubkey",
+        metavar="KEY",
+        help=_("the feed publisher's Ed25519 public key (base64), pinned for --feed"),
+    )
+    parser.add_argument("--cache", type=Path, metavar="DIR", help=_("the content cache folder"))
+    parser.add_argument(
+        "--screen",
+        metavar="ID",
+        help=_("the screen's id (default: the configuration's, else the host name)"),
+    )
+    parser.add_argument(
+        "--tags", metavar="TAGS", help=_("the screen's tags, comma-separated, e.g. lobby,piso-1")
+    )
+    parser.add_argument(
+        "--window", metavar="WxH", help=_("a window of this size instead of full screen")
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help=_("draw off screen (no display needed)")
+    )
+    parser.add_argument(
+        "--size", metavar="WxH", help=_("the size when headless (default 1920x1080)")
+    )
     parser.add_argument(
         "--snapshots",
         type=Path,
         metavar="DIR",
-        help="write a PNG of each slide and alert when first fully shown",
+        help=_("write a PNG of each slide and alert when it is first fully shown"),
     )
     parser.add_argument(
-        "--events", type=Path, metavar="FILE", help="append the proof-of-play log (JSON Lines)"
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help=_("append the proof-of-play log to this file (JSON Lines)"),
     )
     parser.add_argument(
         "--for",
         dest="for_s",
         type=float,
         metavar="SECONDS",
-        help="exit cleanly after this many seconds",
+        help=_("stop cleanly after this many seconds"),
     )
 
 
@@ -74,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from signage.sources import ContentSource
 
     if args.window and args.headless:
-        raise UsageError("--window and --headless exclude each other")
+        raise UsageError(_("--window and --headless exclude each other"))
     if args.for_s is not None and args.for_s < 0:
-        raise UsageError("--for must be a positive number of seconds")
+        raise UsageError(_("--for must be a positive number of seconds"))
     window = parse_size(args.window, "--window") if args.window else None
     size = parse_size(args.size, "--size") if args.size else None
     config = load_config(args.config).with_overrides(
@@ -92,11 +128,15 @@ def run(args: argparse.Namespace) -> int:
             root = Path.cwd()
         else:
             raise UsageError(
-                "nothing to play: pass --root CONTENT_ROOT or --feed URL "
-                "(or set 'feed' in the player configuration)"
+                _(
+                    "nothing to play: pass --root CONTENT_ROOT or --feed URL "
+                    "(or set 'feed' in the player configuration)"
+                )
             )
     if root is not None and not (root / "playlists").is_dir():
-        raise UsageError(f"{root}: no playlists/ folder here; pass the content root")
+        raise UsageError(
+            _("{root}: no playlists/ folder here; pass the content root").format(root=root)
+        )
 
     from signage.player.display import open_display
 
@@ -107,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         size = size or window
     events = EventLog(args.events)
     collect: Callable[[], int] | None = None
+    frame_keep = config.cache / "frame" / "feed"  # the first picture, decoded (next start)
     from signage.timebase import TimeKeeper
 
     # the hub's time: alert lifetimes, and schedules when far off; kept across restarts
@@ -117,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         # One cache folder per content root: two players on one machine (a demo beside a
         # test run, two roots) would otherwise collect each other's cached assets.
         root_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+        frame_keep = config.cache / "frame" / root_key
         local = LocalSource(
             root,
             cache=config.cache / "local" / root_key,
@@ -172,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         snapshots=args.snapshots,
         link_base=config.qr_link_base,
         qr_keep=config.cache / "qr",  # the next start reads its QR images instead of encoding
+        frame_keep=frame_keep,
         timekeeper=timekeeper,
     )
     if config.rotation:

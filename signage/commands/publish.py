@@ -89,8 +89,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted beside the system's when fetching "
-        "data slides' https data",
+        help=_(
+            "the organisation's CA certificates, trusted beside the system's when fetching "
+            "the https data of data slides"
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help=_(
+            "the publisher's own folder: the last good data of data slides' URLs is kept in "
+            "its datos-remotos/ between runs (default ROOT/.signage-hub, as 'signage serve "
+            "--root'); never inside --out, which a web server may serve"
+        ),
     )
     parser.add_argument(
         "--allowed-host",
@@ -114,9 +126,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(_("--key and --unsigned contradict each other"))
     lifetime = parse_lifetime(args.expires)
     key = load_private_key(args.key) if args.key is not None else None
-    from signage.data.remote import ASSET_FOLDER, RemoteData
+    from signage.data.remote import RemoteData
+    from signage.data.store import default_store, is_inside, store_in
 
-    remote = RemoteData(args.out / ASSET_FOLDER, ca_file=args.ca_file)
+    store = store_in(args.data) if args.data is not None else default_store(args.root)
+    if is_inside(store, args.out):
+        raise UsageError(
+            _(
+                "--data {data}: the remote data would be kept inside --out {out}, which a web "
+                "server may serve; choose a folder outside it"
+            ).format(data=args.data or store.parent, out=args.out)
+        )
+    remote = RemoteData(store, ca_file=args.ca_file)
     try:
         result = publish(
             args.root,
@@ -140,7 +161,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     for note in result.data_problems:
-        print(f"warning: {note}", file=sys.stderr)
+        print(_("warning: {note}").format(note=note), file=sys.stderr)
+    if result.data_moved:
+        print(
+            _("moved the remote data kept in {old} to {new}, outside the feed folder").format(
+                old=args.out / "datos-remotos", new=store
+            ),
+            file=sys.stderr,
+        )
     if not result.changed:
         print(
             _("unchanged: {out} already serves this content as version {version}").format(

@@ -10,30 +10,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 from signage.printable import json_printable
 
 HELP = N_("plays and QR scans per screen and slide")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
+    parser.add_argument("--hub", required=True, metavar="URL", help=_("the hub's base URL"))
     parser.add_argument(
         "--since",
         default="30d",
         metavar="PERIOD",
-        help="start of the period: 12h, 30d, 2w or a date such as 2027-01-01 (default 30d)",
+        help=_("the start of the period: 12h, 30d, 2w or a date such as 2027-01-01 (default 30d)"),
     )
-    parser.add_argument("--until", metavar="DATE", help="end of the period (default: now)")
+    parser.add_argument("--until", metavar="DATE", help=_("the end of the period (default: now)"))
     parser.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+        help=_("a file holding the hub's admin token (the hub's read endpoints need a sign-in)"),
     )
-    parser.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
-    parser.add_argument("--chart", metavar="FILE", help="also write a PNG bar chart")
-    parser.add_argument("--json", action="store_true", help="print the hub's counts as JSON")
+    parser.add_argument("--csv", metavar="FILE", help=_("also write the rows as CSV"))
+    parser.add_argument(
+        "--chart", metavar="FILE", help=_("also write a PNG bar chart (in Spanish)")
+    )
+    parser.add_argument(
+        "--json", action="store_true", help=_("print the hub's counts as JSON, for scripts")
+    )
     parser.add_argument("--timeout", type=float, default=15.0, help=argparse.SUPPRESS)
 
 
@@ -45,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     import requests
 
+    from signage.commands.status import token_hint
     from signage.errors import SignageError, UsageError
+    from signage.printable import printable
     from signage.report import (
         build_report,
         counts_from_json,
@@ -61,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
             try:
                 parse_since(value, now)
             except ValueError as exc:
-                raise UsageError(f"{flag}: {exc}") from None
+                raise UsageError(f"{flag}: {exc}") from None  # exc: parse_since's own words
     if args.chart and not args.chart.lower().endswith(".png"):
-        raise UsageError(f"--chart {args.chart}: the chart is a PNG; name the file *.png")
+        raise UsageError(
+            _("--chart {path}: the chart is a PNG; name the file *.png").format(path=args.chart)
+        )
     url = args.hub.rstrip("/") + "/api/v1/report"
     params = {"since": args.since}
     if args.until:
@@ -74,18 +82,23 @@ def run(args: argparse.Namespace) -> int:
         )
     except requests.RequestException as exc:
         raise SignageError(
-            f"cannot reach the hub at {args.hub} ({exc.__class__.__name__}); check the URL "
-            "and that 'signage serve' is running"
+            _(
+                "cannot reach the hub at {url}: {error}; check the URL and that "
+                "'signage serve' runs there"
+            ).format(url=args.hub, error=exc.__class__.__name__)
         ) from None
     if response.status_code != 200:
         try:
             reason = response.json().get("error", response.text)
-        except ValueError:
-            reason = response.text[:200]
-        hint = (
-            " (give --token-file F, the hub's admin token)" if response.status_code == 401 else ""
+        except (ValueError, AttributeError):
+            reason = response.text
+        hint = token_hint() if response.status_code == 401 else ""
+        raise SignageError(
+            _("the hub refused the report ({status}): {reason}").format(
+                status=response.status_code, reason=printable(str(reason), 200)
+            )
+            + hint
         )
-        raise SignageError(f"the hub refused the report ({response.status_code}): {reason}{hint}")
     try:
         doc = response.json()
         plays = counts_from_json(doc.get("plays"), "plays")
@@ -93,7 +106,11 @@ def run(args: argparse.Namespace) -> int:
         since = datetime.fromisoformat(doc["since"])
         until = datetime.fromisoformat(doc["until"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SignageError(f"{url}: not a report answer ({exc}); is this a signage hub?") from None
+        raise SignageError(
+            _("{url}: not a report answer ({error}); is this a signage hub?").format(
+                url=url, error=printable(str(exc), 200)
+            )
+        ) from None
     if args.json:
         print(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
     report = build_report(plays, scans, since, until)
@@ -105,12 +122,14 @@ def run(args: argparse.Namespace) -> int:
             tmp = path.with_name(f".{path.name}.tmp")
             tmp.write_text(report_csv(report), encoding="utf-8")
             tmp.replace(path)
-            print(f"wrote {path}", file=sys.stderr)
+            print(_("wrote {path}").format(path=path), file=sys.stderr)
         if args.chart:
             render_chart(report, Path(args.chart))
-            print(f"wrote {args.chart}", file=sys.stderr)
+            print(_("wrote {path}").format(path=args.chart), file=sys.stderr)
     except OSError as exc:
-        raise SignageError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        raise SignageError(
+            _("cannot write {target}: {value}").format(target=exc.filename, value=exc.strerror)
+        ) from None
     return 0
 
 

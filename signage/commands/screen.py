@@ -12,37 +12,46 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-HELP = "screens' own tokens: add (prints the token), rotate, list, revoke"
+from signage.i18n import N_, _
+
+HELP = N_("screens' own tokens: add (prints the token), rotate, list, revoke")
 
 ROOT_DATA_NAME = ".signage-hub"
 
 
 def _target(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--data", type=Path, metavar="DIR", help="the hub's data folder")
+    where.add_argument("--data", type=Path, metavar="DIR", help=_("the hub's data folder"))
     where.add_argument(
-        "--root", type=Path, metavar="DIR", help=f"a content root (its {ROOT_DATA_NAME}/)"
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help=_("a content root (the hub's data folder is DIR/{name})").format(name=ROOT_DATA_NAME),
     )
-    where.add_argument("--hub", metavar="URL", help="a running hub's base URL")
+    where.add_argument("--hub", metavar="URL", help=_("a running hub's base URL"))
     p.add_argument(
-        "--token-file", type=Path, metavar="FILE", help="with --hub: the hub's admin token file"
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help=_("with --hub: the file holding the hub's admin token"),
     )
     p.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="screen_command", metavar="ACTION", required=True)
-    p = sub.add_parser("add", help="enrol a screen; prints its token (last line)")
-    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
-    _target(p)
-    p = sub.add_parser("rotate", help="give an enrolled screen a new token (the old one stops)")
-    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
-    _target(p)
-    p = sub.add_parser("revoke", help="forget a screen's token: it can no longer report")
-    p.add_argument("screen", metavar="ID", help="the screen's id (its player.yaml 'screen:')")
-    _target(p)
-    p = sub.add_parser("list", help="the enrolled screens (never their tokens)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    screen_id = _("the screen's id (its player.yaml 'screen:')")
+    for name, says in (
+        ("add", _("enrol a screen; prints its token (last line)")),
+        ("rotate", _("give an enrolled screen a new token (the old one stops working)")),
+        ("revoke", _("forget a screen's token: it can no longer report")),
+    ):
+        p = sub.add_parser(name, help=says, description=says)
+        p.add_argument("screen", metavar="ID", help=screen_id)
+        _target(p)
+    says = _("the enrolled screens (never their tokens)")
+    p = sub.add_parser("list", help=says, description=says)
+    p.add_argument("--json", action="store_true", help=_("print the list as JSON, for scripts"))
     _target(p)
 
 
@@ -62,22 +71,33 @@ def _remote(args: argparse.Namespace, method: str, path: str, body: Any = None) 
 
     base = str(args.hub).rstrip("/")
     if not base.startswith(("http://", "https://")):
-        raise UsageError(f"--hub {args.hub}: give the hub's URL, e.g. http://hub.local:8750")
+        raise UsageError(
+            _("--hub {url}: give the hub's URL, e.g. http://hub.local:8750").format(url=args.hub)
+        )
     if args.token_file is None:
-        raise UsageError("--hub needs --token-file (the hub's admin token)")
+        raise UsageError(_("--hub needs --token-file FILE (the hub's admin token)"))
     headers = {"Authorization": f"Bearer {read_token_file(args.token_file)}"}
     url = base + path
     try:
         r = requests.request(method, url, json=body, headers=headers, timeout=args.timeout)
     except requests.RequestException as exc:
-        raise SignageError(f"cannot reach the hub at {url}: {type(exc).__name__}") from None
+        raise SignageError(
+            _(
+                "cannot reach the hub at {url}: {error}; check the URL and that "
+                "'signage serve' runs there"
+            ).format(url=url, error=type(exc).__name__)
+        ) from None
     try:
         doc = r.json()
     except ValueError:
         doc = None
     if r.status_code >= 400:
-        reason = doc.get("error") if isinstance(doc, dict) else r.text[:200]
-        raise SignageError(f"the hub refused ({r.status_code}): {reason}")
+        reason = doc.get("error") if isinstance(doc, dict) else r.text
+        raise SignageError(
+            _("the hub refused ({status}): {reason}").format(
+                status=r.status_code, reason=_printable(str(reason)[:200])
+            )
+        )
     return doc
 
 
@@ -92,15 +112,19 @@ def run(args: argparse.Namespace) -> int:
     action = args.screen_command
     data = _data_dir(args)
     if data is not None and args.token_file is not None:
-        raise UsageError("--token-file goes with --hub; --data/--root edit the files directly")
+        raise UsageError(
+            _("--token-file goes with --hub; --data and --root edit the files directly")
+        )
     if data is not None and args.root is not None and not Path(args.root).is_dir():
-        raise UsageError(f"--root {args.root}: no such folder")
+        raise UsageError(_("--root {folder}: no such folder").format(folder=args.root))
     if data is not None:
         try:
             data.mkdir(mode=0o700, parents=args.root is not None, exist_ok=True)
         except OSError as exc:
             raise UsageError(
-                f"{data}: cannot create the hub's data folder ({exc.strerror})"
+                _("{folder}: cannot create the hub's data folder ({reason})").format(
+                    folder=data, reason=exc.strerror
+                )
             ) from None
     register = ScreenRegister(data) if data is not None else None
     if action in ("add", "rotate"):
@@ -113,19 +137,29 @@ def run(args: argparse.Namespace) -> int:
                 args, "POST", "/api/v1/screen-tokens", {"screen": screen, "rotate": rotate}
             )
             token = str(answer["token"])
-        done = "has a new token" if rotate else "enrolled"
-        print(f"screen {screen} {done}; put this token in its hub_token_file (shown only now):")
+        said = (
+            _("screen {screen} has a new token; put it in its hub_token_file (shown only now):")
+            if rotate
+            else _(
+                "screen {screen} enrolled; put this token in its hub_token_file (shown only now):"
+            )
+        )
+        print(said.format(screen=screen))
         print(token)
         return 0
     if action == "revoke":
         if register is not None:
             if not register.revoke(args.screen):
-                raise UsageError(f"screen {_printable(args.screen)!r} is not enrolled")
+                raise UsageError(
+                    _("screen {screen} is not enrolled").format(
+                        screen=repr(_printable(args.screen))
+                    )
+                )
         else:
             from urllib.parse import quote
 
             _remote(args, "DELETE", f"/api/v1/screen-tokens/{quote(args.screen, safe='')}")
-        print(f"screen {_printable(args.screen)}: token revoked")
+        print(_("screen {screen}: token revoked").format(screen=_printable(args.screen)))
         return 0
     if register is not None:
         rows = [
@@ -139,9 +173,13 @@ def run(args: argparse.Namespace) -> int:
 
         print(json.dumps(rows, indent=2))
     elif not rows:
-        print("no screens enrolled")
+        print(_("no screens enrolled"))
     else:
         for row in rows:
-            rotated = f", new token {row['rotated']}" if row.get("rotated") else ""
-            print(f"{_printable(str(row['screen']))}  added {row['added']}{rotated}")
+            line = _("{screen}  added {added}").format(
+                screen=_printable(str(row["screen"])), added=_printable(str(row["added"]))
+            )
+            if row.get("rotated"):
+                line += _(", new token {rotated}").format(rotated=_printable(str(row["rotated"])))
+            print(line)
     return 0

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from signage.hub.state import Hub
 
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 
 HELP = N_(
     "run the hub: serve the feed, republish on source changes, push channel, alert and "
@@ -31,121 +31,147 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         metavar="DIR",
-        help="live content root (holds playlists/ and assets/); republished on every saved "
-        "change (default: the current folder)",
+        help=_(
+            "the live content root (holds playlists/ and assets/), published again on every "
+            "saved change (default: the current folder)"
+        ),
     )
     source.add_argument(
         "--feed",
         type=Path,
         metavar="DIR",
-        help="serve a feed folder published elsewhere ('signage publish --out FEED_DIR')",
+        help=_("serve a feed folder published elsewhere ('signage publish --out FEED_DIR')"),
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+        "--host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help=_("the address to listen on (default %(default)s)"),
     )
     parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help="port to listen on; 0 picks a free one (default %(default)s)",
+        metavar="N",
+        help=_("the port to listen on; 0 picks a free one (default %(default)s)"),
     )
     parser.add_argument(
         "--key",
         type=Path,
         metavar="FILE",
-        help="Ed25519 signing key (from 'signage keygen'); with --root and no --key the hub "
-        f"generates and keeps DATA/{HUB_KEY_NAME}",
+        help=_(
+            "the Ed25519 signing key (from 'signage keygen'); with --root and no --key the "
+            "hub makes one and keeps it as DATA/{name}"
+        ).format(name=HUB_KEY_NAME),
     )
     parser.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="file holding the admin bearer token write endpoints require (none: writes "
-        "disabled); keep it off the screens",
+        help=_(
+            "a file holding the admin bearer token that write endpoints require (none: "
+            "writes are off); keep it off the screens"
+        ),
     )
     parser.add_argument(
         "--screen-token-file",
         type=Path,
         metavar="FILE",
-        help="file holding the token screens put in their hub_token_file: it opens only "
-        "heartbeats and proof-of-play, never alerts or republish (must differ from "
-        "--token-file)",
+        help=_(
+            "a file holding the token screens put in their hub_token_file: it opens only "
+            "heartbeats and proof-of-play, never alerts or republishing (must differ from "
+            "--token-file)"
+        ),
     )
     parser.add_argument(
         "--data",
         type=Path,
         metavar="DIR",
-        help="the hub's own state: database, key, alerts, published feed (default: "
-        f"ROOT/{ROOT_DATA_NAME} with --root, the feed folder's parent with --feed)",
+        help=_(
+            "the hub's own state: database, key, alerts, published feed (default: "
+            "ROOT/{name} with --root, the feed folder's parent with --feed)"
+        ).format(name=ROOT_DATA_NAME),
     )
     parser.add_argument(
         "--public-url",
         metavar="URL",
-        help="base URL screens and phones reach the hub at (default http://HOST:PORT)",
+        help=_("the base URL screens and phones reach the hub at (default http://HOST:PORT)"),
     )
     parser.add_argument(
         "--forwarded-allow-ips",
         metavar="ADDRS",
-        help="comma-separated addresses or networks of the reverse proxies in front of the "
-        "hub (e.g. 127.0.0.1 for nginx on this machine): only their X-Forwarded-Proto and "
-        "X-Forwarded-For are believed. Default: none, the headers are ignored",
+        help=_(
+            "comma-separated addresses or networks of the reverse proxies in front of the "
+            "hub (e.g. 127.0.0.1 for nginx on this machine): only their X-Forwarded-Proto "
+            "and X-Forwarded-For are believed. Default: none, the headers are ignored"
+        ),
     )
     parser.add_argument(
         "--keepalive",
         type=float,
         default=15.0,
         metavar="SECONDS",
-        help="push-channel keep-alive interval (default %(default)s)",
+        help=_("the push channel's keep-alive interval (default %(default)s)"),
     )
     parser.add_argument(
         "--max-push",
         type=int,
         default=10_000,
         metavar="N",
-        help="most push channels open at once; more are refused with 503 (default %(default)s)",
+        help=_(
+            "the most push channels open at once; more are refused with 503 (default %(default)s)"
+        ),
     )
     parser.add_argument(
         "--max-unenrolled",
         type=int,
         default=200,
         metavar="N",
-        help="screens without a token of their own (shared or admin token) the hub keeps; a "
-        "new one beyond is refused (default %(default)s; enrol screens with 'signage screen add')",
+        help=_(
+            "how many screens without a token of their own (shared or admin token) the hub "
+            "keeps; a new one beyond is refused (default %(default)s; enrol screens with "
+            "'signage screen add')"
+        ),
     )
     for what, default, kept in (
-        ("scans", 400, "QR scans"),
-        ("plays", 400, "hourly play counts"),
-        ("screens", 30, "screens that stopped reporting (and their screenshots)"),
+        ("scans", 400, _("days the hub keeps QR scans (default %(default)s)")),
+        ("plays", 400, _("days the hub keeps hourly play counts (default %(default)s)")),
+        (
+            "screens",
+            30,
+            _(
+                "days the hub keeps screens that stopped reporting, and their screenshots "
+                "(default %(default)s)"
+            ),
+        ),
     ):
-        parser.add_argument(
-            f"--keep-{what}",
-            type=int,
-            default=default,
-            metavar="DAYS",
-            help=f"days the hub keeps {kept} (default %(default)s)",
-        )
+        parser.add_argument(f"--keep-{what}", type=int, default=default, metavar="DAYS", help=kept)
     parser.add_argument(
         "--header-timeout",
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="close a connection that has not sent a complete request head this long after "
-        "opening or after its last answer; 0 turns it off (default %(default)s)",
+        help=_(
+            "close a connection that has not sent a complete request head this long after "
+            "opening or after its last answer; 0 turns it off (default %(default)s)"
+        ),
     )
     parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level (default %(default)s)",
+        help=_("uvicorn's log level (default %(default)s)"),
     )
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument("--access-log", action="store_true", help=_("log every request"))
     parser.add_argument(
         "--expires",
         default="7d",
         metavar="DURATION",
-        help="lifetime of each version the hub signs: how long screens keep playing it if "
-        "the hub goes away (default 7d). A running hub signs the same content again "
-        "half-way through, so its feed never expires while it runs",
+        help=_(
+            "the lifetime of each version the hub signs: how long screens keep playing it "
+            "if the hub goes away (default 7d). A running hub signs the same content again "
+            "half-way through, so its feed never expires while it runs"
+        ),
     )
     parser.add_argument(
         "--mirror",
@@ -153,40 +179,50 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=[],
         metavar="DIR",
-        help="also write every version the hub signs into this folder (a static mirror "
-        "that nginx serves; repeatable). At start-up, alerts raised into it with "
-        "'signage alert raise --feed-dir' while the hub was down are taken in",
+        help=_(
+            "also write every version the hub signs into this folder (a static mirror "
+            "that nginx serves; repeatable). At start-up, alerts raised into it with "
+            "'signage alert raise --feed-dir' while the hub was down are taken in"
+        ),
     )
     parser.add_argument(
         "--alert-key",
         action="append",
         default=[],
         metavar="KEY",
-        help="an alerts-only public key (base64, or a file holding it) whose emergency "
-        "alerts documents found in a --mirror folder the hub takes in (repeatable)",
+        help=_(
+            "an alerts-only public key (base64, or a file holding it) whose emergency "
+            "alerts, found in a --mirror folder, the hub takes in (repeatable)"
+        ),
     )
     parser.add_argument(
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted beside the system's when the hub "
-        "fetches data slides' https data (root mode)",
+        help=_(
+            "the organisation's CA certificates, trusted beside the system's when the hub "
+            "fetches the https data of data slides (root mode)"
+        ),
     )
     parser.add_argument(
         "--data-check",
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="how often the hub looks for data slides whose 'refresh' is due (root mode; "
-        "default %(default)s)",
+        help=_(
+            "how often the hub looks for data slides whose 'refresh' is due (root mode; "
+            "default %(default)s)"
+        ),
     )
     parser.add_argument(
         "--refresh-check",
         type=float,
         default=600.0,
         metavar="SECONDS",
-        help="how often the hub checks whether its feed is half-way to expiring "
-        "(default %(default)s)",
+        help=_(
+            "how often the hub checks whether its feed is half-way to expiring "
+            "(default %(default)s)"
+        ),
     )
 
 
@@ -199,8 +235,10 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise SignageError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
-    family, kind, proto, _, address = infos[0]
+        raise SignageError(
+            _("--host {host}: cannot resolve it ({reason})").format(host=host, reason=exc.strerror)
+        ) from None
+    family, kind, proto, _canonical, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -209,15 +247,23 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise SignageError(
-                f"cannot listen on {host}:{port}: the port is in use (another hub?); stop it "
-                "or choose another --port"
+                _(
+                    "cannot listen on {host}:{port}: the port is in use (another hub?); stop "
+                    "it or choose another --port"
+                ).format(host=host, port=port)
             ) from None
         if exc.errno == errno.EACCES:
             raise SignageError(
-                f"cannot listen on {host}:{port}: permission denied (ports below 1024 need "
-                "privileges); choose another --port"
+                _(
+                    "cannot listen on {host}:{port}: permission denied (ports below 1024 need "
+                    "privileges); choose another --port"
+                ).format(host=host, port=port)
             ) from None
-        raise SignageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise SignageError(
+            _("cannot listen on {host}:{port}: {reason}").format(
+                host=host, port=port, reason=exc.strerror
+            )
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -242,8 +288,10 @@ def _proxy_list(value: str | None) -> list[str]:
             ipaddress.ip_network(part, strict=False)
         except ValueError:
             raise UsageError(
-                f"--forwarded-allow-ips {value}: {part!r} is not an address or network; "
-                "give e.g. 127.0.0.1 or 10.0.0.0/24"
+                _(
+                    "--forwarded-allow-ips {value}: {part} is not an address or network; "
+                    "give e.g. 127.0.0.1 or 10.0.0.0/24"
+                ).format(value=value, part=repr(part))
             ) from None
         found.append(part)
     return found
@@ -277,7 +325,11 @@ def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
         try:
             d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(f"--mirror {d}: cannot create it ({exc.strerror})") from None
+            raise UsageError(
+                _("--mirror {folder}: cannot create it ({reason})").format(
+                    folder=d, reason=exc.strerror
+                )
+            ) from None
     keys = [read_pubkey(k) for k in args.alert_key]
     taken = mirrors.take_in(hub, dirs, keys, hub.now()) if dirs else 0
     if dirs:
@@ -313,42 +365,69 @@ def run(args: argparse.Namespace) -> int:
         feed_dir = args.feed.resolve()
         if not feed_dir.is_dir():
             raise UsageError(
-                f"--feed {args.feed}: no such folder; publish one with "
-                "'signage publish --out FEED_DIR' or serve a content root with --root"
+                _(
+                    "--feed {folder}: no such folder; publish one with "
+                    "'signage publish --out FEED_DIR' or serve a content root with --root"
+                ).format(folder=args.feed)
             )
         data_dir = (args.data or feed_dir.parent).resolve()
     else:
         root = (args.root or Path()).resolve()
         if not root.is_dir():
-            raise UsageError(f"--root {args.root or '.'}: no such folder")
+            raise UsageError(_("--root {folder}: no such folder").format(folder=args.root or "."))
         if not (root / "playlists").is_dir():
             raise UsageError(
-                f"--root {root}: no playlists/ folder here; is this a content root? "
-                "(use --feed FEED_DIR to serve a published feed)"
+                _(
+                    "--root {folder}: no playlists/ folder here; is this a content root? "
+                    "(use --feed FEED_DIR to serve a published feed)"
+                ).format(folder=root)
             )
         data_dir = (args.data or root / ROOT_DATA_NAME).resolve()
         feed_dir = data_dir / "feed"
     if args.public_url is not None and not args.public_url.startswith(("http://", "https://")):
         raise UsageError(
-            f"--public-url {args.public_url}: give the full base URL, e.g. "
-            "https://pantallas.example.gov.co"
+            _(
+                "--public-url {url}: give the full base URL, e.g. https://pantallas.example.gov.co"
+            ).format(url=args.public_url)
         )
     if args.keepalive <= 0:
-        raise UsageError(f"--keepalive {args.keepalive}: must be a positive number of seconds")
+        raise UsageError(
+            _("--keepalive {value}: must be a positive number of seconds").format(
+                value=args.keepalive
+            )
+        )
     if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port}: a port is 0..65535")
+        raise UsageError(_("--port {value}: a port is 0..65535").format(value=args.port))
     if not args.header_timeout >= 0:
-        raise UsageError(f"--header-timeout {args.header_timeout}: must be 0 or more seconds")
+        raise UsageError(
+            _("--header-timeout {value}: must be 0 or more seconds").format(
+                value=args.header_timeout
+            )
+        )
     for flag in ("keep_scans", "keep_plays", "keep_screens"):
         if not 1 <= getattr(args, flag) <= 36_600:
             name = "--" + flag.replace("_", "-")
-            raise UsageError(f"{name} {getattr(args, flag)}: a number of days from 1 to 36600")
+            raise UsageError(
+                _("{flag} {value}: a number of days from 1 to 36600").format(
+                    flag=name, value=getattr(args, flag)
+                )
+            )
     if args.max_unenrolled < 0:
-        raise UsageError(f"--max-unenrolled {args.max_unenrolled}: must be 0 or more")
+        raise UsageError(
+            _("{flag} {value}: must be 0 or more").format(
+                flag="--max-unenrolled", value=args.max_unenrolled
+            )
+        )
     if args.max_push < 0:
-        raise UsageError(f"--max-push {args.max_push}: must be 0 or more")
+        raise UsageError(
+            _("{flag} {value}: must be 0 or more").format(flag="--max-push", value=args.max_push)
+        )
     if not args.refresh_check > 0:
-        raise UsageError(f"--refresh-check {args.refresh_check}: must be a positive number")
+        raise UsageError(
+            _("--refresh-check {value}: must be a positive number of seconds").format(
+                value=args.refresh_check
+            )
+        )
     lifetime = parse_lifetime(args.expires)
     proxies = _proxy_list(args.forwarded_allow_ips)
     token = read_token_file(args.token_file) if args.token_file is not None else None
@@ -359,14 +438,20 @@ def run(args: argparse.Namespace) -> int:
     )
     if token is not None and screen_token is not None and token == screen_token:
         raise UsageError(
-            f"--screen-token-file {args.screen_token_file} holds the same token as "
-            f"--token-file {args.token_file}: a screen would then hold the admin token; "
-            "make a new one, e.g. head -c 24 /dev/urandom | base64 > screen.token"
+            _(
+                "--screen-token-file {screen_file} holds the same token as --token-file "
+                "{admin_file}: a screen would then hold the admin token; make a new one, "
+                "e.g. head -c 24 /dev/urandom | base64 > screen.token"
+            ).format(screen_file=args.screen_token_file, admin_file=args.token_file)
         )
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--data {data_dir}: cannot create it ({exc.strerror})") from None
+        raise UsageError(
+            _("--data {folder}: cannot create it ({reason})").format(
+                folder=data_dir, reason=exc.strerror
+            )
+        ) from None
     key, key_path = _key(args, data_dir, root is not None)
     budget = plan_budget(*raise_open_files(), args.max_push)
 

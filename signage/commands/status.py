@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _
 from signage.printable import json_printable, printable
 
 HELP = N_("the fleet: each screen, online or not, what it plays, last sync")
@@ -27,41 +27,45 @@ DEFAULT_MEMORY_GROWTH_MB = 100.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hub", required=True, metavar="URL", help="the hub's base URL")
-    parser.add_argument("--json", action="store_true", help="print the hub's JSON list")
+    parser.add_argument("--hub", required=True, metavar="URL", help=_("the hub's base URL"))
+    parser.add_argument(
+        "--json", action="store_true", help=_("print the hub's list as JSON, for scripts")
+    )
     parser.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="file holding the hub's admin token (the hub's read endpoints need a sign-in)",
+        help=_("a file holding the hub's admin token (the hub's read endpoints need a sign-in)"),
     )
     parser.add_argument(
         "--online-window",
         type=float,
         metavar="SECONDS",
-        help="a screen is online when its last heartbeat is this recent (hub default: 90)",
+        help=_("a screen is online when its last heartbeat is this recent (hub default: 90)"),
     )
     parser.add_argument(
         "--stale-grace",
         type=float,
         metavar="SECONDS",
-        help="how long a screen may play an older version than the hub's (hub default: 75)",
+        help=_("how long a screen may play an older version than the hub's (hub default: 75)"),
     )
     parser.add_argument(
         "--limit",
         type=int,
         default=DEFAULT_LIMIT,
         metavar="N",
-        help="show at most N screens, by id (default %(default)s); the total is always told",
+        help=_("show at most N screens, by id (default %(default)s); the total is always told"),
     )
-    parser.add_argument("--after", default="", metavar="ID", help="start after this screen id")
+    parser.add_argument("--after", default="", metavar="ID", help=_("start after this screen id"))
     parser.add_argument(
         "--memory-growth",
         type=float,
         default=DEFAULT_MEMORY_GROWTH_MB,
         metavar="MB",
-        help="flag a screen whose memory grew by more than this since it started "
-        f"(default {DEFAULT_MEMORY_GROWTH_MB:g})",
+        help=_(
+            "flag a screen whose memory grew by more than this many MB since it started "
+            "(default %(default)g)"
+        ),
     )
     parser.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
@@ -81,16 +85,16 @@ def human_age(seconds: float | None) -> str:
 
 
 COLUMNS = (
-    "SCREEN",
-    "STATE",
-    "VERSION",
-    "PLAYING",
-    "SYNCED",
-    "STALE",
-    "CLOCK",
-    "MEMORY",
-    "LAST ERROR",
-    "SCREENSHOT",
+    N_("SCREEN"),
+    N_("STATE"),
+    N_("VERSION"),
+    N_("PLAYING"),
+    N_("SYNCED"),
+    N_("STALE"),
+    N_("CLOCK"),
+    N_("MEMORY"),
+    N_("LAST ERROR"),
+    N_("SCREENSHOT"),
 )
 FLAG_OFFSET_S = 60.0  # as signage.timebase.FLAG_OFFSET_S (not imported: status stays light)
 
@@ -100,13 +104,22 @@ def clock_cell(screen: Mapping[str, Any]) -> str:
 
     ``clock_offset_s`` is hub time minus screen time: negative means the screen runs ahead.
     """
-    offset = screen.get("clock_offset_s")
-    if not isinstance(offset, int | float) or isinstance(offset, bool):
+    offset = _number(screen.get("clock_offset_s"))
+    if offset is None:
         return "-"
-    way = "fast" if offset < 0 else "slow"
+    if abs(offset) < 1:
+        return _("ok")
     if abs(offset) <= FLAG_OFFSET_S:
-        return "ok" if abs(offset) < 1 else f"ok ({abs(offset):.0f}s {way})"
-    return f"OFF {human_age(round(abs(offset)))} {way}"
+        near = _("ok ({age} fast)") if offset < 0 else _("ok ({age} slow)")
+        return near.format(age=f"{abs(offset):.0f}s")
+    off = _("OFF {age} fast") if offset < 0 else _("OFF {age} slow")
+    return off.format(age=human_age(round(abs(offset))))
+
+
+def clock_off(screen: Mapping[str, Any]) -> bool:
+    """Whether the screen's clock is off by more than ``FLAG_OFFSET_S``."""
+    offset = _number(screen.get("clock_offset_s"))
+    return offset is not None and abs(offset) > FLAG_OFFSET_S
 
 
 def _number(value: Any) -> float | None:
@@ -131,7 +144,7 @@ def memory_cell(screen: Mapping[str, Any], limit_mb: float) -> str:
     if grown is not None:  # screens older than this report no start figure
         text += f" {grown:+.0f}"
     if memory_growing(screen, limit_mb):
-        text += " GROWING"
+        text += " " + _("GROWING")
     return text
 
 
@@ -141,12 +154,13 @@ def rows(
     """The table's cells for each screen (pure, so tests check it without a hub)."""
     out: list[tuple[str, ...]] = []
     for s in screens:
-        state = "online" if s.get("online") else "OFFLINE"
-        state += f" ({human_age(s.get('age_s'))})"
+        state = (_("online ({age})") if s.get("online") else _("OFFLINE ({age})")).format(
+            age=human_age(s.get("age_s"))
+        )
         version = "-" if s.get("version") is None else str(s["version"])
         if s.get("hub_version") not in (None, s.get("version")):
             version += f"/{s['hub_version']}"
-        stale = "STALE" if s.get("stale") else "no"
+        stale = _("STALE") if s.get("stale") else _("no")
         if s.get("stale") and s.get("stale_reason"):
             stale += f": {s['stale_reason']}"
         shot = s.get("screenshot") or {}
@@ -160,9 +174,7 @@ def rows(
                 state,
                 printable(version, 40),
                 printable(s.get("playing") or "-", 80),
-                human_age(s.get("last_sync_age_s"))
-                + (" ago" if s.get("last_sync_age_s") else "")
-                + (f" via {_host(s['feed_source'])}" if s.get("feed_source") else ""),
+                synced_cell(s),
                 printable(stale, 80),
                 clock_cell(s),
                 memory_cell(s, memory_growth_mb),
@@ -171,6 +183,15 @@ def rows(
             )
         )
     return out
+
+
+def synced_cell(screen: Mapping[str, Any]) -> str:
+    """``4s ago via espejo:8080``: how long ago the screen last synced, and from where."""
+    age = screen.get("last_sync_age_s")
+    text = _("{age} ago").format(age=human_age(age)) if age else human_age(age)
+    if screen.get("feed_source"):
+        text = _("{synced} via {host}").format(synced=text, host=_host(screen["feed_source"]))
+    return text
 
 
 def _host(url: object) -> str:
@@ -188,19 +209,24 @@ def format_table(
     screens: Sequence[Mapping[str, Any]], memory_growth_mb: float = DEFAULT_MEMORY_GROWTH_MB
 ) -> str:
     body = rows(screens, memory_growth_mb)
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+    columns = [_(c) for c in COLUMNS]
+    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     online = sum(1 for s in screens if s.get("online"))
     stale = sum(1 for s in screens if s.get("stale"))
-    off = sum(1 for s in screens if clock_cell(s).startswith("OFF"))
-    summary = f"{len(screens)} screens: {online} online, {len(screens) - online} offline, "
-    summary += f"{stale} stale"
+    off = sum(1 for s in screens if clock_off(s))
+    # Counts as "label: number" in Spanish, so one text serves 1 and 5 screens alike.
+    summary = _("{total} screens: {online} online, {offline} offline, {stale} stale").format(
+        total=len(screens), online=online, offline=len(screens) - online, stale=stale
+    )
     if off:
-        summary += f", {off} with the clock off by more than a minute"
+        summary += _(", {count} with the clock off by more than a minute").format(count=off)
     growing = sum(1 for s in screens if memory_growing(s, memory_growth_mb))
     if growing:
-        summary += f", {growing} with memory grown by more than {memory_growth_mb:g} MB"
+        summary += _(", {count} with memory grown by more than {limit} MB").format(
+            count=growing, limit=f"{memory_growth_mb:g}"
+        )
     lines.append(summary)
     return "\n".join(lines)
 
@@ -212,18 +238,26 @@ def run(args: argparse.Namespace) -> int:
 
     base = str(args.hub).rstrip("/")
     if not base.startswith(("http://", "https://")):
-        raise UsageError(f"--hub {args.hub}: give the hub's URL, e.g. http://hub.local:8750")
+        raise UsageError(
+            _("--hub {url}: give the hub's URL, e.g. http://hub.local:8750").format(url=args.hub)
+        )
     params = {}
     for flag, key in (("online_window", "online_window"), ("stale_grace", "stale_grace")):
         value = getattr(args, flag)
         if value is not None:
             if value <= 0:
-                raise UsageError(f"--{flag.replace('_', '-')} must be a positive number")
+                raise UsageError(
+                    _("{flag} must be a positive number of seconds").format(
+                        flag="--" + flag.replace("_", "-")
+                    )
+                )
             params[key] = str(value)
     if not args.memory_growth > 0:
-        raise UsageError("--memory-growth must be a positive number of MB")
+        raise UsageError(_("--memory-growth must be a positive number of MB"))
     if not 1 <= args.limit <= 100_000:
-        raise UsageError(f"--limit {args.limit}: a number of screens from 1 to 100000")
+        raise UsageError(
+            _("--limit {value}: a number of screens from 1 to 100000").format(value=args.limit)
+        )
     url = f"{base}/api/v1/screens"
     auth = _auth(args.token_file)
     screens: list[dict[str, Any]] = []
@@ -239,13 +273,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_printable(json.dumps(screens, ensure_ascii=False, indent=2)))
     elif not screens:
-        print("no screens have sent a heartbeat to this hub yet")
+        print(_("no screens have sent a heartbeat to this hub yet"))
     else:
         print(format_table(screens, args.memory_growth))
         if total is not None and total > len(screens):
             print(
-                f"showing {len(screens)} of {total} screens; see the rest with --after "
-                "LAST-ID or a larger --limit"
+                _(
+                    "showing {shown} of {total} screens; see the rest with --after LAST-ID "
+                    "or a larger --limit"
+                ).format(shown=len(screens), total=total)
             )
     return 0
 
@@ -271,27 +307,35 @@ def _page(
         response = requests.get(url, params=query, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise SignageError(
-            f"cannot reach the hub at {url}: {type(exc).__name__}; "
-            "check the URL and that `signage serve` runs there"
+            _(
+                "cannot reach the hub at {url}: {error}; check the URL and that "
+                "'signage serve' runs there"
+            ).format(url=url, error=type(exc).__name__)
         ) from None
     if response.status_code != 200:
         raise SignageError(
-            f"the hub at {url} answered HTTP {response.status_code}: "
-            f"{printable(response.text, 200)}"
-            + (
-                " (give --token-file F, the hub's admin token)"
-                if response.status_code == 401
-                else ""
+            _("the hub at {url} answered HTTP {status}: {text}").format(
+                url=url, status=response.status_code, text=printable(response.text, 200)
             )
+            + (token_hint() if response.status_code == 401 else "")
         )
     try:
         screens = response.json()
     except ValueError:
-        raise SignageError(f"the hub at {url} did not answer JSON; is it a signage hub?") from None
+        raise SignageError(
+            _("the hub at {url} did not answer JSON; is it a signage hub?").format(url=url)
+        ) from None
     if not isinstance(screens, list) or not all(isinstance(s, dict) for s in screens):
-        raise SignageError(f"the hub at {url} answered an unexpected shape (not a list)")
+        raise SignageError(
+            _("the hub at {url} answered an unexpected shape (not a list)").format(url=url)
+        )
     told = response.headers.get("x-total-count", "")
     return screens, int(told) if told.isdigit() and len(told) < 12 else None
+
+
+def token_hint() -> str:
+    """Said after a 401: which flag the hub wants."""
+    return _(" (give --token-file FILE, the hub's admin token)")
 
 
 def _auth(token_file: Path | None) -> dict[str, str]:

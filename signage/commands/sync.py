@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from signage.errors import UsageError
-from signage.i18n import N_  # the one-line help, translated where shown
+from signage.i18n import N_, _, ngettext
 from signage.printable import json_printable, printable
 
 HELP = N_("fetch, verify and apply a signed feed into a cache (one sync with --once)")
@@ -20,30 +20,70 @@ HELP = N_("fetch, verify and apply a signed feed into a cache (one sync with --o
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--feed", required=True, metavar="URL", help="the feed folder URL or its feed.json URL"
+        "--feed",
+        required=True,
+        metavar="URL",
+        help=_("the URL of the feed folder or of its feed.json"),
     )
     parser.add_argument(
-        "--cache", required=True, type=Path, metavar="DIR", help="the cache folder to update"
+        "--cache", required=True, type=Path, metavar="DIR", help=_("the cache folder to update")
     )
     parser.add_argument(
         "--pubkey",
         required=True,
         metavar="KEY",
-        help="the publisher's public key (base64, as 'signage keygen' prints) or a file holding it",
+        help=_(
+            "the publisher's public key (base64, as 'signage keygen' prints it) "
+            "or a file holding it"
+        ),
     )
-    parser.add_argument("--once", action="store_true", help="sync once and exit")
+    parser.add_argument("--once", action="store_true", help=_("sync once and stop"))
     parser.add_argument(
-        "--poll", type=float, default=15.0, metavar="SECONDS", help="seconds between syncs"
+        "--poll",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help=_("seconds between syncs (default %(default)s)"),
     )
-    parser.add_argument("--json", action="store_true", help="one JSON line per sync on stdout")
     parser.add_argument(
-        "--timeout", type=float, default=20.0, metavar="SECONDS", help="read timeout"
+        "--json", action="store_true", help=_("print one JSON line per sync on stdout")
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help=_("how long to wait for the server's answer (default %(default)s)"),
     )
     parser.add_argument(
         "--ca-file",
         type=Path,
         metavar="FILE",
-        help="the organisation's CA certificates, trusted besides the system's",
+        help=_("the organisation's CA certificates, trusted besides the system's"),
+    )
+
+
+# What a sync ended in, as a person reads it (``--json`` keeps the machine's word).
+STATUS_WORDS = {
+    "updated": N_("updated"),
+    "unchanged": N_("unchanged"),
+    "rejected": N_("rejected"),
+    "failed": N_("failed"),
+}
+
+
+def status_word(status: str) -> str:
+    """``updated`` in the current language (an unknown status as it is)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+
+
+def sync_line(status: str, version: int | None, assets: int, size: int) -> str:
+    """``updated: version 7 (3 assets, 52,311 bytes)`` in the current language."""
+    return _("{status}: version {version} ({assets}, {size})").format(
+        status=status_word(status),
+        version=version,
+        assets=ngettext("{count} asset", "{count} assets", assets).format(count=assets),
+        size=ngettext("{count} byte", "{count} bytes", size).format(count=size),
     )
 
 
@@ -54,7 +94,9 @@ def read_pubkey(value: str) -> str:
         try:
             return path.read_text(encoding="ascii").strip().splitlines()[0].strip()
         except (OSError, UnicodeDecodeError, IndexError):
-            raise UsageError(f"--pubkey {value}: cannot read a base64 key from that file") from None
+            raise UsageError(
+                _("--pubkey {value}: cannot read a base64 key from that file").format(value=value)
+            ) from None
     return value.strip()
 
 
@@ -66,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from signage.feed.sync import SyncClient, Timeouts
 
     if args.timeout <= 0 or args.poll <= 0:
-        raise UsageError("--timeout and --poll must be positive")
+        raise UsageError(_("--timeout and --poll must be positive numbers of seconds"))
     bundle = None
     if args.ca_file is not None:
         from signage.trust import bundle_path
@@ -85,13 +127,18 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json_printable(json.dumps(result.to_json())), flush=True)
             elif result.ok:
-                print(
-                    f"{result.status}: version {result.version} "
-                    f"({result.assets_downloaded} asset(s), {result.bytes_downloaded} bytes)",
-                    flush=True,
+                line = sync_line(
+                    result.status,
+                    result.version,
+                    result.assets_downloaded,
+                    result.bytes_downloaded,
                 )
+                print(line, flush=True)
             else:
-                print(f"signage sync: {result.status}: {printable(result.reason)}", file=sys.stderr)
+                print(
+                    f"signage sync: {status_word(result.status)}: {printable(result.reason)}",
+                    file=sys.stderr,
+                )
             if args.once:
                 return 0 if result.ok else 1
             time.sleep(args.poll)

@@ -12,36 +12,47 @@ import sys
 from pathlib import Path
 
 from signage.errors import SignageError, UsageError
+from signage.i18n import N_, _
 
-HELP = "console accounts: add, list, passwd, remove (in the hub's data folder)"
+HELP = N_("console accounts: add, list, passwd, remove (in the hub's data folder)")
 
 ROLES = ("viewer", "editor", "operator", "admin")
 
 
 def _where(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--data", type=Path, metavar="DIR", help="the hub's data folder")
+    group.add_argument("--data", type=Path, metavar="DIR", help=_("the hub's data folder"))
     group.add_argument(
         "--root",
         type=Path,
         metavar="DIR",
-        help="the content root the hub serves (its data folder is DIR/.signage-hub)",
+        help=_("the content root the hub serves (its data folder is DIR/.signage-hub)"),
     )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = sub.add_parser("add", help="create an account (password from the terminal or stdin)")
-    add.add_argument("name", metavar="NAME", help="the user's sign-in name")
-    add.add_argument("--role", required=True, choices=ROLES, help="what the person may do")
+    name = _("the user's sign-in name")
+    says = _("create an account (the password from the terminal or stdin)")
+    add = sub.add_parser("add", help=says, description=says)
+    add.add_argument("name", metavar="NAME", help=name)
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=ROLES,
+        help=_("what the person may do: viewer, editor, operator or admin"),
+    )
     _where(add)
-    lst = sub.add_parser("list", help="list accounts, their roles and locks")
+    says = _("list the accounts, their roles and locks")
+    lst = sub.add_parser("list", help=says, description=says)
     _where(lst)
-    pw = sub.add_parser("passwd", help="set a new password (signs the person out everywhere)")
-    pw.add_argument("name", metavar="NAME", help="the user's sign-in name")
+    says = _("set a new password (signs the person out everywhere)")
+    pw = sub.add_parser("passwd", help=says, description=says)
+    pw.add_argument("name", metavar="NAME", help=name)
     _where(pw)
-    rm = sub.add_parser("remove", help="delete an account and its sessions")
-    rm.add_argument("name", metavar="NAME", help="the user's sign-in name")
+    says = _("delete an account and its sessions")
+    rm = sub.add_parser("remove", help=says, description=says)
+    rm.add_argument("name", metavar="NAME", help=name)
     _where(rm)
 
 
@@ -53,7 +64,11 @@ def data_folder(args: argparse.Namespace) -> Path:
         return Path(args.data)
     root = Path(args.root)
     if not (root / "playlists").is_dir():
-        raise UsageError(f"--root {root}: no playlists/ folder here; is this a content root?")
+        raise UsageError(
+            _("--root {folder}: no playlists/ folder here; is this a content root?").format(
+                folder=root
+            )
+        )
     return root / ROOT_DATA_NAME
 
 
@@ -63,9 +78,9 @@ def read_password(prompt: str) -> str:
         import getpass
 
         first = getpass.getpass(prompt)
-        again = getpass.getpass("again: ")
+        again = getpass.getpass(_("again: "))
         if first != again:
-            raise SignageError("the two passwords differ; nothing changed")
+            raise SignageError(_("the two passwords differ; nothing changed"))
         return first
     line = sys.stdin.readline(4096)
     return line.rstrip("\r\n")
@@ -77,22 +92,24 @@ def run(args: argparse.Namespace) -> int:
     from signage.console.accounts import AccountError, AccountStore, Role
 
     folder = data_folder(args)
+    # the name as typed, made printable: it is echoed back in prompts and messages
+    shown = str(getattr(args, "name", "")).encode("unicode_escape").decode("ascii")
     store = AccountStore(folder)
     try:
         if args.action == "add":
-            password = read_password(f"password for {args.name}: ")
+            password = read_password(_("password for {name}: ").format(name=shown))
             store.add(args.name, Role.parse(args.role), password)
             store.audit("cli", "user.add", f"user:{args.name}", detail=f"role {args.role}")
-            print(f"user {args.name} added with role {args.role}")
+            print(_("user {name} added with role {role}").format(name=shown, role=args.role))
         elif args.action == "passwd":
-            password = read_password(f"new password for {args.name}: ")
+            password = read_password(_("new password for {name}: ").format(name=shown))
             store.set_password(args.name, password)
             store.audit("cli", "user.passwd", f"user:{args.name}")
-            print(f"password of {args.name} changed; their sessions were closed")
+            print(_("password of {name} changed; their sessions were closed").format(name=shown))
         elif args.action == "remove":
             store.remove(args.name)
             store.audit("cli", "user.remove", f"user:{args.name}")
-            print(f"user {args.name} removed")
+            print(_("user {name} removed").format(name=shown))
         else:
             import time
 
@@ -100,11 +117,14 @@ def run(args: argparse.Namespace) -> int:
             for account in store.accounts():
                 created = datetime.fromtimestamp(account.created).strftime("%Y-%m-%d")
                 lock = account.locked_until(now)
-                note = ""
-                if lock is not None:
-                    note = f"  locked until {datetime.fromtimestamp(lock).strftime('%H:%M')}"
                 name = account.name.encode("unicode_escape").decode("ascii")
-                print(f"{name}\t{account.role.name.lower()}\tsince {created}{note}")
+                line = _("{name}\t{role}\tsince {date}").format(
+                    name=name, role=account.role.name.lower(), date=created
+                )
+                if lock is not None:
+                    until = datetime.fromtimestamp(lock).strftime("%H:%M")
+                    line += "  " + _("locked until {time}").format(time=until)
+                print(line)
     except AccountError as exc:
         raise SignageError(str(exc)) from None
     finally:

@@ -59,9 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=Path,
         metavar="DIR",
-        help="the publisher's remote data folder (the hub's DATA/datos-remotos, or "
-        "FEED/datos-remotos after 'signage publish'): report what each data or news URL "
-        "last answered",
+        help=_(
+            "the publisher's remote data folder, DATA/datos-remotos (DATA: the hub's data "
+            "folder, or 'signage publish --data', both ROOT/.signage-hub by default): report "
+            "what each data or news URL last answered"
+        ),
     )
     parser.add_argument(
         "--no-assets",
@@ -237,10 +239,16 @@ def remote_warnings(playlist: Playlist, folder: Path) -> list[Problem]:
         good, error = last_fetch(folder, url)
         line, col = (origin.line, origin.col) if origin else (0, 0)
         if error is not None:
-            since = f" (screens show the data of {good.date().isoformat()})" if good else ""
-            message = f"remote data: {error}{since}"
+            if good is not None:
+                message = _("remote data: {error} (screens show the data of {day})").format(
+                    error=error, day=good.date().isoformat()
+                )
+            else:
+                message = _("remote data: {error}").format(error=error)
         elif good is None:
-            message = f"remote data: {url} was never fetched into {folder}; screens skip it"
+            message = _(
+                "remote data: {url} was never fetched into {folder}; screens skip it"
+            ).format(url=url, folder=folder)
         else:
             continue
         found.append(Problem(where, line, col, message, severity="warning"))

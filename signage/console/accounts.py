@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signage.i18n import N_
 from signage.logs import area_logger
 
 log = area_logger("hub.console")
@@ -41,6 +42,9 @@ SESSION_MAX_S = 12 * 3600.0
 THROTTLE_AFTER = 3
 LOCK_AFTER = 6
 LOCK_S = 15 * 60.0
+
+
+ROLE_LABELS = {1: N_("viewer"), 2: N_("editor"), 3: N_("operator"), 4: N_("administrator")}
 
 
 class Role(enum.IntEnum):
@@ -61,8 +65,8 @@ class Role(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        """The role's name as the console shows it (Spanish)."""
-        return {1: "lector", 2: "editor", 3: "operador", 4: "administrador"}[int(self)]
+        """The role's name as people read it (an English msgid: ``_()`` where shown)."""
+        return ROLE_LABELS[int(self)]
 
 
 def role_allows(role: Role, needed: Role) -> bool:

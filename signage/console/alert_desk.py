@@ -30,16 +30,17 @@ from signage.alerts.templates import AlertTemplate, TemplateSet, load_templates
 from signage.console.accounts import Role
 from signage.errors import SignageError
 from signage.hub.alert_routes import AlertRoom
+from signage.i18n import N_, _, ngettext
 from signage.logs import area_logger
 from signage.model import Alert, AlertStatus, Severity
 
 log = area_logger("hub.console")
 
-SEVERITY_LABELS = {
-    Severity.EXTREME: "Extrema",
-    Severity.SEVERE: "Grave",
-    Severity.MODERATE: "Moderada",
-    Severity.MINOR: "Menor",
+SEVERITY_LABELS = {  # translated where shown
+    Severity.EXTREME: N_("Extreme"),
+    Severity.SEVERE: N_("Severe"),
+    Severity.MODERATE: N_("Moderate"),
+    Severity.MINOR: N_("Minor"),
 }
 ONLINE_S = 90.0  # a screen heard from within this long counts as showing the alert now
 MAX_FORM = 64 * 1024
@@ -76,28 +77,30 @@ def lifetime_text(template: AlertTemplate) -> str:
 
 
 def request_from_form(form: Mapping[str, Any], template: AlertTemplate) -> RaiseRequest:
-    """Pure: the RaiseRequest a filled form asks for (``SignageError`` in Spanish when not)."""
+    """Pure: the RaiseRequest a filled form asks for (``SignageError`` saying why when not)."""
     mode = str(form.get("modo") or "")
     if mode not in ("simulacro", "real"):
-        raise SignageError("Elige si es un SIMULACRO o una alerta REAL.")
+        raise SignageError(_("Choose whether it is an EXERCISE or a REAL alert."))
     variables = {
         v.name: str(form.get(f"var_{v.name}") or "").strip()[:500] for v in template.variables
     }
     missing = [v.name for v in template.variables if not variables[v.name] and v.default is None]
     if missing:
-        raise SignageError("Falta llenar: " + ", ".join(missing) + ".")
+        raise SignageError(_("Still to fill in: {fields}.").format(fields=", ".join(missing)))
     variables = {k: v for k, v in variables.items() if v}
     severity_text = str(form.get("severidad") or "")
     try:
         severity = Severity(severity_text) if severity_text else None
     except ValueError:
-        raise SignageError(f"Gravedad desconocida: {severity_text!r}.") from None
+        raise SignageError(
+            _("Unknown severity: {severity}.").format(severity=repr(severity_text))
+        ) from None
     tags: tuple[str, ...] | None = None
     if form.get("objetivo") == "etiquetas":
         chosen = form.get("etiquetas") or ()
         tags = tuple(sorted({str(t)[:64] for t in chosen if str(t).strip()}))
         if not tags:
-            raise SignageError("Marca al menos una etiqueta, o elige «Todas las pantallas».")
+            raise SignageError(_("Tick at least one tag, or choose «Every screen»."))
     expires = str(form.get("vence") or "").strip()[:40] or None
     return RaiseRequest(
         template=template.id,
@@ -178,19 +181,22 @@ class AlertDesk:
             return detail
         parts = []
         if d.get("estado"):
-            parts.append("SIMULACRO" if d["estado"] == "Exercise" else "REAL")
+            parts.append(_("EXERCISE") if d["estado"] == "Exercise" else _("REAL"))
         if d.get("gravedad"):
             try:
-                parts.append(SEVERITY_LABELS[Severity(d["gravedad"])])
+                parts.append(_(SEVERITY_LABELS[Severity(d["gravedad"])]))
             except ValueError:
                 parts.append(str(d["gravedad"]))
         if "etiquetas" in d:
             tags = d["etiquetas"]
-            parts.append("todas las pantallas" if not tags else "etiquetas " + ", ".join(tags))
+            parts.append(
+                _("every screen") if not tags else _("tags {tags}").format(tags=", ".join(tags))
+            )
         if d.get("plantilla"):
-            parts.append(f"plantilla {d['plantilla']}")
+            parts.append(_("template {name}").format(name=d["plantilla"]))
         if "retiradas" in d:
-            parts.append(f"{d['retiradas']} retirada(s)")
+            count = int(d["retiradas"]) if str(d["retiradas"]).isdigit() else 0
+            parts.append(ngettext("{count} cleared", "{count} cleared", count).format(count=count))
         if d.get("accion"):
             parts.append(f"CAP: {d['accion']}")
         return " · ".join(parts) or detail
@@ -211,7 +217,7 @@ class AlertDesk:
         template = templates.templates.get(pick)
         active = await run_in_threadpool(self.room.active, self.console.hub.now())
         screens = await run_in_threadpool(self._screens)
-        tags = sorted({t for _, ts, _ in screens for t in ts})
+        tags = sorted({t for _id, ts, _heard in screens for t in ts})
         history = await run_in_threadpool(self._history)
         raised_by = {
             e.target.removeprefix("alert:"): (e.user, e.ts)
@@ -257,7 +263,7 @@ class AlertDesk:
         templates = await run_in_threadpool(self._templates)
         template = templates.templates.get(str(form.get("plantilla") or ""))
         if template is None:
-            return await self._page(request, who, error="Elige una plantilla.", status=422)
+            return await self._page(request, who, error=_("Choose a template."), status=422)
         values = {k: form.getlist(k) if k == "etiquetas" else form.get(k) for k in form}
         try:
             req = request_from_form(values, template)
@@ -292,7 +298,7 @@ class AlertDesk:
         try:
             body = json.loads(str(form.get("pedido") or ""))
         except ValueError:
-            raise HTTPException(400, "pedido inválido") from None
+            raise HTTPException(400, _("invalid request")) from None
         try:
             answer = await run_in_threadpool(self.room.raise_now, body)
         except SignageError as exc:
@@ -316,21 +322,21 @@ class AlertDesk:
         return RedirectResponse("/console/alertas?aviso=emitida", status_code=303)
 
     async def clear_post(self, request: Request) -> Response:
-        who, _ = await self._form(request)
+        who, _form = await self._form(request)
         alert_id = request.path_params["id"]
         try:
             answer = await run_in_threadpool(self.room.clear_now, alert_id)
         except SignageError:
-            raise HTTPException(404, "no such alert") from None
+            raise HTTPException(404, _("no such alert")) from None
         if answer.get("_status") == 404:
-            raise HTTPException(404, "no such alert")
+            raise HTTPException(404, _("no such alert"))
         await run_in_threadpool(
             self.console.accounts.audit, who.user, "alert.clear", f"alert:{alert_id}"
         )
         return RedirectResponse("/console/alertas?aviso=retirada", status_code=303)
 
     async def clear_all_post(self, request: Request) -> Response:
-        who, _ = await self._form(request)
+        who, _form = await self._form(request)
         answer = await run_in_threadpool(self.room.clear_all_now)
         await run_in_threadpool(
             self.console.accounts.audit,
@@ -346,15 +352,18 @@ class AlertDesk:
         who = self.console.need(request, Role.OPERATOR, write=True, form=form)
         upload = form.get("cap")
         if not isinstance(upload, UploadFile):
-            return await self._page(request, who, error="Elige un archivo CAP (.xml).", status=422)
+            return await self._page(request, who, error=_("Choose a CAP file (.xml)."), status=422)
         body = await upload.read(MAX_CAP + 1)
         if len(body) > MAX_CAP:
-            raise HTTPException(413, "CAP file too large")
+            raise HTTPException(413, _("CAP file too large"))
         try:
             answer = await run_in_threadpool(self.room.import_cap_now, body)
         except SignageError as exc:
             return await self._page(
-                request, who, error=f"El archivo CAP no sirve: {exc}", status=422
+                request,
+                who,
+                error=_("The CAP file cannot be used: {reason}").format(reason=exc),
+                status=422,
             )
         await run_in_threadpool(
             self.console.accounts.audit,
@@ -384,7 +393,9 @@ def _row(alert: Alert) -> dict[str, Any]:
         "headline": text.headline,
         "description": text.description,
         "instruction": text.instruction,
-        "severity": SEVERITY_LABELS.get(alert.severity, str(alert.severity)),
+        "severity": _(SEVERITY_LABELS[alert.severity])
+        if alert.severity in SEVERITY_LABELS
+        else str(alert.severity),
         "exercise": alert.status == AlertStatus.EXERCISE,
         "tags": sorted(alert.tags) if alert.tags is not None else None,
         "sent": alert.sent.timestamp(),

@@ -20,6 +20,7 @@ from pathlib import Path
 from signage.console.files import PLAYLIST_NAME, atomic_write, playlist_path
 from signage.console.history import HAND_EDITS, History, HistoryError
 from signage.errors import Problem, ValidationError
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Playlist
 
@@ -42,7 +43,7 @@ class StaleError(ContentError):
     def __init__(self, current: bytes, etag: str) -> None:
         self.current = current
         self.etag = etag
-        super().__init__(412, "someone changed this playlist since you opened it")
+        super().__init__(412, _("someone changed this playlist since you opened it"))
 
 
 class InvalidError(ContentError):
@@ -51,7 +52,7 @@ class InvalidError(ContentError):
     def __init__(self, problems: list[Problem], text: str) -> None:
         self.problems = problems
         self.text = text
-        super().__init__(422, "the playlist has problems; nothing was saved")
+        super().__init__(422, _("the playlist has problems; nothing was saved"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ class ContentRoom:
     def path(self, name: str) -> Path:
         path = playlist_path(self.root, name)
         if path is None:
-            raise ContentError(404, f"no playlist {name!r}")
+            raise ContentError(404, _("no playlist {name}").format(name=repr(name)))
         return path
 
     def read(self, name: str) -> tuple[bytes, str]:
@@ -115,11 +116,16 @@ class ContentRoom:
             with path.open("rb") as fh:
                 data = fh.read(MAX_PLAYLIST_BYTES + 1)
         except FileNotFoundError:
-            raise ContentError(404, f"no playlist {name!r}") from None
+            raise ContentError(404, _("no playlist {name}").format(name=repr(name))) from None
         except OSError as exc:
-            raise ContentError(500, f"cannot read playlists/{path.name}: {exc.strerror}") from None
+            raise ContentError(
+                500,
+                _("cannot read playlists/{file}: {reason}").format(
+                    file=path.name, reason=exc.strerror
+                ),
+            ) from None
         if len(data) > MAX_PLAYLIST_BYTES:
-            raise ContentError(413, f"playlists/{path.name} is over 1 MB")
+            raise ContentError(413, _("playlists/{file} is over 1 MB").format(file=path.name))
         return data, etag_of(data)
 
     def validate(self, name: str, data: bytes) -> list[Problem]:
@@ -165,11 +171,11 @@ class ContentRoom:
         a playlist that must not exist yet is ``create=True``'s business.
         """
         if len(data) > MAX_PLAYLIST_BYTES:
-            raise ContentError(413, "a playlist is at most 1 MB")
+            raise ContentError(413, _("a playlist is at most 1 MB"))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ContentError(400, "the playlist is not UTF-8 text") from None
+            raise ContentError(400, _("the playlist is not UTF-8 text")) from None
         path = self.path(name)
         with self.lock:
             try:
@@ -179,15 +185,15 @@ class ContentRoom:
                     raise
                 current, etag = b"", ""
             if if_match is None:
-                raise ContentError(428, "If-Match is required (the ETag you read)")
+                raise ContentError(428, _("If-Match is required (the ETag you read)"))
             if current and not etag_matches(if_match, etag):
                 raise StaleError(current, etag)
             if not current and if_match.strip() not in ("*", '""'):
-                raise ContentError(412, f"no playlist {name!r} to change")
+                raise ContentError(412, _("no playlist {name} to change").format(name=repr(name)))
             problems = self.validate(name, data)
             if any(p.severity == "error" for p in problems):
                 raise InvalidError(problems, text)
-            before = self._record(HAND_EDITS, "servidor")
+            before = self._record(_(HAND_EDITS), _("server"))
             atomic_write(path, data)
             after = self._record(f"{name}: guardada por {user}", user)
             version, published, note = self.publish(f"console: playlists/{path.name} by {user}")
@@ -212,6 +218,8 @@ class ContentRoom:
             return (
                 self._current_version(),
                 False,
-                "guardado, pero otro archivo de la carpeta tiene problemas y no se "
-                f"publicó: {first}",
+                _(
+                    "saved, but another file of the folder has problems, so it was not "
+                    "published: {problem}"
+                ).format(problem=first),
             )

@@ -21,25 +21,28 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from signage.console import language
 from signage.console.accounts import Role
+from signage.console.messages import hora
 from signage.hub.telemetry_routes import (
     DEFAULT_ONLINE_WINDOW_S,
     DEFAULT_STALE_GRACE_S,
     TelemetryStore,
 )
+from signage.i18n import N_, _, speaking
 
 TICK_S = 1.0
 KEEPALIVE_S = 10.0  # a comment line at least this often (proxies close silent streams)
 AGES_EVERY_S = 5.0  # the cards again, for their "hace N s", when nothing else changed
 MAX_STREAM_S = 3600.0  # a page left open reconnects (EventSource does) once an hour
 
-STATE_LABELS = {
-    "online": "en línea",
-    "stale": "desactualizada",
-    "offline": "sin señal",
-    "stopped": "detenida",
+STATE_LABELS = {  # translated where shown
+    "online": N_("online"),
+    "stale": N_("out of date"),
+    "offline": N_("no signal"),
+    "stopped": N_("stopped"),
 }
-UNTAGGED = "sin etiqueta"
+UNTAGGED = N_("untagged")
 
 
 def group_by_tag(screens: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -75,7 +78,7 @@ class Fleet:
         out = []
         for state in states:
             row = state.to_json()
-            row["state_label"] = STATE_LABELS[row["state"]]
+            row["state_label"] = _(STATE_LABELS[row["state"]])
             row["shot_age_s"] = (
                 None if state.screenshot_taken is None else max(0.0, now - state.screenshot_taken)
             )
@@ -84,8 +87,9 @@ class Fleet:
         return out
 
     def cards(self, screens: list[dict[str, Any]]) -> str:
+        groups = [(_(t) if t == UNTAGGED else t, s) for t, s in group_by_tag(screens)]
         html: str = self.console.env.get_template("fleet_cards.html").render(
-            groups=group_by_tag(screens), total=len(screens)
+            groups=groups, total=len(screens)
         )
         return html
 
@@ -100,6 +104,7 @@ class Fleet:
     async def events(self, request: Request) -> Response:
         self.console.need(request, Role.VIEWER)
         compute: Callable[[], list[dict[str, Any]]] = self.screens
+        words = language.answer_language(request.cookies.get(language.COOKIE))
 
         async def stream() -> AsyncIterator[bytes]:
             last = ""
@@ -109,7 +114,8 @@ class Fleet:
             while time.monotonic() - opened < MAX_STREAM_S:
                 if await request.is_disconnected():
                     return
-                screens = await run_in_threadpool(compute)
+                with speaking(words):
+                    screens = await run_in_threadpool(compute)
                 # ages change every second; the cards are resent when anything else does
                 key = json.dumps(
                     [{k: v for k, v in s.items() if not k.endswith("age_s")} for s in screens],
@@ -118,7 +124,8 @@ class Fleet:
                 )
                 if key != last or time.monotonic() - sent_at >= AGES_EVERY_S:
                     last = key
-                    data = json.dumps({"html": self.cards(screens)})
+                    with speaking(words):  # the time: 24 h in the hub's zone, not the browser's
+                        data = json.dumps({"html": self.cards(screens), "time": hora(time.time())})
                     yield f"event: screens\ndata: {data}\n\n".encode()
                     sent_at = time.monotonic()
                 if time.monotonic() - quiet_since >= KEEPALIVE_S:

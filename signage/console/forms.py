@@ -14,22 +14,27 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-KINDS = ("image", "video", "web", "text")
+from signage.console import data_form
+from signage.console.yamlnode import set_key as _set
+from signage.console.yamlnode import text as _text
+from signage.i18n import N_
+
+KINDS = ("image", "video", "web", "text", "data")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_LABELS = {
-    "mon": "lun",
-    "tue": "mar",
-    "wed": "mié",
-    "thu": "jue",
-    "fri": "vie",
-    "sat": "sáb",
-    "sun": "dom",
+DAY_LABELS = {  # translated where shown
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
 }
 OVERLAYS = ("qr", "clock", "ticker", "logo")
 MAX_SLIDES = 500
@@ -78,6 +83,7 @@ class SlideForm:
     days: tuple[str, ...] = ()
     hours: str = ""
     posted_as: int = -1  # N of the ``sN.`` fields it came from in a submitted form
+    data: data_form.DataFields = field(default_factory=data_form.DataFields)  # kind "data"
 
 
 @dataclass
@@ -97,14 +103,6 @@ class PlaylistForm:
     days: tuple[str, ...] = ()
     hours: str = ""
     slides: list[SlideForm] = field(default_factory=list)
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 def expand_days(value: Any) -> tuple[str, ...]:
@@ -140,6 +138,8 @@ def slide_form(node: Any, key: str) -> SlideForm:
         if isinstance(text, Mapping):
             form.title = _text(text.get("title"))
             form.body = _text(text.get("body"))
+    elif kind == "data":
+        form.data, form.src, form.title = data_form.read_fields(node.get("data"))
     else:
         form.src = _text(node.get(kind))
     form.duration = _text(node.get("duration"))
@@ -250,6 +250,8 @@ def form_from_post(post: Mapping[str, Any], getlist: Any) -> PlaylistForm:
             hours=get(p + "hours"),
             posted_as=i,
         )
+        if slide.kind == "data":
+            slide.data = data_form.from_post(get, getlist, p)
         try:
             pos = float(get(p + "pos") or i)
         except ValueError:
@@ -274,7 +276,7 @@ def structural(form: PlaylistForm, action: str) -> PlaylistForm:
         source = slides[n]
         key = source.key if source.key.startswith("dup") or not source.key else f"dup{source.key}"
         copy_id = f"{source.id}-copia" if source.id else ""
-        slides.insert(n + 1, replace(source, key=key, id=copy_id))
+        slides.insert(n + 1, replace(source, key=key, id=copy_id, data=copy.copy(source.data)))
     elif verb == "del":
         del slides[n]
     elif verb == "up" and n > 0:
@@ -293,10 +295,13 @@ def focus_after(form: PlaylistForm, action: str) -> str:
     if verb == "add" and count:
         slide = form.slides[-1]
         first = {"image": "upload", "video": "upload", "web": "src", "text": "title"}
+        first["data"] = "data_from"
         return f"s{count - 1}.{first.get(slide.kind, 'id')}"
     if not arg.isdigit():
         return ""
     n = int(arg)
+    if verb == "cols" and n < count:  # "Leer las columnas del archivo": on to the columns
+        return f"s{n}.label"
     target = {"dup": n + 1, "up": n - 1, "down": n + 1}.get(verb)
     if target is None or not 0 <= target < count:
         return ""
@@ -310,27 +315,6 @@ def focus_after(form: PlaylistForm, action: str) -> str:
 
 
 # --------------------------------------------------------------- applying to the document
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(current, date) and isinstance(wanted, date):
-        return current == wanted
-    if isinstance(current, list) and isinstance(wanted, list):
-        return [str(c) for c in current] == [str(w) for w in wanted]
-    return _text(current) == _text(wanted) and type(current) is not bool
-
-
-def _set(node: CommentedMap, key: str, value: Any, position: int | None = None) -> None:
-    """Sets ``node[key]`` unless it already holds that value; empty values remove the key."""
-    if value is None or value in ("", []):
-        node.pop(key, None)
-        return
-    if key in node and _same(node[key], value):
-        return
-    if key not in node and position is not None:
-        node.insert(min(position, len(node)), key, value)
-    else:
-        node[key] = value
 
 
 def _duration(text: str) -> Any:
@@ -368,6 +352,12 @@ def apply_slide(node: CommentedMap, form: SlideForm) -> None:
             node.insert(min(at, len(node)), "text", text)
         _set(text, "title", form.title)
         _set(text, "body", form.body)
+    elif form.kind == "data":
+        data = node.get("data")
+        if not isinstance(data, CommentedMap):
+            data = CommentedMap()
+            node.insert(min(at, len(node)), "data", data)
+        data_form.apply(data, form.data, form.src, form.title)
     else:
         _set(node, form.kind, form.src, position=at)
         if not form.src:  # keep the key so the validator names the missing file there
@@ -505,6 +495,8 @@ def _field_of(path: tuple[Any, ...]) -> str:
             return p + "src"
         if key == "text":
             return p + ("body" if rest[1:2] == ("body",) else "title")
+        if key == "data":
+            return data_form.field_of(p, rest[1:])
         if key == "qr":
             return p + ("qr_caption" if rest[1:2] == ("caption",) else "qr_url")
         if key == "schedule":

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from signage.console.accounts import AccountStore, Role, Session, role_allows
+from signage.i18n import _
 
 COOKIE = "signage_console"
 PRE_COOKIE = "signage_console_pre"  # double-submit token of the sign-in form
@@ -43,7 +44,7 @@ class SignInNeeded(HTTPException):
     """Raised when a page or API call needs a session and there is none (401)."""
 
     def __init__(self) -> None:
-        super().__init__(401, "sign in first (a console session or the admin bearer token)")
+        super().__init__(401, _("sign in first (a console session or the admin bearer token)"))
 
 
 def principal(
@@ -76,10 +77,12 @@ def require(
     if write and who.session is not None:
         offered = request.headers.get(CSRF_HEADER) or form_csrf
         if not AccountStore.csrf_ok(who.session, offered):
-            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+            raise HTTPException(403, _("missing or wrong CSRF token; reload the page"))
     if not role_allows(who.role, needed):
         raise HTTPException(
             403,
-            f"your role ({who.role.name.lower()}) cannot do this; it needs {needed.name.lower()}",
+            _("your role ({role}) cannot do this; it needs {needed}").format(
+                role=_(who.role.label), needed=_(needed.label)
+            ),
         )
     return who

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.console.files import atomic_write
+from signage.i18n import N_, _
 from signage.logs import area_logger
 
 log = area_logger("hub.console")
 
 TRACKED = ("playlists", "assets")
-HAND_EDITS = "Cambios hechos fuera del editor (a mano en el servidor, o archivos subidos)"
+# commit messages, written in the language of whoever made the change (stored as written)
+HAND_EDITS = N_("Changes made outside the editor (by hand on the server, or uploaded files)")
 GIT_TIMEOUT_S = 60.0
 MAX_DIFF_BYTES = 512 * 1024
 
@@ -114,7 +116,7 @@ class History:
                 exclude.write_text(".*\n*~\n*.swp\n#*#\n", encoding="utf-8")
             self._ready = True
             if not self._git("rev-parse", "--verify", "-q", "HEAD", check=False).strip():
-                self.commit("Estado inicial de la raíz de contenido", "signage")
+                self.commit(_("The content root as it first was"), "signage")
 
     def head(self) -> str | None:
         self.ensure()
@@ -187,7 +189,7 @@ class History:
         """Writes back the tracked files of ``version`` and records that as a new version."""
         with self._lock:
             full = self.resolve(version)
-            self.commit(HAND_EDITS, "servidor")
+            self.commit(_(HAND_EDITS), _("server"))
             wanted = set(
                 self._git("ls-tree", "-r", "--name-only", full, "--", *TRACKED).split("\n")
             )
@@ -209,7 +211,7 @@ class History:
                     target.unlink()
                 except OSError as exc:
                     log.warning("restore: could not remove %s: %s", target, exc)
-            return self.commit(f"Restaurada la versión {full[:10]}", author)
+            return self.commit(_("Restored version {version}").format(version=full[:10]), author)
 
     def _inside(self, name: str) -> Path:
         target = (self.root / name).resolve()

@@ -1,7 +1,7 @@
 """The console's "qué se ve ahora": what a screen with a tag shows at a moment, and why not.
 
 Pure: the same ``schedule.plan`` the player runs decides what plays; for each slide left
-out, ``explain`` says why in Spanish (the playlist is for other tags, the playlist's or
+out, ``explain`` says why in the current language (the playlist is for other tags, the playlist's or
 the slide's schedule is closed at that moment, and which part of it).
 """
 
@@ -12,9 +12,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from signage.i18n import N_, _
 from signage.model import Playlist, Schedule, Screen, Weekday
 
-DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+DAY_NAMES = (  # translated where shown
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +63,13 @@ def parse_moment(
             d = datetime.strptime(day, "%d/%m/%Y").date()
             base = base.replace(year=d.year, month=d.month, day=d.day)
         except ValueError:
-            error = f"«{day}» no es una fecha; usa dd/mm/aaaa. "
+            error = _("«{day}» is not a date; use dd/mm/yyyy.").format(day=day) + " "
     if hour:
         try:
             t = datetime.strptime(hour, "%H:%M").time()
             base = base.replace(hour=t.hour, minute=t.minute)
         except ValueError:
-            error += f"«{hour}» no es una hora; usa HH:MM (24 h)."
+            error += _("«{hour}» is not a time; use HH:MM (24 h).").format(hour=hour)
     return base, error.strip()
 
 
@@ -68,20 +77,36 @@ def _d(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def closed_because(schedule: Schedule, local: datetime) -> str:
-    """Why ``schedule`` is closed at ``local`` (assumes it is)."""
+def closed_because(schedule: Schedule, local: datetime, what: str = "slide") -> str:
+    """Why ``schedule`` is closed at ``local`` (assumes it is); ``what`` is ``playlist``
+    or ``slide`` (whole sentences: languages put the subject in different places)."""
     today = local.date()
+    playlist = what == "playlist"
     if schedule.start is not None and today < schedule.start:
-        return f"empieza el {_d(schedule.start)}"
+        text = _("the playlist starts on {day}") if playlist else _("the slide starts on {day}")
+        return text.format(day=_d(schedule.start))
     if schedule.until is not None and today > schedule.until:
-        return f"terminó el {_d(schedule.until)}"
+        text = _("the playlist ended on {day}") if playlist else _("the slide ended on {day}")
+        return text.format(day=_d(schedule.until))
     if schedule.days is not None and Weekday(today.weekday()) not in schedule.days:
-        names = ", ".join(DAY_NAMES[int(d)] for d in sorted(schedule.days))
-        return f"se muestra solo los días {names}"
+        names = ", ".join(_(DAY_NAMES[int(d)]) for d in sorted(schedule.days))
+        text = (
+            _("the playlist is shown only on {days}")
+            if playlist
+            else _("the slide is shown only on {days}")
+        )
+        return text.format(days=names)
     if schedule.hours:
         windows = ", ".join(str(w) for w in schedule.hours)
-        return f"se muestra solo en el horario {windows}"
-    return "su horario no incluye este momento"
+        text = (
+            _("the playlist is shown only during {hours}")
+            if playlist
+            else _("the slide is shown only during {hours}")
+        )
+        return text.format(hours=windows)
+    if playlist:
+        return _("the playlist's schedule does not include this moment")
+    return _("the slide's schedule does not include this moment")
 
 
 def explain(playlists: Sequence[Playlist], tag: str, moment: datetime) -> NowReport:
@@ -102,13 +127,13 @@ def explain(playlists: Sequence[Playlist], tag: str, moment: datetime) -> NowRep
             if key not in planned:
                 if not matches:
                     tags = ", ".join(sorted(playlist.tags or ()))
-                    why = f"la lista es para pantallas con la etiqueta {tags}"
+                    why = _("the playlist is for screens tagged {tags}").format(tags=tags)
                 elif not open_playlist and playlist.schedule is not None:
-                    why = "la lista " + closed_because(playlist.schedule, local)
+                    why = closed_because(playlist.schedule, local, "playlist")
                 elif slide.schedule is not None and not is_active(slide.schedule, local):
-                    why = "la diapositiva " + closed_because(slide.schedule, local)
+                    why = closed_because(slide.schedule, local, "slide")
                 else:
-                    why = "no se muestra en este momento"
+                    why = _("not shown at this moment")
             lines.append(
                 Line(playlist.name, playlist.id, slide.id, str(slide.kind), key in planned, why)
             )

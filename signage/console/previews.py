@@ -14,6 +14,7 @@ import hashlib
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,28 @@ def _asset_stamp(root: Path, path: str) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _load(root: Path, playlist_file: Path, slide_id: str) -> tuple[Any, Any, Any]:
+@dataclass(frozen=True, slots=True)
+class _One:
+    playlists: tuple[Any, ...]
+
+
+def _kept_data(playlist: Any, slide: Any, store: Path | None) -> tuple[Any, Any, dict[str, Path]]:
+    """A data slide of a URL (or of the hub's scans) with the last good data the hub kept in
+    ``store``, as the screens get it; nothing is fetched or written."""
+    if store is None or slide.data is None or (slide.data.url is None and not slide.data.scans):
+        return playlist, slide, {}
+    from signage.data.remote import RemoteData
+
+    applied, files = RemoteData(store).apply(
+        _One((playlist,)), datetime.now().astimezone(), fetch=False
+    )
+    playlist = applied.playlists[0]
+    return playlist, next(s for s in playlist.slides if s.id == slide.id), files
+
+
+def _load(
+    root: Path, playlist_file: Path, slide_id: str, store: Path | None = None
+) -> tuple[Any, Any, Any, dict[str, Path]]:
     from signage.playlist import load_playlist_file, load_theme_file
 
     playlist, _ = load_playlist_file(playlist_file, root)
@@ -44,6 +66,7 @@ def _load(root: Path, playlist_file: Path, slide_id: str) -> tuple[Any, Any, Any
     slide = next((s for s in playlist.slides if s.id == slide_id), None)
     if slide is None:
         raise LookupError(f"no slide {slide_id!r} in this playlist")
+    playlist, slide, kept = _kept_data(playlist, slide, store)
     theme_file = root / "playlists" / "theme.yaml"
     theme = None
     if theme_file.is_file():
@@ -52,20 +75,24 @@ def _load(root: Path, playlist_file: Path, slide_id: str) -> tuple[Any, Any, Any
         from signage.model import Theme
 
         theme = Theme()
-    return playlist, slide, theme
+    return playlist, slide, theme, kept
 
 
-def cache_key(root: Path, playlist_file: Path, slide_id: str) -> str:
+def cache_key(root: Path, playlist_file: Path, slide_id: str, store: Path | None = None) -> str:
     """The content hash a slide's preview is cached under (raises ``LookupError``)."""
-    playlist, slide, theme = _load(root, playlist_file, slide_id)
+    playlist, slide, theme, kept = _load(root, playlist_file, slide_id, store)
     parts = [repr(slide), repr(theme), repr(playlist.overlays), repr(SIZE)]
     for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
-        if path and slide.kind != "web":
+        if path in kept:
+            parts.append(_asset_stamp(kept[path].parent, kept[path].name))
+        elif path and slide.kind != "web":
             parts.append(_asset_stamp(root, path))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def render_in_worker(root: str, playlist_file: str, slide_id: str, out: str) -> str:
+def render_in_worker(
+    root: str, playlist_file: str, slide_id: str, out: str, store: str | None = None
+) -> str:
     """Runs in the worker process: draws one slide to ``out`` (a PNG path)."""
     import shutil
     import tempfile
@@ -80,10 +107,14 @@ def render_in_worker(root: str, playlist_file: str, slide_id: str, out: str) -> 
     from signage.schedule import ScheduledSlide
 
     base = Path(root)
-    playlist, slide, theme = _load(base, Path(playlist_file), slide_id)
+    playlist, slide, theme, kept = _load(
+        base, Path(playlist_file), slide_id, Path(store) if store else None
+    )
     assets = {}
     for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
-        if path and (base / path).is_file():
+        if path in kept:
+            assets[path] = kept[path].resolve()
+        elif path and (base / path).is_file():
             assets[path] = (base / path).resolve()
     content = Content(
         version=0,
@@ -129,10 +160,13 @@ class Previews:
 
     Args:
         cache: the folder of cached PNGs.
+        store: the hub's remote data store: URL data slides are drawn with the last good
+            data kept there (``None``: drawn as never fetched).
     """
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, store: Path | None = None) -> None:
         self.cache = cache
+        self.store = store
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._renders = 0
@@ -164,7 +198,7 @@ class Previews:
 
     async def render(self, root: Path, playlist_file: Path, slide_id: str) -> bytes:
         """The PNG of one slide (``LookupError`` when there is no such valid slide)."""
-        key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id)
+        key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id, self.store)
         cached = self.cache / f"{key}.png"
         try:
             return await asyncio.to_thread(cached.read_bytes)
@@ -179,6 +213,7 @@ class Previews:
             str(playlist_file),
             slide_id,
             str(cached),
+            str(self.store) if self.store is not None else None,
         )
         try:
             await asyncio.wait_for(future, RENDER_TIMEOUT_S)

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from signage.console.accounts import Role
 from signage.hub.scan_routes import ScanRoom
+from signage.i18n import _
 from signage.report import (
     Count,
     Report,
@@ -56,34 +57,50 @@ def quarter_of(day: date) -> Period:
     q = (day.month - 1) // 3
     start = date(day.year, 3 * q + 1, 1)
     end = date(day.year + 1, 1, 1) if q == 3 else date(day.year, 3 * q + 4, 1)
-    return Period(start, end, f"T{q + 1} {day.year}")
+    return Period(start, end, _("Q{quarter} {year}").format(quarter=q + 1, year=day.year))
 
 
 def shortcuts(today: date) -> list[Period]:
     """Pure: this quarter, the three before it, and the last 30 days."""
     out = [quarter_of(today)]
-    for _ in range(3):
+    for _quarter in range(3):
         out.append(quarter_of(out[-1].since - timedelta(days=1)))
-    last30 = Period(today - timedelta(days=30), today + timedelta(days=1), "Últimos 30 días")
+    last30 = Period(today - timedelta(days=30), today + timedelta(days=1), _("Last 30 days"))
     return [*out, last30]
 
 
-def parse_period(desde: str | None, hasta: str | None, today: date) -> Period:
-    """Pure: the period asked for (ISO dates; ``hasta`` exclusive); this quarter by default.
+def parse_day(text: str | None) -> date:
+    """Pure: ``dd/mm/aaaa`` (as the console writes dates; ``d/m/aaaa`` too) or ISO
+    ``aaaa-mm-dd`` (links, scripts). Raises ``ValueError``."""
+    value = (text or "").strip()[:10]
+    if "/" in value:
+        return datetime.strptime(value, "%d/%m/%Y").date()
+    return date.fromisoformat(value)
 
-    Raises ``ValueError`` with a Spanish message."""
+
+def day_text(day: date) -> str:
+    """Pure: a day as the console writes it, ``dd/mm/aaaa``."""
+    return day.strftime("%d/%m/%Y")
+
+
+def parse_period(desde: str | None, hasta: str | None, today: date) -> Period:
+    """Pure: the period asked for (``dd/mm/aaaa`` or ISO dates; ``hasta`` exclusive); this
+    quarter by default.
+
+    Raises ``ValueError`` with a message in the current language."""
     if not desde and not hasta:
         return quarter_of(today)
     try:
-        since = date.fromisoformat((desde or "").strip()[:10])
-        until = date.fromisoformat((hasta or "").strip()[:10])
+        since = parse_day(desde)
+        until = parse_day(hasta)
     except ValueError:
-        raise ValueError("Escribe las fechas como aaaa-mm-dd, p. ej. 2026-07-01.") from None
+        raise ValueError(_("Write the dates as dd/mm/yyyy, e.g. 01/07/2026.")) from None
     if until <= since:
-        raise ValueError("La fecha final debe ser posterior a la inicial.")
+        raise ValueError(_("The end date must be after the start date."))
     if (until - since).days > 3 * 366:
-        raise ValueError("Un informe cubre como mucho tres años.")
-    return Period(since, until, f"{since.isoformat()} a {until.isoformat()}")
+        raise ValueError(_("A report covers three years at most."))
+    label = _("{since} to {until}").format(since=day_text(since), until=day_text(until))
+    return Period(since, until, label)
 
 
 def by_playlist(plays: Iterable[Count], scans: Iterable[Count]) -> list[Row]:
@@ -145,11 +162,12 @@ class ReportRoom:
         except ValueError as exc:
             error = str(exc)
             period = quarter_of(datetime.now(UTC).date())
-        report, playlists, _ = await run_in_threadpool(self._data, period)
+        report, playlists, _doc = await run_in_threadpool(self._data, period)
         page: Response = self.console.render(
             "report.html",
             who,
             period=period,
+            day_text=day_text,
             shortcuts=shortcuts(datetime.now(UTC).date()),
             report=report,
             playlists=playlists,
@@ -161,7 +179,7 @@ class ReportRoom:
     async def csv(self, request: Request) -> Response:
         self.console.need(request, Role.VIEWER)
         period = self._period(request)
-        report, playlists, _ = await run_in_threadpool(self._data, period)
+        report, playlists, _doc = await run_in_threadpool(self._data, period)
         body = report_csv(report) + playlist_csv(playlists)
         name = f"informe-{period.since.isoformat()}-{period.until.isoformat()}.csv"
         return Response(
@@ -173,7 +191,7 @@ class ReportRoom:
     async def chart(self, request: Request) -> Response:
         self.console.need(request, Role.VIEWER)
         period = self._period(request)
-        report, _, _ = await run_in_threadpool(self._data, period)
+        report, _rows, _doc = await run_in_threadpool(self._data, period)
 
         def draw() -> bytes:
             with tempfile.TemporaryDirectory(prefix="signage-chart-") as tmp:

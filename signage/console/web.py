@@ -16,11 +16,9 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -38,13 +36,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive
 
-from signage.console import forms, uploads
+from signage.console import data_form, forms, language, uploads
 from signage.console.accounts import SESSION_MAX_S, AccountStore, Role
 from signage.console.content import ContentError, ContentRoom, InvalidError, StaleError
 from signage.console.files import PLAYLIST_NAME, inside
 from signage.console.guard import COOKIE, PRE_COOKIE, Principal, SignInNeeded, principal, require
 from signage.console.history import History, HistoryError
-from signage.console.messages import duracion, fecha, spanish, tamano
+from signage.console.messages import ZONE, duracion, fecha, hora, numero, tamano
+from signage.data.store import store_in
+from signage.hub.errors import json_error
+from signage.i18n import N_, _, current_language, ngettext, speaking
 from signage.logs import area_logger
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ MAX_YAML_BYTES = 1_000_000
 MAX_ASSETS_LISTED = 5000
 EDITOR_CACHE = 64  # playlists whose parsed editor state is kept
 ASSET_WALK_TTL_S = 5.0  # a file copied by hand into a subfolder shows up within this
-ZONE = "America/Bogota"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -71,19 +71,26 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+# translated where shown (``_()`` in the templates)
 ACTION_LABELS = {
-    "signin": "entró a la consola",
-    "playlist.save": "guardó una lista",
-    "playlist.create": "creó una lista",
-    "asset.upload": "subió un archivo",
-    "history.restore": "restauró una versión",
-    "lock": "cuenta bloqueada por intentos fallidos",
-    "user.unlock": "desbloqueó una cuenta",
-    "user.add": "creó una cuenta",
-    "user.passwd": "cambió una contraseña",
-    "user.remove": "borró una cuenta",
+    "signin": N_("signed in to the console"),
+    "playlist.save": N_("saved a playlist"),
+    "playlist.create": N_("created a playlist"),
+    "asset.upload": N_("uploaded a file"),
+    "history.restore": N_("restored a version"),
+    "lock": N_("account locked after failed attempts"),
+    "user.unlock": N_("unlocked an account"),
+    "user.add": N_("created an account"),
+    "user.passwd": N_("changed a password"),
+    "user.remove": N_("removed an account"),
 }
-KIND_LABELS = {"image": "Imagen", "video": "Video", "web": "Página web", "text": "Texto"}
+KIND_LABELS = {
+    "image": N_("Picture"),
+    "video": N_("Video"),
+    "web": N_("Web page"),
+    "text": N_("Text"),
+    "data": N_("Data"),
+}
 
 
 class BodyTooLarge(Exception):
@@ -107,7 +114,9 @@ def capped_receive(receive: Receive, limit: int) -> Receive:
 
 
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"the request body is over the {limit // (1024 * 1024)} MB limit")
+    return HTTPException(
+        413, _("the request body is over the {limit} MB limit").format(limit=limit // (1 << 20))
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -138,7 +147,7 @@ async def read_form(request: Request, limit: int) -> FormData:
     except BodyTooLarge:
         raise _too_large(limit) from None
     except MultiPartException as exc:
-        raise HTTPException(400, f"unreadable form: {exc.message}") from None
+        raise HTTPException(400, _("unreadable form: {error}").format(error=exc.message)) from None
 
 
 @dataclass
@@ -172,10 +181,6 @@ class EditorState:
     drafts: dict[int, str] = field(default_factory=dict)  # position -> data: URL of a draft
 
 
-def _local(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, ZoneInfo(ZONE))
-
-
 class Console:
     """The console of one hub: its stores, its templates and its route handlers.
 
@@ -199,8 +204,17 @@ class Console:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        self.env.filters["fecha"] = lambda ts: fecha(_local(ts)) if ts else ""
+        # every text of the templates through the catalogs, in the request's language
+        # (signage.i18n.speaking); {% trans %} blocks are trimmed like babel.cfg extracts them
+        self.env.policies["ext.i18n.trimmed"] = True
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext=_, ngettext=ngettext, newstyle=True
+        )
+        self.env.filters["fecha"] = lambda ts: fecha(ts) if ts else ""
+        self.env.filters["hora"] = lambda ts: hora(ts) if ts else ""
+        self.env.filters["numero"] = numero
         self.env.filters["duracion"] = duracion
         self.env.filters["tamano"] = tamano
         self.env.filters["url"] = lambda s: quote(str(s), safe="")
@@ -208,12 +222,18 @@ class Console:
         self.env.globals["ACTION_LABELS"] = ACTION_LABELS
         self.env.globals["DAYS"] = forms.DAYS
         self.env.globals["DAY_LABELS"] = forms.DAY_LABELS
+        self.env.globals["D"] = data_form  # the data-slide form's choices and their words
+        self.columns = (
+            data_form.ColumnReader(cfg.root, store_in(cfg.data_dir))
+            if cfg.root is not None
+            else None
+        )
         self._load_cache: tuple[tuple[Any, ...], LoadResult] | None = None
         self._editor_cache: dict[tuple[Any, ...], EditorState] = {}
         self._asset_walk: tuple[int, float, tuple[str, ...]] | None = None
         from signage.console.previews import Previews
 
-        self.previews = Previews(cfg.data_dir / "previews")
+        self.previews = Previews(cfg.data_dir / "previews", store_in(cfg.data_dir))
         from signage.console.alert_desk import AlertDesk
 
         self.desk = AlertDesk(self, read_form)
@@ -255,7 +275,11 @@ class Console:
         **context: Any,
     ) -> HTMLResponse:
         context.setdefault("active", "")
+        context.setdefault("here", language.here())
         html = self.env.get_template(template).render(
+            lang=current_language(),
+            languages=language.NAMES,
+            script_texts=language.script_texts(),
             who=who,
             csrf=who.csrf if who is not None else "",
             is_admin=who is not None and who.role >= Role.ADMIN,
@@ -271,26 +295,41 @@ class Console:
         self, handler: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         """Wraps a page handler: no session sends to the sign-in page, a refusal is shown
-        as a page in Spanish."""
+        as a page; all in the request's language (``language.answer_language``)."""
 
         async def endpoint(request: Request) -> Response:
+            url = request.url
+            page = url.path + (f"?{url.query}" if url.query and request.method == "GET" else "")
+            cookie = request.cookies.get(language.COOKIE)
+            with speaking(language.answer_language(cookie)), language.at(page):
+                return await answer(request)
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except SignInNeeded:
                 return RedirectResponse("/console/entrar", status_code=303)
             except HTTPException as exc:
                 messages = {
-                    403: "No tienes permiso para hacer esto. Si crees que deberías, pídeselo "
-                    "a un administrador. (También pasa si la página lleva mucho tiempo "
-                    "abierta: recárgala.)",
-                    404: "No encontramos lo que buscas.",
-                    409: "Este servidor publica una carpeta de feed hecha en otro lado; la consola "
-                    "edita una carpeta de contenido (signage serve --root CARPETA).",
-                    413: "El envío es demasiado grande.",
-                    503: "El historial no se puede leer en este servidor (¿falta git?); "
-                    "avísale a TI. Las listas se siguen guardando y publicando.",
+                    403: _(
+                        "You are not allowed to do this. If you think you should be, ask an "
+                        "administrator. (It also happens when the page has been open for a "
+                        "long time: reload it.)"
+                    ),
+                    404: _("We could not find what you are looking for."),
+                    409: _(
+                        "This server publishes a feed folder made elsewhere; the console edits "
+                        "a content root (signage serve --root FOLDER)."
+                    ),
+                    413: _("What you sent is too large."),
+                    503: _(
+                        "The history cannot be read on this server (is git missing?); tell IT. "
+                        "Playlists are still saved and published."
+                    ),
                 }
-                text = messages.get(exc.status_code, f"No se pudo completar: {exc.detail}")
+                text = messages.get(
+                    exc.status_code, _("Could not be done: {reason}").format(reason=exc.detail)
+                )
                 who = None
                 try:
                     who = self.who(request)
@@ -306,7 +345,7 @@ class Console:
 
         root = self._root()
         files = [*playlist_files(root), root / "playlists" / "theme.yaml"]
-        stamp: list[Any] = [self.hub.current_version()]
+        stamp: list[Any] = [self.hub.current_version(), current_language()]  # problems' words
         for f in files:
             try:
                 st = f.stat()
@@ -351,14 +390,16 @@ class Console:
         for name in content.names():
             playlist = by_id.get(name)
             mine = [
-                spanish(p.message) + (f" (línea {p.line})" if p.line else "")
+                _("{message} (line {line})").format(message=p.message, line=p.line)
+                if p.line
+                else p.message
                 for f, ps in problems.items()
                 if Path(f).stem == name
                 for p in ps
             ]
             if playlist is None:
                 out.append(
-                    PlaylistSummary(name, name, 0, 0.0, None, [], mine or ["no se pudo leer"])
+                    PlaylistSummary(name, name, 0, 0.0, None, [], mine or [_("could not be read")])
                 )
                 continue
             loop = 0.0
@@ -403,25 +444,24 @@ class Console:
         pre = request.cookies.get(PRE_COOKIE, "")
         offered = form.get("pre")
         if not pre or not isinstance(offered, str) or not secrets.compare_digest(pre, offered):
-            return self._signin(request, "La página de ingreso caducó; inténtalo de nuevo.", 403)
+            return self._signin(request, _("The sign-in page expired; try again."), 403)
         user = str(form.get("usuario") or "").strip()
         password = str(form.get("contrasena") or "")
         account, gate = await run_in_threadpool(self.accounts.authenticate, user, password)
         if account is None:
             if gate.locked:
                 minutes = max(1, round(gate.wait_s / 60))
-                error = (
-                    "Esta cuenta quedó bloqueada por varios intentos fallidos. Intenta de "
-                    f"nuevo en {minutes} min o pide a un administrador que la desbloquee."
-                )
+                error = _(
+                    "This account was locked after several failed attempts. Try again in "
+                    "{minutes} min or ask an administrator to unlock it."
+                ).format(minutes=minutes)
                 return self._signin(request, error, 429, user)
             if not gate.allowed:
-                error = (
-                    "Demasiados intentos seguidos. Espera "
-                    f"{max(1, round(gate.wait_s))} s antes de intentarlo otra vez."
-                )
+                error = _(
+                    "Too many attempts in a row. Wait {seconds} s before trying again."
+                ).format(seconds=max(1, round(gate.wait_s)))
                 return self._signin(request, error, 429, user)
-            return self._signin(request, "Usuario o contraseña incorrectos.", 401, user)
+            return self._signin(request, _("Wrong username or password."), 401, user)
         token, _session = await run_in_threadpool(self.accounts.open_session, account)
         await run_in_threadpool(self.accounts.audit, account.name, "signin", "console")
         response = RedirectResponse("/console/listas", status_code=303)
@@ -435,6 +475,24 @@ class Console:
             secure=request.url.scheme == "https",
         )
         response.delete_cookie(PRE_COOKIE, path="/console/", httponly=True, samesite="strict")
+        return response
+
+    async def choose_language(self, request: Request) -> Response:
+        """``/console/idioma?l=en&volver=/console/listas``: the person's language, kept in a
+        cookie of this browser for a year; then back to the page they were on."""
+        code = language.chosen(request.query_params.get("l"))
+        response = RedirectResponse(
+            language.back_to(request.query_params.get("volver")), status_code=303
+        )
+        if code is not None:
+            response.set_cookie(
+                language.COOKIE,
+                code,
+                max_age=language.COOKIE_MAX_AGE_S,
+                path="/",
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
         return response
 
     async def signout(self, request: Request) -> Response:
@@ -456,14 +514,14 @@ class Console:
     def _root(self) -> Path:
         if self.root is None:
             raise HTTPException(
-                409, "this hub serves a published feed folder; the console edits a content root"
+                409, _("this hub serves a published feed folder; the console edits a content root")
             )
         return self.root
 
     def _need_root(self) -> ContentRoom:
         if self.content is None:
             raise HTTPException(
-                409, "this hub serves a published feed folder; the console edits a content root"
+                409, _("this hub serves a published feed folder; the console edits a content root")
             )
         return self.content
 
@@ -491,7 +549,7 @@ class Console:
                 rows=rows,
                 saved=None,
                 active="listas",
-                new_error="Escribe un nombre para la lista (letras y números).",
+                new_error=_("Write a name for the playlist (letters and digits)."),
             )
         if content.path(name).exists():
             return RedirectResponse(f"/console/listas/{name}", status_code=303)
@@ -514,8 +572,15 @@ class Console:
             st = content.path(name).stat()
         except OSError:
             st = None
-        key = (
-            (name, st.st_mtime_ns, st.st_size, st.st_ino, self.hub.current_version())
+        key = (  # the problems in it are worded in the request's language
+            (
+                name,
+                st.st_mtime_ns,
+                st.st_size,
+                st.st_ino,
+                self.hub.current_version(),
+                current_language(),
+            )
             if st is not None
             else None
         )
@@ -540,8 +605,17 @@ class Console:
             doc = forms.load_doc(data.decode("utf-8", "replace"))
         except Exception as exc:  # ruamel raises many kinds; the file is shown as broken
             state.general.append(
-                f"El archivo no se puede leer como YAML ({type(exc).__name__}); corrígelo "
-                "en el servidor o restaura una versión anterior en el historial."
+                _(
+                    "The file cannot be read as YAML ({error}); fix it on the server or "
+                    "restore an earlier version from the history."
+                ).format(error=type(exc).__name__)
+            )
+            # and what the validator says about it, located (a tab, an unquoted colon…)
+            state.general.extend(
+                _("line {line}: {message}").format(line=p.line, message=p.message)
+                if p.line
+                else p.message
+                for p in content.check_saved(name)[1]
             )
             return state
         state.form = forms.playlist_form(doc)
@@ -557,9 +631,9 @@ class Console:
     def _place(state: EditorState, problems: list[Any], locations: list[Any]) -> None:
         for p in problems:
             target = forms.locate(locations, p.line, p.col)
-            message = spanish(p.message)
+            message = p.message
             if p.severity != "error":
-                message = f"Aviso: {message}"
+                message = _("Warning: {message}").format(message=message)
             if target:
                 state.errors.setdefault(target, []).append(message)
             else:
@@ -598,7 +672,7 @@ class Console:
         copied or edited in the form still shows its saved self until the save)."""
         if state.saved_ids is None and self.content is not None:
             try:
-                playlist, _ = self.content.check_saved(state.name)
+                playlist, _problems = self.content.check_saved(state.name)
             except (ContentError, OSError):
                 playlist = None
             state.saved_ids = [s.id for s in playlist.slides] if playlist is not None else []
@@ -615,6 +689,11 @@ class Console:
     ) -> Response:
         assets = self._assets_for_picker()
         previews = self._previews(state)
+        columns: dict[int, data_form.Columns] = {}
+        for i, slide in enumerate(state.form.slides):
+            if slide.kind == "data" and self.columns is not None:
+                columns[i] = self.columns.for_slide(slide.data, slide.src)
+                slide.data = data_form.with_defaults(slide.data, columns[i])
         return self.render(
             "editor.html",
             who,
@@ -624,6 +703,9 @@ class Console:
             assets=assets,
             previews=previews,
             active="listas",
+            data_columns=columns,
+            data_files=data_form.data_files(assets) if columns else [],
+            slide_ids=[s.id for s in state.form.slides if s.id],
             **extra,
         )
 
@@ -634,7 +716,7 @@ class Console:
         saved = request.query_params.get("guardado")
         if saved:
             state.notices.append(
-                Notice("ok", "Guardado y publicado: las pantallas ya lo están recibiendo.")
+                Notice("ok", _("Saved and published: the screens are receiving it now."))
             )
         return await run_in_threadpool(self._editor, who, state)
 
@@ -645,7 +727,7 @@ class Console:
         content = self._need_root()
         name = request.path_params["name"]
         if content.path(name) is None:
-            raise HTTPException(404, "no such playlist")
+            raise HTTPException(404, _("no such playlist"))
         posted = forms.form_from_post(form, form.getlist)
         etag = str(form.get("etag") or "")
         state = EditorState(name, posted, etag)
@@ -671,11 +753,14 @@ class Console:
                 continue
             number = int(prefix[1:]) if prefix[1:].isdigit() else -1
             slide = next((s for s in posted.slides if s.posted_as == number), None)
+            kinds = frozenset({"image", "video"})
+            if slide is not None and slide.kind == "data":
+                kinds = frozenset({"data"})
             try:
-                path, checked = await self._store_upload(upload, who)
+                path, checked = await self._store_upload(upload, who, kinds)
             except uploads.UploadRefused as exc:
                 field_name = f"s{posted.slides.index(slide)}.src" if slide else ""
-                message = f"«{upload.filename}»: {exc}"
+                message = _("«{file}»: {reason}").format(file=upload.filename, reason=exc)
                 if field_name:
                     state.errors.setdefault(field_name, []).append(message)
                 else:
@@ -684,10 +769,14 @@ class Console:
             if slide is not None:
                 slide.kind = checked.kind
                 slide.src = path
-            state.notices.append(Notice("ok", f"Archivo recibido: {path}"))
+                slide.data.source = "file"
+            state.notices.append(Notice("ok", _("File received: {path}").format(path=path)))
 
     async def _store_upload(
-        self, upload: UploadFile, who: Principal
+        self,
+        upload: UploadFile,
+        who: Principal,
+        kinds: frozenset[str] = frozenset({"image", "video", "data"}),
     ) -> tuple[str, uploads.Checked]:
         root = self._root()
         folder = root / "assets"
@@ -703,11 +792,14 @@ class Console:
                     written += len(chunk)
                     if written > uploads.MAX_UPLOAD_BYTES:
                         raise uploads.UploadRefused(
-                            f"el archivo pesa más de {uploads.MAX_UPLOAD_BYTES // (1 << 20)} MB, "
-                            "el límite"
+                            _("the file is over {limit} MB, the limit").format(
+                                limit=uploads.MAX_UPLOAD_BYTES // (1 << 20)
+                            )
                         )
                     out.write(chunk)
-            path, checked = await run_in_threadpool(uploads.store, root, tmp, upload.filename or "")
+            path, checked = await run_in_threadpool(
+                uploads.store, root, tmp, upload.filename or "", kinds
+            )
         finally:
             tmp.unlink(missing_ok=True)
         await run_in_threadpool(
@@ -715,7 +807,9 @@ class Console:
             who.user,
             "asset.upload",
             path,
-            detail=f"{checked.media} {checked.width}x{checked.height}",
+            detail=f"{checked.media} {checked.width}x{checked.height}"
+            if checked.kind != "data"
+            else checked.media,
         )
         return path, checked
 
@@ -723,7 +817,7 @@ class Console:
         """The YAML the editor's values make of the file as it is on disk."""
         content = self._need_root()
         try:
-            data, _ = content.read(state.name)
+            data, _etag = content.read(state.name)
             doc = forms.load_doc(data.decode("utf-8", "replace"))
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -745,11 +839,11 @@ class Console:
             playlist, problems = await run_in_threadpool(content.check_file, probe)
             if playlist is None or not 0 <= index < len(playlist.slides):
                 self._place(state, problems, forms.field_locations(text))
-                state.general.insert(0, "No se puede dibujar: corrige lo marcado en rojo.")
+                state.general.insert(0, _("It cannot be drawn: fix what is marked in red."))
                 return
             png = await self.previews.render(self._root(), probe, playlist.slides[index].id)
         except LookupError as exc:
-            state.general.append(f"No se pudo dibujar la vista previa ({exc}).")
+            state.general.append(_("The preview could not be drawn ({reason}).").format(reason=exc))
             return
         finally:
             probe.unlink(missing_ok=True)
@@ -760,15 +854,17 @@ class Console:
         content = self._need_root()
         text = self._draft_text(state)
         if state.errors:  # an upload was refused: say so, keep the form, write nothing
-            state.general.insert(0, "No se guardó: revisa los avisos marcados.")
+            state.general.insert(0, _("Not saved: look at the marked notices."))
             return self._editor(who, state, status=422)
         try:
             saved = content.save(state.name, text.encode(), state.etag, who.user)
         except StaleError as exc:
             state.etag = exc.etag
             state.general.append(
-                "Alguien cambió esta lista desde que la abriste. Abajo están las dos "
-                "versiones; si guardas de nuevo, la tuya reemplaza a la actual."
+                _(
+                    "Someone changed this playlist since you opened it. Both versions are "
+                    "below; if you save again, yours replaces the current one."
+                )
             )
             return self._editor(
                 who,
@@ -778,8 +874,9 @@ class Console:
             )
         except InvalidError as exc:
             self._place(state, exc.problems, forms.field_locations(text))
-            state.general.insert(0, "No se guardó: corrige lo marcado en rojo.")
+            state.general.insert(0, _("Not saved: fix what is marked in red."))
             state.errors = {k: v for k, v in state.errors.items() if v}
+            state.focus = next(iter(state.errors), "")  # the first field marked: in view
             return self._editor(who, state, status=422)
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -789,7 +886,7 @@ class Console:
             f"playlists/{state.name}",
             before=saved.before,
             after=saved.after,
-            detail=f"versión {saved.version}",
+            detail=_("version {number}").format(number=saved.version),
         )
         if not saved.published:
             state.etag = saved.etag
@@ -804,7 +901,8 @@ class Console:
     async def api_playlists(self, request: Request) -> Response:
         self.need(request, Role.VIEWER)
         self._need_root()
-        rows = await run_in_threadpool(self.summaries)
+        with speaking(language.answer_language(request.cookies.get(language.COOKIE))):
+            rows = await run_in_threadpool(self.summaries)
         return JSONResponse(
             {
                 "playlists": [
@@ -836,34 +934,42 @@ class Console:
         content = self._need_root()
         name = request.path_params["name"]
         if not PLAYLIST_NAME.match(name):
-            raise HTTPException(404, f"no playlist {name!r} (names are a-z, 0-9, - and _)")
+            raise HTTPException(
+                404, _("no playlist {name} (names are a-z, 0-9, - and _)").format(name=repr(name))
+            )
         body = await read_body(request, MAX_YAML_BYTES)
         if_match = request.headers.get("if-match")
         if request.headers.get("if-none-match", "").strip() == "*":
             if_match = "*"
         try:
-            saved = await run_in_threadpool(content.save, name, body, if_match, who.user)
+            with speaking(language.answer_language(request.cookies.get(language.COOKIE))):
+                saved = await run_in_threadpool(content.save, name, body, if_match, who.user)
         except StaleError as exc:
-            return JSONResponse(
-                {"error": str(exc), "etag": exc.etag}, status_code=412, headers={"ETag": exc.etag}
-            )
+            return json_error(412, str(exc), headers={"ETag": exc.etag}, etag=exc.etag)
         except InvalidError as exc:
-            return JSONResponse(
-                {
-                    "error": str(exc),
-                    "problems": [
-                        {
-                            "path": p.path,
-                            "line": p.line,
-                            "col": p.col,
-                            "message": p.message,
-                            "mensaje": spanish(p.message),
-                            "severity": p.severity,
-                        }
-                        for p in exc.problems
-                    ],
-                },
-                status_code=422,
+            # ``message`` in the console's language (the hub's, or the person's choice),
+            # ``mensaje`` always in Spanish (the same validator on the same text, so the
+            # same problems in the same order)
+            spanish = exc.problems
+            if language.answer_language(request.cookies.get(language.COOKIE)) != "es":
+                with speaking("es"):
+                    spanish = (await run_in_threadpool(content.check, name, body))[1]
+            if len(spanish) != len(exc.problems):
+                spanish = exc.problems
+            return json_error(
+                422,
+                str(exc),
+                problems=[
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "col": p.col,
+                        "message": p.message,
+                        "mensaje": es.message,
+                        "severity": p.severity,
+                    }
+                    for p, es in zip(exc.problems, spanish, strict=True)
+                ],
             )
         except ContentError as exc:
             raise HTTPException(exc.status, str(exc)) from None
@@ -874,7 +980,7 @@ class Console:
             f"playlists/{name}",
             before=saved.before,
             after=saved.after,
-            detail=f"versión {saved.version} (API)",
+            detail=_("version {number} (API)").format(number=saved.version),
         )
         answer: dict[str, Any] = {"version": saved.version, "history": saved.after}
         if not saved.published:
@@ -894,7 +1000,7 @@ class Console:
                     if path:
                         used.setdefault(path, []).append(f"{playlist.name} · {slide.id}")
         if load.theme.logo:
-            used.setdefault(load.theme.logo, []).append("tema (logo)")
+            used.setdefault(load.theme.logo, []).append(_("theme (logo)"))
         rows = []
         for rel in self._assets_for_picker():
             file = root / rel
@@ -917,15 +1023,20 @@ class Console:
         who = self.need(request, Role.EDITOR, write=True, form=form)
         self._need_root()
         upload = form.get("archivo")
-        notice = Notice("error", "Elige un archivo para subir.")
+        notice = Notice("error", _("Choose a file to upload."))
         status = 422
         if isinstance(upload, UploadFile) and upload.filename:
             try:
-                path, _ = await self._store_upload(upload, who)
-                notice = Notice("ok", f"Archivo recibido: {path}")
+                path, _checked = await self._store_upload(upload, who)
+                notice = Notice("ok", _("File received: {path}").format(path=path))
                 status = 200
             except uploads.UploadRefused as exc:
-                notice = Notice("error", f"«{upload.filename}» no se aceptó: {exc}")
+                notice = Notice(
+                    "error",
+                    _("«{file}» was not accepted: {reason}").format(
+                        file=upload.filename, reason=exc
+                    ),
+                )
         rows = await run_in_threadpool(self.asset_rows)
         return self.render(
             "assets.html", who, status=status, rows=rows, active="archivos", notice=notice
@@ -937,11 +1048,11 @@ class Console:
         form = await read_form(request, MAX_FORM_BYTES)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise HTTPException(400, "send the file as the multipart field 'file'")
+            raise HTTPException(400, _("send the file as the multipart field 'file'"))
         try:
             path, checked = await self._store_upload(upload, who)
         except uploads.UploadRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return json_error(422, str(exc))
         return JSONResponse(
             {
                 "path": path,
@@ -968,7 +1079,7 @@ class Console:
         rel = request.path_params["path"]
         target = inside(self._root() / "assets", rel)
         if target is None or not target.is_file():
-            raise HTTPException(404, "no such asset")
+            raise HTTPException(404, _("no such file"))
         return FileResponse(
             target,
             headers={
@@ -981,7 +1092,7 @@ class Console:
 
     def _history(self) -> History:
         if self.history is None:
-            raise HTTPException(409, "no content root, so no history")
+            raise HTTPException(409, _("no content root, so no history"))
         return self.history
 
     async def history_page(self, request: Request) -> Response:
@@ -991,7 +1102,7 @@ class Console:
             versions = await run_in_threadpool(history.versions, 200)
         except HistoryError as exc:
             log.error("console history unreadable: %s", exc)
-            raise HTTPException(503, "the history cannot be read (is git installed?)") from None
+            raise HTTPException(503, _("the history cannot be read (is git installed?)")) from None
         restored = request.query_params.get("restaurada")
         return self.render(
             "history.html", who, versions=versions, restored=restored, active="historial"
@@ -1019,14 +1130,16 @@ class Console:
         before = history.head()
         with content.lock:
             after = history.restore(version, who.user)
-            number, _, _ = content.publish(f"console: restored {version[:10]} by {who.user}")
+            number, _published, _note = content.publish(
+                f"console: restored {version[:10]} by {who.user}"
+            )
         self.accounts.audit(
             who.user,
             "history.restore",
             f"version:{version[:10]}",
             before=before,
             after=after,
-            detail=f"versión {number}",
+            detail=_("version {number}").format(number=number),
         )
         return before, after, number
 
@@ -1034,7 +1147,9 @@ class Console:
         form = await read_form(request, 64 * 1024)
         who = self.need(request, Role.EDITOR, write=True, form=form)
         try:
-            _, _, number = await run_in_threadpool(self._restore, who, request.path_params["id"])
+            _before, _after, number = await run_in_threadpool(
+                self._restore, who, request.path_params["id"]
+            )
         except HistoryError as exc:
             raise HTTPException(404, str(exc)) from None
         return RedirectResponse(f"/console/historial?restaurada={number}", status_code=303)
@@ -1045,7 +1160,9 @@ class Console:
         try:
             versions = await run_in_threadpool(history.versions, 200)
         except HistoryError as exc:
-            raise HTTPException(503, f"the history cannot be read: {exc}") from None
+            raise HTTPException(
+                503, _("the history cannot be read: {reason}").format(reason=exc)
+            ) from None
         return JSONResponse(
             {
                 "versions": [
@@ -1128,7 +1245,7 @@ class Console:
         name = request.path_params["playlist"]
         slide = request.path_params["slide"]
         if not PLAYLIST_NAME.match(name):
-            raise HTTPException(404, "no such playlist")
+            raise HTTPException(404, _("no such playlist"))
         try:
             png = await self.previews.render(self._root(), content.path(name), slide)
         except LookupError as exc:
@@ -1146,6 +1263,7 @@ class Console:
             Route("/console/", p(self.home), methods=["GET"]),
             Route("/console/entrar", p(self.signin_page), methods=["GET"]),
             Route("/console/entrar", p(self.signin), methods=["POST"]),
+            Route("/console/idioma", self.choose_language, methods=["GET"]),
             Route("/console/salir", p(self.signout), methods=["POST"]),
             Route("/console/listas", p(self.playlists_page), methods=["GET"]),
             Route("/console/listas", p(self.new_playlist), methods=["POST"]),

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from signage.data.table import Series, format_number
-from signage.model import Chart, DataContent, Theme
+from signage.i18n import N_, gettext_for
+from signage.model import DEFAULT_LOCALE, Chart, DataContent, Theme
 
 Measure = Callable[[str, float, str], float]
 """Width in pixels of ``text`` at pixel size ``px`` in weight ``regular``/``bold``/``display``."""
@@ -126,9 +127,21 @@ def mix(a: str, b: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))
 
 
-def as_of_text(day: date) -> str:
-    """``Datos al 28 de noviembre`` (the year too when it is not ``today``'s is unknown here)."""
-    return f"Datos al {day.day} de {MONTHS[day.month - 1]} de {day.year}"
+AS_OF = N_("Data as of {date}")
+MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
+def as_of_text(day: date, locale: str = DEFAULT_LOCALE) -> str:
+    """``Datos al 28 de noviembre de 2026`` in the screen's ``locale`` (``Data as of
+    November 28, 2026`` in English); the year always, since the screen's today is unknown here."""
+    if locale.replace("_", "-").split("-")[0].lower() == "en":
+        spelled = f"{MONTHS_EN[day.month - 1]} {day.day}, {day.year}"
+    else:  # Spanish, as every other on-screen word of a screen not in English
+        spelled = f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
+    return gettext_for(locale)(AS_OF).format(date=spelled)
 
 
 def card_figure(data: DataContent, series: Series) -> str | None:
@@ -260,8 +273,11 @@ def plan(  # noqa: PLR0917 (the slide, its numbers, its look, its size, its font
     width: int,
     height: int,
     measure: Measure,
+    *,
+    locale: str = DEFAULT_LOCALE,
 ) -> Plan:
-    """What a data slide draws on a ``width`` × ``height`` screen (pure)."""
+    """What a data slide draws on a ``width`` × ``height`` screen (pure); its own words
+    (the date of the data) in the screen's ``locale``."""
     figure = card_figure(data, series)
     has_card = figure is not None and data.chart is not Chart.FIGURE
     f = _frame(width, height, has_card)
@@ -295,7 +311,7 @@ def plan(  # noqa: PLR0917 (the slide, its numbers, its look, its size, its font
     }[data.chart]
     first = len(c.items)
     draw(c, f, data, series, theme, figure)
-    footer = [t for t in (data.credit, as_of_text(data.as_of) if data.as_of else None) if t]
+    footer = [t for t in (data.credit, as_of_text(data.as_of, locale) if data.as_of else None) if t]
     if footer:
         # Below what the chart drew (axis labels, ring notes), above the ticker band; on a
         # tall screen in the left half, beside the QR plate.

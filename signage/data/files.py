@@ -18,6 +18,7 @@ from signage.data.table import (
     parse_table,
     series_of,
 )
+from signage.i18n import _
 from signage.model import DataContent
 from signage.safeopen import UnsafeFile, opened_inside
 
@@ -28,8 +29,10 @@ def read_bounded(path: Path, root: Path, name: str) -> bytes:
         with opened_inside(path, root) as (fh, st):
             if st.st_size > MAX_DATA_BYTES:
                 raise DataProblem(
-                    f"{name} is larger than {MAX_DATA_BYTES // 1024} KB; a slide shows a few "
-                    "rows, publish a summary"
+                    _(
+                        "{file} is larger than {limit} KB; a slide shows a few rows, publish a "
+                        "summary"
+                    ).format(file=name, limit=MAX_DATA_BYTES // 1024)
                 )
             return fh.read(MAX_DATA_BYTES + 1)
     except UnsafeFile as exc:

@@ -259,6 +259,7 @@ class RemoteData:
         self._force = False
         self.scan_counter: ScanCounter | None = None
         self._sources: dict[str, DataContent | TickerFeed] = {}  # url -> what it feeds
+        self._fetching = True  # apply(fetch=False): read the kept data only
 
     # ------------------------------------------------------------------ fetching
     def _fetch(self, url: str) -> tuple[bytes, str]:
@@ -331,17 +332,21 @@ class RemoteData:
         return meta
 
     # ------------------------------------------------------------------ publishing
-    def apply(self, load: L, now: datetime) -> tuple[L, dict[str, Path]]:
+    def apply(self, load: L, now: datetime, *, fetch: bool = True) -> tuple[L, dict[str, Path]]:
         """``load`` with each url data slide naming its last good data (fetched if due),
         and the asset path -> file of that data. Slides never fetched keep an empty source
-        (screens skip them); ``problems`` says why, per URL."""
+        (screens skip them); ``problems`` says why, per URL. ``fetch=False`` fetches
+        nothing and writes nothing (the console's previews: what is kept, as it is)."""
         self.problems = {}
         self._schedule = {}
+        self._fetching = fetch
         files: dict[str, Path] = {}
         try:
             playlists = tuple(self._playlist(p, now, files) for p in load.playlists)
         finally:
-            self._force = False
+            if fetch:
+                self._force = False
+            self._fetching = True
         return replace(load, playlists=playlists), files  # type: ignore[type-var]
 
     def _playlist(self, playlist: Playlist, now: datetime, files: dict[str, Path]) -> Playlist:
@@ -365,7 +370,7 @@ class RemoteData:
         self._sources[url] = feed
         path = self.folder / f"{url_key(url)}.news.json"
         kept = _read_news(path)
-        if self._force or self._news_due(kept, feed, now):
+        if self._fetching and (self._force or self._news_due(kept, feed, now)):
             kept = self._refresh_news(feed, now)
         if isinstance(kept.get("error"), str):
             self.problems[url] = str(kept["error"])
@@ -437,7 +442,7 @@ class RemoteData:
         self._sources[url] = data
         meta = _read_meta(self._paths(url)[0], url)
         due = meta.checked_at is None or now - meta.checked_at >= timedelta(seconds=every)
-        if due or self._force:
+        if self._fetching and (due or self._force):
             meta = self.refresh(url, data, now)
         if meta.error:
             self.problems[url] = meta.error

@@ -18,6 +18,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from signage.i18n import _
+
 MAX_DATA_BYTES = 1 << 20
 """Data files (and fetched bodies) larger than this are refused: a slide shows a few rows."""
 MAX_ROWS = 1000
@@ -65,11 +67,21 @@ class DataTable:
         import difflib
 
         close = difflib.get_close_matches(name, self.columns, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        have = ", ".join(f"'{c}'" for c in self.columns) or "none"
+        have = ", ".join(self.columns) or _("none (columns)")
         lead = f"{where}: " if where else ""
+        if close:
+            text = _(
+                "{file} has no column '{column}' (did you mean '{close}'?); "
+                "its columns are: {columns}"
+            )
+        else:
+            text = _("{file} has no column '{column}'; its columns are: {columns}")
         raise DataProblem(
-            f"{lead}{self.name} has no column '{name}'{hint}; its columns are {have}", where
+            lead
+            + text.format(
+                file=self.name, column=name, close=close[0] if close else "", columns=have
+            ),
+            where,
         )
 
 
@@ -97,8 +109,12 @@ def parse_number(text: str, *, decimal_comma: bool = True) -> float:
     plain = plain.removesuffix("%").strip().replace(" ", "")
     pattern = _ES_NUMBER if decimal_comma else _DOT_NUMBER
     if not plain or pattern.fullmatch(plain) is None:
-        example = "1.240 or 5,1" if decimal_comma else "1240 or 5.1"
-        raise ValueError(f"{text.strip()[:40]!r} is not a number (write e.g. {example})")
+        example = _("1.240 or 5,1") if decimal_comma else _("1240 or 5.1")
+        raise ValueError(
+            _("{text} is not a number (write e.g. {example})").format(
+                text=repr(text.strip()[:40]), example=example
+            )
+        )
     plain = plain.replace(".", "").replace(",", ".") if decimal_comma else plain.replace(",", "")
     value = float(plain)
     if not math.isfinite(value):  # pragma: no cover - the pattern admits only digits
@@ -126,8 +142,9 @@ def format_number(value: float, *, decimals: int = 0, unit: str = "", sign: bool
 def _check_size(data: bytes, name: str) -> None:
     if len(data) > MAX_DATA_BYTES:
         raise DataProblem(
-            f"{name} is larger than {MAX_DATA_BYTES // 1024} KB; a slide shows a few rows, "
-            "publish a summary"
+            _(
+                "{file} is larger than {limit} KB; a slide shows a few rows, publish a summary"
+            ).format(file=name, limit=MAX_DATA_BYTES // 1024)
         )
 
 
@@ -136,7 +153,9 @@ def _text_of(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataProblem(
-            f"{name}: byte {exc.start} is not UTF-8; save the file as UTF-8"
+            _("{file}: byte {byte} is not UTF-8; save the file as UTF-8").format(
+                file=name, byte=exc.start
+            )
         ) from None
 
 
@@ -166,11 +185,16 @@ def parse_csv(data: bytes, name: str) -> DataTable:
                 header = _header(cells, name, line)
                 continue
             if len(rows) >= MAX_ROWS:
-                raise DataProblem(f"{name}: more than {MAX_ROWS} rows; publish a summary")
+                raise DataProblem(
+                    _("{file}: more than {limit} rows; publish a summary").format(
+                        file=name, limit=MAX_ROWS
+                    )
+                )
             if len(cells) != len(header):
                 raise DataProblem(
-                    f"{name}, line {line}: {len(cells)} cells but the header has "
-                    f"{len(header)} columns"
+                    _(
+                        "{file}, line {line}: {cells} cells but the header has {columns} columns"
+                    ).format(file=name, line=line, cells=len(cells), columns=len(header))
                 )
             for cell in cells:
                 if len(cell) > MAX_CELL_CHARS:
@@ -330,8 +354,16 @@ def series_of(
                     number = parse_number(cells[vi], decimal_comma=decimal_comma)
             except ValueError as exc:
                 raise DataProblem(
-                    f"{table.name}, {table.line_word} {table.lines[r]}, "
-                    f"column '{table.columns[vi]}': {exc}"
+                    (
+                        _("{file}, line {line}, column '{column}': {problem}")
+                        if table.line_word == "line"
+                        else _("{file}, row {line}, column '{column}': {problem}")
+                    ).format(
+                        file=table.name,
+                        line=table.lines[r],
+                        column=table.columns[vi],
+                        problem=exc,
+                    )
                 ) from None
             numbers[c].append(number)
     return Series(

@@ -38,6 +38,11 @@ MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_ASSETS = 100_000
 MAX_ASSET_SIZE = 1 << 40  # 1 TiB: anything larger is nonsense for a screen
 MAX_PATH_CHARS = 1024
+# Compiled once: a manifest checks every asset path twice (its entry and each reference),
+# and a character-by-character test was a third of parsing a 450-asset manifest.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"[A-Za-z]:")
+_BAD_PARTS = frozenset({"", ".", ".."})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
@@ -97,16 +102,15 @@ def asset_path_problem(path: str) -> str | None:
         return "empty asset path"
     if len(path) > MAX_PATH_CHARS:
         return "asset path too long"
-    if any(ord(c) < 32 or c == "\x7f" for c in path):
+    if _CONTROL_CHARS.search(path):
         return "asset path contains control characters"
     if "\\" in path:
         return "asset path contains a backslash"
     if path.startswith("/"):
         return "asset path is absolute"
-    if re.match(r"^[A-Za-z]:", path):
+    if _DRIVE.match(path):
         return "asset path starts with a drive letter"
-    parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if not _BAD_PARTS.isdisjoint(path.split("/")):
         return "asset path has an empty, '.' or '..' part (it would leave the content root)"
     return None
 

@@ -105,6 +105,7 @@ class PublishResult:
     signed: bool = True
     changed: bool = True
     data_problems: tuple[str, ...] = ()
+    data_moved: int = 0  # files of a FEED/datos-remotos left by an earlier version, moved out
 
 
 def media_type(path: str) -> str:
@@ -424,14 +425,17 @@ def publish(
         skip_unchanged: write nothing when ``out`` already serves this content (the
             result then has ``changed=False`` and the previous version).
         remote: fetches the data slides' ``url`` data when due and keeps the last good
-            (``signage.data.remote``); default: kept in ``out/datos-remotos``, system CAs.
+            (``signage.data.remote``); default: kept in ``ROOT/.signage-hub/datos-remotos``
+            (``signage.data.store``), system CAs. Never inside ``out``, which a web server
+            may serve; a ``out/datos-remotos`` left by an earlier version is moved there.
 
     Raises:
         ValidationError: the content root has an error (nothing is written then).
         FeedError: the feed folder cannot be written.
     """
     load, files = load_valid_root(root, allowed_hosts)
-    load, fetched, data_problems = _remote_data(load, out, now, remote)
+    moved = _move_legacy_store(root, out, remote)
+    load, fetched, data_problems = _remote_data(load, root, now, remote)
     chosen = alerts_of_root(root, now) if alerts is None else tuple(alerts)
     try:
         result = publish_content(
@@ -450,11 +454,29 @@ def publish(
         raise ValidationError([Problem(str(exc.path), 0, 0, exc.reason)]) from None
     except OSError as exc:
         raise FeedError(f"{out}: cannot write the feed ({exc.strerror or exc})") from None
-    return replace(result, data_problems=data_problems)
+    return replace(result, data_problems=data_problems, data_moved=moved)
+
+
+def _move_legacy_store(root: Path, out: Path, remote: RemoteData | None) -> int:
+    """Refuses a store inside the feed folder; moves an earlier version's out of it."""
+    from signage.data.store import default_store, is_inside, move_legacy_store
+
+    store = remote.folder if remote is not None else default_store(root)
+    if is_inside(store, out):
+        raise FeedError(
+            f"{store}: the remote data store is inside the feed folder {out}, which a web "
+            "server may serve; keep it outside (signage publish --data DIR)"
+        )
+    try:
+        return move_legacy_store(out, store)
+    except OSError as exc:
+        raise FeedError(
+            f"{out}/datos-remotos: cannot move it to {store} ({exc.strerror or exc})"
+        ) from None
 
 
 def _remote_data(
-    load: LoadResult, out: Path, now: datetime, remote: RemoteData | None
+    load: LoadResult, root: Path, now: datetime, remote: RemoteData | None
 ) -> tuple[LoadResult, dict[str, Path], tuple[str, ...]]:
     """The data slides' remote data applied (only when some slide has a ``url``)."""
     remote_slides = any(
@@ -464,8 +486,9 @@ def _remote_data(
     )
     if not remote_slides and not any(p.ticker_feeds for p in load.playlists):
         return load, {}, ()
-    from signage.data.remote import ASSET_FOLDER, RemoteData
+    from signage.data.remote import RemoteData
+    from signage.data.store import default_store
 
-    remote = remote or RemoteData(out / ASSET_FOLDER)
+    remote = remote or RemoteData(default_store(root))
     load, fetched = remote.apply(load, now)
     return load, fetched, tuple(remote.problems.values())

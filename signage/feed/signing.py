@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from signage.errors import FeedError
 from signage.feed.errors import SignatureError
+from signage.i18n import _
 
 __all__ = [
     "Ed25519PrivateKey",
@@ -46,7 +47,11 @@ def write_private_key(key: Ed25519PrivateKey, path: Path) -> None:
     Refuses to overwrite an existing file (a lost key strands every screen pinned to it).
     """
     if path.exists():
-        raise FeedError(f"{path}: a key already exists; move it away or choose another --out")
+        raise FeedError(
+            _("{path}: a key already exists; move it away or choose another --out").format(
+                path=path
+            )
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(
         encoding=serialization.Encoding.PEM,
@@ -70,15 +75,23 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as exc:
         raise FeedError(
-            f"{path}: cannot read the signing key ({exc.strerror}); create one with "
-            "'signage keygen --out FILE'"
+            _(
+                "{path}: cannot read the signing key ({reason}); create one with "
+                "'signage keygen --out FILE'"
+            ).format(path=path, reason=exc.strerror)
         ) from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise FeedError(f"{path}: not an unencrypted PEM private key ({exc})") from None
+        raise FeedError(
+            _("{path}: not an unencrypted PEM private key ({error})").format(path=path, error=exc)
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise FeedError(f"{path}: the key is not an Ed25519 key; make one with 'signage keygen'")
+        raise FeedError(
+            _("{path}: the key is not an Ed25519 key; make one with 'signage keygen'").format(
+                path=path
+            )
+        )
     return key
 
 
@@ -96,9 +109,13 @@ def load_public_key(pubkey_b64: str) -> Ed25519PublicKey:
     try:
         raw = base64.b64decode(pubkey_b64.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise FeedError("the pinned public key is not valid base64") from None
+        raise FeedError(_("the pinned public key is not valid base64")) from None
     if len(raw) != 32:
-        raise FeedError(f"the pinned public key decodes to {len(raw)} bytes, an Ed25519 key has 32")
+        raise FeedError(
+            _("the pinned public key decodes to {size} bytes; an Ed25519 key has 32").format(
+                size=len(raw)
+            )
+        )
     return Ed25519PublicKey.from_public_bytes(raw)
 
 

@@ -29,7 +29,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +96,9 @@ class Store:
 
     def __init__(self, cache_dir: Path) -> None:
         self.root = Path(cache_dir)
+        # Made once: a sync asks for a path in each for every asset.
+        self._objects = self.root / "objects"
+        self._partial = self.root / "partial"
         self._tlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -105,11 +108,11 @@ class Store:
 
     @property
     def objects_dir(self) -> Path:
-        return self.root / "objects"
+        return self._objects
 
     @property
     def partial_dir(self) -> Path:
-        return self.root / "partial"
+        return self._partial
 
     @property
     def manifests_dir(self) -> Path:
@@ -177,25 +180,28 @@ class Store:
 
     # ------------------------------------------------------------------ adding blobs
 
-    def commit_partial(self, sha256: str, digest_seen: str) -> Path:
+    def commit_partial(self, sha256: str, digest_seen: str, part: Path | None = None) -> Path:
         """Moves a finished download into ``objects/`` if its bytes hashed to its name.
 
         The caller hashed the bytes while streaming them (``digest_seen``) and makes them
         durable before any version names them (the sync flushes the cache's filesystem once,
-        before the switch). Raises FeedError (and removes the file) on a mismatch.
+        before the switch). ``part``: ``partial_path(sha256)`` if the caller has it already.
+        Raises FeedError (and removes the file) on a mismatch.
         """
-        part = self.partial_path(sha256)
+        if part is None:
+            part = self.partial_path(sha256)
         if digest_seen != sha256:
             part.unlink(missing_ok=True)
             raise FeedError(f"asset bytes hash to {digest_seen[:12]}…, expected {sha256[:12]}…")
         target = self.blob_path(sha256)
+        # os.replace, not Path.replace: that builds a Path of the target it returns, per asset.
         try:
-            part.replace(target)
+            os.replace(part, target)  # noqa: PTH105 (see above)
         except FileNotFoundError:
             if not part.exists():
                 raise
             self.objects_dir.mkdir(parents=True, exist_ok=True)  # once per cache, not per asset
-            part.replace(target)
+            os.replace(part, target)  # noqa: PTH105
         return target
 
     def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:
@@ -276,7 +282,9 @@ class Store:
         self, manifest_sha: str, etag: str | None, last_modified: str | None
     ) -> None:
         data = {"manifest": manifest_sha, "etag": etag, "last_modified": last_modified}
-        write_atomic(self.state_dir / "http.json", json.dumps(data).encode(), sync_dir=False)
+        # Not flushed: lost or torn by a power cut, it only costs one unconditional fetch
+        # (``http_validators`` ignores what it cannot read or what names another manifest).
+        write_atomic(self.state_dir / "http.json", json.dumps(data).encode(), durable=False)
 
     # ------------------------------------------------------------------ apply
 
@@ -328,15 +336,21 @@ class Store:
     def missing_blobs(self, manifest: Manifest) -> dict[str, int]:
         """sha256 -> size of the assets of ``manifest`` not yet in ``objects/``."""
         # One listing of objects/ instead of a stat per asset (hundreds for a feed of many
-        # small files, most of them absent on a cold sync); only those present are sized.
+        # small files, most of them absent on a cold sync); only those present are sized,
+        # by name inside the folder (no path built per asset).
         try:
-            present = {p.name for p in self.objects_dir.iterdir()}
+            fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            present = set()
+            return {e.sha256: e.size for e in manifest.assets.values()}
         out: dict[str, int] = {}
-        for entry in manifest.assets.values():
-            if entry.sha256 not in present or not self.has_blob(entry.sha256, entry.size):
-                out[entry.sha256] = entry.size
+        try:
+            present = set(os.listdir(fd))  # noqa: PTH208 (by descriptor: a Path cannot)
+            for entry in manifest.assets.values():
+                sha = entry.sha256  # a hex name (checked when the manifest was parsed)
+                if sha not in present or _size_at(fd, sha) != entry.size:
+                    out[sha] = entry.size
+        finally:
+            os.close(fd)
         return out
 
     def apply(
@@ -347,6 +361,7 @@ class Store:
         pubkey_b64: str | None,
         now: datetime,
         check_version: bool = True,
+        flush: Callable[[Path], object] | None = None,
     ) -> Manifest:
         """Makes this manifest the current version, once every check has passed.
 
@@ -356,6 +371,12 @@ class Store:
                 network).
             check_version: refuse versions lower than the trusted one (off for local roots,
                 which count from 1 each run).
+            flush: makes everything written in the cache durable (``flush_filesystem``),
+                called once with the cache folder after the manifest and signature are
+                written, before the switch: the objects a sync wrote, the manifest, its
+                signature and their folders then cost one flush instead of one for the
+                objects and four fsyncs more. ``None``: the objects are durable already
+                (imported with fsync), the manifest and signature get their own fsyncs.
 
         Every asset must already be in ``objects/`` (see ``missing_blobs``). Returns the
         manifest; applying the current manifest again changes nothing.
@@ -375,11 +396,17 @@ class Store:
                     write_atomic(mpath, manifest_bytes)
                 return manifest
             self.ensure_dirs()
-            fsync_dir(self.objects_dir)
-            write_atomic(mpath, manifest_bytes, sync_dir=False)
+            own = flush is None  # fsyncs of their own, else one flush of the filesystem
+            if own:
+                fsync_dir(self.objects_dir)
+            write_atomic(mpath, manifest_bytes, sync_dir=False, durable=own)
             if pubkey_b64 is not None and sig is not None:
-                write_atomic(mpath.with_suffix(".sig"), sig.strip().encode(), sync_dir=False)
-            fsync_dir(self.manifests_dir)
+                sig_path = mpath.with_suffix(".sig")
+                write_atomic(sig_path, sig.strip().encode(), sync_dir=False, durable=own)
+            if flush is None:
+                fsync_dir(self.manifests_dir)
+            else:
+                flush(self.root)
             record = {
                 "version": manifest.version,
                 "manifest": manifest.sha256,
@@ -542,6 +569,14 @@ class Store:
         if freed:
             log.info("cache %s: collected %d bytes", self.root, freed)
         return freed
+
+
+def _size_at(folder_fd: int, name: str) -> int | None:
+    """The size of the file ``name`` in the open folder, ``None`` if it is gone."""
+    try:
+        return os.stat(name, dir_fd=folder_fd).st_size
+    except FileNotFoundError:
+        return None
 
 
 def _holds(path: Path, sha256: str) -> bool:

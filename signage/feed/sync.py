@@ -37,7 +37,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
@@ -54,6 +53,7 @@ from signage.feed.errors import (
 from signage.feed.manifest import MAX_MANIFEST_BYTES, Manifest
 from signage.feed.store import Store
 from signage.feed.transport import Timeouts, Transport, check_status, tls_context
+from signage.feed.wire import Headers
 from signage.logs import area_logger
 
 __all__ = [
@@ -200,6 +200,7 @@ class SyncClient:
         load_public_key(pubkey_b64)  # a bad pinned key is a configuration error, said now
         self.feed_url = feed_url
         self.manifest_url = manifest_url(feed_url)
+        self._assets_url = asset_url(self.manifest_url, "")
         self.store = store
         self.pubkey_b64 = pubkey_b64
         self.transport = transport or Transport(timeouts, ssl_context=tls_context(ca_bundle))
@@ -331,17 +332,15 @@ class SyncClient:
             self._download_missing(manifest, counters)
         except FeedError as exc:
             return self._refused(exc.reason, manifest.version, counters, validators)
-        if counters.assets:
-            # One flush of the cache's filesystem before the switch, instead of an fsync per
-            # file (a journal commit each: it halved throughput). Each download already
-            # started its own writeback, so this mostly waits for the last few pages and
-            # one journal commit. A power cut before this point leaves objects of a version
-            # that never became current; their sizes are checked before any version uses
-            # them and a damaged cache is repaired from the feed.
-            flush_filesystem(self.store.root)
-
         already = state is not None and state.manifest == manifest.sha256
-        self.store.apply(body, sig, pubkey_b64=self.pubkey_b64, now=now)
+        # One flush of the cache's filesystem before the switch (inside apply, once the
+        # manifest and signature are written too), instead of an fsync per file (a journal
+        # commit each: it halved throughput) and four more for the manifest, its signature
+        # and their folders. Each large download already started its own writeback, so
+        # this mostly waits for the last pages. A power cut before the switch leaves objects
+        # of a version that never became current; their sizes are checked before any
+        # version uses them and a damaged cache is repaired from the feed.
+        self.store.apply(body, sig, pubkey_b64=self.pubkey_b64, now=now, flush=flush_filesystem)
         if self._own is None:
             self.store.save_http_validators(manifest.sha256, *validators)
         else:
@@ -394,7 +393,7 @@ class SyncClient:
         what: str,
         *,
         allow_404: bool = False,
-    ) -> tuple[int, bytes, Message]:
+    ) -> tuple[int, bytes, Headers]:
         """GET a small document, capped at ``cap`` bytes, retrying transient failures."""
         for attempt in range(self.retry.attempts):
             try:
@@ -454,7 +453,7 @@ class SyncClient:
 
     def _download(self, partials: frozenset[str], sha: str, size: int, counters: _Counters) -> None:
         """Fetches one asset into the store, resuming a partial file with Range."""
-        url = asset_url(self.manifest_url, sha)
+        url = self._assets_url + sha  # == asset_url(self.manifest_url, sha); sha is hex
         part = self.store.partial_path(sha)
         restarted = False
         for attempt in range(self.retry.attempts):
@@ -566,7 +565,7 @@ class SyncClient:
             finished = True
         finally:
             resp.close(reuse=finished)  # keep-alive only after a whole body
-        self.store.commit_partial(part.name.removesuffix(".part"), digest.hexdigest())
+        self.store.commit_partial(part.name[: -len(".part")], digest.hexdigest(), part)
         counters.add(0, finished=True)
 
 

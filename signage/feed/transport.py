@@ -1,13 +1,14 @@
-"""The feed's HTTP client: keep-alive GETs over the standard library, failures by cause.
+"""The feed's HTTP client: keep-alive GETs, failures by cause.
 
-One ``Transport`` does every request of a sync (manifest, signature, assets) on
-``http.client`` connections: one kept-alive connection per thread and origin (so each
-download thread reuses its own), redirects followed up to 5, the environment's
-``http_proxy`` / ``https_proxy`` / ``all_proxy`` / ``no_proxy`` honoured (a CONNECT tunnel
-for https). Bodies are read with ``readinto`` straight from the socket into the caller's
-buffer (no bytes object per chunk; it stops at Content-Length and undoes chunked encoding).
-Measured: ~0.25 ms less CPU per asset than urllib3's pool, a large share for hundreds of
-assets (bench/README.md, "sync").
+One ``Transport`` does every request of a sync (manifest, signature, assets): one
+kept-alive connection per thread and origin (so each download thread reuses its own),
+redirects followed up to 5, the environment's ``http_proxy`` / ``https_proxy`` /
+``all_proxy`` / ``no_proxy`` honoured (a ``CONNECT`` tunnel for https). The bytes on each
+connection are ``signage.feed.wire``'s (bounded heads; bodies framed by length, chunks or
+the connection's end, read with ``readinto`` straight into the caller's buffer). Measured:
+``http.client``'s per-response machinery (a buffered file, an ``email`` header parser) was
+most of the time of a sync of many small assets; urllib3's pool before it cost ~0.25 ms
+more CPU per asset (bench/README.md, "sync").
 
 Every socket it opens is registered until it is closed, so ``abort()`` from another thread
 cuts every transfer at once. Failures are the ``TransportError`` classes of
@@ -17,13 +18,11 @@ cuts every transfer at once. Failures are the ``TransportError`` classes of
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
 import ssl
 import threading
 import urllib.request
 from dataclasses import dataclass
-from email.message import Message
 from urllib.parse import urljoin, urlsplit
 
 from signage.feed.errors import (
@@ -35,6 +34,7 @@ from signage.feed.errors import (
     TooLargeError,
     TooManyRedirects,
 )
+from signage.feed.wire import Connection, Head, Headers, ProtocolError, request_bytes
 
 __all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status", "tls_context"]
 
@@ -42,6 +42,7 @@ USER_AGENT = "signage-sync/1"
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
+_REMEMBERED = 64  # origins and URL folders a transport keeps worked out (then starts over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +77,24 @@ class Response:
     """One response being read. ``close(reuse=True)`` after a whole body keeps the
     connection for the thread's next request; anything else closes it."""
 
-    def __init__(
-        self,
-        transport: Transport,
-        conn: http.client.HTTPConnection,
-        resp: http.client.HTTPResponse,
-        url: str,
-    ) -> None:
+    def __init__(self, transport: Transport, conn: Connection, head: Head, url: str) -> None:
         self._transport = transport
         self._conn = conn
-        self._resp = resp
         self.url = url
-        self.status = resp.status
-        self.reason = resp.reason or ""
-        self.headers: Message = resp.msg
+        self.status = head.status
+        self.reason = head.reason
+        self.headers: Headers = head.headers
 
     def header(self, name: str) -> str | None:
-        return self._resp.getheader(name)
+        return self.headers.get(name)
 
     def readinto(self, view: memoryview) -> int:
         """Bytes of the body placed at the start of ``view``; 0 at its end."""
         try:
-            return self._resp.readinto(view)
+            return self._conn.readinto(view)
         except TimeoutError:
             raise ReadTimeout("server stalled (read timed out)", url=self.url) from None
-        except (OSError, http.client.HTTPException):
+        except (OSError, ProtocolError):
             raise ReadError("connection broken mid-body", url=self.url) from None
 
     def read_capped(self, cap: int, what: str) -> bytes:
@@ -126,8 +120,7 @@ class Response:
         return b"".join(chunks)
 
     def close(self, *, reuse: bool) -> None:
-        if not (reuse and self._resp.isclosed()):
-            self._resp.close()
+        if not (reuse and self._conn.reusable):
             self._transport.drop(self._conn)
 
 
@@ -158,10 +151,12 @@ class Transport:
         self._ssl = ssl_context
         self._proxies = urllib.request.getproxies_environment()
         self._local = threading.local()
+        self._origins: dict[tuple[str, str], tuple[_Origin, str]] = {}
+        # URL folder -> (origin, Host header, its request path; None: the absolute URL)
+        self._folders: dict[str, tuple[_Origin, str, str | None]] = {}
         self._lock = threading.Lock()
-        # Each open connection and the socket it was given (http.client forgets its socket
-        # when a response says Connection: close; abort() must not).
-        self._open: dict[http.client.HTTPConnection, socket.socket] = {}
+        # Each open connection and its socket (abort() cuts them from any thread).
+        self._open: dict[Connection, socket.socket] = {}
         self._aborted = threading.Event()
 
     # ------------------------------------------------------------------ requests
@@ -178,31 +173,69 @@ class Transport:
         raise TooManyRedirects(f"{url}: more than {MAX_REDIRECTS} redirects", url=url)
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
-        origin = self._origin(parts.scheme, parts.hostname, parts.port)
-        target = parts.path or "/"
-        if parts.query:
-            target += f"?{parts.query}"
-        if origin.proxy is not None and origin.scheme == "http":
-            target = url  # a plain-http proxy takes the absolute URL
+        # A sync asks one folder for hundreds of assets: where that folder's URLs lead
+        # (origin, Host header, request path) is worked out once, from the first of them.
+        folder, _, leaf = url.rpartition("/")
+        known = None if "?" in leaf or "#" in leaf else self._folders.get(folder)
+        if known is not None:
+            origin, host, path = known
+            target = url if path is None else f"{path}/{leaf}"
+        else:
+            origin, host, target = self._resolve(url, folder, leaf)
         request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
+        try:
+            head = request_bytes("GET", target, host, request_headers)
+        except ValueError as exc:
+            raise ConnectError(f"request not sent: {exc}", url=url) from None
         for again in (False, True):
             conn, fresh = self._connection(origin, url)
             try:
-                conn.request("GET", target, headers=request_headers)
-                resp = conn.getresponse()
+                conn.send(head)
+                got = conn.read_head()
             except TimeoutError:
                 self.drop(conn)
                 raise ReadTimeout("server stalled (read timed out)", url=url) from None
-            except (OSError, http.client.HTTPException):
+            except (OSError, ProtocolError):
                 self.drop(conn)
                 if fresh or again:
                     raise ReadError("connection broken or closed", url=url) from None
                 continue  # the server closed a kept-alive connection: once more on a new one
-            return Response(self, conn, resp, url)
+            return Response(self, conn, got, url)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _resolve(self, url: str, folder: str, leaf: str) -> tuple[_Origin, str, str]:
+        """(where ``url`` leads, its Host header, the request target); remembered for
+        ``folder`` when ``url`` is that folder plus a plain last name."""
+        parts = urlsplit(url)
+        # Where a scheme and host:port lead (and their Host header), worked out once.
+        known = self._origins.get((parts.scheme, parts.netloc))
+        if known is None:
+            try:
+                port = parts.port
+            except ValueError:
+                raise ConnectError(f"{url[:200]!r} has a bad port", url=url) from None
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConnectError(f"{url[:200]!r} is not an http(s) URL", url=url)
+            origin = self._origin(parts.scheme, parts.hostname, port)
+            if len(self._origins) >= _REMEMBERED:
+                self._origins.clear()
+            known = self._origins[parts.scheme, parts.netloc] = (origin, _host_header(origin))
+        origin, host = known
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        absolute = origin.proxy is not None and origin.scheme == "http"
+        path = parts.path.removesuffix(f"/{leaf}")
+        if (
+            not parts.query
+            and not parts.fragment
+            and parts.path == f"{path}/{leaf}"
+            and folder == f"{parts.scheme}://{parts.netloc}{path}"
+        ):
+            if len(self._folders) >= _REMEMBERED:  # redirects may name new folders for ever
+                self._folders.clear()
+            self._folders[folder] = (origin, host, None if absolute else path)
+        return origin, host, url if absolute else target  # a plain-http proxy: absolute
 
     def _origin(self, scheme: str, host: str, port: int | None) -> _Origin:
         proxy = self._proxies.get(scheme) or self._proxies.get("all")
@@ -212,15 +245,13 @@ class Transport:
 
     # ------------------------------------------------------------------ connections
 
-    def _connection(self, origin: _Origin, url: str) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, origin: _Origin, url: str) -> tuple[Connection, bool]:
         """This thread's connection to ``origin`` and whether it was opened just now."""
-        conns: dict[_Origin, http.client.HTTPConnection] | None = getattr(
-            self._local, "conns", None
-        )
+        conns: dict[_Origin, Connection] | None = getattr(self._local, "conns", None)
         if conns is None:
             conns = self._local.conns = {}
         conn = conns.get(origin)
-        if conn is not None and conn.sock is not None:
+        if conn is not None and conn.reusable:
             return conn, False
         if conn is not None:
             self.drop(conn)
@@ -228,50 +259,49 @@ class Transport:
         conns[origin] = conn
         return conn, True
 
-    def _connect(self, origin: _Origin, url: str) -> http.client.HTTPConnection:
-        host, port = origin.host, origin.port
+    def _connect(self, origin: _Origin, url: str) -> Connection:
+        host, port = origin.host, origin.port or (443 if origin.scheme == "https" else 80)
         tunnel = False
         if origin.proxy is not None:
             proxy = urlsplit(origin.proxy if "://" in origin.proxy else f"http://{origin.proxy}")
-            host, port = proxy.hostname or "", proxy.port
+            host, port = proxy.hostname or "", proxy.port or 80
             tunnel = origin.scheme == "https"
-        conn: http.client.HTTPConnection
-        if origin.scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(
-                host, port, timeout=self.timeouts.connect, context=self._ssl
-            )
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeouts.connect)
-        if tunnel:
-            conn.set_tunnel(origin.host, origin.port)
+        sock: socket.socket | None = None
         try:
-            conn.connect()
+            sock = socket.create_connection((host, port), timeout=self.timeouts.connect)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tunnel:
+                _open_tunnel(sock, origin)
+            if origin.scheme == "https":
+                if self._ssl is None:
+                    self._ssl = ssl.create_default_context()
+                sock = self._ssl.wrap_socket(sock, server_hostname=origin.host)
         except ConnectionRefusedError:
+            _close(sock)
             raise ConnectError("connection refused", url=url, refused=True) from None
         except ssl.SSLCertVerificationError as exc:
+            _close(sock)
             raise ConnectError(
                 f"server certificate not trusted ({exc.verify_message}; set ca_file for an "
                 "internal certificate authority)",
                 url=url,
             ) from None
         except TimeoutError:
+            _close(sock)
             raise ConnectTimeout("connection timed out", url=url) from None
-        except (OSError, http.client.HTTPException):
-            raise ConnectError("connection failed", url=url) from None
-        sock = conn.sock
-        if not isinstance(sock, socket.socket):  # pragma: no cover (connect() sets it)
-            conn.close()
-            raise ConnectError("connection failed", url=url)
+        except (OSError, ProtocolError) as exc:
+            _close(sock)
+            detail = f": {exc}" if isinstance(exc, ProtocolError) else ""
+            raise ConnectError(f"connection failed{detail}", url=url) from None
         sock.settimeout(self.timeouts.read)
+        conn = Connection(sock)
         with self._lock:
             self._open[conn] = sock
         if self._aborted.is_set():
             self._cut(sock)
         return conn
 
-    def drop(self, conn: http.client.HTTPConnection) -> None:
+    def drop(self, conn: Connection) -> None:
         """Closes ``conn`` (this thread's next request to its origin opens a new one)."""
         conn.close()
         with self._lock:
@@ -306,3 +336,26 @@ class Transport:
     def _cut(sock: socket.socket) -> None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _host_header(origin: _Origin) -> str:
+    host = f"[{origin.host}]" if ":" in origin.host else origin.host
+    default = 443 if origin.scheme == "https" else 80
+    return host if origin.port in (None, default) else f"{host}:{origin.port}"
+
+
+def _open_tunnel(sock: socket.socket, origin: _Origin) -> None:
+    """Asks an http proxy for a ``CONNECT`` tunnel to the origin (https through a proxy)."""
+    authority = _host_header(_Origin(origin.scheme, origin.host, origin.port or 443, None))
+    tunnel = Connection(sock)
+    tunnel.send(request_bytes("CONNECT", authority, authority, {"User-Agent": USER_AGENT}))
+    head = tunnel.read_head(method="CONNECT")
+    if not 200 <= head.status < 300:
+        raise ProtocolError(f"the proxy refused the tunnel ({head.status} {head.reason})")
+    if tunnel.pending:
+        raise ProtocolError("the proxy sent bytes before the tunnel was up")
+
+
+def _close(sock: socket.socket | None) -> None:
+    if sock is not None:
+        sock.close()

@@ -40,6 +40,7 @@ from signage.alerts.raising import RaiseRequest, templates_folder
 from signage.alerts.store import AlertStore, check_alert_id
 from signage.alerts.templates import load_templates
 from signage.errors import AlertError
+from signage.hub.errors import json_error
 from signage.hub.limits import parse_json
 from signage.i18n import _
 from signage.logs import area_logger
@@ -49,10 +50,6 @@ if TYPE_CHECKING:
     from signage.hub.state import Hub
 
 log = area_logger("hub.alerts")
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 class AlertRoom:
@@ -89,7 +86,7 @@ class AlertRoom:
 
     def _check_can_sign(self) -> JSONResponse | None:
         if not self.hub.can_sign:
-            return _error(
+            return json_error(
                 409,
                 _(
                     "this hub holds no signing key, so it cannot put alerts in the feed; "
@@ -103,7 +100,7 @@ class AlertRoom:
         try:
             return await run_in_threadpool(parse_json, body)
         except ValueError as exc:
-            raise AlertError(f"the request body: {exc}") from None
+            raise AlertError(_("the request body: {reason}").format(reason=exc)) from None
 
     async def _write(self, request: Request, work: Callable[[], dict[str, Any]]) -> Response:
         self.hub.require_operator(request)
@@ -113,7 +110,7 @@ class AlertRoom:
         try:
             answer = await run_in_threadpool(work)
         except AlertError as exc:
-            return _error(422, str(exc))
+            return json_error(422, str(exc))
         status = int(answer.pop("_status", 200))
         return JSONResponse(answer, status_code=status)
 
@@ -138,9 +135,9 @@ class AlertRoom:
         try:
             alert = await run_in_threadpool(self._find, alert_id)
         except AlertError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
         if alert is None:
-            return _error(404, _("no alert '{id}'").format(id=alert_id))
+            return json_error(404, _("no alert '{id}'").format(id=alert_id))
         return JSONResponse(alert_to_json(alert))
 
     async def get_cap(self, request: Request) -> Response:
@@ -148,9 +145,9 @@ class AlertRoom:
         try:
             alert = await run_in_threadpool(self._find, alert_id)
         except AlertError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
         if alert is None:
-            return _error(404, _("no alert '{id}'").format(id=alert_id))
+            return json_error(404, _("no alert '{id}'").format(id=alert_id))
         templates = load_templates(self._templates_dir()).templates
         template = templates.get(alert.template or "")
         category = template.category if template is not None else "Infra"
@@ -163,10 +160,16 @@ class AlertRoom:
         now = self.hub.now()
         if isinstance(body, dict) and "alert" in body:
             if set(body) != {"alert"}:
-                raise AlertError("send either {'alert': {...}} or a template request, not both")
+                raise AlertError(
+                    _("send either {{'alert': {{...}}}} or a template request, not both").format()
+                )
             alert = alert_from_json(body["alert"], "request: alert")
             if not alert.active_at(now):
-                raise AlertError(f"alert '{alert.id}' expired at {alert.expires.isoformat()}")
+                raise AlertError(
+                    _("alert '{id}' expired at {time}").format(
+                        id=alert.id, time=alert.expires.isoformat()
+                    )
+                )
         else:
             templates = load_templates(self._templates_dir())
             alert = RaiseRequest.from_json(body).build(templates, now)
@@ -195,7 +198,7 @@ class AlertRoom:
         try:
             body = await self._json(request)
         except AlertError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
 
         def work() -> dict[str, Any]:
             return self.raise_now(body)
@@ -274,7 +277,7 @@ class AlertRoom:
         try:
             payload = await self._json(request)
         except AlertError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
 
         def work() -> dict[str, Any]:
             now = self.hub.now()

@@ -2,7 +2,8 @@
 
 Areas plug in by module name: ``signage.hub.alert_routes``, ``signage.hub.telemetry_routes``
 and ``signage.hub.scan_routes`` each expose ``routes(hub) -> list[BaseRoute]``; a module
-that does not exist (not built yet) is skipped. Errors answer JSON ``{"error": "..."}``.
+that does not exist (not built yet) is skipped. Errors answer JSON ``{"error": "..."}``
+(``signage.hub.errors``), in the language the request asks for (``signage.hub.language``).
 
 While it runs the app keeps two helpers: the watcher (a saved change republishes, but only
 when the content really changed) and the refresher, an asyncio task that every
@@ -16,24 +17,26 @@ import contextlib
 import importlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from signage.errors import SignageError, ValidationError
 from signage.hub import feed_routes
 from signage.hub.dbguard import is_damage
+from signage.hub.errors import json_error
+from signage.hub.language import RequestLanguage
 from signage.hub.limits import BodyLimit
 from signage.hub.publishing import RepublishError
 from signage.hub.retention import keep_tidy
 from signage.hub.state import Hub
 from signage.hub.watch import ChangeWatcher
+from signage.i18n import _
 from signage.logs import area_logger
 
 log = area_logger("hub")
@@ -69,18 +72,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         raise exc
     if exc.status_code == 304 or exc.status_code < 400:
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return json_error(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
 async def _signage_error(request: Request, exc: Exception) -> Response:
-    body: dict[str, Any] = {"error": str(exc)}
-    status = 400
     if isinstance(exc, ValidationError):
-        body = {"error": "validation failed", "problems": [str(p) for p in exc.problems]}
-        status = 422
-    elif isinstance(exc, RepublishError):
-        status = 409
-    return JSONResponse(body, status_code=status)
+        return json_error(422, _("validation failed"), problems=[str(p) for p in exc.problems])
+    return json_error(409 if isinstance(exc, RepublishError) else 400, str(exc))
 
 
 def _database_error(hub: Hub) -> Callable[[Request, Exception], Awaitable[Response]]:
@@ -91,13 +89,13 @@ def _database_error(hub: Hub) -> Callable[[Request, Exception], Awaitable[Respon
     async def answer(request: Request, exc: Exception) -> Response:
         if is_damage(exc):
             await run_in_threadpool(hub.recover_database, exc)
-            reason = (
+            reason = _(
                 "the hub's database was damaged: it was set aside and a new one started; send again"
             )
         else:
             log.warning("database error on %s: %s", request.url.path, exc)
-            reason = "the hub's database is busy; send again"
-        return JSONResponse({"error": reason}, status_code=503, headers={"Retry-After": "2"})
+            reason = _("the hub's database is busy; send again")
+        return json_error(503, reason, headers={"Retry-After": "2"})
 
     return answer
 
@@ -233,7 +231,10 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit)],  # every body capped while it streams
+        middleware=[
+            Middleware(RequestLanguage),  # answers in the request's Accept-Language (es/en)
+            Middleware(BodyLimit),  # every body capped while it streams
+        ],
         exception_handlers={
             HTTPException: _http_error,
             SignageError: _signage_error,

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from signage.errors import UsageError
+from signage.i18n import _
 from signage.logs import area_logger
 
 log = area_logger("hub")
@@ -43,19 +44,33 @@ def read_token_file(path: Path, flag: str = "--token-file") -> str:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(
-            f"{flag} {path}: cannot read it ({reason}); "
-            "create it with one line holding the token, readable by the hub"
+            _(
+                "{flag} {path}: cannot read it ({reason}); "
+                "create it with one line holding the token, readable by the hub"
+            ).format(flag=flag, path=path, reason=reason)
         ) from exc
     if len(raw) > MAX_TOKEN_BYTES:
-        raise UsageError(f"{flag} {path}: {len(raw)} bytes is too long for a token")
+        raise UsageError(
+            _("{flag} {path}: {size} bytes is too long for a token").format(
+                flag=flag, path=path, size=len(raw)
+            )
+        )
     try:
         token = raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{flag} {path}: not UTF-8 text") from exc
+        raise UsageError(_("{flag} {path}: not UTF-8 text").format(flag=flag, path=path)) from exc
     if not token:
-        raise UsageError(f"{flag} {path}: the file is empty; put the token on one line")
+        raise UsageError(
+            _("{flag} {path}: the file is empty; put the token on one line").format(
+                flag=flag, path=path
+            )
+        )
     if any(c.isspace() for c in token):
-        raise UsageError(f"{flag} {path}: a token is one word without spaces or newlines")
+        raise UsageError(
+            _("{flag} {path}: a token is one word without spaces or newlines").format(
+                flag=flag, path=path
+            )
+        )
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("%s %s can be read by other users; restrict it: chmod 600 %s", flag, path, path)
     return token
@@ -77,23 +92,25 @@ def check_bearer(request: Request, token: str | None, screen_token: str | None =
     """
     if token is None:
         raise HTTPException(
-            403, "this hub was started without --token-file: write endpoints are disabled"
+            403, _("this hub was started without --token-file: write endpoints are disabled")
         )
     header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if scheme.lower() != "bearer" or not given.strip():
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
+        raise HTTPException(401, _("missing bearer token (Authorization: Bearer ...)"), challenge)
     offered = given.strip().encode()
     if hmac.compare_digest(offered, token.encode()):
         return
     if screen_token is not None and hmac.compare_digest(offered, screen_token.encode()):
         raise HTTPException(
             403,
-            "this is the screen token: it only sends heartbeats and proof-of-play; "
-            "use the admin token (the hub's --token-file) here",
+            _(
+                "this is the screen token: it only sends heartbeats and proof-of-play; "
+                "use the admin token (the hub's --token-file) here"
+            ),
         )
-    raise HTTPException(401, "wrong bearer token", challenge)
+    raise HTTPException(401, _("wrong bearer token"), challenge)
 
 
 def check_screen_bearer(request: Request, admin: str | None, screen: str | None) -> None:
@@ -112,14 +129,14 @@ def check_screen_bearer(request: Request, admin: str | None, screen: str | None)
     if admin is None and screen is None:
         return
     header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if scheme.lower() != "bearer" or not given.strip():
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
+        raise HTTPException(401, _("missing bearer token (Authorization: Bearer ...)"), challenge)
     offered = given.strip().encode()
     accepted = False
     for token in (screen, admin):
         if token is not None and hmac.compare_digest(offered, token.encode()):
             accepted = True
     if not accepted:
-        raise HTTPException(401, "wrong bearer token", challenge)
+        raise HTTPException(401, _("wrong bearer token"), challenge)

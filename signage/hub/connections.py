@@ -26,6 +26,7 @@ head larger than ``MAX_HEAD_BYTES`` is refused by h11 (400).
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
 import socket
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from signage.i18n import _
 from signage.logs import area_logger
 
 log = area_logger("hub")
@@ -50,13 +52,18 @@ KEEPCNT = 3
 USER_TIMEOUT_MS = 60_000
 RETRY_AFTER_S = 5
 
-_BUSY_BODY = b'{"error": "the hub holds all the connections it can now; retry later"}\n'
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(_BUSY_BODY)}\r\n".encode()
-    + b"Connection: close\r\n\r\n"
-    + _BUSY_BODY
-)
+
+def busy_answer() -> bytes:
+    """The whole 503 written to a connection over the budget (before any request is read,
+    so in the hub's language; the same ``{"error": ...}`` shape as every refusal)."""
+    reason = _("the hub holds all the connections it can now; retry later")
+    body = json.dumps({"error": reason}).encode() + b"\n"
+    return (
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +154,7 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             type(self).refused += 1
-            transport.write(_BUSY)
+            transport.write(busy_answer())
             transport.close()
             return
         _probe_dead_peers(transport)

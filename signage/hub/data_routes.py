@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from signage.errors import SignageError
 from signage.events import rfc3339_ms
+from signage.i18n import _
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -62,12 +63,12 @@ def routes(hub: Hub) -> list[BaseRoute]:
     def _refresh() -> dict[str, object]:
         remote = hub.remote_data()
         if remote is None:
-            raise HTTPException(409, "a --feed hub publishes nothing itself; refresh upstream")
+            raise HTTPException(409, _("a --feed hub publishes nothing itself; refresh upstream"))
         remote.prefetch(hub.now(), force=True)  # outside the publishing lock
         try:
             version = hub.publish_root("remote data refresh", skip_unchanged=True)
         except SignageError as exc:
-            raise HTTPException(409, f"not published: {exc}") from None
+            raise HTTPException(409, _("not published: {reason}").format(reason=exc)) from None
         return {"version": version, "problems": sorted(remote.problems.values())}
 
     async def refresh(request: Request) -> Response:

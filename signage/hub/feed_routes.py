@@ -15,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from signage.hub.errors import json_error
 from signage.hub.publishing import RepublishError
 from signage.hub.state import Hub
+from signage.i18n import _
 
 ASSET_NAME = re.compile(r"[0-9a-f]{64}")
 MANIFEST_TYPE = "application/json"
@@ -58,7 +60,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def manifest(request: Request) -> Response:
         snap = hub.snapshot()
         if not snap.published:
-            raise HTTPException(404, "no feed has been published on this hub yet")
+            raise HTTPException(404, _("no feed has been published on this hub yet"))
         extra = {"X-Signage-Version": str(snap.version)}
         if snap.signature is not None:
             # The signature of exactly these bytes, so a client can take the pair from one
@@ -71,7 +73,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def signature(request: Request) -> Response:
         snap = hub.snapshot()
         if snap.signature is None or snap.signature_etag is None:
-            raise HTTPException(404, "the feed served by this hub is not signed")
+            raise HTTPException(404, _("the feed served by this hub is not signed"))
         return _conditional(
             request,
             snap.signature,
@@ -84,13 +86,15 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def asset(request: Request) -> Response:
         name = request.path_params["name"]
         if not ASSET_NAME.fullmatch(name):
-            raise HTTPException(404, "an asset name is the 64 lowercase hex digits of its sha256")
+            raise HTTPException(
+                404, _("an asset name is the 64 lowercase hex digits of its sha256")
+            )
         snap = hub.snapshot()
         path = snap.assets_dir / name
         try:
             stat = path.stat()
         except OSError:
-            raise HTTPException(404, f"no asset {name} on this hub") from None
+            raise HTTPException(404, _("no asset {name} on this hub").format(name=name)) from None
         etag = f'"{name}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         if etag_matches(request.headers.get("if-none-match"), etag):
@@ -102,7 +106,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         if hub.push.subscribers >= hub.config.max_subscribers:
             raise HTTPException(
                 503,
-                "too many open push channels; poll the feed instead",
+                _("too many open push channels; poll the feed instead"),
                 {"Retry-After": "30", "Connection": "close"},  # and free the descriptor
             )
         return StreamingResponse(
@@ -134,7 +138,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         key = hub.public_key()
         if key is None:
             raise HTTPException(
-                404, "this hub holds no signing key (started with --feed, no --key)"
+                404, _("this hub holds no signing key (started with --feed, no --key)")
             )
         return JSONResponse({"pubkey": key})
 
@@ -145,7 +149,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         try:
             version = hub.republish("requested through the API")
         except RepublishError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
+            return json_error(409, str(exc))
         return JSONResponse({"version": version})
 
     return [

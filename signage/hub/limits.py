@@ -40,6 +40,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from signage.hub.errors import json_error
+from signage.i18n import _
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -89,7 +92,7 @@ def body_limit(path: str) -> int:
 
 
 def _too_large(limit: int) -> str:
-    return f"request body over the {limit} byte limit of this endpoint"
+    return _("request body over the {limit} byte limit of this endpoint").format(limit=limit)
 
 
 class BodyLimit:
@@ -119,7 +122,7 @@ class BodyLimit:
             await _refuse(send, 413, _too_large(limit))
             return
         if declared is not None and declared < 0:
-            await _refuse(send, 400, "Content-Length is not a number")
+            await _refuse(send, 400, _("Content-Length is not a number"))
             return
         seen = 0
 
@@ -144,19 +147,11 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(send: Send, status: int, reason: str) -> None:
-    body = json.dumps({"error": reason}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    async def nothing() -> Message:  # the refusal reads no body
+        return {"type": "http.disconnect"}
+
+    answer = json_error(status, reason, headers={"Connection": "close"})
+    await answer({"type": "http"}, nothing, send)
 
 
 # A JSON string with its escapes, matched in one pass of C-speed character classes.
@@ -207,17 +202,18 @@ def parse_json(
     """
     values, depth = json_shape(data)
     if values > max_values:
-        raise ValueError(f"JSON with more than {max_values} values")
+        raise ValueError(_("JSON with more than {most} values").format(most=max_values))
     if depth > max_depth:
-        raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        raise ValueError(_("JSON nested deeper than {most} levels").format(most=max_depth))
     try:
         return json.loads(data)
     except UnicodeDecodeError:
-        raise ValueError("the body is not UTF-8 text") from None
+        raise ValueError(_("the body is not UTF-8 text")) from None
     except RecursionError:  # defensive: the depth check keeps parsing far from this
-        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+        too_deep = _("JSON nested deeper than {most} levels").format(most=max_depth)
+        raise ValueError(too_deep) from None
     except ValueError as exc:
-        raise ValueError(f"not JSON ({exc})") from None
+        raise ValueError(_("not JSON ({reason})").format(reason=exc)) from None
 
 
 def query_seconds(raw: str | None, name: str, default: float) -> float:
@@ -232,10 +228,18 @@ def query_seconds(raw: str | None, name: str, default: float) -> float:
         value = float(raw) if len(raw) <= 32 else math.nan
     except ValueError:
         got = raw[:40]
-        raise HTTPException(400, f"'{name}' must be a number of seconds, got {got!r}") from None
+        raise HTTPException(
+            400,
+            _("'{name}' must be a number of seconds, got {value}").format(
+                name=name, value=repr(got)
+            ),
+        ) from None
     if not (0 < value <= MAX_QUERY_SECONDS):
         raise HTTPException(
-            400, f"'{name}' must be a number of seconds above 0 and at most {MAX_QUERY_SECONDS:.0f}"
+            400,
+            _("'{name}' must be a number of seconds above 0 and at most {most}").format(
+                name=name, most=f"{MAX_QUERY_SECONDS:.0f}"
+            ),
         )
     return value
 
@@ -260,7 +264,8 @@ def check_moment(
     if not lowest <= moment <= highest:
         raise HTTPException(
             400,
-            f"'{name}' must lie between {lowest.date().isoformat()} and "
-            f"{highest.date().isoformat()}",
+            _("'{name}' must lie between {lowest} and {highest}").format(
+                name=name, lowest=lowest.date().isoformat(), highest=highest.date().isoformat()
+            ),
         )
     return moment

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from signage.data.remote import RemoteData
 from signage.errors import FeedError, SignageError, ValidationError
 from signage.feed import folder
+from signage.i18n import _
 from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Alert
@@ -205,7 +206,11 @@ class _Signing:
         try:
             manifest = parse_manifest(base, None)
         except FeedError as exc:
-            raise RepublishError(f"{reason}: the feed to re-sign is unusable: {exc}") from None
+            raise RepublishError(
+                _("{reason}: the feed to re-sign is unusable: {problem}").format(
+                    reason=reason, problem=exc
+                )
+            ) from None
         hub_alerts = tuple(alerts or ())
         if merge_upstream_alerts:
             ids = {a.id for a in hub_alerts}
@@ -218,7 +223,11 @@ class _Signing:
                 manifest, carried, version, now, now + self.expires_in, dict(manifest.assets)
             )
         except ValueError as exc:
-            raise RepublishError(f"{reason}: cannot rebuild the manifest: {exc}") from None
+            raise RepublishError(
+                _("{reason}: cannot rebuild the manifest: {problem}").format(
+                    reason=reason, problem=exc
+                )
+            ) from None
         sig = sign(data, key).encode()
         try:
             with folder.publish_lock(out):
@@ -228,7 +237,11 @@ class _Signing:
         except FeedError as exc:
             raise RepublishError(exc.reason) from None
         except OSError as exc:
-            raise RepublishError(f"{out}: cannot write the feed ({exc.strerror})") from None
+            raise RepublishError(
+                _("{folder}: cannot write the feed ({problem})").format(
+                    folder=out, problem=exc.strerror
+                )
+            ) from None
         log.info("re-signed version %d (%s)", version, reason)
         return FeedSnapshot(version, data, sig, self.assets_dir, pair.media_types, time.time())
 
@@ -403,7 +416,7 @@ class FeedFolderPublishing(_Signing):
         *,
         skip_unchanged: bool,
     ) -> FeedSnapshot | None:
-        raise RepublishError("this hub serves a feed folder (--feed); it has no root")
+        raise RepublishError(_("this hub serves a feed folder (--feed); it has no root"))
 
     def republish(
         self, reason: str, served: FeedSnapshot, now: datetime, alerts: Sequence[Alert] | None

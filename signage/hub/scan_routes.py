@@ -32,6 +32,7 @@ QR keeps counting.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 import sqlite3
@@ -51,6 +52,7 @@ from signage.hub.dbguard import is_damage
 from signage.hub.limits import check_moment, parse_json
 from signage.hub.policy import HubPolicy
 from signage.hub.screens import SCREEN_ID, ScreenCaller
+from signage.i18n import N_, _, current_language
 from signage.logs import area_logger
 from signage.model import Attribution
 from signage.qr import TRACK_CODE_LENGTH, TrackedQR, safe_screen_id, tracked_codes
@@ -119,11 +121,19 @@ CREATE TABLE IF NOT EXISTS pop_counts (
 CREATE INDEX IF NOT EXISTS pop_counts_screen ON pop_counts (screen);
 """
 
-_NOT_FOUND_PAGE = """<!doctype html><html lang="es"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Código no reconocido</title>
-<body style="font-family:sans-serif;margin:2em"><h1>Código no reconocido</h1>
-<p>Este código QR no corresponde a ninguna pantalla activa.</p></body></html>"""
+
+def not_found_page() -> str:
+    """The page a phone shows for a code the hub does not know, in the language the phone
+    asks for (``Accept-Language``), else the hub's."""
+    title = html.escape(_("Code not recognised"))
+    text = html.escape(_("This QR code does not belong to any active screen."))
+    return (
+        f'<!doctype html><html lang="{current_language()}"><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n"
+        f'<body style="font-family:sans-serif;margin:2em"><h1>{title}</h1>\n'
+        f"<p>{text}</p></body></html>"
+    )
 
 
 # ------------------------------------------------------------------- pure decisions
@@ -165,7 +175,7 @@ class _EventTime(Spec[str]):
     def convert(self, node: YNode, ctx: Context) -> str | Invalid:
         ts = normalise_ts(node.value if isinstance(node, YScalar) else None)
         if ts is None:
-            return ctx.error(node, "must be an RFC 3339 time with a zone")
+            return ctx.error(node, _("must be an RFC 3339 time with a zone"))
         return ts
 
     def schema(self) -> JSON:
@@ -197,12 +207,12 @@ def _build_event(v: Values, ctx: Context) -> StoredEvent:
 EVENT = Record(
     {
         "eid": Field(
-            Text(pattern=_EID.pattern, numbers=False, hint="8-64 letters, digits or dashes"),
+            Text(pattern=_EID.pattern, numbers=False, hint=N_("8-64 letters, digits or dashes")),
             required=True,
         ),
         "ts": Field(_EventTime(), required=True),
         "event": Field(
-            Text(pattern=_EVENT_NAME.pattern, numbers=False, hint="a lower-case event name"),
+            Text(pattern=_EVENT_NAME.pattern, numbers=False, hint=N_("a lower-case event name")),
             required=True,
         ),
         "screen": Field(_Label()),
@@ -210,7 +220,7 @@ EVENT = Record(
         "slide": Field(_Label()),
     },
     _build_event,
-    title="the event",
+    title=N_("the event"),
     ignore_unknown=True,  # events carry more than the hub keeps
 )
 
@@ -218,16 +228,15 @@ EVENT = Record(
 def check_event(item: Any, oldest: str) -> StoredEvent | str:
     """The event to keep, or why it is refused; ``oldest`` is the retention cut-off."""
     if not isinstance(item, dict):
-        return "not an object"
+        return _("not an object")
     try:
-        event = check_json(EVENT, item, "the event")
+        event = check_json(EVENT, item, _("the event"))
     except ValidationError as exc:
         return exc.problems[0].message
     if event.ts < oldest:
-        return (
-            f"'ts' {event.ts} is older than the {SEEN_RETENTION.days} days the hub keeps; "
-            "check the screen's clock (NTP)"
-        )
+        return _(
+            "'ts' {ts} is older than the {days} days the hub keeps; check the screen's clock (NTP)"
+        ).format(ts=event.ts, days=SEEN_RETENTION.days)
     return event
 
 
@@ -402,7 +411,7 @@ class ScanRoom:
     async def scan(self, request: Request) -> Response:
         code = request.path_params["code"]
         if not _CODE.fullmatch(code):
-            return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
+            return HTMLResponse(not_found_page(), status_code=404)
         screen = safe_screen_id(request.query_params.get("s", "")) or UNKNOWN_SCREEN
         if request.method == "HEAD":  # link previews probe with HEAD: not a scan
             tracked = await run_in_threadpool(self.lookup, code)
@@ -410,7 +419,7 @@ class ScanRoom:
         else:
             target = await run_in_threadpool(self._scan, code, screen)
         if target is None:
-            return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
+            return HTMLResponse(not_found_page(), status_code=404)
         return RedirectResponse(
             target,
             status_code=302,
@@ -447,8 +456,9 @@ class ScanRoom:
                     rejected.append(
                         {
                             "index": i,
-                            "reason": "too many events from this screen "
-                            "this hour; the rest are dropped",
+                            "reason": _(
+                                "too many events from this screen this hour; the rest are dropped"
+                            ),
                         }
                     )
                     continue
@@ -456,7 +466,7 @@ class ScanRoom:
                     rejected.append(
                         {
                             "index": i,
-                            "reason": "too many distinct slides from this screen this hour",
+                            "reason": _("too many distinct slides from this screen this hour"),
                         }
                     )
                     continue
@@ -489,12 +499,16 @@ class ScanRoom:
         counts for its own screen only; other callers name screens by valid ids."""
         if caller.kind == "screen" and caller.screen is not None:
             if e.screen not in ("", caller.screen):
-                return e, f"this token belongs to screen {caller.screen!r}, not {e.screen[:80]!r}"
+                return e, _("this token belongs to screen {screen}, not {other}").format(
+                    screen=repr(caller.screen), other=repr(e.screen[:80])
+                )
             return dataclasses.replace(e, screen=caller.screen), None
         if e.screen and not SCREEN_ID.fullmatch(e.screen):
-            return e, "'screen' must be 1-64 letters, digits, '.', '_' or '-'"
+            return e, _("'screen' must be 1-64 letters, digits, '.', '_' or '-'")
         if caller.kind != "admin" and e.screen and self.hub.screens.is_enrolled(e.screen):
-            return e, f"screen {e.screen!r} is enrolled: it reports with its own token"
+            return e, _("screen {screen} is enrolled: it reports with its own token").format(
+                screen=repr(e.screen)
+            )
         return e, None
 
     @staticmethod
@@ -530,12 +544,16 @@ class ScanRoom:
         try:
             doc = await run_in_threadpool(parse_json, body)  # up to 4 MiB: off the loop
         except ValueError as exc:
-            raise HTTPException(400, f'the body must be JSON {{"events": [...]}}: {exc}') from None
+            raise HTTPException(
+                400, _('the body must be JSON {{"events": [...]}}: {reason}').format(reason=exc)
+            ) from None
         items = doc.get("events") if isinstance(doc, dict) else None
         if not isinstance(items, list):
-            raise HTTPException(400, 'the body must be JSON: {"events": [...]}')
+            raise HTTPException(400, _('the body must be JSON: {{"events": [...]}}').format())
         if len(items) > MAX_BATCH_EVENTS:
-            raise HTTPException(413, f"more than {MAX_BATCH_EVENTS} events in one batch")
+            raise HTTPException(
+                413, _("more than {most} events in one batch").format(most=MAX_BATCH_EVENTS)
+            )
         result = await run_in_threadpool(self._store_events, items, caller)
         return JSONResponse(result)
 
@@ -579,7 +597,7 @@ class ScanRoom:
             until_text = request.query_params.get("until")
             until = parse_since(until_text, now) if until_text else now + timedelta(seconds=1)
         except (ValueError, OverflowError) as exc:
-            raise HTTPException(400, f"'since'/'until': {exc}") from None
+            raise HTTPException(400, _("'since'/'until': {reason}").format(reason=exc)) from None
         check_moment(since, now, "since")
         check_moment(until, now, "until")
         return JSONResponse(await run_in_threadpool(self._report, since, until))

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from signage.errors import SignageError, UsageError
 from signage.hub.limits import parse_json
+from signage.i18n import _
 
 if TYPE_CHECKING:
     from signage.hub.state import Hub
@@ -43,15 +44,20 @@ def routes(hub: Hub) -> list[BaseRoute]:
         try:
             doc: Any = parse_json(await request.body())
         except ValueError as exc:
-            raise HTTPException(400, f'the body must be JSON {{"screen": ID}}: {exc}') from None
+            raise HTTPException(
+                400, _('the body must be JSON {{"screen": ID}}: {reason}').format(reason=exc)
+            ) from None
         screen = doc.get("screen") if isinstance(doc, dict) else None
         rotate = doc.get("rotate", False) if isinstance(doc, dict) else False
         if not isinstance(screen, str) or not isinstance(rotate, bool):
-            raise HTTPException(400, 'the body must be JSON {"screen": ID, "rotate": false}')
+            shape = _('the body must be JSON {{"screen": ID, "rotate": false}}').format()
+            raise HTTPException(400, shape)
         try:
             token = await run_in_threadpool(hub.screens.add, screen, rotate=rotate)
         except UsageError as exc:
-            raise HTTPException(409 if "already" in str(exc) else 400, str(exc)) from None
+            # 409 when the id is taken (decided by the register, not by the message's words)
+            taken = not rotate and await run_in_threadpool(hub.screens.is_enrolled, screen)
+            raise HTTPException(409 if taken else 400, str(exc)) from None
         except SignageError as exc:
             raise HTTPException(500, str(exc)) from None
         return JSONResponse({"screen": screen, "token": token}, status_code=201)
@@ -60,7 +66,9 @@ def routes(hub: Hub) -> list[BaseRoute]:
         hub.require_token(request)
         screen = request.path_params["screen"]
         if not await run_in_threadpool(hub.screens.revoke, screen):
-            raise HTTPException(404, f"screen {screen[:80]!r} is not enrolled")
+            raise HTTPException(
+                404, _("screen {screen} is not enrolled").format(screen=repr(screen[:80]))
+            )
         return JSONResponse({"revoked": screen})
 
     return [

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.exceptions import HTTPException
 
 from signage.errors import SignageError, UsageError
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.telemetry.wire import HeartbeatReport, ReportError
 
@@ -81,8 +82,10 @@ def check_screen_id(screen: str) -> str:
     """``screen`` when it is a valid id; raises ``UsageError`` saying what an id is."""
     if not SCREEN_ID.fullmatch(screen):
         raise UsageError(
-            f"screen id {screen[:80]!r}: use 1-64 letters, digits, '.', '_' or '-' "
-            "(not starting with '.')"
+            _(
+                "screen id {screen}: use 1 to 64 letters, digits, '.', '_' or '-' "
+                "(not starting with '.')"
+            ).format(screen=repr(screen[:80]))
         )
     return screen
 
@@ -260,11 +263,15 @@ class ScreenRegister:
             old = screens.get(screen)
             if old is not None and not rotate:
                 raise UsageError(
-                    f"screen {screen!r} is already enrolled; 'signage screen rotate {screen}' "
-                    "gives it a new token"
+                    _(
+                        "screen {screen} is already enrolled; 'signage screen rotate {id}' "
+                        "gives it a new token"
+                    ).format(screen=repr(screen), id=screen)
                 )
             if old is None and rotate:
-                raise UsageError(f"screen {screen!r} is not enrolled; add it first")
+                raise UsageError(
+                    _("screen {screen} is not enrolled; add it first").format(screen=repr(screen))
+                )
             stamp = _now()
             screens[screen] = Enrolled(
                 screen,
@@ -299,17 +306,16 @@ class ScreenCaller:
         """
         if self.kind == "screen":
             if screen != self.screen:
-                return (
-                    f"this token belongs to screen {self.screen!r}; it cannot report for "
-                    f"{screen[:80]!r}"
-                )
+                return _(
+                    "this token belongs to screen {screen}; it cannot report for {other}"
+                ).format(screen=repr(self.screen), other=repr(screen[:80]))
             return None
         if self.kind != "admin" and register.is_enrolled(screen):
-            return (
-                f"screen {screen!r} is enrolled: it reports with its own token, not the shared one"
-            )
+            return _(
+                "screen {screen} is enrolled: it reports with its own token, not the shared one"
+            ).format(screen=repr(screen))
         if not register.is_enrolled(screen) and not unenrolled_room:
-            return (
+            return _(
                 "too many screens report without a token of their own; enrol them "
                 "('signage screen add ID')"
             )
@@ -353,12 +359,16 @@ def bound_report(report: HeartbeatReport) -> HeartbeatReport:
     """
     if not SCREEN_ID.fullmatch(report.screen):
         raise ReportError(
-            "'screen' must be 1-64 letters, digits, '.', '_' or '-' (not starting with '.')"
+            _("'screen' must be 1-64 letters, digits, '.', '_' or '-' (not starting with '.')")
         )
     if len(report.tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in report.tags):
-        raise ReportError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters")
+        raise ReportError(
+            _("at most {tags} tags of at most {chars} characters").format(
+                tags=MAX_TAGS, chars=MAX_TAG_CHARS
+            )
+        )
     if len(report.errors) > MAX_ERROR_KINDS:
-        raise ReportError(f"at most {MAX_ERROR_KINDS} error counters")
+        raise ReportError(_("at most {count} error counters").format(count=MAX_ERROR_KINDS))
     errors = {k[:MAX_TEXT_CHARS]: v for k, v in report.errors.items()}
     if report.screenshot_png is not None:
         check_screenshot(report.screenshot_png)
@@ -383,18 +393,22 @@ def check_screenshot(png: bytes) -> None:
             width, height = img.size
             if width > MAX_SHOT_SIDE or height > MAX_SHOT_SIDE or width * height > MAX_SHOT_PIXELS:
                 raise ReportError(
-                    f"'screenshot_png' is {width}x{height}; at most {MAX_SHOT_PIXELS} pixels"
+                    _("'screenshot_png' is {width}x{height}; at most {pixels} pixels").format(
+                        width=width, height=height, pixels=MAX_SHOT_PIXELS
+                    )
                 )
             img.load()
     except ReportError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ReportError(f"'screenshot_png' is not a readable PNG ({exc})") from None
+        raise ReportError(
+            _("'screenshot_png' is not a readable PNG ({reason})").format(reason=exc)
+        ) from None
 
 
 def bearer(header: str) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header value, else ``None``."""
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     token = given.strip()
     return token if scheme.lower() == "bearer" and token else None
 
@@ -414,5 +428,5 @@ def require_screen(
         return caller
     challenge = {"WWW-Authenticate": 'Bearer realm="signage"'}
     if offered is None:
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer ...)", challenge)
-    raise HTTPException(401, "wrong bearer token", challenge)
+        raise HTTPException(401, _("missing bearer token (Authorization: Bearer ...)"), challenge)
+    raise HTTPException(401, _("wrong bearer token"), challenge)

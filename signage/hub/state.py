@@ -145,9 +145,9 @@ class HubConfig:
 def remote_data_for(config: HubConfig) -> RemoteData:
     """Root mode's remote data: the last good kept in ``data_dir/datos-remotos``, fetched
     trusting the system's CAs plus ``ca_file``'s."""
-    from signage.data.remote import ASSET_FOLDER
+    from signage.data.store import store_in
 
-    return RemoteData(config.data_dir / ASSET_FOLDER, ca_file=config.ca_file)
+    return RemoteData(store_in(config.data_dir), ca_file=config.ca_file)
 
 
 def publishing_for(config: HubConfig, key: Ed25519PrivateKey | None) -> Publishing:

@@ -37,8 +37,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from signage.events import rfc3339_ms
+from signage.hub.errors import json_error
 from signage.hub.limits import parse_json, query_seconds
 from signage.hub.screens import ScreenCaller, ScreenRegister, bound_report
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
 from signage.timebase import FLAG_OFFSET_S
@@ -339,7 +341,9 @@ def _query_limit(request: Request) -> int:
     if raw is None:
         return DEFAULT_PAGE
     if not raw.isdigit() or not 1 <= int(raw[:8]) <= MAX_PAGE:
-        raise HTTPException(400, f"'limit' must be a whole number from 1 to {MAX_PAGE}")
+        raise HTTPException(
+            400, _("'limit' must be a whole number from 1 to {most}").format(most=MAX_PAGE)
+        )
     return int(raw)
 
 
@@ -369,12 +373,12 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         try:
             report = await run_in_threadpool(_read_report, body)
         except (ValueError, ReportError) as exc:
-            return JSONResponse({"error": f"bad heartbeat: {exc}"}, status_code=400)
+            return json_error(400, _("bad heartbeat: {reason}").format(reason=exc))
         refusal = await run_in_threadpool(
             store.refusal, caller, report.screen, hub.screens, hub.config.policy.max_unenrolled
         )
         if refusal is not None:
-            return JSONResponse({"error": refusal}, status_code=403)
+            return json_error(403, refusal)
         now = time.time()
         store.note_hub_version(hub_version(), now)
         await run_in_threadpool(store.record, report, now)
@@ -406,10 +410,12 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         hub.require_reader(request)
         screen = request.path_params["screen"]
         if "/" in screen or screen.startswith("."):
-            raise HTTPException(404, "no such screen")
+            raise HTTPException(404, _("no such screen"))
         path = store.screenshots / f"{screen}.png"
         if not path.is_file():
-            raise HTTPException(404, f"no screenshot from screen {screen!r} yet")
+            raise HTTPException(
+                404, _("no screenshot from screen {screen} yet").format(screen=repr(screen))
+            )
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     return [

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.errors import SignageError, UsageError
+from signage.i18n import _
 
 UNIT_NAME = "signage-kiosk.service"
 UNIT_DIR = Path("/etc/systemd/system")
@@ -178,7 +179,9 @@ def _command(argv: list[str]) -> Callable[[], None]:
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SignageError(
-                f"`{shlex.join(argv)}` failed ({done.returncode}): {done.stderr.strip()}"
+                _("`{command}` failed ({code}): {error}").format(
+                    command=shlex.join(argv), code=done.returncode, error=done.stderr.strip()
+                )
             )
 
     return run
@@ -227,9 +230,15 @@ def plan_install(
         time_sync: which time-sync unit this machine has (probed; injected by tests).
     """
     if ntp is not None and (not ntp.strip() or any(c in ntp for c in "\n\r[]=#;")):
-        raise UsageError(f"--ntp {ntp!r}: give host names or addresses separated by spaces")
+        raise UsageError(
+            _("--ntp {value}: give host names or addresses separated by spaces").format(
+                value=repr(ntp)
+            )
+        )
     if not user or not user.replace("-", "").replace("_", "").isalnum() or user[0] == "-":
-        raise UsageError(f"--user {user!r}: give a plain user name such as 'signage'")
+        raise UsageError(
+            _("--user {value}: give a plain user name such as 'signage'").format(value=repr(user))
+        )
 
     def place(path: Path) -> Path:
         return path if destdir is None else destdir / path.relative_to("/")
@@ -242,27 +251,33 @@ def plan_install(
             "--no-create-home", "--shell", "/usr/sbin/nologin",
             "--comment", "signage kiosk player", user,
         ]  # fmt: skip
-        steps.append(Step(f"create the system user {user}: {shlex.join(argv)}", _command(argv)))
+        says = _("create the system user {user}: {command}")
+        steps.append(Step(says.format(user=user, command=shlex.join(argv)), _command(argv)))
     elif real:
-        steps.append(Step(f"keep the existing user {user}", lambda: None))
+        steps.append(Step(_("keep the existing user {user}").format(user=user), lambda: None))
 
     token_path = config.parent / SCREEN_TOKEN_NAME if screen_token is not None else None
     cfg = place(config)
     if cfg.exists():
-        mind = f" (it must say hub_token_file: {token_path})" if token_path else ""
-        steps.append(Step(f"keep the existing config {cfg}{mind}", lambda: None))
+        says = _("keep the existing config {path}").format(path=cfg)
+        if token_path:
+            says += _(" (it must say hub_token_file: {path})").format(path=token_path)
+        steps.append(Step(says, lambda: None))
     else:
         text = config_template(screen or socket.gethostname(), CACHE_DIR, token_path)
-        steps.append(
-            Step(f"write the config template {cfg} (mode 0644)", _write_new(cfg, text, 0o644))
-        )
+        says = _("write the config template {path} (mode 0644)").format(path=cfg)
+        steps.append(Step(says, _write_new(cfg, text, 0o644)))
 
     if screen_token is not None and token_path is not None:
         target = place(token_path)
-        owner = f"root:{user}" if real else "yours"
+        says = (
+            _("install the hub's screen token as {path} (mode 0640, owner root:{user})")
+            if real
+            else _("install the hub's screen token as {path} (mode 0640, owned by you)")
+        )
         steps.append(
             Step(
-                f"install the hub's screen token as {target} (mode 0640, owner {owner})",
+                says.format(path=target, user=user),
                 _write_secret(target, screen_token + "\n", user if real else None),
             )
         )
@@ -270,15 +285,18 @@ def plan_install(
     for folder in (CACHE_DIR, STATE_DIR):
         target = place(folder)
         if real:
-            steps.append(Step(f"create {target} owned by {user} (mode 0750)", _chown(target, user)))
+            says = _("create {path} owned by {user} (mode 0750)").format(path=target, user=user)
+            steps.append(Step(says, _chown(target, user)))
         else:
-            steps.append(Step(f"create {target}", _mkdir(target)))
+            steps.append(Step(_("create {path}").format(path=target), _mkdir(target)))
 
     unit = render_unit(template, user=user, config=config, command=command)
     unit_path = place(UNIT_DIR / UNIT_NAME)
     steps.append(
         Step(
-            f"install the unit {unit_path} (cage runs `{command} play --config {config}`)",
+            _("install the unit {path} (cage runs `{command}`)").format(
+                path=unit_path, command=f"{command} play --config {config}"
+            ),
             _write_new(unit_path, unit, 0o644),
         )
     )
@@ -286,19 +304,24 @@ def plan_install(
     if real:
         steps.append(
             Step(
-                "reload systemd: systemctl daemon-reload", _command(["systemctl", "daemon-reload"])
+                _("reload systemd: {command}").format(command="systemctl daemon-reload"),
+                _command(["systemctl", "daemon-reload"]),
             )
         )
         if enable:
             steps.append(
                 Step(
-                    f"start the player at boot: systemctl enable {UNIT_NAME}",
+                    _("start the player at boot: {command}").format(
+                        command=f"systemctl enable {UNIT_NAME}"
+                    ),
                     _command(["systemctl", "enable", UNIT_NAME]),
                 )
             )
             steps.append(
                 Step(
-                    "boot into the graphical target: systemctl set-default graphical.target",
+                    _("boot into the graphical target: {command}").format(
+                        command="systemctl set-default graphical.target"
+                    ),
                     _command(["systemctl", "set-default", "graphical.target"]),
                 )
             )
@@ -313,22 +336,26 @@ def _time_sync_steps(
     clock. Another NTP client already installed is kept."""
     steps: list[Step] = []
     if found is not None and found != TIMESYNC_UNIT:
-        steps.append(Step(f"keep {found} for time sync (not installing timesyncd)", lambda: None))
+        says = _("keep {unit} for time sync (not installing timesyncd)").format(unit=found)
+        steps.append(Step(says, lambda: None))
         return steps
     if ntp is not None:
         target = place(TIMESYNC_DROPIN)
         steps.append(
             Step(
-                f"write {target}: time from NTP={ntp}",
+                _("write {path}: time from NTP={servers}").format(path=target, servers=ntp),
                 _write_new(target, timesyncd_dropin(ntp), 0o644),
             )
         )
     if not real:
-        steps.append(Step(f"(enable {TIMESYNC_UNIT} in the image for time sync)", lambda: None))
+        says = _("(enable {unit} in the image for time sync)").format(unit=TIMESYNC_UNIT)
+        steps.append(Step(says, lambda: None))
         return steps
     if found is None:
         argv = ["apt-get", "install", "-y", "--no-install-recommends", "systemd-timesyncd"]
-        steps.append(Step(f"install time sync: {shlex.join(argv)}", _command(argv)))
+        says = _("install time sync: {command}").format(command=shlex.join(argv))
+        steps.append(Step(says, _command(argv)))
     argv = ["systemctl", "enable", "--now", TIMESYNC_UNIT]
-    steps.append(Step(f"keep the clock right: {shlex.join(argv)}", _command(argv)))
+    says = _("keep the clock right: {command}").format(command=shlex.join(argv))
+    steps.append(Step(says, _command(argv)))
     return steps

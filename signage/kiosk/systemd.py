@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QObject, QTimer
 from PySide6.QtGui import QImage, QPixmap
@@ -37,13 +37,10 @@ from signage.events import EventLog
 from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
 from signage.logs import area_logger
-from signage.telemetry.heartbeat import (
-    DEFAULT_INTERVAL_S,
-    DEFAULT_SCREENSHOT_EVERY_S,
-    Heartbeat,
-    heartbeat_for,
-)
 from signage.timebase import TimeKeeper
+
+if TYPE_CHECKING:  # the heartbeat (and TLS with it) loads only for a player with a hub
+    from signage.telemetry.heartbeat import Heartbeat
 
 log = area_logger("kiosk")
 
@@ -270,8 +267,13 @@ def attach(
 
     harden_root_handlers()  # months of uptime: repeated errors once per interval
     freeze = env.get(FREEZE_ENV)
-    shot_every = _env_float(env, "SIGNAGE_SCREENSHOT_EVERY_S", DEFAULT_SCREENSHOT_EVERY_S)
     hub = config.hub_url if config is not None else None
+    shot_every = 0.0
+    if hub is not None:
+        # Only with a hub: its import (TLS, the wire format) is ~15 ms of a screen's start.
+        from signage.telemetry.heartbeat import DEFAULT_SCREENSHOT_EVERY_S
+
+        shot_every = _env_float(env, "SIGNAGE_SCREENSHOT_EVERY_S", DEFAULT_SCREENSHOT_EVERY_S)
     bridge = KioskBridge(
         player,
         Notifier.from_env(env),
@@ -280,6 +282,8 @@ def attach(
         parent=player if isinstance(player, QObject) else None,  # lives as long as the player
     )
     if config is not None and hub is not None:
+        from signage.telemetry.heartbeat import DEFAULT_INTERVAL_S, heartbeat_for
+
         guard: LowDiskGuard | None = None
         if collect is not None:
             guard = LowDiskGuard(

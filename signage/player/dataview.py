@@ -43,8 +43,9 @@ from PySide6.QtWidgets import QWidget
 from signage.data.drawing import BoxItem, LineItem, Plan, RingItem, TextItem, plan
 from signage.data.files import load_series
 from signage.data.table import DataProblem
+from signage.i18n import _
 from signage.logs import area_logger
-from signage.model import DataContent, Slide, SlideKind, Theme
+from signage.model import DEFAULT_LOCALE, DataContent, Slide, SlideKind, Theme
 from signage.player.views import SlideResources, SlideView, asset_file
 
 log = area_logger("player")
@@ -198,11 +199,18 @@ def _wrapped(text: str, metrics: QFontMetricsF, width: float) -> list[str]:
 
 
 def render_data(  # noqa: PLR0917 (the file, the slide, its look and size)
-    path: Path, name: str, data: DataContent, theme: Theme, width: int, height: int
+    path: Path,
+    name: str,
+    data: DataContent,
+    theme: Theme,
+    width: int,
+    height: int,
+    *,
+    locale: str = DEFAULT_LOCALE,
 ) -> tuple[QImage, Plan]:
     """Reads, checks, plans and paints a data slide; DataProblem when the data is bad."""
     series = load_series(path, path.parent, name, data)
-    drawing = plan(data, series, theme, width, height, qt_measure(theme))
+    drawing = plan(data, series, theme, width, height, qt_measure(theme), locale=locale)
     image = QImage(width, height, QImage.Format.Format_RGB32)
     painter = QPainter(image)
     try:
@@ -222,15 +230,16 @@ class _PaintTask(QRunnable):
         data: DataContent,
         theme: Theme,
         size: tuple[int, int],
+        locale: str = DEFAULT_LOCALE,
     ) -> None:
         super().__init__()
         self._owner = owner
-        self._job = (token, path, name, data, theme, size)
+        self._job = (token, path, name, data, theme, size, locale)
 
     def run(self) -> None:
-        token, path, name, data, theme, (w, h) = self._job
+        token, path, name, data, theme, (w, h), locale = self._job
         try:
-            image, drawing = render_data(path, name, data, theme, w, h)
+            image, drawing = render_data(path, name, data, theme, w, h, locale=locale)
             self._owner.painted.emit(token, image, drawing, "")
         except DataProblem as exc:
             self._owner.painted.emit(token, QImage(), None, str(exc))
@@ -266,10 +275,19 @@ class DataPainter(QObject):
         return painter
 
     def request(  # noqa: PLR0917 (one job's inputs)
-        self, path: Path, name: str, data: DataContent, theme: Theme, width: int, height: int
+        self,
+        path: Path,
+        name: str,
+        data: DataContent,
+        theme: Theme,
+        width: int,
+        height: int,
+        *,
+        locale: str = DEFAULT_LOCALE,
     ) -> int:
         token = next(self._tokens)
-        self._pool.start(_PaintTask(self, token, path, name, data, theme, (width, height)))
+        task = _PaintTask(self, token, path, name, data, theme, (width, height), locale)
+        self._pool.start(task)
         return token
 
     def wait(self, timeout_ms: int = 5000) -> None:
@@ -300,7 +318,7 @@ class DataView(SlideView):
             raise ValueError("data slide without its data")
         if not slide.source:
             raise ValueError(
-                "the data of this slide was never fetched by the publisher (see the hub log)"
+                _("the data of this slide was never fetched by the publisher (see the hub log)")
             )
         self._path = asset_file(self.res.content, slide.source)
         self._request()
@@ -311,7 +329,13 @@ class DataView(SlideView):
         self._painted_for = self._size()
         w, h = self._painted_for
         self._token = self._painter.request(
-            self._path, slide.source, slide.data, self.res.theme, w, h
+            self._path,
+            slide.source,
+            slide.data,
+            self.res.theme,
+            w,
+            h,
+            locale=self.res.screen.locale,
         )
 
     def _on_painted(self, token: int, image: QImage, drawing: object, error: str) -> None:

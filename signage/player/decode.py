@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Si
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from signage.logs import area_logger
+from signage.player.firstframe import FrameKeep
 from signage.player.layout import fitted_size
 
 log = area_logger("player")
@@ -65,9 +66,17 @@ def decode_scaled(path: Path, width: int, height: int, *, cover: bool) -> QImage
 
 class _DecodeTask(QRunnable):
     def __init__(
-        self, decoder: ImageDecoder, token: int, path: Path, size: tuple[int, int], cover: bool
+        self,
+        decoder: ImageDecoder,
+        token: int,
+        path: Path,
+        size: tuple[int, int],
+        cover: bool,
+        *,
+        keep: FrameKeep | None = None,
     ) -> None:
         super().__init__()
+        self._keep = keep  # the run's first picture: read from / kept in the cache
         self._decoder = decoder
         self._token = token
         self._path = path
@@ -79,34 +88,55 @@ class _DecodeTask(QRunnable):
     def run(self) -> None:
         try:
             width, height = self._size
+            keep = self._keep
+            if keep is not None:
+                kept = keep.load(self._path, width, height, cover=self._cover)
+                if kept is not None:
+                    self._decoder.decoded.emit(self._token, kept, "")
+                    return
             image = decode_scaled(self._path, width, height, cover=self._cover)
             self._decoder.decoded.emit(self._token, image, "")
+            if keep is not None:  # after the picture went to the screen
+                self._keep_for_next_start(keep, image)
         except ValueError as exc:
             self._decoder.decoded.emit(self._token, QImage(), str(exc))
         except Exception as exc:  # a decoder bug must not kill the worker thread silently
             log.exception("image decoding failed: %s", self._path)
             self._decoder.decoded.emit(self._token, QImage(), f"image decoding failed: {exc}")
 
+    def _keep_for_next_start(self, keep: FrameKeep, image: QImage) -> None:
+        width, height = self._size
+        try:
+            keep.save(self._path, image, width, height, cover=self._cover)
+        except Exception:  # the picture is on screen already: only the shortcut is lost
+            log.exception("first picture not kept: %s", self._path)
+
 
 class ImageDecoder(QObject):
     """Decodes images on its own thread pool; results come back through ``decoded``.
 
     ``decoded(token, image, error)``: ``image`` is null and ``error`` says why on failure.
-    Keep one decoder for the player's life; ``shutdown`` waits for running work.
+    Keep one decoder for the player's life; ``shutdown`` waits for running work. With
+    ``keep``, the first picture asked for is read from it when it holds that picture at
+    that size, else decoded and then kept there for the next start.
     """
 
     decoded = Signal(int, QImage, str)
 
-    def __init__(self, parent: QObject | None = None, threads: int = 2) -> None:
+    def __init__(
+        self, parent: QObject | None = None, threads: int = 2, keep: FrameKeep | None = None
+    ) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._tokens = itertools.count(1)
+        self._keep = keep  # for the first request only (``signage.player.firstframe``)
 
     def request(self, path: Path, width: int, height: int, *, cover: bool) -> int:
         """Queues a decode; returns the token its ``decoded`` signal will carry."""
         token = next(self._tokens)
-        self._pool.start(_DecodeTask(self, token, path, (width, height), cover))
+        keep, self._keep = self._keep, None
+        self._pool.start(_DecodeTask(self, token, path, (width, height), cover, keep=keep))
         return token
 
     def shutdown(self, timeout_ms: int = 5000) -> None:

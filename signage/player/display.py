@@ -26,7 +26,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from signage.errors import DisplayError
+from signage.i18n import _
 from signage.logs import area_logger
+from signage.printable import printable
 
 log = area_logger("player")
 
@@ -82,7 +84,7 @@ def parse_xauthority(data: bytes) -> list[tuple[int, bytes, bytes, bytes, bytes]
         family = int.from_bytes(data[pos : pos + 2], "big")
         pos += 2
         fields: list[bytes] = []
-        for _ in range(4):
+        for _field in range(4):
             if pos + 2 > len(data):
                 return entries
             size = int.from_bytes(data[pos : pos + 2], "big")
@@ -116,13 +118,17 @@ def setup_request(name: bytes, secret: bytes) -> bytes:
 def setup_verdict(reply: bytes) -> str | None:
     """``None`` when the X server accepted the connection, else its reason."""
     if len(reply) < 8:
-        return "the X server does not answer the connection set-up"
+        return _("the X server does not answer the connection set-up")
     if reply[0] == 1:
         return None
     if reply[0] == 0:
         reason = reply[8 : 8 + reply[1]].decode("latin-1", "replace").strip()
-        return f"the X server refused the connection: {reason or 'no reason given'}"
-    return "the X server asks for credentials we do not have (XAUTHORITY?)"
+        if not reason:
+            return _("the X server refused the connection without a reason")
+        return _("the X server refused the connection: {reason}").format(
+            reason=printable(reason, 200)
+        )
+    return _("the X server asks for credentials we do not have (XAUTHORITY?)")
 
 
 def _x11_accepts(path: str, number: str, env: Mapping[str, str], timeout: float) -> str | None:
@@ -153,9 +159,11 @@ def _x11_accepts(path: str, number: str, env: Mapping[str, str], timeout: float)
                         break
                     reply += more
         except TimeoutError:
-            return f"the X server at {path} does not answer within {timeout:.0f} s"
+            return _("the X server at {path} does not answer within {seconds} s").format(
+                path=path, seconds=f"{timeout:.0f}"
+            )
         except OSError as exc:
-            why = f"nothing answers at {path} ({exc.strerror or exc})"
+            why = _nothing_answers(path, exc)
             continue
         return setup_verdict(reply)
     return why
@@ -170,8 +178,14 @@ def _unix_connects(path: str, timeout: float) -> str | None:
             conn.settimeout(timeout)
             conn.connect(path)
     except OSError as exc:
-        return f"nothing answers at {path} ({exc.strerror or exc})"
+        return _nothing_answers(path, exc)
     return None
+
+
+def _nothing_answers(where: object, exc: OSError) -> str:
+    return _("nothing answers at {address} ({reason})").format(
+        address=where, reason=exc.strerror or exc
+    )
 
 
 def _connects(family: str, address: str | tuple[str, int], timeout: float) -> str | None:
@@ -181,7 +195,7 @@ def _connects(family: str, address: str | tuple[str, int], timeout: float) -> st
     try:
         socket.create_connection(address, timeout=timeout).close()  # type: ignore[arg-type]
     except OSError as exc:
-        return f"nothing answers at {address} ({exc.strerror or exc})"
+        return _nothing_answers(address, exc)
     return None
 
 
@@ -190,10 +204,12 @@ def probe(platform: str, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_
     if platform == "xcb":
         display = env.get("DISPLAY", "")
         if not display:
-            return "DISPLAY is not set"
+            return _("DISPLAY is not set")
         address = x11_address(display)
         if address is None:
-            return f"DISPLAY={display!r} is not a display name like :0 or host:0"
+            return _("DISPLAY={value} is not a display name like :0 or host:0").format(
+                value=repr(display)
+            )
         kind, target = address
         if kind == "unix":
             number = str(target).rsplit("X", 1)[-1]
@@ -204,7 +220,7 @@ def probe(platform: str, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_
     if platform.startswith("wayland"):
         path = wayland_socket(env)
         if path is None:
-            return "WAYLAND_DISPLAY is relative and XDG_RUNTIME_DIR is not set"
+            return _("WAYLAND_DISPLAY is relative and XDG_RUNTIME_DIR is not set")
         why = _unix_connects(str(path), timeout)
         return f"WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')}: {why}" if why else None
     return None
@@ -234,7 +250,7 @@ def open_display(*, headless: bool, environ: dict[str, str] | None = None) -> st
         log.warning("cannot open the Wayland display (%s): using X11", why)
         base, chosen, why = "xcb", "xcb", None
     if why is not None:
-        raise DisplayError(f"cannot open the display: {why}")
+        raise DisplayError(_("cannot open the display: {reason}").format(reason=why))
     env["QT_QPA_PLATFORM"] = chosen
     return chosen
 
@@ -247,9 +263,13 @@ def fatal_line(notes: list[str], fatal: str) -> str:
     clues = (*libraries, "could not connect", "Failed to create")
     telling = [n for n in notes if any(clue in n for clue in clues)]
     detail = (telling or [fatal])[0]
-    hint = " (run scripts/setup.sh)" if any(c in detail for c in libraries) else ""
-    detail = " ".join(detail.split())  # one line, whatever Qt's text
-    return f"cannot open the display: Qt's platform plugin failed: {detail[:400]}{hint}"
+    needs_setup = any(c in detail for c in libraries)
+    detail = " ".join(detail.split())[:400]  # one line, whatever Qt's text
+    if needs_setup:
+        said = _("Qt's platform plugin failed: {detail} (run scripts/setup.sh)")
+    else:
+        said = _("Qt's platform plugin failed: {detail}")
+    return _("cannot open the display: {reason}").format(reason=said.format(detail=detail))
 
 
 def guard_platform_start(command: str = "signage play") -> None:

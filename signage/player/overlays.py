@@ -446,6 +446,18 @@ class OverlayLayer(QWidget):
         h = side + 2 * pad + cap_h
         return Rect(lay.qr.right - w, lay.qr.bottom - h, w, h)
 
+    def warm_fonts(self) -> None:
+        """Loads the fonts the clock and a QR caption are drawn with, now.
+
+        The font database's first use costs ~5-30 ms; the player calls this while the
+        first slide's picture and QR are read on worker threads, so the first paint
+        does not pay it.
+        """
+        h = self._unit()
+        clock = title_font(self.theme.font_family, max(10, round(h * 0.03)))
+        QFontMetrics(clock).horizontalAdvance(self.clock_words())
+        QFontMetrics(body_font(self.theme.font_family, caption_px(h))).height()
+
     # -- timers -----------------------------------------------------------------------
     def stop(self) -> None:
         for timer in (self._clock_timer, self._ticker_timer):

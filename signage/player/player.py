@@ -20,7 +20,6 @@ import re
 import signal
 import tempfile
 from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -47,19 +46,30 @@ from signage.model import Content, Slide, SlideKind, Theme, Transition, narrowed
 from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
+from signage.player.firstframe import FrameKeep
 from signage.player.layout import qr_scale
 from signage.player.overlays import OverlayLayer, QRMaker, QROverlay
 from signage.player.playback import Action, Entry, SlideKey, decide, following
 from signage.player.probe import StallProbe, rss_mb
 from signage.player.slides import make_view
 from signage.player.stage import FADE_MS, Stage
-from signage.player.views import IdleView, SlideResources, SlideView, TextView
+from signage.player.views import (
+    NOTHING_PLAYABLE,
+    NOTHING_SCHEDULED,
+    WAITING,
+    IdleView,
+    SlideResources,
+    SlideView,
+    TextView,
+)
 from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor  # imported by snap(), when first used
+
     from signage.player.web import WebContext
 
 log = area_logger("player")
@@ -147,6 +157,8 @@ class Player(QObject):
         snapshots: folder for a PNG of each slide and alert as it is first fully shown.
         link_base: the hub's public URL for tracked QR links.
         qr_keep: folder where made QR images are kept for the next start (``None``: none).
+        frame_keep: folder where the run's first picture is kept decoded for the next
+            start (``signage.player.firstframe``; ``None``: none).
         timekeeper: the organisation's time (``signage.timebase``): alerts end by it and,
             without ``clock``, schedules follow it when this clock is far off.
     """
@@ -171,6 +183,7 @@ class Player(QObject):
         fade_ms: int = FADE_MS,
         stats_every_s: float = STATS_EVERY_S,
         qr_keep: Path | None = None,
+        frame_keep: Path | None = None,
         timekeeper: TimeKeeper | None = None,
     ) -> None:
         super().__init__()
@@ -210,6 +223,7 @@ class Player(QObject):
         self._shown_since: datetime | None = None
         self._stopped = False
         self._content_offered = False
+        self._revealed = False  # the window is shown (``_reveal``)
         self._waiting_timer: Timer | None = None
         self._source_told = False
         self._has_shown_slide = False
@@ -217,9 +231,17 @@ class Player(QObject):
         self._snapped: set[tuple[SlideKey | None, Hashable]] = set()
         self._host: QWidget | None = None  # shows self.window turned (signage.player.rotation)
 
-        self.decoder = ImageDecoder(self)
+        self.decoder = ImageDecoder(
+            self, keep=FrameKeep(frame_keep) if frame_keep is not None else None
+        )
         self.web = LazyWeb(self, config)
-        self.warmer = EngineWarmer(self, self.web, self._still, lambda: self._has_shown_slide)
+        self.warmer = EngineWarmer(
+            self,
+            self.web,
+            self._still,
+            lambda: self._has_shown_slide,
+            urgent=self._first_needs_engine,
+        )
         theme = Theme()
         self.res = SlideResources(
             decoder=self.decoder,
@@ -293,14 +315,10 @@ class Player(QObject):
         """Shows the window, starts the source, the probe and stats.
 
         The waiting screen shows first, unless the source offered content while starting
-        (a cache): then the first slide is the first frame, and the waiting screen appears
-        only if that slide is not ready within ``WAITING_SCREEN_S``.
+        (a cache): then the window appears with the first slide as its first frame, and
+        the waiting screen only if that slide is not ready within ``WAITING_SCREEN_S``
+        (or at once with an alert).
         """
-        top = self._host or self.window
-        if self.fullscreen:
-            self._go_fullscreen(top)
-        else:
-            top.show()
         self.events.emit(
             "started",
             screen=self.screen.id,
@@ -309,11 +327,41 @@ class Player(QObject):
         )
         self.probe.start()
         self._stats.start()
+        self._size_unshown()
         self.source.start(self._from_source, self.events)
         if self._content_offered:
             self._waiting_timer = self.clock.call_later(WAITING_SCREEN_S, self._show_waiting)
         else:
-            self._show_idle("Esperando contenido")
+            self._show_idle(WAITING)
+
+    def _reveal(self) -> None:
+        """Shows the window (once). With content offered at start it waits for the first
+        slide to be presented, so the first frame painted is that slide: painting the empty
+        window and its overlays first cost ~20-40 ms of the GUI thread (and the GIL) while
+        the picture was being decoded."""
+        if self._revealed:
+            return
+        self._revealed = True
+        top = self._host or self.window
+        if self.fullscreen:
+            self._go_fullscreen(top)
+        else:
+            top.show()
+
+    def _size_unshown(self) -> None:
+        """Gives the window, not shown yet, its final size and lays its layers out now.
+
+        Qt holds a hidden widget's resize events until it is shown; the first slide is
+        prepared (its picture decoded at the stage's size) before the window is shown.
+        """
+        top = self._host or self.window
+        if self.fullscreen:
+            primary = QGuiApplication.primaryScreen()
+            if primary is not None:
+                top.setGeometry(primary.geometry())
+        for widget in dict.fromkeys((top, self.window, self.stage)):
+            size = widget.size()
+            QCoreApplication.sendEvent(widget, QResizeEvent(size, size))
 
     def show_through(self, host: QWidget) -> None:
         """Shows the window through ``host`` (a window that turns it, for a rotated panel)
@@ -404,7 +452,7 @@ class Player(QObject):
         if self._current is not None or self._presenting is not None:
             return
         want = self._want_next
-        view = IdleView(self.stage, self.res, "Esperando contenido")
+        view = IdleView(self.stage, self.res, WAITING)
         self.stage.adopt(view)
         view.prepare()
         self._present(_Turn(-1, None, view))
@@ -427,8 +475,17 @@ class Player(QObject):
         self.alerts.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
-        self.warmer.want(s for p in content.playlists for s in p.slides)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
+        if first:
+            self.overlay.warm_fonts()  # while the first picture is read on the decoder's thread
+        # After planning: the warm-up asks whether the slide being prepared needs an engine.
+        self.warmer.want(s for p in content.playlists for s in p.slides)
+
+    def _first_needs_engine(self) -> bool:
+        """The slide going on screen next is a video or a web page (warm its engine now)."""
+        turn = self._presenting or self._next
+        item = turn.item if turn is not None else None
+        return item is not None and item.slide.kind in (SlideKind.VIDEO, SlideKind.WEB)
 
     def _still(self) -> bool:
         """Nothing moves on screen: no fade under way, no video or web page shown."""
@@ -480,7 +537,7 @@ class Player(QObject):
         if decision.action is Action.IDLE:
             self._cancel_slide_timer()
             if not (self._current is not None and self._current.item is None):
-                self._show_idle("Sin contenido programado para esta pantalla")
+                self._show_idle(NOTHING_SCHEDULED)
             return
         if decision.action is Action.KEEP:
             self._index = decision.index
@@ -526,6 +583,8 @@ class Player(QObject):
         qr = self._qr_for(item)  # queued now, so it is ready by the slide's turn
         side = qr.image.width() if qr is not None and qr is not QRMaker.PENDING else None
         view = make_view(self.stage, item.slide, self.res, qr_side=side)
+        if item.slide.kind in (SlideKind.VIDEO, SlideKind.WEB):
+            self._reveal()  # pages and videos load as a shown window's (Chromium throttles hidden)
         self.stage.adopt(view)
         turn = _Turn(index, item, view)
         self._next = turn
@@ -568,7 +627,7 @@ class Player(QObject):
             self._failures = 0
             showing_slide = self._current is not None and self._current.item is not None
             if not showing_slide:
-                self._show_idle("Ningún contenido se puede mostrar ahora")
+                self._show_idle(NOTHING_PLAYABLE)
             log.warning("no playable slide in the plan; retrying in %.0f s", RETRY_S)
             self._retry_timer = self.clock.call_later(RETRY_S, self._on_retry)
             return
@@ -605,6 +664,7 @@ class Player(QObject):
             self.overlay.clear()
         self.stage.present(turn.view, fade_ms=fade)
         turn.view.start()
+        self._reveal()  # last: the window's first paint composes all of the above at once
 
     def _show_idle(self, message: str) -> None:
         self._drop_next()
@@ -735,6 +795,8 @@ class Player(QObject):
 
     def _on_alert_active(self, active: bool) -> None:
         self._alert_active = bool(active)
+        if active:
+            self._reveal()  # an alert does not wait for the first slide
         if not active:
             self.window.update()
 
@@ -755,6 +817,8 @@ class Player(QObject):
             bytes(image.constBits()), image.width(), image.height(), image.bytesPerLine()
         )
         if self._snap_writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._snap_writer = ThreadPoolExecutor(1, thread_name_prefix="signage-snapshot")
         self._snap_writer.submit(self._write_snapshot, path, frame)
         return path

@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
 from signage.config import PlayerConfig
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Content, Screen, SlideKind, narrowed_hosts
 from signage.player.clock import FixedClock
@@ -209,13 +210,15 @@ class _PosterView(SlideView):
         painter.setPen(QColor(theme.foreground))
         painter.setFont(title_font(theme.title_font_family, max(10, round(h * 0.05))))
         kind = {
-            "video": "Video",
-            "web": "Página web",
-            "image": "Imagen",
-            "text": "Texto",
-            "data": "Datos",
+            "video": _("Video: {slide}"),
+            "web": _("Web page: {slide}"),
+            "image": _("Picture: {slide}"),
+            "text": _("Text: {slide}"),
+            "data": _("Data: {slide}"),
         }
-        label = f"{kind.get(str(self.item.slide.kind), 'Diapositiva')}: {self.item.slide.id}"
+        label = kind.get(str(self.item.slide.kind), _("Slide: {slide}")).format(
+            slide=self.item.slide.id
+        )
         painter.drawText(QRectF(w * 0.12, h * 0.25, w * 0.76, h * 0.22), flags, label)
         painter.setFont(body_font(theme.font_family, max(8, round(h * 0.028))))
         painter.setPen(QColor(theme.muted))
@@ -223,7 +226,7 @@ class _PosterView(SlideView):
         painter.drawText(
             QRectF(w * 0.12, h * 0.47, w * 0.76, h * 0.3),
             flags,
-            f"{detail}\n(vista previa no disponible: {self.reason})",
+            detail + "\n" + _("(no preview: {reason})").format(reason=self.reason),
         )
         painter.end()
 
@@ -271,10 +274,10 @@ def contact_sheet(
         painter.drawRect(QRectF(x, y, thumb_width, thumb_h))
         painter.setPen(QColor("#b00020") if info.problem else QColor("#111111"))
         painter.setFont(body_font("DejaVu Sans", 17))
-        dur = f"{info.duration_s:g} s" if info.duration_s else "duración propia"
+        dur = f"{info.duration_s:g} s" if info.duration_s else _("its own length")
         text = f"{i + 1}. {info.slide} · {info.kind} · {dur}"
         if info.problem:
-            text += " · ¡no se puede mostrar!"
+            text += " · " + _("cannot be shown!")
         painter.drawText(
             QRectF(x, y + thumb_h + 4, thumb_width, label_h - 4),
             int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap),

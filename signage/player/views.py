@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from signage.i18n import N_, gettext_for
 from signage.logs import area_logger
 from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
@@ -519,17 +520,27 @@ class TextView(SlideView):
         painter.end()
 
 
+# What the idle screen says (English msgids, shown in the screen's language).
+WAITING = N_("Waiting for content")
+NOTHING_SCHEDULED = N_("No content scheduled for this screen")
+NOTHING_PLAYABLE = N_("No content can be shown right now")
+N_("Screen: {screen}")
+N_("Content from: {source}")
+
+
 class IdleView(SlideView):
     """The branded screen shown with nothing to play: never black, says what it waits for."""
 
     def __init__(self, parent: QWidget | None, res: SlideResources, message: str = "") -> None:
         super().__init__(parent, None, res)
-        self.message = message or "Esperando contenido"
+        self.message = message or WAITING
 
     def lines(self) -> list[str]:
-        out = [self.message, f"Pantalla: {self.res.screen.id}"]
+        """The words under the logo, in the screen's language (its ``locale``)."""
+        say = gettext_for(self.res.screen.locale)
+        out = [say(self.message), say("Screen: {screen}").format(screen=self.res.screen.id)]
         if self.res.describe:
-            out.append(f"Contenido desde: {self.res.describe}")
+            out.append(say("Content from: {source}").format(source=self.res.describe))
         return out
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -7,12 +7,14 @@ thread as the slide was prepared: importing QtMultimedia and making the first
 day (bench/stall.py, mixed case). Now, as soon as a content version is known to hold video
 or web slides, the engines are started in steps (one per event-loop turn), and kept:
 
-- before the first slide is on screen, at once (nothing moves; the screen is still dark
-  or shows the waiting screen), so the show itself never pays for them;
-- later (a new version brings the first video or web slide), one step at a time at a
-  quiet moment: no fade under way and no video or web page on screen. A step is one call
-  into Qt that cannot be cut smaller, so that case still costs one pause of a still
-  frame, where nothing on screen moves.
+- before the first slide, at once, only when that first slide is itself a video or a web
+  page (it needs its engine to be shown at all; nothing moves yet);
+- otherwise after the first frame: while the first slide (a picture, a text) is on
+  screen, and whenever a later version brings the first video or web slide, one step at
+  a time at a quiet moment: no fade under way and no video or web page on screen. A step
+  is one call into Qt that cannot be cut smaller, so it costs one pause of a still frame,
+  where nothing on screen moves. (Before, every step ran before the first slide: a
+  player whose content had a video or a web page anywhere started 100-340 ms later.)
 
 The warm objects (a ``QMediaPlayer`` with its sink; the web profile and one blank page,
 which keeps Chromium's renderer process up) live as long as the player.
@@ -71,7 +73,10 @@ class EngineWarmer(QObject):
     Args:
         web: the player's web factory, asked to create its profile.
         quiet: True when nothing moves on screen (no fade, no video or page shown).
-        started: True once a slide has been on screen (before that, steps run at once).
+        started: True once a slide has been on screen.
+        urgent: True when the slide going on screen first needs an engine (a video, a web
+            page): before the first slide, steps then run at once; otherwise they wait
+            for the first slide to be on screen and the screen to be still.
     """
 
     step_done = Signal(str)  # the step's name, once it ran
@@ -82,11 +87,13 @@ class EngineWarmer(QObject):
         web: WebWarming,
         quiet: Callable[[], bool],
         started: Callable[[], bool],
+        urgent: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(parent)
         self._web = web
         self._quiet = quiet
         self._started = started
+        self._urgent = urgent
         self._pending: list[str] = []
         self._done: set[str] = set()
         self.timings_ms: dict[str, float] = {}
@@ -106,8 +113,8 @@ class EngineWarmer(QObject):
         if not new:
             return
         self._pending += new
-        if not self._started():
-            while self._pending:  # nothing on screen yet: now, before the first slide
+        if not self._started() and self._urgent():
+            while self._pending:  # the first slide needs them: now, before it
                 self._run(self._pending.pop(0))
             return
         if not self._timer.isActive():
@@ -116,7 +123,7 @@ class EngineWarmer(QObject):
     def _next_step(self) -> None:
         if not self._pending:
             return
-        if self._started() and not self._quiet():
+        if not (self._started() and self._quiet()):  # after the first frame, while still
             self._timer.start(RETRY_MS)
             return
         self._run(self._pending.pop(0))

@@ -13,9 +13,11 @@ microphone, location, notifications, screen capture...), full screen and downloa
 refused, file choosers get no file, printing shows nothing. Certificate errors are refused
 (the slide is skipped with the reason) unless the only fault is an unknown issuer and the
 chain verifies against the organisation's ``ca_file`` (``signage.trust``). The main frame
-may only navigate within the slide's own host or the configured allowed hosts (links,
-redirects, ``location=``): anything else is stopped; during loading that skips the slide
-with the reason. A slide from a signed feed must be https (the validator says so too).
+may only navigate within the slide's own host or the allowed hosts (links, redirects,
+``location=``): the content's ``qr.allowed_hosts`` (``playlists/settings.yaml``, carried in
+the signed feed) narrowed by the screen's own, never widened by it; anything else is
+stopped; during loading that skips the slide with the reason. A slide from a signed feed
+must be https (the validator says so too).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from signage.logs import area_logger
-from signage.model import Slide, SlideKind
+from signage.model import Slide, SlideKind, narrowed_hosts
 from signage.player.views import SlideResources, SlideView
 from signage.printable import printable as safe_text
 
@@ -227,7 +229,10 @@ class WebContext(QObject):
     """The shared profile web slides use; create one per player, delete it last.
 
     Args:
-        allowed_hosts: hosts a page may navigate to besides its own (``qr.allowed_hosts``).
+        allowed_hosts: this screen's ``qr.allowed_hosts``: it narrows the content's allow-list
+            (``playlists/settings.yaml``, carried in the signed feed), never widens it; the
+            hosts a page may navigate to besides its own are both lists' common hosts
+            (``narrowed_hosts``), or the one given when only one is.
         cas: the organisation's CA certificates (``ca_file``), trusted besides the system's.
     """
 
@@ -289,11 +294,13 @@ class WebView(SlideView):
         self._home = QUrl(slide.source)
         signed = res.content is not None and res.content.signed
         self._https_only = signed
+        # the content's allow-list (the settings', in the feed), narrowed by this screen's
+        hosts = narrowed_hosts(res.theme.allowed_hosts, web.allowed_hosts)
         self._page = _Page(
             web.profile,
             self._view,
             self._home,
-            web.allowed_hosts,
+            hosts,
             web.cas,
             https_only=signed,
             refusals=web.refusals,

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from signage.data.table import DataProblem
-from signage.i18n import N_
+from signage.i18n import N_, _
 from signage.model import Chart, DataContent, TickerFeed
 from signage.playlist._fields import ContentContext, Duration, HttpsUrl, _any_case
 from signage.validation import (
@@ -52,21 +52,39 @@ class DataFile(Spec[str]):
         if isinstance(s, Invalid):
             return s
         if not isinstance(s.value, str) or not s.value.strip():
-            return ctx.error(node, f"expected the path of a data file, found {kind_of(s)}")
+            return ctx.error(
+                node, _("expected the path of a data file, found {found}").format(found=kind_of(s))
+            )
         text = s.value.strip()
         if "://" in text:
-            return ctx.error(node, f"{text!r} is a URL; write it as 'url:' (the hub fetches it)")
+            return ctx.error(
+                node,
+                _("{text} is a URL; write it as 'url:' (the hub fetches it)").format(
+                    text=repr(text)
+                ),
+            )
         rel = Path(text)
         if rel.is_absolute() or text.startswith("~") or ".." in rel.parts:
             return ctx.error(
-                node, f"{text!r} must be a path inside the content root, e.g. assets/datos/x.csv"
+                node,
+                _("{text} must be a path inside the content root, e.g. assets/datos/x.csv").format(
+                    text=repr(text)
+                ),
             )
         if rel.suffix.lower() not in DATA_EXTENSIONS:
-            return ctx.error(node, f"{text!r} is not a data file; accepted files: .csv, .json")
+            return ctx.error(
+                node,
+                _("{text} is not a data file; accepted files: .csv, .json").format(text=repr(text)),
+            )
         if isinstance(ctx, ContentContext) and ctx.check_assets:
             full = ctx.root / rel
             if not full.is_file():
-                return ctx.error(node, f"data file {text!r} does not exist under {ctx.root}")
+                return ctx.error(
+                    node,
+                    _("data file {text} does not exist under {root}").format(
+                        text=repr(text), root=ctx.root
+                    ),
+                )
         return rel.as_posix()
 
     def schema(self) -> JSON:
@@ -89,9 +107,11 @@ class Columns(Spec[tuple[str, ...]]):
     def convert(self, node: YNode, ctx: Context) -> tuple[str, ...] | Invalid:
         items = node.items if isinstance(node, YSeq) else (node,)
         if not items:
-            return ctx.error(node, "no columns listed; name the column(s) holding the numbers")
+            return ctx.error(node, _("no columns listed; name the column(s) holding the numbers"))
         if len(items) > 6:
-            return ctx.error(node, f"{len(items)} value columns; a chart draws at most 6")
+            return ctx.error(
+                node, _("{count} value columns; a chart draws at most 6").format(count=len(items))
+            )
         out: list[str] = []
         for item in items:
             one = COLUMN.convert(item, ctx)
@@ -134,20 +154,25 @@ def _build_data(v: Values, ctx: Context) -> DataContent | Invalid:
     if [v.written("file"), v.written("url"), v.written("scans")].count(True) != 1:
         return ctx.error(
             v.node,
-            "data needs one of 'file' (a .csv or .json in the content root), 'url' or 'scans'",
+            _("data needs one of 'file' (a .csv or .json in the content root), 'url' or 'scans'"),
         )
     if v.written("refresh") and v.written("file"):
-        ctx.warn(v.at("refresh"), "'refresh' only matters for 'url' and 'scans'; remove it")
+        ctx.warn(v.at("refresh"), _("'refresh' only matters for 'url' and 'scans'; remove it"))
     if v.written("period") and not v.written("scans"):
-        ctx.warn(v.at("period"), "'period' only matters for 'scans'; remove it")
+        ctx.warn(v.at("period"), _("'period' only matters for 'scans'; remove it"))
     if scans is not None:  # the hub writes the table: one row, 'periodo' and 'personas'
         label, values = label or "periodo", values or ("personas",)
     elif label is None or values is None:
         missing = "label" if label is None else "values"
-        return ctx.error(v.node, f"'{missing}' is missing: name the column(s) of the file")
+        text = (
+            _("'label' is missing: name the column of the file that names each row")
+            if missing == "label"
+            else _("'values' is missing: name the column(s) of the file with the numbers")
+        )
+        return ctx.error(v.node, text)
     refresh: float | None = v.get("refresh", None)
     if refresh is not None and refresh < MIN_REFRESH_S:
-        return ctx.error(v.at("refresh"), "refresh at most once a minute (write 1m or more)")
+        return ctx.error(v.at("refresh"), _("refresh at most once a minute (write 1m or more)"))
     if title is None or chart is None or label is None or values is None:
         return INVALID
     if file is None and url is None and scans is None:
@@ -257,7 +282,7 @@ def _build_ticker_feed(v: Values, ctx: Context) -> TickerFeed | Invalid:
         return INVALID
     refresh: float = v.get("refresh", 1800.0)
     if refresh < MIN_REFRESH_S:
-        return ctx.error(v.at("refresh"), "refresh at most once a minute (write 1m or more)")
+        return ctx.error(v.at("refresh"), _("refresh at most once a minute (write 1m or more)"))
     return TickerFeed(
         url=url, count=v.get("count", 5), max_age_s=v.get("max_age", None), refresh_s=refresh
     )

@@ -227,7 +227,7 @@ def _build_slide(v: Values, ctx: Context) -> SlideDraft | Invalid:
             v.at(written[1]),
             _(
                 "a slide shows one thing but this one has {items}; split it into separate slides"
-            ).format(items=" and ".join(written)),
+            ).format(items=", ".join(written)),
         )
     kind = SlideKind(written[0])
     if not v.has(kind.value):

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from signage.config import PlayerConfig
@@ -32,6 +33,7 @@ from signage.events import EventLog
 from signage.feed.store import Store
 from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.feed.transport import tls_context
+from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
@@ -39,7 +41,7 @@ from signage.space import lacks_space, wait_for_space
 from signage.timebase import TimeKeeper
 from signage.trust import bundle_for
 
-__all__ = ["FeedSource", "parse_sse"]
+__all__ = ["FeedSource", "SourceOptions", "parse_sse"]
 
 log = area_logger("feed")
 
@@ -49,6 +51,22 @@ DEFAULT_RETRY = RetryPolicy()
 PUSH_SAFETY_POLL_S = 300.0  # with push connected, a cheap conditional poll now and then
 PUSH_REPROBE_S = 300.0  # a server without push: look again this often
 PUSH_READ_TIMEOUT_S = 60.0  # the hub sends a keep-alive every 15 s
+
+
+class SourceOptions(TypedDict, total=False):
+    """What a feed source may be given besides its config (each has a default).
+
+    clock: the aware current time (injected by tests).
+    push: ``False`` never uses the push channel (poll only).
+    timeouts, retry: of every sync request (retry: the class's ``default_retry``).
+    timekeeper: told the server's time (HTTP ``Date``) and each verified ``published``.
+    """
+
+    clock: Callable[[], datetime] | None
+    push: bool
+    timeouts: Timeouts
+    retry: RetryPolicy
+    timekeeper: TimeKeeper | None
 
 
 def parse_sse(lines: list[str]) -> tuple[str, str] | None:
@@ -74,54 +92,48 @@ class FeedSource:
     Args:
         config: feed URL, pinned key, cache folder, poll interval, hub.
         events: where ``feed_applied``/``feed_rejected`` go (``start``'s wins if given).
-        clock: the aware current time (injected by tests).
-        push: ``False`` never uses the push channel (poll only).
-        timekeeper: told the server's time (HTTP ``Date``) and each verified ``published``.
+        options: ``SourceOptions`` (clock, push, timeouts, retry, timekeeper).
     """
 
+    # Manifest requests conditioned on what this client last saw from its own server, not on
+    # the cache's record (``SyncClient(own_validators=)``): a source sharing its cache.
+    own_validators = False
+    default_retry = DEFAULT_RETRY
+
     def __init__(
-        self,
-        config: PlayerConfig,
-        events: EventLog | None = None,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        push: bool = True,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        timekeeper: TimeKeeper | None = None,
+        self, config: PlayerConfig, events: EventLog | None = None, **options: Unpack[SourceOptions]
     ) -> None:
         if not config.feed:
-            raise ConfigError("no feed URL: set 'feed' in player.yaml or pass --feed URL")
+            raise ConfigError(_("no feed URL: set 'feed' in player.yaml or pass --feed URL"))
         if not config.pubkey:
             raise ConfigError(
-                "no pinned public key: set 'pubkey' in player.yaml to what "
-                "'signage keygen' printed (or the hub's /api/v1/pubkey)"
+                _(
+                    "no pinned public key: set 'pubkey' in player.yaml to what "
+                    "'signage keygen' printed (or the hub's /api/v1/pubkey)"
+                )
             )
         self.config = config
         self.store = Store(config.cache)
         self._stop = threading.Event()
-        ca_bundle = bundle_for(config)
+        self._ca_bundle = bundle_for(config)  # every request trusts what the player trusts
         # The push channel checks the hub's certificate against the same trust as the sync.
-        self._tls = tls_context(ca_bundle)
-        self.client = SyncClient(
-            config.feed,
-            self.store,
-            config.pubkey,
-            timeouts=timeouts,
-            retry=retry,
-            sleep=self._stop.wait,  # backoff waits end at once when the source stops
-            ca_bundle=ca_bundle,
-        )
+        self._tls = tls_context(self._ca_bundle)
+        self._timeouts = options.get("timeouts", DEFAULT_TIMEOUTS)
+        self._retry = options.get("retry", self.default_retry)
+        self.client = self._new_client(config.feed)
         self._events = events
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._push_enabled = push
-        self.timekeeper = timekeeper
+        self._clock = options.get("clock") or (lambda: datetime.now(UTC))
+        self._push_enabled = options.get("push", True)
+        self.timekeeper = options.get("timekeeper")
         self._hub = config.hub_url
         self._on_content: ContentCallback | None = None
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._push_connected = False
         self._push_sock: socket.socket | None = None
+        # Ends a wait between push attempts early: stop(), or (MultiFeedSource) a sync that
+        # reached the hub again, so a hub back after a crisis gets push within a poll.
+        self._hub_back = threading.Event()
         self._lock = threading.Lock()
         self._content: Content | None = None
         self._last_refusal: str | None = None
@@ -129,6 +141,18 @@ class FeedSource:
         self.last_success: datetime | None = None
         self._announced = 0
         self._stale_logged = False
+
+    def _new_client(self, url: str) -> SyncClient:
+        return SyncClient(
+            url,
+            self.store,
+            self.config.pubkey or "",
+            timeouts=self._timeouts,
+            retry=self._retry,
+            sleep=self._stop.wait,  # backoff waits end at once when the source stops
+            own_validators=self.own_validators,
+            ca_bundle=self._ca_bundle,
+        )
 
     # ------------------------------------------------------------------ ContentSource
 
@@ -152,6 +176,7 @@ class FeedSource:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._hub_back.set()  # ends the push thread's wait at once
         self.client.abort()  # cut a transfer in flight (a stalled server waits no longer)
         sock = self._push_sock
         if sock is not None:
@@ -264,6 +289,7 @@ class FeedSource:
             self._push_connected = False
             if self._stop.is_set():
                 return
+            self._hub_back.clear()
             if outcome == "unsupported":
                 log.info(
                     "%s has no push channel; polling every %.0f s", self._hub, self.config.poll_s
@@ -273,7 +299,7 @@ class FeedSource:
                 continue
             attempt = 0 if outcome == "was-connected" else attempt + 1
             self._wake.set()  # catch up on anything missed while disconnected
-            self._stop.wait(policy.delay(min(attempt, 6), random.random))
+            self._hub_back.wait(policy.delay(min(attempt, 6), random.random))
 
     def _listen_once(self) -> str:
         """Listens until the channel ends: 'unsupported', 'failed' or 'was-connected'."""

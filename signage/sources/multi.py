@@ -27,27 +27,19 @@ alert from another.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
+from typing import Unpack
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
-from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.feed.sync import RetryPolicy, SyncClient, SyncResult
 from signage.logs import area_logger
 from signage.model import Content
 from signage.sources import ContentCallback
-from signage.sources.feed import (
-    DEFAULT_TIMEOUTS,
-    PUSH_REPROBE_S,
-    PUSH_SAFETY_POLL_S,
-    FeedSource,
-)
+from signage.sources.feed import PUSH_SAFETY_POLL_S, FeedSource, SourceOptions
 from signage.space import lacks_space, wait_for_space
-from signage.timebase import TimeKeeper
-from signage.trust import bundle_for
 
 __all__ = ["MultiFeedSource", "is_behind"]
 
@@ -74,29 +66,13 @@ class MultiFeedSource(FeedSource):
     Args: as ``FeedSource``; ``config.feeds`` lists the sources, hub first.
     """
 
+    own_validators = True  # the hub's ETag must not answer for a mirror (one cache)
+    default_retry = SOURCE_RETRY
+
     def __init__(
-        self,
-        config: PlayerConfig,
-        events: EventLog | None = None,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        push: bool = True,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = SOURCE_RETRY,
-        timekeeper: TimeKeeper | None = None,
+        self, config: PlayerConfig, events: EventLog | None = None, **options: Unpack[SourceOptions]
     ) -> None:
-        super().__init__(
-            config,
-            events,
-            clock=clock,
-            push=push,
-            timeouts=timeouts,
-            retry=retry,
-            timekeeper=timekeeper,
-        )
-        self._ca_bundle = bundle_for(config)  # every source trusts what the player trusts
-        self._timeouts, self._retry = timeouts, retry
-        self.client = self._new_client(config.feeds[0])
+        super().__init__(config, events, **options)
         self.clients = [self.client] + [self._new_client(url) for url in config.mirrors]
         self.sync_deadline_s = SYNC_DEADLINE_S
         self.results: dict[str, SyncResult] = {}
@@ -105,23 +81,10 @@ class MultiFeedSource(FeedSource):
         self._hub_due = 0.0
         self._woken = False
         self._show_lock = threading.Lock()
-        self._hub_back = threading.Event()  # the hub answered a sync: retry push now
         self._base: Content | None = None  # the version on screen, before any alerts overlay
         from signage.feed.emergency import EmergencyReader
 
         self.emergency = EmergencyReader(self.store, config, self._emit, tls=self._tls)
-
-    def _new_client(self, url: str) -> SyncClient:
-        return SyncClient(
-            url,
-            self.store,
-            self.config.pubkey or "",
-            timeouts=self._timeouts,
-            retry=self._retry,
-            sleep=self._stop.wait,
-            own_validators=True,
-            ca_bundle=self._ca_bundle,
-        )
 
     def start(self, on_content: ContentCallback, events: EventLog | None = None) -> None:
         super().start(on_content, events)
@@ -137,7 +100,6 @@ class MultiFeedSource(FeedSource):
 
     def stop(self) -> None:
         self._stop.set()
-        self._hub_back.set()  # ends the push thread's wait at once
         for client in self.clients[1:]:
             client.abort()
         self.emergency.abort()
@@ -242,29 +204,6 @@ class MultiFeedSource(FeedSource):
             self.emergency.look(url, lambda: self._show(self._clock()))
             self._show(self._clock())  # a kept document may have expired
             self._stop.wait(self.config.poll_s)
-
-    def _push_loop(self) -> None:
-        """``FeedSource``'s push listener, except that a wait between attempts ends as soon
-        as a sync reached the hub again (a hub back after a crisis gets push within a poll,
-        not after the backoff that grew while it was down)."""
-        attempt = 0
-        policy = RetryPolicy(attempts=1_000_000, base_s=1.0, max_s=60.0)
-        while not self._stop.is_set():
-            outcome = self._listen_once()
-            self._push_connected = False
-            if self._stop.is_set():
-                return
-            self._hub_back.clear()
-            if outcome == "unsupported":
-                log.info(
-                    "%s has no push channel; polling every %.0f s", self._hub, self.config.poll_s
-                )
-                self._stop.wait(PUSH_REPROBE_S)
-                attempt = 0
-                continue
-            attempt = 0 if outcome == "was-connected" else attempt + 1
-            self._wake.set()  # catch up on anything missed while disconnected
-            self._hub_back.wait(policy.delay(min(attempt, 6), random.random))
 
     def _note_refusal(self, url: str, result: SyncResult) -> None:
         if is_behind(result, self.store.trusted_version):

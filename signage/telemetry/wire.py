@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from signage import __version__
 from signage.events import rfc3339_ms
+from signage.i18n import _
 
 if TYPE_CHECKING:
     from signage.validation import Context, Spec, YNode
@@ -164,9 +165,9 @@ class HeartbeatReport:
         from signage.validation import check_json
 
         if not isinstance(data, dict):
-            raise ReportError("the heartbeat must be a JSON object")
+            raise ReportError(_("the heartbeat must be a JSON object"))
         try:
-            report = check_json(_report_spec(), data, "the heartbeat")
+            report = check_json(_report_spec(), data, _("the heartbeat"))
         except ValidationError as exc:
             raise ReportError(exc.problems[0].message) from None
         _refuse_absurd(data, report.screen, report.tags, report.errors)
@@ -300,12 +301,18 @@ def _refuse_absurd(
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue  # absent, or refused by its own type check
         if not low <= value <= high:
-            raise ReportError(f"'{key}' is out of range ({low:g} to {high:g})")
+            raise ReportError(
+                _("'{key}' is out of range ({low} to {high})").format(
+                    key=key, low=f"{low:g}", high=f"{high:g}"
+                )
+            )
     if any(not 0 <= v <= 2**31 for v in errors.values()):
-        raise ReportError("'errors' counts must be between 0 and 2**31")
+        raise ReportError(_("'errors' counts must be between 0 and 2**31"))
     for what, text in (("screen", screen), *(("tags", t) for t in tags)):
         if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
-            raise ReportError(f"'{what}' must not contain control or formatting characters")
+            raise ReportError(
+                _("'{key}' must not contain control or formatting characters").format(key=what)
+            )
 
 
 def parse_time(value: Any, key: str) -> datetime | None:
@@ -313,9 +320,11 @@ def parse_time(value: Any, key: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ReportError(f"'{key}' must be an RFC 3339 time")
+        raise ReportError(_("'{key}' must be an RFC 3339 time").format(key=key))
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ReportError(f"'{key}' must be an RFC 3339 time, got {value!r}") from None
+        raise ReportError(
+            _("'{key}' must be an RFC 3339 time, got {value}").format(key=key, value=repr(value))
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,8 +1,13 @@
 // The console's little script: drag a slide to reorder it, drop a file on an upload field.
-// Written for this project (no library). Without it every page still works: the Subir/Bajar
-// buttons reorder and the file pickers upload.
+// Written for this project (no library). Without it every page still works: the Up/Down
+// buttons reorder and the file pickers upload. Its words come from the page (the body's
+// data-texts, a JSON dictionary in the person's language): none are written here.
 "use strict";
 (function () {
+  function texts() {
+    try { return JSON.parse(document.body.getAttribute("data-texts") || "{}"); }
+    catch (e) { return {}; }
+  }
   function renumber(list) {
     var items = list.querySelectorAll("[data-slide]");
     for (var i = 0; i < items.length; i++) {
@@ -43,16 +48,17 @@
     });
   }
   function setupPicker(input) {
-    // The browser's own file button speaks the browser's language; ours speaks Spanish.
+    // The browser's own file button speaks the browser's language; ours the console's.
+    var words = texts();
     var box = document.createElement("div");
     box.className = "filepick";
     var button = document.createElement("label");
     button.className = "filebutton";
     button.htmlFor = input.id;
-    button.textContent = "Elegir archivo";
+    button.textContent = words.choose_file || "";
     var name = document.createElement("span");
     name.className = "filename";
-    name.textContent = "Ningún archivo elegido";
+    name.textContent = words.no_file || "";
     input.parentNode.insertBefore(box, input);
     box.appendChild(input);
     box.appendChild(button);
@@ -61,7 +67,7 @@
     // Moving the field into its box drops the focus the page gave it (autofocus).
     if (input.hasAttribute("autofocus")) { input.focus(); }
     input.addEventListener("change", function () {
-      name.textContent = input.files && input.files.length ? input.files[0].name : "Ningún archivo elegido";
+      name.textContent = input.files && input.files.length ? input.files[0].name : (words.no_file || "");
     });
   }
   function setupDrop(zone) {
@@ -85,5 +91,7 @@
     var list = document.getElementById("slides");
     if (list) { setupDrag(list); }
     document.querySelectorAll(".drop").forEach(setupDrop);
+    // every other file field too (the CAP import): the browser's button speaks its own language
+    document.querySelectorAll("input[type=file]:not(.enhanced)").forEach(setupPicker);
   });
 })();
