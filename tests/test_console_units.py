@@ -371,3 +371,49 @@ def test_focus_follows_the_slide_a_button_changed() -> None:
     assert forms.focus_after(forms.structural(added, "down:0"), "down:0") == "s1.down"
     assert forms.focus_after(forms.structural(form, "dup:0"), "dup:0") == "s1.id"
     assert forms.focus_after(form, "del:0") == ""
+
+
+def test_a_preview_speaks_the_readers_language_not_the_workers_environment(
+    tmp_path: Path,
+) -> None:
+    """The worker is a spawned process (English here: the suite sets SIGNAGE_LANGUAGE=en,
+    as systemd's LANG=C would on a hub); a Spanish reader's preview still says "Texto:"."""
+    import asyncio
+    import io
+
+    from signage.console.previews import Previews
+    from signage.i18n import speaking
+
+    root = tmp_path / "root"
+    (root / "playlists").mkdir(parents=True)
+    playlist = root / "playlists" / "l.yaml"
+    (root / "assets").mkdir()
+    (root / "assets" / "rota.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    playlist.write_text(
+        "name: l\nslides:\n  - id: bienvenida-larga\n    duration: 10s\n"
+        "    image: assets/rota.png\n",
+        encoding="utf-8",
+    )
+    previews = Previews(tmp_path / "cache")
+
+    def label_width(language: str) -> int:
+        with speaking(language):
+            png = asyncio.run(previews.render(root, playlist, "bienvenida-larga"))
+        image = Image.open(io.BytesIO(png)).convert("L")
+        w, h = image.size
+        band = image.crop(
+            (round(w * 0.11), round(h * 0.61), round(w * 0.89), round(h * 0.67))
+        )  # "(no preview: …)" inside the frame
+        ink = band.point(lambda v: 255 if v > 90 else 0).getbbox()  # the muted grey text
+        assert ink is not None, "no label drawn"
+        return ink[2] - ink[0]
+
+    try:
+        spanish, english = label_width("es"), label_width("en")
+    finally:
+        previews.close()
+    assert spanish > english + 20  # "(sin vista previa: …" is wider than "(no preview: …"
+    assert {p.name.rsplit("-", 1)[1] for p in (tmp_path / "cache").glob("*.png")} == {
+        "es.png",
+        "en.png",
+    }

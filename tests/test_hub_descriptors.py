@@ -5,7 +5,8 @@ cannot raise it). Push channels are opened past what it can hold: exactly its an
 ``max_push`` are served, the rest get 503 with ``Retry-After``, and meanwhile ``/healthz``,
 ``/feed.json`` and a heartbeat still answer. Plain connections past its connection cap
 are answered 503 and closed at once, and the hub never runs out of descriptors. Clients
-that trickle a request head (or send nothing) are closed after the header timeout.
+that trickle a request head (or send nothing) are closed after the header timeout. Each
+test runs on both server pieces (httptools + uvloop, h11 + asyncio).
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ def _enough_files_for_the_clients() -> None:
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 2048, "raise this runner's limit"
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[RunningHub]:
+@pytest.fixture(params=["httptools", "h11"])
+def hub(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningHub]:
+    # Both server pieces hold the same guards (signage.hub.server_pieces).
+    if request.param == "h11":
+        monkeypatch.setenv("SIGNAGE_HUB_PURE", "1")
+    else:
+        monkeypatch.delenv("SIGNAGE_HUB_PURE", raising=False)
     root = make_content_root(tmp_path / "root")
     with run_hub(
         data=tmp_path / "hubdata",
@@ -50,6 +58,7 @@ def hub(tmp_path: Path) -> Iterator[RunningHub]:
         open_files=1024,
         extra_args=["--header-timeout", str(HEADER_TIMEOUT)],
     ) as h:
+        assert f"{request.param} parser" in "".join(h.stdout_lines)
         yield h
 
 

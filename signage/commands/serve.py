@@ -231,6 +231,7 @@ def _bind(host: str, port: int) -> socket.socket:
     import socket
 
     from signage.errors import SignageError
+    from signage.hub.connections import LISTEN_BACKLOG
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -264,7 +265,7 @@ def _bind(host: str, port: int) -> socket.socket:
                 host=host, port=port, reason=exc.strerror
             )
         ) from None
-    sock.listen(2048)
+    sock.listen(LISTEN_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -339,22 +340,27 @@ def _mirrors(hub: Hub, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import logging
+    import os
 
     import uvicorn
 
     from signage.commands.publish import parse_lifetime
     from signage.errors import SignageError, UsageError, ValidationError
+    from signage.hub import gcpolicy
     from signage.hub.app import create_app
     from signage.hub.auth import read_token_file
     from signage.hub.connections import (
         DEFAULT_KEEP_ALIVE_S,
+        LISTEN_BACKLOG,
         MAX_HEAD_BYTES,
-        guarded_protocol,
         plan_budget,
         raise_open_files,
     )
+    from signage.hub.fastpath import ManifestLane
     from signage.hub.policy import HubPolicy
+    from signage.hub.server_pieces import chosen_pieces, guarded_protocol, manifest_lane
     from signage.hub.state import Hub, HubConfig
     from signage.logs import area_logger, harden_root_handlers
 
@@ -534,21 +540,34 @@ def run(args: argparse.Namespace) -> int:
             )
 
         class HubServer(uvicorn.Server):
+            gc_task: asyncio.Task[None] | None = None
+
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                # Long-lived objects frozen as they settle: collections stay short.
+                self.gc_task = asyncio.create_task(gcpolicy.keep_young(), name="signage-hub-gc")
+
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 hub.push.close()  # end open push channels so shutdown need not wait for them
+                if self.gc_task is not None:
+                    self.gc_task.cancel()
                 await super().shutdown(sockets)
 
+        http_impl, loop_impl = chosen_pieces()
+        print(f"signage hub on the {http_impl} parser and the {loop_impl} event loop", flush=True)
+        # Manifest polls are answered before Starlette's routing (signage.hub.fastpath).
+        served = ManifestLane(app, hub) if manifest_lane(os.environ) else app
         uv_config = uvicorn.Config(
-            app,
+            served,
             log_level=args.log_level,
             access_log=args.access_log,
             lifespan="on",
             timeout_graceful_shutdown=2,
-            backlog=2048,
-            http=guarded_protocol(budget.max_connections, args.header_timeout),
+            backlog=LISTEN_BACKLOG,
+            http=guarded_protocol(budget.max_connections, args.header_timeout, http_impl),
             timeout_keep_alive=DEFAULT_KEEP_ALIVE_S,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-            loop="asyncio",
+            loop=loop_impl,
             # Forwarded headers are believed from the named proxies only; with none named
             # they are not read at all (uvicorn would otherwise trust 127.0.0.1 by default,
             # and any local process could claim another address or https).
@@ -558,6 +577,7 @@ def run(args: argparse.Namespace) -> int:
         if args.access_log:  # uvicorn logs requests at INFO, below the default level
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         server = HubServer(uv_config)
+        gcpolicy.settle()  # full collections would stop the event loop for seconds
         server.run(sockets=[sock])
     except SignageError:
         raise

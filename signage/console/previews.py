@@ -10,6 +10,7 @@ size and modification time: an unchanged slide is answered from the cache at onc
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import threading
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from signage.i18n import current_language, set_language
 from signage.logs import area_logger
 
 log = area_logger("hub.console")
@@ -91,15 +93,25 @@ def cache_key(root: Path, playlist_file: Path, slide_id: str, store: Path | None
 
 
 def render_in_worker(
-    root: str, playlist_file: str, slide_id: str, out: str, store: str | None = None
+    root: str,
+    playlist_file: str,
+    slide_id: str,
+    out: str,
+    store: str | None = None,
+    *,
+    language: str | None = None,
 ) -> str:
-    """Runs in the worker process: draws one slide to ``out`` (a PNG path)."""
+    """Runs in the worker process: draws one slide to ``out`` (a PNG path), its words in
+    ``language`` (the reader's: a spawned worker would otherwise choose from its own
+    environment, English under systemd's ``LANG=C``, whatever the console speaks)."""
     import shutil
     import tempfile
     from types import MappingProxyType
 
     from signage.player.qtenv import ensure_application, prepare_environment
 
+    if language is not None:
+        set_language(language)
     prepare_environment(headless=True)
     ensure_application("signage-console-preview")
     from signage.model import Content, Screen
@@ -198,8 +210,9 @@ class Previews:
 
     async def render(self, root: Path, playlist_file: Path, slide_id: str) -> bytes:
         """The PNG of one slide (``LookupError`` when there is no such valid slide)."""
+        language = current_language()
         key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id, self.store)
-        cached = self.cache / f"{key}.png"
+        cached = self.cache / f"{key}-{language}.png"
         try:
             return await asyncio.to_thread(cached.read_bytes)
         except FileNotFoundError:
@@ -208,7 +221,7 @@ class Previews:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
             self._executor(),
-            render_in_worker,
+            functools.partial(render_in_worker, language=language),
             str(root),
             str(playlist_file),
             slide_id,

@@ -12,7 +12,7 @@ heartbeat, nor open its database. So, at start:
   are never push channels. Push channels beyond the budget get a 503 with ``Retry-After``
   (``max_push``); connections beyond ``max_connections`` are answered 503 and closed as
   soon as they are accepted, so the process never runs out;
-- ``guarded_protocol`` is uvicorn's h11 protocol with two more rules: a connection must
+- ``GuardedH11Protocol`` is uvicorn's h11 protocol with two more rules: a connection must
   deliver a complete request head within ``header_timeout_s`` of opening (or of its last
   response), else it is closed (uvicorn has no such timeout: a client sending one header
   byte every few seconds, or nothing at all, held its connection for ever), and TCP
@@ -20,7 +20,15 @@ heartbeat, nor open its database. So, at start:
   without a word (a screen unplugged mid push channel).
 
 Idle keep-alive connections are closed by uvicorn's ``timeout_keep_alive``; a request
-head larger than ``MAX_HEAD_BYTES`` is refused by h11 (400).
+head larger than ``MAX_HEAD_BYTES`` is refused (431, or h11's 400).
+
+Two server pieces carry these rules (``signage.hub.server_pieces`` picks one):
+``GuardedHttpToolsProtocol`` (``signage.hub.guarded_httptools``) on uvicorn's httptools
+protocol (llhttp, in C) with the uvloop event loop, the hub's default, and
+``GuardedH11Protocol`` here, on the pure-Python h11 parser with the standard asyncio loop.
+llhttp has no head size limit of its own (it keeps a header it has not finished in
+memory, however long), so the httptools protocol counts a head's bytes as they arrive and
+refuses it with 431 once it passes ``MAX_HEAD_BYTES``.
 """
 
 from __future__ import annotations
@@ -42,7 +50,14 @@ log = area_logger("hub")
 RESERVED_FILES = 192
 RESERVED_CONNECTIONS = 64
 DEFAULT_HEADER_TIMEOUT_S = 10.0
-DEFAULT_KEEP_ALIVE_S = 5
+# An idle kept-alive connection is closed after this. A screen's own bursts (manifest, then
+# its assets) come within milliseconds; its next poll comes 15 s later on a new connection
+# anyway, so a longer wait only holds descriptors: at 10,000 screens 5 s held ~5,000 idle
+# connections and the budget of a 20,000 hard limit ran out (503s, bench/fleet.py).
+DEFAULT_KEEP_ALIVE_S = 2
+# Connections waiting to be accepted (the kernel caps it at net.core.somaxconn): a burst
+# beyond it is dropped, and the screen's TCP retries after 1, 3, 7... s.
+LISTEN_BACKLOG = 4096
 MAX_HEAD_BYTES = 16 * 1024
 # Half-open detection: first probe after 60 s of silence, then every 10 s, give up after 3;
 # unacknowledged data is given up on after 60 s.
@@ -61,6 +76,19 @@ def busy_answer() -> bytes:
     return (
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+
+
+def head_too_large_answer() -> bytes:
+    """The whole 431 written when a request head passes ``MAX_HEAD_BYTES`` (the httptools
+    protocol's cap; same ``{"error": ...}`` shape, in the hub's language)."""
+    reason = _("request head over the {limit} byte limit").format(limit=MAX_HEAD_BYTES)
+    body = json.dumps({"error": reason}).encode() + b"\n"
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
         + b"Connection: close\r\n\r\n"
         + body
     )
@@ -119,7 +147,7 @@ def raise_open_files() -> tuple[int, int]:
     return now, now
 
 
-def _probe_dead_peers(transport: asyncio.Transport) -> None:
+def probe_dead_peers(transport: asyncio.Transport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
@@ -140,7 +168,8 @@ def _probe_dead_peers(transport: asyncio.Transport) -> None:
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a connection cap, a request-head deadline and TCP
-    keep-alive. Made per hub by ``guarded_protocol`` (class attributes carry the limits)."""
+    keep-alive. Made per hub by ``server_pieces.guarded_protocol`` (class attributes carry
+    the limits)."""
 
     max_connections: ClassVar[int] = 1 << 20
     header_timeout_s: ClassVar[float] = DEFAULT_HEADER_TIMEOUT_S
@@ -157,7 +186,7 @@ class GuardedH11Protocol(H11Protocol):
             transport.write(busy_answer())
             transport.close()
             return
-        _probe_dead_peers(transport)
+        probe_dead_peers(transport)
         self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -194,12 +223,3 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being answered (a push channel): not ours to cut
         self.transport.close()
-
-
-def guarded_protocol(max_connections: int, header_timeout_s: float) -> type[GuardedH11Protocol]:
-    """A ``GuardedH11Protocol`` class bound to these limits, for ``uvicorn.Config(http=...)``."""
-    return type(
-        "HubH11Protocol",
-        (GuardedH11Protocol,),
-        {"max_connections": max_connections, "header_timeout_s": header_timeout_s},
-    )
