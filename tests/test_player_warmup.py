@@ -1,7 +1,7 @@
 """Engine warm-up: QtMultimedia and QtWebEngine are up before a slide needs them.
 
 The first video or web slide of a run must not start its engine on the GUI thread while
-something moves on screen (bench/stall_mixed.py): the engines a content version needs are
+something moves on screen (bench/stall.py, mixed case): the engines a content version needs are
 started before the first slide only when that slide is a video or a web page, and
 otherwise after the first frame, at moments when nothing moves on screen. Pictures-only
 content starts neither. Real player, real Qt, real ffmpeg video, a real (failing) web page.

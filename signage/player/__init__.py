@@ -16,6 +16,7 @@ Modules:
     overlays   QR with caption, clock and date, ticker, logo
     probe      event-loop stall probe and RSS for the ``stats`` event
     video      video slides (QtMultimedia frames painted by the slide itself)
+    videoframes  video frames converted and scaled to the screen on a worker thread
     web        web slides (QtWebEngine, one locked-down profile)
     blanking   asking the session to keep the screen awake
     player     the ``Player``: window, schedule, playback loop, events, snapshots

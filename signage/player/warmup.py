@@ -4,7 +4,7 @@ The first video and the first web page of a run used to start their engine on th
 thread as the slide was prepared: importing QtMultimedia and making the first
 ``QMediaPlayer`` (~90 + ~90 ms), importing QtWebEngine and making the first profile
 (~80 + 250–670 ms: Chromium's start-up). That froze a fade or a video on screen once a
-day (bench/stall_mixed.py). Now, as soon as a content version is known to hold video
+day (bench/stall.py, mixed case). Now, as soon as a content version is known to hold video
 or web slides, the engines are started in steps (one per event-loop turn), and kept:
 
 - before the first slide, at once, only when that first slide is itself a video or a web
