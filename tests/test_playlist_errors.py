@@ -112,7 +112,7 @@ CASES = [
      "Hola", "duplicate slide id 'portada' (first used on line 3)"),
     ("no-kind", HEAD + "  - id: vacia\n    duration: 5s\n", "id: vacia", "needs one of image, video"),
     ("two-kinds", HEAD + "  - image: assets/a.png\n    web: https://intranet.example.gov.co\n", "web",
-     "has image and web"),
+     "has image, web"),
     ("asset-missing", HEAD + "  - image: assets/aa.png\n", "aa.png", "did you mean 'a.png'"),
     ("asset-text-as-png", HEAD + "  - image: assets/texto.png\n", "texto", "is not PNG"),
     ("asset-jpeg-named-png", HEAD + "  - image: assets/disfrazada.png\n", "disfrazada",
