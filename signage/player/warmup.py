@@ -7,8 +7,14 @@ thread as the slide was prepared: importing QtMultimedia and making the first
 day (bench/stall.py, mixed case). Now, as soon as a content version is known to hold video
 or web slides, the engines are started in steps (one per event-loop turn), and kept:
 
-- before the first slide, at once, only when that first slide is itself a video or a web
+- before the first slide, at once, when that first slide is itself a video or a web
   page (it needs its engine to be shown at all; nothing moves yet);
+- before the first slide too, whatever that slide is, the one step too long to hide in a
+  still frame: the web profile (Chromium's start-up, 60-130 ms on a quiet machine, up to
+  670 ms under load). After the first frame it paused the still first picture by that much,
+  the whole-run stall over its 50 ms budget (bench/stall.py mixed case); before it, it costs
+  a root with web slides that much start-up (a pictures-only root, the start-up figure of
+  bench/startup.py, is untouched);
 - otherwise after the first frame: while the first slide (a picture, a text) is on
   screen, and whenever a later version brings the first video or web slide, one step at
   a time at a quiet moment: no fade under way and no video or web page on screen. A step
@@ -31,7 +37,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from signage.logs import area_logger
 from signage.model import Slide, SlideKind
 
-__all__ = ["ENGINE_STEPS", "EngineWarmer", "engines_needed", "steps_for"]
+__all__ = ["BEFORE_FIRST_SLIDE", "ENGINE_STEPS", "EngineWarmer", "engines_needed", "steps_for"]
 
 log = area_logger("player")
 
@@ -41,6 +47,8 @@ ENGINE_STEPS: dict[str, tuple[str, ...]] = {
     "web": ("web-profile", "web-page"),
 }
 RETRY_MS = 200  # how soon a step waiting for a quiet moment looks again
+# Steps whose one call into Qt is longer than a frame budget: run before the first slide.
+BEFORE_FIRST_SLIDE = frozenset({"web-profile"})
 
 
 def engines_needed(slides: Iterable[Slide]) -> frozenset[str]:
@@ -113,10 +121,16 @@ class EngineWarmer(QObject):
         if not new:
             return
         self._pending += new
-        if not self._started() and self._urgent():
-            while self._pending:  # the first slide needs them: now, before it
-                self._run(self._pending.pop(0))
-            return
+        if not self._started():
+            if self._urgent():
+                while self._pending:  # the first slide needs them: now, before it
+                    self._run(self._pending.pop(0))
+                return
+            for step in [s for s in self._pending if s in BEFORE_FIRST_SLIDE]:
+                self._pending.remove(step)  # too long for a still frame: before it
+                self._run(step)
+            if not self._pending:
+                return
         if not self._timer.isActive():
             self._timer.start(0)
 
