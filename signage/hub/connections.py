@@ -166,6 +166,41 @@ def probe_dead_peers(transport: asyncio.Transport) -> None:
         log.debug("cannot set TCP keep-alive options: %s", exc)
 
 
+class HeadDeadline:
+    """One connection's deadline for a complete request head (slow-loris, silent clients).
+
+    Shared by both guarded protocols (h11 here, httptools in ``guarded_httptools``): armed
+    when a connection opens or a response completes, disarmed when a head arrives; when it
+    fires, the connection is closed unless a request is being answered (a push channel).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: Any) -> None:
+        self._loop = loop
+        self._protocol = protocol  # has header_timeout_s, transport, cycle
+        self._handle: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        self.disarm()
+        seconds = float(self._protocol.header_timeout_s)
+        if seconds > 0:
+            self._handle = self._loop.call_later(seconds, self._late)
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _late(self) -> None:
+        self._handle = None
+        transport = self._protocol.transport
+        if transport.is_closing():
+            return
+        cycle = self._protocol.cycle
+        if cycle is not None and not cycle.response_complete:
+            return  # a request is being answered (a push channel): not ours to cut
+        transport.close()
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a connection cap, a request-head deadline and TCP
     keep-alive. Made per hub by ``server_pieces.guarded_protocol`` (class attributes carry
@@ -177,7 +212,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_deadline: asyncio.TimerHandle | None = None
+        self._head_deadline = HeadDeadline(self.loop, self)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -207,19 +242,7 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
 
     def _arm_head_deadline(self) -> None:
-        self._disarm_head_deadline()
-        if self.header_timeout_s > 0:
-            self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_late)
+        self._head_deadline.arm()
 
     def _disarm_head_deadline(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
-
-    def _head_late(self) -> None:
-        self._head_deadline = None
-        if self.transport.is_closing():
-            return
-        if self.cycle is not None and not self.cycle.response_complete:
-            return  # a request is being answered (a push channel): not ours to cut
-        self.transport.close()
+        self._head_deadline.disarm()

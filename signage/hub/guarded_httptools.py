@@ -26,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from signage.hub.connections import (
     DEFAULT_HEADER_TIMEOUT_S,
     MAX_HEAD_BYTES,
+    HeadDeadline,
     busy_answer,
     head_too_large_answer,
     probe_dead_peers,
@@ -47,7 +48,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_deadline: asyncio.TimerHandle | None = None
+        self._head_deadline = HeadDeadline(self.loop, self)
         self._awaiting_head = True  # between a message's end (or the start) and its head
         self._head_read = 0  # bytes read while the head was incomplete
         self._head_size = 0  # the head's URL and fields, measured by the callbacks
@@ -133,22 +134,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # ------------------------------------------------------------ head deadline
 
     def _arm_head_deadline(self) -> None:
-        self._disarm_head_deadline()
-        if self.header_timeout_s > 0:
-            self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_late)
+        self._head_deadline.arm()
 
     def _disarm_head_deadline(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
-
-    def _head_late(self) -> None:
-        self._head_deadline = None
-        if self.transport.is_closing():
-            return
-        if self.cycle is not None and not self.cycle.response_complete:
-            return  # a request is being answered (a push channel): not ours to cut
-        self.transport.close()
+        self._head_deadline.disarm()
 
 
 __all__ = ["GuardedHttpToolsProtocol", "HeadTooLarge"]
