@@ -151,3 +151,28 @@ def test_a_saved_edit_is_on_screen_quickly_and_a_broken_one_never(qapp, tmp_path
         assert len(trap.of("slide_shown")) >= before
     assert trap.of("playlist_rejected")[0]["file"].endswith("lobby.yaml")
     assert not trap.of("slide_skipped")
+
+
+def test_an_edit_no_watcher_event_announced_is_loaded_by_the_rescan(tmp_path, caplog):
+    """inotify can lose events (the per-user instance or queue limits, a network folder): the
+    stamp compared behind the watcher still brings the edit, within a few seconds."""
+    root = make_root(tmp_path)
+    source = LocalSource(root, cache=tmp_path / "cache", debounce_s=0.05, rescan_s=0.3)
+    inbox = Inbox()
+    try:
+        source.start(inbox, EventLog(None))
+        assert inbox.wait(1)
+        assert wait_for(lambda: source._observer is not None)
+        source._observer.stop()  # the watcher is gone, as when its events are lost
+        source._observer.join(timeout=2)
+        write_atomically(
+            root / "playlists" / "pasillo.yaml",
+            "name: Pasillo\nslides:\n  - id: azul-rescan\n    image: assets/blue.png\n",
+        )
+        assert wait_for(lambda: _has(inbox, "azul-rescan"), timeout=5)
+        count = len(inbox.items)
+        time.sleep(1.0)  # an unchanged root is not reloaded again and again
+        assert len(inbox.items) == count
+    finally:
+        source.stop()
+    assert "reached no watcher event" in caplog.text

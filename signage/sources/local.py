@@ -4,7 +4,9 @@
 (``signage.feed.local.content_from_root``: the same manifest, store and atomic switch as a
 signed feed), then watches ``playlists/``, ``assets/`` and ``alerts/`` with watchdog. Bursts
 of file events are debounced (150 ms) into one reload, so a saved edit reaches the screen
-well within a second.
+well within a second. Behind the watcher, the root's stamp is compared every ``RESCAN_S``
+seconds: an event the watcher lost (inotify's per-user instance or queue limits, a network
+folder) costs a few seconds, never an alert that is never cleared.
 
 Start-up from an unchanged root: after each clean load the root's file list with sizes and
 modification times (``RootStamp``) is kept beside the cache. If the root still has that
@@ -43,6 +45,7 @@ DEBOUNCE_S = 0.15
 WATCHED = ("playlists", "assets", "alerts")
 _IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".part")
 STAMP_FILE = "local-root.json"  # beside the store's own files in the cache folder
+RESCAN_S = 5.0  # how often the root's stamp is compared, behind the watcher
 SETTLE_WAIT_S = 2.0  # longest wait for the screen before the deferred full load starts
 
 # (path relative to the root, size, mtime_ns, inode) of every file that decides the content
@@ -112,6 +115,7 @@ class LocalSource:
         allowed_hosts: QR and web hosts allowed (empty: any https host).
         clock: the aware current time (tests inject one).
         debounce_s: quiet time after the last file event before reloading.
+        rescan_s: how often the root's stamp is compared behind the watcher (lost events).
         wait_for_screen: after the first delivery, hold the watcher and the deferred full
             load until ``screen_settled()`` is called (at most ``SETTLE_WAIT_S``), so they
             do not compete with the first slide's preparation. The player calls it.
@@ -127,6 +131,7 @@ class LocalSource:
         allowed_hosts: frozenset[str] = frozenset(),
         clock: Callable[[], datetime] | None = None,
         debounce_s: float = DEBOUNCE_S,
+        rescan_s: float = RESCAN_S,
         wait_for_screen: bool = False,
         alert_active: Callable[[Alert], bool] | None = None,
     ) -> None:
@@ -136,6 +141,7 @@ class LocalSource:
         self.allowed_hosts = allowed_hosts
         self._clock = clock or (lambda: datetime.now(UTC))
         self._debounce_s = debounce_s
+        self._rescan_s = rescan_s
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._observer: Any = None
@@ -254,6 +260,18 @@ class LocalSource:
                 self._poke()  # saved while the first load ran, before the watcher started
         except Exception:
             log.exception("loading %s failed", self.root)
+        self._rescan()
+
+    def _rescan(self) -> None:
+        """Compares the root's stamp every ``RESCAN_S`` until stopped (a lost event's net)."""
+        while not self._stopped.wait(self._rescan_s):
+            with self._lock:
+                pending = self._timer is not None
+            stamp = self._read_stamp()
+            if pending or stamp is None or stamp == self._stamp:
+                continue
+            log.warning("a change under %s reached no watcher event; reloading", self.root)
+            self._poke()
 
     def _read_stamp(self) -> tuple[FileStamp, ...] | None:
         try:
