@@ -99,7 +99,7 @@ def test_import_cap_and_its_refusals(
     code, out, err = run(capsys, "import-cap", "--root", str(root), str(tmp_path / "missing.xml"))
     assert code == 2 and "cannot read it" in err
     code, out, _ = run(capsys, "clear", "--root", str(root), "--all")
-    assert out.strip() == "cleared 1 alert(s)"
+    assert out.strip() == "cleared 1 alert"
 
 
 def test_templates_listing_and_a_root_with_its_own(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from signage.i18n import N_, _
+from signage.i18n import N_, _, ngettext
 from signage.printable import json_printable, printable
 
 if TYPE_CHECKING:
@@ -293,14 +293,23 @@ def _clear(args: argparse.Namespace) -> int:
         client = _HubClient(args.hub, args.token_file, args.timeout)
         if args.all:
             answer = client.call("DELETE", "/api/v1/alerts")
-            print(_("cleared {count} alert(s)").format(count=answer["cleared"]))
+            cleared = answer.get("cleared")
+            count = cleared if isinstance(cleared, int) else 0  # a hub that did not say
+            print(
+                ngettext("cleared {count} alert", "cleared {count} alerts", count).format(
+                    count=count
+                )
+            )
         else:
             client.call("DELETE", f"/api/v1/alerts/{args.id}")
             print(_("cleared {id}").format(id=args.id))
         return 0
     store = _store(args.root)
     if args.all:
-        print(_("cleared {count} alert(s)").format(count=store.clear_all()))
+        count = store.clear_all()
+        print(
+            ngettext("cleared {count} alert", "cleared {count} alerts", count).format(count=count)
+        )
         return 0
     if not store.clear(args.id):
         known = ", ".join(a.id for a in store.active(_now())) or "none"
