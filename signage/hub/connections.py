@@ -201,6 +201,20 @@ class HeadDeadline:
         transport.close()
 
 
+def admit(protocol: Any, transport: asyncio.Transport) -> None:
+    """A new connection on a guarded protocol (after its base's ``connection_made``): past
+    the class's ``max_connections`` it gets the busy answer and is closed (``refused``
+    counted); otherwise dead-peer probes are set and the head deadline armed."""
+    guarded = type(protocol)
+    if len(protocol.connections) > guarded.max_connections:
+        guarded.refused += 1
+        transport.write(busy_answer())
+        transport.close()
+        return
+    probe_dead_peers(transport)
+    protocol._head_deadline.arm()
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a connection cap, a request-head deadline and TCP
     keep-alive. Made per hub by ``server_pieces.guarded_protocol`` (class attributes carry
@@ -216,13 +230,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
-            type(self).refused += 1
-            transport.write(busy_answer())
-            transport.close()
-            return
-        probe_dead_peers(transport)
-        self._arm_head_deadline()
+        admit(self, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()

@@ -27,9 +27,8 @@ from signage.hub.connections import (
     DEFAULT_HEADER_TIMEOUT_S,
     MAX_HEAD_BYTES,
     HeadDeadline,
-    busy_answer,
+    admit,
     head_too_large_answer,
-    probe_dead_peers,
 )
 
 
@@ -58,13 +57,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
-            type(self).refused += 1
-            transport.write(busy_answer())
-            transport.close()
-            return
-        probe_dead_peers(transport)
-        self._arm_head_deadline()
+        admit(self, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
