@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+import anyio
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -331,6 +333,14 @@ def _env_seconds(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
+# Worker threads that take heartbeats at once. A burst (every screen's beat right after a
+# new version) on the default pool ran ~40 threads of Python work (JSON, bounds, the
+# screenshot's PNG decode, SQLite) against the event loop for the interpreter lock: the
+# loop waited its turn behind them and polls on new connections waited seconds
+# (bench/fleet.py). With two, the rest of a burst waits on the loop, where waiting is cheap.
+HEARTBEAT_THREADS = 2
+
+
 def _read_report(body: bytes) -> HeartbeatReport:
     """A heartbeat body as a bounded report (JSON depth, field sizes, a real screenshot)."""
     return bound_report(HeartbeatReport.from_json(parse_json(body)))
@@ -386,10 +396,14 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         told = rfc3339_ms(datetime.now(UTC))
         return JSONResponse({"ok": True, "screen": report.screen, "time": told})
 
+    limiter: list[anyio.CapacityLimiter] = []  # made on the server's loop, on first use
+
     async def heartbeat(request: Request) -> Response:
         caller = hub.require_screen_token(request)
         body = await request.body()  # capped while it streams (limits.BodyLimit)
-        return await run_in_threadpool(take, caller, body)
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
+        return await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
 
     async def screens(request: Request) -> Response:
         hub.require_reader(request)

@@ -1,0 +1,215 @@
+"""What a new version makes a big fleet do at once, kept from swamping the hub (issue 17.4).
+
+Every screen learns of a new version in the same instant (the push channel), and each then
+sends a heartbeat with a fresh screenshot. Two rules keep that burst from stalling the hub:
+the hub asks the screens to spread those beats (``beat_spread_s`` in the version event,
+followed by ``Heartbeat``), and it takes heartbeats on at most ``HEARTBEAT_THREADS``
+worker threads. Real hub subprocess, real push channels and real heartbeats.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import requests
+from PIL import Image
+
+from signage.config import PlayerConfig
+from signage.hub.push import MAX_BEAT_SPREAD_S, SPREAD_FROM, beat_spread, feed_event
+from signage.hub.telemetry_routes import HEARTBEAT_THREADS
+from signage.logs import ErrorTally
+from signage.sources.feed import MAX_BEAT_SPREAD_S as PLAYER_MAX_SPREAD_S
+from signage.sources.feed import FeedSource
+from signage.telemetry.heartbeat import Heartbeat
+from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
+
+
+def test_the_spread_grows_with_the_fleet_and_is_bounded() -> None:
+    assert beat_spread(0) == 0.0
+    assert beat_spread(SPREAD_FROM - 1) == 0.0  # a small fleet beats at once, as before
+    assert 0 < beat_spread(SPREAD_FROM) < 1
+    assert beat_spread(10_000) == 20.0
+    assert beat_spread(10_000_000) == MAX_BEAT_SPREAD_S
+
+
+def test_the_event_says_the_spread_only_when_there_is_one() -> None:
+    with_spread = feed_event(3, b"", None, "", 4.5)
+    assert json.loads(with_spread.split(b"data: ")[1]) == {"version": 3, "beat_spread_s": 4.5}
+    assert b"beat_spread_s" not in feed_event(3, b"", None, "", 0.0)
+
+
+def _source(tmp_path: Path) -> FeedSource:
+    from tests.helpers_feed import make_keypair
+
+    keys = make_keypair(tmp_path / "keys")
+    config = PlayerConfig(
+        screen="s1", feed="http://127.0.0.1:9/", pubkey=keys.pubkey, cache=tmp_path / "cache"
+    )
+    return FeedSource(config)
+
+
+def test_the_player_keeps_a_bounded_spread_from_the_event(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    assert source.beat_spread_s == 0.0
+    source._on_push("version", '{"version": 5, "beat_spread_s": 12.5}')
+    assert source.beat_spread_s == 12.5
+    source._on_push("version", '{"version": 6, "beat_spread_s": 1e300}')
+    assert source.beat_spread_s == PLAYER_MAX_SPREAD_S
+    source._on_push("version", '{"version": 7, "beat_spread_s": -3}')
+    assert source.beat_spread_s == 0.0
+    for junk in ('"mucho"', "true", "null", "[1]"):
+        event = {"version": 8, "beat_spread_s": json.loads(junk)}
+        source._on_push("version", json.dumps(event))
+        assert source.beat_spread_s == 0.0
+
+
+def test_a_nudged_beat_waits_a_random_part_of_the_spread() -> None:
+    spread = [10.0]
+    beat = Heartbeat(
+        "http://127.0.0.1:9", "s1", spread=lambda: spread[0], rng=lambda: 0.25, tally=ErrorTally()
+    )
+    assert beat.spread_delay() == 2.5
+    for bad in (float("nan"), -1.0, 0.0):
+        spread[0] = bad
+        assert beat.spread_delay() == 0.0
+    spread[0] = 1e9
+    assert beat.spread_delay() == 0.25 * 120.0
+    assert Heartbeat("http://127.0.0.1:9", "s2", tally=ErrorTally()).spread_delay() == 0.0
+
+
+def test_a_nudge_in_a_big_fleet_is_sent_after_the_spread(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        beat = Heartbeat(
+            hub.url,
+            "spread-1",
+            token=hub.token,
+            interval_s=60,
+            min_gap_s=0.1,
+            spread=lambda: 1.5,
+            rng=lambda: 1.0,  # the end of the spread
+            tally=ErrorTally(),
+        )
+        beat.start()
+        try:
+            deadline = time.monotonic() + 10
+            while beat.sent < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert beat.sent == 1
+            nudged = time.monotonic()
+            beat.nudge()
+            while beat.sent < 2 and time.monotonic() < nudged + 10:
+                time.sleep(0.02)
+            assert beat.sent == 2
+            assert time.monotonic() - nudged >= 1.5  # not at once: after the spread
+        finally:
+            beat.stop(last_beat=False)
+
+
+def _open_channels(url: str, n: int) -> list[socket.socket]:
+    host, port = url.removeprefix("http://").split(":")
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"GET /api/v1/push HTTP/1.1\r\nHost: hub\r\nAccept: text/event-stream\r\n\r\n")
+        socks.append(s)
+    return socks
+
+
+def test_the_hub_asks_a_big_fleet_to_spread_its_beats(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        socks = _open_channels(hub.url, SPREAD_FROM + 20)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                feed = requests.get(hub.url + "/api/v1/feed", timeout=5).json()
+                if feed["subscribers"] >= SPREAD_FROM + 20:
+                    break
+                time.sleep(0.05)
+            listener = socks[-1]
+            listener.settimeout(10)
+            version = hub.version()
+            (root / "playlists" / "lobby.yaml").write_text(
+                LOBBY_YAML.replace("Bienvenidos", "Flota grande"), encoding="utf-8"
+            )
+            hub.wait_version(version)
+            seen = b""
+            while b'"beat_spread_s"' not in seen and len(seen) < 1 << 20:
+                chunk = listener.recv(65536)
+                assert chunk, seen[-500:]
+                seen += chunk
+            line = next(
+                ln for ln in seen.split(b"\n") if b"beat_spread_s" in ln and ln.startswith(b"data:")
+            )
+            fields = json.loads(line[len(b"data: ") :])
+            assert fields["version"] > version
+            assert fields["beat_spread_s"] == beat_spread(SPREAD_FROM + 20)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((320, 180), 60).convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _threads(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def test_a_burst_of_heartbeats_runs_on_a_few_worker_threads(tmp_path: Path) -> None:
+    """100 screens beating at once, each with a screenshot: all taken, and the hub never
+    runs more than HEARTBEAT_THREADS more threads for them (the default pool ran ~40)."""
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        assert requests.get(hub.url + "/api/v1/feed", timeout=5).ok
+        pid = hub.process.pid
+        before = _threads(pid)
+        most = [before]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                most[0] = max(most[0], _threads(pid))
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        png = _png()
+        answers: list[int] = []
+        lock = threading.Lock()
+        go = threading.Barrier(100)
+
+        def one(i: int) -> None:
+            beat = Heartbeat(
+                hub.url,
+                f"burst-{i:03d}",
+                token=hub.token,
+                screenshot=lambda: png,
+                tally=ErrorTally(),
+            )
+            go.wait()
+            ok = beat.beat()
+            with lock:
+                answers.append(int(ok))
+            beat.stop(last_beat=False)
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        done.set()
+        watcher.join()
+        assert sum(answers) == 100  # every beat taken
+        screens = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
+        assert sum(s["screen"].startswith("burst-") for s in screens) == 100
+        assert most[0] - before <= HEARTBEAT_THREADS, (before, most[0])
