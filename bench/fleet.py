@@ -248,6 +248,7 @@ class Stats:
     manifest_late_during_ms: list[float] = field(default_factory=list)
     sig_ms: list[float] = field(default_factory=list)  # feed.json.sig after a push's 200
     nudged_beats: int = 0  # heartbeats sent 0.25 s after a new version, as players do
+    pushed_pairs: int = 0  # version events that carried the signed manifest (no fetch)
     manifest_status: dict[int, int] = field(default_factory=dict)
     heartbeat_ms: list[float] = field(default_factory=list)
     heartbeat_fail: int = 0
@@ -317,6 +318,8 @@ class Screen:
         self.player = player or PlayerLike()
         self.syncing = False  # a push-woken sync in flight (FeedSource's sync thread)
         self.sync_again = False  # another version announced meanwhile: sync once more
+        self.pushed_etag: str | None = None  # the last event carried the pair (its ETag)
+        self.beat_spread_s = 0.0  # the hub's beat_spread_s (the nudged beat's spread)
         # like a real player: the feed sync and the heartbeat thread have their own pools
         self.http = Http(host, port, source)
         self.beat_http = Http(host, port, source)
@@ -353,17 +356,28 @@ class Screen:
                 self.stats.push_closed += 1
                 return
             if line.startswith(b"data: "):
-                version = int(json.loads(line[6:])["version"])
+                fields = json.loads(line[6:])
+                version = int(fields["version"])
                 self.seen.setdefault(version, time.perf_counter())
                 newer = self.version >= 0 and version > self.version
                 self.version = max(self.version, version)
                 self.changed.set()
                 if newer and self.player.sync_on_push:
-                    self.woken()
+                    self.woken(fields)
 
-    def woken(self) -> None:
+    def woken(self, fields: dict[str, Any]) -> None:
         """What ``FeedSource._on_push`` does with a newer version: wake the sync at once
-        (no spread), one sync at a time, one more if another version came meanwhile."""
+        (no spread), one sync at a time, one more if another version came meanwhile. An
+        event that carries the signed manifest (``signage.hub.push.feed_event``) is taken
+        without a request, as the player's sync client does once it verified it."""
+        spread = fields.get("beat_spread_s", 0.0)
+        self.beat_spread_s = float(spread) if isinstance(spread, int | float) else 0.0
+        if "manifest" in fields and "signature" in fields:
+            self.pushed_etag = str(fields.get("etag", ""))
+            self.stats.pushed_pairs += 1
+        else:
+            self.pushed_etag = None
+
         if self.syncing:
             self.sync_again = True
             return
@@ -376,11 +390,14 @@ class Screen:
         """A player's sync after a push: the conditional manifest (now 200), the signature
         (``SyncClient._sync``; an alert adds no asset), then, once the new picture is on
         screen, the heartbeat's nudge (``KioskBridge``: ``nudge`` and ``picture_changed``),
-        sent ``NUDGE_SETTLE_S`` later with a fresh screenshot."""
+        sent ``NUDGE_SETTLE_S`` later with a fresh screenshot, plus a random part of the
+        hub's ``beat_spread_s`` when the event asked for one."""
         try:
             while True:
                 self.sync_again = False
-                if await self.poll_once(why="push") == 200:
+                if self.pushed_etag is not None:  # the pair came with the event
+                    self.etag, self.pushed_etag = self.pushed_etag or self.etag, None
+                elif await self.poll_once(why="push") == 200:
                     async with self.sync_lock:
                         t0 = time.perf_counter()
                         try:
@@ -391,7 +408,8 @@ class Screen:
                 if not self.sync_again:
                     break
             if self.player.nudge_beat:
-                await asyncio.sleep(NUDGE_SETTLE_S)
+                # as Heartbeat.spread_delay: a random part of the hub's beat_spread_s
+                await asyncio.sleep(NUDGE_SETTLE_S + random.random() * self.beat_spread_s)
                 self.stats.nudged_beats += 1
                 await self.heartbeat_once(shot=self.player.screenshot)
         finally:
@@ -771,6 +789,7 @@ async def client_main(spec: dict[str, Any]) -> None:
                 "manifest_late_during_ms": stats.manifest_late_during_ms,
                 "sig_ms": stats.sig_ms,
                 "nudged_beats": stats.nudged_beats,
+                "pushed_pairs": stats.pushed_pairs,
                 "manifest_status": stats.manifest_status,
                 "heartbeat_ms": stats.heartbeat_ms,
                 "heartbeat_fail": stats.heartbeat_fail,
@@ -923,6 +942,10 @@ def phase_lines(stats: Stats, raised: list[float]) -> list[str]:
             f" {ON_TIME_MS:.0f} ms both): {len(on_time)} samples, p99 {pct(on_time, 99):.1f} ms;"
             f" latency minus the client's lateness p99 {pct(net, 99):.1f} ms"
         )
+    lines.append(
+        f"  version events that carried the signed manifest (taken without a request):"
+        f" {stats.pushed_pairs}"
+    )
     if stats.sig_ms:
         lines.append(
             f"  feed.json.sig after a push sync's 200: {len(stats.sig_ms)}, p50"
@@ -948,6 +971,7 @@ async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
         stats.manifest_late_during_ms += figures["manifest_late_during_ms"]
         stats.sig_ms += figures["sig_ms"]
         stats.nudged_beats += figures["nudged_beats"]
+        stats.pushed_pairs += figures["pushed_pairs"]
         for code, count in figures["manifest_status"].items():
             stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
         stats.heartbeat_ms += figures["heartbeat_ms"]
@@ -1073,6 +1097,11 @@ def main() -> int:
         " screenshot 0.25 s later); 'none': nothing (this bench before, the version arrives"
         " with the next timer poll)",
     )
+    parser.add_argument(
+        "--hub-tree",
+        help="run the hub from this checkout instead (an A/B: e.g. /tmp/base-b0e); the"
+        " screens stay this bench's",
+    )
     parser.add_argument("--profile", help="record the hub with py-spy into this file (raw)")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run one client
     args = parser.parse_args()
@@ -1100,6 +1129,11 @@ def main() -> int:
         print(f"file descriptor hard limit {hard} < {need}: lower --screens", file=sys.stderr)
         return 2
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.hub_tree:  # run_hub starts `python -m signage` from helpers_hub.REPO
+        import tests.helpers_hub
+
+        tests.helpers_hub.REPO = Path(args.hub_tree).resolve()
+        print(f"hub from {tests.helpers_hub.REPO}")
     random.seed(7)
     started = time.monotonic()
     args.seed = "" if args.no_enrol else secrets.token_hex(8)  # each screen's own token
