@@ -12,20 +12,27 @@ from __future__ import annotations
 import io
 import json
 import socket
+import sqlite3
 import threading
 import time
+from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import requests
 from PIL import Image
 
+from signage import durable
 from signage.config import PlayerConfig
+from signage.hub.beats import BeatWriter
 from signage.hub.push import MAX_BEAT_SPREAD_S, SPREAD_FROM, beat_spread, feed_event
-from signage.hub.telemetry_routes import HEARTBEAT_THREADS
+from signage.hub.telemetry_routes import HEARTBEAT_THREADS, TelemetryStore
 from signage.logs import ErrorTally
 from signage.sources.feed import MAX_BEAT_SPREAD_S as PLAYER_MAX_SPREAD_S
 from signage.sources.feed import FeedSource
 from signage.telemetry.heartbeat import Heartbeat
+from signage.telemetry.wire import HeartbeatReport
 from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
 
 
@@ -212,4 +219,84 @@ def test_a_burst_of_heartbeats_runs_on_a_few_worker_threads(tmp_path: Path) -> N
         assert sum(answers) == 100  # every beat taken
         screens = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
         assert sum(s["screen"].startswith("burst-") for s in screens) == 100
-        assert most[0] - before <= HEARTBEAT_THREADS, (before, most[0])
+        # the checking threads and the one writer thread (signage.hub.beats)
+        assert most[0] - before <= HEARTBEAT_THREADS + 1, (before, most[0])
+
+
+# ------------------------------------------------------------ heartbeats stored in batches
+
+
+def _store(tmp_path: Path) -> TelemetryStore:
+    local = threading.local()
+
+    def connect() -> sqlite3.Connection:
+        if not hasattr(local, "db"):
+            local.db = sqlite3.connect(tmp_path / "hub.sqlite3")
+        return local.db  # type: ignore[no-any-return]
+
+    return TelemetryStore(connect, tmp_path / "screenshots")
+
+
+def _report(screen: str, shot: bytes | None, version: int = 1) -> HeartbeatReport:
+    return HeartbeatReport(
+        screen=screen, sent=datetime.now(UTC), version=version, screenshot_png=shot
+    )
+
+
+def test_a_batch_is_one_flush_and_one_transaction(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    png = _png()
+    beats = [(_report(f"s-{i:02d}", png), 1000.0 + i) for i in range(50)]
+    beats.append((_report("s-07", None, version=9), 2000.0))  # a later beat, no picture
+    with durable.watch() as flushes:
+        store.record_many(beats)
+    assert [kind for kind, _ in flushes] in (["syncfs", "fsync_dir"], ["sync", "fsync_dir"])
+    shots = sorted(p.name for p in (tmp_path / "screenshots").iterdir())
+    assert shots == [f"s-{i:02d}.png" for i in range(50)]  # no temp file left
+    assert (tmp_path / "screenshots" / "s-33.png").read_bytes() == png
+    assert store.count() == 50
+    row = store._db().execute(
+        "SELECT received, screenshot_taken FROM screen_heartbeats WHERE screen = 's-07'"
+    )
+    assert row.fetchone() == (2000.0, 1007.0)  # the later beat wins, its picture kept
+
+
+def test_the_writer_stores_a_burst_in_few_batches_and_answers_each(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    writer = BeatWriter(store, idle_s=0.5)
+    png = _png()
+    futures: list[Future[None]] = []
+    lock = threading.Lock()
+
+    def send(k: int) -> None:
+        for i in range(25):
+            done = writer.submit(_report(f"w-{k}-{i:02d}", png), 1.0)
+            with lock:
+                futures.append(done)
+
+    senders = [threading.Thread(target=send, args=(k,)) for k in range(8)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    for done in futures:
+        done.result(timeout=30)
+    assert store.count() == 200
+    assert 1 <= writer.batches < 200  # batched: fewer rounds than beats
+    time.sleep(1.0)  # idle: the thread ends, and a new beat starts another
+    writer.submit(_report("after-idle", None), 2.0).result(timeout=10)
+    assert store.count() == 201
+
+
+def test_a_batch_that_cannot_be_stored_fails_each_of_its_beats(tmp_path: Path) -> None:
+    (tmp_path / "screenshots").write_text("a file where the folder should be")
+    store = _store(tmp_path)
+    writer = BeatWriter(store)
+    done = [writer.submit(_report(f"f-{i}", _png()), 1.0) for i in range(3)]
+    for d in done:
+        with pytest.raises(OSError):
+            d.result(timeout=10)
+    assert store.count() == 0
+    ok = writer.submit(_report("no-picture", None), 1.0)  # the writer goes on
+    ok.result(timeout=10)
+    assert store.count() == 1

@@ -251,3 +251,24 @@ def test_a_player_takes_pushed_versions_without_asking_the_hub(tmp_path: Path) -
             assert fetches() == before, hub.stdout_lines[-20:]
         finally:
             source.stop()
+
+
+def test_a_screen_on_a_mirror_does_not_take_the_hubs_pushed_pair(tmp_path: Path) -> None:
+    """Its ``hub`` names where heartbeats go and what wakes it; its content comes from its
+    own feed, so a mirror that lags stays visibly stale (docs/hub.md) instead of being
+    overtaken by the hub's push."""
+    keys = make_keypair(tmp_path / "keys")
+    on_hub = FeedSource(
+        PlayerConfig(screen="a", feed="http://hub:8750/feed.json", pubkey=keys.pubkey,
+                     cache=tmp_path / "a", hub="http://hub:8750")
+    )  # fmt: skip
+    on_mirror = FeedSource(
+        PlayerConfig(screen="b", feed="http://mirror/feed.json", pubkey=keys.pubkey,
+                     cache=tmp_path / "b", hub="http://hub:8750")
+    )  # fmt: skip
+    event = feed_event(9, b'{"version": 9}', b"c2ln", '"e"')
+    data = event.decode().split("data: ")[1].strip()
+    on_hub._on_push("version", data)
+    on_mirror._on_push("version", data)
+    assert on_hub.client._take_pushed(0) == Pushed(9, b'{"version": 9}', "c2ln", '"e"')
+    assert on_mirror.client._take_pushed(0) is None

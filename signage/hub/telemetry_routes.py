@@ -18,12 +18,14 @@ The decisions (online? stale? why?) are the pure function ``assess``; the rest i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +40,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from signage.durable import flush_filesystem, fsync_dir
 from signage.events import rfc3339_ms
+from signage.hub.beats import BeatWriter
 from signage.hub.errors import json_error
 from signage.hub.limits import parse_json, query_seconds
 from signage.hub.screens import ScreenCaller, ScreenRegister, bound_report
@@ -200,6 +204,7 @@ class TelemetryStore:
     def __init__(self, connect: Callable[[], sqlite3.Connection], screenshots: Path) -> None:
         self._connect = connect
         self.screenshots = screenshots
+        self._staged = 0  # temp screenshot names (one writer thread at a time)
         db = connect()
         db.executescript(SCHEMA)
         db.commit()
@@ -220,19 +225,40 @@ class TelemetryStore:
             return since
 
     def record(self, report: HeartbeatReport, received: float) -> None:
-        shot_taken: float | None = None
-        if report.screenshot_png is not None:
-            self._write_screenshot(report.screen, report.screenshot_png)
-            shot_taken = received
-        body = json.dumps(report.to_json() | {"screenshot_png": None})
+        """Stores one heartbeat (``record_many`` of one)."""
+        self.record_many([(report, received)])
+
+    def record_many(self, beats: Sequence[tuple[HeartbeatReport, float]]) -> None:
+        """Stores heartbeats, in order (a later beat of the same screen wins): their
+        screenshots written to temp files, made durable with one flush of their filesystem
+        and renamed into place (a half-written picture never becomes a screen's), then
+        every row in one SQLite transaction."""
+        rows = []
+        shots: list[tuple[Path, Path]] = []
+        for report, received in beats:
+            shot_taken: float | None = None
+            if report.screenshot_png is not None:
+                shots.append(self._stage_screenshot(report.screen, report.screenshot_png))
+                shot_taken = received
+            body = json.dumps(report.to_json() | {"screenshot_png": None})
+            rows.append((report.screen, received, body, shot_taken))
+        if shots:
+            try:
+                flush_filesystem(self.screenshots)
+                for tmp, final in shots:
+                    tmp.replace(final)
+                fsync_dir(self.screenshots)
+            finally:
+                for tmp, _final in shots:
+                    tmp.unlink(missing_ok=True)  # left only when the batch failed
         db = self._db()
         with db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO screen_heartbeats (screen, received, report, screenshot_taken) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(screen) DO UPDATE SET "
                 "received = excluded.received, report = excluded.report, "
                 "screenshot_taken = COALESCE(excluded.screenshot_taken, screenshot_taken)",
-                (report.screen, received, body, shot_taken),
+                rows,
             )
 
     def count(self) -> int:
@@ -260,15 +286,15 @@ class TelemetryStore:
             room = sum(1 for (name,) in names if name not in enrolled) < max_unenrolled
         return caller.refusal(screen, register, room)
 
-    def _write_screenshot(self, screen: str, png: bytes) -> None:
+    def _stage_screenshot(self, screen: str, png: bytes) -> tuple[Path, Path]:
+        """Writes ``png`` to a temp file beside ``<screen>.png`` (not yet durable)."""
         self.screenshots.mkdir(parents=True, exist_ok=True)
         final = self.screenshots / f"{screen}.png"
-        tmp = final.with_name(f".{screen}.png.{os.getpid()}.{threading.get_ident()}.tmp")
+        self._staged += 1
+        tmp = final.with_name(f".{screen}.png.{os.getpid()}.{self._staged}.tmp")
         with tmp.open("wb") as fh:
             fh.write(png)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(final)
+        return tmp, final
 
     def screens(
         self,
@@ -377,9 +403,12 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         version = hub.current_version()
         return version if version > 0 else None  # 0: nothing published yet
 
-    def take(caller: ScreenCaller, body: bytes) -> Response:
-        # One trip to a worker thread for the whole heartbeat (read, check, store): each
-        # trip costs the event loop a hand-off, and 10,000 screens send ~330 a second.
+    writer = BeatWriter(store)
+
+    def take(caller: ScreenCaller, body: bytes) -> Response | tuple[str, Future[None]]:
+        # One trip to a worker thread for the whole check (read, bounds, screenshot,
+        # who may send it): each trip costs the event loop a hand-off, and 10,000 screens
+        # send ~330 a second. Storing goes to the writer thread's next batch.
         try:
             report = _read_report(body)
         except (ValueError, ReportError) as exc:
@@ -391,10 +420,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
             return json_error(403, refusal)
         now = time.time()
         store.note_hub_version(hub_version(), now)
-        store.record(report, now)
-        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
-        told = rfc3339_ms(datetime.now(UTC))
-        return JSONResponse({"ok": True, "screen": report.screen, "time": told})
+        return report.screen, writer.submit(report, now)
 
     limiter: list[anyio.CapacityLimiter] = []  # made on the server's loop, on first use
 
@@ -403,7 +429,14 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         body = await request.body()  # capped while it streams (limits.BodyLimit)
         if not limiter:
             limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
-        return await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
+        taken = await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
+        if isinstance(taken, Response):
+            return taken
+        screen, stored = taken
+        await asyncio.wrap_future(stored)  # a storage error: 500, as before
+        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
+        told = rfc3339_ms(datetime.now(UTC))
+        return JSONResponse({"ok": True, "screen": screen, "time": told})
 
     async def screens(request: Request) -> Response:
         hub.require_reader(request)

@@ -6,8 +6,9 @@ at ``{hub}/api/v1/push``, data ``{"version": N}``) when there is one, else polli
 ``config.poll_s`` seconds. A push listener thread reconnects with backoff; a server
 without the push channel (plain nginx) is probed again every few minutes. A version event
 that carries the signed manifest (``manifest``, ``signature``, ``etag``: the hub sends them
-for manifests up to 32 KiB) is handed to the sync client, which verifies and applies it
-without a request (``SyncClient.offer_pushed``) or fetches when it refuses it. The
+for manifests up to 32 KiB) is handed to the sync client when the hub serves this feed,
+which verifies and applies it without a request (``SyncClient.offer_pushed``) or fetches
+when it refuses it. The
 event's ``beat_spread_s`` (a big fleet) is kept as ``beat_spread_s`` for the heartbeat,
 which spreads the beat a new picture causes over that many seconds.
 
@@ -380,6 +381,13 @@ class FeedSource:
             conn.close()
         return "was-connected" if connected else "failed"
 
+    def _push_serves_feed(self) -> bool:
+        """Whether the push channel's hub is the server of this source's (first) feed: only
+        then is a pushed pair what the feed would have served. A screen playing a mirror
+        (its ``hub`` only for heartbeats and the wake-up) syncs from its mirror."""
+        hub = self._hub
+        return hub is not None and self.client.feed_url.startswith(hub.rstrip("/") + "/")
+
     def _on_push(self, event: str, data: str) -> None:
         try:
             fields = json.loads(data)
@@ -394,7 +402,7 @@ class FeedSource:
         current = self.version or 0
         if version > current and version != self._announced:
             self._announced = version
-            pushed = pushed_pair(fields, version)
+            pushed = pushed_pair(fields, version) if self._push_serves_feed() else None
             if pushed is not None:
                 self.client.offer_pushed(pushed)
             log.info(
