@@ -40,7 +40,7 @@ def test_the_spread_grows_with_the_fleet_and_is_bounded() -> None:
     assert beat_spread(0) == 0.0
     assert beat_spread(SPREAD_FROM - 1) == 0.0  # a small fleet beats at once, as before
     assert 0 < beat_spread(SPREAD_FROM) < 1
-    assert beat_spread(10_000) == 20.0
+    assert beat_spread(10_000) == 50.0
     assert beat_spread(10_000_000) == MAX_BEAT_SPREAD_S
 
 
