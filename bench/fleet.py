@@ -1154,6 +1154,11 @@ def main() -> int:
                     stderr=subprocess.DEVNULL,
                 )
             hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
+            pauses = [line for line in hub.stderr().splitlines() if "garbage collection of" in line]
+            print(
+                f"hub's own log: {len(pauses)} garbage collections of >= 50 ms"
+                + "".join(f"\n  {line[24:]}" for line in pauses[:12])
+            )
             if spy is not None:
                 spy.terminate()  # ends the recording; it writes what it has
                 spy.wait(30)
