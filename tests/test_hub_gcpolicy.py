@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import weakref
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
