@@ -7,7 +7,13 @@ with ``If-None-Match`` on a keep-alive connection, and sends a heartbeat every 3
 as the player's sync client and heartbeat thread keep separate pools. Polls and heartbeats
 start at random offsets, as a real fleet's do. During the run, alerts are raised through
 the hub's API (``POST /api/v1/alerts``): each is published, signed and announced to every
-channel.
+channel. On a newer version each screen does what a player does (``--after-push``, default
+``fetch+shot``): it syncs at once, fetching ``feed.json`` and ``feed.json.sig`` unless the
+event carried the signed pair (then no request), and sends a heartbeat with a fresh
+screenshot ``NUDGE_SETTLE_S`` later plus a random part of the hub's ``beat_spread_s``.
+The clients' manifest samples are printed by phase (steady, within 5 s of an alert,
+push-woken) with the clients' own loop lateness at send and in flight beside each; the
+hub's logged garbage collections of 50 ms or more are printed too.
 
 Figures, each with a baseline measured in the same run:
 - announce: time from the alert request until the LAST of the 1,000 channels has the new
@@ -33,6 +39,8 @@ hard limit allows (the hub and the clients inherit them).
     .venv/bin/python bench/fleet.py [--screens 1000] [--clients 8] [--duration 60]
         [--nginx-duration 40] [--profile FILE]
     .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~2 min)
+    .venv/bin/python bench/fleet.py --screens 10000 --after-push none   # earlier passes' load
+    .venv/bin/python bench/fleet.py --screens 10000 --hub-tree /tmp/base-b0e   # A/B
 """
 
 from __future__ import annotations
