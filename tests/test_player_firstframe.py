@@ -209,6 +209,7 @@ NOT_BEFORE_FIRST_FRAME = (
     "concurrent.futures",  # the snapshot writer's pool
     "signage.player.alert_layer",  # made on the first alert (issue 17.2)
     "signage.alerts.select",
+    "socket",  # sd_notify's, only under systemd; the host name comes from os.uname()
 )
 
 
