@@ -261,9 +261,9 @@ class Player(QObject):
             theme=theme,
         )
         self.window.add_layer(self.overlay)
-        # The alert layer (its module, zoneinfo, a widget) is made when content first
-        # carries an alert, or when asked for (``alerts``): ~5-8 ms less before the first
-        # frame of a screen without alerts, the usual case.
+        # The alert layer (its module, signage.alerts.select, a widget) is made when content
+        # first carries an alert, or when asked for (``alerts``): ~3-5 ms less before the
+        # first frame of a screen without alerts, the usual case.
         self._alerts: AlertLayer | None = None
         self._alert_logo: QImage | None = None
         if size is not None:
