@@ -13,7 +13,9 @@ One ``sync_once``:
 4. download each missing asset into ``partial/<sha256>.part`` while hashing it, capped at
    its announced size, its writeback started, then renamed into ``objects/``; a broken
    transfer is resumed with ``Range``; transient errors are retried with exponential
-   backoff and jitter. Several download threads, each with its own keep-alive connection;
+   backoff and jitter. The small assets first with requests written ahead on two
+   connections (``Transport.pipelined``), then whatever is left on several download
+   threads, each with its own keep-alive connection;
 5. one flush of the cache's filesystem (``syncfs``), the atomic switch of the cache's
    current version, then garbage collection.
 

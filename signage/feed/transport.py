@@ -10,6 +10,9 @@ the connection's end, read with ``readinto`` straight into the caller's buffer).
 most of the time of a sync of many small assets; urllib3's pool before it cost ~0.25 ms
 more CPU per asset (bench/README.md, "sync").
 
+``pipelined`` writes many GETs ahead on one connection (HTTP/1.1 pipelining) and hands
+the answers back in order, stopping without a fuss wherever the server does not carry on.
+
 Every socket it opens is registered until it is closed, so ``abort()`` from another thread
 cuts every transfer at once. Failures are the ``TransportError`` classes of
 ``signage.feed.errors`` (drawn there): decided by class, never by message text.
