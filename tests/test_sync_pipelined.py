@@ -48,6 +48,7 @@ class RawServer:
     limit: int = 5
     answered: list[tuple[int, str]] = field(default_factory=list)  # (connection, path)
     most_waiting: int = 0  # the most whole requests one read brought
+    proxied: int = 0  # requests for an absolute URL (the server used as a proxy)
     lock: threading.Lock = field(default_factory=threading.Lock)
     sock: socket.socket = field(default_factory=socket.socket)
 
@@ -79,6 +80,9 @@ class RawServer:
                     self.most_waiting = max(self.most_waiting, buf.count(b"\r\n\r\n"))
                 head, _, buf = buf.partition(b"\r\n\r\n")
                 path = head.split(b" ")[1].decode()
+                if path.startswith("http://"):  # asked as a proxy: serve it from here too
+                    self.proxied += 1
+                    path = "/" + path.split("/", 3)[3]
                 count += 1
                 close = self.mode == "close" or (self.mode == "limit" and count >= self.limit)
                 self._answer(conn, conn_id, path, close=close)
@@ -190,3 +194,17 @@ def test_nginx_answers_small_assets_written_ahead_on_few_connections(
         assert len({conn for _, conn, _ in assets}) == PIPELINED_LANES, assets
         # nginx read most of them behind another request on that connection.
         assert sum(pipe == "p" for _, _, pipe in assets) >= N // 2, assets
+
+
+def test_no_requests_written_ahead_through_a_proxy(
+    tmp_path: Path, keys: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain-http proxy may not keep answers in order for requests written ahead: the
+    # sync goes through it the ordinary way, one request at a time per connection.
+    with raw_server(_feed(tmp_path, keys), "keep") as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        _cold_sync("http://feed.invalid/", tmp_path / "cache", keys)
+        assert proxy.proxied == len(proxy.answered) >= N + 2
+        assert proxy.most_waiting == 1
