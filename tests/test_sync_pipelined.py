@@ -21,7 +21,7 @@ import pytest
 from signage.feed.publish import publish
 from signage.feed.store import Store
 from signage.feed.sync import PIPELINED_LANES, SyncClient, Timeouts
-from tests.helpers_feed import KeyPair, make_keypair, make_root, run_nginx
+from tests.helpers_feed import KeyPair, make_keypair, make_root, run_nginx, write_asset
 
 N = 40
 
@@ -176,10 +176,26 @@ def test_a_server_that_closes_after_a_few_answers_is_asked_again_on_new_connecti
 def test_a_server_that_loses_requests_written_ahead(tmp_path: Path, keys: KeyPair) -> None:
     # It answers the first and then says nothing: after the read timeout (the pipeline's
     # silence) the rest goes the ordinary way, one request at a time.
-    with raw_server(_feed(tmp_path, keys), "drop") as server:
-        _cold_sync(server.url, tmp_path / "cache", keys, read=0.5)
+    feed = _feed(tmp_path, keys)
+    with raw_server(feed, "drop") as server:
+        client = SyncClient(
+            server.url, Store(tmp_path / "cache"), keys.pubkey, timeouts=Timeouts(2.0, 0.5)
+        )
+        cold = client.sync_once(datetime.now(UTC))
+        assert cold.status == "updated" and cold.assets_downloaded == N
+        assert Store(tmp_path / "cache").verify() == []
         assert sum(server.asset_connections().values()) == N
-        assert len(server.asset_connections()) > 1
+        assert server.most_waiting > 1  # requests were written ahead once
+        # The next version: nothing is written ahead to that server again.
+        for i in range(10):
+            write_asset(tmp_path / "root", i, 6_000, seed=7)
+        publish(tmp_path / "root", feed, keys.key, now=datetime.now(UTC))
+        server.most_waiting = 0
+        again = client.sync_once(datetime.now(UTC))
+        client.close()
+        assert again.status == "updated" and again.assets_downloaded == 10
+        assert Store(tmp_path / "cache").verify() == []
+        assert server.most_waiting == 1
 
 
 @pytest.mark.nginx

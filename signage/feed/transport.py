@@ -191,6 +191,9 @@ class Transport:
         # Each open connection and its socket (abort() cuts them from any thread).
         self._open: dict[Connection, socket.socket] = {}
         self._aborted = threading.Event()
+        # Origins that did not answer requests written ahead (silence, or a close after one
+        # answer): ``pipelined`` leaves them to ``get`` for the rest of this transport's life.
+        self._unpipelined: set[_Origin] = set()
 
     # ------------------------------------------------------------------ requests
 
@@ -297,7 +300,9 @@ class Transport:
         else nothing is yielded. It stops early, without raising, wherever the server does
         not carry on (an error, a close before an answer, ``silence`` seconds without a
         byte while answers are due, a connection the server closes after fewer than two
-        answers): the caller fetches the URLs not yielded the ordinary way (``get``). A
+        answers): the caller fetches the URLs not yielded the ordinary way (``get``). An
+        origin that stayed silent or closed after one answer is not pipelined again by
+        this transport (its next syncs do not wait for that silence once more). A
         server that closes a connection after many answers (``keepalive_requests``) is
         asked for the rest on a new one. Redirects are not followed (a 3xx is yielded).
         """
@@ -315,7 +320,7 @@ class Transport:
         if len(origins) != 1:
             return
         (first,) = origins
-        if first.proxy is not None:
+        if first.proxy is not None or first in self._unpipelined:
             return
         answered = 0
         while answered < len(urls):
@@ -342,12 +347,18 @@ class Transport:
                         break
             except ServerClosed:
                 closed = True
+            except TimeoutError:
+                self._unpipelined.add(first)  # silent with answers due: not asked again
+                return
             except (OSError, ProtocolError):
-                return  # a timeout, a reset, bytes that are not a response
+                return  # a reset, bytes that are not a response
             finally:
                 self.drop(conn)
-            if not closed or answered - start < 2:
-                return  # a server that will not answer requests written ahead
+            if not closed:
+                return
+            if answered - start < 2:
+                self._unpipelined.add(first)  # closes rather than answer requests ahead
+                return
 
     # ------------------------------------------------------------------ connections
 
