@@ -19,7 +19,16 @@ an A/B of two versions of the code under the same load. ``--mixed`` uses a root 
 playlist also holds a video and a web slide (the first slide still a picture), so the
 engine warm-up (``signage/player/warmup.py``) is part of the start.
 
+Bytecode: an installed player has its ``.pyc`` files (pip writes them at install,
+``signage install-kiosk`` compiles a checkout's), so every measured process runs with
+bytecode kept in a folder of the run (``PYTHONPYCACHEPREFIX``), filled by one untimed start
+of each before the rounds. ``--no-bytecode`` measures a tree that has none and may not write
+any (``PYTHONDONTWRITEBYTECODE=1``, as a checkout run under kiosk.service's read-only file
+system): each start then compiles the ~45 ``signage`` modules it loads (~400 kB of source,
+~70 ms of CPU here) while PySide6's own Python files keep their installed bytecode.
+
     .venv/bin/python bench/startup.py [--runs 5] [--against /tmp/base] [--mixed] [--nice -15]
+                                      [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from _player_bench import BARE_WINDOW, REPO, env, image_root, play_cmd, ts, verd
 TARGET = 1.5
 RUNS = 5
 NICE: list[str] = []  # --nice N: every measured process runs under `nice -n N`
+BYTECODE: dict[str, str] = {}  # the measured processes' bytecode settings (see the docstring)
 
 # `signage play`, with the CPU time used until the first slide_shown printed on stderr.
 PLAYER = r"""
@@ -63,11 +73,18 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def measured_env(tmp: Path) -> dict[str, str]:
+    out = env(tmp)
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    out.pop("PYTHONPYCACHEPREFIX", None)
+    return out | BYTECODE
+
+
 def bare_once(tmp: Path) -> tuple[float, float]:
     start = time.time()
     out = subprocess.run(
         [*NICE, sys.executable, "-c", BARE_WINDOW],
-        env=env(tmp),
+        env=measured_env(tmp),
         capture_output=True,
         text=True,
         timeout=60,
@@ -79,7 +96,7 @@ def bare_once(tmp: Path) -> tuple[float, float]:
 
 def player_once(tmp: Path, root: Path, n: int, tree: Path, cache: str) -> tuple[float, float]:
     events = tmp / f"events-{cache}-{n}.jsonl"
-    run_env = env(tmp)
+    run_env = measured_env(tmp)
     run_env["PYTHONPATH"] = str(tree)
     run_env["XDG_CACHE_HOME"] = str(tmp / cache)
     cmd = play_cmd(root, events, 4.0)
@@ -140,6 +157,11 @@ def main() -> int:
         type=int,
         help="run the measured processes under `nice -n N` (e.g. -15, as root)",
     )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="no .pyc for the trees: every start compiles its modules (see the docstring)",
+    )
     args = parser.parse_args()
     if args.nice is not None:
         NICE[:] = ["nice", "-n", str(args.nice)]
@@ -150,6 +172,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         root = mixed_root(tmp) if args.mixed else image_root(tmp)
+        if args.no_bytecode:
+            BYTECODE["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:
+            BYTECODE["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+            for k, tree in trees.items():  # writes each tree's bytecode (not counted)
+                player_once(tmp, root, 0, tree, f"warm-{k}")
         bare_once(tmp)  # warms the OS file cache for Qt's libraries (not counted)
         cold = {k: player_once(tmp, root, 0, tree, f"cache-{k}") for k, tree in trees.items()}
         bare: list[tuple[float, float]] = []
@@ -160,6 +188,7 @@ def main() -> int:
                 player[k].append(player_once(tmp, root, n + 1, tree, f"cache-{k}"))
             loads.append(load())
     print(f"load average (1 min) during the run: {', '.join(loads)}")
+    print("bytecode: " + ("none, compiled at every start" if args.no_bytecode else "kept"))
     if NICE:
         print(f"measured processes run under: {' '.join(NICE)}")
     bare_wall, bare_cpu = [w for w, _ in bare], [c for _, c in bare]

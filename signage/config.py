@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,7 @@ class PlayerConfig:
             to the system store for web slides, sync and asset downloads (``signage.trust``).
     """
 
-    screen: str = field(default_factory=socket.gethostname)
+    screen: str = field(default_factory=lambda: os.uname().nodename)  # gethostname(2)
     tags: frozenset[str] = frozenset()
     feed: str | None = None
     mirrors: tuple[str, ...] = ()

@@ -22,10 +22,12 @@ from signage.i18n import _, current_language
 from signage.printable import printable
 
 __all__ = [
+    "ChartTexts",
     "Count",
     "Report",
     "Row",
     "build_report",
+    "chart_texts",
     "count_plays",
     "counts_from_json",
     "parse_since",
@@ -249,6 +251,10 @@ def report_csv(report: Report) -> str:
     return buf.getvalue()
 
 
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
 _MONTHS_ES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
     "octubre", "noviembre", "diciembre",
@@ -263,16 +269,55 @@ def _es_int(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def _es_rate(value: float | None) -> str:
-    return "sin reproducciones" if value is None else f"{value:.1f}".replace(".", ",")
+def _chart_rate(value: float | None) -> str:
+    return _("no plays") if value is None else _rate(value)
 
 
 def _es_date(moment: datetime) -> str:
     return f"{moment.day} de {_MONTHS_ES[moment.month - 1]} de {moment.year}"
 
 
+@dataclass(frozen=True)
+class ChartTexts:
+    """The words of ``render_chart``'s PNG, in the current language (a pure function's answer)."""
+
+    title: str
+    subtitle: str
+    by_screen: str
+    by_slide: str
+    no_data: str
+    axis: str
+
+
+def _date(moment: datetime) -> str:
+    if current_language() == "es":
+        return _es_date(moment)
+    return f"{moment.day} {_MONTHS_EN[moment.month - 1]} {moment.year}"
+
+
+def chart_texts(report: Report) -> ChartTexts:
+    """What the chart says: title, period and totals, panel titles and the axis, localized."""
+    total = report.total
+    return ChartTexts(
+        title=_("QR code scans per 1,000 plays"),
+        subtitle=_(
+            "From {since} to {until} · {plays} plays, {scans} scans ({rate} per 1,000)"
+        ).format(
+            since=_date(report.since),
+            until=_date(report.until),
+            plays=_number(total.plays),
+            scans=_number(total.scans),
+            rate=_chart_rate(total.per_1000),
+        ),
+        by_screen=_("By screen"),
+        by_slide=_("By slide (playlist/slide)"),
+        no_data=_("No data in this period"),
+        axis=_("Scans per 1,000 plays (in brackets: scans / plays)"),
+    )
+
+
 def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
-    """A PNG bar chart in Spanish: scans per 1,000 plays per screen and per slide.
+    """A PNG bar chart in the current language: scans per 1,000 plays per screen and slide.
 
     1600 px wide, white background, DejaVu fonts, every bar labelled with its rate and its
     raw numbers, so it reads on its own in a slide deck. Written via a temp file + rename.
@@ -282,9 +327,10 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
     def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
         return ImageFont.truetype(_FONT_BOLD if bold else _FONT, size)
 
+    words = chart_texts(report)
     panels: list[tuple[str, Sequence[Row]]] = [
-        ("Por pantalla", report.by_screen[:top]),
-        ("Por diapositiva (lista/diapositiva)", report.by_slide[:top]),
+        (words.by_screen, report.by_screen[:top]),
+        (words.by_slide, report.by_slide[:top]),
     ]
     bar_h, gap = 34, 14
     width = 1600
@@ -294,20 +340,8 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     ink, accent, grey = (20, 33, 61), (11, 83, 148), (110, 110, 110)
-    draw.text(
-        (40, 30),
-        "Escaneos de códigos QR por cada 1.000 reproducciones",
-        font=font(40, True),
-        fill=ink,
-    )
-    draw.text(
-        (40, 90),
-        f"Del {_es_date(report.since)} al {_es_date(report.until)} · "
-        f"{_es_int(report.total.plays)} reproducciones, {_es_int(report.total.scans)} escaneos "
-        f"({_es_rate(report.total.per_1000)} por cada 1.000)",
-        font=font(24),
-        fill=grey,
-    )
+    draw.text((40, 30), words.title, font=font(40, True), fill=ink)
+    draw.text((40, 90), words.subtitle, font=font(24), fill=grey)
     rates = [r.per_1000 or 0.0 for _, rows in panels for r in rows]
     scale_max = max([*rates, 1.0])
     y = 160
@@ -316,7 +350,7 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
         y += 50
         axis_top = y - 8
         if not rows:
-            draw.text((plot_x0, y), "Sin datos en el periodo", font=font(22), fill=grey)
+            draw.text((plot_x0, y), words.no_data, font=font(22), fill=grey)
             y += bar_h + gap
         for row in rows:
             label = row.label if len(row.label) <= 34 else row.label[:33] + "…"
@@ -329,7 +363,7 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
             draw.rectangle([plot_x0, y, x1, y + bar_h], fill=accent)
             draw.text(
                 (x1 + 10, y + bar_h // 2),
-                f"{_es_rate(row.per_1000)}  ({_es_int(row.scans)} / {_es_int(row.plays)})",
+                f"{_chart_rate(row.per_1000)}  ({_number(row.scans)} / {_number(row.plays)})",
                 font=font(20),
                 fill=ink,
                 anchor="lm",
@@ -340,7 +374,7 @@ def render_chart(report: Report, path: Path, *, top: int = 12) -> None:
         y += 40
     draw.text(
         ((plot_x0 + plot_x1) // 2, y - 20),
-        "Escaneos por cada 1.000 reproducciones (entre paréntesis: escaneos / reproducciones)",
+        words.axis,
         font=font(22),
         fill=grey,
         anchor="mm",

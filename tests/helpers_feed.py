@@ -283,6 +283,13 @@ class RunningNginx:
             time.sleep(0.01)
         return text.splitlines()
 
+    def pipe_lines(self, settle: float = 0.2) -> list[tuple[str, str, str]]:
+        """``(URI, CONNECTION, PIPE)`` per request, PIPE ``p`` for a request nginx read
+        after another one on its connection (pipelined) and ``.`` otherwise."""
+        self.access_lines(settle)  # the same wait for the last lines
+        text = (self.access_log.parent / "pipe.log").read_text(encoding="utf-8")
+        return [(f[0], f[1], f[2]) for ln in text.splitlines() if len(f := ln.split()) == 3]
+
 
 def nginx_available() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
@@ -313,6 +320,8 @@ events {{ worker_connections 512; }}
 http {{
     log_format feed '$request_method $uri $status $body_bytes_sent $http_range $connection';
     access_log {work}/access.log feed;
+    log_format pipe '$uri $connection $pipe';
+    access_log {work}/pipe.log pipe;
     client_body_temp_path {work}/client_body;
     proxy_temp_path {work}/proxy;
     fastcgi_temp_path {work}/fastcgi;

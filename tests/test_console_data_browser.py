@@ -3,7 +3,7 @@ content: a bar chart made from a CSV of the content root (columns offered from t
 draft preview drawn by the preview worker, the YAML written, ``signage validate`` happy), a
 column the file lacks refused beside its field in Spanish with nothing written, a CSV
 uploaded through the slide's own upload field, and the bundled data slides opened and saved
-without losing a key."""
+without losing a key; a new scans slide previewed with the hub's count."""
 
 from __future__ import annotations
 
@@ -228,3 +228,45 @@ def test_the_bundled_data_slides_open_and_save_without_losing_a_key(
         (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
     ]
     assert len(changed) == 1 and old_title in changed[0][0] and "(2026)" in changed[0][1]
+
+
+def test_a_new_scans_slide_is_previewed_with_the_hubs_count(
+    hub: RunningHub, browser: Browser
+) -> None:
+    # A draft of a scans slide used to preview as "no data": its count was looked up under the
+    # draft's probe file name instead of the playlist's id, and a new slide had no count yet.
+    import requests
+
+    from signage.qr import track_code
+
+    code = track_code("lobby", "encuesta-herramientas", "https://encuestas.cartagena.gov.co/oai")
+    for screen in ("lobby-1", "lobby-1", "sala-2"):
+        r = requests.get(f"{hub.url}/q/{code}?s={screen}", allow_redirects=False, timeout=5)
+        assert r.status_code == 302
+    page = _editor(browser, hub, "lobby")
+    p = _add_data_slide(page)
+    page.locator(f"input[name='{p}data_from'][value='scans']").check()
+    page.locator(f"[id='{p}scans']").select_option("playlist")
+    page.locator(f"[id='{p}chart']").select_option("figure")
+    page.locator(f"[id='{p}title']").fill("Personas que opinaron este mes")
+    page.locator(f"[id='{p}id']").fill("opiniones-mes")
+    page.locator(f"[id='{p}preview']").click()
+    n = int(p[1:-1])
+    draft = page.get_by_alt_text(
+        f"Vista previa del borrador de la diapositiva {n + 1} (sin guardar)"
+    )
+    src = draft.get_attribute("src")
+    assert src is not None and src.startswith("data:image/png;base64,")
+    bodies = [f.read_text(encoding="utf-8") for f in (hub.data_dir / "datos-remotos").glob("*")]
+    counts = [b.splitlines()[1] for b in bodies if b.startswith("periodo,personas\n")]
+    assert [c.rsplit(",", 1)[1] for c in counts] == ["3"]  # the hub's count, from its database
+    png = base64.b64decode(src.split(",", 1)[1])
+    # The count is drawn big in the theme's accent under the title (the "no data" poster has
+    # only its thin amber frame crossing this box: ~240 pixels against ~2,400 for the "3").
+    figure = Image.open(io.BytesIO(png)).convert("RGB").crop((40, 190, 300, 310)).tobytes()
+    amber = sum(
+        1
+        for i in range(0, len(figure), 3)
+        if all(abs(figure[i + k] - ACCENT[k]) < 24 for k in range(3))
+    )
+    assert amber > 1_200, "the count is not drawn where the figure goes"

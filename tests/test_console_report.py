@@ -143,6 +143,11 @@ def test_report_page_csv_and_chart_equal_the_cli_json(hub: RunningHub, browser: 
     )
     assert png.headers["content-type"] == "image/png"
     assert "attachment" in png.headers["content-disposition"]
+    # drawn in the reader's language: a browser's cache must not hand one language's chart
+    # to the other after a switch
+    assert {"cookie", "accept-language"} <= {
+        v.strip().lower() for v in png.headers["vary"].split(",")
+    }
     with Image.open(io.BytesIO(png.body())) as chart:
         assert chart.width == 1600
     assert page.locator("img.report-chart").evaluate("i => i.naturalWidth") == 1600

@@ -221,6 +221,20 @@ def test_a_portrait_screen_gets_a_tall_layout_inside_its_width() -> None:
 # ----------------------------------------------------------------------------- player
 
 
+@pytest.mark.parametrize(("width", "height"), [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)])
+def test_the_tag_fits_its_box_at_every_screen_size(qapp, width: int, height: int) -> None:
+    # The console's 960 px preview drew "MÉTRIC…": the plan measured the tag at 27 px and
+    # scaled the width, but the font drawn is 14 px (whole pixels, hinted): a letter too wide.
+    from signage.player.dataview import qt_measure, single_line
+
+    s = series_of(parse_table(TICKETS.encode(), "t.csv"), label="trimestre", values=["tickets"])
+    drawing = plan(BARS, s, THEME, width, height, qt_measure(THEME))
+    (tag,) = [t for t in drawing.items if isinstance(t, TextItem) and t.role == "tag"]
+    font, words = single_line(tag, THEME)
+    assert words == "MÉTRICAS"
+    assert font.pixelSize() == round(tag.px)
+
+
 def _grab(player) -> Image.Image:
     return Image.open(io.BytesIO(player.grab_png(max_width=10_000))).convert("RGB")
 

@@ -169,12 +169,14 @@ def test_the_settings_language_speaks_spanish_over_lang_c(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert done.stdout.splitlines()[0] == "playlists/p.yaml:6:13: el 32 de diciembre no existe"
     assert done.stdout.splitlines()[-1] == (
-        "2 archivo(s) revisado(s), 0 lista(s) válida(s), 1 archivo(s) rechazado(s); "
-        "1 error(es), 0 aviso(s)"
+        "2 archivos revisados; válidas: 0 listas; 1 archivo rechazado; 1 error, 0 avisos"
     )
     settings.write_text("language: en\n", encoding="utf-8")
     english = _signage("validate", cwd=tmp_path, LANG="es_CO.UTF-8")
     assert english.stdout.splitlines()[0] == "playlists/p.yaml:6:13: December 32 does not exist"
+    assert english.stdout.splitlines()[-1] == (
+        "2 files checked, valid: 0 playlists; 1 file refused; 1 error, 0 warnings"
+    )
     settings.unlink()
     by_lang = _signage("validate", cwd=tmp_path, LANG="es_CO.UTF-8")
     assert "el 32 de diciembre no existe" in by_lang.stdout

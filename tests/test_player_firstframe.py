@@ -207,6 +207,9 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.player.web",
     "signage.player.video",
     "concurrent.futures",  # the snapshot writer's pool
+    "signage.player.alert_layer",  # made on the first alert (issue 17.2)
+    "signage.alerts.select",
+    "socket",  # sd_notify's, only under systemd; the host name comes from os.uname()
 )
 
 

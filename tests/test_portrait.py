@@ -141,7 +141,7 @@ def test_validate_warns_about_pictures_of_the_other_shape(tmp_path: Path) -> Non
     landscape = next(w for w in warnings if "/playlists/horizontal.yaml:" in w)
     assert "1080×1920 (portrait)" in landscape
     assert "tags: every screen, portrait screens" in done.stdout
-    assert "0 error(s), 2 warning(s)" in done.stdout
+    assert "0 errors, 2 warnings" in done.stdout
 
 
 def test_a_wrong_orientation_is_refused_with_the_choices(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ import requests
 from PIL import Image
 
 from signage.events import rfc3339_ms
+from signage.i18n import speaking
 from signage.qr import track_code
 from signage.report import (
     Count,
     build_report,
+    chart_texts,
     count_plays,
     parse_since,
     render_chart,
@@ -168,6 +170,30 @@ def test_chart_is_a_readable_png_with_proportional_bars(tmp_path):
     assert widths[2] <= 5  # no plays: a stub, not a bar
     assert widths[4] <= 5
     assert not list(tmp_path.glob("informe/.*tmp"))
+
+
+def test_chart_speaks_the_language_of_its_reader():
+    report = _known_report()
+    with speaking("es"):
+        es = chart_texts(report)
+    with speaking("en"):
+        en = chart_texts(report)
+    assert es.title == "Escaneos de códigos QR por cada 1.000 reproducciones"
+    assert en.title == "QR code scans per 1,000 plays"
+    assert es.subtitle == (
+        "Del 1 de octubre de 2026 al 1 de noviembre de 2026 · 1.500 reproducciones, "
+        "19 escaneos (12,7 por cada 1.000)"
+    )
+    assert en.subtitle == (
+        "From 1 October 2026 to 1 November 2026 · 1,500 plays, 19 scans (12.7 per 1,000)"
+    )
+    assert (es.by_screen, es.no_data) == ("Por pantalla", "Sin datos en el periodo")
+    assert (en.by_screen, en.no_data) == ("By screen", "No data in this period")
+    empty = build_report([], [], SINCE, UNTIL)
+    with speaking("es"):
+        assert chart_texts(empty).subtitle.endswith(
+            "0 escaneos (sin reproducciones por cada 1.000)"
+        )
 
 
 def test_chart_of_an_empty_period(tmp_path):

@@ -59,7 +59,7 @@ def test_valid_root_passes_with_a_summary(tmp_path: Path) -> None:
     assert lines[0] == (
         "playlists/lobby.yaml: 'Lobby principal': 5 slides, loop 1m 6s, tags: lobby"
     ), "15s + 10s + the 1 s video measured from its mvhd box + 30s + 10s"
-    assert lines[-1].endswith("all valid; 0 error(s), 0 warning(s)")
+    assert lines[-1].endswith("all valid; 0 errors, 0 warnings")
     assert done.stderr == ""
 
 
@@ -80,7 +80,7 @@ def test_every_problem_is_printed_located_then_exit_1(tmp_path: Path) -> None:
     assert "only https://" in messages[2]
     assert "not a duration" in messages[3]
     assert "playlists/lobby.yaml: 'Lobby principal'" in done.stdout, "the good file still sums up"
-    assert done.stdout.splitlines()[-1].endswith("1 file(s) refused; 4 error(s), 0 warning(s)")
+    assert done.stdout.splitlines()[-1].endswith("1 file refused; 4 errors, 0 warnings")
     assert "Traceback" not in done.stderr
 
 
@@ -168,7 +168,7 @@ def test_a_content_root_given_as_file_and_warnings_pass(
     assert main(["validate", str(tmp_path / "sitio")]) == 0
     out = capsys.readouterr().out
     assert f"{tmp_path}/sitio/playlists/b.yaml:4:12: warning: 'muted' only matters" in out
-    assert out.splitlines()[-1].endswith("all valid; 0 error(s), 1 warning(s)")
+    assert out.splitlines()[-1].endswith("all valid; 0 errors, 1 warning")
 
 
 def test_schedules_that_ended_are_warned_about(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from signage.model import Playlist, Schedule
-from signage.i18n import N_, _
+from signage.i18n import N_, _, ngettext
 
 HELP = N_("render every slide of a playlist active at a moment to PNGs and a contact sheet")
 
@@ -247,7 +247,11 @@ def run(args: argparse.Namespace) -> int:
     problems = [r for r in rendered if r.problem]
     if problems:
         print(
-            _("{count} slide(s) cannot be shown; see the posters").format(count=len(problems)),
+            ngettext(
+                "{count} slide cannot be shown; see its poster",
+                "{count} slides cannot be shown; see the posters",
+                len(problems),
+            ).format(count=len(problems)),
             file=sys.stderr,
         )
     return 0

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from signage.errors import UsageError
-from signage.i18n import N_, _
+from signage.i18n import N_, _, ngettext
 
 HELP = N_("validate a content root and write a signed static feed (assets first, manifest last)")
 
@@ -153,9 +153,12 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(
-            _(
-                "signage publish: refused, {count} error(s) in {root}; nothing was published "
-                "(fix them, 'signage validate' lists them too)"
+            ngettext(
+                "signage publish: refused, {count} error in {root}; nothing was published "
+                "(fix it, 'signage validate' lists it too)",
+                "signage publish: refused, {count} errors in {root}; nothing was published "
+                "(fix them, 'signage validate' lists them too)",
+                len(exc.problems),
             ).format(count=len(exc.problems), root=args.root),
             file=sys.stderr,
         )
@@ -177,7 +180,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        _("published version {version} to {out} ({assets} new asset(s), {size} bytes").format(
+        ngettext(
+            "published version {version} to {out} ({assets} new asset, {size} bytes",
+            "published version {version} to {out} ({assets} new assets, {size} bytes",
+            result.assets_written,
+        ).format(
             version=result.version,
             out=args.out,
             assets=result.assets_written,

@@ -33,7 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--csv", metavar="FILE", help=_("also write the rows as CSV"))
     parser.add_argument(
-        "--chart", metavar="FILE", help=_("also write a PNG bar chart (in Spanish)")
+        "--chart",
+        metavar="FILE",
+        help=_("also write a PNG bar chart (in the language of these messages)"),
     )
     parser.add_argument(
         "--json", action="store_true", help=_("print the hub's counts as JSON, for scripts")

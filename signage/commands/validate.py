@@ -206,21 +206,28 @@ class Report:
         warnings = len(self.problems) - errors
         refused = len({p.path for p in self.problems if p.severity == "error"})
         verdict = (
-            _("all valid") if not errors else _("{count} file(s) refused").format(count=refused)
+            _("all valid")
+            if not errors
+            else ngettext("{count} file refused", "{count} files refused", refused)
+        ).format(count=refused)
+        kinds = ngettext("{count} playlist", "{count} playlists", self.playlists).format(
+            count=self.playlists
         )
-        kinds = _("{count} playlist(s)").format(count=self.playlists)
         if self.templates:
-            kinds += _(" and {count} alert template(s)").format(count=self.templates)
+            kinds += ngettext(
+                " and {count} alert template", " and {count} alert templates", self.templates
+            ).format(count=self.templates)
         print(
-            _(
-                "{checked} file(s) checked, {kinds} valid, {verdict}; "
-                "{errors} error(s), {warnings} warning(s)"
-            ).format(
-                checked=self.checked,
+            _("{checked}, valid: {kinds}; {verdict}; {errors}, {warnings}").format(
+                checked=ngettext(
+                    "{count} file checked", "{count} files checked", self.checked
+                ).format(count=self.checked),
                 kinds=kinds,
                 verdict=verdict,
-                errors=errors,
-                warnings=warnings,
+                errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+                warnings=ngettext("{count} warning", "{count} warnings", warnings).format(
+                    count=warnings
+                ),
             )
         )
         return 1 if errors else 0

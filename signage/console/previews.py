@@ -58,13 +58,23 @@ def _kept_data(playlist: Any, slide: Any, store: Path | None) -> tuple[Any, Any,
 
 
 def _load(
-    root: Path, playlist_file: Path, slide_id: str, store: Path | None = None
+    root: Path,
+    playlist_file: Path,
+    slide_id: str,
+    store: Path | None = None,
+    as_id: str | None = None,
 ) -> tuple[Any, Any, Any, dict[str, Path]]:
+    """``as_id``: the playlist's id when ``playlist_file`` is a draft's probe file (its name is
+    not the playlist's, and a ``scans:`` slide's kept count is found by the playlist's id)."""
+    from dataclasses import replace
+
     from signage.playlist import load_playlist_file, load_theme_file
 
     playlist, _ = load_playlist_file(playlist_file, root)
     if playlist is None:
         raise LookupError("the playlist has problems; fix them to see previews")
+    if as_id is not None:
+        playlist = replace(playlist, id=as_id)
     slide = next((s for s in playlist.slides if s.id == slide_id), None)
     if slide is None:
         raise LookupError(f"no slide {slide_id!r} in this playlist")
@@ -80,9 +90,15 @@ def _load(
     return playlist, slide, theme, kept
 
 
-def cache_key(root: Path, playlist_file: Path, slide_id: str, store: Path | None = None) -> str:
+def cache_key(
+    root: Path,
+    playlist_file: Path,
+    slide_id: str,
+    store: Path | None = None,
+    as_id: str | None = None,
+) -> str:
     """The content hash a slide's preview is cached under (raises ``LookupError``)."""
-    playlist, slide, theme, kept = _load(root, playlist_file, slide_id, store)
+    playlist, slide, theme, kept = _load(root, playlist_file, slide_id, store, as_id)
     parts = [repr(slide), repr(theme), repr(playlist.overlays), repr(SIZE)]
     for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
         if path in kept:
@@ -100,6 +116,7 @@ def render_in_worker(
     store: str | None = None,
     *,
     language: str | None = None,
+    as_id: str | None = None,
 ) -> str:
     """Runs in the worker process: draws one slide to ``out`` (a PNG path), its words in
     ``language`` (the reader's: a spawned worker would otherwise choose from its own
@@ -120,7 +137,7 @@ def render_in_worker(
 
     base = Path(root)
     playlist, slide, theme, kept = _load(
-        base, Path(playlist_file), slide_id, Path(store) if store else None
+        base, Path(playlist_file), slide_id, Path(store) if store else None, as_id
     )
     assets = {}
     for path in (slide.source, slide.text.image if slide.text else None, theme.logo):
@@ -208,10 +225,13 @@ class Previews:
         for process in processes:
             process.terminate()
 
-    async def render(self, root: Path, playlist_file: Path, slide_id: str) -> bytes:
-        """The PNG of one slide (``LookupError`` when there is no such valid slide)."""
+    async def render(
+        self, root: Path, playlist_file: Path, slide_id: str, *, as_id: str | None = None
+    ) -> bytes:
+        """The PNG of one slide (``LookupError`` when there is no such valid slide); ``as_id``
+        names the playlist when ``playlist_file`` is a draft's probe."""
         language = current_language()
-        key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id, self.store)
+        key = await asyncio.to_thread(cache_key, root, playlist_file, slide_id, self.store, as_id)
         cached = self.cache / f"{key}-{language}.png"
         try:
             return await asyncio.to_thread(cached.read_bytes)
@@ -221,7 +241,7 @@ class Previews:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
             self._executor(),
-            functools.partial(render_in_worker, language=language),
+            functools.partial(render_in_worker, language=language, as_id=as_id),
             str(root),
             str(playlist_file),
             slide_id,

@@ -208,6 +208,7 @@ class ReportRoom:
             headers={
                 "Content-Disposition": f'{disposition}; filename="{name}"',
                 "Cache-Control": "private, max-age=60",
+                "Vary": "Cookie, Accept-Language",  # drawn in the reader's language
             },
         )
 

@@ -841,7 +841,13 @@ class Console:
                 self._place(state, problems, forms.field_locations(text))
                 state.general.insert(0, _("It cannot be drawn: fix what is marked in red."))
                 return
-            png = await self.previews.render(self._root(), probe, playlist.slides[index].id)
+            slide = playlist.slides[index]
+            remote = self.hub.remote_data()
+            if remote is not None and slide.data is not None:  # a new scans slide: count now
+                await run_in_threadpool(
+                    remote.count_if_missing, path.stem, slide.data, self.hub.now()
+                )
+            png = await self.previews.render(self._root(), probe, slide.id, as_id=path.stem)
         except LookupError as exc:
             state.general.append(_("The preview could not be drawn ({reason}).").format(reason=exc))
             return

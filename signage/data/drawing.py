@@ -282,16 +282,22 @@ def plan(  # noqa: PLR0917 (the slide, its numbers, its look, its size, its font
     has_card = figure is not None and data.chart is not Chart.FIGURE
     f = _frame(width, height, has_card)
     c = _Canvas(width, height, f.cw, f.ch)
+
+    def measured(text: str, px: float, weight: str) -> float:
+        # at the size it will be drawn: a font's widths do not scale with its size (whole
+        # pixels, hinting), and "MÉTRICAS" measured at 27 px overflowed its tag at 13.5 or 54
+        return measure(text, px * c.s, weight) / c.s
+
     bg = theme.background
     top, bottom = mix(bg, theme.muted, 0.07), mix(bg, "#000000", 0.35)
     c.box((0, 130, 10, 815 if f.ch == 1080 else 1600), theme.accent, "rule")
     y = 150.0
     if data.tag:
-        w = measure(data.tag, 27, "bold") + 48
+        w = measured(data.tag, 27, "bold") + 48
         c.box((f.left, y, w, 48), theme.accent, "tag", 24)
         c.text((f.left + 24, y, w - 48, 48), data.tag, 27, "bold", bg, "tag", valign="middle")
     title_w = f.title_w
-    one_line = measure(data.title, 72, "bold") <= title_w
+    one_line = measured(data.title, 72, "bold") <= title_w
     px = 72 if one_line else 56
     c.text((f.left, 210, title_w, 190), data.title, px, "bold", theme.foreground, "title",
            wrap=True)  # fmt: skip

@@ -232,6 +232,16 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:24]
 
 
+def source_of(playlist: str, data: DataContent) -> str | None:
+    """The key a data slide's remote data is kept under: its ``url``, or the hub's scans
+    (``scans:PLAYLIST/SCOPE?PERIOD``); ``None`` for data from a file of the root."""
+    if data.url is not None:
+        return data.url
+    if data.scans is not None:
+        return f"scans:{playlist}/{data.scans}?{data.period}"
+    return None
+
+
 class RemoteData:
     """The publisher's remote data: fetched when due, the last good kept in ``folder``.
 
@@ -432,11 +442,22 @@ class RemoteData:
                 fetched += 1
         return fetched
 
+    def count_if_missing(self, playlist: str, data: DataContent, now: datetime) -> bool:
+        """A ``scans:`` source with no good data kept yet is counted now, from the hub's own
+        database (never the network), so a new scans slide's draft preview shows its number
+        rather than "no data"; ``True`` when a count was kept."""
+        url = source_of(playlist, data)
+        if url is None or not url.startswith("scans:") or self.scan_counter is None:
+            return False
+        if self._good_file(url, _read_meta(self._paths(url)[0], url)) is not None:
+            return False
+        return self.refresh(url, data, now).error is None
+
     def _slide(self, slide: Slide, now: datetime, files: dict[str, Path], playlist: str) -> Slide:
         data = slide.data
-        if data is None or (data.url is None and data.scans is None):
+        url = source_of(playlist, data) if data is not None else None
+        if data is None or url is None:
             return slide
-        url = data.url or f"scans:{playlist}/{data.scans}?{data.period}"
         every = data.refresh_s or 3600.0
         self._schedule[url] = min(every, self._schedule.get(url, every))
         self._sources[url] = data

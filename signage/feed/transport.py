@@ -10,6 +10,9 @@ the connection's end, read with ``readinto`` straight into the caller's buffer).
 most of the time of a sync of many small assets; urllib3's pool before it cost ~0.25 ms
 more CPU per asset (bench/README.md, "sync").
 
+``pipelined`` writes many GETs ahead on one connection (HTTP/1.1 pipelining) and hands
+the answers back in order, stopping without a fuss wherever the server does not carry on.
+
 Every socket it opens is registered until it is closed, so ``abort()`` from another thread
 cuts every transfer at once. Failures are the ``TransportError`` classes of
 ``signage.feed.errors`` (drawn there): decided by class, never by message text.
@@ -22,6 +25,7 @@ import socket
 import ssl
 import threading
 import urllib.request
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -33,17 +37,40 @@ from signage.feed.errors import (
     StatusError,
     TooLargeError,
     TooManyRedirects,
+    TransportError,
 )
-from signage.feed.wire import Connection, Head, Headers, ProtocolError, request_bytes
+from signage.feed.wire import (
+    QUICKACK,
+    Connection,
+    Head,
+    Headers,
+    ProtocolError,
+    ServerClosed,
+    request_bytes,
+)
 from signage.i18n import N_, Msg
 
-__all__ = ["USER_AGENT", "Response", "Timeouts", "Transport", "check_status", "tls_context"]
+__all__ = [
+    "PIPELINE_WINDOW",
+    "SILENCE",
+    "USER_AGENT",
+    "Response",
+    "Timeouts",
+    "Transport",
+    "check_status",
+    "tls_context",
+]
 
 USER_AGENT = "signage-sync/1"
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65536
 _REMEMBERED = 64  # origins and URL folders a transport keeps worked out (then starts over)
+# Pipelining (``Transport.pipelined``): requests written ahead on one connection (refilled
+# when half have been answered), and the silence after which the rest is left to ``get``.
+PIPELINE_WINDOW = 16
+SILENCE = 5.0
+_PIPELINED_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +191,9 @@ class Transport:
         # Each open connection and its socket (abort() cuts them from any thread).
         self._open: dict[Connection, socket.socket] = {}
         self._aborted = threading.Event()
+        # Origins that did not answer requests written ahead (silence, or a close after one
+        # answer): ``pipelined`` leaves them to ``get`` for the rest of this transport's life.
+        self._unpipelined: set[_Origin] = set()
 
     # ------------------------------------------------------------------ requests
 
@@ -181,15 +211,7 @@ class Transport:
         )
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
-        # A sync asks one folder for hundreds of assets: where that folder's URLs lead
-        # (origin, Host header, request path) is worked out once, from the first of them.
-        folder, _, leaf = url.rpartition("/")
-        known = None if "?" in leaf or "#" in leaf else self._folders.get(folder)
-        if known is not None:
-            origin, host, path = known
-            target = url if path is None else f"{path}/{leaf}"
-        else:
-            origin, host, target = self._resolve(url, folder, leaf)
+        origin, host, target = self._where(url)
         request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         try:
             head = request_bytes("GET", target, host, request_headers)
@@ -210,6 +232,17 @@ class Transport:
                 continue  # the server closed a kept-alive connection: once more on a new one
             return Response(self, conn, got, url)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _where(self, url: str) -> tuple[_Origin, str, str]:
+        """(where ``url`` leads, its Host header, the request target)."""
+        # A sync asks one folder for hundreds of assets: where that folder's URLs lead
+        # (origin, Host header, request path) is worked out once, from the first of them.
+        folder, _, leaf = url.rpartition("/")
+        known = None if "?" in leaf or "#" in leaf else self._folders.get(folder)
+        if known is None:
+            return self._resolve(url, folder, leaf)
+        origin, host, path = known
+        return origin, host, url if path is None else f"{path}/{leaf}"
 
     def _resolve(self, url: str, folder: str, leaf: str) -> tuple[_Origin, str, str]:
         """(where ``url`` leads, its Host header, the request target); remembered for
@@ -255,6 +288,78 @@ class Transport:
             proxy = None
         return _Origin(scheme, host, port, proxy or None)
 
+    def pipelined(
+        self, urls: Sequence[str], *, window: int = PIPELINE_WINDOW, silence: float = SILENCE
+    ) -> Generator[tuple[int, Response], None, None]:
+        """GETs of ``urls`` with up to ``window`` requests written ahead on one connection
+        (HTTP/1.1 pipelining); yields ``(index, response)`` in the order of ``urls``.
+
+        Each response's body must be read to its end before the next is taken; closing it
+        otherwise ends the pipelining. The URLs must share one origin without a proxy in
+        front of it, and the platform must have ``TCP_QUICKACK`` (see ``signage.feed.wire``);
+        else nothing is yielded. It stops early, without raising, wherever the server does
+        not carry on (an error, a close before an answer, ``silence`` seconds without a
+        byte while answers are due, a connection the server closes after fewer than two
+        answers): the caller fetches the URLs not yielded the ordinary way (``get``). An
+        origin that stayed silent or closed after one answer is not pipelined again by
+        this transport (its next syncs do not wait for that silence once more). A
+        server that closes a connection after many answers (``keepalive_requests``) is
+        asked for the rest on a new one. Redirects are not followed (a 3xx is yielded).
+        """
+        if QUICKACK is None or not urls or self._aborted.is_set():
+            return
+        heads: list[bytes] = []
+        origins: set[_Origin] = set()
+        for url in urls:
+            try:
+                origin, host, target = self._where(url)
+                heads.append(request_bytes("GET", target, host, _PIPELINED_HEADERS))
+            except (ConnectError, ValueError):
+                return
+            origins.add(origin)
+        if len(origins) != 1:
+            return
+        (first,) = origins
+        if first.proxy is not None or first in self._unpipelined:
+            return
+        answered = 0
+        while answered < len(urls):
+            try:
+                conn = self._connect(first, urls[answered], quickack=True)
+            except TransportError:
+                return
+            conn.sock.settimeout(min(silence, self.timeouts.read))
+            sent = start = answered
+            closed = False  # the server ended the connection cleanly between two answers
+            try:
+                while answered < len(urls):
+                    if sent - answered <= window // 2 and sent < len(urls):
+                        end = min(len(urls), answered + window)
+                        conn.send_ahead(b"".join(heads[sent:end]), end - sent)
+                        sent = end
+                    head = conn.read_head()
+                    yield answered, Response(self, conn, head, urls[answered])
+                    answered += 1
+                    if not conn.done:
+                        return  # the caller left the body unread
+                    if not conn.reusable:
+                        closed = True
+                        break
+            except ServerClosed:
+                closed = True
+            except TimeoutError:
+                self._unpipelined.add(first)  # silent with answers due: not asked again
+                return
+            except (OSError, ProtocolError):
+                return  # a reset, bytes that are not a response
+            finally:
+                self.drop(conn)
+            if not closed:
+                return
+            if answered - start < 2:
+                self._unpipelined.add(first)  # closes rather than answer requests ahead
+                return
+
     # ------------------------------------------------------------------ connections
 
     def _connection(self, origin: _Origin, url: str) -> tuple[Connection, bool]:
@@ -271,7 +376,7 @@ class Transport:
         conns[origin] = conn
         return conn, True
 
-    def _connect(self, origin: _Origin, url: str) -> Connection:
+    def _connect(self, origin: _Origin, url: str, *, quickack: bool = False) -> Connection:
         host, port = origin.host, origin.port or (443 if origin.scheme == "https" else 80)
         tunnel = False
         if origin.proxy is not None:
@@ -310,7 +415,7 @@ class Transport:
                 raise ConnectError(N_("connection failed: {error}"), url=url, error=exc) from None
             raise ConnectError(N_("connection failed"), url=url) from None
         sock.settimeout(self.timeouts.read)
-        conn = Connection(sock)
+        conn = Connection(sock, quickack=quickack)
         with self._lock:
             self._open[conn] = sock
         if self._aborted.is_set():

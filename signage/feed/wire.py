@@ -14,6 +14,14 @@ fields, interim ``1xx`` responses at ``MAX_INTERIM``, a chunk-size line at ``MAX
 the trailers like the head; a body is never read
 past its framing, so the next response on the connection starts where it should. Anything
 else is a ``ProtocolError``.
+
+Several requests may be written ahead (``send_ahead``: HTTP/1.1 pipelining, the responses
+then come back in order). Such a connection asks for ``quickack``: every ``recv`` re-arms
+``TCP_QUICKACK``, so the kernel acknowledges each response at once. Without it a server
+that corks or delays its small writes (nginx with ``tcp_nopush on``, Debian's default: Nagle
+holds the tail of a response until the last segment is acknowledged) waited for the
+client's delayed ACK, ~40 ms per batch of requests (bench/README.md, "issue 17, third
+pass").
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ MAX_INTERIM = 8  # 1xx responses before the real one (each bounded like a head)
 _RECV = 64 << 10
 _NO_BODY = frozenset({204, 304})
 _BAD_VALUE = str.maketrans("", "", "\r\n\0")
+# Linux's: acknowledge what arrived now (the kernel falls back to delayed ACKs by itself,
+# so it is set again after each read). None where the platform has none.
+QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
 class ProtocolError(Exception):
@@ -146,13 +157,16 @@ class Connection:
 
     Args:
         sock: connected (and, for https, already wrapped in TLS), its timeout set.
+        quickack: re-arm ``TCP_QUICKACK`` on the TCP socket after every read (for requests
+            written ahead; where ``QUICKACK`` is None it does nothing).
 
     ``readinto`` returns 0 at the end of the body; ``reusable`` then says whether the
     server keeps the connection open for another request.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, *, quickack: bool = False) -> None:
         self.sock = sock
+        self._quickack = QUICKACK if quickack and QUICKACK is not None else 0  # the option
         self._pending = bytearray()  # bytes received past what has been handed out
         self._left = 0  # body bytes left (length framing) or in this chunk (chunked)
         self._mode = "none"  # "length" | "chunked" | "close" | "none"
@@ -168,6 +182,12 @@ class Connection:
             raise ProtocolError(N_("the previous response was not read to its end"))
         self.requests += 1
         self.sock.sendall(head)
+
+    def send_ahead(self, heads: bytes, count: int) -> None:
+        """Writes ``count`` requests at once, whatever responses are still to be read (the
+        server answers them in order: read each with ``read_head`` and ``readinto``)."""
+        self.requests += count
+        self.sock.sendall(heads)
 
     def read_head(self, *, method: str = "GET") -> Head:
         """The next response's head (``1xx`` interim responses skipped); the body's framing
@@ -202,6 +222,8 @@ class Connection:
     def _fill(self) -> int:
         """Receives more bytes into the pending buffer; 0 at the end of the connection."""
         chunk = self.sock.recv(_RECV)
+        if self._quickack:
+            self.sock.setsockopt(socket.IPPROTO_TCP, self._quickack, 1)
         self._pending += chunk
         return len(chunk)
 
@@ -269,6 +291,8 @@ class Connection:
             del self._pending[:n]
         else:
             n = self.sock.recv_into(view)
+            if self._quickack:
+                self.sock.setsockopt(socket.IPPROTO_TCP, self._quickack, 1)
             if not n:
                 if self._mode != "close":
                     raise ProtocolError(N_("connection closed in the middle of a body"))

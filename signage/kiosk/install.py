@@ -1,11 +1,11 @@
 """Installing a screen: the plan behind ``signage install-kiosk`` and the shell that runs it.
 
 ``plan_install`` is pure: it returns the ordered steps (create the user, write the config
-template, install the hub's screen token, make the cache folder, install and enable the
-unit, keep the clock right with systemd-timesyncd), each with the words printed by
-``--dry-run`` and the effect run otherwise. Nothing already there is overwritten: an
-existing user, config or cache is kept (a re-install only refreshes the unit, and the
-screen token when one is given).
+template, install the hub's screen token, make the cache folder, compile the package's
+bytecode, install and enable the unit, keep the clock right with systemd-timesyncd), each
+with the words printed by ``--dry-run`` and the effect run otherwise. Nothing already there
+is overwritten: an existing user, config or cache is kept (a re-install only refreshes the
+unit, and the screen token when one is given).
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ def timesyncd_dropin(ntp: str) -> str:
 def unit_template() -> Path:
     """``kiosk.service`` beside the package (a source checkout or an unpacked sdist)."""
     return Path(__file__).resolve().parents[2] / "kiosk.service"
+
+
+def package_dir() -> Path:
+    """The folder of the installed ``signage`` package (a checkout's for an editable install)."""
+    return Path(__file__).resolve().parents[1]
 
 
 def signage_command() -> str:
@@ -215,6 +220,7 @@ def plan_install(
     screen_token: str | None = None,
     ntp: str | None = None,
     time_sync: Callable[[], str | None] = time_sync_installed,
+    package: Path | None = None,
 ) -> list[Step]:
     """The steps that make this machine a screen.
 
@@ -228,6 +234,7 @@ def plan_install(
         ntp: NTP servers (space-separated) for systemd-timesyncd, e.g. the hub's host when
             the network blocks public time servers.
         time_sync: which time-sync unit this machine has (probed; injected by tests).
+        package: the ``signage`` package folder to byte-compile (default: this one).
     """
     if ntp is not None and (not ntp.strip() or any(c in ntp for c in "\n\r[]=#;")):
         raise UsageError(
@@ -289,6 +296,15 @@ def plan_install(
             steps.append(Step(says, _chown(target, user)))
         else:
             steps.append(Step(_("create {path}").format(path=target), _mkdir(target)))
+
+    if real:
+        # The unit runs the player with the code read-only and PYTHONDONTWRITEBYTECODE=1:
+        # without .pyc files (an editable install, a copied checkout) every start compiles
+        # the ~45 modules it loads (~70 ms of a ~190 ms restart on a 2-core machine).
+        # Compiled here, as root, beside the code: nothing the player can write runs.
+        argv = [sys.executable, "-m", "compileall", "-q", str(package or package_dir())]
+        says = _("compile the player's Python code once, so no start compiles it: {command}")
+        steps.append(Step(says.format(command=shlex.join(argv)), _command(argv)))
 
     unit = render_unit(template, user=user, config=config, command=command)
     unit_path = place(UNIT_DIR / UNIT_NAME)

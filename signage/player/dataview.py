@@ -50,7 +50,7 @@ from signage.player.views import SlideResources, SlideView, asset_file
 
 log = area_logger("player")
 
-__all__ = ["DataPainter", "DataView", "paint_plan", "qt_measure"]
+__all__ = ["DataPainter", "DataView", "paint_plan", "qt_measure", "single_line"]
 
 
 def _font(theme: Theme, px: float, weight: str) -> QFont:
@@ -178,8 +178,15 @@ def _text(painter: QPainter, t: TextItem, theme: Theme) -> None:
         for i, line in enumerate(lines):
             painter.drawText(QRectF(t.x, top + i * step, t.w, step), flags, line)
         return
-    text = metrics.elidedText(t.text, Qt.TextElideMode.ElideRight, t.w)
+    font, text = single_line(t, theme)
+    painter.setFont(font)
     painter.drawText(QRectF(t.x, t.y, t.w, t.h), flags, text)
+
+
+def single_line(t: TextItem, theme: Theme) -> tuple[QFont, str]:
+    """The font and words of a one-line text, cut with "…" where its box is too narrow."""
+    font = _font(theme, t.px, t.weight)
+    return font, QFontMetricsF(font).elidedText(t.text, Qt.TextElideMode.ElideRight, t.w)
 
 
 def _wrapped(text: str, metrics: QFontMetricsF, width: float) -> list[str]:

@@ -43,7 +43,6 @@ from signage.config import PlayerConfig
 from signage.events import EventLog
 from signage.logs import area_logger
 from signage.model import Content, Slide, SlideKind, Theme, Transition, narrowed_hosts
-from signage.player.alert_layer import AlertLayer
 from signage.player.clock import Clock, OrgClock, QtClock, Timer
 from signage.player.decode import ImageDecoder, decode_scaled
 from signage.player.firstframe import FrameKeep
@@ -70,6 +69,7 @@ from signage.timebase import TimeKeeper
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor  # imported by snap(), when first used
 
+    from signage.player.alert_layer import AlertLayer  # made on the first alert (Player.alerts)
     from signage.player.web import WebContext
 
 log = area_logger("player")
@@ -261,7 +261,11 @@ class Player(QObject):
             theme=theme,
         )
         self.window.add_layer(self.overlay)
-        self.alerts = self._make_alert_layer(theme)
+        # The alert layer (its module, signage.alerts.select, a widget) is made when content
+        # first carries an alert, or when asked for (``alerts``): ~3-5 ms less before the
+        # first frame of a screen without alerts, the usual case.
+        self._alerts: AlertLayer | None = None
+        self._alert_logo: QImage | None = None
         if size is not None:
             self.window.resize(*size)
         self._content_arrived.connect(self._on_content, Qt.ConnectionType.QueuedConnection)
@@ -468,11 +472,14 @@ class Player(QObject):
         self.res = replace(self.res, content=content, theme=theme, logo=logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
-        self.alerts.set_theme(theme)
-        self.alerts.set_logo(logo)
+        self._alert_logo = logo
         if self.timekeeper is not None:
             self.timekeeper.received(content.alerts)
-        self.alerts.set_alerts(content.alerts)
+        layer = self.alerts if content.alerts else self._alerts
+        if layer is not None:
+            layer.set_theme(theme)
+            layer.set_logo(logo)
+            layer.set_alerts(content.alerts)
         log.info("content version %d from %s", content.version, content.source or "?")
         self.content_changed.emit(content.version)
         self._replan(show_changes=True, reason="first content" if first else "content changed")
@@ -497,8 +504,8 @@ class Player(QObject):
         """The organisation's time estimate moved: alerts and schedules are decided again."""
         if self._stopped:
             return
-        if self.alerts is not None and hasattr(self.alerts, "clock_changed"):
-            self.alerts.clock_changed()
+        if self._alerts is not None:  # none made: no alert yet, nothing to re-decide
+            self._alerts.clock_changed()
         self._replan(show_changes=False, reason="clock offset changed")
 
     def _on_plan_time(self) -> None:
@@ -778,10 +785,19 @@ class Player(QObject):
             log.warning("theme logo not shown: %s", exc)
             return None
 
-    def _make_alert_layer(self, theme: Theme) -> AlertLayer:
+    @property
+    def alerts(self) -> AlertLayer:
+        """The alert layer, on top of the window; made at the first call (see ``__init__``)."""
+        if self._alerts is None:
+            self._alerts = self._make_alert_layer()
+        return self._alerts
+
+    def _make_alert_layer(self) -> AlertLayer:
+        from signage.player.alert_layer import AlertLayer
+
         layer = AlertLayer(
             self.window,
-            theme,
+            self.res.theme,
             self.screen,
             self.config.exercise,
             self.events,
@@ -789,7 +805,8 @@ class Player(QObject):
             clock=self.clock,
             judge=None if self.timekeeper is None else self.timekeeper.alert_now,
         )
-        self.window.add_layer(layer, show=False)
+        layer.set_logo(self._alert_logo)
+        self.window.add_layer(layer, show=False)  # on top: no layer is added after it
         layer.active_changed.connect(self._on_alert_active)
         return layer
 
