@@ -9,6 +9,7 @@ worker threads. Real hub subprocess, real push channels and real heartbeats.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import socket
@@ -300,3 +301,45 @@ def test_a_batch_that_cannot_be_stored_fails_each_of_its_beats(tmp_path: Path) -
     ok = writer.submit(_report("no-picture", None), 1.0)  # the writer goes on
     ok.result(timeout=10)
     assert store.count() == 1
+
+
+def test_heartbeats_past_the_waiting_bound_get_503_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst larger than the hub keeps waiting is answered 503 + Retry-After at once
+    (the player tries again at its next beat) instead of queueing past the player's 5 s
+    timeout; what is taken is stored."""
+    monkeypatch.setenv("SIGNAGE_HUB_MAX_WAITING_BEATS", "2")
+    root = make_content_root(tmp_path / "root")
+    out = io.BytesIO()
+    Image.effect_noise((500, 300), 80).save(out, format="PNG")  # ~150 KB, grey noise
+    shot = base64.b64encode(out.getvalue()).decode("ascii")  # slow to decode: beats overlap
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        answers: list[tuple[int, str | None, dict[str, object]]] = []
+        lock = threading.Lock()
+        go = threading.Barrier(30)
+
+        def one(i: int) -> None:
+            body = {"screen": f"busy-{i:02d}", "sent": datetime.now(UTC).isoformat()}
+            body["screenshot_png"] = shot
+            go.wait()
+            r = requests.post(
+                hub.url + "/api/v1/heartbeat", json=body, headers=hub.auth, timeout=60
+            )
+            with lock:
+                answers.append((r.status_code, r.headers.get("Retry-After"), r.json()))
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(90)
+        assert len(answers) == 30
+        statuses = sorted(status for status, _, _ in answers)
+        assert set(statuses) == {200, 503}, statuses
+        for status, retry_after, body in answers:
+            if status == 503:
+                assert retry_after == "30"
+                assert "heartbeats" in str(body["error"])
+        screens = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
+        assert sum(s["screen"].startswith("busy-") for s in screens) == statuses.count(200)

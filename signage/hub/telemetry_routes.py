@@ -359,12 +359,29 @@ def _env_seconds(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw[:9]) < 1:
+        log.warning("%s=%r is not a whole number above 0; using %s", name, raw, default)
+        return default
+    return int(raw[:9])
+
+
 # Worker threads that take heartbeats at once. A burst (every screen's beat right after a
 # new version) on the default pool ran ~40 threads of Python work (JSON, bounds, the
 # screenshot's PNG decode, SQLite) against the event loop for the interpreter lock: the
 # loop waited its turn behind them and polls on new connections waited seconds
 # (bench/fleet.py). With two, the rest of a burst waits on the loop, where waiting is cheap.
 HEARTBEAT_THREADS = 2
+# Heartbeats being checked or stored at once, past which the hub answers 503 with
+# Retry-After at once instead of queueing more (``SIGNAGE_HUB_MAX_WAITING_BEATS``). A player
+# gives up on a beat after 5 s (its read timeout) and sends the next one at its interval,
+# so a beat queued longer is work for nobody: at 10,000 screens a burst queued them 8-9 s
+# and held their connections and bodies (bench/fleet.py). ~2 s of the hub's pace here.
+MAX_WAITING_BEATS = 1000
+BUSY_RETRY_S = 30
 
 
 def _read_report(body: bytes) -> HeartbeatReport:
@@ -423,17 +440,29 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         return report.screen, writer.submit(report, now)
 
     limiter: list[anyio.CapacityLimiter] = []  # made on the server's loop, on first use
+    most_waiting = _env_count("SIGNAGE_HUB_MAX_WAITING_BEATS", MAX_WAITING_BEATS)
+    waiting = [0]  # heartbeats between their head and their answer (event loop only)
 
     async def heartbeat(request: Request) -> Response:
         caller = hub.require_screen_token(request)
-        body = await request.body()  # capped while it streams (limits.BodyLimit)
-        if not limiter:
-            limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
-        taken = await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
-        if isinstance(taken, Response):
-            return taken
-        screen, stored = taken
-        await asyncio.wrap_future(stored)  # a storage error: 500, as before
+        if waiting[0] >= most_waiting:
+            return json_error(
+                503,
+                _("the hub is taking too many heartbeats now; the next one is welcome"),
+                headers={"Retry-After": str(BUSY_RETRY_S), "Connection": "close"},
+            )
+        waiting[0] += 1
+        try:
+            body = await request.body()  # capped while it streams (limits.BodyLimit)
+            if not limiter:
+                limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
+            taken = await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
+            if isinstance(taken, Response):
+                return taken
+            screen, stored = taken
+            await asyncio.wrap_future(stored)  # a storage error: 500, as before
+        finally:
+            waiting[0] -= 1
         # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
         told = rfc3339_ms(datetime.now(UTC))
         return JSONResponse({"ok": True, "screen": screen, "time": told})
