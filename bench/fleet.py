@@ -781,7 +781,14 @@ async def client_main(spec: dict[str, Any]) -> None:
             for task in late:
                 task.cancel()
             last = max((t.result() for t in done), default=float("nan"))
-            _emit(f"arrived {arg} {last!r} {len(late)}")
+            # how late this loop ran when the last arrival was read: the first lag tick
+            # that woke after it (the arrival time includes up to that much of our own lag)
+            import bisect
+
+            await asyncio.sleep(3 * LAG_TICK_S)  # that tick has woken by now
+            k = bisect.bisect_left(ticks, last)
+            lag = stats.client_lag_ms[k] if k < len(ticks) else float("nan")
+            _emit(f"arrived {arg} {last!r} {len(late)} {lag!r}")
         elif word == "stop":  # the polls and heartbeats end at `until`; push stays open
             await loops_done
             if stats.tasks:
@@ -895,7 +902,7 @@ async def fleet_announce(
         raise RuntimeError(f"alert raise refused: {status} {data[:200]!r}")
     version = int(json.loads(data)["version"])
     await send_all(procs, f"version {version}")
-    last, missed = [], 0
+    last, missed, lags = [], 0, []
     for proc in procs:
         assert proc.stdout is not None
         line = await proc.stdout.readline()
@@ -903,8 +910,15 @@ async def fleet_announce(
             raise RuntimeError(f"a client process answered {line[:200]!r}")
         last.append(float(line.split()[2]))
         missed += int(line.split()[3])
+        lags.append(float(line.split()[4]))
     if missed:
         print(f"alert {i}: {missed} screens did not get version {version} within 20 s")
+    slowest = max(range(len(last)), key=last.__getitem__)
+    print(
+        f"alert {i}: last of {len(last)} clients at {(last[slowest] - t0) * 1000:.0f} ms; that"
+        f" client's own loop was late by {lags[slowest]:.0f} ms when it read it (clients:"
+        f" {', '.join(f'{(t - t0) * 1000:.0f}' for t in last)} ms)"
+    )
     return max(last) - t0, t0
 
 
