@@ -90,6 +90,70 @@ def test_a_nudged_beat_waits_a_random_part_of_the_spread() -> None:
     assert Heartbeat("http://127.0.0.1:9", "s2", tally=ErrorTally()).spread_delay() == 0.0
 
 
+def test_a_slide_change_owes_a_screenshot_after_the_fleets_spread() -> None:
+    # At 10,000 screens a screenshot beat at every slide change (10 s slides) would be ~1,000
+    # beats a second; in a big fleet the owed picture waits the hub's spread instead.
+    from signage.telemetry.heartbeat import FRESH_SHOT_GAP_S
+
+    now, spread = [100.0], [0.0]
+    beat = Heartbeat(
+        "http://127.0.0.1:9",
+        "s1",
+        screenshot=lambda: b"png",
+        spread=lambda: spread[0],
+        monotonic=lambda: now[0],
+        tally=ErrorTally(),
+    )
+    beat._last_screenshot = now[0]
+    beat.picture_changed()
+    now[0] += FRESH_SHOT_GAP_S
+    assert beat.screenshot_due()  # a small fleet: 5 s after the last one, as before
+    spread[0] = 50.0
+    assert beat.fresh_gap_s() == 50.0
+    assert not beat.screenshot_due()
+    now[0] += 45.0
+    assert beat.screenshot_due()
+    spread[0] = float("nan")
+    assert beat.fresh_gap_s() == FRESH_SHOT_GAP_S
+
+
+def test_slide_changes_alone_send_no_beat_before_the_picture_is_due(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        beat = Heartbeat(
+            hub.url,
+            "slides-1",
+            token=hub.token,
+            screenshot=_png,
+            interval_s=60,
+            min_gap_s=0.1,
+            spread=lambda: 2.0,  # the hub's spread: an owed picture waits 5 s (the floor)
+            tally=ErrorTally(),
+        )
+        beat.start()
+        try:
+            deadline = time.monotonic() + 10
+            while beat.sent < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert beat.sent == 1  # the first beat, with its screenshot
+            first = time.monotonic()
+            for _ in range(6):  # slides changing every 0.3 s
+                beat.picture_changed()
+                time.sleep(0.3)
+            assert beat.sent == 1  # no beat per slide change
+            while beat.sent < 2 and time.monotonic() < first + 15:
+                time.sleep(0.05)
+            assert beat.sent == 2
+            assert time.monotonic() - first >= 4.5  # when the owed picture was due
+            beat.nudge()  # a version or an alert still goes at once
+            nudged = time.monotonic()
+            while beat.sent < 3 and time.monotonic() < nudged + 10:
+                time.sleep(0.02)
+            assert beat.sent == 3 and time.monotonic() - nudged < 4.0
+        finally:
+            beat.stop(last_beat=False)
+
+
 def test_a_nudge_in_a_big_fleet_is_sent_after_the_spread(tmp_path: Path) -> None:
     root = make_content_root(tmp_path / "root")
     with run_hub(data=tmp_path / "hub", root=root) as hub:

@@ -225,6 +225,7 @@ class Heartbeat:
         self._stopping = False
         self._stop = threading.Event()
         self._soon = threading.Event()
+        self._nudged = False  # a version or an alert (nudge): beat soon; a slide change alone waits
         self.min_gap_s = min_gap_s
         self._spread = spread
         self._rng = rng
@@ -242,14 +243,24 @@ class Heartbeat:
         if last is None:
             return True
         since = self._monotonic() - last
-        return since >= self.screenshot_every_s or (self._fresh_shot and since >= FRESH_SHOT_GAP_S)
+        return since >= self.screenshot_every_s or (
+            self._fresh_shot and since >= self.fresh_gap_s()
+        )
+
+    def fresh_gap_s(self) -> float:
+        """How soon after the last screenshot a slide change sends a new one:
+        ``FRESH_SHOT_GAP_S``, or in a big fleet the hub's ``beat_spread_s`` (the hub asks for
+        a spread of one second per ``BEATS_PER_S`` screens, so the slide changes of the
+        whole fleet then cost it about that many screenshot beats a second, not one per
+        screen per slide: ~1,000 a second at 10,000 screens showing 10 s slides)."""
+        return max(FRESH_SHOT_GAP_S, self._spread_s())
 
     def picture_changed(self) -> None:
-        """What the screen shows changed (a slide, an alert): the next beat at least
-        ``FRESH_SHOT_GAP_S`` after the last screenshot carries a new one, and it comes soon.
-        Any thread."""
+        """What the screen shows changed (a slide, an alert): a beat with a new screenshot
+        comes ``fresh_gap_s`` after the last one (at once if that is past), not before: a
+        slide change alone never sends a beat sooner. Any thread."""
         self._fresh_shot = True
-        self._soon.set()
+        self._soon.set()  # the beat loop re-reads its deadline
 
     def build_report(self, with_screenshot: bool = False) -> HeartbeatReport:
         """The heartbeat as it would be sent now (no network)."""
@@ -367,21 +378,26 @@ class Heartbeat:
         first beat, sent at the first frame, often shows the waiting screen). Beats stay at
         least ``min_gap_s`` apart however often this is called. Any thread.
         """
+        self._nudged = True
         self._soon.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self._soon.clear()
+            self._nudged = False
             last = self._monotonic()
             self.beat()
-            deadline = last + self.interval_s
-            if self._fresh_shot and self._last_screenshot is not None:  # a picture is owed
-                deadline = min(deadline, self._last_screenshot + FRESH_SHOT_GAP_S)
             while not self._stop.is_set():
+                deadline = last + self.interval_s
+                if self._fresh_shot and self._last_screenshot is not None:  # a picture is owed
+                    deadline = min(deadline, self._last_screenshot + self.fresh_gap_s())
                 remaining = deadline - self._monotonic()
                 if remaining <= 0:
                     break
                 if self._soon.wait(remaining):
+                    if not self._nudged:  # a slide changed: the deadline above now counts it
+                        self._soon.clear()
+                        continue
                     # Gather a burst of changes (a version and its alert) into one beat, and
                     # keep beats min_gap_s apart.
                     settle = min(NUDGE_SETTLE_S, self.min_gap_s) + self.spread_delay()
@@ -389,10 +405,8 @@ class Heartbeat:
                     self._stop.wait(max(settle, gap))
                     break
 
-    def spread_delay(self) -> float:
-        """A random part of the hub's ``beat_spread_s`` (0 without one): in a big fleet a
-        new version changes every screen at once, and their nudged beats are spread over
-        that many seconds instead of reaching the hub in the same instant."""
+    def _spread_s(self) -> float:
+        """The hub's ``beat_spread_s`` now, at most 120 s (0 without one or when odd)."""
         if self._spread is None:
             return 0.0
         try:
@@ -401,7 +415,14 @@ class Heartbeat:
             return 0.0
         if not spread > 0:  # also NaN
             return 0.0
-        return self._rng() * min(spread, 120.0)
+        return min(spread, 120.0)
+
+    def spread_delay(self) -> float:
+        """A random part of the hub's ``beat_spread_s`` (0 without one): in a big fleet a
+        new version changes every screen at once, and their nudged beats are spread over
+        that many seconds instead of reaching the hub in the same instant."""
+        spread = self._spread_s()
+        return self._rng() * spread if spread > 0 else 0.0
 
     def stop(self, timeout_s: float = 2.0, *, last_beat: bool = True) -> None:
         """Ends the thread (an in-flight request is bounded by the timeouts); when it was
