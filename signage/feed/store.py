@@ -104,6 +104,13 @@ class Store:
         self._depth = 0
         self._fd: int | None = None
         self._parsed: dict[str, Manifest] = {}
+        # What this writer learnt while it holds the lock, forgotten when it lets go (only
+        # a lock holder changes the cache): objects it put in place or found whole
+        # (sha256 -> size), and signatures it verified ((manifest sha256, sig, key)). A
+        # sync's apply then neither lists ``objects/`` again nor verifies the signature its
+        # check verified a moment before (bench/README.md, "issue 17, fourth pass").
+        self._known: dict[str, int] = {}
+        self._verified: set[tuple[str, str, str]] = set()
 
     # ------------------------------------------------------------------ paths
 
@@ -173,21 +180,28 @@ class Store:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
-                    os.close(self._fd)
-                    self._fd = None
+                if self._depth == 0:
+                    self._known.clear()
+                    self._verified.clear()
+                    if self._fd is not None:
+                        os.close(self._fd)
+                        self._fd = None
         finally:
             self._tlock.release()
 
     # ------------------------------------------------------------------ adding blobs
 
-    def commit_partial(self, sha256: str, digest_seen: str, part: Path | None = None) -> Path:
+    def commit_partial(
+        self, sha256: str, digest_seen: str, part: Path | None = None, *, size: int | None = None
+    ) -> Path:
         """Moves a finished download into ``objects/`` if its bytes hashed to its name.
 
         The caller hashed the bytes while streaming them (``digest_seen``) and makes them
         durable before any version names them (the sync flushes the cache's filesystem once,
         before the switch). ``part``: ``partial_path(sha256)`` if the caller has it already.
-        Raises FeedError (and removes the file) on a mismatch.
+        ``size``: the number of bytes hashed (remembered while the lock is held, so the
+        switch need not look for the object again). Raises FeedError (and removes the file)
+        on a mismatch.
         """
         if part is None:
             part = self.partial_path(sha256)
@@ -207,6 +221,8 @@ class Store:
                 raise
             self.objects_dir.mkdir(parents=True, exist_ok=True)  # once per cache, not per asset
             os.replace(part, target)  # noqa: PTH105
+        if size is not None and self._depth:
+            self._known[sha256] = size
         return target
 
     def import_file(self, src: Path | BinaryIO, expected: str | None = None) -> tuple[str, int]:
@@ -304,15 +320,22 @@ class Store:
     ) -> Manifest:
         """Every check of ``apply`` except the assets' presence; nothing is written.
 
-        The signature is verified before the bytes are parsed. Raises FeedError.
+        The signature is verified before the bytes are parsed (once per lock hold: the
+        same bytes, signature and key verified earlier in it are not verified again).
+        Raises FeedError.
         """
+        sha = hashlib.sha256(manifest_bytes).hexdigest()
         if pubkey_b64 is not None:
             if sig is None:
                 raise SignatureError(N_("the feed has no signature (feed.json.sig)"))
-            from signage.feed import signing  # cryptography: only for signed feeds
+            seen = (sha, sig, pubkey_b64)
+            if seen not in self._verified:
+                from signage.feed import signing  # cryptography: only for signed feeds
 
-            signing.verify(manifest_bytes, sig, pubkey_b64)
-        manifest = self._parse(manifest_bytes)
+                signing.verify(manifest_bytes, sig, pubkey_b64)
+                if self._depth:
+                    self._verified.add(seen)
+        manifest = self._parse(manifest_bytes, sha)
         if manifest.expired(now):
             raise ExpiredError(
                 N_("manifest version {version} expired at {moment}"),
@@ -342,20 +365,28 @@ class Store:
 
     def missing_blobs(self, manifest: Manifest) -> dict[str, int]:
         """sha256 -> size of the assets of ``manifest`` not yet in ``objects/``."""
+        # Objects this lock holder already put in place or found whole are not looked for
+        # again (the switch after a sync asks for every asset the sync just brought).
+        known = self._known
+        unknown = [e for e in manifest.assets.values() if known.get(e.sha256) != e.size]
+        if not unknown:
+            return {}
         # One listing of objects/ instead of a stat per asset (hundreds for a feed of many
         # small files, most of them absent on a cold sync); only those present are sized,
         # by name inside the folder (no path built per asset).
         try:
             fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            return {e.sha256: e.size for e in manifest.assets.values()}
+            return {e.sha256: e.size for e in unknown}
         out: dict[str, int] = {}
         try:
             present = set(os.listdir(fd))  # noqa: PTH208 (by descriptor: a Path cannot)
-            for entry in manifest.assets.values():
+            for entry in unknown:
                 sha = entry.sha256  # a hex name (checked when the manifest was parsed)
                 if sha not in present or _size_at(fd, sha) != entry.size:
                     out[sha] = entry.size
+                elif self._depth:
+                    known[sha] = entry.size
         finally:
             os.close(fd)
         return out
@@ -431,10 +462,12 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def _parse(self, data: bytes) -> Manifest:
-        """``parse_manifest(data)`` remembered by the bytes' sha256 (a sync, its apply and
-        the collection after it read the same few manifests)."""
-        sha = hashlib.sha256(data).hexdigest()
+    def _parse(self, data: bytes, sha: str | None = None) -> Manifest:
+        """``parse_manifest(data)`` remembered by the bytes' sha256 (``sha``, if the caller
+        has it already; a sync, its apply and the collection after it read the same few
+        manifests)."""
+        if sha is None:
+            sha = hashlib.sha256(data).hexdigest()
         with self._tlock:
             cached = self._parsed.get(sha)
         if cached is not None:
@@ -535,8 +568,12 @@ class Store:
             if not sha:
                 continue
             manifests.add(sha)
+            # A manifest parsed from bytes with this sha256 needs the same objects whatever
+            # its file now holds: no need to read and hash it again (collect after a sync).
+            with self._tlock:
+                parsed = self._parsed.get(sha)
             try:
-                objects |= self._read_manifest(sha).blobs()
+                objects |= (parsed or self._read_manifest(sha)).blobs()
             except (OSError, FeedError):
                 continue
         return objects, manifests
@@ -564,9 +601,11 @@ class Store:
         objects, manifests = self._kept()
         objects |= keep
         freed = 0
-        for path in _listdir(self.objects_dir):
-            if path.name not in objects:
-                freed += _remove(path)
+        # Names, not paths: a Path per object (hundreds) cost more than the listing and
+        # was enough garbage to start the interpreter's collector twice a sync.
+        for name in _names(self.objects_dir):
+            if name not in objects:
+                freed += _remove(self.objects_dir / name)
         for path in _listdir(self.manifests_dir):
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
@@ -596,6 +635,13 @@ def _holds(path: Path, sha256: str) -> bool:
         return hash_file(path)[0] == sha256
     except OSError:
         return False
+
+
+def _names(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)  # noqa: PTH208 (names: no Path object per entry)
+    except FileNotFoundError:
+        return []
 
 
 def _listdir(path: Path) -> list[Path]:

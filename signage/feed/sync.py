@@ -568,7 +568,7 @@ class SyncClient:
             if have == size:
                 digest = _hash_prefix(part)
                 try:
-                    self.store.commit_partial(sha, digest)
+                    self.store.commit_partial(sha, digest, part, size=size)
                 except FeedError:
                     if restarted:
                         raise
@@ -688,7 +688,9 @@ class SyncClient:
             finished = True
         finally:
             resp.close(reuse=finished)  # keep-alive only after a whole body
-        self.store.commit_partial(part.name[: -len(".part")], digest.hexdigest(), part)
+        self.store.commit_partial(
+            part.name[: -len(".part")], digest.hexdigest(), part, size=received
+        )
         counters.add(0, finished=True)
 
 

@@ -1,0 +1,163 @@
+"""The fixed costs of a sync (issue 17.3): what one sync no longer does twice, and that the
+shortcuts hold only while the cache's lock is held.
+
+Folder listings are observed through the interpreter's audit events (``os.listdir``,
+``os.scandir``: the real calls, seen as they are made); a listing by descriptor is named
+through ``/proc/self/fd``.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from signage.errors import FeedError
+from signage.feed.publish import publish
+from signage.feed.signing import generate_key, sign
+from signage.feed.store import Store
+from signage.feed.sync import SyncClient
+from tests.helpers_feed import make_keypair, make_root, serve_folder
+
+_listings: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if not _listings or event not in {"os.listdir", "os.scandir"}:
+        return
+    where = args[0] if args else "."
+    if isinstance(where, int):
+        try:
+            where = str(Path(f"/proc/self/fd/{where}").readlink())
+        except OSError:
+            where = f"fd {where}"
+    for seen in _listings:
+        seen.append(os.fsdecode(where) if isinstance(where, str | bytes) else str(where))
+
+
+sys.addaudithook(_audit)  # audit hooks stay for the process: it records only inside listed()
+
+
+@contextmanager
+def listed() -> Iterator[list[str]]:
+    """Every folder listed (by path or by descriptor) while inside."""
+    seen: list[str] = []
+    _listings.append(seen)
+    try:
+        yield seen
+    finally:
+        _listings.remove(seen)
+
+
+def _feed(tmp_path: Path, n: int) -> tuple[Path, str]:
+    keys = make_keypair(tmp_path / "keys")
+    root = make_root(tmp_path / "root", n_assets=n, size=3_000)
+    feed = tmp_path / "feed"
+    publish(root, feed, keys.key, now=datetime.now(UTC))
+    return feed, keys.pubkey
+
+
+def test_a_cold_sync_lists_the_objects_folder_once(tmp_path: Path) -> None:
+    """The switch does not look again for the objects the sync has just put in place (it
+    listed objects/ a second time and sized every asset), and the collection after it
+    lists the folder once, by name."""
+    feed, pubkey = _feed(tmp_path, 30)
+    store = Store(tmp_path / "cache")
+    with serve_folder(feed) as server, listed() as seen:
+        result = SyncClient(server.url, store, pubkey).sync_once(datetime.now(UTC))
+    assert result.status == "updated" and result.assets_downloaded == 30
+    objects = str(tmp_path / "cache" / "objects")
+    assert seen.count(objects) == 1, seen
+    assert store.verify(deep=True) == []
+
+
+def test_what_the_lock_holder_learnt_is_forgotten_when_it_lets_go(tmp_path: Path) -> None:
+    """An object removed after the sync's lock was released is missed by the next apply
+    (the shortcut above must not outlive the lock)."""
+    feed, pubkey = _feed(tmp_path, 4)
+    store = Store(tmp_path / "cache")
+    with serve_folder(feed) as server:
+        assert SyncClient(server.url, store, pubkey).sync_once(datetime.now(UTC)).ok
+    body = (feed / "feed.json").read_bytes()
+    sig = (feed / "feed.json.sig").read_text()
+    victim = next(iter(store.objects_dir.iterdir()))
+    victim.unlink()
+    with pytest.raises(FeedError, match="missing"):
+        store.apply(body, sig, pubkey_b64=pubkey, now=datetime.now(UTC))
+    with store.lock(), pytest.raises(FeedError, match="missing"):
+        store.apply(body, sig, pubkey_b64=pubkey, now=datetime.now(UTC))
+
+
+def test_a_signature_verified_once_in_a_lock_hold_is_only_that_one(tmp_path: Path) -> None:
+    """Inside one lock hold the same bytes, signature and key are verified once; another
+    signature (or key) over the same bytes is still verified, and refused when wrong."""
+    feed, pubkey = _feed(tmp_path, 2)
+    body = (feed / "feed.json").read_bytes()
+    sig = (feed / "feed.json.sig").read_text()
+    other = sign(body, generate_key())
+    store = Store(tmp_path / "cache")
+    now = datetime.now(UTC)
+    with store.lock():
+        first = store.check(body, sig, pubkey_b64=pubkey, now=now)
+        assert store.check(body, sig, pubkey_b64=pubkey, now=now) is first
+        with pytest.raises(FeedError, match="signature"):
+            store.check(body, other, pubkey_b64=pubkey, now=now)
+        with pytest.raises(FeedError):
+            store.check(body, sig, pubkey_b64=_other_pubkey(), now=now)
+
+
+def _other_pubkey() -> str:
+    from signage.feed.signing import public_key_b64
+
+    return public_key_b64(generate_key())
+
+
+def test_collect_keeps_the_current_objects_when_its_kept_file_is_damaged(
+    tmp_path: Path,
+) -> None:
+    """The collection after a sync takes the version's objects from the manifest it has
+    just parsed: a kept manifest file damaged meanwhile no longer makes it delete the
+    objects of the version on screen (it read the file, found it corrupted and kept
+    nothing of that version)."""
+    feed, pubkey = _feed(tmp_path, 3)
+    store = Store(tmp_path / "cache")
+    with serve_folder(feed) as server:
+        assert SyncClient(server.url, store, pubkey).sync_once(datetime.now(UTC)).ok
+    state = store.state()
+    assert state is not None
+    (store.manifests_dir / f"{state.manifest}.json").write_bytes(b"{}")
+    store.collect(blocking=True)
+    assert len(list(store.objects_dir.iterdir())) == 3
+
+
+def test_collect_makes_no_object_per_cached_file(tmp_path: Path) -> None:
+    """Collecting a cache of many objects starts no collection of the interpreter's
+    garbage collector (a Path per object, two tracked objects each, was enough to start it
+    twice a sync)."""
+    feed, pubkey = _feed(tmp_path, 300)
+    store = Store(tmp_path / "cache")
+    with serve_folder(feed) as server:
+        assert SyncClient(server.url, store, pubkey).sync_once(datetime.now(UTC)).ok
+    store.current_manifest()  # parsed and remembered before counting
+    runs: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(400, *threshold[1:])
+    gc.callbacks.append(seen)
+    try:
+        store.collect(blocking=True)
+    finally:
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*threshold)
+    assert runs == [], runs
