@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +163,35 @@ def test_collect_makes_no_object_per_cached_file(tmp_path: Path) -> None:
         gc.callbacks.remove(seen)
         gc.set_threshold(*threshold)
     assert runs == [], runs
+
+
+def _pathlib_calls_in_a_cold_sync(tmp_path: Path, n: int) -> int:
+    feed, pubkey = _feed(tmp_path / str(n), n)
+    store = Store(tmp_path / str(n) / "cache")
+    calls = [0]
+
+    def count(frame: Any, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename.endswith("pathlib.py"):
+            name = threading.current_thread().name  # the sync's, not the server's
+            if name == "MainThread" or name.startswith("feed-"):
+                calls[0] += 1
+
+    with serve_folder(feed) as server:
+        client = SyncClient(server.url, store, pubkey)
+        threading.setprofile(count)
+        sys.setprofile(count)
+        try:
+            result = client.sync_once(datetime.now(UTC))
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)  # type: ignore[arg-type]
+    assert result.status == "updated" and result.assets_downloaded == n
+    return calls[0]
+
+
+def test_the_pipelined_downloads_build_no_path_per_asset(tmp_path: Path) -> None:
+    """The small assets' downloads name their files as text: 50 more assets cost no more
+    pathlib calls than 10 (it was ~6 calls an asset: a Path built, converted, joined)."""
+    few = _pathlib_calls_in_a_cold_sync(tmp_path, 10)
+    many = _pathlib_calls_in_a_cold_sync(tmp_path, 60)
+    assert many - few < 25, (few, many)
