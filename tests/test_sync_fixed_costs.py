@@ -184,7 +184,7 @@ def _pathlib_calls_in_a_cold_sync(tmp_path: Path, n: int) -> int:
             result = client.sync_once(datetime.now(UTC))
         finally:
             sys.setprofile(None)
-            threading.setprofile(None)  # type: ignore[arg-type]
+            threading.setprofile(None)
     assert result.status == "updated" and result.assets_downloaded == n
     return calls[0]
 
