@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -195,3 +196,29 @@ def test_the_pipelined_downloads_build_no_path_per_asset(tmp_path: Path) -> None
     few = _pathlib_calls_in_a_cold_sync(tmp_path, 10)
     many = _pathlib_calls_in_a_cold_sync(tmp_path, 60)
     assert many - few < 25, (few, many)
+
+
+def test_the_flush_is_looked_up_when_the_client_is_made(tmp_path: Path) -> None:
+    """The C library's syncfs is found (ctypes imported, ~1.6 ms) when a client is made,
+    not inside its first sync, between the downloads and the switch."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from signage.feed.signing import generate_key, public_key_b64\n"
+        "from signage.feed.store import Store\n"
+        "from signage.feed.sync import SyncClient\n"
+        "from signage import durable\n"
+        "assert 'syncfs' not in durable._libc_fns\n"
+        "SyncClient('http://127.0.0.1:9/', Store(Path(sys.argv[1])), "
+        "public_key_b64(generate_key()))\n"
+        "assert 'syncfs' in durable._libc_fns and 'ctypes' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "cache")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

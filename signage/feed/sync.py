@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from signage.durable import flush_filesystem, start_writeback, write_all
+from signage.durable import flush_filesystem, prepare_flush, start_writeback, write_all
 from signage.errors import FeedError
 from signage.feed.errors import (
     ReadError,
@@ -223,6 +223,7 @@ class SyncClient:
         from signage.feed.signing import load_public_key
 
         load_public_key(pubkey_b64)  # a bad pinned key is a configuration error, said now
+        prepare_flush()  # once per process, not inside its first sync
         self.feed_url = feed_url
         self.manifest_url = manifest_url(feed_url)
         self._assets_url = asset_url(self.manifest_url, "")
