@@ -308,17 +308,26 @@ class Transport:
         """
         if QUICKACK is None or not urls or self._aborted.is_set():
             return
-        heads: list[bytes] = []
+        where: list[tuple[str, str]] = []
         origins: set[_Origin] = set()
         for url in urls:
             try:
                 origin, host, target = self._where(url)
-                heads.append(request_bytes("GET", target, host, _PIPELINED_HEADERS))
-            except (ConnectError, ValueError):
+            except ConnectError:
                 return
+            where.append((host, target))
             origins.add(origin)
         if len(origins) != 1:
             return
+
+        def heads(start: int, end: int) -> bytes:
+            # Built a window at a time, the first as soon as possible: all of them before
+            # the first request held a lane's start back by ~0.3 ms (225 assets).
+            return b"".join(
+                request_bytes("GET", target, host, _PIPELINED_HEADERS)
+                for host, target in where[start:end]
+            )
+
         (first,) = origins
         if first.proxy is not None or first in self._unpipelined:
             return
@@ -335,7 +344,7 @@ class Transport:
                 while answered < len(urls):
                     if sent - answered <= window // 2 and sent < len(urls):
                         end = min(len(urls), answered + window)
-                        conn.send_ahead(b"".join(heads[sent:end]), end - sent)
+                        conn.send_ahead(heads(sent, end), end - sent)
                         sent = end
                     head = conn.read_head()
                     yield answered, Response(self, conn, head, urls[answered])
@@ -352,6 +361,8 @@ class Transport:
                 return
             except (OSError, ProtocolError):
                 return  # a reset, bytes that are not a response
+            except ValueError:
+                return  # a request that would split (request_bytes): asked the ordinary way
             finally:
                 self.drop(conn)
             if not closed:
