@@ -26,7 +26,7 @@ from signage.feed.publish import publish
 from signage.feed.signing import generate_key, sign
 from signage.feed.store import Store
 from signage.feed.sync import SyncClient
-from tests.helpers_feed import make_keypair, make_root, serve_folder
+from tests.helpers_feed import make_keypair, make_root, serve_folder, write_asset
 
 _listings: list[list[str]] = []
 
@@ -222,3 +222,60 @@ def test_the_flush_is_looked_up_when_the_client_is_made(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_sync_reads_the_trusted_state_once_before_and_once_after_its_switch(
+    tmp_path: Path,
+) -> None:
+    """``state/current.json`` is read once while the lock is held, and again after the
+    switch writes it (a sync read it six times); the holder sees its own switch."""
+    keys = make_keypair(tmp_path / "keys")
+    root = make_root(tmp_path / "root", n_assets=5, size=2_000)
+    feed = tmp_path / "feed"
+    publish(root, feed, keys.key, now=datetime.now(UTC))
+    store = Store(tmp_path / "cache")
+    current = str(tmp_path / "cache" / "state" / "current.json")
+    with serve_folder(feed) as server:
+        client = SyncClient(server.url, store, keys.pubkey)
+        first = client.sync_once(datetime.now(UTC))
+        assert first.status == "updated" and first.version is not None
+        write_asset(root, 1, 2_000, seed=7)
+        publish(root, feed, keys.key, now=datetime.now(UTC))
+        with opened() as seen:
+            result = client.sync_once(datetime.now(UTC))
+    assert result.status == "updated" and (result.version or 0) > first.version
+    assert seen.count(current) == 2, seen
+    state = store.state()
+    assert state is not None and state.version == result.version
+    with store.lock():
+        assert store.state() == state
+        body = (feed / "feed.json").read_bytes()
+        sig = (feed / "feed.json.sig").read_text()
+        store.apply(body, sig, pubkey_b64=keys.pubkey, now=datetime.now(UTC))
+        assert store.state() == state  # the same version again: nothing switched
+        Path(current).write_text("{broken", encoding="utf-8")
+        assert store.state() == state  # remembered while the lock is held
+    assert store.state() is None  # read again once it is released
+
+
+_opens: list[list[str]] = []
+
+
+def _audit_open(event: str, args: tuple[object, ...]) -> None:
+    if _opens and event == "open" and isinstance(args[0], str | bytes | os.PathLike):
+        for seen in _opens:
+            seen.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit_open)
+
+
+@contextmanager
+def opened() -> Iterator[list[str]]:
+    """Every file opened through ``open()`` while inside."""
+    seen: list[str] = []
+    _opens.append(seen)
+    try:
+        yield seen
+    finally:
+        _opens.remove(seen)

@@ -112,6 +112,8 @@ class Store:
         # check verified a moment before (bench/README.md, "issue 17, fourth pass").
         self._known: dict[str, int] = {}
         self._verified: set[tuple[str, str, str]] = set()
+        self._state: tuple[StoreState | None] | None = None  # read once per lock hold
+        self._owner = 0  # the thread holding the lock (its reads of the state are kept)
 
     # ------------------------------------------------------------------ paths
 
@@ -177,6 +179,7 @@ class Store:
                     raise
                 self._fd = fd
             self._depth += 1
+            self._owner = threading.get_ident()
             try:
                 yield
             finally:
@@ -184,6 +187,7 @@ class Store:
                 if self._depth == 0:
                     self._known.clear()
                     self._verified.clear()
+                    self._state = None
                     if self._fd is not None:
                         os.close(self._fd)
                         self._fd = None
@@ -268,7 +272,18 @@ class Store:
     # ------------------------------------------------------------------ state
 
     def state(self) -> StoreState | None:
-        """The trusted state, or ``None`` for an empty (or unreadable) cache."""
+        """The trusted state, or ``None`` for an empty (or unreadable) cache. Read once
+        while the lock is held (only its holder writes it; a sync asked six times)."""
+        mine = self._depth > 0 and self._owner == threading.get_ident()
+        remembered = self._state
+        if remembered is not None and mine:
+            return remembered[0]
+        state = self._read_state()
+        if mine:
+            self._state = (state,)
+        return state
+
+    def _read_state(self) -> StoreState | None:
         path = self.state_dir / "current.json"
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -465,6 +480,7 @@ class Store:
                 "signed": pubkey_b64 is not None,
                 "applied": codec.format_time(now),
             }
+            self._state = None  # read again after the switch (a failed write leaves the old)
             write_atomic(self.state_dir / "current.json", json.dumps(record).encode())
             log.info("feed version %d is now current (%s)", manifest.version, manifest.sha256[:12])
             return manifest
@@ -614,6 +630,7 @@ class Store:
         # was enough garbage to start the interpreter's collector twice a sync.
         for name in _names(self.objects_dir):
             if name not in objects:
+                self._known.pop(name, None)
                 freed += _remove(self.objects_dir / name)
         for path in _listdir(self.manifests_dir):
             if path.name.split(".")[0] not in manifests:
