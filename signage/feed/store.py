@@ -273,7 +273,7 @@ class Store:
 
     def state(self) -> StoreState | None:
         """The trusted state, or ``None`` for an empty (or unreadable) cache. Read once
-        while the lock is held (only its holder writes it; a sync asked six times)."""
+        while the lock is held (only its holder writes it; a sync asked eight times)."""
         mine = self._depth > 0 and self._owner == threading.get_ident()
         remembered = self._state
         if remembered is not None and mine:
