@@ -7,7 +7,13 @@ with ``If-None-Match`` on a keep-alive connection, and sends a heartbeat every 3
 as the player's sync client and heartbeat thread keep separate pools. Polls and heartbeats
 start at random offsets, as a real fleet's do. During the run, alerts are raised through
 the hub's API (``POST /api/v1/alerts``): each is published, signed and announced to every
-channel.
+channel. On a newer version each screen does what a player does (``--after-push``, default
+``fetch+shot``): it syncs at once, fetching ``feed.json`` and ``feed.json.sig`` unless the
+event carried the signed pair (then no request), and sends a heartbeat with a fresh
+screenshot ``NUDGE_SETTLE_S`` later plus a random part of the hub's ``beat_spread_s``.
+The clients' manifest samples are printed by phase (steady, within 5 s of an alert,
+push-woken) with the clients' own loop lateness at send and in flight beside each; the
+hub's logged garbage collections of 50 ms or more are printed too.
 
 Figures, each with a baseline measured in the same run:
 - announce: time from the alert request until the LAST of the 1,000 channels has the new
@@ -33,6 +39,8 @@ hard limit allows (the hub and the clients inherit them).
     .venv/bin/python bench/fleet.py [--screens 1000] [--clients 8] [--duration 60]
         [--nginx-duration 40] [--profile FILE]
     .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~2 min)
+    .venv/bin/python bench/fleet.py --screens 10000 --after-push none   # earlier passes' load
+    .venv/bin/python bench/fleet.py --screens 10000 --hub-tree /tmp/base-b0e   # A/B
 """
 
 from __future__ import annotations
@@ -63,6 +71,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from signage.feed.codec import alert_to_json
 from signage.hub.screens import REGISTER_NAME, Enrolled, render_register, token_digest
 from signage.model import Alert, AlertText, Severity
+from signage.sources.feed import PUSH_SAFETY_POLL_S
+from signage.telemetry.heartbeat import NUDGE_SETTLE_S
 from tests.helpers_hub import make_content_root, run_hub
 
 ANNOUNCE_TARGET_S = 2.0
@@ -236,6 +246,17 @@ class Http:
 @dataclass
 class Stats:
     manifest_ms: list[float] = field(default_factory=list)
+    # per manifest sample, in the same order: when it was sent (perf_counter: one clock for
+    # every process), why ("poll": the screen's timer; "push": a version announced, as a
+    # player syncs at once), how late the client's own loop ran the timer that sent it, and
+    # the worst lateness of that loop seen while the request was in flight
+    manifest_t0: list[float] = field(default_factory=list)
+    manifest_why: list[str] = field(default_factory=list)
+    manifest_late_send_ms: list[float] = field(default_factory=list)
+    manifest_late_during_ms: list[float] = field(default_factory=list)
+    sig_ms: list[float] = field(default_factory=list)  # feed.json.sig after a push's 200
+    nudged_beats: int = 0  # heartbeats sent 0.25 s after a new version, as players do
+    pushed_pairs: int = 0  # version events that carried the signed manifest (no fetch)
     manifest_status: dict[int, int] = field(default_factory=dict)
     heartbeat_ms: list[float] = field(default_factory=list)
     heartbeat_fail: int = 0
@@ -246,6 +267,44 @@ class Stats:
     errors: int = 0
     push_failed: int = 0  # push channels that could not be opened
     push_closed: int = 0  # push channels the hub closed during the run
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # push syncs in flight
+
+
+@dataclass(frozen=True)
+class PlayerLike:
+    """What a simulated screen does after a push, as the player does (``--after-push``).
+
+    sync_on_push: fetch ``feed.json`` and its signature at once when a newer version is
+        announced (``FeedSource._on_push`` wakes the sync thread; no spread).
+    nudge_beat: then a heartbeat ``NUDGE_SETTLE_S`` later (what the screen shows changed).
+    screenshot: the base64 PNG that heartbeat carries (a fresh screenshot is owed after a
+        picture change), or ``None``.
+    """
+
+    sync_on_push: bool = False
+    nudge_beat: bool = False
+    screenshot: str | None = None
+
+
+def bench_screenshot() -> str:
+    """A 320 x 180 PNG like the player's heartbeat thumbnail of a slide (base64): a
+    gradient with a band of text-like noise, ~the size such thumbnails have."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (320, 180))
+    draw = ImageDraw.Draw(img)
+    for y in range(180):
+        draw.line([(0, y), (319, y)], fill=(20 + y // 2, 40, 120 - y // 3))
+    rng = random.Random(3)
+    for _ in range(400):
+        x, y = rng.randrange(20, 300), rng.randrange(60, 120)
+        draw.rectangle([x, y, x + rng.randrange(1, 4), y + rng.randrange(2, 9)], fill="white")
+    out = io.BytesIO()
+    img.save(out, "PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 class Screen:
@@ -259,13 +318,23 @@ class Screen:
         token: str | None,
         stats: Stats,
         source: str | None = None,
+        player: PlayerLike | None = None,
     ) -> None:
         self.name = screen_name(n)
         self.host, self.port, self.token, self.stats = host, port, token, stats
         self.source = source
+        self.player = player or PlayerLike()
+        self.syncing = False  # a push-woken sync in flight (FeedSource's sync thread)
+        self.sync_again = False  # another version announced meanwhile: sync once more
+        self.pushed_etag: str | None = None  # the last event carried the pair (its ETag)
+        self.beat_spread_s = 0.0  # the hub's beat_spread_s (the nudged beat's spread)
         # like a real player: the feed sync and the heartbeat thread have their own pools
         self.http = Http(host, port, source)
         self.beat_http = Http(host, port, source)
+        # one request at a time on each, as the player's sync thread and heartbeat thread
+        # do (a push-woken sync and a timer poll never overlap)
+        self.sync_lock = asyncio.Lock()
+        self.beat_lock = asyncio.Lock()
         self.etag: str | None = None
         self.version = -1
         self.seen: dict[int, float] = {}
@@ -295,10 +364,64 @@ class Screen:
                 self.stats.push_closed += 1
                 return
             if line.startswith(b"data: "):
-                version = int(json.loads(line[6:])["version"])
+                fields = json.loads(line[6:])
+                version = int(fields["version"])
                 self.seen.setdefault(version, time.perf_counter())
+                newer = self.version >= 0 and version > self.version
                 self.version = max(self.version, version)
                 self.changed.set()
+                if newer and self.player.sync_on_push:
+                    self.woken(fields)
+
+    def woken(self, fields: dict[str, Any]) -> None:
+        """What ``FeedSource._on_push`` does with a newer version: wake the sync at once
+        (no spread), one sync at a time, one more if another version came meanwhile. An
+        event that carries the signed manifest (``signage.hub.push.feed_event``) is taken
+        without a request, as the player's sync client does once it verified it."""
+        spread = fields.get("beat_spread_s", 0.0)
+        self.beat_spread_s = float(spread) if isinstance(spread, int | float) else 0.0
+        if "manifest" in fields and "signature" in fields:
+            self.pushed_etag = str(fields.get("etag", ""))
+            self.stats.pushed_pairs += 1
+        else:
+            self.pushed_etag = None
+
+        if self.syncing:
+            self.sync_again = True
+            return
+        self.syncing = True
+        task = asyncio.get_running_loop().create_task(self.push_sync())
+        self.stats.tasks.add(task)
+        task.add_done_callback(self.stats.tasks.discard)
+
+    async def push_sync(self) -> None:
+        """A player's sync after a push: the conditional manifest (now 200), the signature
+        (``SyncClient._sync``; an alert adds no asset), then, once the new picture is on
+        screen, the heartbeat's nudge (``KioskBridge``: ``nudge`` and ``picture_changed``),
+        sent ``NUDGE_SETTLE_S`` later with a fresh screenshot, plus a random part of the
+        hub's ``beat_spread_s`` when the event asked for one."""
+        try:
+            while True:
+                self.sync_again = False
+                if self.pushed_etag is not None:  # the pair came with the event
+                    self.etag, self.pushed_etag = self.pushed_etag or self.etag, None
+                elif await self.poll_once(why="push") == 200:
+                    async with self.sync_lock:
+                        t0 = time.perf_counter()
+                        try:
+                            await self.http.request("GET", "/feed.json.sig")
+                            self.stats.sig_ms.append((time.perf_counter() - t0) * 1000)
+                        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                            self._failed(type(exc).__name__)
+                if not self.sync_again:
+                    break
+            if self.player.nudge_beat:
+                # as Heartbeat.spread_delay: a random part of the hub's beat_spread_s
+                await asyncio.sleep(NUDGE_SETTLE_S + random.random() * self.beat_spread_s)
+                self.stats.nudged_beats += 1
+                await self.heartbeat_once(shot=self.player.screenshot)
+        finally:
+            self.syncing = False
 
     async def wait_version(self, version: int) -> float:
         while self.version < version:
@@ -306,52 +429,64 @@ class Screen:
             await self.changed.wait()
         return self.seen[min(v for v in self.seen if v >= version)]
 
-    async def poll_once(self) -> None:
-        headers = {"If-None-Match": self.etag} if self.etag else {}
-        t0 = time.perf_counter()
-        try:
-            status, hdrs, _ = await self.http.request("GET", "/feed.json", headers)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            self.stats.errors += 1
-            why = type(exc).__name__
-            self.stats.errors_why[why] = self.stats.errors_why.get(why, 0) + 1
-            return
-        self.stats.manifest_ms.append((time.perf_counter() - t0) * 1000)
-        self.stats.manifest_status[status] = self.stats.manifest_status.get(status, 0) + 1
+    async def poll_once(self, late_ms: float = 0.0, why: str = "poll") -> int:
+        """One conditional GET of ``feed.json``; its status (0 when it failed)."""
+        async with self.sync_lock:
+            headers = {"If-None-Match": self.etag} if self.etag else {}
+            t0 = time.perf_counter()
+            try:
+                status, hdrs, _ = await self.http.request("GET", "/feed.json", headers)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                self._failed(type(exc).__name__)
+                return 0
+        stats = self.stats
+        stats.manifest_ms.append((time.perf_counter() - t0) * 1000)
+        stats.manifest_t0.append(t0)
+        stats.manifest_why.append(why)
+        stats.manifest_late_send_ms.append(late_ms)
+        stats.manifest_status[status] = stats.manifest_status.get(status, 0) + 1
         if status == 200:
             self.etag = hdrs.get("etag", self.etag)
+        return status
 
-    async def heartbeat_once(self) -> None:
-        body = json.dumps(
-            {
-                "screen": self.name,
-                "sent": datetime.now(UTC).isoformat(),
-                "tags": ["lobby", "bench"],
-                "version": self.version,
-                "playlist": "lobby",
-                "slide": "bienvenida",
-                "last_sync": datetime.now(UTC).isoformat(),
-                "stale": False,
-                "errors": {"feed": 0},
-                "uptime_s": 1234.5,
-                "rss_mb": 180.2,
-                "disk_free_mb": 20480.0,
-                "software": "bench",
-            }
-        ).encode()
+    def _failed(self, why: str) -> None:
+        self.stats.errors += 1
+        self.stats.errors_why[why] = self.stats.errors_why.get(why, 0) + 1
+
+    async def heartbeat_once(self, late_ms: float = 0.0, shot: str | None = None) -> None:
+        report: dict[str, object] = {
+            "screen": self.name,
+            "sent": datetime.now(UTC).isoformat(),
+            "tags": ["lobby", "bench"],
+            "version": self.version,
+            "playlist": "lobby",
+            "slide": "bienvenida",
+            "last_sync": datetime.now(UTC).isoformat(),
+            "stale": False,
+            "errors": {"feed": 0},
+            "uptime_s": 1234.5,
+            "rss_mb": 180.2,
+            "disk_free_mb": 20480.0,
+            "software": "bench",
+        }
+        if shot is not None:
+            report["screenshot_png"] = shot
+        body = json.dumps(report).encode()
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        t0 = time.perf_counter()
-        try:
-            status, _, answer = await self.beat_http.request(
-                "POST", "/api/v1/heartbeat", headers, body
-            )
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            self._beat_failed(type(exc).__name__)
-            return
+        async with self.beat_lock:
+            t0 = time.perf_counter()
+            try:
+                status, _, answer = await self.beat_http.request(
+                    "POST", "/api/v1/heartbeat", headers, body
+                )
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                self._beat_failed(type(exc).__name__)
+                return
+            took = (time.perf_counter() - t0) * 1000
         if status // 100 == 2:
-            self.stats.heartbeat_ms.append((time.perf_counter() - t0) * 1000)
+            self.stats.heartbeat_ms.append(took)
         else:
             self._beat_failed(f"HTTP {status} {answer[:80].decode('utf-8', 'replace')}")
 
@@ -364,9 +499,10 @@ class Screen:
         next_at = time.perf_counter() + random.uniform(0, period)
         while True:
             await asyncio.sleep(max(0.0, min(next_at, until) - time.perf_counter()))
-            if time.perf_counter() >= until:
+            woke = time.perf_counter()
+            if woke >= until:
                 return
-            await getattr(self, action)()
+            await getattr(self, action)((woke - next_at) * 1000)
             next_at += period
 
     def close(self) -> None:
@@ -460,10 +596,12 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     out["rss_connected_kb"] = rss_kb(pid)
     out["rss_idle_kb"] = rss0
     gap = (args.duration - 10) / max(1, args.announces)
-    times = []
+    times, raised = [], []
     for i in range(args.announces):
         await asyncio.sleep(gap)
-        times.append(await fleet_announce(host, port, token, procs, i))
+        took, sent = await fleet_announce(host, port, token, procs, i)
+        times.append(took)
+        raised.append(sent)
     if time.perf_counter() > t_go + args.duration:
         print("note: the alerts took longer than the load phase (polls had ended)")
     await send_all(procs, "stop")
@@ -514,6 +652,7 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
                 f"{n} x {why}" for why, n in sorted(table.items(), key=lambda i: -i[1])
             )
             print(f"{label}: {causes}")
+    print("\n".join(phase_lines(stats, raised)))
     out["errors"] = stats.errors
     out["client_lag_p99_ms"] = pct(stats.client_lag_ms, 99)
     out["client_lag_max_ms"] = max(stats.client_lag_ms, default=float("nan"))
@@ -556,6 +695,25 @@ async def poll_phase(url: str, args: argparse.Namespace) -> dict[str, float]:
 # its last screen had V; at the end "stats {json}".
 
 
+LAG_TICK_S = 0.02  # the clients' own loop lateness is sampled this often
+
+
+def late_during(
+    ticks: list[float], lateness_ms: list[float], starts: list[float], took_ms: list[float]
+) -> list[float]:
+    """For each request (sent at ``starts[i]``, answered ``took_ms[i]`` later), the worst
+    lateness of the client's own loop among the lag ticks that woke while it was in flight
+    or within one tick after (the tick that saw the answer wait for the loop); 0.0 if none."""
+    import bisect
+
+    out = []
+    for t0, ms in zip(starts, took_ms, strict=True):
+        lo = bisect.bisect_left(ticks, t0)
+        hi = bisect.bisect_right(ticks, t0 + ms / 1000 + LAG_TICK_S)
+        out.append(max(lateness_ms[lo:hi], default=0.0))
+    return out
+
+
 def _emit(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -567,6 +725,11 @@ async def client_main(spec: dict[str, Any]) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
     random.seed(spec["first"])
     stats = Stats()
+    player = PlayerLike(
+        sync_on_push=spec["after_push"] != "none",
+        nudge_beat=spec["after_push"] in ("fetch+beat", "fetch+shot"),
+        screenshot=bench_screenshot() if spec["after_push"] == "fetch+shot" else None,
+    )
     screens = [
         Screen(
             n,
@@ -575,12 +738,19 @@ async def client_main(spec: dict[str, Any]) -> None:
             screen_token(spec["seed"], n) if spec["seed"] else spec["token"],
             stats,
             spec["source"],
+            player if spec["push"] else None,
         )
         for n in range(spec["first"], spec["first"] + spec["count"])
     ]
     await connect_all(screens, push=spec["push"])
     readers = [asyncio.create_task(s.read_push()) for s in screens if s.sse is not None]
-    stats.manifest_ms.clear()  # the connection burst is not steady-state polling
+    for kept in (  # the connection burst is not steady-state polling
+        stats.manifest_ms,
+        stats.manifest_t0,
+        stats.manifest_why,
+        stats.manifest_late_send_ms,
+    ):
+        kept.clear()
     _emit("ready")
     await commands.readline()  # "go"
     until = time.perf_counter() + spec["duration"]
@@ -591,11 +761,15 @@ async def client_main(spec: dict[str, Any]) -> None:
             for s in screens
         ]
 
+    ticks: list[float] = []  # when each lateness sample below was taken
+
     async def own_lag() -> None:  # how late this process's loop wakes: its share of latency
         while time.perf_counter() < until:
             t0 = time.perf_counter()
-            await asyncio.sleep(0.1)
-            stats.client_lag_ms.append((time.perf_counter() - t0 - 0.1) * 1000)
+            await asyncio.sleep(LAG_TICK_S)
+            woke = time.perf_counter()
+            ticks.append(woke)
+            stats.client_lag_ms.append((woke - t0 - LAG_TICK_S) * 1000)
 
     loops.append(asyncio.create_task(own_lag()))
     loops_done = asyncio.gather(*loops)
@@ -607,11 +781,30 @@ async def client_main(spec: dict[str, Any]) -> None:
             for task in late:
                 task.cancel()
             last = max((t.result() for t in done), default=float("nan"))
-            _emit(f"arrived {arg} {last!r} {len(late)}")
+            # how late this loop ran when the last arrival was read: the first lag tick
+            # that woke after it (the arrival time includes up to that much of our own lag)
+            import bisect
+
+            await asyncio.sleep(3 * LAG_TICK_S)  # that tick has woken by now
+            k = bisect.bisect_left(ticks, last)
+            lag = stats.client_lag_ms[k] if k < len(ticks) else float("nan")
+            _emit(f"arrived {arg} {last!r} {len(late)} {lag!r}")
         elif word == "stop":  # the polls and heartbeats end at `until`; push stays open
             await loops_done
+            if stats.tasks:
+                await asyncio.wait(set(stats.tasks), timeout=30)
+            stats.manifest_late_during_ms = late_during(
+                ticks, stats.client_lag_ms, stats.manifest_t0, stats.manifest_ms
+            )
             figures = {
                 "manifest_ms": stats.manifest_ms,
+                "manifest_t0": stats.manifest_t0,
+                "manifest_why": stats.manifest_why,
+                "manifest_late_send_ms": stats.manifest_late_send_ms,
+                "manifest_late_during_ms": stats.manifest_late_during_ms,
+                "sig_ms": stats.sig_ms,
+                "nudged_beats": stats.nudged_beats,
+                "pushed_pairs": stats.pushed_pairs,
                 "manifest_status": stats.manifest_status,
                 "heartbeat_ms": stats.heartbeat_ms,
                 "heartbeat_fail": stats.heartbeat_fail,
@@ -659,6 +852,7 @@ async def start_clients(
             "push": push,
             "duration": duration,
             "poll": args.poll,
+            "after_push": args.after_push,
             "heartbeat": args.heartbeat if push else 0,
         }
         procs.append(
@@ -692,8 +886,9 @@ async def send_all(procs: list[asyncio.subprocess.Process], line: str) -> None:
 
 async def fleet_announce(
     host: str, port: int, token: str, procs: list[asyncio.subprocess.Process], i: int
-) -> float:
-    """Raises an alert; seconds until the last screen of every client has the version."""
+) -> tuple[float, float]:
+    """Raises an alert; (seconds until the last screen of every client has the version,
+    the perf_counter when the request was sent)."""
     admin = Http(host, port)
     t0 = time.perf_counter()
     status, _, data = await admin.request(
@@ -707,7 +902,7 @@ async def fleet_announce(
         raise RuntimeError(f"alert raise refused: {status} {data[:200]!r}")
     version = int(json.loads(data)["version"])
     await send_all(procs, f"version {version}")
-    last, missed = [], 0
+    last, missed, lags = [], 0, []
     for proc in procs:
         assert proc.stdout is not None
         line = await proc.stdout.readline()
@@ -715,9 +910,71 @@ async def fleet_announce(
             raise RuntimeError(f"a client process answered {line[:200]!r}")
         last.append(float(line.split()[2]))
         missed += int(line.split()[3])
+        lags.append(float(line.split()[4]))
     if missed:
         print(f"alert {i}: {missed} screens did not get version {version} within 20 s")
-    return max(last) - t0
+    slowest = max(range(len(last)), key=last.__getitem__)
+    print(
+        f"alert {i}: last of {len(last)} clients at {(last[slowest] - t0) * 1000:.0f} ms; that"
+        f" client's own loop was late by {lags[slowest]:.0f} ms when it read it (clients:"
+        f" {', '.join(f'{(t - t0) * 1000:.0f}' for t in last)} ms)"
+    )
+    return max(last) - t0, t0
+
+
+ALERT_WINDOW_S = 5.0  # a manifest sample sent this soon after an alert's raise is "after"
+ON_TIME_MS = 5.0  # a client loop this late or less counts as on time
+
+
+def phase_lines(stats: Stats, raised: list[float]) -> list[str]:
+    """The clients' manifest samples split by why and when they were sent, each group with
+    the clients' own lateness beside it: how much of the p99 is the hub and how much the
+    load generator. Every sample is in exactly one group; none is dropped."""
+    groups: dict[str, list[int]] = {"steady": [], "timer, after an alert": [], "push sync": []}
+    for i, (t0, why) in enumerate(zip(stats.manifest_t0, stats.manifest_why, strict=True)):
+        if why == "push":
+            groups["push sync"].append(i)
+        elif any(0 <= t0 - r <= ALERT_WINDOW_S for r in raised):
+            groups["timer, after an alert"].append(i)
+        else:
+            groups["steady"].append(i)
+    ms, send, during = stats.manifest_ms, stats.manifest_late_send_ms, stats.manifest_late_during_ms
+    total = len(ms)
+    slow = [i for i in range(total) if ms[i] > MANIFEST_P99_TARGET_MS]
+    lines = [
+        f"manifest samples by phase ({total} in all; 'after an alert' = sent within"
+        f" {ALERT_WINDOW_S:.0f} s of a raise; client late = its own loop's lateness, at send"
+        f" (timer) and the worst while the request was in flight):"
+    ]
+    for name, idx in groups.items():
+        if not idx:
+            lines.append(f"  {name}: none")
+            continue
+        own = [max(send[i], during[i]) for i in idx]
+        on_time = [ms[i] for i, o in zip(idx, own, strict=True) if o <= ON_TIME_MS]
+        net = [max(0.0, ms[i] - o) for i, o in zip(idx, own, strict=True)]
+        over = sum(1 for i in idx if ms[i] > MANIFEST_P99_TARGET_MS)
+        lines.append(
+            f"  {name}: {len(idx)} ({len(idx) / total * 100:.1f} %), p50"
+            f" {pct([ms[i] for i in idx], 50):.1f} ms, p99 {pct([ms[i] for i in idx], 99):.1f}"
+            f" ms, max {max(ms[i] for i in idx):.0f} ms; > {MANIFEST_P99_TARGET_MS:.0f} ms:"
+            f" {over} ({over / max(1, len(slow)) * 100:.0f} % of all such); client late at send"
+            f" p99 {pct([send[i] for i in idx], 99):.1f} ms, during p99"
+            f" {pct([during[i] for i in idx], 99):.1f} ms; with the client on time (<="
+            f" {ON_TIME_MS:.0f} ms both): {len(on_time)} samples, p99 {pct(on_time, 99):.1f} ms;"
+            f" latency minus the client's lateness p99 {pct(net, 99):.1f} ms"
+        )
+    lines.append(
+        f"  version events that carried the signed manifest (taken without a request):"
+        f" {stats.pushed_pairs}"
+    )
+    if stats.sig_ms:
+        lines.append(
+            f"  feed.json.sig after a push sync's 200: {len(stats.sig_ms)}, p50"
+            f" {pct(stats.sig_ms, 50):.1f} ms, p99 {pct(stats.sig_ms, 99):.1f} ms;"
+            f" heartbeats nudged after a new version: {stats.nudged_beats}"
+        )
+    return lines
 
 
 async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
@@ -730,6 +987,13 @@ async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
             raise RuntimeError(f"a client process ended badly: {line[:200]!r}")
         figures = json.loads(line[6:])
         stats.manifest_ms += figures["manifest_ms"]
+        stats.manifest_t0 += figures["manifest_t0"]
+        stats.manifest_why += figures["manifest_why"]
+        stats.manifest_late_send_ms += figures["manifest_late_send_ms"]
+        stats.manifest_late_during_ms += figures["manifest_late_during_ms"]
+        stats.sig_ms += figures["sig_ms"]
+        stats.nudged_beats += figures["nudged_beats"]
+        stats.pushed_pairs += figures["pushed_pairs"]
         for code, count in figures["manifest_status"].items():
             stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
         stats.heartbeat_ms += figures["heartbeat_ms"]
@@ -821,7 +1085,14 @@ def main() -> int:
     parser.add_argument("--screens", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=60.0, help="hub load phase, seconds")
     parser.add_argument("--nginx-duration", type=float, default=40.0)
-    parser.add_argument("--poll", type=float, default=15.0)
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=15.0,
+        help="seconds between a screen's timer polls (default 15: issue 17's load; a player"
+        f" whose push channel is up polls every {PUSH_SAFETY_POLL_S:.0f} s, so 15 is ~20x"
+        " the players' own steady rate)",
+    )
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--announces", type=int, default=3)
     parser.add_argument(
@@ -838,6 +1109,20 @@ def main() -> int:
         action="store_true",
         help="screens send heartbeats with the admin token, as this bench did before issue "
         "17 (the hub keeps at most --max-unenrolled, 200, such screens: the rest get 403)",
+    )
+    parser.add_argument(
+        "--after-push",
+        choices=("none", "fetch", "fetch+beat", "fetch+shot"),
+        default="fetch+shot",
+        help="what a screen does when a newer version is announced: as a player does by"
+        " default (fetch feed.json and its signature at once, then a heartbeat with a fresh"
+        " screenshot 0.25 s later); 'none': nothing (this bench before, the version arrives"
+        " with the next timer poll)",
+    )
+    parser.add_argument(
+        "--hub-tree",
+        help="run the hub from this checkout instead (an A/B: e.g. /tmp/base-b0e); the"
+        " screens stay this bench's",
     )
     parser.add_argument("--profile", help="record the hub with py-spy into this file (raw)")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run one client
@@ -866,6 +1151,11 @@ def main() -> int:
         print(f"file descriptor hard limit {hard} < {need}: lower --screens", file=sys.stderr)
         return 2
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.hub_tree:  # run_hub starts `python -m signage` from helpers_hub.REPO
+        import tests.helpers_hub
+
+        tests.helpers_hub.REPO = Path(args.hub_tree).resolve()
+        print(f"hub from {tests.helpers_hub.REPO}")
     random.seed(7)
     started = time.monotonic()
     args.seed = "" if args.no_enrol else secrets.token_hex(8)  # each screen's own token
@@ -886,6 +1176,11 @@ def main() -> int:
                     stderr=subprocess.DEVNULL,
                 )
             hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
+            pauses = [line for line in hub.stderr().splitlines() if "garbage collection of" in line]
+            print(
+                f"hub's own log: {len(pauses)} garbage collections of >= 50 ms"
+                + "".join(f"\n  {line[24:]}" for line in pauses[:12])
+            )
             if spy is not None:
                 spy.terminate()  # ends the recording; it writes what it has
                 spy.wait(30)

@@ -578,6 +578,7 @@ def run(args: argparse.Namespace) -> int:
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         server = HubServer(uv_config)
         gcpolicy.settle()  # full collections would stop the event loop for seconds
+        gcpolicy.watch_pauses()  # and any long one left is logged
         server.run(sockets=[sock])
     except SignageError:
         raise

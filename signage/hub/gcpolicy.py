@@ -33,11 +33,61 @@ from signage.logs import area_logger
 
 log = area_logger("hub")
 
-YOUNG = 50_000
+# 10,000 and a freeze every 2 s (were 50,000 and 10 s): at 10,000 screens a young collection
+# of 50,000 objects took 50-160 ms and a middle one, walking up to 10 s of survivors (the
+# whole fleet's push channels right after it connected), 430-830 ms, logged by PauseWatch
+# in bench/fleet.py; with these the longest were ~110 ms (on a loaded machine: partly the
+# hub waiting for a core) and the clients' steady manifest p99 went from 325-555 to 172 ms.
+YOUNG = 10_000
 MIDDLE = 20
 OLD = 10
-FREEZE_EVERY_S = 10.0
+FREEZE_EVERY_S = 2.0
 FULL_EVERY_S = 3600.0
+
+
+# A collection at least this long is logged (a warning: the event loop stood still).
+LONG_PAUSE_S = 0.05
+
+
+class PauseWatch:
+    """Times every collection (``gc.callbacks``) and logs those of ``LONG_PAUSE_S`` or
+    more with their generation and size, so a hub's stalls can be told from the
+    collector's. Keeps the longest seen (``longest``) and a count per generation."""
+
+    __slots__ = ("counts", "long", "longest", "started")
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest = 0.0
+        self.long = 0
+        self.counts = [0, 0, 0]
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        took = time.perf_counter() - self.started
+        generation = info.get("generation", 0)
+        self.counts[min(generation, 2)] += 1
+        self.longest = max(self.longest, took)
+        if took >= LONG_PAUSE_S:
+            self.long += 1
+            log.warning(
+                "garbage collection of generation %d took %.0f ms (%d objects collected)",
+                generation,
+                took * 1000,
+                info.get("collected", 0),
+            )
+
+
+def watch_pauses() -> PauseWatch:
+    """Installs a ``PauseWatch`` (once per process) and returns it."""
+    for callback in gc.callbacks:
+        if isinstance(callback, PauseWatch):
+            return callback
+    watch = PauseWatch()
+    gc.callbacks.append(watch)
+    return watch
 
 
 def settle() -> tuple[int, int, int]:

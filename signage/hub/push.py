@@ -8,11 +8,29 @@ open channels cost a thousand small queues.
 
 ``announce`` may be called from any thread (the root watcher, a request handler run in
 the thread pool); it hops onto the event loop with ``call_soon_threadsafe``.
+
+A version's event carries what a screen needs to take that version without asking
+(``feed_event``): the signed manifest (base64), its signature and its ETag, when the
+manifest is at most ``PUSH_MANIFEST_MAX`` bytes. Without that, every screen answered a push
+with a request for ``feed.json`` and one for ``feed.json.sig`` at the same moment: with
+10,000 screens, 20,000 requests in the second after each alert (bench/fleet.py). The
+event's bytes are built once per version and shared by every channel. A screen still
+verifies the pushed pair against its pinned key exactly as a fetched one, and fetches when
+the event carries no manifest (a bigger one) or the pair is refused.
+
+A version also changes what every screen shows, and each screen then tells the hub at once
+(a heartbeat with a fresh screenshot, ``telemetry.heartbeat``'s nudge): 10,000 heartbeats
+in the same quarter second, the hub's loop and worker threads busy for seconds while every
+poll waits. So the event also says ``beat_spread_s``: over how many seconds the screens
+should spread that heartbeat (each picks a random moment in it), ``BEATS_PER_S`` of them a
+second for the channels open now (0 with fewer than ``SPREAD_FROM`` channels; at most
+``MAX_BEAT_SPREAD_S``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -24,7 +42,28 @@ log = area_logger("hub")
 KEEPALIVE_S = 15.0
 # Subscriptions woken per event-loop iteration: between batches the loop reads new
 # requests, so a manifest poll never waits behind a thousand stream writes.
-FAN_OUT_BATCH = 16
+# 128 since issue 17.4 (was 16): at 10,000 channels 16 made 625 loop turns, each behind
+# whatever else the turn had (heartbeat bodies, accepts), and an alert reached the last
+# screen after 2.3 s under load; a turn of 128 wake-ups is a few ms of writes.
+FAN_OUT_BATCH = 128
+# The largest manifest a version event carries (a feed of ~100 slides); a bigger one is
+# announced by version only and the screens fetch it. Base64 makes the line 4/3 of this,
+# well under the 64 KiB a player reads of one event line (sources/feed.py).
+PUSH_MANIFEST_MAX = 32 << 10
+# Nudged heartbeats the hub asks for per second after a version (~1 ms of the hub's CPU
+# each with its screenshot, on top of the 30 s beats: 333 a second at 10,000 screens), the
+# fleet size from which it asks for a spread, and the longest spread it asks for.
+BEATS_PER_S = 200
+SPREAD_FROM = 100
+MAX_BEAT_SPREAD_S = 60.0
+
+
+def beat_spread(channels: int) -> float:
+    """Seconds over which ``channels`` screens should spread the heartbeat a new version
+    causes; pure. 0 for a small fleet (its beats come at once, as before)."""
+    if channels < SPREAD_FROM:
+        return 0.0
+    return min(MAX_BEAT_SPREAD_S, round(channels / BEATS_PER_S, 1))
 
 
 class Subscription:
@@ -72,6 +111,8 @@ class Broadcaster:
         self._closed = False
         self._lock = threading.Lock()
         self.announced = 0
+        # the newest announced version and its event's bytes, shared by every channel
+        self._latest: tuple[int, bytes] = (-1, b"")
 
     @property
     def subscribers(self) -> int:
@@ -94,9 +135,13 @@ class Broadcaster:
         """Forgets a subscription; safe to call twice."""
         self._subscriptions.discard(sub)
 
-    def announce(self, version: int) -> None:
-        """Sends ``version`` to every open push channel. Callable from any thread."""
+    def announce(self, version: int, event: bytes | None = None) -> None:
+        """Sends ``version`` to every open push channel. Callable from any thread.
+
+        ``event``: the bytes to send for it (``feed_event``), else a bare version event.
+        """
         with self._lock:
+            self._latest = (version, event or version_event(version))
             loop = self._loop
         if loop is None or loop.is_closed():
             return  # no server running: nobody to tell
@@ -130,12 +175,14 @@ class Broadcaster:
             self.announced += 1
         self._offer_batch(version, tuple(self._subscriptions))
 
-    def _offer_batch(self, version: int | None, subs: tuple[Subscription, ...]) -> None:
-        for sub in subs[:FAN_OUT_BATCH]:
+    def _offer_batch(
+        self, version: int | None, subs: tuple[Subscription, ...], start: int = 0
+    ) -> None:
+        end = start + FAN_OUT_BATCH
+        for sub in subs[start:end]:
             sub.offer(version)
-        rest = subs[FAN_OUT_BATCH:]
-        if rest and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon(self._offer_batch, version, rest)
+        if end < len(subs) and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(self._offer_batch, version, subs, end)
 
     async def stream(self, current_version: int) -> AsyncIterator[bytes]:
         """The bytes of one server-sent-events channel.
@@ -146,7 +193,7 @@ class Broadcaster:
         """
         sub = self.subscribe()
         try:
-            yield b"retry: 2000\n" + version_event(current_version)
+            yield b"retry: 2000\n" + self.event(current_version)
             last_sent = current_version
             while not self._closed:
                 try:
@@ -158,12 +205,50 @@ class Broadcaster:
                     return
                 if version != last_sent:
                     last_sent = version
-                    yield version_event(version)
+                    yield self.event(version)
         finally:
             self.unsubscribe(sub)
+
+    def event(self, version: int) -> bytes:
+        """The bytes announcing ``version``: the shared event of the newest announced
+        version, or a bare version event."""
+        latest_version, latest = self._latest
+        return latest if latest_version == version else version_event(version)
 
 
 def version_event(version: int) -> bytes:
     """One SSE ``version`` event: ``event: version`` and ``data: {"version": N}``."""
     data = json.dumps({"version": version})
+    return f"event: version\ndata: {data}\n\n".encode()
+
+
+def feed_event(
+    version: int,
+    manifest: bytes,
+    signature: bytes | None,
+    etag: str,
+    spread_s: float = 0.0,
+) -> bytes:
+    """The ``version`` event for a published pair; pure. With a signature and a manifest
+    of at most ``PUSH_MANIFEST_MAX`` bytes the data also holds ``manifest`` (the exact
+    bytes, base64), ``signature`` (the text of ``feed.json.sig``) and ``etag`` (what
+    ``feed.json``'s ``ETag`` says), so a screen can verify and apply the version without
+    a request; ``beat_spread_s`` when ``spread_s`` > 0 (``beat_spread``). Otherwise it is
+    ``version_event``."""
+    fields: dict[str, object] = {"version": version}
+    sig = None
+    if signature is not None and manifest and len(manifest) <= PUSH_MANIFEST_MAX:
+        try:
+            sig = signature.decode("ascii").strip()
+        except UnicodeDecodeError:
+            sig = None
+    if sig is not None:
+        fields["etag"] = etag
+        fields["signature"] = sig
+        fields["manifest"] = base64.b64encode(manifest).decode("ascii")
+    if spread_s > 0:
+        fields["beat_spread_s"] = spread_s
+    if len(fields) == 1:
+        return version_event(version)
+    data = json.dumps(fields, separators=(",", ":"))
     return f"event: version\ndata: {data}\n\n".encode()

@@ -53,7 +53,7 @@ from signage.hub.publishing import (
     Publishing,
     RootPublishing,
 )
-from signage.hub.push import KEEPALIVE_S, Broadcaster
+from signage.hub.push import KEEPALIVE_S, Broadcaster, beat_spread, feed_event
 from signage.hub.screens import ScreenCaller, ScreenRegister, require_screen
 from signage.logs import area_logger
 from signage.model import Alert
@@ -369,7 +369,16 @@ class Hub:
             return
         self._snapshot = snap
         if snap.version != old.version:
-            self.push.announce(snap.version)
+            self.push.announce(
+                snap.version,
+                feed_event(
+                    snap.version,
+                    snap.manifest,
+                    snap.signature,
+                    snap.manifest_etag,
+                    beat_spread(self.push.subscribers),
+                ),
+            )
         for listener in tuple(self._listeners):
             self._notify(listener, snap)
 

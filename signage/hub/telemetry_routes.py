@@ -18,25 +18,31 @@ The decisions (online? stale? why?) are the pure function ``assess``; the rest i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+import anyio
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from signage.durable import flush_filesystem, fsync_dir
 from signage.events import rfc3339_ms
+from signage.hub.beats import BeatWriter
 from signage.hub.errors import json_error
 from signage.hub.limits import parse_json, query_seconds
 from signage.hub.screens import ScreenCaller, ScreenRegister, bound_report
@@ -198,6 +204,7 @@ class TelemetryStore:
     def __init__(self, connect: Callable[[], sqlite3.Connection], screenshots: Path) -> None:
         self._connect = connect
         self.screenshots = screenshots
+        self._staged = 0  # temp screenshot names (one writer thread at a time)
         db = connect()
         db.executescript(SCHEMA)
         db.commit()
@@ -218,19 +225,40 @@ class TelemetryStore:
             return since
 
     def record(self, report: HeartbeatReport, received: float) -> None:
-        shot_taken: float | None = None
-        if report.screenshot_png is not None:
-            self._write_screenshot(report.screen, report.screenshot_png)
-            shot_taken = received
-        body = json.dumps(report.to_json() | {"screenshot_png": None})
+        """Stores one heartbeat (``record_many`` of one)."""
+        self.record_many([(report, received)])
+
+    def record_many(self, beats: Sequence[tuple[HeartbeatReport, float]]) -> None:
+        """Stores heartbeats, in order (a later beat of the same screen wins): their
+        screenshots written to temp files, made durable with one flush of their filesystem
+        and renamed into place (a half-written picture never becomes a screen's), then
+        every row in one SQLite transaction."""
+        rows = []
+        shots: list[tuple[Path, Path]] = []
+        for report, received in beats:
+            shot_taken: float | None = None
+            if report.screenshot_png is not None:
+                shots.append(self._stage_screenshot(report.screen, report.screenshot_png))
+                shot_taken = received
+            body = json.dumps(report.to_json() | {"screenshot_png": None})
+            rows.append((report.screen, received, body, shot_taken))
+        if shots:
+            try:
+                flush_filesystem(self.screenshots)
+                for tmp, final in shots:
+                    tmp.replace(final)
+                fsync_dir(self.screenshots)
+            finally:
+                for tmp, _final in shots:
+                    tmp.unlink(missing_ok=True)  # left only when the batch failed
         db = self._db()
         with db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO screen_heartbeats (screen, received, report, screenshot_taken) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(screen) DO UPDATE SET "
                 "received = excluded.received, report = excluded.report, "
                 "screenshot_taken = COALESCE(excluded.screenshot_taken, screenshot_taken)",
-                (report.screen, received, body, shot_taken),
+                rows,
             )
 
     def count(self) -> int:
@@ -258,15 +286,15 @@ class TelemetryStore:
             room = sum(1 for (name,) in names if name not in enrolled) < max_unenrolled
         return caller.refusal(screen, register, room)
 
-    def _write_screenshot(self, screen: str, png: bytes) -> None:
+    def _stage_screenshot(self, screen: str, png: bytes) -> tuple[Path, Path]:
+        """Writes ``png`` to a temp file beside ``<screen>.png`` (not yet durable)."""
         self.screenshots.mkdir(parents=True, exist_ok=True)
         final = self.screenshots / f"{screen}.png"
-        tmp = final.with_name(f".{screen}.png.{os.getpid()}.{threading.get_ident()}.tmp")
+        self._staged += 1
+        tmp = final.with_name(f".{screen}.png.{os.getpid()}.{self._staged}.tmp")
         with tmp.open("wb") as fh:
             fh.write(png)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(final)
+        return tmp, final
 
     def screens(
         self,
@@ -331,6 +359,31 @@ def _env_seconds(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw[:9]) < 1:
+        log.warning("%s=%r is not a whole number above 0; using %s", name, raw, default)
+        return default
+    return int(raw[:9])
+
+
+# Worker threads that take heartbeats at once. A burst (every screen's beat right after a
+# new version) on the default pool ran ~40 threads of Python work (JSON, bounds, the
+# screenshot's PNG decode, SQLite) against the event loop for the interpreter lock: the
+# loop waited its turn behind them and polls on new connections waited seconds
+# (bench/fleet.py). With two, the rest of a burst waits on the loop, where waiting is cheap.
+HEARTBEAT_THREADS = 2
+# Heartbeats being checked or stored at once, past which the hub answers 503 with
+# Retry-After at once instead of queueing more (``SIGNAGE_HUB_MAX_WAITING_BEATS``). A player
+# gives up on a beat after 5 s (its read timeout) and sends the next one at its interval,
+# so a beat queued longer is work for nobody: at 10,000 screens a burst queued them 8-9 s
+# and held their connections and bodies (bench/fleet.py). ~2 s of the hub's pace here.
+MAX_WAITING_BEATS = 1000
+BUSY_RETRY_S = 30
+
+
 def _read_report(body: bytes) -> HeartbeatReport:
     """A heartbeat body as a bounded report (JSON depth, field sizes, a real screenshot)."""
     return bound_report(HeartbeatReport.from_json(parse_json(body)))
@@ -367,9 +420,12 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         version = hub.current_version()
         return version if version > 0 else None  # 0: nothing published yet
 
-    def take(caller: ScreenCaller, body: bytes) -> Response:
-        # One trip to a worker thread for the whole heartbeat (read, check, store): each
-        # trip costs the event loop a hand-off, and 10,000 screens send ~330 a second.
+    writer = BeatWriter(store)
+
+    def take(caller: ScreenCaller, body: bytes) -> Response | tuple[str, Future[None]]:
+        # One trip to a worker thread for the whole check (read, bounds, screenshot,
+        # who may send it): each trip costs the event loop a hand-off, and 10,000 screens
+        # send ~330 a second. Storing goes to the writer thread's next batch.
         try:
             report = _read_report(body)
         except (ValueError, ReportError) as exc:
@@ -381,15 +437,35 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
             return json_error(403, refusal)
         now = time.time()
         store.note_hub_version(hub_version(), now)
-        store.record(report, now)
-        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
-        told = rfc3339_ms(datetime.now(UTC))
-        return JSONResponse({"ok": True, "screen": report.screen, "time": told})
+        return report.screen, writer.submit(report, now)
+
+    limiter: list[anyio.CapacityLimiter] = []  # made on the server's loop, on first use
+    most_waiting = _env_count("SIGNAGE_HUB_MAX_WAITING_BEATS", MAX_WAITING_BEATS)
+    waiting = [0]  # heartbeats between their head and their answer (event loop only)
 
     async def heartbeat(request: Request) -> Response:
         caller = hub.require_screen_token(request)
-        body = await request.body()  # capped while it streams (limits.BodyLimit)
-        return await run_in_threadpool(take, caller, body)
+        if waiting[0] >= most_waiting:
+            return json_error(
+                503,
+                _("the hub is taking too many heartbeats now; the next one is welcome"),
+                headers={"Retry-After": str(BUSY_RETRY_S), "Connection": "close"},
+            )
+        waiting[0] += 1
+        try:
+            body = await request.body()  # capped while it streams (limits.BodyLimit)
+            if not limiter:
+                limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
+            taken = await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
+            if isinstance(taken, Response):
+                return taken
+            screen, stored = taken
+            await asyncio.wrap_future(stored)  # a storage error: 500, as before
+        finally:
+            waiting[0] -= 1
+        # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
+        told = rfc3339_ms(datetime.now(UTC))
+        return JSONResponse({"ok": True, "screen": screen, "time": told})
 
     async def screens(request: Request) -> Response:
         hub.require_reader(request)

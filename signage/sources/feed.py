@@ -4,7 +4,13 @@ At ``start`` the cached current version is delivered at once, with no network. T
 sync thread keeps the cache in step: woken by the hub's push channel (server-sent events
 at ``{hub}/api/v1/push``, data ``{"version": N}``) when there is one, else polling every
 ``config.poll_s`` seconds. A push listener thread reconnects with backoff; a server
-without the push channel (plain nginx) is probed again every few minutes.
+without the push channel (plain nginx) is probed again every few minutes. A version event
+that carries the signed manifest (``manifest``, ``signature``, ``etag``: the hub sends them
+for manifests up to 32 KiB) is handed to the sync client when the hub serves this feed,
+which verifies and applies it without a request (``SyncClient.offer_pushed``) or fetches
+when it refuses it. The
+event's ``beat_spread_s`` (a big fleet) is kept as ``beat_spread_s`` for the heartbeat,
+which spreads the beat a new picture causes over that many seconds.
 
 Each new version is announced with ``feed_applied`` {version}; each refusal with
 ``feed_rejected`` {version, reason} (once per distinct reason, so an offline screen does not
@@ -13,6 +19,8 @@ flood its log). Content past its ``expires`` keeps playing and ``stale`` turns t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import dataclasses
 import http.client
@@ -31,7 +39,7 @@ from signage.config import PlayerConfig
 from signage.errors import ConfigError
 from signage.events import EventLog
 from signage.feed.store import Store
-from signage.feed.sync import RetryPolicy, SyncClient, SyncResult, Timeouts
+from signage.feed.sync import Pushed, RetryPolicy, SyncClient, SyncResult, Timeouts
 from signage.feed.transport import tls_context
 from signage.i18n import _
 from signage.logs import area_logger
@@ -41,7 +49,7 @@ from signage.space import lacks_space, wait_for_space
 from signage.timebase import TimeKeeper
 from signage.trust import bundle_for
 
-__all__ = ["FeedSource", "SourceOptions", "parse_sse"]
+__all__ = ["FeedSource", "SourceOptions", "parse_sse", "pushed_pair"]
 
 log = area_logger("feed")
 
@@ -51,6 +59,7 @@ DEFAULT_RETRY = RetryPolicy()
 PUSH_SAFETY_POLL_S = 300.0  # with push connected, a cheap conditional poll now and then
 PUSH_REPROBE_S = 300.0  # a server without push: look again this often
 PUSH_READ_TIMEOUT_S = 60.0  # the hub sends a keep-alive every 15 s
+MAX_BEAT_SPREAD_S = 120.0  # the most of a hub's beat_spread_s this player follows
 
 
 class SourceOptions(TypedDict, total=False):
@@ -84,6 +93,20 @@ def parse_sse(lines: list[str]) -> tuple[str, str] | None:
     if not data:
         return None
     return event, "\n".join(data)
+
+
+def pushed_pair(fields: dict[str, object], version: int) -> Pushed | None:
+    """The signed pair a version event carries (``signage.hub.push.feed_event``), or
+    ``None`` when it carries none or a malformed one; pure. Nothing here is trusted yet:
+    the sync client verifies it against the pinned key."""
+    manifest, signature, etag = fields.get("manifest"), fields.get("signature"), fields.get("etag")
+    if not isinstance(manifest, str) or not isinstance(signature, str):
+        return None
+    try:
+        body = base64.b64decode(manifest, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return Pushed(version, body, signature, etag if isinstance(etag, str) else None)
 
 
 class FeedSource:
@@ -141,6 +164,7 @@ class FeedSource:
         self.last_success: datetime | None = None
         self._announced = 0
         self._stale_logged = False
+        self.beat_spread_s = 0.0  # the hub's last beat_spread_s (telemetry.heartbeat)
 
     def _new_client(self, url: str) -> SyncClient:
         return SyncClient(
@@ -357,15 +381,34 @@ class FeedSource:
             conn.close()
         return "was-connected" if connected else "failed"
 
+    def _push_serves_feed(self) -> bool:
+        """Whether the push channel's hub is the server of this source's (first) feed: only
+        then is a pushed pair what the feed would have served. A screen playing a mirror
+        (its ``hub`` only for heartbeats and the wake-up) syncs from its mirror."""
+        hub = self._hub
+        return hub is not None and self.client.feed_url.startswith(hub.rstrip("/") + "/")
+
     def _on_push(self, event: str, data: str) -> None:
         try:
-            version = json.loads(data).get("version")
+            fields = json.loads(data)
+            version = fields.get("version")
         except (ValueError, AttributeError):
             return
         if not isinstance(version, int) or isinstance(version, bool):
             return
+        spread = fields.get("beat_spread_s", 0.0)
+        if isinstance(spread, int | float) and not isinstance(spread, bool):
+            self.beat_spread_s = min(MAX_BEAT_SPREAD_S, max(0.0, float(spread)))
         current = self.version or 0
         if version > current and version != self._announced:
             self._announced = version
-            log.info("push: version %d announced (%s)", version, event)
+            pushed = pushed_pair(fields, version) if self._push_serves_feed() else None
+            if pushed is not None:
+                self.client.offer_pushed(pushed)
+            log.info(
+                "push: version %d announced (%s)%s",
+                version,
+                event,
+                ", manifest included" if pushed is not None else "",
+            )
             self._wake.set()

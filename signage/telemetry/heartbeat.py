@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import threading
 import time
@@ -163,6 +164,8 @@ class Heartbeat:
         on_beat: called after each beat with the free disk in MiB (low-disk GC hook).
         clock: aware "now"; monotonic: for uptime; memory: this process's RSS in MiB.
         timekeeper: told the hub's time from each answer; its offset goes in each beat.
+        spread: the hub's ``beat_spread_s`` now (the feed source's); a nudged beat waits a
+            random part of it (``rng``) besides ``NUDGE_SETTLE_S``.
     """
 
     def __init__(
@@ -191,6 +194,8 @@ class Heartbeat:
         exercise: bool | None = None,
         timekeeper: TimeKeeper | None = None,
         memory: Callable[[], float] = rss_mb,
+        spread: Callable[[], float] | None = None,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.url = hub.rstrip("/") + HEARTBEAT_PATH
         self.timekeeper = timekeeper
@@ -221,6 +226,8 @@ class Heartbeat:
         self._stop = threading.Event()
         self._soon = threading.Event()
         self.min_gap_s = min_gap_s
+        self._spread = spread
+        self._rng = rng
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.failed = 0
@@ -377,10 +384,24 @@ class Heartbeat:
                 if self._soon.wait(remaining):
                     # Gather a burst of changes (a version and its alert) into one beat, and
                     # keep beats min_gap_s apart.
-                    settle = min(NUDGE_SETTLE_S, self.min_gap_s)
+                    settle = min(NUDGE_SETTLE_S, self.min_gap_s) + self.spread_delay()
                     gap = self.min_gap_s - (self._monotonic() - last)
                     self._stop.wait(max(settle, gap))
                     break
+
+    def spread_delay(self) -> float:
+        """A random part of the hub's ``beat_spread_s`` (0 without one): in a big fleet a
+        new version changes every screen at once, and their nudged beats are spread over
+        that many seconds instead of reaching the hub in the same instant."""
+        if self._spread is None:
+            return 0.0
+        try:
+            spread = float(self._spread())
+        except (TypeError, ValueError):
+            return 0.0
+        if not spread > 0:  # also NaN
+            return 0.0
+        return self._rng() * min(spread, 120.0)
 
     def stop(self, timeout_s: float = 2.0, *, last_beat: bool = True) -> None:
         """Ends the thread (an in-flight request is bounded by the timeouts); when it was
@@ -473,6 +494,7 @@ def heartbeat_for(
         exercise=config.exercise,
         ca_bundle=bundle_for(config),
         timekeeper=timekeeper,
+        spread=lambda: getattr(source, "beat_spread_s", 0.0),
     )
 
 

@@ -1,0 +1,345 @@
+"""What a new version makes a big fleet do at once, kept from swamping the hub (issue 17.4).
+
+Every screen learns of a new version in the same instant (the push channel), and each then
+sends a heartbeat with a fresh screenshot. Two rules keep that burst from stalling the hub:
+the hub asks the screens to spread those beats (``beat_spread_s`` in the version event,
+followed by ``Heartbeat``), and it takes heartbeats on at most ``HEARTBEAT_THREADS``
+worker threads. Real hub subprocess, real push channels and real heartbeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from signage import durable
+from signage.config import PlayerConfig
+from signage.hub.beats import BeatWriter
+from signage.hub.push import MAX_BEAT_SPREAD_S, SPREAD_FROM, beat_spread, feed_event
+from signage.hub.telemetry_routes import HEARTBEAT_THREADS, TelemetryStore
+from signage.logs import ErrorTally
+from signage.sources.feed import MAX_BEAT_SPREAD_S as PLAYER_MAX_SPREAD_S
+from signage.sources.feed import FeedSource
+from signage.telemetry.heartbeat import Heartbeat
+from signage.telemetry.wire import HeartbeatReport
+from tests.helpers_hub import LOBBY_YAML, make_content_root, run_hub
+
+
+def test_the_spread_grows_with_the_fleet_and_is_bounded() -> None:
+    assert beat_spread(0) == 0.0
+    assert beat_spread(SPREAD_FROM - 1) == 0.0  # a small fleet beats at once, as before
+    assert 0 < beat_spread(SPREAD_FROM) < 1
+    assert beat_spread(10_000) == 50.0
+    assert beat_spread(10_000_000) == MAX_BEAT_SPREAD_S
+
+
+def test_the_event_says_the_spread_only_when_there_is_one() -> None:
+    with_spread = feed_event(3, b"", None, "", 4.5)
+    assert json.loads(with_spread.split(b"data: ")[1]) == {"version": 3, "beat_spread_s": 4.5}
+    assert b"beat_spread_s" not in feed_event(3, b"", None, "", 0.0)
+
+
+def _source(tmp_path: Path) -> FeedSource:
+    from tests.helpers_feed import make_keypair
+
+    keys = make_keypair(tmp_path / "keys")
+    config = PlayerConfig(
+        screen="s1", feed="http://127.0.0.1:9/", pubkey=keys.pubkey, cache=tmp_path / "cache"
+    )
+    return FeedSource(config)
+
+
+def test_the_player_keeps_a_bounded_spread_from_the_event(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    assert source.beat_spread_s == 0.0
+    source._on_push("version", '{"version": 5, "beat_spread_s": 12.5}')
+    assert source.beat_spread_s == 12.5
+    source._on_push("version", '{"version": 6, "beat_spread_s": 1e300}')
+    assert source.beat_spread_s == PLAYER_MAX_SPREAD_S
+    source._on_push("version", '{"version": 7, "beat_spread_s": -3}')
+    assert source.beat_spread_s == 0.0
+    for junk in ('"mucho"', "true", "null", "[1]"):
+        event = {"version": 8, "beat_spread_s": json.loads(junk)}
+        source._on_push("version", json.dumps(event))
+        assert source.beat_spread_s == 0.0
+
+
+def test_a_nudged_beat_waits_a_random_part_of_the_spread() -> None:
+    spread = [10.0]
+    beat = Heartbeat(
+        "http://127.0.0.1:9", "s1", spread=lambda: spread[0], rng=lambda: 0.25, tally=ErrorTally()
+    )
+    assert beat.spread_delay() == 2.5
+    for bad in (float("nan"), -1.0, 0.0):
+        spread[0] = bad
+        assert beat.spread_delay() == 0.0
+    spread[0] = 1e9
+    assert beat.spread_delay() == 0.25 * 120.0
+    assert Heartbeat("http://127.0.0.1:9", "s2", tally=ErrorTally()).spread_delay() == 0.0
+
+
+def test_a_nudge_in_a_big_fleet_is_sent_after_the_spread(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        beat = Heartbeat(
+            hub.url,
+            "spread-1",
+            token=hub.token,
+            interval_s=60,
+            min_gap_s=0.1,
+            spread=lambda: 1.5,
+            rng=lambda: 1.0,  # the end of the spread
+            tally=ErrorTally(),
+        )
+        beat.start()
+        try:
+            deadline = time.monotonic() + 10
+            while beat.sent < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert beat.sent == 1
+            nudged = time.monotonic()
+            beat.nudge()
+            while beat.sent < 2 and time.monotonic() < nudged + 10:
+                time.sleep(0.02)
+            assert beat.sent == 2
+            assert time.monotonic() - nudged >= 1.5  # not at once: after the spread
+        finally:
+            beat.stop(last_beat=False)
+
+
+def _open_channels(url: str, n: int) -> list[socket.socket]:
+    host, port = url.removeprefix("http://").split(":")
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"GET /api/v1/push HTTP/1.1\r\nHost: hub\r\nAccept: text/event-stream\r\n\r\n")
+        socks.append(s)
+    return socks
+
+
+def test_the_hub_asks_a_big_fleet_to_spread_its_beats(tmp_path: Path) -> None:
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        socks = _open_channels(hub.url, SPREAD_FROM + 20)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                feed = requests.get(hub.url + "/api/v1/feed", timeout=5).json()
+                if feed["subscribers"] >= SPREAD_FROM + 20:
+                    break
+                time.sleep(0.05)
+            listener = socks[-1]
+            listener.settimeout(10)
+            version = hub.version()
+            (root / "playlists" / "lobby.yaml").write_text(
+                LOBBY_YAML.replace("Bienvenidos", "Flota grande"), encoding="utf-8"
+            )
+            hub.wait_version(version)
+            seen = b""
+            while b'"beat_spread_s"' not in seen and len(seen) < 1 << 20:
+                chunk = listener.recv(65536)
+                assert chunk, seen[-500:]
+                seen += chunk
+            line = next(
+                ln for ln in seen.split(b"\n") if b"beat_spread_s" in ln and ln.startswith(b"data:")
+            )
+            fields = json.loads(line[len(b"data: ") :])
+            assert fields["version"] > version
+            assert fields["beat_spread_s"] == beat_spread(SPREAD_FROM + 20)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((320, 180), 60).convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _threads(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def test_a_burst_of_heartbeats_runs_on_a_few_worker_threads(tmp_path: Path) -> None:
+    """100 screens beating at once, each with a screenshot: all taken, and the hub never
+    runs more than HEARTBEAT_THREADS more threads for them (the default pool ran ~40)."""
+    root = make_content_root(tmp_path / "root")
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        assert requests.get(hub.url + "/api/v1/feed", timeout=5).ok
+        pid = hub.process.pid
+        before = _threads(pid)
+        most = [before]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                most[0] = max(most[0], _threads(pid))
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        png = _png()
+        answers: list[int] = []
+        lock = threading.Lock()
+        go = threading.Barrier(100)
+
+        def one(i: int) -> None:
+            beat = Heartbeat(
+                hub.url,
+                f"burst-{i:03d}",
+                token=hub.token,
+                screenshot=lambda: png,
+                tally=ErrorTally(),
+            )
+            go.wait()
+            ok = beat.beat()
+            with lock:
+                answers.append(int(ok))
+            beat.stop(last_beat=False)
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        done.set()
+        watcher.join()
+        assert sum(answers) == 100  # every beat taken
+        screens = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
+        assert sum(s["screen"].startswith("burst-") for s in screens) == 100
+        # the checking threads and the one writer thread (signage.hub.beats)
+        assert most[0] - before <= HEARTBEAT_THREADS + 1, (before, most[0])
+
+
+# ------------------------------------------------------------ heartbeats stored in batches
+
+
+def _store(tmp_path: Path) -> TelemetryStore:
+    local = threading.local()
+
+    def connect() -> sqlite3.Connection:
+        if not hasattr(local, "db"):
+            local.db = sqlite3.connect(tmp_path / "hub.sqlite3")
+        return local.db  # type: ignore[no-any-return]
+
+    return TelemetryStore(connect, tmp_path / "screenshots")
+
+
+def _report(screen: str, shot: bytes | None, version: int = 1) -> HeartbeatReport:
+    return HeartbeatReport(
+        screen=screen, sent=datetime.now(UTC), version=version, screenshot_png=shot
+    )
+
+
+def test_a_batch_is_one_flush_and_one_transaction(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    png = _png()
+    beats = [(_report(f"s-{i:02d}", png), 1000.0 + i) for i in range(50)]
+    beats.append((_report("s-07", None, version=9), 2000.0))  # a later beat, no picture
+    with durable.watch() as flushes:
+        store.record_many(beats)
+    assert [kind for kind, _ in flushes] in (["syncfs", "fsync_dir"], ["sync", "fsync_dir"])
+    shots = sorted(p.name for p in (tmp_path / "screenshots").iterdir())
+    assert shots == [f"s-{i:02d}.png" for i in range(50)]  # no temp file left
+    assert (tmp_path / "screenshots" / "s-33.png").read_bytes() == png
+    assert store.count() == 50
+    row = store._db().execute(
+        "SELECT received, screenshot_taken FROM screen_heartbeats WHERE screen = 's-07'"
+    )
+    assert row.fetchone() == (2000.0, 1007.0)  # the later beat wins, its picture kept
+
+
+def test_the_writer_stores_a_burst_in_few_batches_and_answers_each(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    writer = BeatWriter(store, idle_s=0.5)
+    png = _png()
+    futures: list[Future[None]] = []
+    lock = threading.Lock()
+
+    def send(k: int) -> None:
+        for i in range(25):
+            done = writer.submit(_report(f"w-{k}-{i:02d}", png), 1.0)
+            with lock:
+                futures.append(done)
+
+    senders = [threading.Thread(target=send, args=(k,)) for k in range(8)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    for done in futures:
+        done.result(timeout=30)
+    assert store.count() == 200
+    assert 1 <= writer.batches < 200  # batched: fewer rounds than beats
+    time.sleep(1.0)  # idle: the thread ends, and a new beat starts another
+    writer.submit(_report("after-idle", None), 2.0).result(timeout=10)
+    assert store.count() == 201
+
+
+def test_a_batch_that_cannot_be_stored_fails_each_of_its_beats(tmp_path: Path) -> None:
+    (tmp_path / "screenshots").write_text("a file where the folder should be")
+    store = _store(tmp_path)
+    writer = BeatWriter(store)
+    done = [writer.submit(_report(f"f-{i}", _png()), 1.0) for i in range(3)]
+    for d in done:
+        with pytest.raises(OSError):
+            d.result(timeout=10)
+    assert store.count() == 0
+    ok = writer.submit(_report("no-picture", None), 1.0)  # the writer goes on
+    ok.result(timeout=10)
+    assert store.count() == 1
+
+
+def test_heartbeats_past_the_waiting_bound_get_503_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst larger than the hub keeps waiting is answered 503 + Retry-After at once
+    (the player tries again at its next beat) instead of queueing past the player's 5 s
+    timeout; what is taken is stored."""
+    monkeypatch.setenv("SIGNAGE_HUB_MAX_WAITING_BEATS", "2")
+    root = make_content_root(tmp_path / "root")
+    out = io.BytesIO()
+    Image.effect_noise((500, 300), 80).save(out, format="PNG")  # ~150 KB, grey noise
+    shot = base64.b64encode(out.getvalue()).decode("ascii")  # slow to decode: beats overlap
+    with run_hub(data=tmp_path / "hub", root=root) as hub:
+        answers: list[tuple[int, str | None, dict[str, object]]] = []
+        lock = threading.Lock()
+        go = threading.Barrier(30)
+
+        def one(i: int) -> None:
+            body = {"screen": f"busy-{i:02d}", "sent": datetime.now(UTC).isoformat()}
+            body["screenshot_png"] = shot
+            go.wait()
+            r = requests.post(
+                hub.url + "/api/v1/heartbeat", json=body, headers=hub.auth, timeout=60
+            )
+            with lock:
+                answers.append((r.status_code, r.headers.get("Retry-After"), r.json()))
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(90)
+        assert len(answers) == 30
+        statuses = sorted(status for status, _, _ in answers)
+        assert set(statuses) == {200, 503}, statuses
+        for status, retry_after, body in answers:
+            if status == 503:
+                assert retry_after == "30"
+                assert "heartbeats" in str(body["error"])
+        screens = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=10).json()
+        assert sum(s["screen"].startswith("busy-") for s in screens) == statuses.count(200)
