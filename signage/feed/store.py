@@ -568,18 +568,29 @@ class Store:
             problems.append(
                 f"state says version {state.version}, the manifest is {manifest.version}"
             )
-        for path, entry in sorted(manifest.assets.items()):
-            blob = self.blob_path(entry.sha256)
-            try:
-                size = blob.stat().st_size
-            except FileNotFoundError:
-                problems.append(f"{path}: object {entry.sha256[:12]}… missing")
-                continue
-            if size != entry.size:
-                problems.append(f"{path}: object has {size} bytes, expected {entry.size}")
-                continue
-            if deep and hash_file(blob)[0] != entry.sha256:
-                problems.append(f"{path}: object {entry.sha256[:12]}… is corrupted")
+        # Sized by name in the open folder, no Path per asset: a sync's shallow check before
+        # every conditional poll was ~85 % of an unchanged sync of 450 assets.
+        try:
+            folder = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            folder = None
+        try:
+            for path, entry in sorted(manifest.assets.items()):
+                sha = entry.sha256
+                if not _HEX64.fullmatch(sha):
+                    raise FeedError(N_("{name} is not a sha256"), name=repr(sha[:80]))
+                size = None if folder is None else _size_at(folder, sha)
+                if size is None:
+                    problems.append(f"{path}: object {sha[:12]}… missing")
+                    continue
+                if size != entry.size:
+                    problems.append(f"{path}: object has {size} bytes, expected {entry.size}")
+                    continue
+                if deep and hash_file(self.objects_dir / sha)[0] != sha:
+                    problems.append(f"{path}: object {sha[:12]}… is corrupted")
+        finally:
+            if folder is not None:
+                os.close(folder)
         return problems
 
     def _kept(self) -> tuple[set[str], set[str]]:
