@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -298,3 +299,21 @@ def opened() -> Iterator[list[str]]:
         yield seen
     finally:
         _opens.remove(seen)
+
+
+def test_the_shallow_check_names_missing_and_resized_objects(tmp_path: Path) -> None:
+    feed, pubkey = _feed(tmp_path, 4)
+    store = Store(tmp_path / "cache")
+    with serve_folder(feed) as server:
+        assert SyncClient(server.url, store, pubkey).sync_once(datetime.now(UTC)).ok
+    manifest = store.current_manifest()
+    assert manifest is not None and store.verify(deep=False) == []
+    (gone, cut) = sorted(manifest.assets.items())[:2]
+    (store.objects_dir / gone[1].sha256).unlink()
+    (store.objects_dir / cut[1].sha256).write_bytes(b"short")
+    assert store.verify(deep=False) == [
+        f"{gone[0]}: object {gone[1].sha256[:12]}… missing",
+        f"{cut[0]}: object has 5 bytes, expected {cut[1].size}",
+    ]
+    shutil.rmtree(store.objects_dir)
+    assert len(store.verify(deep=False)) == 4
