@@ -82,14 +82,17 @@ def test_pause_watch_times_real_collections_and_logs_the_long_ones(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     watch = gcpolicy.watch_pauses()
-    assert gcpolicy.watch_pauses() is watch  # installed once
-    before = list(watch.counts)
-    gc.collect()
-    assert watch.counts[2] == before[2] + 1  # the real collection was seen
-    caplog.set_level("WARNING", logger="signage.hub")
-    watch("start", {})
-    time.sleep(gcpolicy.LONG_PAUSE_S * 1.5)  # a collection that stood the loop still
-    watch("stop", {"generation": 1, "collected": 7})
-    assert watch.long >= 1 and watch.longest >= gcpolicy.LONG_PAUSE_S
-    assert "garbage collection of generation 1 took" in caplog.text
-    assert "(7 objects collected)" in caplog.text
+    try:
+        assert gcpolicy.watch_pauses() is watch  # installed once
+        before = list(watch.counts)
+        gc.collect()
+        assert watch.counts[2] == before[2] + 1  # the real collection was seen
+        caplog.set_level("WARNING", logger="signage.hub")
+        watch("start", {})
+        time.sleep(gcpolicy.LONG_PAUSE_S * 1.5)  # a collection that stood the loop still
+        watch("stop", {"generation": 1, "collected": 7})
+        assert watch.long >= 1 and watch.longest >= gcpolicy.LONG_PAUSE_S
+        assert "garbage collection of generation 1 took" in caplog.text
+        assert "(7 objects collected)" in caplog.text
+    finally:  # a hub's watch, not the test run's: the rest of the suite is not timed
+        gc.callbacks.remove(watch)
