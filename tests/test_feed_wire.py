@@ -219,6 +219,31 @@ def test_a_header_value_with_a_line_break_is_never_sent() -> None:
         assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    ("target", "headers", "fragment"),
+    [
+        ("/a b", {}, "space or line break"),
+        ("/a\r\nX: 1", {}, "space or line break"),
+        ("/a\0", {}, "space or line break"),
+        ("/a", {"X-A": "b\0c"}, "line break"),
+        ("/a", {"X-A\r": "b"}, "line break"),
+        ("/a", {"X-A": "b\rc"}, "line break"),
+    ],
+)
+def test_a_request_that_would_split_is_refused(
+    target: str, headers: dict[str, str], fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        request_bytes("GET", target, "h", headers)
+
+
+def test_a_request_head_is_its_lines_in_order() -> None:
+    head = request_bytes("GET", "/assets/x?y=1", "h:8", {"User-Agent": "u", "Range": "bytes=5-"})
+    assert head == b"GET /assets/x?y=1 HTTP/1.1\r\nHost: h:8\r\nUser-Agent: u\r\n" + (
+        b"Range: bytes=5-\r\n\r\n"
+    )
+
+
 class ConnectProxy:
     """A forward proxy on loopback that only opens ``CONNECT`` tunnels (https through a
     proxy), relaying bytes both ways; records each CONNECT target."""

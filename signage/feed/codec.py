@@ -377,6 +377,97 @@ def _slide_from_json(value: Json, where: str) -> Slide:
     )
 
 
+def _slide_plain(value: Json) -> Slide | None:
+    """The slide ``_slide_from_json`` decodes from ``value``, by a shorter way for the
+    common shape (no data, no schedule or a valid one), or ``None``: then the full decoder
+    runs and says what is wrong. Never accepts what that decoder refuses (a test compares
+    the two on generated slides); a feed of 450 slides parsed in 4.6 ms, 2.6 ms of them
+    here (bench/README.md, "issue 17, fourth pass")."""
+    if type(value) is not dict:
+        return None
+    get = value.get
+    kind = _member(_SLIDE_KINDS, get("kind"))
+    source = get("source")
+    if source is None:
+        source = ""
+    elif type(source) is not str:
+        return None
+    if kind is None or get("data") is not None or kind is SlideKind.DATA:
+        return None
+    text: TextContent | None = None
+    if (raw_text := get("text")) is not None:
+        if type(raw_text) is not dict:
+            return None
+        title = raw_text.get("title")
+        rest = [raw_text.get(k) for k in ("body", "image", "background", "tag")]
+        if type(title) is not str or any(f is not None and type(f) is not str for f in rest):
+            return None
+        text = TextContent(title, rest[0], rest[1], rest[2], rest[3])
+    elif kind is SlideKind.TEXT:
+        return None
+    if not source and kind is not SlideKind.TEXT:
+        return None
+    qr: QRCode | None = None
+    if (raw_qr := get("qr")) is not None:
+        if type(raw_qr) is not dict:
+            return None
+        url, caption, track = raw_qr.get("url"), raw_qr.get("caption"), raw_qr.get("track")
+        if track is None:
+            track = False
+        if type(url) is not str or (caption is not None and type(caption) is not str):
+            return None
+        if type(track) is not bool:
+            return None
+        qr = QRCode(url=url, caption=caption, track=track)
+    slide_id = get("id")
+    duration = get("duration_s")
+    if duration is not None:
+        if type(duration) not in (int, float) or not math.isfinite(duration) or duration < 0:
+            return None
+        duration = float(duration)
+    raw = get("transition")
+    transition = Transition.FADE if raw is None else _member(_TRANSITIONS, raw)
+    raw = get("fit")
+    fit = Fit.CONTAIN if raw is None else _member(_FITS, raw)
+    muted = get("muted")
+    if muted is None:
+        muted = True
+    if type(slide_id) is not str or transition is None or fit is None or type(muted) is not bool:
+        return None
+    raw = get("schedule")
+    schedule = None if raw is None else _schedule_from_json(raw, "")  # "": see _slide
+    return Slide(
+        id=slide_id,
+        kind=kind,
+        source=source,
+        text=text,
+        duration_s=duration,
+        transition=transition,
+        fit=fit,
+        qr=qr,
+        schedule=schedule,
+        muted=muted,
+    )
+
+
+def _slide(value: Json, where: str, index: int) -> Slide:
+    """``_slide_from_json(value, f"{where}[{index}]")``, by ``_slide_plain`` when it can."""
+    try:
+        plain = _slide_plain(value)
+    except FeedError:  # a schedule it refused: the full decoder names where
+        plain = None
+    return plain if plain is not None else _slide_from_json(value, f"{where}[{index}]")
+
+
+def _member(members: dict[str, E], raw: Json) -> E | None:
+    return members.get(raw) if type(raw) is str else None
+
+
+_SLIDE_KINDS = {m.value: m for m in SlideKind}
+_TRANSITIONS = {m.value: m for m in Transition}
+_FITS = {m.value: m for m in Fit}
+
+
 # ---------------------------------------------------------------------------- playlists
 
 
@@ -439,9 +530,8 @@ def playlist_from_json(value: Json, where: str = "playlist") -> Playlist:
             ticker=ov.boolean("ticker", True),
             logo=ov.boolean("logo", True),
         )
-    slides = tuple(
-        _slide_from_json(s, f"{obj.at('slides')}[{i}]") for i, s in enumerate(obj.list("slides"))
-    )
+    where = obj.at("slides")
+    slides = tuple(_slide(s, where, i) for i, s in enumerate(obj.list("slides")))
     ids = [s.id for s in slides]
     if len(set(ids)) != len(ids):
         raise FeedError(

@@ -176,15 +176,29 @@ def build_manifest(  # noqa: PLR0917 (positional order is the public API others 
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise FeedError(N_("manifest has the key {key} twice in one object"), key=repr(key))
-        out[key] = value
+    out = dict(pairs)  # a key twice makes it shorter (no loop in Python per key)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise FeedError(N_("manifest has the key {key} twice in one object"), key=repr(key))
+            seen.add(key)
     return out
 
 
 def _asset_entry(path: str, value: Any) -> AssetEntry:
+    if type(value) is dict:  # the common case without building the path for messages
+        sha, size = value.get("sha256"), value.get("size")
+        media_type = value.get("type", "application/octet-stream")
+        if (
+            type(sha) is str
+            and type(size) is int
+            and 0 <= size <= MAX_ASSET_SIZE
+            and type(media_type) is str
+            and _SHA256.fullmatch(sha)
+            and _MEDIA_TYPE.fullmatch(media_type)
+        ):
+            return AssetEntry(sha256=sha, size=size, media_type=media_type)
     where = f"assets[{path!r}]"
     if not isinstance(value, dict):
         raise FeedError(N_("{where}: expected an object with sha256, size and type"), where=where)
@@ -288,6 +302,8 @@ def parse_manifest(data: bytes, now: datetime | None = None) -> Manifest:
     alerts = tuple(codec.alert_from_json(a, f"alerts[{i}]") for i, a in enumerate(raw_alerts))
 
     for path in referenced_assets(playlists, theme):
+        if path in assets:
+            continue  # its entry's path was checked above (the same string)
         problem = asset_path_problem(path)
         if problem:
             raise FeedError(

@@ -35,6 +35,7 @@ drawn in ``signage.feed.errors``; durable writes are ``signage.durable``'s.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -49,7 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from signage.durable import flush_filesystem, start_writeback, write_all
+from signage.durable import flush_filesystem, prepare_flush, start_writeback, write_all
 from signage.errors import FeedError
 from signage.feed.errors import (
     ReadError,
@@ -246,6 +247,7 @@ class SyncClient:
         from signage.feed.signing import load_public_key
 
         load_public_key(pubkey_b64)  # a bad pinned key is a configuration error, said now
+        prepare_flush()  # once per process, not inside its first sync
         self.feed_url = feed_url
         self.manifest_url = manifest_url(feed_url)
         self._assets_url = asset_url(self.manifest_url, "")
@@ -591,12 +593,12 @@ class SyncClient:
             return missing
         count = min(PIPELINED_LANES, self.workers, len(small) // 2)
         lanes = [small[i::count] for i in range(count)]
-        if len(lanes) == 1:
+        # The first lane in this thread: a thread fewer to start, and starting one waits
+        # for it to run (the GIL), which held the second lane back by up to a few ms.
+        with ThreadPoolExecutor(max(1, count - 1), thread_name_prefix="feed-lane") as pool:
+            futures = [pool.submit(self._pipeline_lane, lane, counters) for lane in lanes[1:]]
             done = self._pipeline_lane(lanes[0], counters)
-        else:
-            with ThreadPoolExecutor(len(lanes), thread_name_prefix="feed-lane") as pool:
-                futures = [pool.submit(self._pipeline_lane, lane, counters) for lane in lanes]
-                done = [sha for f in futures for sha in f.result()]
+            done += [sha for f in futures for sha in f.result()]
         left = dict(missing)
         for sha in done:
             del left[sha]
@@ -606,12 +608,14 @@ class SyncClient:
         """The assets of ``small`` one pipelined connection brought (see above)."""
         done: list[str] = []
         urls = [self._assets_url + sha for sha, _ in small]
+        # Paths as text: a Path per asset and its conversions back were ~4 us an asset.
+        folder = os.fspath(self.store.partial_dir) + os.sep
         answers = self.transport.pipelined(urls)
         try:
             for i, resp in answers:
-                sha, size = small[i]
+                sha, size = small[i]  # hex names (checked when the manifest was parsed)
                 try:
-                    self._store_body(resp, urls[i], self.store.partial_path(sha), 0, size, counters)
+                    self._store_body(resp, urls[i], sha, f"{folder}{sha}.part", 0, size, counters)
                 except (TransportError, FeedError) as exc:
                     # Fetched again the ordinary way: a refusal is said from there.
                     log.info("feed %s: pipelined requests stopped: %s", self.feed_url, exc)
@@ -637,7 +641,7 @@ class SyncClient:
             if have == size:
                 digest = _hash_prefix(part)
                 try:
-                    self.store.commit_partial(sha, digest)
+                    self.store.commit_partial(sha, digest, part, size=size)
                 except FeedError:
                     if restarted:
                         raise
@@ -647,7 +651,7 @@ class SyncClient:
                 return
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
-                self._stream_into(url, part, have, size, headers, counters)
+                self._stream_into(url, sha, part, have, size, headers, counters)
                 return
             except FeedError:
                 if not have or restarted:
@@ -668,46 +672,47 @@ class SyncClient:
     def _stream_into(  # noqa: PLR0917 (private helper, called once)
         self,
         url: str,
+        sha: str,
         part: Path,
         have: int,
         size: int,
         headers: dict[str, str],
         counters: _Counters,
     ) -> None:
-        self._store_body(self.transport.get(url, headers), url, part, have, size, counters)
+        self._store_body(self.transport.get(url, headers), url, sha, part, have, size, counters)
 
     def _store_body(  # noqa: PLR0917 (private helper)
         self,
         resp: Response,
         url: str,
-        part: Path,
+        sha: str,
+        part: str | Path,
         have: int,
         size: int,
         counters: _Counters,
     ) -> None:
         """Streams an asset's response into ``part`` (after ``have`` bytes already there),
-        hashing it, never past ``size``, then moves it into ``objects/``."""
+        hashing it, never past ``size``, then moves it into ``objects/`` as ``sha``."""
         finished = False
         try:
             if resp.status == 416 and have:
-                part.unlink(missing_ok=True)
+                _unlink(part)
                 raise ResumeError(N_("server refused the resume range; starting over"), url=url)
             check_status(resp.status, resp.reason, Msg(N_("asset {url}"), url=url), url)
             if resp.status == 206 and have:
                 start = _content_range_start(resp.header("Content-Range") or "")
                 if start != have:
-                    part.unlink(missing_ok=True)
+                    _unlink(part)
                     raise ResumeError(
                         N_("server resumed at the wrong offset; starting over"), url=url
                     )
             elif have:
                 have = 0  # the server ignored Range: take the whole body from the start
-            what = Msg(N_("asset {sha}…"), sha=part.name[:12])
             announced = resp.header("Content-Length")
             if announced and announced.isdigit() and have + int(announced) > size:
                 raise TooLargeError(
                     N_("{what} is {size} bytes, the manifest announced {limit}"),
-                    what=what,
+                    what=Msg(N_("asset {sha}…"), sha=sha[:12]),
                     size=have + int(announced),
                     limit=size,
                 )
@@ -732,7 +737,7 @@ class SyncClient:
                     if received > size:
                         raise TooLargeError(
                             N_("{what} is larger than the {limit} bytes the manifest announced"),
-                            what=what,
+                            what=Msg(N_("asset {sha}…"), sha=sha[:12]),
                             size=None,
                             limit=size,
                         )
@@ -757,7 +762,7 @@ class SyncClient:
             finished = True
         finally:
             resp.close(reuse=finished)  # keep-alive only after a whole body
-        self.store.commit_partial(part.name[: -len(".part")], digest.hexdigest(), part)
+        self.store.commit_partial(sha, digest.hexdigest(), part, size=received)
         counters.add(0, finished=True)
 
 
@@ -772,10 +777,15 @@ def _read_buffer() -> memoryview:
     return view
 
 
-def _hash_into(digest: hashlib._Hash, path: Path, length: int) -> None:
+def _unlink(path: str | Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # noqa: PTH108 (a path as text, see _pipeline_lane)
+
+
+def _hash_into(digest: hashlib._Hash, path: str | Path, length: int) -> None:
     """Feeds the first ``length`` bytes of ``path`` (a resumed partial file) to ``digest``."""
     left = length
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:  # noqa: PTH123 (path may be text)
         while left and (chunk := fh.read(min(_READ, left))):
             digest.update(chunk)
             left -= len(chunk)

@@ -308,17 +308,26 @@ class Transport:
         """
         if QUICKACK is None or not urls or self._aborted.is_set():
             return
-        heads: list[bytes] = []
+        where: list[tuple[str, str]] = []
         origins: set[_Origin] = set()
         for url in urls:
             try:
                 origin, host, target = self._where(url)
-                heads.append(request_bytes("GET", target, host, _PIPELINED_HEADERS))
-            except (ConnectError, ValueError):
+            except ConnectError:
                 return
+            where.append((host, target))
             origins.add(origin)
         if len(origins) != 1:
             return
+
+        def heads(start: int, end: int) -> bytes:
+            # Built a window at a time, the first as soon as possible: all of them before
+            # the first request held a lane's start back by ~0.3 ms (225 assets).
+            return b"".join(
+                request_bytes("GET", target, host, _PIPELINED_HEADERS)
+                for host, target in where[start:end]
+            )
+
         (first,) = origins
         if first.proxy is not None or first in self._unpipelined:
             return
@@ -335,7 +344,7 @@ class Transport:
                 while answered < len(urls):
                     if sent - answered <= window // 2 and sent < len(urls):
                         end = min(len(urls), answered + window)
-                        conn.send_ahead(b"".join(heads[sent:end]), end - sent)
+                        conn.send_ahead(heads(sent, end), end - sent)
                         sent = end
                     head = conn.read_head()
                     yield answered, Response(self, conn, head, urls[answered])
@@ -352,6 +361,8 @@ class Transport:
                 return
             except (OSError, ProtocolError):
                 return  # a reset, bytes that are not a response
+            except ValueError:
+                return  # a request that would split (request_bytes): asked the ordinary way
             finally:
                 self.drop(conn)
             if not closed:
@@ -385,7 +396,7 @@ class Transport:
             tunnel = origin.scheme == "https"
         sock: socket.socket | None = None
         try:
-            sock = socket.create_connection((host, port), timeout=self.timeouts.connect)
+            sock = _open_socket(host, port, self.timeouts.connect)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tunnel:
                 _open_tunnel(sock, origin)
@@ -479,6 +490,28 @@ def _open_tunnel(sock: socket.socket, origin: _Origin) -> None:
         )
     if tunnel.pending:
         raise ProtocolError(N_("the proxy sent bytes before the tunnel was up"))
+
+
+def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    """``socket.create_connection((host, port), timeout)``, an ASCII host name passed as
+    bytes: as text it goes through the idna codec, whose import (~0.9 ms) a process's first
+    sync paid; an internationalized name still does. Like it, tries each address in turn
+    and raises the first failure."""
+    name: str | bytes = host.encode("ascii") if host.isascii() else host
+    failures: list[OSError] = []
+    for family, kind, proto, _, address in socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failures.append(exc)
+            continue
+        return sock
+    if failures:
+        raise failures[0]
+    raise OSError(f"no address for {host!r}")
 
 
 def _close(sock: socket.socket | None) -> None:
