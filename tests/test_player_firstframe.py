@@ -179,7 +179,16 @@ def first_frame(self, name, **fields):
     if name == "slide_shown" and not getattr(first_frame, "done", False):
         first_frame.done = True
         with open(sys.argv[1], "w", encoding="utf-8") as fh:
-            json.dump({"slide": fields["slide"], "modules": sorted(sys.modules)}, fh)
+            qt = [  # the Qt types PySide6 has built so far (it builds each on first import)
+                f"{m.rsplit('.', 1)[1]}.{name}"
+                for m in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets")
+                for name in vars(sys.modules[m])
+            ]
+            json.dump(
+                {"slide": fields["slide"], "modules": sorted(sys.modules),
+                 "order": list(sys.modules), "qt": qt},
+                fh,
+            )
     return emit(self, name, **fields)
 signage.events.EventLog.emit = first_frame
 
@@ -210,6 +219,20 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.player.alert_layer",  # made on the first alert (issue 17.2)
     "signage.alerts.select",
     "socket",  # sd_notify's, only under systemd; the host name comes from os.uname()
+)
+
+
+# Qt types a picture's first frame does not use; each costs its creation (issue 17.2).
+NOT_BUILT_BEFORE_FIRST_FRAME = (
+    "QtWidgets.QGraphicsView",  # a turned panel's (signage.player.rotation)
+    "QtWidgets.QGraphicsScene",
+    "QtCore.QUrl",  # video and web slides
+    "QtGui.QLinearGradient",  # text slides over a picture
+    "QtGui.QPen",
+    "QtCore.QBuffer",  # PNG encoding: heartbeats' screenshots, a new QR kept
+    "QtCore.QIODevice",
+    "QtCore.QVariantAnimation",  # the first fade's (a start's first slide is a cut)
+    "QtCore.QEasingCurve",
 )
 
 
@@ -251,3 +274,11 @@ def test_a_pictures_only_restart_loads_no_engine_before_its_first_frame(tmp_path
     loaded = set(seen[1]["modules"])
     assert "signage.player.player" in loaded  # the report is from inside the player
     assert not [m for m in NOT_BEFORE_FIRST_FRAME if m in loaded]
+    built = set(seen[1]["qt"])
+    assert "QtGui.QImage" in built  # the report sees the types that were built
+    assert not [t for t in NOT_BUILT_BEFORE_FIRST_FRAME if t in built]
+    # What the first frame needs without Qt comes in before PySide6, whose import hook reads
+    # the source of every module imported after it.
+    order = seen[1]["order"]
+    for name in ("signage.feed.store", "signage.schedule", "zoneinfo"):
+        assert order.index(name) < order.index("PySide6.QtCore"), name

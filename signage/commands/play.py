@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from signage.config import load_config
     from signage.events import EventLog
     from signage.model import Orientation
-    from signage.player.qtenv import ensure_application, prepare_environment
+    from signage.player.qtenv import ensure_application, prepare_environment, primary_size
     from signage.sources import ContentSource
 
     if args.window and args.headless:
@@ -171,6 +171,13 @@ def run(args: argparse.Namespace) -> int:
         # that a thread importing modules at the same moment changes, and the process
         # aborts ("could not initialize part 2 … dictionary changed size during iteration",
         # seen about once in 20 starts under load). QtWidgets and the rest still overlap.
+        # What the first frame needs without Qt comes in before PySide6, whose import hook reads
+        # the source of every module imported after it (the standard library's too): the
+        # cache reading on the local-source thread, and the schedule with zoneinfo.
+        import signage.feed.store
+        import signage.schedule  # noqa: F401
+
+        # isort: split
         import PySide6.QtCore  # noqa: F401
 
         local.prefetch()
@@ -199,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         geometry, fullscreen = window, False
     else:
         geometry, fullscreen = None, True
-    from signage.player.rotation import RotatedScreen, content_size, primary_size
+    from signage.player.layout import content_size
 
     # The shape slides are laid out for (a panel turned by the player is tall): the
     # schedule plays only playlists drawn for it.
@@ -218,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
         timekeeper=timekeeper,
     )
     if config.rotation:
+        from signage.player.rotation import RotatedScreen  # QGraphicsView: only when turned
+
         host = RotatedScreen(player.window, config.rotation)
         host.resize(*(geometry or primary_size()))
         player.show_through(host)

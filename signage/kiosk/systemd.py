@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtGui import QImage, QPixmap
 
 from signage.config import PlayerConfig
@@ -72,6 +72,8 @@ def image_bytes(grabbed: Any) -> bytes | None:
     if isinstance(grabbed, QPixmap):
         grabbed = grabbed.toImage()
     if isinstance(grabbed, QImage) and not grabbed.isNull():
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice  # not before a first frame
+
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)

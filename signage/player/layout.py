@@ -143,3 +143,11 @@ def fitted_size(src_w: int, src_h: int, box_w: int, box_h: int, *, cover: bool) 
         return box_w, box_h
     scale = (max if cover else min)(box_w / src_w, box_h / src_h)
     return max(1, round(src_w * scale)), max(1, round(src_h * scale))
+
+
+ROTATIONS = (0, 90, 180, 270)  # what ``rotation:`` may say (signage.player.rotation turns)
+
+
+def content_size(rotation: int, width: int, height: int) -> tuple[int, int]:
+    """The size slides are laid out for on an output of ``width`` × ``height``."""
+    return (height, width) if rotation in (90, 270) else (width, height)

@@ -26,11 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import (
-    QBuffer,
-    QByteArray,
     QCoreApplication,
     QEvent,
-    QIODevice,
     QObject,
     Qt,
     QTimer,
@@ -308,6 +305,8 @@ class Player(QObject):
         image = self.grab_image()
         if image.width() > max_width:
             image = image.scaledToWidth(max_width, Qt.TransformationMode.SmoothTransformation)
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice  # not before a first frame
+
         data = QByteArray()
         buf = QBuffer(data)
         buf.open(QIODevice.OpenModeFlag.WriteOnly)

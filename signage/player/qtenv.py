@@ -97,3 +97,14 @@ def ensure_application(name: str = "signage") -> Any:
 
         install_qt_handler()  # Qt's own messages into the signage.qt logger
     return app
+
+
+def primary_size() -> tuple[int, int]:
+    """The primary screen's size in pixels (1920×1080 when Qt knows no screen)."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return 1920, 1080
+    size = screen.geometry().size()
+    return size.width(), size.height()

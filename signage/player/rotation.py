@@ -17,23 +17,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
-ROTATIONS = (0, 90, 180, 270)
+# The turned size is the layout room's, the screen's size the Qt environment's: a player whose
+# panel is not turned never imports this module (QGraphicsView and its scene: ~1.3 ms).
+from signage.player.layout import ROTATIONS, content_size
+from signage.player.qtenv import primary_size
 
-
-def content_size(rotation: int, width: int, height: int) -> tuple[int, int]:
-    """The size slides are laid out for on an output of ``width`` × ``height``."""
-    return (height, width) if rotation in (90, 270) else (width, height)
-
-
-def primary_size() -> tuple[int, int]:
-    """The primary screen's size in pixels (1920×1080 when Qt knows no screen)."""
-    from PySide6.QtGui import QGuiApplication
-
-    screen = QGuiApplication.primaryScreen()
-    if screen is None:
-        return 1920, 1080
-    size = screen.geometry().size()
-    return size.width(), size.height()
+__all__ = ["ROTATIONS", "RotatedScreen", "content_size", "primary_size"]
 
 
 class RotatedScreen(QGraphicsView):

@@ -9,11 +9,16 @@ fires once the cover has painted its final frame: the slide is fully on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEasingCurve, Qt, QTimer, QVariantAnimation, Signal
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from signage.player.views import SlideView
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QVariantAnimation
 
 FADE_MS = 700
 SETTLE_GRACE_MS = 1500  # a window that is not exposed never paints: settle anyway
@@ -30,12 +35,7 @@ class TransitionCover(QWidget):
         self._pixmap = QPixmap()
         self._opacity = 0.0
         self._armed = False
-        self._anim = QVariantAnimation(self)
-        self._anim.setStartValue(1.0)
-        self._anim.setEndValue(0.0)
-        self._anim.setEasingCurve(QEasingCurve.Type.InOutQuad)
-        self._anim.valueChanged.connect(self._on_value)
-        self._anim.finished.connect(self._on_done)
+        self._anim: QVariantAnimation | None = None  # made at the first fade (see _fader)
         self._announce = QTimer(self)
         self._announce.setSingleShot(True)
         self._announce.timeout.connect(self._emit_settled)
@@ -47,9 +47,25 @@ class TransitionCover(QWidget):
     def busy(self) -> bool:
         return self._armed
 
+    def _fader(self) -> QVariantAnimation:
+        """The fade's animation, made on the first fade: a start's first slide is a cut, and
+        PySide6 builds QVariantAnimation, QAbstractAnimation and QEasingCurve (with their
+        enums, ~0.8 ms) on their first import (issue 17.2)."""
+        if self._anim is None:
+            from PySide6.QtCore import QEasingCurve, QVariantAnimation
+
+            self._anim = QVariantAnimation(self)
+            self._anim.setStartValue(1.0)
+            self._anim.setEndValue(0.0)
+            self._anim.setEasingCurve(QEasingCurve.Type.InOutQuad)
+            self._anim.valueChanged.connect(self._on_value)
+            self._anim.finished.connect(self._on_done)
+        return self._anim
+
     def begin(self, outgoing: QPixmap | None, fade_ms: int) -> None:
         """Starts a transition; ``outgoing`` is ``None`` for a cut (or nothing was shown)."""
-        self._anim.stop()
+        if self._anim is not None:
+            self._anim.stop()
         self._announce.stop()  # a settle owed to an interrupted transition is void
         self._armed = True
         self.raise_()
@@ -59,8 +75,9 @@ class TransitionCover(QWidget):
         else:
             self._pixmap = outgoing
             self._opacity = 1.0
-            self._anim.setDuration(fade_ms)
-            self._anim.start()
+            fader = self._fader()
+            fader.setDuration(fade_ms)
+            fader.start()
         self._grace.start(max(0, fade_ms) + SETTLE_GRACE_MS)
         self.update()
 
@@ -79,9 +96,12 @@ class TransitionCover(QWidget):
             painter.setOpacity(self._opacity)
             painter.drawPixmap(0, 0, self._pixmap)
             painter.end()
-        elif self._armed and self._anim.state() != QVariantAnimation.State.Running:
+        elif self._armed and not self._fading():
             # This paint pass composed the incoming slide alone: its first full frame.
             self._announce.start(0)
+
+    def _fading(self) -> bool:
+        return self._anim is not None and self._anim.state() == self._anim.State.Running
 
     def _emit_settled(self) -> None:
         if not self._armed:

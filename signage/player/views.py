@@ -12,18 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QColor,
-    QImage,
-    QLinearGradient,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QResizeEvent,
-)
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from signage.i18n import N_, gettext_for
@@ -32,6 +24,12 @@ from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
 from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout, size_unit
 from signage.player.textfit import body_font, fit_text, title_font
+
+if TYPE_CHECKING:
+    # Qt types a picture's first frame does not use are imported where they are used: PySide6
+    # builds each type (and its enums) on its first import, ~0.8 ms for QUrl, ~1.6 ms for
+    # QLinearGradient with QPen (issue 17.2; tests/test_player_firstframe.py lists them).
+    from PySide6.QtCore import QUrl
 
 
 class WebViews(Protocol):
@@ -454,6 +452,8 @@ class TextView(SlideView):
         dense.setAlpha(232)
         light.setAlpha(150)
         tall = h > w
+        from PySide6.QtGui import QLinearGradient
+
         gradient = QLinearGradient(0, 0, 0 if tall else w, h if tall else 0)
         gradient.setColorAt(0.0, dense)
         gradient.setColorAt(0.55, dense)
@@ -504,6 +504,8 @@ class TextView(SlideView):
         y += title_rect.height()
         if self.slide.text.body:
             bar_y = y + body_px * 0.45
+            from PySide6.QtGui import QPen
+
             painter.setPen(QPen(QColor(theme.accent), max(2, body_px // 6)))
             painter.drawLine(QPointF(box.x, bar_y), QPointF(box.x + box.w * 0.18, bar_y))
             y += body_px * 0.9
@@ -575,4 +577,6 @@ class IdleView(SlideView):
 
 
 def url_of(path: Path) -> QUrl:
+    from PySide6.QtCore import QUrl
+
     return QUrl.fromLocalFile(str(path))
