@@ -68,30 +68,29 @@ USER_TIMEOUT_MS = 60_000
 RETRY_AFTER_S = 5
 
 
-def busy_answer() -> bytes:
-    """The whole 503 written to a connection over the budget (before any request is read,
-    so in the hub's language; the same ``{"error": ...}`` shape as every refusal)."""
-    reason = _("the hub holds all the connections it can now; retry later")
+def _closing_answer(status: str, reason: str, headers: str = "") -> bytes:
+    """A whole HTTP/1.1 answer written before any request is read, then the connection is
+    closed: the same ``{"error": ...}`` shape as every refusal."""
     body = json.dumps({"error": reason}).encode() + b"\n"
     return (
-        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        + f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(body)}\r\n".encode()
-        + b"Connection: close\r\n\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
+
+
+def busy_answer() -> bytes:
+    """The whole 503 written to a connection over the budget (before any request is read,
+    so in the hub's language)."""
+    reason = _("the hub holds all the connections it can now; retry later")
+    return _closing_answer("503 Service Unavailable", reason, f"Retry-After: {RETRY_AFTER_S}\r\n")
 
 
 def head_too_large_answer() -> bytes:
     """The whole 431 written when a request head passes ``MAX_HEAD_BYTES`` (the httptools
-    protocol's cap; same ``{"error": ...}`` shape, in the hub's language)."""
+    protocol's cap; in the hub's language)."""
     reason = _("request head over the {limit} byte limit").format(limit=MAX_HEAD_BYTES)
-    body = json.dumps({"error": reason}).encode() + b"\n"
-    return (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n".encode()
-        + b"Connection: close\r\n\r\n"
-        + body
-    )
+    return _closing_answer("431 Request Header Fields Too Large", reason)
 
 
 @dataclass(frozen=True, slots=True)
