@@ -134,16 +134,12 @@ print(elapsed, spent[0], result.bytes_downloaded, cpu)
 """
 
 
-def child_sync(
-    tree: Path, url: str, cache: Path, pubkey: str, tool: str
-) -> tuple[float, float, int]:
-    """(sync_once seconds, download phase seconds, bytes) of the code in ``tree``, measured
-    inside a fresh process (so the tree under test and the baseline start alike); its CPU
-    seconds go to ``_CPU[tool]``."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
+def run_in_tree(tree: Path, code: str, *args: str) -> str:
+    """The standard output of ``code`` run in a fresh Python on the checkout ``tree`` (its
+    ``signage`` imported, its folder current); a failure ends the bench with its stderr."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, url, str(cache), pubkey],
-        env=env,
+        [sys.executable, "-c", code, *args],
+        env=dict(os.environ, PYTHONPATH=str(tree)),
         cwd=tree,
         capture_output=True,
         text=True,
@@ -151,7 +147,16 @@ def child_sync(
     )
     if done.returncode != 0:
         raise SystemExit(f"sync of {tree} failed:\n{done.stderr}")
-    elapsed, download, nbytes, cpu = done.stdout.split()
+    return done.stdout
+
+
+def child_sync(
+    tree: Path, url: str, cache: Path, pubkey: str, tool: str
+) -> tuple[float, float, int]:
+    """(sync_once seconds, download phase seconds, bytes) of the code in ``tree``, measured
+    inside a fresh process (so the tree under test and the baseline start alike); its CPU
+    seconds go to ``_CPU[tool]``."""
+    elapsed, download, nbytes, cpu = run_in_tree(tree, _CHILD, url, str(cache), pubkey).split()
     _CPU[tool].append(float(cpu))
     return float(elapsed), float(download), int(nbytes)
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sync import run_in_tree  # bench/sync.py, beside this script
 
 from signage.feed.publish import publish
 from tests.helpers_feed import make_keypair, make_root, run_nginx
@@ -94,18 +94,7 @@ ORDER = (
 
 
 def one_sync(tree: Path, url: str, cache: Path, pubkey: str) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, url, str(cache), pubkey],
-        env=env,
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"sync of {tree} failed:\n{done.stderr}")
-    spent: dict[str, float] = json.loads(done.stdout)
+    spent: dict[str, float] = json.loads(run_in_tree(tree, _CHILD, url, str(cache), pubkey))
     spent["fixed"] = spent["whole sync"] - spent["downloads"]
     return spent
 
