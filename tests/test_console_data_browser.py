@@ -62,6 +62,18 @@ def _add_data_slide(page: Page) -> str:
     return p
 
 
+def _draft_preview(page: Page, p: str) -> bytes:
+    """Presses "Ver cómo queda" on slide ``p``; the PNG of its draft preview."""
+    page.locator(f"[id='{p}preview']").click()
+    n = int(p[1:-1])
+    draft = page.get_by_alt_text(
+        f"Vista previa del borrador de la diapositiva {n + 1} (sin guardar)"
+    )
+    src = draft.get_attribute("src")
+    assert src is not None and src.startswith("data:image/png;base64,")
+    return base64.b64decode(src.split(",", 1)[1])
+
+
 def _amber_pixels(png: bytes) -> int:
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.size == (960, 540)
@@ -103,14 +115,7 @@ def test_a_bar_chart_from_a_csv_of_the_root_is_previewed_saved_and_valid(
     page.locator(f"[id='{p}id']").fill("encuestas-mes")
 
     # The draft, drawn by the preview worker: bars, the last one in the theme's accent.
-    page.locator(f"[id='{p}preview']").click()
-    n = int(p[1:-1])
-    draft = page.get_by_alt_text(
-        f"Vista previa del borrador de la diapositiva {n + 1} (sin guardar)"
-    )
-    src = draft.get_attribute("src")
-    assert src is not None and src.startswith("data:image/png;base64,")
-    png = base64.b64decode(src.split(",", 1)[1])
+    png = _draft_preview(page, p)
     assert _amber_pixels(png) > 15_000, "no highlighted bar in the preview"
     assert lobby.read_bytes() == before and hub.version() == version  # nothing saved yet
 
@@ -143,7 +148,7 @@ def test_a_bar_chart_from_a_csv_of_the_root_is_previewed_saved_and_valid(
     assert done.returncode == 0, done.stdout + done.stderr
     assert hub.version() > version  # saving is publishing
     # The saved slide now has its saved preview, drawn from the file.
-    img = page.locator("li.slide").nth(n).locator(".preview img")
+    img = page.locator("li.slide").nth(int(p[1:-1])).locator(".preview img")
     saved_src = img.get_attribute("src")
     assert saved_src is not None and "/encuestas-mes.png" in saved_src
     assert _amber_pixels(page.request.get(hub.url + saved_src).body()) > 15_000
@@ -250,17 +255,10 @@ def test_a_new_scans_slide_is_previewed_with_the_hubs_count(
     page.locator(f"[id='{p}chart']").select_option("figure")
     page.locator(f"[id='{p}title']").fill("Personas que opinaron este mes")
     page.locator(f"[id='{p}id']").fill("opiniones-mes")
-    page.locator(f"[id='{p}preview']").click()
-    n = int(p[1:-1])
-    draft = page.get_by_alt_text(
-        f"Vista previa del borrador de la diapositiva {n + 1} (sin guardar)"
-    )
-    src = draft.get_attribute("src")
-    assert src is not None and src.startswith("data:image/png;base64,")
+    png = _draft_preview(page, p)
     bodies = [f.read_text(encoding="utf-8") for f in (hub.data_dir / "datos-remotos").glob("*")]
     counts = [b.splitlines()[1] for b in bodies if b.startswith("periodo,personas\n")]
     assert [c.rsplit(",", 1)[1] for c in counts] == ["3"]  # the hub's count, from its database
-    png = base64.b64decode(src.split(",", 1)[1])
     # The count is drawn big in the theme's accent under the title (the "no data" poster has
     # only its thin amber frame crossing this box: ~240 pixels against ~2,400 for the "3").
     figure = Image.open(io.BytesIO(png)).convert("RGB").crop((40, 190, 300, 310)).tobytes()

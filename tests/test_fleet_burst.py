@@ -90,6 +90,15 @@ def test_a_nudged_beat_waits_a_random_part_of_the_spread() -> None:
     assert Heartbeat("http://127.0.0.1:9", "s2", tally=ErrorTally()).spread_delay() == 0.0
 
 
+def _wait_sent(beat: Heartbeat, count: int, within_s: float) -> float:
+    """Waits until ``beat`` has sent ``count`` heartbeats (at most ``within_s``); the moment."""
+    deadline = time.monotonic() + within_s
+    while beat.sent < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert beat.sent == count
+    return time.monotonic()
+
+
 def test_a_slide_change_owes_a_screenshot_after_the_fleets_spread() -> None:
     # At 10,000 screens a screenshot beat at every slide change (10 s slides) would be ~1,000
     # beats a second; in a big fleet the owed picture waits the hub's spread instead.
@@ -132,24 +141,15 @@ def test_slide_changes_alone_send_no_beat_before_the_picture_is_due(tmp_path: Pa
         )
         beat.start()
         try:
-            deadline = time.monotonic() + 10
-            while beat.sent < 1 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert beat.sent == 1  # the first beat, with its screenshot
-            first = time.monotonic()
+            first = _wait_sent(beat, 1, 10)  # the first beat, with its screenshot
             for _ in range(6):  # slides changing every 0.3 s
                 beat.picture_changed()
                 time.sleep(0.3)
             assert beat.sent == 1  # no beat per slide change
-            while beat.sent < 2 and time.monotonic() < first + 15:
-                time.sleep(0.05)
-            assert beat.sent == 2
-            assert time.monotonic() - first >= 4.5  # when the owed picture was due
+            assert _wait_sent(beat, 2, 15) - first >= 4.5  # when the owed picture was due
             beat.nudge()  # a version or an alert still goes at once
             nudged = time.monotonic()
-            while beat.sent < 3 and time.monotonic() < nudged + 10:
-                time.sleep(0.02)
-            assert beat.sent == 3 and time.monotonic() - nudged < 4.0
+            assert _wait_sent(beat, 3, 10) - nudged < 4.0
         finally:
             beat.stop(last_beat=False)
 
@@ -169,16 +169,10 @@ def test_a_nudge_in_a_big_fleet_is_sent_after_the_spread(tmp_path: Path) -> None
         )
         beat.start()
         try:
-            deadline = time.monotonic() + 10
-            while beat.sent < 1 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert beat.sent == 1
+            _wait_sent(beat, 1, 10)
             nudged = time.monotonic()
             beat.nudge()
-            while beat.sent < 2 and time.monotonic() < nudged + 10:
-                time.sleep(0.02)
-            assert beat.sent == 2
-            assert time.monotonic() - nudged >= 1.5  # not at once: after the spread
+            assert _wait_sent(beat, 2, 10) - nudged >= 1.5  # not at once: after the spread
         finally:
             beat.stop(last_beat=False)
 
