@@ -395,8 +395,10 @@ class Heartbeat:
                 if remaining <= 0:
                     break
                 if self._soon.wait(remaining):
+                    # Cleared before _nudged is read: a nudge that lands after this sets it
+                    # again, so the next wait returns at once instead of at the deadline.
+                    self._soon.clear()
                     if not self._nudged:  # a slide changed: the deadline above now counts it
-                        self._soon.clear()
                         continue
                     # Gather a burst of changes (a version and its alert) into one beat, and
                     # keep beats min_gap_s apart.
