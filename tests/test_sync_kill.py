@@ -2,9 +2,11 @@
 
 The cache holds version A; the feed (real nginx) moves to version B with every asset new.
 The sync is killed at random moments of its run (startup, downloads, apply, collect) 15
-times; after every kill the cache verifies (every object of the current version present
-and hashing to its name) and its current content is exactly A or exactly B. A last
-uninterrupted sync then finishes B, resuming partial downloads.
+times, then 3 times the moment the first byte of the new version reaches the cache (on a
+fast machine random kills can all miss the download). After every kill the cache verifies
+(every object of the current version present and hashing to its name) and its current
+content is exactly A or exactly B. A last uninterrupted sync then finishes B, resuming
+partial downloads.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from signage.feed.manifest import parse_manifest
+from signage.feed.manifest import Manifest, parse_manifest
 from signage.feed.publish import publish
 from signage.feed.store import Store
 from tests.helpers_feed import REPO, make_keypair, make_root, nginx_available, run_nginx
@@ -67,6 +71,15 @@ def run_sync(url: str, cache: Path, pubkey: str) -> dict[str, object]:
     return result
 
 
+@dataclass
+class _Versions:
+    """The version the cache holds, the one the feed offers, and the seed that made it."""
+
+    old: Manifest
+    new: Manifest
+    seed: int
+
+
 def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> None:
     keys = make_keypair(tmp_path / "keys")
     root = make_root(tmp_path / "root", n_assets=60, size=400_000, seed=1)
@@ -88,9 +101,17 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> 
 
         env = dict(os.environ, PYTHONPATH=str(REPO))
         seen = {"old": 0, "new": 0, "mid": 0}
-        old, new = manifest_a, manifest_b
-        seed = 2
-        for _ in range(KILLS):
+        versions = _Versions(old=manifest_a, new=manifest_b, seed=2)
+
+        def downloading() -> bool:
+            """Whether the cache holds part of the new version (a partial file or an object)."""
+            have = {p.name for p in (cache / "objects").iterdir()}
+            partial = cache / "partial"
+            parts = list(partial.glob("*.part")) if partial.is_dir() else []
+            return bool(parts or have & (versions.new.blobs() - versions.old.blobs()))
+
+        def kill_and_check(wait: Callable[[subprocess.Popen[bytes]], None]) -> str:
+            """Start a sync, wait as told, SIGKILL it; check the cache; say where it landed."""
             proc = subprocess.Popen(
                 sync_cmd(nginx.url, cache, keys.pubkey),
                 env=env,
@@ -98,10 +119,11 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> 
                 stderr=subprocess.DEVNULL,
             )
             try:
-                time.sleep(rng.uniform(0.0, full * 1.1))
+                wait(proc)
             finally:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
+            old, new = versions.old, versions.new
             store = Store(cache)
             assert store.verify() == [], "cache does not verify after SIGKILL"
             current = store.current_manifest()
@@ -112,20 +134,39 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_cache(tmp_path: Path) -> 
             for path, entry in current.assets.items():
                 assert content.assets[path].stat().st_size == entry.size
             if current.sha256 == new.sha256:
-                seen["new"] += 1
                 # The sync finished before the kill: move the feed on so the next kill
                 # again lands in the middle of a switch.
-                seed += 1
-                make_root(root, n_assets=60, size=400_000, seed=seed)
+                versions.seed += 1
+                make_root(root, n_assets=60, size=400_000, seed=versions.seed)
                 publish(root, feed, keys.key, now=datetime.now(UTC))
-                old, new = new, parse_manifest((feed / "feed.json").read_bytes())
-            else:
+                versions.old = new
+                versions.new = parse_manifest((feed / "feed.json").read_bytes())
+                return "new"
+            # Killed while downloading the new version, or before it started.
+            return "mid" if downloading() else "old"
+
+        def sleep_random(_proc: subprocess.Popen[bytes]) -> None:
+            time.sleep(rng.uniform(0.0, full * 1.1))
+
+        def until_downloading(proc: subprocess.Popen[bytes]) -> None:
+            deadline = time.monotonic() + 60
+            while not downloading() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+        # Kills at random moments spread over the whole run (start-up, downloads, apply,
+        # collect).
+        for _ in range(KILLS):
+            landed = kill_and_check(sleep_random)
+            seen[landed] += 1
+            if landed == "mid":
                 seen["old"] += 1
-                have = {p.name for p in (cache / "objects").iterdir()}
-                partial = list((cache / "partial").glob("*.part"))
-                if partial or have & (new.blobs() - old.blobs()):
-                    seen["mid"] += 1  # killed while downloading the new version
-        manifest_b = new
+        # On a fast machine the download is a small part of the run and random kills can all
+        # miss it, so a few kills are aimed at it: the moment the first byte of the new
+        # version is in the cache.
+        aimed = [kill_and_check(until_downloading) for _ in range(3)]
+        assert "mid" in aimed, aimed
+        seen["mid"] += aimed.count("mid")
+        manifest_b = versions.new
         final = run_sync(nginx.url, cache, keys.pubkey)
         assert final["status"] in ("updated", "unchanged")
         assert final["version"] == manifest_b.version
