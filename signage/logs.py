@@ -20,8 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from signage.printable import printable
 
@@ -140,14 +139,26 @@ class JournalFormatter(PrintableFormatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
-@dataclass(frozen=True, slots=True)
 class LastError:
-    """The most recent WARNING or worse: what the hub shows as a screen's last error."""
+    """The most recent WARNING or worse: what the hub shows as a screen's last error.
 
-    area: str
-    level: str
-    message: str
-    at: float  # time.time()
+    A plain class, not a dataclass: ``signage.logs`` is loaded by every start, and a
+    dataclass costs ~0.5 ms to create (Python 3.11 compiles its generated methods).
+    """
+
+    __slots__ = ("area", "at", "level", "message")
+
+    def __init__(self, area: str, level: str, message: str, at: float) -> None:
+        self.area: Final = area
+        self.level: Final = level
+        self.message: Final = message
+        self.at: Final = at  # time.time()
+
+    def __repr__(self) -> str:
+        return (
+            f"LastError(area={self.area!r}, level={self.level!r}, "
+            f"message={self.message!r}, at={self.at!r})"
+        )
 
 
 class ErrorTally(logging.Handler):
@@ -184,13 +195,17 @@ class ErrorTally(logging.Handler):
             return self._last
 
 
-@dataclass(slots=True)
 class LogSetup:
     """What ``setup`` installed, so callers (heartbeats, tests) can reach it and undo it."""
 
-    handler: logging.Handler
-    rate_limit: RateLimitFilter
-    tally: ErrorTally
+    __slots__ = ("handler", "rate_limit", "tally")
+
+    def __init__(
+        self, handler: logging.Handler, rate_limit: RateLimitFilter, tally: ErrorTally
+    ) -> None:
+        self.handler = handler
+        self.rate_limit = rate_limit
+        self.tally = tally
 
     def remove(self) -> None:
         root = logging.getLogger(ROOT)
