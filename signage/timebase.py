@@ -46,9 +46,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from signage.model import Alert
+if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
+    from signage.model import Alert
 
 __all__ = [
     "FLAG_OFFSET_S",

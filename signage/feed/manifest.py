@@ -14,13 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, TooLargeError
 from signage.i18n import N_, Msg
-from signage.model import Alert, Playlist, Theme
+from signage.model import Playlist, Theme
+
+if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
+    from signage.model import Alert
 
 __all__ = [
     "FORMAT",
