@@ -1,10 +1,10 @@
 """The domain values: playlists, slides, schedules, themes, screens, alerts, content.
 
 Frozen dataclasses only: no I/O, no Qt, no YAML. Every other area builds these (the
-playlist loader, the feed client) or reads them (schedule, player, hub). The alerts', data
-slides' and news feeds' values are defined in ``signage.model_extra`` and reached from here
-(``from signage.model import Alert``): loaded on first use, a picture's start never makes
-them.
+playlist loader, the feed client) or reads them (schedule, player, hub). Alerts, data
+slides, news feeds, a root's settings and origins are defined in ``signage.model_extra`` and
+reached from here (``from signage.model import Alert``): loaded on first use, a picture's
+restart never makes them.
 """
 
 from __future__ import annotations
@@ -22,14 +22,29 @@ if TYPE_CHECKING:  # re-exported (mypy): ``from signage.model import Alert`` as 
     from signage.model_extra import AlertStatus as AlertStatus  # noqa: PLC0414
     from signage.model_extra import AlertText as AlertText  # noqa: PLC0414
     from signage.model_extra import Chart as Chart  # noqa: PLC0414
+    from signage.model_extra import Contacts as Contacts  # noqa: PLC0414
     from signage.model_extra import DataContent as DataContent  # noqa: PLC0414
+    from signage.model_extra import Origin as Origin  # noqa: PLC0414
+    from signage.model_extra import Settings as Settings  # noqa: PLC0414
     from signage.model_extra import Severity as Severity  # noqa: PLC0414
     from signage.model_extra import TickerFeed as TickerFeed  # noqa: PLC0414
 
-# Alerts, data slides and news feeds live in ``signage.model_extra`` and load on first use:
-# a picture's first frame needs none of them (issue 17.2). Import them from here.
+# Alerts, data slides, news feeds, a root's settings and where a value was written live in
+# ``signage.model_extra`` and load on first use: a picture's restart from the cache needs none
+# of them (issue 17.2). Import them from here.
 _LATER = frozenset(
-    ("Alert", "AlertStatus", "AlertText", "Chart", "DataContent", "Severity", "TickerFeed")
+    (
+        "Alert",
+        "AlertStatus",
+        "AlertText",
+        "Chart",
+        "Contacts",
+        "DataContent",
+        "Origin",
+        "Settings",
+        "Severity",
+        "TickerFeed",
+    )
 )
 
 
@@ -98,15 +113,6 @@ class Weekday(enum.IntEnum):
     FRI = 4
     SAT = 5
     SUN = 6
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a value was written (for messages at run time, e.g. ``playlist_rejected``)."""
-
-    path: str
-    line: int = 0
-    col: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,35 +307,6 @@ def narrowed_hosts(root_hosts: frozenset[str], narrower: frozenset[str]) -> froz
     if root and other:
         return root & other or frozenset({"-"})  # "-" is no host name: nothing passes
     return root or other
-
-
-@dataclass(frozen=True, slots=True)
-class Contacts:
-    """Where people get help: the help desk's e-mail and extension, the status page."""
-
-    help_desk_email: str | None = None
-    help_desk_extension: str | None = None
-    status_page: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """A content root's ``playlists/settings.yaml``: one place for what every tool applies.
-
-    Args:
-        organisation: the organisation's name as people know it.
-        contacts: help desk and status page (alert templates' defaults refer to them).
-        allowed_hosts: QR and web hosts allowed (empty: any https host); a screen's own
-            ``qr.allowed_hosts`` may narrow it, never widen it.
-        links_base: the public https base of tracked QR links (the hub's public URL).
-        language: ``es`` or ``en`` for messages (``None``: the environment decides).
-    """
-
-    organisation: str | None = None
-    contacts: Contacts = field(default_factory=Contacts)
-    allowed_hosts: frozenset[str] = frozenset()
-    links_base: str | None = None
-    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

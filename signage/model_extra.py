@@ -1,16 +1,17 @@
-"""The domain values a picture's first frame does not need: alerts, data slides, news feeds.
+"""The domain values a picture's first frame does not need: alerts, data slides, settings.
 
 Part of ``signage.model`` and reached through it (``from signage.model import Alert``): that
 module loads these on first use, so a screen's start does not create them (each frozen
 dataclass costs ~0.5 ms to create on Python 3.11, which compiles its generated methods)
-unless its content carries an alert, a data slide or a ticker feed. Import them from
-``signage.model``, not from here.
+unless its content carries an alert, a data slide or a ticker feed, or its root is validated
+(a root's settings, where each value was written). Import them from ``signage.model``, not
+from here.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -158,3 +159,41 @@ class Alert:
         Which ``now``: the hub's time, not the screen's own clock (``signage.timebase``).
         """
         return now < self.expires
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value was written (for messages at run time, e.g. ``playlist_rejected``)."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """Where people get help: the help desk's e-mail and extension, the status page."""
+
+    help_desk_email: str | None = None
+    help_desk_extension: str | None = None
+    status_page: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A content root's ``playlists/settings.yaml``: one place for what every tool applies.
+
+    Args:
+        organisation: the organisation's name as people know it.
+        contacts: help desk and status page (alert templates' defaults refer to them).
+        allowed_hosts: QR and web hosts allowed (empty: any https host); a screen's own
+            ``qr.allowed_hosts`` may narrow it, never widen it.
+        links_base: the public https base of tracked QR links (the hub's public URL).
+        language: ``es`` or ``en`` for messages (``None``: the environment decides).
+    """
+
+    organisation: str | None = None
+    contacts: Contacts = field(default_factory=Contacts)
+    allowed_hosts: frozenset[str] = frozenset()
+    links_base: str | None = None
+    language: str | None = None

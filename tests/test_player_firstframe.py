@@ -251,6 +251,9 @@ NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "AlertText",
     "DataContent",
     "TickerFeed",
+    "Settings",  # a root's settings.yaml: read when the root is validated
+    "Contacts",
+    "Origin",
     "Entry",  # signage.player.playback
     "Decision",
     "_Turn",  # signage.player.player
