@@ -46,7 +46,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from signage.values import Value
 
 if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
     from signage.model import Alert
@@ -82,12 +84,15 @@ MAX_STATE_BYTES = 64 * 1024  # a state file larger than this is not read
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
+class Anchor(Value):
     """A moment of the organisation's time and the monotonic reading it belongs to."""
 
-    at: datetime
-    mono: float
+    __slots__ = ("at", "mono")
+    _fields = ("at", "mono")
+
+    def __init__(self, at: datetime, mono: float) -> None:
+        self.at: Final = at
+        self.mono: Final = mono
 
     def project(self, mono: float) -> datetime:
         """The moment this anchor says it is at monotonic reading ``mono``."""
@@ -109,12 +114,15 @@ class Timebase:
     floor: Anchor | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(Value):
     """When the screen first had an alert: the monotonic reading and the signed floor then."""
 
-    mono: float
-    floor: datetime | None = None
+    __slots__ = ("floor", "mono")
+    _fields = ("mono", "floor")
+
+    def __init__(self, mono: float, floor: datetime | None = None) -> None:
+        self.mono: Final = mono
+        self.floor: Final = floor
 
 
 def parse_http_date(value: str | None) -> datetime | None:

@@ -245,7 +245,7 @@ NOT_BUILT_BEFORE_FIRST_FRAME = (
 # Types a start once made as dataclasses before its first frame (issue 17.2, fifth session):
 # each costs ~0.5 ms to create on Python 3.11, which compiles its generated methods. The
 # alerts', data slides' and news feeds' values (``signage.model_extra``) load on first use;
-# the tiny internal ones are plain classes.
+# the tiny internal ones are plain classes (``signage.values``).
 NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "Alert",
     "AlertText",
@@ -256,6 +256,16 @@ NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "Origin",
     "Entry",  # signage.player.playback
     "Decision",
+    "Rect",  # signage.player.layout
+    "ScreenLayout",
+    "QROverlay",  # signage.player.overlays
+    "QRKey",
+    "ScheduledSlide",  # signage.schedule
+    "Plan",
+    "Anchor",  # signage.timebase
+    "Receipt",
+    "NotifySettings",  # signage.kiosk.notify
+    "StoreState",  # signage.feed.store
     "_Turn",  # signage.player.player
     "_Frame",
     "StallFigures",  # signage.player.probe

@@ -30,11 +30,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError
@@ -45,6 +44,7 @@ from signage.i18n import N_
 from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Content
+from signage.values import Value
 
 __all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
 
@@ -70,8 +70,7 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass(frozen=True, slots=True)
-class StoreState:
+class StoreState(Value):
     """The trusted state: which version is on screen and the highest version ever applied.
 
     Args:
@@ -81,11 +80,22 @@ class StoreState:
         signed: whether the current version came with a verified signature.
     """
 
-    version: int
-    manifest: str
-    previous: str | None = None
-    signed: bool = True
-    applied: str = ""
+    __slots__ = ("applied", "manifest", "previous", "signed", "version")
+    _fields = ("version", "manifest", "previous", "signed", "applied")
+
+    def __init__(
+        self,
+        version: int,
+        manifest: str,
+        previous: str | None = None,
+        signed: bool = True,
+        applied: str = "",
+    ) -> None:
+        self.version: Final = version
+        self.manifest: Final = manifest
+        self.previous: Final = previous
+        self.signed: Final = signed
+        self.applied: Final = applied
 
 
 class Store:

@@ -11,15 +11,16 @@ import enum
 from collections.abc import Hashable, Sequence
 from typing import Final
 
+from signage.values import Value
+
 SlideKey = tuple[str, str]  # (playlist id, slide id)
 
 
-class Entry:
+class Entry(Value):
     """One slide of a plan as the decision sees it.
 
-    ``Entry`` and ``Decision`` are plain classes with the equality, hash and repr a frozen
-    dataclass would give them: they are defined before a start's first frame, where each
-    dataclass costs ~0.5 ms (Python 3.11 compiles its generated methods).
+    ``Entry`` and ``Decision`` are small values (``signage.values``), not dataclasses: they
+    are defined before a start's first frame, where each dataclass costs ~0.5 ms to create.
 
     Args:
         key: playlist id and slide id.
@@ -28,24 +29,11 @@ class Entry:
     """
 
     __slots__ = ("fingerprint", "key")
+    _fields = ("key", "fingerprint")
 
     def __init__(self, key: SlideKey, fingerprint: Hashable) -> None:
         self.key: Final = key
         self.fingerprint: Final = fingerprint
-
-    def _values(self) -> tuple[SlideKey, Hashable]:
-        return (self.key, self.fingerprint)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Entry) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"Entry(key={self.key!r}, fingerprint={self.fingerprint!r})"
 
 
 class Action(enum.StrEnum):
@@ -54,25 +42,15 @@ class Action(enum.StrEnum):
     JUMP = "jump"  # show ``index`` as soon as it is ready
 
 
-class Decision:
+class Decision(Value):
     """What ``decide`` says: an action and, for KEEP and JUMP, the slide's place in the plan."""
 
     __slots__ = ("action", "index")
+    _fields = ("action", "index")
 
     def __init__(self, action: Action, index: int = 0) -> None:
         self.action: Final = action
         self.index: Final = index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Decision) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.action, self.index) == (other.action, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.action, self.index))
-
-    def __repr__(self) -> str:
-        return f"Decision(action={self.action!r}, index={self.index!r})"
 
 
 def decide(
