@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, Final, TextIO
 
 from signage.printable import printable
+from signage.values import Value
 
 AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
 ROOT = "signage"
@@ -139,26 +140,21 @@ class JournalFormatter(PrintableFormatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
-class LastError:
+class LastError(Value):
     """The most recent WARNING or worse: what the hub shows as a screen's last error.
 
-    A plain class, not a dataclass: ``signage.logs`` is loaded by every start, and a
-    dataclass costs ~0.5 ms to create (Python 3.11 compiles its generated methods).
+    A small value (``signage.values``), not a dataclass: ``signage.logs`` is loaded by every
+    start, and a dataclass costs ~0.5 ms to create (Python 3.11 compiles its methods).
     """
 
     __slots__ = ("area", "at", "level", "message")
+    _fields = ("area", "level", "message", "at")
 
     def __init__(self, area: str, level: str, message: str, at: float) -> None:
         self.area: Final = area
         self.level: Final = level
         self.message: Final = message
         self.at: Final = at  # time.time()
-
-    def __repr__(self) -> str:
-        return (
-            f"LastError(area={self.area!r}, level={self.level!r}, "
-            f"message={self.message!r}, at={self.at!r})"
-        )
 
 
 class ErrorTally(logging.Handler):

@@ -62,6 +62,7 @@ from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
+from signage.values import Value
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor  # imported by snap(), when first used
@@ -94,9 +95,9 @@ def _safe_name(text: str) -> str:
 class _Turn:
     """A slide being prepared or presented: its place in the plan and its widget.
 
-    This and ``_Frame`` are plain classes, not dataclasses: they are defined before the
-    first frame, where each dataclass costs ~0.5 ms (Python 3.11 compiles its generated
-    methods), and nothing compares or copies them.
+    A plain class, not a dataclass (nor ``_Frame``, a ``signage.values.Value``): both are
+    defined before the first frame, where each dataclass costs ~0.5 ms to create (Python
+    3.11 compiles its generated methods); nothing compares or copies turns.
     """
 
     __slots__ = ("index", "item", "view", "with_content")
@@ -950,10 +951,11 @@ class LazyWeb(QObject):
 __all__ = ["LazyWeb", "Player", "PlayerWindow"]
 
 
-class _Frame:
+class _Frame(Value):
     """A grabbed frame's pixels (RGB888 rows of ``stride`` bytes), owned by Python."""
 
     __slots__ = ("data", "height", "stride", "width")
+    _fields = ("data", "width", "height", "stride")
 
     def __init__(self, data: bytes, width: int, height: int, stride: int) -> None:
         self.data: Final = data

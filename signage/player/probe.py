@@ -14,6 +14,8 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
+from signage.values import Value
+
 TICK_MS = 10
 
 
@@ -36,19 +38,17 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[rank]
 
 
-class StallFigures:
-    """One window's lateness figures (a plain class: made before the first frame, where a
-    dataclass costs ~0.5 ms to create)."""
+class StallFigures(Value):
+    """One window's lateness figures (a small value, ``signage.values``: made before the
+    first frame, where a dataclass costs ~0.5 ms to create)."""
 
     __slots__ = ("max_ms", "p99_ms", "ticks")
+    _fields = ("max_ms", "p99_ms", "ticks")
 
     def __init__(self, max_ms: float, p99_ms: float, ticks: int) -> None:
         self.max_ms: Final = max_ms
         self.p99_ms: Final = p99_ms
         self.ticks: Final = ticks
-
-    def __repr__(self) -> str:
-        return f"StallFigures(max_ms={self.max_ms!r}, p99_ms={self.p99_ms!r}, ticks={self.ticks!r})"
 
 
 class StallProbe(QObject):
