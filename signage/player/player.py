@@ -358,6 +358,11 @@ class Player(QObject):
             self._go_fullscreen(top)
         else:
             top.show()
+        # show() posts an UpdateLater to every widget of the window. Shown from a slot (here,
+        # the first slide becoming ready), the platform's expose is painted before those run,
+        # and they then repaint the whole window a second time before the first frame counts
+        # as shown (~1-2 ms of a start). Delivered now, they only mark what the expose paints.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateLater)
 
     def _size_unshown(self) -> None:
         """Gives the window, not shown yet, its final size and lays its layers out now.
