@@ -22,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final, TextIO
 
-from signage.printable import printable
 from signage.values import Value
 
 AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
@@ -118,6 +117,8 @@ class PrintableFormatter(logging.Formatter):
     bidi overrides): ``signage.printable``. Tracebacks after the message stay as they are."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        from signage.printable import printable  # with the first line logged, not at start
+
         record.message = printable(record.message)
         return super().formatMessage(record)
 

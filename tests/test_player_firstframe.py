@@ -237,6 +237,9 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.player.alert_layer",  # made on the first alert (issue 17.2)
     "signage.alerts.select",
     "socket",  # sd_notify's, only under systemd; the host name comes from os.uname()
+    "signage.leftovers",  # a cache collection's (issue 17.2, fifth session)
+    "signage.printable",  # with the first line logged or a refusal's message
+    "unicodedata",
 )
 
 

@@ -41,7 +41,6 @@ from signage.feed import codec
 from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
 from signage.i18n import N_
-from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Content
 from signage.values import Value
@@ -657,6 +656,8 @@ class Store:
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
         # temp files of killed writers (.NAME.tmp-PID, import-PID-THREAD.part): not resumable
+        from signage.leftovers import clean_temp_files  # a collection's: not a start's
+
         freed += clean_temp_files(self.root, self.manifests_dir, self.partial_dir)[1]
         cutoff = time.time() - PARTIAL_MAX_AGE_S
         for path in _listdir(self.partial_dir):
