@@ -110,9 +110,10 @@ class CompiledCatalog(_gettext.NullTranslations):
     ``GNUTranslations`` decodes every entry into a dict first: ~2 ms of every start for our
     ~1,400 messages, of which a player's start looks up about twenty (its command line).
     Here opening costs one pass over the index (checking the order the search relies on)
-    and each lookup decodes one text. Raises ValueError for what it does not read (another
-    byte order, an unsorted index, message contexts, another charset or plural rule);
-    ``_load`` then uses ``GNUTranslations``. No fallback catalogs (signage chains none).
+    and a message's first lookup decodes its text (kept for the next). Raises ValueError
+    for what it does not read (another byte order, an unsorted index, message contexts,
+    another charset or plural rule); ``_load`` then uses ``GNUTranslations``. No fallback
+    catalogs (signage chains none).
     """
 
     _MAGIC = 0x950412DE
@@ -131,6 +132,9 @@ class CompiledCatalog(_gettext.NullTranslations):
             raise ValueError(f"index out of the file: {exc}") from None
         self._data = data
         self._count = count
+        # Answers already given (a hub says the same texts again on every page), bounded by
+        # the catalog's own messages plus the unknown ones asked (source texts).
+        self._said: dict[str, str] = {}
         previous = b""
         for i in range(count):
             size, at = self._ids[2 * i], self._ids[2 * i + 1]
@@ -183,6 +187,12 @@ class CompiledCatalog(_gettext.NullTranslations):
         return None
 
     def gettext(self, message: str) -> str:
+        said = self._said.get(message)
+        if said is None:
+            said = self._said[message] = self._look_up(message)
+        return said
+
+    def _look_up(self, message: str) -> str:
         key = message.encode("utf-8")
         i = self._first_at_least(key)
         if i < self._count and self._id(i) == key:
