@@ -132,8 +132,8 @@ class CompiledCatalog(_gettext.NullTranslations):
             raise ValueError(f"index out of the file: {exc}") from None
         self._data = data
         self._count = count
-        # Answers already given (a hub says the same texts again on every page), bounded by
-        # the catalog's own messages plus the unknown ones asked (source texts).
+        # Texts already found (a hub says the same ones on every page); only the catalog's
+        # own messages, so at most its size.
         self._said: dict[str, str] = {}
         previous = b""
         for i in range(count):
@@ -188,19 +188,17 @@ class CompiledCatalog(_gettext.NullTranslations):
 
     def gettext(self, message: str) -> str:
         said = self._said.get(message)
-        if said is None:
-            said = self._said[message] = self._look_up(message)
-        return said
-
-    def _look_up(self, message: str) -> str:
+        if said is not None:
+            return said
         key = message.encode("utf-8")
         i = self._first_at_least(key)
         if i < self._count and self._id(i) == key:
-            return self._text(i).decode("utf-8")
+            said = self._said[message] = self._text(i).decode("utf-8")
+            return said
         forms = self._forms(message)  # as GNUTranslations: a plural entry's form for 1
         if forms:
             return forms[0]
-        return message
+        return message  # not kept: a text already made may be anything (a server's words)
 
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
         forms = self._forms(msgid1)
