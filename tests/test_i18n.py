@@ -239,6 +239,10 @@ def test_a_catalog_is_read_in_place_and_answers_as_gnu_translations(language: st
     for unknown in ("no such message", "", "zzz", "\x00"):
         assert loaded.gettext(unknown) == gnu.gettext(unknown), repr(unknown)
     assert loaded.ngettext("one thing", "{n} things", 3) == "{n} things"
+    kept = len(loaded._said)
+    for i in range(2000):  # texts already made (a server's words) are not kept
+        assert loaded.gettext(f"a server said {i}") == f"a server said {i}"
+    assert len(loaded._said) == kept <= checked + 1
 
 
 def test_a_catalog_it_cannot_search_is_refused_for_gnu_translations() -> None:
