@@ -240,6 +240,7 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.leftovers",  # a cache collection's (issue 17.2, fifth session)
     "signage.printable",  # with the first line logged or a refusal's message
     "unicodedata",
+    "signage.kiosk.disk",  # the low-disk guard: only with a hub's heartbeats
 )
 
 
