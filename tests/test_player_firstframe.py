@@ -280,6 +280,8 @@ NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "Plan",
     "Anchor",  # signage.timebase
     "Receipt",
+    "Timebase",
+    "AssetEntry",  # signage.feed.manifest
     "NotifySettings",  # signage.kiosk.notify
     "StoreState",  # signage.feed.store
     "_Turn",  # signage.player.player

@@ -18,6 +18,7 @@ MODULES = (
     "signage.schedule",
     "signage.timebase",
     "signage.feed.store",
+    "signage.feed.manifest",
     "signage.kiosk.notify",
     "signage.player.layout",
     "signage.player.playback",
