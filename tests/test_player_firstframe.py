@@ -270,6 +270,7 @@ NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "Settings",  # a root's settings.yaml: read when the root is validated
     "Contacts",
     "Origin",
+    "Problem",  # signage.problem, through signage.errors: a valid root has none
     "Entry",  # signage.player.playback
     "Decision",
     "Rect",  # signage.player.layout
