@@ -283,6 +283,7 @@ NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
     "Receipt",
     "Timebase",
     "AssetEntry",  # signage.feed.manifest
+    "SlideResources",  # signage.player.views
     "NotifySettings",  # signage.kiosk.notify
     "StoreState",  # signage.feed.store
     "_Turn",  # signage.player.player

@@ -26,6 +26,7 @@ MODULES = (
     "signage.player.probe",
     "signage.player.textfit",
     "signage.player.player",
+    "signage.player.views",
 )
 
 

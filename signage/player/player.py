@@ -20,7 +20,6 @@ import re
 import signal
 import tempfile
 from collections.abc import Hashable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
@@ -481,7 +480,7 @@ class Player(QObject):
         self._content = content
         theme = content.theme
         logo = self._load_logo(content)
-        self.res = replace(self.res, content=content, theme=theme, logo=logo)
+        self.res = self.res.with_content(content, theme, logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         self._alert_logo = logo
@@ -917,7 +916,7 @@ class LazyWeb(QObject):
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
         self._ensure()
         if self._context is None:
-            return make_view(parent, slide, replace(res, web=None))
+            return make_view(parent, slide, res.without_web())
         return self._context.make_view(parent, slide, res)
 
     def _ensure(self) -> None:
