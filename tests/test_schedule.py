@@ -312,7 +312,10 @@ def test_next_change_is_exact(
         horizon = now + timedelta(days=60)
         probes = [now + (horizon - now) * rnd.random() for _ in range(60)]
     else:
-        change = result.next_change
+        # In UTC: next_change carries the screen's zone, and arithmetic or comparison
+        # between two times of one zone is wall-clock, so across a DST gap "one second
+        # before" 03:00 would be the non-existent 02:59:59, an hour after it.
+        change = result.next_change.astimezone(UTC)
         assert change > now
         assert _state(playlists, screen, change) != current, "nothing changes at next_change"
         span = change - now
