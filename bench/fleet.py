@@ -547,6 +547,8 @@ class Screen:
         shot = self.player.screenshot if slide_s > 0 else None
         while True:
             now = time.perf_counter()
+            if now >= until:
+                return
             deadline = self.last_beat + interval
             owed = False
             if shot is not None:
@@ -555,10 +557,8 @@ class Screen:
                 owed_at = max(phase + changes * slide_s, self.last_shot + self.fresh_gap_s())
                 owed = owed_at <= deadline
                 deadline = min(deadline, owed_at)
-            if min(deadline, until) > now:  # sleep, then look again (a nudge may move it)
+            if deadline > now:  # sleep, then look again (a nudge may move it)
                 await asyncio.sleep(min(deadline, until) - now + 0.001)
-                if time.perf_counter() >= until:
-                    return
                 continue
             late_ms = (now - deadline) * 1000
             self.last_beat = now
