@@ -121,6 +121,16 @@ def tree_cpu_s(pid: int) -> tuple[float, float]:
     return own, kids
 
 
+def run_queue_wait_s(pid: int) -> float:
+    """Seconds the process's main thread (the hub's event loop) has spent runnable but
+    waiting for a CPU (``/proc/PID/task/PID/schedstat``, 0 when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+        return int(fields[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def listen_overflows() -> int:
     """The kernel's count of connections dropped because a listen queue was full (all
     listeners of this network namespace: other jobs' too)."""
@@ -658,6 +668,7 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     await send_all(procs, "go")
     t_go = time.perf_counter()
     cpu_go = tree_cpu_s(pid)
+    waited_go = run_queue_wait_s(pid)
     clients_go = sum(cpu_s(p.pid) for p in procs)
     out["load_start"] = os.getloadavg()[0]
     overflows_go = listen_overflows()
@@ -680,6 +691,7 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     await send_all(procs, "stop")
     stats = await collect_stats(procs)
     cpu_end = tree_cpu_s(pid)
+    out["hub_loop_waited_s"] = run_queue_wait_s(pid) - waited_go
     out["hub_loop_cpu_s"] = cpu_end[0] - cpu_go[0]  # the event loop's process
     out["hub_worker_cpu_s"] = cpu_end[1] - cpu_go[1]  # its heartbeat worker (children)
     out["hub_cpu_s"] = out["hub_loop_cpu_s"] + out["hub_worker_cpu_s"]
@@ -1350,6 +1362,11 @@ def main() -> int:
         f" core, their own event loops late by p99 {hub_fig['client_lag_p99_ms']:.0f} ms, max"
         f" {hub_fig['client_lag_max_ms']:.0f} ms; load average {hub_fig['load_start']:.1f} ->"
         f" {hub_fig['load_end']:.1f}"
+    )
+    print(
+        f"hub event loop thread: runnable but waiting for a CPU {hub_fig['hub_loop_waited_s']:.1f}"
+        f" s of the {hub_fig['load_s']:.0f} s (schedstat; this machine's other processes,"
+        f" the clients and the heartbeat worker took the cores meanwhile)"
     )
     print(
         f"hub event loop (/healthz every 0.5 s on a kept-alive connection): median"
