@@ -1285,11 +1285,21 @@ def main() -> int:
                     stderr=subprocess.DEVNULL,
                 )
             hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
-            pauses = [line for line in hub.stderr().splitlines() if "garbage collection of" in line]
+            logged = hub.stderr().splitlines()
+            pauses = [line for line in logged if "garbage collection of" in line]
             print(
                 f"hub's own log: {len(pauses)} garbage collections of >= 50 ms"
                 + "".join(f"\n  {line[24:]}" for line in pauses[:12])
             )
+            # what else it said (warnings, errors, tracebacks), by its first 60 characters
+            said: dict[str, int] = {}
+            for line in logged:
+                if "garbage collection of" not in line and not line.startswith(" "):
+                    said[line[24:84]] = said.get(line[24:84], 0) + 1
+            top = sorted(said.items(), key=lambda i: -i[1])[:8]
+            print(f"hub's other log lines: {len(logged) - len(pauses)}")
+            for text, count in top:
+                print(f"  {count} x {text}")
             if spy is not None:
                 spy.terminate()  # ends the recording; it writes what it has
                 spy.wait(30)
