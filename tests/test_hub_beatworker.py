@@ -166,14 +166,18 @@ def test_the_worker_process_answers_and_ends_when_its_input_closes(tmp_path: Pat
     with _spawn(tmp_path) as proc:
         assert proc.stdin is not None
         proc.stdin.write(encode_request(1, _head(), _beat("w-1", png)))
+        proc.stdin.flush()
+        first = _answer(proc)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C in the hub's terminal: the hub decides
         proc.stdin.write(encode_request(2, _head(), b"[1, 2"))
         proc.stdin.flush()
-        got = dict([_answer(proc), _answer(proc)])
+        got = dict([first, _answer(proc)])
         assert got[1] == {"status": 200, "screen": "w-1"}
         assert got[2]["status"] == 400
         assert (tmp_path / "screenshots" / "w-1.png").read_bytes() == png
         proc.stdin.close()
         assert proc.wait(10) == 0
+        assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
 
 
 def test_the_worker_ends_cleanly_on_a_frame_past_its_bounds(tmp_path: Path) -> None:

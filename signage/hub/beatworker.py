@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import sqlite3
 import struct
 import sys
@@ -264,6 +265,9 @@ def worker_main(spec: dict[str, Any]) -> int:
     os.dup2(2, 1)  # anything printed goes to the hub's log, never into the answers
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+    # Ctrl-C in the hub's terminal reaches the whole process group: the worker ends when
+    # the hub closes its input instead (no KeyboardInterrupt traceback in the hub's log).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup(int(spec.get("verbosity", 0)))
     data_dir = Path(spec["data_dir"])
     path = Path(spec["database"])
