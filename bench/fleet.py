@@ -43,6 +43,7 @@ hard limit allows (the hub and the clients inherit them).
         [--nginx-duration 40] [--profile FILE]
     .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~2 min)
     .venv/bin/python bench/fleet.py --screens 10000 --after-push none   # earlier passes' load
+    .venv/bin/python bench/fleet.py --screens 10000 --slide 0   # still screens (third pass's load)
     .venv/bin/python bench/fleet.py --screens 10000 --hub-tree /tmp/base-b0e   # A/B
 """
 
