@@ -106,7 +106,7 @@ def test_the_middle_generation_is_never_walked_between_freezes() -> None:
     watch = gcpolicy.PauseWatch()
     gc.callbacks.append(watch)
     try:
-        kept = [[] for _ in range(gcpolicy.YOUNG * 30)]  # ~30 young collections' worth
+        kept: list[list[int]] = [[] for _ in range(gcpolicy.YOUNG * 30)]  # ~30 young ones
     finally:
         gc.callbacks.remove(watch)
     assert len(kept) == gcpolicy.YOUNG * 30
