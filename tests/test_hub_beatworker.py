@@ -267,3 +267,34 @@ def test_a_hub_killed_outright_leaves_no_worker_running(tmp_path: Path) -> None:
         while _state(worker) not in (None, "Z") and time.monotonic() < deadline:
             time.sleep(0.05)  # its input closed with the hub: it ends by itself
         assert _state(worker) in (None, "Z")  # ended (a zombie of init at most, reaped by it)
+
+
+def test_a_worker_that_answers_out_of_bounds_is_dropped_and_its_beats_refused(
+    tmp_path: Path,
+) -> None:
+    """A worker whose answer is not an object, or is past MAX_ANSWER, is killed and
+    reaped; the beat waiting on it gets WorkerDown (the route's 503), not a hang."""
+    import asyncio
+
+    from signage.hub.beatworker import BeatProcess, WorkerDown
+
+    for answer in (r"\000\000\000\003[1]", r"\377\377\377\377"):
+        bad = tmp_path / "bad-worker"
+        bad.write_text(
+            "#!/bin/sh\n"
+            "head -c 10 >/dev/null\n"  # one request's fixed header
+            f"printf '\\000\\000\\000\\001{answer}'\n"  # request 1's answer
+            "exec sleep 30\n"
+        )
+        bad.chmod(0o755)
+
+        async def run(worker: Path) -> tuple[int | None, int]:
+            process = BeatProcess({}, python=str(worker))
+            with pytest.raises(WorkerDown):
+                await asyncio.wait_for(process.submit(_head(), b"{}"), 10)
+            await process.close(timeout_s=2)
+            return process.pid, process.starts
+
+        started = time.monotonic()
+        assert asyncio.run(run(bad)) == (None, 1)
+        assert time.monotonic() - started < 10  # killed, not waited out

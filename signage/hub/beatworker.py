@@ -328,7 +328,8 @@ class BeatProcess:
 
     async def submit(self, head: dict[str, Any], body: bytes) -> dict[str, Any]:
         """Hands one beat to the worker and waits for its answer (``status``, then
-        ``screen`` or ``error``). Raises ``WorkerDown`` when no worker can take it now."""
+        ``screen`` or ``error``). Raises ``WorkerDown`` when no worker can take it now,
+        ``FrameError`` when ``body`` is past ``MAX_BODY``."""
         proc = await self._running()
         stdin = proc.stdin
         if stdin is None:  # never: it is started with a pipe
@@ -338,7 +339,8 @@ class BeatProcess:
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = done
         try:
-            stdin.write(encode_request(rid, head, body))
+            frame = encode_request(rid, head, body)  # FrameError past the bounds
+            stdin.write(frame)
             await stdin.drain()
         except (ConnectionError, RuntimeError) as exc:  # it ended while we wrote
             self._pending.pop(rid, None)
@@ -394,8 +396,10 @@ class BeatProcess:
                 if size > MAX_ANSWER:
                     raise FrameError(f"answer frame of {size} bytes")
                 answer = json.loads(await stdout.readexactly(size))
+                if not isinstance(answer, dict):
+                    raise FrameError("an answer that is not an object")
                 done = self._pending.pop(rid, None)
-                if done is not None and not done.done() and isinstance(answer, dict):
+                if done is not None and not done.done():
                     done.set_result(cast(dict[str, Any], answer))
         except (asyncio.IncompleteReadError, ConnectionError, FrameError, ValueError) as exc:
             if not isinstance(exc, asyncio.IncompleteReadError):

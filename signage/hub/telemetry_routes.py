@@ -38,7 +38,7 @@ from starlette.routing import BaseRoute, Route
 
 from signage.durable import flush_filesystem, fsync_dir
 from signage.events import rfc3339_ms
-from signage.hub.beatworker import BeatProcess, WorkerDown
+from signage.hub.beatworker import MAX_BODY, BeatProcess, FrameError, WorkerDown
 from signage.hub.errors import json_error
 from signage.hub.limits import query_seconds
 from signage.hub.screens import ScreenCaller, ScreenRegister
@@ -441,6 +441,9 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
                 "received": now,
             }
             answer = await worker.submit(head, body)
+        except FrameError:  # never past BodyLimit's cap; kept as a clear answer anyway
+            too_large = _("request body over the {limit} byte limit of this endpoint")
+            return json_error(413, too_large.format(limit=MAX_BODY))
         except WorkerDown as exc:
             log.warning("telemetry: heartbeat refused: %s", exc)
             return json_error(
