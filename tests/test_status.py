@@ -42,19 +42,6 @@ def test_assess_online_window_is_inclusive_and_configurable() -> None:
     )
 
 
-def test_assess_staleness_reasons() -> None:
-    behind = _report(version=2)
-    # the hub got v3 at t=1000; a beat at 1010 is within the grace, one at 1100 is not
-    fresh = assess(behind, 1010.0, 1010.0, hub_version=3, hub_version_since=1000.0)
-    assert fresh[1:] == (False, None)
-    late = assess(behind, 1100.0, 1100.0, hub_version=3, hub_version_since=1000.0)
-    assert late[1:] == (True, "plays version 2, the hub has 3")
-    expired = assess(_report(version=3, stale=True), 0, 0, hub_version=3, hub_version_since=0)
-    assert expired[1:] == (True, "content expired on the screen")
-    empty = assess(_report(), 0, 0, hub_version=3, hub_version_since=0)
-    assert empty[1:] == (True, "no content on the screen")
-
-
 def test_table_lists_each_screen_and_a_summary() -> None:
     table = format_table(
         [

@@ -17,6 +17,7 @@ from typing import Any
 
 from signage.i18n import N_, _
 from signage.printable import json_printable, printable
+from signage.telemetry.explain import stale_text
 
 HELP = N_("the fleet: each screen, online or not, what it plays, last sync")
 DEFAULT_LIMIT = 500
@@ -161,8 +162,11 @@ def rows(
         if s.get("hub_version") not in (None, s.get("version")):
             version += f"/{s['hub_version']}"
         stale = _("STALE") if s.get("stale") else _("no")
-        if s.get("stale") and s.get("stale_reason"):
-            stale += f": {s['stale_reason']}"
+        why = stale_text(
+            s.get("stale_code"), s.get("version"), s.get("hub_version"), s.get("stale_reason")
+        )
+        if s.get("stale") and why:
+            stale += f": {why}"
         shot = s.get("screenshot") or {}
         if not isinstance(shot, Mapping):
             shot = {}

@@ -30,6 +30,7 @@ from signage.hub.telemetry_routes import (
     TelemetryStore,
 )
 from signage.i18n import N_, _, speaking
+from signage.telemetry.explain import error_parts, stale_text
 
 TICK_S = 1.0
 KEEPALIVE_S = 10.0  # a comment line at least this often (proxies close silent streams)
@@ -83,6 +84,11 @@ class Fleet:
                 None if state.screenshot_taken is None else max(0.0, now - state.screenshot_taken)
             )
             row["shot_stamp"] = int((state.screenshot_taken or 0) * 1000)
+            # in the reader's words; the API's English facts stay as technical detail
+            row["stale_text"] = stale_text(
+                row["stale_code"], row["version"], row["hub_version"], row["stale_reason"]
+            )
+            row["error_parts"] = error_parts(row["errors"])
             out.append(row)
         return out
 

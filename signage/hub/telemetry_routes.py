@@ -44,6 +44,12 @@ from signage.hub.limits import query_seconds
 from signage.hub.screens import ScreenCaller, ScreenRegister
 from signage.i18n import _, current_language
 from signage.logs import area_logger
+from signage.telemetry.explain import (
+    STALE_BEHIND,
+    STALE_EMPTY,
+    STALE_EXPIRED,
+    stale_reason_en,
+)
 from signage.telemetry.wire import HEARTBEAT_PATH, HeartbeatReport, ReportError
 from signage.timebase import FLAG_OFFSET_S
 
@@ -78,7 +84,7 @@ class ScreenState:
     online: bool
     age_s: float
     stale: bool
-    stale_reason: str | None
+    stale_code: str | None  # signage.telemetry.explain.STALE_CODES
     report: HeartbeatReport
     received: float
     hub_version: int | None
@@ -106,7 +112,11 @@ class ScreenState:
             "last_sync_age_s": None if sync_age is None else round(sync_age + self.age_s, 1),
             "feed_source": r.feed_source,
             "stale": self.stale,
-            "stale_reason": self.stale_reason,
+            "stale_code": self.stale_code,
+            # fixed English for scripts; people read explain.stale_text(stale_code, ...)
+            "stale_reason": None
+            if self.stale_code is None
+            else stale_reason_en(self.stale_code, r.version, self.hub_version),
             "last_error": r.last_error,
             "errors": dict(r.errors),
             "uptime_s": r.uptime_s,
@@ -170,22 +180,24 @@ def assess(
 ) -> tuple[bool, bool, str | None]:
     """(online, stale, why stale) for one screen's last heartbeat; pure.
 
+    Why is a code of ``signage.telemetry.explain`` (``STALE_CODES``), or None.
+
     Stale means the screen shows content it should not still show: it says its content
     expired, it has none, or it still plays an older version than the hub's although the
     newer one has been out for longer than ``stale_grace_s`` (judged at the heartbeat).
     """
     online = now - received <= online_window_s and not report.stopped
     if report.stale:
-        return online, True, "content expired on the screen"
+        return online, True, STALE_EXPIRED
     if report.version is None:
-        return online, True, "no content on the screen"
+        return online, True, STALE_EMPTY
     if (
         hub_version is not None
         and report.version < hub_version
         and hub_version_since is not None
         and received - hub_version_since >= stale_grace_s
     ):
-        return online, True, f"plays version {report.version}, the hub has {hub_version}"
+        return online, True, STALE_BEHIND
     return online, False, None
 
 
@@ -332,7 +344,7 @@ class TelemetryStore:
                     online=online,
                     age_s=max(0.0, now - received),
                     stale=stale,
-                    stale_reason=why,
+                    stale_code=why,
                     report=report,
                     received=received,
                     hub_version=hub_version,
