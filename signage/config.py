@@ -17,7 +17,6 @@ from signage.errors import ConfigError
 from signage.i18n import _
 from signage.logs import area_logger
 from signage.model import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Orientation, Screen
-from signage.printable import printable
 
 log = area_logger("kiosk")
 
@@ -206,6 +205,8 @@ def _feed_list(value: list[Any], where: str) -> tuple[str, tuple[str, ...]]:
                 _("'feed' item {number} must be an http(s) URL of a feed").format(number=i + 1),
             )
         if url in urls:
+            from signage.printable import printable  # refusals only: not loaded at start
+
             raise _refuse(
                 where, ("feed", i), _("'feed' lists {url} twice").format(url=printable(url, 200))
             )
@@ -220,6 +221,8 @@ def _unknown_keys(data: dict[Any, Any], where: str) -> None:
     if not unknown:
         return
     import difflib
+
+    from signage.printable import printable
 
     found: list[tuple[tuple[str | int, ...], bool, str]] = []
     for key in unknown:

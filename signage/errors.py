@@ -1,5 +1,8 @@
 """Exceptions and located problems shared by every area.
 
+``Problem`` (one located problem) is defined in ``signage.problem`` and reached from here,
+loaded on first use.
+
 Exception tree::
 
     SignageError              any refusal the CLI turns into a message and an exit code
@@ -13,32 +16,22 @@ Exception tree::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from signage.i18n import Msg, _
+from signage.i18n import Msg
+
+if TYPE_CHECKING:  # re-exported (mypy): ``from signage.errors import Problem`` as before
+    from signage.problem import Problem as Problem  # noqa: PLC0414
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with one input, located for ``path:line:col: message``.
+def __getattr__(name: str) -> Any:
+    # ``Problem`` is defined in ``signage.problem`` and loads on first use: a valid root's
+    # restart never makes one (a dataclass, ~0.5 ms to create on Python 3.11; issue 17.2).
+    if name == "Problem":
+        from signage.problem import Problem
 
-    Args:
-        path: the file as the user named it (relative where it was given relative).
-        line: 1-based line, 0 when the problem concerns the whole file.
-        col: 1-based column, 0 when unknown.
-        message: what is wrong and, where it helps, what to do.
-        severity: ``error`` fails validation; ``warning`` is printed but passes.
-    """
-
-    path: str
-    line: int
-    col: int
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        prefix = "" if self.severity == "error" else _("warning: ")
-        return f"{self.path}:{self.line}:{self.col}: {prefix}{self.message}"
+        return Problem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SignageError(Exception):

@@ -20,10 +20,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
-from signage.printable import printable
+from signage.values import Value
 
 AREAS = ("player", "feed", "hub", "kiosk", "alerts", "qr", "playlist", "uplink", "qt")
 ROOT = "signage"
@@ -118,6 +117,8 @@ class PrintableFormatter(logging.Formatter):
     bidi overrides): ``signage.printable``. Tracebacks after the message stay as they are."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        from signage.printable import printable  # with the first line logged, not at start
+
         record.message = printable(record.message)
         return super().formatMessage(record)
 
@@ -140,14 +141,21 @@ class JournalFormatter(PrintableFormatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
-@dataclass(frozen=True, slots=True)
-class LastError:
-    """The most recent WARNING or worse: what the hub shows as a screen's last error."""
+class LastError(Value):
+    """The most recent WARNING or worse: what the hub shows as a screen's last error.
 
-    area: str
-    level: str
-    message: str
-    at: float  # time.time()
+    A small value (``signage.values``), not a dataclass: ``signage.logs`` is loaded by every
+    start, and a dataclass costs ~0.5 ms to create (Python 3.11 compiles its methods).
+    """
+
+    __slots__ = ("area", "at", "level", "message")
+    _fields = ("area", "level", "message", "at")
+
+    def __init__(self, area: str, level: str, message: str, at: float) -> None:
+        self.area: Final = area
+        self.level: Final = level
+        self.message: Final = message
+        self.at: Final = at  # time.time()
 
 
 class ErrorTally(logging.Handler):
@@ -184,13 +192,17 @@ class ErrorTally(logging.Handler):
             return self._last
 
 
-@dataclass(slots=True)
 class LogSetup:
     """What ``setup`` installed, so callers (heartbeats, tests) can reach it and undo it."""
 
-    handler: logging.Handler
-    rate_limit: RateLimitFilter
-    tally: ErrorTally
+    __slots__ = ("handler", "rate_limit", "tally")
+
+    def __init__(
+        self, handler: logging.Handler, rate_limit: RateLimitFilter, tally: ErrorTally
+    ) -> None:
+        self.handler = handler
+        self.rate_limit = rate_limit
+        self.tally = tally
 
     def remove(self) -> None:
         root = logging.getLogger(ROOT)

@@ -1,7 +1,10 @@
 """The domain values: playlists, slides, schedules, themes, screens, alerts, content.
 
 Frozen dataclasses only: no I/O, no Qt, no YAML. Every other area builds these (the
-playlist loader, the feed client) or reads them (schedule, player, hub).
+playlist loader, the feed client) or reads them (schedule, player, hub). Alerts, data
+slides, news feeds, a root's settings and origins are defined in ``signage.model_extra`` and
+reached from here (``from signage.model import Alert``): loaded on first use, a picture's
+restart never makes them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,46 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # re-exported (mypy): ``from signage.model import Alert`` as before
+    from signage.model_extra import Alert as Alert  # noqa: PLC0414
+    from signage.model_extra import AlertStatus as AlertStatus  # noqa: PLC0414
+    from signage.model_extra import AlertText as AlertText  # noqa: PLC0414
+    from signage.model_extra import Chart as Chart  # noqa: PLC0414
+    from signage.model_extra import Contacts as Contacts  # noqa: PLC0414
+    from signage.model_extra import DataContent as DataContent  # noqa: PLC0414
+    from signage.model_extra import Origin as Origin  # noqa: PLC0414
+    from signage.model_extra import Settings as Settings  # noqa: PLC0414
+    from signage.model_extra import Severity as Severity  # noqa: PLC0414
+    from signage.model_extra import TickerFeed as TickerFeed  # noqa: PLC0414
+
+# Alerts, data slides, news feeds, a root's settings and where a value was written live in
+# ``signage.model_extra`` and load on first use: a picture's restart from the cache needs none
+# of them (issue 17.2). Import them from here.
+_LATER = frozenset(
+    (
+        "Alert",
+        "AlertStatus",
+        "AlertText",
+        "Chart",
+        "Contacts",
+        "DataContent",
+        "Origin",
+        "Settings",
+        "Severity",
+        "TickerFeed",
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LATER:
+        import signage.model_extra
+
+        return getattr(signage.model_extra, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_TIMEZONE = "America/Bogota"
 DEFAULT_LOCALE = "es-CO"
@@ -70,15 +113,6 @@ class Weekday(enum.IntEnum):
     FRI = 4
     SAT = 5
     SUN = 6
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a value was written (for messages at run time, e.g. ``playlist_rejected``)."""
-
-    path: str
-    line: int = 0
-    col: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,55 +199,6 @@ class TextContent:
     tag: str | None = None
 
 
-class Chart(enum.StrEnum):
-    """How a data slide draws its numbers."""
-
-    FIGURE = "figure"
-    BAR = "bar"
-    LINE = "line"
-    TABLE = "table"
-    RINGS = "rings"
-
-
-@dataclass(frozen=True, slots=True)
-class DataContent:
-    """A data slide: a figure, chart or small table drawn from a CSV or JSON file.
-
-    Args:
-        chart: what is drawn.
-        title: the headline; ``tag`` the category pill above it; ``credit`` the source line.
-        label: the column naming each row; ``values``: the numeric column(s) drawn.
-        note: a column of short texts under each ring (``rings``).
-        decimals, unit: how numbers are written (es-CO: ``12.400``, ``5,1``; unit after).
-        decimal_comma: the file writes numbers the es-CO way (``1.240``, ``5,1``).
-        card: the highlighted figure: ``change`` (first to last, in %), ``last``, or text.
-        rows: draw only the last N rows.
-        url, refresh_s: remote data the publisher fetches (screens never do).
-        scans: the hub's own QR scan count: a slide id of the playlist, ``playlist`` or
-            ``all``, over ``period`` (``month``, ``week`` or ``Nd``).
-        as_of: the date of remote data (``Datos al …``), set by the publisher.
-    """
-
-    chart: Chart
-    title: str
-    label: str = ""
-    values: tuple[str, ...] = ()
-    note: str | None = None
-    tag: str | None = None
-    credit: str | None = None
-    decimals: int = 0
-    unit: str = ""
-    decimal_comma: bool = True
-    card: str | None = None
-    card_caption: str | None = None
-    rows: int | None = None
-    url: str | None = None
-    refresh_s: float | None = None
-    as_of: date | None = None
-    scans: str | None = None
-    period: str = "month"
-
-
 @dataclass(frozen=True, slots=True)
 class Slide:
     """One slide of a playlist, with the playlist's defaults already applied.
@@ -266,25 +251,6 @@ class Overlays:
     clock: bool = True
     ticker: bool = True
     logo: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TickerFeed:
-    """News for the ticker from an RSS 2.0 or Atom feed, fetched by the publisher.
-
-    Args:
-        url: the feed (https, on the allow-list).
-        count: at most this many headlines, newest first.
-        max_age_s: headlines older than this are left out (``None``: any age).
-        refresh_s: how often the publisher fetches it.
-        position: where its headlines go among the playlist's written ones.
-    """
-
-    url: str
-    count: int = 5
-    max_age_s: float | None = None
-    refresh_s: float = 1800.0
-    position: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,35 +310,6 @@ def narrowed_hosts(root_hosts: frozenset[str], narrower: frozenset[str]) -> froz
 
 
 @dataclass(frozen=True, slots=True)
-class Contacts:
-    """Where people get help: the help desk's e-mail and extension, the status page."""
-
-    help_desk_email: str | None = None
-    help_desk_extension: str | None = None
-    status_page: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """A content root's ``playlists/settings.yaml``: one place for what every tool applies.
-
-    Args:
-        organisation: the organisation's name as people know it.
-        contacts: help desk and status page (alert templates' defaults refer to them).
-        allowed_hosts: QR and web hosts allowed (empty: any https host); a screen's own
-            ``qr.allowed_hosts`` may narrow it, never widen it.
-        links_base: the public https base of tracked QR links (the hub's public URL).
-        language: ``es`` or ``en`` for messages (``None``: the environment decides).
-    """
-
-    organisation: str | None = None
-    contacts: Contacts = field(default_factory=Contacts)
-    allowed_hosts: frozenset[str] = frozenset()
-    links_base: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Screen:
     """The screen a schedule is computed for.
 
@@ -386,84 +323,6 @@ class Screen:
     locale: str = DEFAULT_LOCALE
     audience: str = "public"  # "internal": staff only see it (CAP Restricted alerts show)
     orientation: Orientation | None = None
-
-
-class Severity(enum.StrEnum):
-    """CAP 1.2 severities, most severe first."""
-
-    EXTREME = "Extreme"
-    SEVERE = "Severe"
-    MODERATE = "Moderate"
-    MINOR = "Minor"
-
-    @property
-    def rank(self) -> int:
-        """0 for the most severe."""
-        return list(Severity).index(self)
-
-
-class AlertStatus(enum.StrEnum):
-    """CAP 1.2 statuses we carry; only Actual (and Exercise on exercise screens) is shown."""
-
-    ACTUAL = "Actual"
-    EXERCISE = "Exercise"
-    TEST = "Test"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertText:
-    """An alert's words in one language (``es``, ``en``, ``es-CO``...)."""
-
-    language: str
-    headline: str
-    description: str = ""
-    instruction: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A crisis alert: shown above everything on the screens whose tags it names.
-
-    Args:
-        texts: one entry per language; the first is the fallback.
-        tags: ``None`` means every screen.
-        status_url: optional https URL shown as a QR (e.g. a status page).
-        restriction: set for a CAP ``Restricted`` alert: who it is for (e.g. staff); shown
-            only on screens whose audience is ``internal``. ``None``: a public alert.
-        onset: when it starts showing (CAP ``effective``/``onset``); ``None``: at once.
-    """
-
-    id: str
-    severity: Severity
-    texts: tuple[AlertText, ...]
-    sender: str
-    sent: datetime
-    expires: datetime
-    status: AlertStatus = AlertStatus.ACTUAL
-    tags: frozenset[str] | None = None
-    status_url: str | None = None
-    template: str | None = None
-    restriction: str | None = None
-    onset: datetime | None = None
-
-    def text_for(self, locale: str) -> AlertText:
-        """The text in ``locale`` (``es-CO`` matches ``es-CO`` then ``es``), else the first."""
-        wanted = locale.lower()
-        base = wanted.split("-")[0]
-        for t in self.texts:
-            if t.language.lower() == wanted:
-                return t
-        for t in self.texts:
-            if t.language.lower().split("-")[0] == base:
-                return t
-        return self.texts[0]
-
-    def active_at(self, now: datetime) -> bool:
-        """Whether it is still on screen at ``now``.
-
-        Which ``now``: the hub's time, not the screen's own clock (``signage.timebase``).
-        """
-        return now < self.expires
 
 
 @dataclass(frozen=True, slots=True)

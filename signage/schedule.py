@@ -31,11 +31,12 @@ of active slides differs from now's is returned.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signage.model import Playlist, Schedule, Screen, Slide
+from signage.values import Value
 
 __all__ = [
     "Plan",
@@ -50,16 +51,18 @@ __all__ = [
 WEEK_SPAN_DAYS = 9  # a weekly pattern repeats within 7 days; +1 for windows past midnight
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduledSlide:
+class ScheduledSlide(Value):
     """A slide that is active now, with the playlist it comes from."""
 
-    playlist: Playlist
-    slide: Slide
+    __slots__ = ("playlist", "slide")
+    _fields = ("playlist", "slide")
+
+    def __init__(self, playlist: Playlist, slide: Slide) -> None:
+        self.playlist: Final = playlist
+        self.slide: Final = slide
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(Value):
     """What a screen plays at a moment.
 
     Args:
@@ -68,8 +71,12 @@ class Plan:
             screen's time zone); ``None`` when it never will.
     """
 
-    slides: tuple[ScheduledSlide, ...]
-    next_change: datetime | None
+    __slots__ = ("next_change", "slides")
+    _fields = ("slides", "next_change")
+
+    def __init__(self, slides: tuple[ScheduledSlide, ...], next_change: datetime | None) -> None:
+        self.slides: Final = slides
+        self.next_change: Final = next_change
 
 
 def screen_zone(screen: Screen) -> ZoneInfo:

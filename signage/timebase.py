@@ -43,12 +43,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from signage.model import Alert
+from signage.values import Value
+
+if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
+    from signage.model import Alert
 
 __all__ = [
     "FLAG_OFFSET_S",
@@ -81,20 +83,22 @@ MAX_STATE_BYTES = 64 * 1024  # a state file larger than this is not read
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
+class Anchor(Value):
     """A moment of the organisation's time and the monotonic reading it belongs to."""
 
-    at: datetime
-    mono: float
+    __slots__ = ("at", "mono")
+    _fields = ("at", "mono")
+
+    def __init__(self, at: datetime, mono: float) -> None:
+        self.at: Final = at
+        self.mono: Final = mono
 
     def project(self, mono: float) -> datetime:
         """The moment this anchor says it is at monotonic reading ``mono``."""
         return self.at + timedelta(seconds=mono - self.mono)
 
 
-@dataclass(frozen=True, slots=True)
-class Timebase:
+class Timebase(Value):
     """What the screen knows of the organisation's time.
 
     Args:
@@ -103,17 +107,26 @@ class Timebase:
         floor: a signed lower bound (a manifest's ``published`` when it arrived).
     """
 
-    hub: Anchor | None = None
-    error_s: float = 0.0
-    floor: Anchor | None = None
+    __slots__ = ("error_s", "floor", "hub")
+    _fields = ("hub", "error_s", "floor")
+
+    def __init__(
+        self, hub: Anchor | None = None, error_s: float = 0.0, floor: Anchor | None = None
+    ) -> None:
+        self.hub: Final = hub
+        self.error_s: Final = error_s
+        self.floor: Final = floor
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(Value):
     """When the screen first had an alert: the monotonic reading and the signed floor then."""
 
-    mono: float
-    floor: datetime | None = None
+    __slots__ = ("floor", "mono")
+    _fields = ("mono", "floor")
+
+    def __init__(self, mono: float, floor: datetime | None = None) -> None:
+        self.mono: Final = mono
+        self.floor: Final = floor
 
 
 def parse_http_date(value: str | None) -> datetime | None:
@@ -152,14 +165,14 @@ def with_hub_sample(
         moved = abs((old.project(mid) - anchor.at).total_seconds())
         if error > aged and moved <= STEP_S + error + aged:
             return base
-    return replace(base, hub=anchor, error_s=error)
+    return Timebase(hub=anchor, error_s=error, floor=base.floor)
 
 
 def with_floor(base: Timebase, published: datetime, mono: float) -> Timebase:
     """``base`` after a signed manifest published at ``published`` arrived at ``mono``."""
     if base.floor is not None and base.floor.project(mono) >= published:
         return base
-    return replace(base, floor=Anchor(published, mono))
+    return Timebase(hub=base.hub, error_s=base.error_s, floor=Anchor(published, mono))
 
 
 def floor_now(base: Timebase, mono: float) -> datetime | None:
@@ -295,7 +308,7 @@ def state_from_json(data: Any, boot: str, wall: datetime, mono: float) -> tuple[
         base = Timebase()
         if same_boot:
             base = Timebase(anchor(data.get("hub")), float(data.get("error_s") or 0.0))
-            base = replace(base, floor=anchor(data.get("floor")))
+            base = Timebase(hub=base.hub, error_s=base.error_s, floor=anchor(data.get("floor")))
         receipts: Receipts = {}
         for item in data.get("receipts") or []:
             if not isinstance(item, list) or len(item) != 4:

@@ -213,3 +213,70 @@ def test_messages_fall_back_to_english_text_for_an_unknown_msgid(
     assert i18n._("no such message, kept as written") == "no such message, kept as written"
     assert i18n.ngettext("{count} slide", "{count} slides", 1) == "{count} diapositiva"
     assert i18n.current_language() == "es"
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_catalog_is_read_in_place_and_answers_as_gnu_translations(language: str) -> None:
+    """A start looks a catalog up where it lies (``i18n.CompiledCatalog``, issue 17.2):
+    every message, singular and plural, and an unknown one, as ``GNUTranslations`` says."""
+    loaded = i18n._load(language)
+    assert isinstance(loaded, i18n.CompiledCatalog)  # not the whole catalog decoded first
+    with (LOCALE / language / "LC_MESSAGES" / "signage.mo").open("rb") as fh:
+        gnu = gettext.GNUTranslations(fh)
+    checked = 0
+    for message in _catalog(language):
+        if not message.id:
+            continue
+        if isinstance(message.id, str):
+            assert loaded.gettext(message.id) == gnu.gettext(message.id), message.id
+        else:
+            one, many = message.id[0], message.id[1]
+            for n in (0, 1, 2, 5):
+                assert loaded.ngettext(one, many, n) == gnu.ngettext(one, many, n), (one, n)
+            assert loaded.gettext(one) == gnu.gettext(one), one
+        checked += 1
+    assert checked > 1000
+    for unknown in ("no such message", "", "zzz", "\x00"):
+        assert loaded.gettext(unknown) == gnu.gettext(unknown), repr(unknown)
+    assert loaded.ngettext("one thing", "{n} things", 3) == "{n} things"
+    kept = len(loaded._said)
+    for i in range(2000):  # texts already made (a server's words) are not kept
+        assert loaded.gettext(f"a server said {i}") == f"a server said {i}"
+    assert len(loaded._said) == kept <= checked + 1
+
+
+def test_a_catalog_it_cannot_search_is_refused_for_gnu_translations() -> None:
+    from io import BytesIO
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    def compiled(catalog: Catalog) -> bytes:
+        out = BytesIO()
+        write_mo(out, catalog)
+        return out.getvalue()
+
+    plain = Catalog(locale="en")  # nplurals=2; plural=(n != 1), as ours
+    plain.add("apple", "manzana")
+    plain.add("pear", "pera")
+    data = compiled(plain)
+    assert i18n.CompiledCatalog(data).gettext("pear") == "pera"
+    with_context = Catalog(locale="en")
+    with_context.add("apple", "manzana", context="fruit")
+    with pytest.raises(ValueError):
+        i18n.CompiledCatalog(compiled(with_context))
+    three_forms = Catalog(locale="es")  # Babel's CLDR rule for es has three forms
+    three_forms.add("apple", "manzana")
+    with pytest.raises(ValueError):
+        i18n.CompiledCatalog(compiled(three_forms))
+    # The index out of order (its first two entries swapped): a search would miss texts.
+    count, ids_at = int.from_bytes(data[8:12], "little"), int.from_bytes(data[12:16], "little")
+    assert count == 3  # the header, apple, pear
+    swapped = data[: ids_at + 8] + data[ids_at + 16 : ids_at + 24] + data[ids_at + 8 : ids_at + 16]
+    swapped += data[ids_at + 24 :]
+    with pytest.raises(ValueError):
+        i18n.CompiledCatalog(swapped)
+    with pytest.raises(ValueError):
+        i18n.CompiledCatalog(data[:20])
+    with pytest.raises(ValueError):
+        i18n.CompiledCatalog(data[: ids_at + 4])  # the index runs past the end

@@ -111,10 +111,12 @@ def test_the_first_paint_is_the_first_slide_and_its_picture_is_kept(qapp, tmp_pa
     keep_dir = tmp_path / "frame"
 
     class FirstPaint(QObject):
-        def __init__(self, player: Player) -> None:
+        def __init__(self, player: Player, trap: EventTrap) -> None:
             super().__init__()
             self.player = player
+            self.trap = trap
             self.seen: list[tuple[str, str]] = []
+            self.picture_paints = 0  # the slide's paints before it counted as shown
 
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             window = self.player.window
@@ -125,9 +127,15 @@ def test_the_first_paint_is_the_first_slide_and_its_picture_is_kept(qapp, tmp_pa
                 view = self.player.stage.current
                 kind = type(view).__name__ if view is not None else "nothing"
                 self.seen.append((kind, view.state if view is not None else ""))
+            if (
+                event.type() == QEvent.Type.Paint
+                and isinstance(watched, ImageView)
+                and not self.trap.shown()
+            ):
+                self.picture_paints += 1
             return False
 
-    def one_start() -> tuple[list[str], list[tuple[str, str]], list[tuple[int, int, int]]]:
+    def one_start() -> tuple[list[str], list[tuple[str, str]], list[tuple[int, int, int]], int]:
         events = EventLog(None)
         trap = EventTrap(events)
         player = Player(
@@ -137,7 +145,7 @@ def test_the_first_paint_is_the_first_slide_and_its_picture_is_kept(qapp, tmp_pa
             size=(480, 270),
             frame_keep=keep_dir,
         )
-        watch = FirstPaint(player)
+        watch = FirstPaint(player, trap)
         qapp.installEventFilter(watch)  # every widget's paint
         try:
             player.start()
@@ -145,16 +153,20 @@ def test_the_first_paint_is_the_first_slide_and_its_picture_is_kept(qapp, tmp_pa
             assert wait_until(qapp, lambda: bool(trap.shown()), 20)
             image = player.grab_image()
             # the middle, and a corner: the picture fills the window
-            return trap.shown(), watch.seen, [colour_at(image, 240, 135), colour_at(image, 3, 3)]
+            colours = [colour_at(image, 240, 135), colour_at(image, 3, 3)]
+            return trap.shown(), watch.seen, colours, watch.picture_paints
         finally:
             qapp.removeEventFilter(watch)
             player.dispose()
             pump(qapp, 0.05)
 
     for run in (1, 2):  # the second start reads the kept picture
-        shown, first_paint, colours = one_start()
+        shown, first_paint, colours, paints = one_start()
         assert shown == ["a"], run
         assert first_paint == [(ImageView.__name__, "started")], run
+        # One paint pass makes the first frame: the window's show() no longer leaves the
+        # updates it posts to repaint it all once more after the expose (issue 17.2).
+        assert paints == 1, run
         assert all(near(c, BLUE) for c in colours), (run, colours)
         kept = (keep_dir / FRAME_FILE).read_bytes()
         header = json.loads(kept.split(b"\n", 2)[1])
@@ -171,7 +183,7 @@ def test_a_player_without_content_shows_the_waiting_screen_at_once(qapp):
 
 
 DRIVER = r"""
-import json, sys
+import dataclasses, json, sys
 import signage.events
 
 emit = signage.events.EventLog.emit
@@ -184,9 +196,15 @@ def first_frame(self, name, **fields):
                 for m in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets")
                 for name in vars(sys.modules[m])
             ]
+            made = sorted({  # the dataclasses our modules have made so far
+                f"{v.__module__}.{v.__qualname__}"
+                for m in list(sys.modules) if m.startswith("signage")
+                for v in list(vars(sys.modules[m]).values())
+                if isinstance(v, type) and dataclasses.is_dataclass(v)
+            })
             json.dump(
                 {"slide": fields["slide"], "modules": sorted(sys.modules),
-                 "order": list(sys.modules), "qt": qt},
+                 "order": list(sys.modules), "qt": qt, "dataclasses": made},
                 fh,
             )
     return emit(self, name, **fields)
@@ -219,6 +237,10 @@ NOT_BEFORE_FIRST_FRAME = (
     "signage.player.alert_layer",  # made on the first alert (issue 17.2)
     "signage.alerts.select",
     "socket",  # sd_notify's, only under systemd; the host name comes from os.uname()
+    "signage.leftovers",  # a cache collection's (issue 17.2, fifth session)
+    "signage.printable",  # with the first line logged or a refusal's message
+    "unicodedata",
+    "signage.kiosk.disk",  # the low-disk guard: only with a hub's heartbeats
 )
 
 
@@ -233,6 +255,43 @@ NOT_BUILT_BEFORE_FIRST_FRAME = (
     "QtCore.QIODevice",
     "QtCore.QVariantAnimation",  # the first fade's (a start's first slide is a cut)
     "QtCore.QEasingCurve",
+)
+
+
+# Types a start once made as dataclasses before its first frame (issue 17.2, fifth session):
+# each costs ~0.5 ms to create on Python 3.11, which compiles its generated methods. The
+# alerts', data slides' and news feeds' values (``signage.model_extra``) load on first use;
+# the tiny internal ones are plain classes (``signage.values``).
+NOT_A_DATACLASS_BEFORE_FIRST_FRAME = (
+    "Alert",
+    "AlertText",
+    "DataContent",
+    "TickerFeed",
+    "Settings",  # a root's settings.yaml: read when the root is validated
+    "Contacts",
+    "Origin",
+    "Problem",  # signage.problem, through signage.errors: a valid root has none
+    "Entry",  # signage.player.playback
+    "Decision",
+    "Rect",  # signage.player.layout
+    "ScreenLayout",
+    "QROverlay",  # signage.player.overlays
+    "QRKey",
+    "ScheduledSlide",  # signage.schedule
+    "Plan",
+    "Anchor",  # signage.timebase
+    "Receipt",
+    "Timebase",
+    "AssetEntry",  # signage.feed.manifest
+    "SlideResources",  # signage.player.views
+    "NotifySettings",  # signage.kiosk.notify
+    "StoreState",  # signage.feed.store
+    "_Turn",  # signage.player.player
+    "_Frame",
+    "StallFigures",  # signage.player.probe
+    "FittedText",  # signage.player.textfit
+    "LastError",  # signage.logs
+    "LogSetup",
 )
 
 
@@ -279,6 +338,10 @@ def test_a_pictures_only_restart_loads_no_engine_before_its_first_frame(tmp_path
     assert not [t for t in NOT_BUILT_BEFORE_FIRST_FRAME if t in built]
     # What the first frame needs without Qt comes in before PySide6, whose import hook reads
     # the source of every module imported after it.
+    made = {name.rsplit(".", 1)[1] for name in seen[1]["dataclasses"]}
+    assert {"Content", "Slide", "PlayerConfig"} <= made  # the report sees the dataclasses made
+    assert not [c for c in NOT_A_DATACLASS_BEFORE_FIRST_FRAME if c in made]
+    assert "signage.model_extra" not in loaded
     order = seen[1]["order"]
     for name in ("signage.feed.store", "signage.schedule", "zoneinfo"):
         assert order.index(name) < order.index("PySide6.QtCore"), name

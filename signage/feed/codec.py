@@ -11,17 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from signage.errors import FeedError
 from signage.i18n import N_
 from signage.model import (
-    Alert,
-    AlertStatus,
-    AlertText,
     Attribution,
-    Chart,
-    DataContent,
     Fit,
     HourWindow,
     Orientation,
@@ -29,7 +25,6 @@ from signage.model import (
     Playlist,
     QRCode,
     Schedule,
-    Severity,
     Slide,
     SlideKind,
     TextContent,
@@ -37,6 +32,9 @@ from signage.model import (
     Transition,
     Weekday,
 )
+
+if TYPE_CHECKING:  # loaded where an alert or a data slide is decoded (not for a picture)
+    from signage.model import Alert, AlertText, DataContent
 
 __all__ = [
     "alert_from_json",
@@ -50,7 +48,7 @@ __all__ = [
 ]
 
 Json = Any  # a JSON value as json.loads returns it
-E = TypeVar("E", SlideKind, Fit, Transition, Severity, AlertStatus, Orientation, Chart)
+E = TypeVar("E", bound=StrEnum)  # SlideKind, Fit, Transition, Orientation, Chart, Severity...
 
 _DAYS = {d: d.name.lower() for d in Weekday}
 _DAY_BY_NAME = {v: k for k, v in _DAYS.items()}
@@ -283,6 +281,8 @@ def _data_to_json(data: DataContent) -> Json:
 
 
 def _data_from_json(value: Json, where: str) -> DataContent:
+    from signage.model import Chart, DataContent
+
     obj = _Obj(value, where)
     decimals, rows = obj.number("decimals"), obj.number("rows")
     return DataContent(
@@ -632,6 +632,8 @@ def _alert_extras(alert: Alert) -> Json:
 
 def alert_from_json(value: Json, where: str = "alert") -> Alert:
     """Decodes an alert; FeedError naming the wrong value."""
+    from signage.model import Alert, AlertStatus, AlertText, Severity
+
     obj = _Obj(value, where)
     texts: list[AlertText] = []
     for i, item in enumerate(obj.list("texts")):

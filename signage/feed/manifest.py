@@ -14,13 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from signage.errors import FeedError
 from signage.feed import codec
 from signage.feed.errors import ExpiredError, TooLargeError
 from signage.i18n import N_, Msg
-from signage.model import Alert, Playlist, Theme
+from signage.model import Playlist, Theme
+from signage.values import Value
+
+if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
+    from signage.model import Alert
 
 __all__ = [
     "FORMAT",
@@ -58,13 +62,18 @@ class ContentLike(Protocol):
     def theme(self) -> Theme: ...
 
 
-@dataclass(frozen=True, slots=True)
-class AssetEntry:
+class AssetEntry(Value):
     """One asset of a version: the file stored at ``assets/<sha256>`` in the feed."""
 
-    sha256: str
-    size: int
-    media_type: str = "application/octet-stream"
+    __slots__ = ("media_type", "sha256", "size")
+    _fields = ("sha256", "size", "media_type")
+
+    def __init__(
+        self, sha256: str, size: int, media_type: str = "application/octet-stream"
+    ) -> None:
+        self.sha256: Final = sha256
+        self.size: Final = size
+        self.media_type: Final = media_type
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from signage.durable import fsync_dir, write_atomic
 from signage.errors import FeedError
@@ -42,9 +41,9 @@ from signage.feed import codec
 from signage.feed.errors import ExpiredError, ReplayError, SignatureError
 from signage.feed.manifest import Manifest, parse_manifest
 from signage.i18n import N_
-from signage.leftovers import clean_temp_files
 from signage.logs import area_logger
 from signage.model import Content
+from signage.values import Value
 
 __all__ = ["Store", "StoreBusy", "StoreState", "fsync_dir", "hash_file", "write_atomic"]
 
@@ -70,8 +69,7 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass(frozen=True, slots=True)
-class StoreState:
+class StoreState(Value):
     """The trusted state: which version is on screen and the highest version ever applied.
 
     Args:
@@ -81,11 +79,22 @@ class StoreState:
         signed: whether the current version came with a verified signature.
     """
 
-    version: int
-    manifest: str
-    previous: str | None = None
-    signed: bool = True
-    applied: str = ""
+    __slots__ = ("applied", "manifest", "previous", "signed", "version")
+    _fields = ("version", "manifest", "previous", "signed", "applied")
+
+    def __init__(
+        self,
+        version: int,
+        manifest: str,
+        previous: str | None = None,
+        signed: bool = True,
+        applied: str = "",
+    ) -> None:
+        self.version: Final = version
+        self.manifest: Final = manifest
+        self.previous: Final = previous
+        self.signed: Final = signed
+        self.applied: Final = applied
 
 
 class Store:
@@ -647,6 +656,8 @@ class Store:
             if path.name.split(".")[0] not in manifests:
                 freed += _remove(path)
         # temp files of killed writers (.NAME.tmp-PID, import-PID-THREAD.part): not resumable
+        from signage.leftovers import clean_temp_files  # a collection's: not a start's
+
         freed += clean_temp_files(self.root, self.manifests_dir, self.partial_dir)[1]
         cutoff = time.time() - PARTIAL_MAX_AGE_S
         for path in _listdir(self.partial_dir):

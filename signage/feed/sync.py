@@ -64,6 +64,10 @@ from signage.feed.store import Store
 from signage.feed.transport import Response, Timeouts, Transport, check_status, tls_context
 from signage.feed.wire import Headers
 from signage.i18n import N_, Msg, _
+
+# Store.collect (after a switch) imports signage.leftovers where it runs, so a player's start
+# does not; a sync has it loaded with its client: nothing is imported between requests.
+from signage.leftovers import clean_temp_files  # noqa: F401
 from signage.logs import area_logger
 
 __all__ = [

@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from signage.logs import area_logger
+from signage.values import Value
 
 if TYPE_CHECKING:
     import socket  # imported by send(), under systemd only: ~2 ms of every start
@@ -34,8 +34,7 @@ def _address(raw: str) -> str:
     return "\0" + raw[1:] if raw.startswith("@") else raw
 
 
-@dataclass(frozen=True, slots=True)
-class NotifySettings:
+class NotifySettings(Value):
     """What systemd told us through the environment.
 
     Args:
@@ -43,8 +42,12 @@ class NotifySettings:
         watchdog_usec: watchdog period in microseconds when the watchdog applies to us.
     """
 
-    socket_path: str | None = None
-    watchdog_usec: int | None = None
+    __slots__ = ("socket_path", "watchdog_usec")
+    _fields = ("socket_path", "watchdog_usec")
+
+    def __init__(self, socket_path: str | None = None, watchdog_usec: int | None = None) -> None:
+        self.socket_path: Final = socket_path
+        self.watchdog_usec: Final = watchdog_usec
 
     @classmethod
     def parse(cls, environ: Mapping[str, str], pid: int, ppid: int) -> NotifySettings:

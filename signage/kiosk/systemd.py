@@ -34,12 +34,12 @@ from PySide6.QtGui import QImage, QPixmap
 
 from signage.config import PlayerConfig
 from signage.events import EventLog
-from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
 from signage.kiosk.notify import Notifier
 from signage.logs import area_logger
 from signage.timebase import TimeKeeper
 
 if TYPE_CHECKING:  # the heartbeat (and TLS with it) loads only for a player with a hub
+    from signage.kiosk.disk import LowDiskGuard  # so does the low-disk guard it runs
     from signage.telemetry.heartbeat import Heartbeat
 
 log = area_logger("kiosk")
@@ -284,6 +284,7 @@ def attach(
         parent=player if isinstance(player, QObject) else None,  # lives as long as the player
     )
     if config is not None and hub is not None:
+        from signage.kiosk.disk import DEFAULT_MIN_FREE_MB, LowDiskGuard
         from signage.telemetry.heartbeat import DEFAULT_INTERVAL_S, heartbeat_for
 
         guard: LowDiskGuard | None = None

@@ -28,7 +28,6 @@ from pathlib import Path
 from signage.errors import DisplayError
 from signage.i18n import _
 from signage.logs import area_logger
-from signage.printable import printable
 
 log = area_logger("player")
 
@@ -125,6 +124,8 @@ def setup_verdict(reply: bytes) -> str | None:
         reason = reply[8 : 8 + reply[1]].decode("latin-1", "replace").strip()
         if not reason:
             return _("the X server refused the connection without a reason")
+        from signage.printable import printable  # a refusal's words: not loaded at start
+
         return _("the X server refused the connection: {reason}").format(
             reason=printable(reason, 200)
         )

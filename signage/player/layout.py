@@ -6,19 +6,24 @@ slide) are testable on their own and shared by the player and ``signage preview`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
+
+from signage.values import Value
 
 SAFE_MARGIN = 0.035  # share of each side kept clear for overscan
 
 
-@dataclass(frozen=True, slots=True)
-class Rect:
+class Rect(Value):
     """A rectangle in screen pixels."""
 
-    x: int
-    y: int
-    w: int
-    h: int
+    __slots__ = ("h", "w", "x", "y")
+    _fields = ("x", "y", "w", "h")
+
+    def __init__(self, x: int, y: int, w: int, h: int) -> None:
+        self.x: Final = x
+        self.y: Final = y
+        self.w: Final = w
+        self.h: Final = h
 
     @property
     def right(self) -> int:
@@ -45,8 +50,7 @@ class Rect:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ScreenLayout:
+class ScreenLayout(Value):
     """Where each overlay goes on a screen of ``width`` × ``height``.
 
     Args:
@@ -57,15 +61,31 @@ class ScreenLayout:
         text: what a text slide may fill (clear of every overlay that is on).
     """
 
-    width: int
-    height: int
-    safe: Rect
-    top_bar: Rect
-    logo: Rect
-    clock: Rect
-    ticker: Rect
-    qr: Rect
-    text: Rect
+    __slots__ = ("clock", "height", "logo", "qr", "safe", "text", "ticker", "top_bar", "width")
+    _fields = ("width", "height", "safe", "top_bar", "logo", "clock", "ticker", "qr", "text")
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        safe: Rect,
+        top_bar: Rect,
+        logo: Rect,
+        clock: Rect,
+        ticker: Rect,
+        qr: Rect,
+        text: Rect,
+    ) -> None:
+        self.width: Final = width
+        self.height: Final = height
+        self.safe: Final = safe
+        self.top_bar: Final = top_bar
+        self.logo: Final = logo
+        self.clock: Final = clock
+        self.ticker: Final = ticker
+        self.qr: Final = qr
+        self.text: Final = text
 
 
 def size_unit(width: int, height: int) -> int:
@@ -134,7 +154,17 @@ def screen_layout(
     elif qr:
         text_right = qr_rect.x - gap
     text = Rect(safe.x, text_top, max(1, text_right - safe.x), max(1, text_bottom - text_top))
-    return ScreenLayout(width, height, safe, bar, logo, clock, tick, qr_rect, text)
+    return ScreenLayout(
+        width,
+        height,
+        safe=safe,
+        top_bar=bar,
+        logo=logo,
+        clock=clock,
+        ticker=tick,
+        qr=qr_rect,
+        text=text,
+    )
 
 
 def fitted_size(src_w: int, src_h: int, box_w: int, box_h: int, *, cover: bool) -> tuple[int, int]:

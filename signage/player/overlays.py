@@ -12,10 +12,9 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import (
@@ -44,6 +43,7 @@ from signage.player.layout import (
     size_unit,
 )
 from signage.player.textfit import body_font, title_font
+from signage.values import Value
 
 if TYPE_CHECKING:  # Pillow comes with the QR maker, on its worker thread
     from PIL import Image
@@ -112,13 +112,16 @@ def caption_px(unit: int) -> int:
     return max(12, round(unit * 0.027))
 
 
-@dataclass(frozen=True, slots=True)
-class QROverlay:
+class QROverlay(Value):
     """A QR ready to draw: the encoded URL, its pixel-exact image and caption."""
 
-    url: str
-    image: QImage
-    caption: str | None
+    __slots__ = ("caption", "image", "url")
+    _fields = ("url", "image", "caption")
+
+    def __init__(self, url: str, image: QImage, caption: str | None) -> None:
+        self.url: Final = url
+        self.image: Final = image
+        self.caption: Final = caption
 
 
 def qr_overlay(
@@ -159,18 +162,50 @@ def qr_overlay(
     return overlay
 
 
-@dataclass(frozen=True, slots=True)
-class QRKey:
+class QRKey(Value):
     """What decides a slide's QR image (the cache key of ``QRMaker``)."""
 
-    qr: Hashable  # the slide's QRCode
-    attribution: Hashable
-    screen: str
-    playlist: str
-    slide: str
-    link_base: str | None
-    allowed_hosts: frozenset[str]
-    screen_height: int
+    __slots__ = (
+        "allowed_hosts",
+        "attribution",
+        "link_base",
+        "playlist",
+        "qr",
+        "screen",
+        "screen_height",
+        "slide",
+    )
+    _fields = (
+        "qr",
+        "attribution",
+        "screen",
+        "playlist",
+        "slide",
+        "link_base",
+        "allowed_hosts",
+        "screen_height",
+    )
+
+    def __init__(
+        self,
+        *,
+        qr: Hashable,
+        attribution: Hashable,
+        screen: str,
+        playlist: str,
+        slide: str,
+        link_base: str | None,
+        allowed_hosts: frozenset[str],
+        screen_height: int,
+    ) -> None:
+        self.qr: Final = qr  # the slide's QRCode
+        self.attribution: Final = attribution
+        self.screen: Final = screen
+        self.playlist: Final = playlist
+        self.slide: Final = slide
+        self.link_base: Final = link_base
+        self.allowed_hosts: Final = allowed_hosts
+        self.screen_height: Final = screen_height
 
     def file_name(self) -> str:
         """A stable name for the image this key gives (same inputs and code: same name)."""
@@ -341,14 +376,14 @@ class QRMaker(QObject):
         if qr is None or not playlist.overlays.qr:
             return None
         key = QRKey(
-            qr,
-            playlist.attribution,
-            screen,
-            playlist.id,
-            slide.id,
-            link_base,
-            allowed_hosts,
-            screen_height,
+            qr=qr,
+            attribution=playlist.attribution,
+            screen=screen,
+            playlist=playlist.id,
+            slide=slide.id,
+            link_base=link_base,
+            allowed_hosts=allowed_hosts,
+            screen_height=screen_height,
         )
         if key in self._cache:
             return self._cache[key]

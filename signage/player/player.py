@@ -20,10 +20,9 @@ import re
 import signal
 import tempfile
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -62,6 +61,7 @@ from signage.player.warmup import EngineWarmer
 from signage.schedule import Plan, ScheduledSlide, plan
 from signage.sources import ContentSource
 from signage.timebase import TimeKeeper
+from signage.values import Value
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor  # imported by snap(), when first used
@@ -91,14 +91,21 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "slide"
 
 
-@dataclass(slots=True)
 class _Turn:
-    """A slide being prepared or presented: its place in the plan and its widget."""
+    """A slide being prepared or presented: its place in the plan and its widget.
 
-    index: int
-    item: ScheduledSlide | None  # None for the idle screen
-    view: SlideView
-    with_content: bool = False  # presented once content had arrived (not the waiting screen)
+    A plain class, not a dataclass (nor ``_Frame``, a ``signage.values.Value``): both are
+    defined before the first frame, where each dataclass costs ~0.5 ms to create (Python
+    3.11 compiles its generated methods); nothing compares or copies turns.
+    """
+
+    __slots__ = ("index", "item", "view", "with_content")
+
+    def __init__(self, index: int, item: ScheduledSlide | None, view: SlideView) -> None:
+        self.index = index
+        self.item = item  # None for the idle screen
+        self.view = view
+        self.with_content = False  # presented once content had arrived (not the waiting screen)
 
     @property
     def key(self) -> SlideKey | None:
@@ -350,6 +357,11 @@ class Player(QObject):
             self._go_fullscreen(top)
         else:
             top.show()
+        # show() posts an UpdateLater to every widget of the window. Shown from a slot (here,
+        # the first slide becoming ready), the platform's expose is painted before those run,
+        # and they then repaint the whole window a second time before the first frame counts
+        # as shown (~1-2 ms of a start). Delivered now, they only mark what the expose paints.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateLater)
 
     def _size_unshown(self) -> None:
         """Gives the window, not shown yet, its final size and lays its layers out now.
@@ -468,7 +480,7 @@ class Player(QObject):
         self._content = content
         theme = content.theme
         logo = self._load_logo(content)
-        self.res = replace(self.res, content=content, theme=theme, logo=logo)
+        self.res = self.res.with_content(content, theme, logo)
         self.window.set_background(theme)
         self.overlay.set_theme(theme, logo)
         self._alert_logo = logo
@@ -904,7 +916,7 @@ class LazyWeb(QObject):
     def make_view(self, parent: QWidget | None, slide: Slide, res: SlideResources) -> SlideView:
         self._ensure()
         if self._context is None:
-            return make_view(parent, slide, replace(res, web=None))
+            return make_view(parent, slide, res.without_web())
         return self._context.make_view(parent, slide, res)
 
     def _ensure(self) -> None:
@@ -943,11 +955,14 @@ class LazyWeb(QObject):
 __all__ = ["LazyWeb", "Player", "PlayerWindow"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Frame:
+class _Frame(Value):
     """A grabbed frame's pixels (RGB888 rows of ``stride`` bytes), owned by Python."""
 
-    data: bytes
-    width: int
-    height: int
-    stride: int
+    __slots__ = ("data", "height", "stride", "width")
+    _fields = ("data", "width", "height", "stride")
+
+    def __init__(self, data: bytes, width: int, height: int, stride: int) -> None:
+        self.data: Final = data
+        self.width: Final = width
+        self.height: Final = height
+        self.stride: Final = stride

@@ -10,9 +10,8 @@ theme background, and it sits beneath the slide on screen anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
@@ -24,6 +23,7 @@ from signage.model import Content, Fit, Screen, Slide, SlideKind, Theme
 from signage.player.decode import ImageDecoder
 from signage.player.layout import Rect, ScreenLayout, fitted_size, screen_layout, size_unit
 from signage.player.textfit import body_font, fit_text, title_font
+from signage.values import Value
 
 if TYPE_CHECKING:
     # Qt types a picture's first frame does not use are imported where they are used: PySide6
@@ -48,9 +48,12 @@ PREPARE_TIMEOUT_S = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SlideResources:
+class SlideResources(Value):
     """What every view may use: shared decoder and web profile, theme, content, screen.
+
+    A small value (``signage.values``), not a dataclass: made before the first frame, where
+    a dataclass costs ~0.5 ms to create; ``with_content`` and ``without_web`` make the
+    changed copies the player needs.
 
     Args:
         describe: where content is expected from (shown by the idle screen).
@@ -58,13 +61,51 @@ class SlideResources:
         web: the shared web profile, or ``None`` when QtWebEngine is unavailable.
     """
 
-    decoder: ImageDecoder
-    theme: Theme
-    screen: Screen
-    content: Content | None = None
-    web: WebViews | None = None
-    describe: str = ""
-    logo: QImage | None = None
+    __slots__ = ("content", "decoder", "describe", "logo", "screen", "theme", "web")
+    _fields = ("decoder", "theme", "screen", "content", "web", "describe", "logo")
+
+    def __init__(
+        self,
+        *,
+        decoder: ImageDecoder,
+        theme: Theme,
+        screen: Screen,
+        content: Content | None = None,
+        web: WebViews | None = None,
+        describe: str = "",
+        logo: QImage | None = None,
+    ) -> None:
+        self.decoder: Final = decoder
+        self.theme: Final = theme
+        self.screen: Final = screen
+        self.content: Final = content
+        self.web: Final = web
+        self.describe: Final = describe
+        self.logo: Final = logo
+
+    def with_content(self, content: Content, theme: Theme, logo: QImage | None) -> SlideResources:
+        """The same resources for another content version (its theme and logo)."""
+        return SlideResources(
+            decoder=self.decoder,
+            theme=theme,
+            screen=self.screen,
+            content=content,
+            web=self.web,
+            describe=self.describe,
+            logo=logo,
+        )
+
+    def without_web(self) -> SlideResources:
+        """The same resources without a web profile (QtWebEngine unavailable)."""
+        return SlideResources(
+            decoder=self.decoder,
+            theme=self.theme,
+            screen=self.screen,
+            content=self.content,
+            web=None,
+            describe=self.describe,
+            logo=self.logo,
+        )
 
 
 def asset_file(content: Content | None, path: str) -> Path:

@@ -31,13 +31,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from signage.errors import Problem, ValidationError
+from signage.errors import ValidationError
 from signage.events import EventLog
 from signage.logs import area_logger
-from signage.model import Alert, Content, Playlist, Theme
+from signage.model import Content, Playlist, Theme
 from signage.sources import ContentCallback
+
+if TYPE_CHECKING:  # alerts' types load with the first alert (signage.model_extra)
+    from signage.errors import Problem  # and a problem with the first one found
+    from signage.model import Alert
 
 log = area_logger("player")
 
