@@ -4,6 +4,9 @@ Each simulated screen does what a real player does, with raw asyncio streams (st
 holds the hub's push channel open (SSE ``/api/v1/push``), polls ``/feed.json`` every 15 s
 with ``If-None-Match`` on a keep-alive connection, and sends a heartbeat every 30 s
 (``POST /api/v1/heartbeat``, ~600 bytes of JSON) on another: three connections a screen,
+its slides change every ``--slide`` s (10) and, as ``Heartbeat`` does, a beat carries the
+screenshot then owed (at most every max(5 s, the hub's ``beat_spread_s``), the beat
+coming sooner for it),
 as the player's sync client and heartbeat thread keep separate pools. Polls and heartbeats
 start at random offsets, as a real fleet's do. During the run, alerts are raised through
 the hub's API (``POST /api/v1/alerts``): each is published, signed and announced to every
@@ -40,6 +43,7 @@ hard limit allows (the hub and the clients inherit them).
         [--nginx-duration 40] [--profile FILE]
     .venv/bin/python bench/fleet.py --screens 10000    # issue 17's case (~2 min)
     .venv/bin/python bench/fleet.py --screens 10000 --after-push none   # earlier passes' load
+    .venv/bin/python bench/fleet.py --screens 10000 --slide 0   # still screens (third pass's load)
     .venv/bin/python bench/fleet.py --screens 10000 --hub-tree /tmp/base-b0e   # A/B
 """
 
@@ -48,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import resource
@@ -72,7 +77,7 @@ from signage.feed.codec import alert_to_json
 from signage.hub.screens import REGISTER_NAME, Enrolled, render_register, token_digest
 from signage.model import Alert, AlertText, Severity
 from signage.sources.feed import PUSH_SAFETY_POLL_S
-from signage.telemetry.heartbeat import NUDGE_SETTLE_S
+from signage.telemetry.heartbeat import FRESH_SHOT_GAP_S, NUDGE_SETTLE_S
 from tests.helpers_hub import make_content_root, run_hub
 
 ANNOUNCE_TARGET_S = 2.0
@@ -92,6 +97,39 @@ def cpu_s(pid: int) -> float:
 
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the hub's heartbeat worker)."""
+    out: list[int] = []
+    with suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with suppress(OSError):
+                out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def tree_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of ``pid`` and of its children (live ones, plus those it has waited
+    for): (the process itself, its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / tick
+    kids = (int(fields[13]) + int(fields[14])) / tick
+    for child in children(pid):
+        with suppress(OSError):
+            kids += sum(tree_cpu_s(child))
+    return own, kids
+
+
+def run_queue_wait_s(pid: int) -> float:
+    """Seconds the process's main thread (the hub's event loop) has spent runnable but
+    waiting for a CPU (``/proc/PID/task/PID/schedstat``, 0 when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+        return int(fields[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def listen_overflows() -> int:
@@ -256,6 +294,8 @@ class Stats:
     manifest_late_during_ms: list[float] = field(default_factory=list)
     sig_ms: list[float] = field(default_factory=list)  # feed.json.sig after a push's 200
     nudged_beats: int = 0  # heartbeats sent 0.25 s after a new version, as players do
+    slide_shots: int = 0  # timer beats that carried a screenshot owed after slide changes
+    spreads: list[float] = field(default_factory=list)  # each screen's last beat_spread_s
     pushed_pairs: int = 0  # version events that carried the signed manifest (no fetch)
     manifest_status: dict[int, int] = field(default_factory=dict)
     heartbeat_ms: list[float] = field(default_factory=list)
@@ -340,6 +380,9 @@ class Screen:
         self.seen: dict[int, float] = {}
         self.changed = asyncio.Event()
         self.sse: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.spreads_seen: list[float] = []
+        # the heartbeat thread's clock (Heartbeat._run): the last beat, the last screenshot
+        self.last_beat = self.last_shot = 0.0
 
     async def open_push(self) -> None:
         local = (self.source, 0) if self.source else None
@@ -366,6 +409,10 @@ class Screen:
             if line.startswith(b"data: "):
                 fields = json.loads(line[6:])
                 version = int(fields["version"])
+                # every event says the spread (absent: 0), as FeedSource._on_push reads it
+                spread = fields.get("beat_spread_s", 0.0)
+                self.beat_spread_s = float(spread) if isinstance(spread, int | float) else 0.0
+                self.spreads_seen.append(self.beat_spread_s)
                 self.seen.setdefault(version, time.perf_counter())
                 newer = self.version >= 0 and version > self.version
                 self.version = max(self.version, version)
@@ -378,8 +425,6 @@ class Screen:
         (no spread), one sync at a time, one more if another version came meanwhile. An
         event that carries the signed manifest (``signage.hub.push.feed_event``) is taken
         without a request, as the player's sync client does once it verified it."""
-        spread = fields.get("beat_spread_s", 0.0)
-        self.beat_spread_s = float(spread) if isinstance(spread, int | float) else 0.0
         if "manifest" in fields and "signature" in fields:
             self.pushed_etag = str(fields.get("etag", ""))
             self.stats.pushed_pairs += 1
@@ -420,6 +465,7 @@ class Screen:
                 await asyncio.sleep(NUDGE_SETTLE_S + random.random() * self.beat_spread_s)
                 self.stats.nudged_beats += 1
                 await self.heartbeat_once(shot=self.player.screenshot)
+                self.last_beat = self.last_shot = time.perf_counter()
         finally:
             self.syncing = False
 
@@ -493,6 +539,44 @@ class Screen:
     def _beat_failed(self, why: str) -> None:
         self.stats.heartbeat_fail += 1
         self.stats.heartbeat_why[why] = self.stats.heartbeat_why.get(why, 0) + 1
+
+    def fresh_gap_s(self) -> float:
+        """``Heartbeat.fresh_gap_s``: a screenshot owed after a slide change goes at most
+        this often (the hub's spread in a big fleet, as the last event said)."""
+        return max(FRESH_SHOT_GAP_S, min(self.beat_spread_s, 120.0))
+
+    async def beat_loop(self, interval: float, slide_s: float, until: float) -> None:
+        """What ``Heartbeat._run`` does on a screen whose slides change every ``slide_s``
+        (0: a still screen): a beat ``interval`` after the last one, or sooner when a
+        screenshot is owed (a slide changed since the last one and ``fresh_gap_s`` has
+        passed), that beat carrying it. Starts as if it had been running for a while
+        (random phases), so the run has no start-up burst of its own."""
+        now = time.perf_counter()
+        self.last_beat = now - random.uniform(0, interval)
+        self.last_shot = now - random.uniform(0, max(slide_s, self.fresh_gap_s()))
+        phase = now - random.uniform(0, slide_s) if slide_s > 0 else 0.0
+        shot = self.player.screenshot if slide_s > 0 else None
+        while True:
+            now = time.perf_counter()
+            if now >= until:
+                return
+            deadline = self.last_beat + interval
+            owed = False
+            if shot is not None:
+                # the first slide change after the last screenshot, and the gap after it
+                changes = math.floor((self.last_shot - phase) / slide_s) + 1
+                owed_at = max(phase + changes * slide_s, self.last_shot + self.fresh_gap_s())
+                owed = owed_at <= deadline
+                deadline = min(deadline, owed_at)
+            if deadline > now:  # sleep, then look again (a nudge may move it)
+                await asyncio.sleep(min(deadline, until) - now + 0.001)
+                continue
+            late_ms = (now - deadline) * 1000
+            self.last_beat = now
+            if owed:
+                self.last_shot = now
+                self.stats.slide_shots += 1
+            await self.heartbeat_once(late_ms, shot=shot if owed else None)
 
     async def every(self, period: float, action: str, until: float) -> None:
         """``action`` every ``period`` s from a random offset; never sleeps past ``until``."""
@@ -584,7 +668,8 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
     out["connect_s"] = time.perf_counter() - t_connect
     await send_all(procs, "go")
     t_go = time.perf_counter()
-    cpu_go = cpu_s(pid)
+    cpu_go = tree_cpu_s(pid)
+    waited_go = run_queue_wait_s(pid)
     clients_go = sum(cpu_s(p.pid) for p in procs)
     out["load_start"] = os.getloadavg()[0]
     overflows_go = listen_overflows()
@@ -606,7 +691,12 @@ async def hub_phase(url: str, token: str, pid: int, args: argparse.Namespace) ->
         print("note: the alerts took longer than the load phase (polls had ended)")
     await send_all(procs, "stop")
     stats = await collect_stats(procs)
-    out["hub_cpu_s"] = cpu_s(pid) - cpu_go
+    cpu_end = tree_cpu_s(pid)
+    out["hub_loop_waited_s"] = run_queue_wait_s(pid) - waited_go
+    out["hub_loop_cpu_s"] = cpu_end[0] - cpu_go[0]  # the event loop's process
+    out["hub_worker_cpu_s"] = cpu_end[1] - cpu_go[1]  # its heartbeat worker (children)
+    out["hub_cpu_s"] = out["hub_loop_cpu_s"] + out["hub_worker_cpu_s"]
+    out["hub_worker_rss_kb"] = sum(rss_kb(c) for c in children(pid))
     out["clients_cpu_s"] = sum(cpu_s(p.pid) for p in procs) - clients_go
     out["listen_overflows"] = listen_overflows() - overflows_go
     lagger.cancel()
@@ -757,7 +847,7 @@ async def client_main(spec: dict[str, Any]) -> None:
     loops = [asyncio.create_task(s.every(spec["poll"], "poll_once", until)) for s in screens]
     if spec["heartbeat"]:
         loops += [
-            asyncio.create_task(s.every(spec["heartbeat"], "heartbeat_once", until))
+            asyncio.create_task(s.beat_loop(spec["heartbeat"], spec["slide_s"], until))
             for s in screens
         ]
 
@@ -804,6 +894,8 @@ async def client_main(spec: dict[str, Any]) -> None:
                 "manifest_late_during_ms": stats.manifest_late_during_ms,
                 "sig_ms": stats.sig_ms,
                 "nudged_beats": stats.nudged_beats,
+                "slide_shots": stats.slide_shots,
+                "spreads": [s.spreads_seen[0] if s.spreads_seen else -1.0 for s in screens],
                 "pushed_pairs": stats.pushed_pairs,
                 "manifest_status": stats.manifest_status,
                 "heartbeat_ms": stats.heartbeat_ms,
@@ -854,6 +946,7 @@ async def start_clients(
             "poll": args.poll,
             "after_push": args.after_push,
             "heartbeat": args.heartbeat if push else 0,
+            "slide_s": args.slide if args.after_push == "fetch+shot" else 0.0,
         }
         procs.append(
             await asyncio.create_subprocess_exec(
@@ -968,6 +1061,13 @@ def phase_lines(stats: Stats, raised: list[float]) -> list[str]:
         f"  version events that carried the signed manifest (taken without a request):"
         f" {stats.pushed_pairs}"
     )
+    if stats.spreads:
+        lines.append(
+            f"heartbeats: {stats.slide_shots} timer beats carried a screenshot owed after slide"
+            f" changes; the beat_spread_s a screen's channel said when it opened: median"
+            f" {statistics.median(stats.spreads):.1f} s (min {min(stats.spreads):.1f}, max"
+            f" {max(stats.spreads):.1f})"
+        )
     if stats.sig_ms:
         lines.append(
             f"  feed.json.sig after a push sync's 200: {len(stats.sig_ms)}, p50"
@@ -993,6 +1093,8 @@ async def collect_stats(procs: list[asyncio.subprocess.Process]) -> Stats:
         stats.manifest_late_during_ms += figures["manifest_late_during_ms"]
         stats.sig_ms += figures["sig_ms"]
         stats.nudged_beats += figures["nudged_beats"]
+        stats.slide_shots += figures["slide_shots"]
+        stats.spreads += figures["spreads"]
         stats.pushed_pairs += figures["pushed_pairs"]
         for code, count in figures["manifest_status"].items():
             stats.manifest_status[int(code)] = stats.manifest_status.get(int(code), 0) + count
@@ -1094,6 +1196,14 @@ def main() -> int:
         " the players' own steady rate)",
     )
     parser.add_argument("--heartbeat", type=float, default=30.0)
+    parser.add_argument(
+        "--slide",
+        type=float,
+        default=10.0,
+        help="seconds between a screen's slide changes (default 10): the heartbeat then owes"
+        " a screenshot, sent with a beat at most every max(5 s, the hub's beat_spread_s) as"
+        " Heartbeat does; 0: still screens (this bench before issue 17.4's fourth pass)",
+    )
     parser.add_argument("--announces", type=int, default=3)
     parser.add_argument(
         "--clients", type=int, default=8, help="load-generator processes (default 8)"
@@ -1176,11 +1286,21 @@ def main() -> int:
                     stderr=subprocess.DEVNULL,
                 )
             hub_fig = asyncio.run(hub_phase(hub.url, hub.token, hub.process.pid, args))
-            pauses = [line for line in hub.stderr().splitlines() if "garbage collection of" in line]
+            logged = hub.stderr().splitlines()
+            pauses = [line for line in logged if "garbage collection of" in line]
             print(
                 f"hub's own log: {len(pauses)} garbage collections of >= 50 ms"
                 + "".join(f"\n  {line[24:]}" for line in pauses[:12])
             )
+            # what else it said (warnings, errors, tracebacks), by its first 60 characters
+            said: dict[str, int] = {}
+            for line in logged:
+                if "garbage collection of" not in line and not line.startswith(" "):
+                    said[line[24:84]] = said.get(line[24:84], 0) + 1
+            top = sorted(said.items(), key=lambda i: -i[1])[:8]
+            print(f"hub's other log lines: {len(logged) - len(pauses)}")
+            for text, count in top:
+                print(f"  {count} x {text}")
             if spy is not None:
                 spy.terminate()  # ends the recording; it writes what it has
                 spy.wait(30)
@@ -1234,18 +1354,30 @@ def main() -> int:
         f"hub memory: idle {hub_fig['rss_idle_kb'] / 1024:.1f} MiB, {n} connected"
         f" {hub_fig['rss_connected_kb'] / 1024:.1f} MiB, at end {hub_fig['rss_end_kb'] / 1024:.1f}"
         f" MiB -> {per_screen_kb:.1f} KiB per connected screen (push + polls),"
-        f" {(hub_fig['rss_end_kb'] - hub_fig['rss_idle_kb']) / n:.1f} KiB with heartbeats too"
+        f" {(hub_fig['rss_end_kb'] - hub_fig['rss_idle_kb']) / n:.1f} KiB with heartbeats too;"
+        f" heartbeat worker process {hub_fig['hub_worker_rss_kb'] / 1024:.1f} MiB"
     )
     answered = hub_fig["manifest_requests"] + hub_fig["heartbeats_ok"]
+
+    def share(cpu: float) -> str:
+        return f"{cpu / hub_fig['load_s'] * 100:.0f} %"
+
     print(
         f"hub CPU during the load phase: {hub_fig['hub_cpu_s']:.1f} s in"
         f" {hub_fig['load_s']:.0f} s ({hub_fig['hub_cpu_s'] / hub_fig['load_s'] * 100:.0f} % of"
-        f" one core), {hub_fig['hub_cpu_s'] / max(answered, 1) * 1000:.2f} ms per poll or"
+        f" one core: the event loop's process {share(hub_fig['hub_loop_cpu_s'])}, its children"
+        f" (heartbeat worker) {share(hub_fig['hub_worker_cpu_s'])}),"
+        f" {hub_fig['hub_cpu_s'] / max(answered, 1) * 1000:.2f} ms per poll or"
         f" heartbeat answered (push fan-out and connections included); the {args.clients}"
         f" client processes {hub_fig['clients_cpu_s'] / hub_fig['load_s'] * 100:.0f} % of one"
         f" core, their own event loops late by p99 {hub_fig['client_lag_p99_ms']:.0f} ms, max"
         f" {hub_fig['client_lag_max_ms']:.0f} ms; load average {hub_fig['load_start']:.1f} ->"
         f" {hub_fig['load_end']:.1f}"
+    )
+    print(
+        f"hub event loop thread: runnable but waiting for a CPU {hub_fig['hub_loop_waited_s']:.1f}"
+        f" s of the {hub_fig['load_s']:.0f} s (schedstat; this machine's other processes,"
+        f" the clients and the heartbeat worker took the cores meanwhile)"
     )
     print(
         f"hub event loop (/healthz every 0.5 s on a kept-alive connection): median"

@@ -1,9 +1,10 @@
 """Benchmark: the hub's own CPU per request, by kind of request and by server build.
 
 Where bench/fleet.py measures a whole fleet (latencies that include the machine's load),
-this one asks what each kind of request costs the hub's process alone: its CPU time
-(user + system, from /proc) over a fixed number of requests, divided by that number. The
-client runs in this process on raw asyncio streams; its own CPU is not counted.
+this one asks what each kind of request costs the hub alone: the CPU time (user + system,
+from /proc) of its process and its children (the heartbeat worker process since issue
+17.4's fourth pass) over a fixed number of requests, divided by that number. The client
+runs in this process on raw asyncio streams; its own CPU is not counted.
 
 Kinds (each a fixed count, a few connections at once):
 - ``poll-kept``: ``GET /feed.json`` with ``If-None-Match`` (304) on kept-alive connections;
@@ -43,7 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fleet import Http, Screen, Stats, cpu_s, enrol_fleet, screen_name, screen_token
+from fleet import Http, Screen, Stats, enrol_fleet, screen_name, screen_token, tree_cpu_s
 
 from tests.helpers_hub import make_content_root, run_hub
 
@@ -81,6 +82,11 @@ def beat_body(n: int) -> bytes:
             "software": "bench",
         }
     ).encode()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds of the hub: its process and its children (the heartbeat worker)."""
+    return sum(tree_cpu_s(pid))
 
 
 async def run_push(host: str, port: int, token: str, pid: int) -> float:

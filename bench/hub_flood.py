@@ -167,7 +167,9 @@ def main() -> int:
             sent = 3000 * len(png) / 2**20
             started = time.perf_counter()
             status = subprocess.run(
-                [sys.executable, "-m", "signage", "status", "--hub", hub.url],
+                # the fleet list needs a reader: without the admin token, 401 (a FAIL here)
+                [sys.executable, "-m", "signage", "status", "--hub", hub.url,
+                 "--token-file", str(hub.token_file)],
                 capture_output=True, text=True, timeout=60, check=False,
             )  # fmt: skip
             status_ms = (time.perf_counter() - started) * 1000

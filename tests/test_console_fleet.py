@@ -54,6 +54,14 @@ def stack(tmp_path: Path) -> Iterator[tuple[RunningHub, Path, subprocess.Popen[b
         player = start_player(config, events, tmp_path / "player.err", RUN_S)
         try:
             _wait_events(events, lambda ev: any(e["event"] == "slide_shown" for e in ev), 60)
+            # and its first heartbeat stored (the hub's heartbeat worker process starts with
+            # that beat, so the answer may come a moment after the first slide)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                listed = requests.get(hub.url + "/api/v1/screens", headers=hub.auth, timeout=5)
+                if any(s["screen"] == "recepcion-1" for s in listed.json()):
+                    break
+                time.sleep(0.2)
             yield hub, events, player
         finally:
             stop_process(player)

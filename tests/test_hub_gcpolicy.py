@@ -96,3 +96,19 @@ def test_pause_watch_times_real_collections_and_logs_the_long_ones(
         assert "(7 objects collected)" in caplog.text
     finally:  # a hub's watch, not the test run's: the rest of the suite is not timed
         gc.callbacks.remove(watch)
+
+
+@pytest.mark.usefixtures("collector")
+def test_the_middle_generation_is_never_walked_between_freezes() -> None:
+    """Its collections (every 20 young ones before) walked up to FREEZE_EVERY_S of the
+    fleet's survivors for 80-300 ms and freed nothing; the freeze moves them on instead."""
+    gcpolicy.settle()
+    watch = gcpolicy.PauseWatch()
+    gc.callbacks.append(watch)
+    try:
+        kept: list[list[int]] = [[] for _ in range(gcpolicy.YOUNG * 30)]  # ~30 young ones
+    finally:
+        gc.callbacks.remove(watch)
+    assert len(kept) == gcpolicy.YOUNG * 30
+    assert watch.counts[0] >= 25  # the young generation is collected as it fills
+    assert watch.counts[1] == 0 and watch.counts[2] == 0

@@ -136,9 +136,10 @@ def test_fleet_online_stale_offline(tmp_path: Path) -> None:
                 first = wait_until(
                     "both screens online playing version 1",
                     by_name,
+                    # playing too: a first beat built before the first slide says "idle"
                     lambda s: all(
                         s.get(n, {}).get("online") and s[n].get("version") == v1
-                        and s[n].get("screenshot")
+                        and s[n].get("screenshot") and s[n].get("playing") != "idle"
                         for n in ("lobby-a", "sala-b")
                     ),
                     60, tmp_path,

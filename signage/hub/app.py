@@ -223,6 +223,11 @@ def create_app(hub: Hub, *, watch: bool = True) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             hub.push.close()
+            for closer in hub.closers:
+                try:
+                    await closer()
+                except Exception:  # one area's stop must not keep the others running
+                    log.exception("stopping a part of the hub failed")
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)
             hub.close()

@@ -14,7 +14,8 @@ does instead (``settle`` before serving, then ``keep_young`` on the event loop):
   generation the collector does not walk, so each collection walks only what is younger;
 - ``gc.set_threshold(YOUNG, MIDDLE, OLD)``: the youngest generation is collected after
   ``YOUNG`` allocations instead of 700, so a request's objects are mostly freed by
-  reference counting before a collection ever sees them;
+  reference counting before a collection ever sees them; the middle one practically never
+  (the freeze moves its objects on before it would be);
 - every ``FULL_EVERY_S`` the frozen objects are thawed and one full collection runs (the
   one long pause, ~0.3 s of CPU per million objects here), so a reference cycle that died
   after it was frozen is freed within that time: memory does not creep over months.
@@ -38,8 +39,14 @@ log = area_logger("hub")
 # whole fleet's push channels right after it connected), 430-830 ms, logged by PauseWatch
 # in bench/fleet.py; with these the longest were ~110 ms (on a loaded machine: partly the
 # hub waiting for a core) and the clients' steady manifest p99 went from 325-555 to 172 ms.
+# MIDDLE: the middle generation is never walked between freezes (issue 17.4, fourth pass).
+# The freeze every FREEZE_EVERY_S empties it, and its collections (every 20 young ones, the
+# count not reset by a freeze) walked up to 2 s of survivors, the fleet's new connections,
+# for 80-300 ms each and freed nothing ("0 objects collected" in every one logged at 3,000
+# and 10,000 screens): pure pause. A cycle that outlives a young collection now waits for
+# the hourly full collection, as one frozen before its middle collection already did.
 YOUNG = 10_000
-MIDDLE = 20
+MIDDLE = 1_000_000
 OLD = 10
 FREEZE_EVERY_S = 2.0
 FULL_EVERY_S = 3600.0

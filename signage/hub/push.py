@@ -24,7 +24,11 @@ in the same quarter second, the hub's loop and worker threads busy for seconds w
 poll waits. So the event also says ``beat_spread_s``: over how many seconds the screens
 should spread that heartbeat (each picks a random moment in it), ``BEATS_PER_S`` of them a
 second for the channels open now (0 with fewer than ``SPREAD_FROM`` channels; at most
-``MAX_BEAT_SPREAD_S``).
+``MAX_BEAT_SPREAD_S``). A channel's first event (the current version, sent when it opens)
+says the spread for the channels open at that moment, not the one of when the version was
+published: a player also paces the screenshots its slide changes owe by it
+(``telemetry.heartbeat``), and after a hub restart every screen reconnects to a version
+published before any channel was open (spread 0: a screenshot beat every 5 s per screen).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import asyncio
 import base64
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from signage.logs import area_logger
 
@@ -111,8 +115,10 @@ class Broadcaster:
         self._closed = False
         self._lock = threading.Lock()
         self.announced = 0
-        # the newest announced version and its event's bytes, shared by every channel
-        self._latest: tuple[int, bytes] = (-1, b"")
+        # the newest announced version, its event's bytes (shared by every channel) and
+        # what makes them again with another spread (a channel's first event)
+        self._latest: tuple[int, bytes, Callable[[float], bytes] | None] = (-1, b"", None)
+        self._opening: tuple[tuple[int, float], bytes] = ((-1, -1.0), b"")
 
     @property
     def subscribers(self) -> int:
@@ -135,13 +141,19 @@ class Broadcaster:
         """Forgets a subscription; safe to call twice."""
         self._subscriptions.discard(sub)
 
-    def announce(self, version: int, event: bytes | None = None) -> None:
+    def announce(
+        self,
+        version: int,
+        event: bytes | None = None,
+        remake: Callable[[float], bytes] | None = None,
+    ) -> None:
         """Sends ``version`` to every open push channel. Callable from any thread.
 
-        ``event``: the bytes to send for it (``feed_event``), else a bare version event.
+        ``event``: the bytes to send for it (``feed_event``), else a bare version event;
+        ``remake``: the same event for another ``beat_spread_s`` (a channel's first event).
         """
         with self._lock:
-            self._latest = (version, event or version_event(version))
+            self._latest = (version, event or version_event(version), remake)
             loop = self._loop
         if loop is None or loop.is_closed():
             return  # no server running: nobody to tell
@@ -193,7 +205,7 @@ class Broadcaster:
         """
         sub = self.subscribe()
         try:
-            yield b"retry: 2000\n" + self.event(current_version)
+            yield b"retry: 2000\n" + self.opening_event(current_version)
             last_sent = current_version
             while not self._closed:
                 try:
@@ -212,8 +224,21 @@ class Broadcaster:
     def event(self, version: int) -> bytes:
         """The bytes announcing ``version``: the shared event of the newest announced
         version, or a bare version event."""
-        latest_version, latest = self._latest
+        latest_version, latest, _remake = self._latest
         return latest if latest_version == version else version_event(version)
+
+    def opening_event(self, version: int) -> bytes:
+        """A new channel's first event: ``event(version)`` with the spread for the channels
+        open now (event loop thread; made again only when that spread changed)."""
+        latest_version, _latest, remake = self._latest
+        if latest_version != version or remake is None:
+            return self.event(version)
+        key = (version, beat_spread(self.subscribers))
+        made_for, made = self._opening
+        if made_for != key:
+            made = remake(key[1])
+            self._opening = (key, made)
+        return made
 
 
 def version_event(version: int) -> bytes:

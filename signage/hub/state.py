@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -184,6 +184,8 @@ class Hub:
     ) -> None:
         self.config = config
         self.push = Broadcaster(config.keepalive_s)
+        # what stops with the server, on its event loop (e.g. the heartbeat worker)
+        self.closers: list[Callable[[], Awaitable[None]]] = []
         self.screens = ScreenRegister(config.data_dir)  # per-screen tokens (screens.py)
         self.database = HubDatabase(config.data_dir / DB_NAME)
         self.alerts_provider: AlertsProvider | None = None
@@ -268,6 +270,10 @@ class Hub:
     def schema(self, sql: str) -> None:
         """Runs an area's ``CREATE TABLE IF NOT EXISTS ...`` script (idempotent)."""
         self.database.schema(sql)
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Runs ``await closer()`` on the server's event loop when it shuts down."""
+        self.closers.append(closer)
 
     def close(self) -> None:
         """Closes every database connection this hub opened (at shutdown)."""
@@ -369,16 +375,13 @@ class Hub:
             return
         self._snapshot = snap
         if snap.version != old.version:
-            self.push.announce(
-                snap.version,
-                feed_event(
-                    snap.version,
-                    snap.manifest,
-                    snap.signature,
-                    snap.manifest_etag,
-                    beat_spread(self.push.subscribers),
-                ),
-            )
+
+            def remake(spread: float) -> bytes:
+                return feed_event(
+                    snap.version, snap.manifest, snap.signature, snap.manifest_etag, spread
+                )
+
+            self.push.announce(snap.version, remake(beat_spread(self.push.subscribers)), remake)
         for listener in tuple(self._listeners):
             self._notify(listener, snap)
 

@@ -18,22 +18,18 @@ The decisions (online? stale? why?) are the pure function ``assess``; the rest i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import anyio
-import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,11 +38,11 @@ from starlette.routing import BaseRoute, Route
 
 from signage.durable import flush_filesystem, fsync_dir
 from signage.events import rfc3339_ms
-from signage.hub.beats import BeatWriter
+from signage.hub.beatworker import MAX_BODY, BeatProcess, FrameError, WorkerDown
 from signage.hub.errors import json_error
-from signage.hub.limits import parse_json, query_seconds
-from signage.hub.screens import ScreenCaller, ScreenRegister, bound_report
-from signage.i18n import _
+from signage.hub.limits import query_seconds
+from signage.hub.screens import ScreenCaller, ScreenRegister
+from signage.i18n import _, current_language
 from signage.logs import area_logger
 from signage.telemetry.explain import (
     STALE_BEHIND,
@@ -381,12 +377,6 @@ def _env_count(name: str, default: int) -> int:
     return int(raw[:9])
 
 
-# Worker threads that take heartbeats at once. A burst (every screen's beat right after a
-# new version) on the default pool ran ~40 threads of Python work (JSON, bounds, the
-# screenshot's PNG decode, SQLite) against the event loop for the interpreter lock: the
-# loop waited its turn behind them and polls on new connections waited seconds
-# (bench/fleet.py). With two, the rest of a burst waits on the loop, where waiting is cheap.
-HEARTBEAT_THREADS = 2
 # Heartbeats being checked or stored at once, past which the hub answers 503 with
 # Retry-After at once instead of queueing more (``SIGNAGE_HUB_MAX_WAITING_BEATS``). A player
 # gives up on a beat after 5 s (its read timeout) and sends the next one at its interval,
@@ -394,11 +384,8 @@ HEARTBEAT_THREADS = 2
 # and held their connections and bodies (bench/fleet.py). ~2 s of the hub's pace here.
 MAX_WAITING_BEATS = 1000
 BUSY_RETRY_S = 30
-
-
-def _read_report(body: bytes) -> HeartbeatReport:
-    """A heartbeat body as a bounded report (JSON depth, field sizes, a real screenshot)."""
-    return bound_report(HeartbeatReport.from_json(parse_json(body)))
+# Retry-After while the heartbeat worker process restarts (``beatworker.WorkerDown``).
+WORKER_DOWN_RETRY_S = 5
 
 
 def _query_limit(request: Request) -> int:
@@ -432,26 +419,18 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         version = hub.current_version()
         return version if version > 0 else None  # 0: nothing published yet
 
-    writer = BeatWriter(store)
-
-    def take(caller: ScreenCaller, body: bytes) -> Response | tuple[str, Future[None]]:
-        # One trip to a worker thread for the whole check (read, bounds, screenshot,
-        # who may send it): each trip costs the event loop a hand-off, and 10,000 screens
-        # send ~330 a second. Storing goes to the writer thread's next batch.
-        try:
-            report = _read_report(body)
-        except (ValueError, ReportError) as exc:
-            return json_error(400, _("bad heartbeat: {reason}").format(reason=exc))
-        refusal = store.refusal(
-            caller, report.screen, hub.screens, hub.config.policy.max_unenrolled
-        )
-        if refusal is not None:
-            return json_error(403, refusal)
-        now = time.time()
-        store.note_hub_version(hub_version(), now)
-        return report.screen, writer.submit(report, now)
-
-    limiter: list[anyio.CapacityLimiter] = []  # made on the server's loop, on first use
+    # Checked and stored in a process of their own (signage.hub.beatworker): on this
+    # process's threads the ~1 ms of Python per beat took the interpreter lock from the
+    # event loop, and every poll waited behind it.
+    worker = BeatProcess(
+        {
+            "data_dir": str(hub.config.data_dir),
+            "database": str(hub.database.path),
+            "max_unenrolled": hub.config.policy.max_unenrolled,
+            "verbosity": 2 if log.isEnabledFor(10) else 1 if log.isEnabledFor(20) else 0,
+        }
+    )
+    hub.on_close(worker.close)
     most_waiting = _env_count("SIGNAGE_HUB_MAX_WAITING_BEATS", MAX_WAITING_BEATS)
     waiting = [0]  # heartbeats between their head and their answer (event loop only)
 
@@ -466,18 +445,39 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
         waiting[0] += 1
         try:
             body = await request.body()  # capped while it streams (limits.BodyLimit)
-            if not limiter:
-                limiter.append(anyio.CapacityLimiter(HEARTBEAT_THREADS))
-            taken = await anyio.to_thread.run_sync(take, caller, body, limiter=limiter[0])
-            if isinstance(taken, Response):
-                return taken
-            screen, stored = taken
-            await asyncio.wrap_future(stored)  # a storage error: 500, as before
+            now = time.time()
+            head = {
+                "kind": caller.kind,
+                "screen": caller.screen,
+                "lang": current_language(),
+                "received": now,
+            }
+            answer = await worker.submit(head, body)
+        except FrameError:  # never past BodyLimit's cap; kept as a clear answer anyway
+            too_large = _("request body over the {limit} byte limit of this endpoint")
+            return json_error(413, too_large.format(limit=MAX_BODY))
+        except WorkerDown as exc:
+            log.warning("telemetry: heartbeat refused: %s", exc)
+            return json_error(
+                503,
+                _("the hub is restarting its heartbeat worker; the next one is welcome"),
+                headers={"Retry-After": str(WORKER_DOWN_RETRY_S)},
+            )
         finally:
             waiting[0] -= 1
+        status = answer.get("status")
+        if status != 200:
+            error = str(answer.get("error", ""))
+            if answer.get("database"):
+                raise sqlite3.DatabaseError(error)  # 503, and a damaged file set aside
+            if status in (400, 403):
+                return json_error(status, error)
+            raise HTTPException(500, _("the heartbeat could not be stored: {reason}").format(
+                reason=error))  # fmt: skip
+        store.note_hub_version(hub_version(), now)
         # "time": the hub's clock, which screens take as the organisation's (signage.timebase)
         told = rfc3339_ms(datetime.now(UTC))
-        return JSONResponse({"ok": True, "screen": screen, "time": told})
+        return JSONResponse({"ok": True, "screen": answer.get("screen"), "time": told})
 
     async def screens(request: Request) -> Response:
         hub.require_reader(request)
