@@ -33,7 +33,7 @@ from signage.hub.push import (
     beat_spread,
     feed_event,
 )
-from signage.hub.telemetry_routes import TelemetryStore
+from signage.hub.telemetry_store import TelemetryStore
 from signage.logs import ErrorTally
 from signage.sources.feed import MAX_BEAT_SPREAD_S as PLAYER_MAX_SPREAD_S
 from signage.sources.feed import FeedSource

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from signage.commands.status import format_table
-from signage.hub.telemetry_routes import assess
+from signage.hub.telemetry_store import assess
 from signage.i18n import speaking
 from signage.logs import ErrorTally
 from signage.telemetry.explain import (

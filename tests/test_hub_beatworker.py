@@ -37,7 +37,7 @@ from signage.hub.beatworker import (
     split_requests,
 )
 from signage.hub.screens import ScreenRegister
-from signage.hub.telemetry_routes import TelemetryStore
+from signage.hub.telemetry_store import TelemetryStore
 from tests.helpers_hub import make_content_root, run_hub
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from signage.commands.status import format_table, human_age
-from signage.hub.telemetry_routes import assess
+from signage.hub.telemetry_store import assess
 from signage.logs import ErrorTally
 from signage.telemetry.heartbeat import Heartbeat
 from signage.telemetry.wire import HeartbeatReport

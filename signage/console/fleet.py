@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from signage.console import language
 from signage.console.accounts import Role
 from signage.console.messages import hora
-from signage.hub.telemetry_routes import (
+from signage.hub.telemetry_store import (
     DEFAULT_ONLINE_WINDOW_S,
     DEFAULT_STALE_GRACE_S,
     TelemetryStore,

@@ -51,7 +51,7 @@ from signage.telemetry.wire import HeartbeatReport, ReportError
 
 if TYPE_CHECKING:
     from signage.hub.screens import ScreenRegister
-    from signage.hub.telemetry_routes import TelemetryStore
+    from signage.hub.telemetry_store import TelemetryStore
 
 log = area_logger("hub")
 
@@ -258,7 +258,7 @@ def worker_main(spec: dict[str, Any]) -> int:
     """The worker process: ``spec`` has ``data_dir``, ``database`` and ``max_unenrolled``."""
     from signage.hub.database import BUSY_TIMEOUT_S
     from signage.hub.screens import ScreenRegister
-    from signage.hub.telemetry_routes import TelemetryStore
+    from signage.hub.telemetry_store import TelemetryStore
     from signage.logs import setup
 
     fd_out = os.dup(1)

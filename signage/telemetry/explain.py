@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from signage.i18n import _, ngettext
 
-# Why a screen is out of date (``assess`` in ``signage.hub.telemetry_routes``).
+# Why a screen is out of date (``assess`` in ``signage.hub.telemetry_store``).
 STALE_EXPIRED = "expired"  # the screen says its content expired
 STALE_EMPTY = "empty"  # it has no content at all
 STALE_BEHIND = "behind"  # it plays an older version than the hub's, past the grace
