@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,14 +96,27 @@ def test_frames_past_their_bounds_are_refused_before_they_are_read() -> None:
 # ------------------------------------------------------------------ checks, one batch
 
 
-def _checker(tmp_path: Path, max_unenrolled: int = 200) -> tuple[Checker, TelemetryStore]:
-    db = sqlite3.connect(tmp_path / "hub.sqlite3")
-    store = TelemetryStore(lambda: db, tmp_path / "screenshots")
-    return Checker(store, ScreenRegister(tmp_path), max_unenrolled), store
+@pytest.fixture
+def make_checker(tmp_path: Path) -> Iterator[Callable[[], tuple[Checker, TelemetryStore]]]:
+    """A checker storing into the test's own database, closed at the end (a connection
+    left to the garbage collector keeps its files open into later tests)."""
+    opened: list[sqlite3.Connection] = []
+
+    def make() -> tuple[Checker, TelemetryStore]:
+        db = sqlite3.connect(tmp_path / "hub.sqlite3")
+        opened.append(db)
+        store = TelemetryStore(lambda: db, tmp_path / "screenshots")
+        return Checker(store, ScreenRegister(tmp_path), 200), store
+
+    yield make
+    for db in opened:
+        db.close()
 
 
-def test_a_batch_is_checked_each_and_stored_together(tmp_path: Path) -> None:
-    checker, store = _checker(tmp_path)
+def test_a_batch_is_checked_each_and_stored_together(
+    tmp_path: Path, make_checker: Callable[[], tuple[Checker, TelemetryStore]]
+) -> None:
+    checker, store = make_checker()
     png = _png()
     batch = [Request(i, _head(), _beat(f"b-{i:03d}", png)) for i in range(60)]
     batch.append(Request(100, _head(), b"{not json"))
@@ -117,18 +131,20 @@ def test_a_batch_is_checked_each_and_stored_together(tmp_path: Path) -> None:
     assert (tmp_path / "screenshots" / "b-033.png").read_bytes() == png
 
 
-def test_answers_speak_the_language_the_hub_was_asked_in(tmp_path: Path) -> None:
-    checker, _ = _checker(tmp_path)
+def test_answers_speak_the_language_the_hub_was_asked_in(
+    make_checker: Callable[[], tuple[Checker, TelemetryStore]],
+) -> None:
+    checker, _ = make_checker()
     es = {**_head(), "lang": "es"}
     ((_, answer),) = checker.take([Request(1, es, b"[]")])
     assert answer["status"] == 400 and "latido" in answer["error"].lower()
 
 
 def test_a_batch_that_cannot_be_stored_fails_each_beat_and_the_next_goes_on(
-    tmp_path: Path,
+    tmp_path: Path, make_checker: Callable[[], tuple[Checker, TelemetryStore]]
 ) -> None:
     (tmp_path / "screenshots").write_text("a file where the folder should be")
-    checker, store = _checker(tmp_path)
+    checker, store = make_checker()
     answers = checker.take([Request(i, _head(), _beat(f"f-{i}", _png())) for i in range(3)])
     assert [a["status"] for _, a in answers] == [500, 500, 500]
     ((_, ok),) = checker.take([Request(9, _head(), _beat("no-picture"))])

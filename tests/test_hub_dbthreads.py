@@ -16,6 +16,8 @@ from signage.hub.database import HubDatabase
 
 
 def _open_files(name: str) -> int:
+    """How many of this process's descriptors open a path containing ``name`` (give the
+    test's own path: another test's leftovers must not count)."""
     count = 0
     for fd in Path("/proc/self/fd").iterdir():
         try:
@@ -48,7 +50,8 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
         for conn in opened[:-1]:
             with pytest.raises(sqlite3.ProgrammingError):
                 conn.execute("SELECT 1")  # closed
-        assert _open_files("hub.sqlite3") <= 6  # database, WAL, shared index: twice, not 21x
+        # database, WAL, shared index: twice, not 21x
+        assert _open_files(str(tmp_path / "data" / "hub.sqlite3")) <= 6
         assert db.connection().execute("SELECT COUNT(*) FROM t").fetchone() == (20,)
     finally:
         db.close()
