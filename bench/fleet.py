@@ -249,8 +249,12 @@ class Http:
         raise ConnectionError("unreachable")
 
     async def _response(self) -> tuple[int, dict[str, str], bytes]:
-        assert self.reader is not None
-        raw = await self.reader.readuntil(b"\r\n\r\n")
+        # This connection's reader, kept: the phase's end may close the connection (and
+        # clear self.reader) while an answer is being read; the read then fails as a
+        # closed stream does, not with an AttributeError in a task nobody awaits.
+        reader = self.reader
+        assert reader is not None
+        raw = await reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = {}
@@ -261,13 +265,13 @@ class Http:
         data = b""
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
-                size = int((await self.reader.readline()).strip(), 16)
-                chunk = await self.reader.readexactly(size + 2)
+                size = int((await reader.readline()).strip(), 16)
+                chunk = await reader.readexactly(size + 2)
                 if size == 0:
                     break
                 data += chunk[:-2]
         elif "content-length" in headers:
-            data = await self.reader.readexactly(int(headers["content-length"]))
+            data = await reader.readexactly(int(headers["content-length"]))
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, headers, data
