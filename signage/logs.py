@@ -210,6 +210,14 @@ class LogSetup:
         root.removeHandler(self.tally)
 
 
+def verbosity_of(logger: logging.Logger) -> int:
+    """The ``setup`` verbosity that gives ``logger`` its present level (0, 1 or 2): what a
+    child process is started with so it logs as its parent does."""
+    if logger.isEnabledFor(logging.DEBUG):
+        return 2
+    return 1 if logger.isEnabledFor(logging.INFO) else 0
+
+
 def setup(
     verbosity: int = 0,
     *,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from signage.logs import ErrorTally, RateLimitFilter, area_logger, setup
+from signage.logs import ErrorTally, RateLimitFilter, area_logger, setup, verbosity_of
 
 
 class FakeClock:
@@ -177,3 +177,14 @@ def test_watchdog_stop_race_is_dropped_and_other_watchdog_errors_pass() -> None:
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == ["inotify watch limit reached"]
     assert sum(type(f).__name__ == "_WatchdogStopRace" for f in logger.filters) == 1
+
+
+@pytest.mark.parametrize("verbosity", [0, 1, 2])
+def test_a_child_process_is_given_the_verbosity_its_parent_logs_at(verbosity: int) -> None:
+    level = logging.getLogger("signage").level
+    installed = setup(verbosity, stream=io.StringIO())
+    try:
+        assert verbosity_of(area_logger("hub")) == verbosity
+    finally:
+        installed.remove()
+        logging.getLogger("signage").setLevel(level)  # as the rest of the suite had it

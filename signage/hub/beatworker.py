@@ -201,8 +201,7 @@ class Checker:
         """Checks every beat of ``batch``, stores the good ones in one round; the answer
         to each, in order."""
         answers: dict[int, dict[str, Any]] = {}
-        good: list[tuple[HeartbeatReport, float]] = []
-        good_ids: list[int] = []
+        good: dict[int, tuple[HeartbeatReport, float]] = {}  # by place in the batch
         for k, request in enumerate(batch):
             try:
                 checked = self.check(request)
@@ -214,12 +213,11 @@ class Checker:
                 answers[k] = checked
                 continue
             received = request.head.get("received")
-            good.append((checked, float(received) if isinstance(received, int | float) else 0.0))
-            good_ids.append(k)
+            good[k] = (checked, float(received) if isinstance(received, int | float) else 0.0)
         if good:
             stored: dict[str, Any] | None = None
             try:
-                self.store.record_many(good)
+                self.store.record_many(list(good.values()))
             except sqlite3.DatabaseError as exc:
                 log.warning("telemetry: a batch of %d heartbeats met %s", len(good), exc)
                 self.on_db_error()
@@ -228,7 +226,7 @@ class Checker:
                 log.error("telemetry: a batch of %d heartbeats could not be stored: %s",
                           len(good), exc)  # fmt: skip
                 stored = {"status": 500, "error": str(exc)[:500]}
-            for k, (report, _received) in zip(good_ids, good, strict=True):
+            for k, (report, _received) in good.items():
                 answers[k] = stored or {"status": 200, "screen": report.screen}
         return [(request.rid, answers[k]) for k, request in enumerate(batch)]
 

@@ -47,7 +47,7 @@ from signage.hub.telemetry_store import (
     TelemetryStore,
 )
 from signage.i18n import _, current_language
-from signage.logs import area_logger
+from signage.logs import area_logger, verbosity_of
 from signage.telemetry.wire import HEARTBEAT_PATH
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def routes(hub: Hub) -> Sequence[BaseRoute]:
             "data_dir": str(hub.config.data_dir),
             "database": str(hub.database.path),
             "max_unenrolled": hub.config.policy.max_unenrolled,
-            "verbosity": 2 if log.isEnabledFor(10) else 1 if log.isEnabledFor(20) else 0,
+            "verbosity": verbosity_of(log),  # it logs as the hub does
         }
     )
     hub.on_close(worker.close)
